@@ -1,0 +1,11 @@
+/**
+ * Tests run on the compiled JavaScript (tsc -p . first): the code that ships, with execa's ESM
+ * loaded by a real dynamic import (jest needs --experimental-vm-modules for that).
+ * Unit tests run in-process; integration tests drive real pulumi, ssh and ufw in the lab.
+ */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/dist/test"],
+  testMatch: ["**/*.test.js"],
+  transform: {},
+};

@@ -1,0 +1,22 @@
+import type * as pulumi from "@pulumi/pulumi";
+
+/*
+ * These objects are serialized into the stack's state as source text. Each method only requires
+ * the implementation by module name and calls it, so:
+ * - nothing but `require` and the kind's name is captured (no modules, instances or secrets), and
+ * - refresh and destroy run the code installed on disk, not a frozen copy; the module name is
+ *   resolved from the program's directory, so state does not depend on where a checkout was.
+ */
+function closuresFor(kind: "tunnel" | "firewall"): pulumi.dynamic.ResourceProvider {
+  return {
+    check: (olds, news) => require("pulumi-shared-tunnel/runtime")[kind].check(olds, news),
+    diff: (id, olds, news) => require("pulumi-shared-tunnel/runtime")[kind].diff(id, olds, news),
+    create: (inputs) => require("pulumi-shared-tunnel/runtime")[kind].create(inputs),
+    read: (id, props) => require("pulumi-shared-tunnel/runtime")[kind].read(id, props),
+    update: (id, olds, news) => require("pulumi-shared-tunnel/runtime")[kind].update(id, olds, news),
+    delete: (id, props) => require("pulumi-shared-tunnel/runtime")[kind].delete(id, props),
+  };
+}
+
+export const tunnelClosures = closuresFor("tunnel");
+export const firewallClosures = closuresFor("firewall");

@@ -1,0 +1,68 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { ValidationError } from "../errors";
+import { createRules, deleteRules, openBackend, readRules, rulesFor } from "../firewall/firewall-controller";
+import { sameRule } from "../firewall/backend";
+import { withRunner } from "../host/open-runner";
+import type { FirewallInputs, FirewallOutputs } from "../types";
+import { validateFirewallInputs } from "../validation/validate-inputs";
+import { sameRange } from "../validation/net";
+import { changedPaths } from "./changed-paths";
+
+const REPLACE_ON = ["port", "protocol", "destination", "backend", "connection", "connection.host", "connection.port", "connection.user"];
+/** Inputs compared by diff; owner and allowAnySource change nothing on the host. */
+const KEYS = ["connection", "port", "protocol", "sources", "destination", "backend"];
+
+/** The FirewallAllow lifecycle. */
+export const firewallProvider = {
+  /** Validates every input with no I/O. */
+  async check(_olds: unknown, news: FirewallInputs): Promise<pulumi.dynamic.CheckResult> {
+    return { inputs: news, failures: validateFirewallInputs(news) };
+  },
+
+  /** Sources change in place; anything that moves the rule elsewhere replaces it. */
+  async diff(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.DiffResult> {
+    const changed = changedPaths(comparable(olds, olds.requestedBackend), comparable(news, news.backend), KEYS);
+    return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p)), deleteBeforeReplace: true };
+  },
+
+  /** Applies every rule (live and persisted) or none. */
+  async create(inputs: FirewallInputs): Promise<pulumi.dynamic.CreateResult> {
+    const failures = validateFirewallInputs(inputs);
+    if (failures.length) throw new ValidationError(failures);
+    const outs = await withRunner(inputs.connection, (runner) => createRules(runner, inputs));
+    return { id: outs.ruleTag, outs: { ...inputs, ...outs, requestedBackend: inputs.backend ?? "auto" } };
+  },
+
+  /** The rules carrying our tag as they are now; none left means the resource is gone. */
+  async read(id: string, props: FirewallOutputs): Promise<pulumi.dynamic.ReadResult> {
+    const rules = await withRunner(props.connection, (runner) => readRules(runner, props));
+    if (rules.length === 0) return {};
+    return { id, props: { ...props, rules, sources: rules.map((r) => r.source) } };
+  },
+
+  /** Adds the new sources first, then removes the dropped ones, so no source is ever locked out in between. */
+  async update(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.UpdateResult> {
+    const failures = validateFirewallInputs(news);
+    if (failures.length) throw new ValidationError(failures);
+    const wanted = rulesFor({ ...news, owner: olds.owner });
+    await withRunner(news.connection, async (runner) => {
+      const backend = openBackend(runner, olds.backend);
+      await backend.ensureReady();
+      const current = await readRules(runner, olds);
+      for (const rule of wanted) if (!current.some((r) => sameRule(r, rule, sameRange))) await backend.add(rule, olds.ruleTag);
+      for (const rule of current) if (!wanted.some((r) => sameRule(r, rule, sameRange))) await backend.remove(rule, olds.ruleTag);
+    });
+    return { outs: { ...olds, ...news, owner: olds.owner, backend: olds.backend, ruleTag: olds.ruleTag, rules: wanted, requestedBackend: news.backend ?? "auto" } };
+  },
+
+  /** Removes exactly the rules this resource added; already gone is success. */
+  async delete(_id: string, props: FirewallOutputs): Promise<void> {
+    await withRunner(props.connection, (runner) => deleteRules(runner, props));
+  },
+};
+
+/** The inputs as diff compares them, with defaults filled in. */
+function comparable(values: FirewallInputs, backend: string | undefined): Record<string, unknown> {
+  const { connection, port, sources, destination } = values;
+  return { connection, port, sources, destination, protocol: values.protocol ?? "tcp", backend: backend ?? "auto" };
+}

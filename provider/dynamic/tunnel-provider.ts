@@ -1,0 +1,63 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { ValidationError } from "../errors";
+import { withRunner } from "../host/open-runner";
+import { createTunnel, deleteTunnel, isTunnelAlive } from "../tunnel/tunnel-controller";
+import type { TunnelInputs, TunnelOutputs } from "../types";
+import { validateTunnelInputs } from "../validation/validate-inputs";
+import { changedPaths } from "./changed-paths";
+
+/** Inputs whose change means a different forward: a new process must replace the old one. */
+const REPLACE_ON = [
+  "bindAddress", "bindPort", "targetHost", "targetPort", "keepAliveSeconds",
+  "gateway.host", "gateway.port", "gateway.user",
+  "connection.host", "connection.port", "connection.user",
+];
+/** Inputs that never change what runs on the host. */
+const COSMETIC = ["owner", "preflight", "allowAllInterfaces"];
+
+/** The SharedTunnel lifecycle. Contract per hook is in each TSDoc line. */
+export const tunnelProvider = {
+  /** Validates every input with no I/O; all failures at once, each naming its property. */
+  async check(_olds: unknown, news: TunnelInputs): Promise<pulumi.dynamic.CheckResult> {
+    return { inputs: news, failures: validateTunnelInputs(news) };
+  },
+
+  /** Replacement (delete first, so the port can be reused) for a different forward; update for credentials. */
+  async diff(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.DiffResult> {
+    const changed = changedPaths(olds, news, Object.keys({ ...news, ...pickInputs(olds) }), COSMETIC);
+    // A connection or gateway added or removed as a whole is a different host: replace too.
+    const replaces = changed.filter((p) => REPLACE_ON.includes(p) || p === "connection" || p === "gateway");
+    return { changes: changed.length > 0, replaces, deleteBeforeReplace: true };
+  },
+
+  /** Starts the forward, or leaves nothing behind and throws. */
+  async create(inputs: TunnelInputs): Promise<pulumi.dynamic.CreateResult> {
+    const failures = validateTunnelInputs(inputs);
+    if (failures.length) throw new ValidationError(failures);
+    const outs = await withRunner(inputs.connection, (runner) => createTunnel(runner, inputs));
+    return { id: outs.tag, outs: { ...inputs, ...outs } };
+  },
+
+  /** Reports the truth: a dead process or a lost listener comes back gone. */
+  async read(id: string, props: TunnelOutputs): Promise<pulumi.dynamic.ReadResult> {
+    const alive = await withRunner(props.connection, (runner) => isTunnelAlive(runner, props));
+    return alive ? { id, props } : {};
+  },
+
+  /** Only credentials and cosmetic inputs reach here; the running forward keeps its pid. */
+  async update(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.UpdateResult> {
+    const failures = validateTunnelInputs(news);
+    if (failures.length) throw new ValidationError(failures);
+    return { outs: { ...olds, ...news, owner: olds.owner } };
+  },
+
+  /** Idempotent: a process already gone, or a pid now owned by someone else, is success. */
+  async delete(_id: string, props: TunnelOutputs): Promise<void> {
+    await withRunner(props.connection, (runner) => deleteTunnel(runner, props));
+  },
+};
+
+function pickInputs(outs: TunnelOutputs): Partial<TunnelInputs> {
+  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner } = outs;
+  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner };
+}

@@ -1,0 +1,87 @@
+/**
+ * Typed errors. Every error a user can cause says what failed, where (which host), the exact
+ * command (copy-pasteable, secrets never included: secrets travel in files and stdin, not argv),
+ * and a hint on how to fix it. The message is built once so Pulumi shows all of it on one screen.
+ */
+
+export interface ErrorDetails {
+  /** What failed, in a user's words ("start the ssh forward"). */
+  what: string;
+  /** Where it ran: "local" or "root@198.18.0.2:22". */
+  where?: string;
+  /** The exact command line, quoted for a POSIX shell. */
+  command?: string;
+  /** How to fix it. */
+  hint?: string;
+}
+
+export class SharedTunnelError extends Error {
+  readonly what: string;
+  readonly where?: string;
+  readonly command?: string;
+  readonly hint?: string;
+
+  constructor(message: string, details: ErrorDetails) {
+    super(formatMessage(message, details));
+    this.name = new.target.name;
+    this.what = details.what;
+    this.where = details.where;
+    this.command = details.command;
+    this.hint = details.hint;
+  }
+}
+
+function formatMessage(message: string, d: ErrorDetails): string {
+  const lines = [`${d.what}${d.where ? ` on ${d.where}` : ""} failed: ${message}`];
+  if (d.command) lines.push(`  command: ${d.command}`);
+  if (d.hint) lines.push(`  hint: ${d.hint}`);
+  return lines.join("\n");
+}
+
+/** One failed input property; `check` returns every one of them at once. */
+export interface InputFailure {
+  property: string;
+  reason: string;
+}
+
+/** Bad input, found before anything is started. */
+export class ValidationError extends SharedTunnelError {
+  readonly failures: InputFailure[];
+  constructor(failures: InputFailure[]) {
+    super(failures.map((f) => `${f.property}: ${f.reason}`).join("; "), {
+      what: "validate inputs",
+      hint: "fix the inputs named above; nothing was started",
+    });
+    this.failures = failures;
+  }
+}
+
+/** A command ran and exited non-zero (or was killed). */
+export class CommandFailedError extends SharedTunnelError {
+  readonly exitCode: number | undefined;
+  readonly stderr: string;
+  constructor(details: ErrorDetails & { exitCode: number | undefined; stderr: string; reason?: string }) {
+    const stderr = details.stderr.trim();
+    const reason = details.reason ?? `exit code ${details.exitCode ?? "none (killed or timed out)"}`;
+    super(stderr ? `${reason}: ${lastLines(stderr, 6)}` : reason, details);
+    this.exitCode = details.exitCode;
+    this.stderr = stderr;
+  }
+}
+
+/** The provider could not reach the tunnel host over ssh2. */
+export class SshConnectError extends SharedTunnelError {}
+
+/** A preflight check (gateway reachable, target answers, bind address, free port) failed. */
+export class PreflightError extends SharedTunnelError {}
+
+/** The host's firewall is not in a state where our rule would mean anything, or a rule clashes. */
+export class FirewallError extends SharedTunnelError {}
+
+/** The process or listener we found is not the one we started. */
+export class OwnershipError extends SharedTunnelError {}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.split("\n");
+  return lines.slice(-n).join(" | ");
+}

@@ -1,0 +1,25 @@
+import type { FirewallRule } from "../types";
+
+/** A rule found on the host, with the comment (tag) it carries there. */
+export interface ObservedRule extends FirewallRule {
+  comment: string;
+}
+
+/**
+ * One host firewall. Contract: `add` applies a rule that is live and (where the backend persists
+ * rules) persisted before it returns, or throws; `remove` deletes only a rule carrying `tag` and
+ * treats an absent rule as success; `list` reports what is really there.
+ */
+export interface FirewallBackend {
+  readonly name: "ufw";
+  /** Refuses when a rule would mean nothing (firewall inactive, default allow). */
+  ensureReady(): Promise<void>;
+  list(): Promise<ObservedRule[]>;
+  add(rule: FirewallRule, tag: string): Promise<void>;
+  remove(rule: FirewallRule, tag: string): Promise<void>;
+}
+
+/** Same source, destination, port and protocol, compared as parsed ranges by the caller's `same`. */
+export function sameRule(a: FirewallRule, b: FirewallRule, same: (x?: string, y?: string) => boolean): boolean {
+  return a.port === b.port && a.protocol === b.protocol && same(a.source, b.source) && same(a.destination, b.destination);
+}

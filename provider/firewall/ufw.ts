@@ -1,0 +1,89 @@
+import { FirewallError } from "../errors";
+import { quoteArgv } from "../host/quote";
+import { runChecked, type Runner } from "../host/runner";
+import { STATE_DIR } from "../ssh/forward-argv";
+import type { FirewallRule } from "../types";
+import { formatCidr, parseCidr, sameRange } from "../validation/net";
+import { sameRule, type FirewallBackend, type ObservedRule } from "./backend";
+import { buildUfwRuleArgv, parseUfwUserRules } from "./ufw-rules";
+
+/**
+ * Every ufw change on a host goes through this lock. ufw takes its own lock only after reading
+ * its saved rules, so concurrent `ufw` commands (two resources, two stacks) lose each other's rules.
+ */
+const LOCK_FILE = `${STATE_DIR}/firewall.lock`;
+
+export class UfwBackend implements FirewallBackend {
+  readonly name = "ufw" as const;
+  constructor(private readonly runner: Runner) {}
+
+  async ensureReady(): Promise<void> {
+    const argv = ["ufw", "status", "verbose"];
+    const { stdout } = await runChecked(this.runner, argv, { what: "read ufw's status", hint: "install ufw and run the provider as root (or with sudo)" });
+    if (!/^Status: active/m.test(stdout)) {
+      throw new FirewallError("ufw is inactive, so an allow rule would filter nothing", {
+        what: "check the firewall", where: this.runner.where, command: quoteArgv(argv),
+        hint: "enable ufw with a default deny incoming policy (ufw default deny incoming && ufw enable), allowing ssh first",
+      });
+    }
+    if (!/^Default: (deny|reject) \(incoming\)/m.test(stdout)) {
+      throw new FirewallError("ufw's default incoming policy is allow, so an allow rule would keep no one out", {
+        what: "check the firewall", where: this.runner.where, command: quoteArgv(argv),
+        hint: "set ufw default deny incoming (allow ssh first)",
+      });
+    }
+  }
+
+  async list(): Promise<ObservedRule[]> {
+    const argv = ["cat", "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
+    const { stdout } = await runChecked(this.runner, argv, { what: "read ufw's saved rules" });
+    return parseUfwUserRules(stdout);
+  }
+
+  async add(rule: FirewallRule, tag: string): Promise<void> {
+    const existing = (await this.list()).find((r) => sameRule(r, rule, sameRange));
+    if (existing && existing.comment !== tag) {
+      throw new FirewallError(`an identical ufw rule already exists (comment ${JSON.stringify(existing.comment)}), and ufw cannot hold a second copy we could delete separately`, {
+        what: "add the firewall rule", where: this.runner.where, command: quoteArgv(buildUfwRuleArgv("allow", rule, tag)),
+        hint: "remove the hand-made rule (ufw delete allow ...) so this resource can own it, or drop the duplicate source from sources",
+      });
+    }
+    if (!existing) await this.locked(buildUfwRuleArgv("allow", rule, tag), "add the firewall rule");
+    await this.verify(rule, tag, true);
+  }
+
+  async remove(rule: FirewallRule, tag: string): Promise<void> {
+    const existing = (await this.list()).find((r) => sameRule(r, rule, sameRange));
+    // A rule carrying someone else's comment is theirs now (ufw rewrites the comment of an identical rule).
+    if (!existing || existing.comment !== tag) return;
+    await this.locked(buildUfwRuleArgv("delete", rule), "remove the firewall rule");
+    await this.verify(rule, tag, false);
+  }
+
+  /** Checks the rule is (or is not) both persisted in user.rules and live in iptables. */
+  private async verify(rule: FirewallRule, tag: string, present: boolean): Promise<void> {
+    const saved = (await this.list()).some((r) => sameRule(r, rule, sameRange) && r.comment === tag);
+    const live = await this.isLive(rule);
+    if (saved === present && live === present) return;
+    throw new FirewallError(`after the change the rule is ${saved ? "" : "not "}saved and ${live ? "" : "not "}live`, {
+      what: present ? "verify the firewall rule" : "verify the firewall rule is gone", where: this.runner.where,
+      command: quoteArgv(buildUfwRuleArgv(present ? "allow" : "delete", rule, present ? tag : undefined)),
+      hint: "run ufw reload and check ufw status; another tool may be rewriting the firewall",
+    });
+  }
+
+  private async isLive(rule: FirewallRule): Promise<boolean> {
+    const src = parseCidr(rule.source);
+    const v6 = typeof src !== "string" && src.address.kind() === "ipv6";
+    const argv = [v6 ? "ip6tables" : "iptables", "-w", "-C", v6 ? "ufw6-user-input" : "ufw-user-input", "-p", rule.protocol];
+    if (typeof src !== "string" && src.prefixLength > 0) argv.push("-s", formatCidr(src));
+    if (rule.destination) argv.push("-d", rule.destination);
+    argv.push("--dport", String(rule.port), "-j", "ACCEPT");
+    return (await this.runner.run(argv)).exitCode === 0;
+  }
+
+  private async locked(argv: string[], what: string): Promise<void> {
+    await runChecked(this.runner, ["mkdir", "-p", "-m", "700", STATE_DIR], { what: "create the state directory" });
+    await runChecked(this.runner, ["flock", "-w", "120", LOCK_FILE, ...argv], { what, hint: "check ufw status on the tunnel host" });
+  }
+}

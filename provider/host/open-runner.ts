@@ -1,0 +1,18 @@
+import { LocalRunner } from "./local-runner";
+import type { Runner } from "./runner";
+import { Ssh2Runner, type RemoteConnection } from "./ssh2-runner";
+
+/** A local runner when no connection is given (the machine running pulumi is the tunnel host). */
+export async function openRunner(connection: RemoteConnection | undefined): Promise<Runner> {
+  return connection ? Ssh2Runner.connect(connection) : new LocalRunner();
+}
+
+/** Opens a runner, hands it to `work`, and always closes it. */
+export async function withRunner<T>(connection: RemoteConnection | undefined, work: (runner: Runner) => Promise<T>): Promise<T> {
+  const runner = await openRunner(connection);
+  try {
+    return await work(runner);
+  } finally {
+    await runner.close();
+  }
+}

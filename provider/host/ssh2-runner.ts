@@ -1,0 +1,124 @@
+import { readFile } from "node:fs/promises";
+import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import { SshConnectError } from "../errors";
+import { quoteArgv } from "./quote";
+import type { RunOptions, RunResult, Runner } from "./runner";
+
+/** How the provider reaches a remote tunnel host. Mirrors the public `Connection` input. */
+export interface RemoteConnection {
+  host: string;
+  port?: number;
+  user: string;
+  privateKey?: string;
+  privateKeyPassphrase?: string;
+  privateKeyPath?: string;
+  /** Pinned host key, "ssh-ed25519 AAAA..."; anything else is refused. */
+  hostKey: string;
+  connectTimeoutSeconds?: number;
+}
+
+/**
+ * Runs argv on a remote host over one ssh2 connection. sshd hands an exec request to the user's
+ * shell, so argv is quoted by the one quoting function; nothing else builds command strings.
+ */
+export class Ssh2Runner implements Runner {
+  readonly where: string;
+  private constructor(private readonly client: Client, where: string) {
+    this.where = where;
+  }
+
+  static async connect(conn: RemoteConnection): Promise<Ssh2Runner> {
+    const port = conn.port ?? 22;
+    const where = `${conn.user}@${conn.host}:${port}`;
+    const privateKey = conn.privateKey ?? (conn.privateKeyPath ? await readKey(conn.privateKeyPath, where) : undefined);
+    const pinned = conn.hostKey.trim().split(/\s+/);
+    let offered: string | undefined;
+    const config: ConnectConfig = {
+      host: conn.host,
+      port,
+      username: conn.user,
+      privateKey,
+      passphrase: conn.privateKeyPassphrase,
+      readyTimeout: (conn.connectTimeoutSeconds ?? 10) * 1000,
+      // Compare the raw key blob with the pinned one; a mismatch refuses the connection.
+      hostVerifier: (key: Buffer) => {
+        offered = key.toString("base64");
+        return offered === pinned[1];
+      },
+    };
+    const client = new Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once("ready", () => resolve());
+      client.once("error", (err: Error & { level?: string }) => {
+        reject(describeConnectError(err, where, offered !== undefined && offered !== pinned[1]));
+      });
+      client.connect(config);
+    });
+    client.on("error", () => {}); // later errors surface through the channel that hit them
+    return new Ssh2Runner(client, where);
+  }
+
+  run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const command = quoteArgv(argv);
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
+        if (err) return reject(new Error(`could not run ${argv[0]} on ${this.where}: ${err.message}`));
+        let stdout = "";
+        let stderr = "";
+        let timedOut = false;
+        const timer = options.timeoutMs
+          ? setTimeout(() => {
+              timedOut = true;
+              stream.close();
+            }, options.timeoutMs)
+          : undefined;
+        stream.on("data", (d: Buffer) => (stdout += d.toString()));
+        stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        stream.on("close", (code: number | undefined) => {
+          if (timer) clearTimeout(timer);
+          resolve({ exitCode: timedOut ? undefined : code ?? undefined, stdout, stderr, timedOut });
+        });
+        stream.end(options.input ?? undefined);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.client.end();
+  }
+}
+
+async function readKey(path: string, where: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new SshConnectError(`cannot read private key file ${path}: ${(e as Error).message}`, {
+      what: "connect to the tunnel host",
+      where,
+      hint: "set connection.privateKeyPath to a readable key file, or pass connection.privateKey",
+    });
+  }
+}
+
+function describeConnectError(err: Error & { level?: string }, where: string, hostKeyMismatch: boolean): SshConnectError {
+  const what = "connect to the tunnel host";
+  if (hostKeyMismatch) {
+    return new SshConnectError("the host key it offered does not match connection.hostKey", {
+      what,
+      where,
+      hint: "check you are reaching the right host; if its key really changed, pin the new one (ssh-keyscan it over a trusted path)",
+    });
+  }
+  if (err.level === "client-authentication") {
+    return new SshConnectError("the key was refused", {
+      what,
+      where,
+      hint: "add the public key to the user's authorized_keys, or check connection.user",
+    });
+  }
+  return new SshConnectError(err.message.replace(/passphrase.*$/i, "bad or missing passphrase for the private key"), {
+    what,
+    where,
+    hint: "check connection.host and port are reachable from this machine and sshd is running",
+  });
+}

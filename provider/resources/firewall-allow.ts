@@ -1,0 +1,32 @@
+import * as pulumi from "@pulumi/pulumi";
+import { firewallClosures } from "../dynamic/closures";
+import { ownerOf, type Connection } from "./inputs";
+
+export interface FirewallAllowArgs {
+  connection?: pulumi.Input<Connection>;
+  port: pulumi.Input<number>;
+  /** Default "tcp". */
+  protocol?: pulumi.Input<"tcp" | "udp">;
+  /** Addresses or CIDRs, IPv4 and IPv6. */
+  sources: pulumi.Input<pulumi.Input<string>[]>;
+  /** Usually the tunnel's bindAddress; omitted = any local address. */
+  destination?: pulumi.Input<string>;
+  /** "auto" (default) picks ufw when it is active. */
+  backend?: pulumi.Input<"auto" | "ufw">;
+  /** Required for a source that admits everyone (0.0.0.0/0, ::/0, any spelling). */
+  allowAnySource?: pulumi.Input<boolean>;
+}
+
+/** Host-firewall allow rules for a port from a source range, tagged so delete removes exactly them. */
+export class FirewallAllow extends pulumi.dynamic.Resource {
+  declare public readonly backend: pulumi.Output<string>;
+  declare public readonly ruleTag: pulumi.Output<string>;
+  declare public readonly rules: pulumi.Output<{ source: string; destination?: string; port: number; protocol: string }[]>;
+
+  constructor(name: string, args: FirewallAllowArgs, opts?: pulumi.CustomResourceOptions) {
+    super(firewallClosures, name, { ...args, owner: ownerOf(pulumi, name), ruleTag: undefined, rules: undefined, requestedBackend: undefined }, {
+      ...opts,
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"],
+    }, "pulumi-shared-tunnel", "FirewallAllow");
+  }
+}

@@ -1,0 +1,40 @@
+import * as pulumi from "@pulumi/pulumi";
+import { FirewallAllow } from "./firewall-allow";
+import { SharedTunnel, type SharedTunnelArgs } from "./shared-tunnel";
+
+export interface GatedTunnelArgs extends SharedTunnelArgs {
+  /** Who may connect to the shared forward: addresses or CIDRs. */
+  sources: pulumi.Input<pulumi.Input<string>[]>;
+  backend?: pulumi.Input<"auto" | "ufw">;
+}
+
+/**
+ * A SharedTunnel behind a FirewallAllow for its bind address and port. The rule goes in before the
+ * forward starts, and (because the tunnel depends on it) stays until the forward has stopped.
+ */
+export class GatedTunnel extends pulumi.ComponentResource {
+  public readonly url: pulumi.Output<string>;
+  public readonly listenAddress: pulumi.Output<string>;
+  public readonly pid: pulumi.Output<number>;
+  public readonly ruleTag: pulumi.Output<string>;
+  public readonly firewall: FirewallAllow;
+  public readonly tunnel: SharedTunnel;
+
+  constructor(name: string, args: GatedTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pulumi-shared-tunnel:index:GatedTunnel", name, {}, opts);
+    const { sources, backend, ...tunnelArgs } = args;
+    this.firewall = new FirewallAllow(`${name}-allow`, {
+      connection: args.connection,
+      port: args.bindPort,
+      sources,
+      destination: args.bindAddress,
+      backend,
+    }, { parent: this });
+    this.tunnel = new SharedTunnel(`${name}-forward`, tunnelArgs, { parent: this, dependsOn: [this.firewall] });
+    this.url = this.tunnel.url;
+    this.listenAddress = this.tunnel.listenAddress;
+    this.pid = this.tunnel.pid;
+    this.ruleTag = this.firewall.ruleTag;
+    this.registerOutputs({ url: this.url, listenAddress: this.listenAddress, pid: this.pid, ruleTag: this.ruleTag });
+  }
+}

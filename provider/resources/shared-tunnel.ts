@@ -1,0 +1,50 @@
+import * as pulumi from "@pulumi/pulumi";
+import { tunnelClosures } from "../dynamic/closures";
+import { ownerOf, type Connection, type Gateway } from "./inputs";
+
+export interface SharedTunnelArgs {
+  /** How to reach the tunnel host; omitted = the machine running pulumi. */
+  connection?: pulumi.Input<Connection>;
+  gateway: pulumi.Input<Gateway>;
+  /** The trusted interface on the tunnel host, e.g. "198.51.100.40". */
+  bindAddress: pulumi.Input<string>;
+  bindPort: pulumi.Input<number>;
+  /** As seen from the gateway, e.g. "127.0.0.1". */
+  targetHost: pulumi.Input<string>;
+  targetPort: pulumi.Input<number>;
+  /** Required to bind 0.0.0.0 or :: (any spelling). */
+  allowAllInterfaces?: pulumi.Input<boolean>;
+  /** Check the gateway path, bind address and port before starting. Default true. */
+  preflight?: pulumi.Input<boolean>;
+  /** ServerAliveInterval; default 15 (ServerAliveCountMax 3). */
+  keepAliveSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * An `ssh -fN -L bind:port:target:tport` forward on the tunnel host, owned by this resource:
+ * create starts it and proves the listener belongs to that ssh; refresh notices when it died;
+ * destroy kills exactly that process.
+ */
+export class SharedTunnel extends pulumi.dynamic.Resource {
+  /** The ssh process that owns the listener. */
+  declare public readonly pid: pulumi.Output<number>;
+  /** "198.51.100.40:8080" or "[2001:db8::40]:8080". */
+  declare public readonly listenAddress: pulumi.Output<string>;
+  declare public readonly url: pulumi.Output<string>;
+  /** ISO 8601. */
+  declare public readonly startedAt: pulumi.Output<string>;
+  /** The exact ssh command line (no secrets: keys travel in files). */
+  declare public readonly command: pulumi.Output<string>;
+  /** ssh's -E log on the tunnel host. */
+  declare public readonly logFile: pulumi.Output<string>;
+  /** The tag in the process's argv, "pst.<stack>.<name>.<created>". */
+  declare public readonly tag: pulumi.Output<string>;
+
+  constructor(name: string, args: SharedTunnelArgs, opts?: pulumi.CustomResourceOptions) {
+    const outputs = { pid: undefined, processStartTicks: undefined, listenAddress: undefined, url: undefined, startedAt: undefined, command: undefined, logFile: undefined, tag: undefined };
+    super(tunnelClosures, name, { ...args, owner: ownerOf(pulumi, name), ...outputs }, {
+      ...opts,
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "gateway", "connection"],
+    }, "pulumi-shared-tunnel", "SharedTunnel");
+  }
+}

@@ -1,0 +1,84 @@
+import { formatHostPort } from "../validation/net";
+
+/** Where the per-tunnel files live on the tunnel host (key, known_hosts, ssh -E log). */
+export const STATE_DIR = "/tmp/pulumi-shared-tunnel";
+
+export interface GatewayEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  identityFile: string;
+  knownHostsFile: string;
+}
+
+export interface ForwardSpec {
+  gateway: GatewayEndpoint;
+  bindAddress: string;
+  bindPort: number;
+  targetHost: string;
+  targetPort: number;
+  keepAliveSeconds: number;
+  logFile: string;
+}
+
+/**
+ * Options that decide who owns the listener and whether ssh may prompt. `-F none` keeps the
+ * user's ~/.ssh/config out (a ControlMaster there would hand our forward to a shared master
+ * process, and the pid we record would be the wrong one); the rest say it again explicitly.
+ */
+function commonOptions(gw: GatewayEndpoint, keepAliveSeconds: number): string[] {
+  const o = (kv: string) => ["-o", kv];
+  return [
+    "-F", "none",
+    ...o("BatchMode=yes"),
+    ...o("ControlMaster=no"),
+    ...o("ControlPath=none"),
+    ...o("StrictHostKeyChecking=yes"),
+    ...o(`UserKnownHostsFile=${gw.knownHostsFile}`),
+    ...o("GlobalKnownHostsFile=/dev/null"),
+    ...o("CheckHostIP=no"),
+    ...o("IdentitiesOnly=yes"),
+    ...o("IdentityAgent=none"),
+    ...o(`IdentityFile=${gw.identityFile}`),
+    ...o("ConnectTimeout=10"),
+    ...o(`ServerAliveInterval=${keepAliveSeconds}`),
+    ...o("ServerAliveCountMax=3"),
+    ...o("ForwardAgent=no"),
+    ...o("ForwardX11=no"),
+    ...o("PermitLocalCommand=no"),
+    "-p", String(gw.port),
+    "-l", gw.user,
+  ];
+}
+
+/**
+ * `ssh -f -N -L bind:port:target:tport` that backgrounds only once the listener is up
+ * (ExitOnForwardFailure). The -E log path carries the tag, so the process is findable by argv.
+ */
+export function buildForwardArgv(spec: ForwardSpec): string[] {
+  const listen = formatHostPort(spec.bindAddress, spec.bindPort);
+  const target = formatHostPort(spec.targetHost, spec.targetPort);
+  return [
+    "ssh", "-f", "-N",
+    "-E", spec.logFile,
+    ...commonOptions(spec.gateway, spec.keepAliveSeconds),
+    "-o", "ExitOnForwardFailure=yes",
+    "-L", `${listen}:${target}`,
+    "--", spec.gateway.host,
+  ];
+}
+
+/**
+ * `ssh -W target:tport` through the gateway: it opens the same kind of channel (direct-tcpip) the
+ * forward will, so success proves the gateway is reachable, trusts our key, allows TCP forwarding
+ * and that the target answers from the gateway.
+ */
+export function buildPreflightArgv(gw: GatewayEndpoint, targetHost: string, targetPort: number): string[] {
+  return ["ssh", ...commonOptions(gw, 5), "-W", formatHostPort(targetHost, targetPort), "--", gw.host];
+}
+
+/** A known_hosts line for the pinned key; non-standard ports use the [host]:port form. */
+export function knownHostsLine(host: string, port: number, hostKey: string): string {
+  const name = port === 22 ? host : `[${host}]:${port}`;
+  return `${name} ${hostKey}\n`;
+}

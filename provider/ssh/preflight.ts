@@ -1,0 +1,67 @@
+import { PreflightError } from "../errors";
+import { quoteArgv } from "../host/quote";
+import type { Runner } from "../host/runner";
+import { buildListListenersArgv, parseSsListeners } from "../listener/parse-ss";
+import { formatHostPort, isUnspecified, parseAddress, sameAddress } from "../validation/net";
+import { classifySshError } from "./classify-ssh-error";
+import { buildPreflightArgv, type GatewayEndpoint } from "./forward-argv";
+
+/** Proves the bind address belongs to the tunnel host. Cheap, so it runs first. */
+export async function checkBindAddress(runner: Runner, bindAddress: string): Promise<void> {
+  const parsed = parseAddress(bindAddress);
+  if (typeof parsed !== "string" && isUnspecified(parsed)) return;
+  const argv = ["ip", "-o", "addr", "show"];
+  const result = await runner.run(argv);
+  const addresses = [...result.stdout.matchAll(/\binet6? ([0-9a-fA-F:.]+)\//g)].map((m) => m[1]);
+  if (!addresses.some((a) => sameAddress(a, bindAddress))) {
+    throw new PreflightError(`${bindAddress} is not an address of the tunnel host`, {
+      what: "preflight: check the bind address",
+      where: runner.where,
+      command: quoteArgv(argv),
+      hint: `bind one of the tunnel host's own addresses (${addresses.join(", ") || "none found"})`,
+    });
+  }
+}
+
+/** Proves nothing listens on the port yet (on that address or on a wildcard). */
+export async function checkPortFree(runner: Runner, bindAddress: string, bindPort: number): Promise<void> {
+  const argv = buildListListenersArgv(bindPort);
+  const result = await runner.run(argv);
+  const clash = parseSsListeners(result.stdout).find(
+    (l) => l.port === bindPort && (sameAddress(l.address, bindAddress) || l.address === "*" || isWildcard(l.address) || isWildcard(bindAddress)),
+  );
+  if (clash) {
+    const holder = clash.processes.map((p) => `${p.name} pid ${p.pid}`).join(", ") || "a process ss cannot name";
+    throw new PreflightError(`port ${bindPort} is held by ${holder} (listening on ${formatHostPort(clash.address, clash.port)})`, {
+      what: "preflight: check the port is free",
+      where: runner.where,
+      command: quoteArgv(argv),
+      hint: "stop that program or choose another bindPort",
+    });
+  }
+}
+
+function isWildcard(address: string): boolean {
+  const p = parseAddress(address);
+  return typeof p !== "string" && isUnspecified(p);
+}
+
+/** Proves the target answers from the gateway the way the forward will reach it. */
+export async function checkGatewayPath(runner: Runner, gw: GatewayEndpoint, targetHost: string, targetPort: number): Promise<void> {
+  const argv = buildPreflightArgv(gw, targetHost, targetPort);
+  const result = await runner.run(argv, { timeoutMs: 30_000 });
+  if (result.exitCode === 0) return;
+  const where = {
+    gateway: formatHostPort(gw.host, gw.port),
+    target: formatHostPort(targetHost, targetPort),
+    listen: "",
+  };
+  const diagnosis = classifySshError(result.stderr, where);
+  const stderr = result.stderr.trim().split("\n").slice(-3).join(" | ");
+  throw new PreflightError(diagnosis?.cause ?? (result.timedOut ? "ssh -W timed out" : `ssh -W exited ${result.exitCode}: ${stderr}`), {
+    what: "preflight: reach the target through the gateway",
+    where: runner.where,
+    command: quoteArgv(argv),
+    hint: diagnosis?.hint ?? "run the command above on the tunnel host to see ssh's own message",
+  });
+}

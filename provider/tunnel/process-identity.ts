@@ -1,0 +1,39 @@
+import type { Runner } from "../host/runner";
+
+/** Who a pid is: enough to tell our ssh from an unrelated process that reused the pid. */
+export interface ProcessIdentity {
+  pid: number;
+  /** /proc/<pid>/stat field 22: start time in clock ticks since boot. */
+  startTicks: string;
+  /** /proc/<pid>/stat field 3: R, S, Z (zombie: exited, waiting to be reaped), ... */
+  state: string;
+  argv: string[];
+}
+
+/** Reads /proc/<pid>/stat and cmdline on the host; undefined when the process is gone. */
+export async function readProcessIdentity(runner: Runner, pid: number): Promise<ProcessIdentity | undefined> {
+  if (!Number.isInteger(pid) || pid < 1) return undefined;
+  const result = await runner.run(["cat", `/proc/${pid}/stat`, `/proc/${pid}/cmdline`]);
+  if (result.exitCode !== 0) return undefined;
+  return parseProcFiles(pid, result.stdout);
+}
+
+/** Parses `cat stat cmdline` output: the stat line, then NUL-separated argv. */
+export function parseProcFiles(pid: number, text: string): ProcessIdentity | undefined {
+  const nl = text.indexOf("\n");
+  const stat = nl < 0 ? text : text.slice(0, nl);
+  // comm (field 2) is in parentheses and may itself contain ") "; the fields after the last ")" are fixed.
+  const close = stat.lastIndexOf(")");
+  if (close < 0) return undefined;
+  const rest = stat.slice(close + 2).split(" ");
+  const state = rest[0];
+  const startTicks = rest[19];
+  if (!state || !startTicks) return undefined;
+  const argv = (nl < 0 ? "" : text.slice(nl + 1)).split("\0").filter((a, i, all) => a !== "" || i < all.length - 1);
+  return { pid, startTicks, state, argv };
+}
+
+/** True when the process is the one we recorded: same start time and our tag in its argv. */
+export function isOurProcess(p: ProcessIdentity | undefined, startTicks: string, tag: string): p is ProcessIdentity {
+  return p !== undefined && p.state !== "Z" && p.startTicks === startTicks && p.argv.some((a) => a.includes(tag));
+}

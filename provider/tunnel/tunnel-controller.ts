@@ -1,0 +1,131 @@
+import { CommandFailedError, OwnershipError } from "../errors";
+import { quoteArgv } from "../host/quote";
+import type { Runner } from "../host/runner";
+import { buildListListenersArgv, parseSsListeners, type Listener } from "../listener/parse-ss";
+import { classifySshError } from "../ssh/classify-ssh-error";
+import { buildForwardArgv, knownHostsLine, type GatewayEndpoint } from "../ssh/forward-argv";
+import { checkBindAddress, checkGatewayPath, checkPortFree } from "../ssh/preflight";
+import { makeTag } from "../tag";
+import type { TunnelInputs, TunnelOutputs } from "../types";
+import { normalizeHostKey } from "../validation/fields";
+import { formatHostPort, sameAddress } from "../validation/net";
+import { isOurProcess, readProcessIdentity } from "./process-identity";
+import { removeTunnelFiles, tunnelFiles, writePrivateFile } from "./tunnel-files";
+import { waitFor } from "./wait-for";
+
+/**
+ * Starts the forward. Transactional: if any step after writing files fails, what was started is
+ * stopped and the files are removed before the error is thrown.
+ */
+export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = new Date()): Promise<Omit<TunnelOutputs, keyof TunnelInputs>> {
+  const tag = makeTag(inputs.owner, now);
+  const files = tunnelFiles(tag);
+  const gw = gatewayEndpoint(inputs, files);
+  const listen = formatHostPort(inputs.bindAddress, inputs.bindPort);
+  try {
+    await writePrivateFile(runner, files.knownHostsFile, knownHostsLine(gw.host, gw.port, normalizeHostKey(inputs.gateway.hostKey)));
+    if (inputs.gateway.privateKey !== undefined) await writePrivateFile(runner, files.keyFile, withNewline(inputs.gateway.privateKey));
+    if (inputs.preflight !== false) {
+      await checkBindAddress(runner, inputs.bindAddress);
+      await checkPortFree(runner, inputs.bindAddress, inputs.bindPort);
+      await checkGatewayPath(runner, gw, inputs.targetHost, inputs.targetPort);
+    }
+    const argv = buildForwardArgv({ ...inputs, gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile: files.logFile });
+    const started = await runner.run(argv, { timeoutMs: 60_000 });
+    if (started.exitCode !== 0) await throwStartFailure(runner, argv, started.exitCode, files.logFile, gw, inputs, listen);
+    const listener = await waitFor(() => findListener(runner, inputs.bindAddress, inputs.bindPort), 3000);
+    const owner = listener?.processes.find((p) => p.name === "ssh");
+    const identity = owner ? await readProcessIdentity(runner, owner.pid) : undefined;
+    if (!listener || !owner || !identity || !identity.argv.some((a) => a.includes(tag))) {
+      throw new OwnershipError(`no listener on ${listen} owned by the ssh we started (found: ${describe(listener)})`, {
+        what: "verify the forward's listener",
+        where: runner.where,
+        command: quoteArgv(buildListListenersArgv(inputs.bindPort)),
+        hint: "another program may have taken the port, or ssh exited; see the log file " + files.logFile,
+      });
+    }
+    // ssh has authenticated; the key need not stay on the tunnel host's disk.
+    if (inputs.gateway.privateKey !== undefined) await runner.run(["rm", "-f", files.keyFile]);
+    return {
+      pid: owner.pid,
+      processStartTicks: identity.startTicks,
+      tag,
+      listenAddress: listen,
+      url: `http://${listen}/`,
+      startedAt: now.toISOString(),
+      command: quoteArgv(argv),
+      logFile: files.logFile,
+    };
+  } catch (err) {
+    await killTagged(runner, tag);
+    await removeTunnelFiles(runner, tag);
+    throw err;
+  }
+}
+
+/** True when the recorded ssh still runs and still owns the listener. */
+export async function isTunnelAlive(runner: Runner, state: TunnelOutputs): Promise<boolean> {
+  const identity = await readProcessIdentity(runner, state.pid);
+  if (!isOurProcess(identity, state.processStartTicks, state.tag)) return false;
+  const listener = await findListener(runner, state.bindAddress, state.bindPort);
+  return listener?.processes.some((p) => p.pid === state.pid) ?? false;
+}
+
+/**
+ * Stops the forward. Idempotent: a process that is gone, or whose pid now belongs to someone else
+ * (other start time or no tag), is left alone and counts as stopped.
+ */
+export async function deleteTunnel(runner: Runner, state: TunnelOutputs): Promise<void> {
+  const identity = await readProcessIdentity(runner, state.pid);
+  if (isOurProcess(identity, state.processStartTicks, state.tag)) {
+    await runner.run(["kill", "-TERM", String(state.pid)]);
+    // Gone means the listener closed and the process exited (a zombie waiting for its parent counts).
+    const stopped = await waitFor(async () => ((await isTunnelAlive(runner, state)) ? undefined : true), 5000);
+    if (!stopped) await runner.run(["kill", "-KILL", String(state.pid)]);
+  }
+  await removeTunnelFiles(runner, state.tag);
+}
+
+async function findListener(runner: Runner, address: string, port: number): Promise<Listener | undefined> {
+  const result = await runner.run(buildListListenersArgv(port));
+  return parseSsListeners(result.stdout).find((l) => l.port === port && sameAddress(l.address, address));
+}
+
+/** Kills whatever ssh carries this tag (used only to undo a half-finished create). */
+async function killTagged(runner: Runner, tag: string): Promise<void> {
+  await runner.run(["pkill", "-TERM", "-f", "-x", `ssh .*${tag.replace(/\./g, "\\.")}.*`]);
+}
+
+function gatewayEndpoint(inputs: TunnelInputs, files: ReturnType<typeof tunnelFiles>): GatewayEndpoint {
+  return {
+    host: inputs.gateway.host,
+    port: inputs.gateway.port ?? 22,
+    user: inputs.gateway.user,
+    identityFile: inputs.gateway.privateKey !== undefined ? files.keyFile : (inputs.gateway.privateKeyPath as string),
+    knownHostsFile: files.knownHostsFile,
+  };
+}
+
+async function throwStartFailure(runner: Runner, argv: string[], exitCode: number | undefined, logFile: string, gw: GatewayEndpoint, inputs: TunnelInputs, listen: string): Promise<never> {
+  // With -E, ssh writes its errors to the log file, not stderr.
+  const log = (await runner.run(["cat", logFile])).stdout;
+  const diagnosis = classifySshError(log, { gateway: formatHostPort(gw.host, gw.port), target: formatHostPort(inputs.targetHost, inputs.targetPort), listen });
+  throw new CommandFailedError({
+    what: "start the ssh forward",
+    where: runner.where,
+    command: quoteArgv(argv),
+    exitCode,
+    stderr: log,
+    reason: diagnosis?.cause,
+    hint: diagnosis?.hint ?? `read ${logFile} on the tunnel host`,
+  });
+}
+
+function describe(listener: Listener | undefined): string {
+  if (!listener) return "no listener";
+  return listener.processes.map((p) => `${p.name} pid ${p.pid}`).join(", ") || "a listener with no visible owner";
+}
+
+function withNewline(text: string): string {
+  return text.endsWith("\n") ? text : `${text}\n`;
+}

@@ -1,0 +1,97 @@
+import type { InputFailure } from "../errors";
+import { parseAddress } from "./net";
+
+/** Pulumi's placeholder for a value not known until apply; preview lets it through. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(value: unknown): boolean {
+  return value === UNKNOWN;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+const KEY_TYPES = [
+  "ssh-ed25519",
+  "ssh-rsa",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "sk-ssh-ed25519@openssh.com",
+  "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/** Collects failures for one resource's inputs; each names the property. */
+export class Failures {
+  readonly list: InputFailure[] = [];
+
+  add(property: string, reason: string): void {
+    this.list.push({ property, reason });
+  }
+
+  port(property: string, value: unknown, required = true): void {
+    if (isUnknown(value) || (value === undefined && !required)) return;
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65535) {
+      this.add(property, `must be a whole number from 1 to 65535, got ${JSON.stringify(value)}`);
+    }
+  }
+
+  host(property: string, value: unknown): void {
+    if (isUnknown(value)) return;
+    if (typeof value !== "string" || value === "") return this.add(property, "is required");
+    if (HOSTNAME.test(value)) return;
+    const parsed = parseAddress(value);
+    if (typeof parsed === "string") this.add(property, `${JSON.stringify(value)} is neither a host name nor an address (${parsed})`);
+  }
+
+  user(property: string, value: unknown): void {
+    if (isUnknown(value)) return;
+    if (typeof value !== "string" || !USER.test(value)) {
+      this.add(property, `must be a user name (letters, digits, _ . -; not starting with - or a digit), got ${JSON.stringify(value)}`);
+    }
+  }
+
+  hostKey(property: string, value: unknown): void {
+    if (isUnknown(value)) return;
+    if (typeof value !== "string" || hostKeyReason(value) !== undefined) {
+      this.add(property, hostKeyReason(String(value)) ?? "is required");
+    }
+  }
+
+  path(property: string, value: unknown): void {
+    if (isUnknown(value) || value === undefined) return;
+    if (typeof value !== "string" || !value.startsWith("/") || /[\0\n\r]/.test(value) || value.length > 4096) {
+      this.add(property, "must be an absolute path without newlines");
+    }
+  }
+
+  positiveInt(property: string, value: unknown, max: number): void {
+    if (isUnknown(value) || value === undefined) return;
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max) {
+      this.add(property, `must be a whole number from 1 to ${max}`);
+    }
+  }
+
+  boolean(property: string, value: unknown): void {
+    if (isUnknown(value) || value === undefined) return;
+    if (typeof value !== "boolean") this.add(property, "must be true or false");
+  }
+}
+
+/** Why a pinned host key line is not usable, or undefined when it is. */
+export function hostKeyReason(line: string): string | undefined {
+  const parts = line.trim().split(/ +/);
+  if (/[\0\n\r]/.test(line) || parts.length < 2) return 'must be a public key line such as "ssh-ed25519 AAAA..."';
+  const [type, blob] = parts;
+  if (!KEY_TYPES.includes(type)) return `key type ${JSON.stringify(type)} is not one of ${KEY_TYPES.join(", ")}`;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return "the key is not base64";
+  // The blob starts with its own type name; a pasted key of another type or a truncated one fails here.
+  const raw = Buffer.from(blob, "base64");
+  const len = raw.length >= 4 ? raw.readUInt32BE(0) : -1;
+  if (len !== type.length || raw.subarray(4, 4 + len).toString() !== type) return "the key data does not match its type";
+  return undefined;
+}
+
+/** "ssh-ed25519 AAAA..." without any trailing comment. */
+export function normalizeHostKey(line: string): string {
+  return line.trim().split(/ +/).slice(0, 2).join(" ");
+}

@@ -1,0 +1,95 @@
+import type { InputFailure } from "../errors";
+import type { ConnectionArgs, FirewallInputs, GatewayArgs, TunnelInputs } from "../types";
+import { Failures, isUnknown } from "./fields";
+import { coversEverything, isUnspecified, parseAddress, parseCidr } from "./net";
+
+/** Every failure in a SharedTunnel's inputs, with no I/O. Unknown (preview) values pass. */
+export function validateTunnelInputs(inputs: Partial<TunnelInputs>): InputFailure[] {
+  const f = new Failures();
+  checkConnection(f, inputs.connection);
+  checkGateway(f, inputs.gateway);
+  checkBindAddress(f, inputs.bindAddress, inputs.allowAllInterfaces);
+  f.port("bindPort", inputs.bindPort);
+  f.host("targetHost", inputs.targetHost);
+  f.port("targetPort", inputs.targetPort);
+  f.boolean("allowAllInterfaces", inputs.allowAllInterfaces);
+  f.boolean("preflight", inputs.preflight);
+  f.positiveInt("keepAliveSeconds", inputs.keepAliveSeconds, 3600);
+  return f.list;
+}
+
+/** Every failure in a FirewallAllow's inputs, with no I/O. */
+export function validateFirewallInputs(inputs: Partial<FirewallInputs>): InputFailure[] {
+  const f = new Failures();
+  checkConnection(f, inputs.connection);
+  f.port("port", inputs.port);
+  if (inputs.protocol !== undefined && !isUnknown(inputs.protocol) && !["tcp", "udp"].includes(inputs.protocol)) {
+    f.add("protocol", `must be "tcp" or "udp", got ${JSON.stringify(inputs.protocol)}`);
+  }
+  if (inputs.backend !== undefined && !isUnknown(inputs.backend) && !["auto", "ufw"].includes(inputs.backend)) {
+    f.add("backend", `must be "auto" or "ufw", got ${JSON.stringify(inputs.backend)}`);
+  }
+  f.boolean("allowAnySource", inputs.allowAnySource);
+  checkSources(f, inputs.sources, inputs.allowAnySource === true);
+  if (inputs.destination !== undefined && !isUnknown(inputs.destination)) {
+    const d = parseAddress(String(inputs.destination));
+    if (typeof d === "string") f.add("destination", `${JSON.stringify(inputs.destination)}: ${d}`);
+  }
+  return f.list;
+}
+
+function checkConnection(f: Failures, c: ConnectionArgs | undefined): void {
+  if (c === undefined || isUnknown(c)) return;
+  f.host("connection.host", c.host);
+  f.port("connection.port", c.port, false);
+  f.user("connection.user", c.user);
+  f.hostKey("connection.hostKey", c.hostKey);
+  f.path("connection.privateKeyPath", c.privateKeyPath);
+  f.positiveInt("connection.connectTimeoutSeconds", c.connectTimeoutSeconds, 600);
+  if (c.privateKey === undefined && c.privateKeyPath === undefined) {
+    f.add("connection", "needs privateKey or privateKeyPath");
+  }
+}
+
+function checkGateway(f: Failures, g: GatewayArgs | undefined): void {
+  if (isUnknown(g)) return;
+  if (g === undefined || g === null || typeof g !== "object") return f.add("gateway", "is required");
+  f.host("gateway.host", g.host);
+  f.port("gateway.port", g.port, false);
+  f.user("gateway.user", g.user);
+  f.hostKey("gateway.hostKey", g.hostKey);
+  f.path("gateway.privateKeyPath", g.privateKeyPath);
+  if (g.privateKey !== undefined && g.privateKeyPath !== undefined) {
+    f.add("gateway", "set privateKey or privateKeyPath, not both");
+  }
+  if (typeof g.privateKey === "string" && !isUnknown(g.privateKey) && !g.privateKey.includes("PRIVATE KEY-----")) {
+    f.add("gateway.privateKey", "is not a PEM/OpenSSH private key (the value itself is not shown)");
+  }
+}
+
+function checkBindAddress(f: Failures, value: unknown, allowAll: boolean | undefined): void {
+  if (isUnknown(value)) return;
+  if (value === "*" || value === "") {
+    if (allowAll !== true) f.add("bindAddress", `${JSON.stringify(value)} binds every interface; set allowAllInterfaces: true if you mean it`);
+    else f.add("bindAddress", "use 0.0.0.0 or :: rather than \"*\" or an empty string");
+    return;
+  }
+  const parsed = parseAddress(String(value));
+  if (typeof parsed === "string") return f.add("bindAddress", `${JSON.stringify(value)}: ${parsed}`);
+  if (isUnspecified(parsed) && allowAll !== true) {
+    f.add("bindAddress", `${value} binds every interface; bind one trusted interface, or set allowAllInterfaces: true`);
+  }
+}
+
+function checkSources(f: Failures, sources: unknown, allowAny: boolean): void {
+  if (isUnknown(sources)) return;
+  if (!Array.isArray(sources) || sources.length === 0) return f.add("sources", "needs at least one address or CIDR");
+  sources.forEach((s, i) => {
+    if (isUnknown(s)) return;
+    const cidr = parseCidr(String(s));
+    if (typeof cidr === "string") return f.add(`sources[${i}]`, `${JSON.stringify(s)}: ${cidr}`);
+    if (coversEverything(cidr) && !allowAny) {
+      f.add(`sources[${i}]`, `${s} admits every source; narrow it, or set allowAnySource: true`);
+    }
+  });
+}
