@@ -1,0 +1,45 @@
+import { LocalRunner } from "../../../provider/host/local-runner";
+import { quoteArgv } from "../../../provider/host/quote";
+import { runChecked } from "../../../provider/host/runner";
+import { CommandFailedError } from "../../../provider/errors";
+
+const runner = new LocalRunner();
+
+test("runs argv with no shell: metacharacters stay data", async () => {
+  const r = await runner.run(["printf", "%s|", "$(id)", "a;b", "`x`", "*"]);
+  expect(r).toMatchObject({ exitCode: 0, stdout: "$(id)|a;b|`x`|*|" });
+});
+
+test("reports a non-zero exit with stderr instead of throwing", async () => {
+  const r = await runner.run(["sh", "-c", "echo oops >&2; exit 3"]);
+  expect(r).toMatchObject({ exitCode: 3, stderr: "oops\n", timedOut: false });
+});
+
+test("feeds input on stdin (how secrets travel)", async () => {
+  expect((await runner.run(["cat"], { input: "secret\n" })).stdout).toBe("secret\n");
+});
+
+test("times out and kills", async () => {
+  const r = await runner.run(["sleep", "5"], { timeoutMs: 100 });
+  expect(r.timedOut).toBe(true);
+});
+
+test("runChecked throws a CommandFailedError with a copy-pasteable command", async () => {
+  const err = await runChecked(runner, ["sh", "-c", "echo nope >&2; exit 4", "it's"], { what: "do a thing", hint: "try again" }).catch((e) => e);
+  expect(err).toBeInstanceOf(CommandFailedError);
+  expect(err.exitCode).toBe(4);
+  expect(err.message).toContain("do a thing on local failed: exit code 4: nope");
+  expect(err.message).toContain("hint: try again");
+  // The printed command, run through a real shell, is the same command.
+  const again = await runner.run(["sh", "-c", err.command]);
+  expect(again).toMatchObject({ exitCode: 4, stderr: "nope\n" });
+});
+
+test("a missing binary is an error, not an exit code", async () => {
+  await expect(runner.run(["/nonexistent/binary"])).rejects.toThrow(/could not run \/nonexistent\/binary/);
+});
+
+test.each([["a b"], ["$(touch /tmp/pst-canary)"], ["'\"\\"], ["-oProxyCommand=x"], ["\n"], ["ünïcode"]])("quoteArgv round-trips %j through sh", async (arg) => {
+  const r = await runner.run(["sh", "-c", `printf %s ${quoteArgv([arg])}`]);
+  expect(r.stdout).toBe(arg);
+});

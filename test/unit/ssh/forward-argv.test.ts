@@ -1,0 +1,45 @@
+import { buildForwardArgv, buildPreflightArgv, knownHostsLine } from "../../../provider/ssh/forward-argv";
+
+const gw = { host: "198.18.1.2", port: 22, user: "pstgw", identityFile: "/k", knownHostsFile: "/kh" };
+const spec = { gateway: gw, bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, keepAliveSeconds: 15, logFile: "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log" };
+
+const optionValues = (argv: string[]) => argv.flatMap((a, i) => (argv[i - 1] === "-o" ? [a] : []));
+
+describe("buildForwardArgv", () => {
+  const argv = buildForwardArgv(spec);
+
+  test("forwards the bind address to the target, backgrounding only once the listener is up", () => {
+    expect(argv.slice(0, 3)).toEqual(["ssh", "-f", "-N"]);
+    expect(argv[argv.indexOf("-L") + 1]).toBe("198.51.100.40:8080:127.0.0.1:8000");
+    expect(optionValues(argv)).toContain("ExitOnForwardFailure=yes");
+  });
+
+  test("ignores the user's ssh config so no ControlMaster can own the listener", () => {
+    expect(argv[argv.indexOf("-F") + 1]).toBe("none");
+    expect(optionValues(argv)).toEqual(expect.arrayContaining(["ControlMaster=no", "ControlPath=none", "BatchMode=yes", "StrictHostKeyChecking=yes", "UserKnownHostsFile=/kh", "IdentityFile=/k"]));
+  });
+
+  test("the host comes after -- so it can never be read as an option", () => {
+    expect(argv.slice(-2)).toEqual(["--", "198.18.1.2"]);
+  });
+
+  test("carries the tag in argv through the log path", () => {
+    expect(argv[argv.indexOf("-E") + 1]).toContain("pst.dev.web.1");
+  });
+
+  test("IPv6 addresses are bracketed", () => {
+    const v6 = buildForwardArgv({ ...spec, bindAddress: "2001:db8:100::40", targetHost: "::1" });
+    expect(v6[v6.indexOf("-L") + 1]).toBe("[2001:db8:100::40]:8080:[::1]:8000");
+  });
+});
+
+test("preflight opens the same kind of channel to the target", () => {
+  const argv = buildPreflightArgv(gw, "127.0.0.1", 8000);
+  expect(argv[argv.indexOf("-W") + 1]).toBe("127.0.0.1:8000");
+  expect(argv).not.toContain("-f");
+});
+
+test("known_hosts uses [host]:port for non-standard ports", () => {
+  expect(knownHostsLine("gw", 22, "ssh-ed25519 AAAA")).toBe("gw ssh-ed25519 AAAA\n");
+  expect(knownHostsLine("gw", 2222, "ssh-ed25519 AAAA")).toBe("[gw]:2222 ssh-ed25519 AAAA\n");
+});

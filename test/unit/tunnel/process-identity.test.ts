@@ -1,0 +1,21 @@
+import { isOurProcess, parseProcFiles } from "../../../provider/tunnel/process-identity";
+
+// /proc/<pid>/stat with a comm that contains ") " to prove fields are counted from the last ")".
+const stat = "4242 (ss) h) S 1 4242 4242 0 -1 4194624 300 0 0 0 1 0 0 0 20 0 1 0 987654 1000 200 18446744073709551615";
+const cmdline = ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log", "--", "gw", ""].join("\0");
+
+test("reads state, start ticks and argv", () => {
+  expect(parseProcFiles(4242, `${stat}\n${cmdline}`)).toEqual({
+    pid: 4242, state: "S", startTicks: "987654",
+    argv: ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log", "--", "gw"],
+  });
+});
+
+describe("isOurProcess never takes a reused pid for ours", () => {
+  const p = parseProcFiles(4242, `${stat}\n${cmdline}`);
+  test("same start and tag: ours", () => expect(isOurProcess(p, "987654", "pst.dev.web.1")).toBe(true));
+  test("other start time: a reused pid", () => expect(isOurProcess(p, "987653", "pst.dev.web.1")).toBe(false));
+  test("no tag in argv: someone else's", () => expect(isOurProcess(p, "987654", "pst.dev.other.1")).toBe(false));
+  test("zombie: already exited", () => expect(isOurProcess(parseProcFiles(4242, `${stat.replace(" S ", " Z ")}\n${cmdline}`), "987654", "pst.dev.web.1")).toBe(false));
+  test("gone", () => expect(isOurProcess(undefined, "987654", "pst.dev.web.1")).toBe(false));
+});

@@ -1,0 +1,81 @@
+import { validateFirewallInputs, validateTunnelInputs } from "../../../provider/validation/validate-inputs";
+import { UNKNOWN } from "../../../provider/validation/fields";
+import type { TunnelInputs } from "../../../provider/types";
+
+// A real ed25519 public key blob (type name + 32 bytes), so the type/blob consistency check is exercised.
+const KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString("base64")}`;
+
+const good: TunnelInputs = {
+  gateway: { host: "198.18.1.2", user: "pstgw", privateKeyPath: "/keys/gw", hostKey: KEY },
+  bindAddress: "198.51.100.40",
+  bindPort: 8080,
+  targetHost: "127.0.0.1",
+  targetPort: 8000,
+  owner: "p/s/n",
+};
+
+const props = (inputs: Partial<TunnelInputs>) => validateTunnelInputs(inputs).map((f) => f.property);
+
+describe("validateTunnelInputs", () => {
+  test("good inputs pass", () => expect(validateTunnelInputs(good)).toEqual([]));
+
+  test("every failure is reported at once, each naming its property", () => {
+    expect(props({ ...good, bindPort: 0, targetPort: 70000, gateway: { ...good.gateway, user: "-oProxyCommand=x", host: "a;b" } }))
+      .toEqual(expect.arrayContaining(["bindPort", "targetPort", "gateway.user", "gateway.host"]));
+  });
+
+  test.each(["0.0.0.0", "::", "0:0::0", "::ffff:0.0.0.0", "*", ""])("binding %j needs allowAllInterfaces", (bindAddress) => {
+    expect(props({ ...good, bindAddress })).toEqual(["bindAddress"]);
+  });
+
+  test("allowAllInterfaces admits 0.0.0.0", () => {
+    expect(props({ ...good, bindAddress: "0.0.0.0", allowAllInterfaces: true })).toEqual([]);
+  });
+
+  test.each([
+    "host.example.net; touch /tmp/x", "$(id)", "`id`", "-oProxyCommand=sh", "a\nb", "a\0b", "exa mple", "ｅxample.net", "x".repeat(300), "fe80::1%eth0",
+  ])("gateway host %j is refused", (host) => {
+    expect(props({ ...good, gateway: { ...good.gateway, host } })).toEqual(["gateway.host"]);
+  });
+
+  test.each([
+    "ssh-ed25519", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "ssh-ed25519 not*base64", `ssh-rsa ${KEY.split(" ")[1]}`, `${KEY}\nssh-ed25519 AAAA`,
+  ])("hostKey %j is refused", (hostKey) => {
+    expect(props({ ...good, gateway: { ...good.gateway, hostKey } })).toEqual(["gateway.hostKey"]);
+  });
+
+  test("a host key with a trailing comment is fine", () => {
+    expect(props({ ...good, gateway: { ...good.gateway, hostKey: `${KEY} root@gw` } })).toEqual([]);
+  });
+
+  test("unknown values during preview pass through", () => {
+    expect(props({ ...good, bindAddress: UNKNOWN, bindPort: UNKNOWN as unknown as number, gateway: UNKNOWN as unknown as TunnelInputs["gateway"] })).toEqual([]);
+  });
+
+  test("a private key value that is not a key is refused without echoing it", () => {
+    const failures = validateTunnelInputs({ ...good, gateway: { ...good.gateway, privateKeyPath: undefined, privateKey: "hunter2" } });
+    expect(failures.map((f) => f.property)).toEqual(["gateway.privateKey"]);
+    expect(JSON.stringify(failures)).not.toContain("hunter2");
+  });
+});
+
+describe("validateFirewallInputs", () => {
+  const fw = { port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/n" };
+  const fprops = (i: object) => validateFirewallInputs({ ...fw, ...i }).map((f) => f.property);
+
+  test("good inputs pass", () => expect(fprops({})).toEqual([]));
+  test("host bits set names the network meant", () => {
+    const [f] = validateFirewallInputs({ ...fw, sources: ["198.51.100.7/24"] });
+    expect(f).toEqual({ property: "sources[0]", reason: expect.stringContaining("did you mean 198.51.100.0/24?") });
+  });
+  test.each([["0.0.0.0/0"], ["::/0"], ["::ffff:0.0.0.0/96"]])("source %s needs allowAnySource", (s) => {
+    expect(fprops({ sources: ["198.51.100.0/24", s] })).toEqual(["sources[1]"]);
+    expect(fprops({ sources: [s], allowAnySource: true })).toEqual([]);
+  });
+  test("empty sources, bad protocol, bad backend", () => {
+    expect(fprops({ sources: [], protocol: "icmp", backend: "pf" })).toEqual(["protocol", "backend", "sources"]);
+  });
+  test.each(["198.51.100.0/24 port 22", "any", "198.51.100.0/24\nallow"])("ufw syntax in a source (%j) is refused", (s) => {
+    expect(fprops({ sources: [s] })).toEqual(["sources[0]"]);
+  });
+});
