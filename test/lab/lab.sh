@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# A four-host lab on one machine, built from network namespaces, for the provider's
+# integration tests:
+#
+#   root ns ──198.18.0.0/24── th (tunnel host: sshd for the provider, own ufw)
+#                              ├─198.18.1.0/24  2001:db8:1::/64──   gw (gateway: sshd + HTTP on 127.0.0.1:8000)
+#                              ├─198.51.100.0/24 2001:db8:100::/64─ tc (trusted client)
+#                              └─198.18.2.0/24  2001:db8:2::/64──   uc (untrusted client; routes via th,
+#                                                                       so only th's firewall stops it)
+# Usage: lab.sh up | down | env        (as root; every subcommand is idempotent)
+#   PST_LAB      name prefix (default pst): namespaces $P-gw $P-th $P-tc $P-uc, user ${P}gw
+#   PST_LAB_DIR  state dir (default /tmp/$P-lab): keys, sshd configs, pid files, logs, lab.env
+#   PST_NODE     node binary for the HTTP service (default: the repo's node_modules/.bin/node)
+#
+# Hard safety rules: the root namespace gets one veth with 198.18.0.1/24 and nothing else;
+# no firewall command ever runs outside `ip netns exec`; `down` removes only lab objects.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+P=${PST_LAB:-pst}
+# ${P}-veth must fit IFNAMSIZ (15) and ${P}gw must be a valid user name.
+[[ $P =~ ^[a-z][a-z0-9]{0,9}$ ]] || { echo "lab: PST_LAB must match [a-z][a-z0-9]{0,9}" >&2; exit 1; }
+LAB_DIR=${PST_LAB_DIR:-/tmp/$P-lab}
+NS_GW=$P-gw NS_TH=$P-th NS_TC=$P-tc NS_UC=$P-uc
+ROOT_VETH=$P-veth
+GW_USER=${P}gw
+USER_TAG="pulumi-shared-tunnel lab $P"       # GECOS marker: we only ever delete our own user
+LAB_NETS=(198.18.0.0/24 198.18.1.0/24 198.18.2.0/24 198.51.100.0/24
+          2001:db8:1::/64 2001:db8:2::/64 2001:db8:100::/64)
+# shellcheck source-path=SCRIPTDIR source=lib-lab.sh
+. "$HERE/lib-lab.sh"
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+# One lab operation at a time (the lock lives outside LAB_DIR, which `down` deletes).
+exec 9>"/run/lock/$P-lab.lock"
+flock -w 60 9 || die "another lab.sh $P is still running"
+
+keypair() { # FILE COMMENT: a fresh passphrase-less ed25519 pair, made once per lab
+  [ -s "$1" ] || ssh-keygen -q -t ed25519 -N '' -C "$2" -f "$1"
+}
+hostkey() { cut -d' ' -f1,2 "$1"; } # "ssh-ed25519 AAAA..." without the comment
+
+write_env() {
+  if [ ! -s "$LAB_DIR/gw_host_key.pub" ] || [ ! -e "/run/netns/$NS_TH" ]; then
+    die "lab is not up (run: lab.sh up)"
+  fi
+  local v
+  {
+    for v in PST_LAB="$P" PST_LAB_DIR="$LAB_DIR" \
+      PST_NS_GW="$NS_GW" PST_NS_TH="$NS_TH" PST_NS_TC="$NS_TC" PST_NS_UC="$NS_UC" \
+      PST_GW_ADDR=198.18.1.2 PST_GW_ADDR6=2001:db8:1::2 PST_GW_USER="$GW_USER" \
+      PST_GW_KEY="$LAB_DIR/gateway_key" PST_GW_HOSTKEY="$(hostkey "$LAB_DIR/gw_host_key.pub")" \
+      PST_GW_KNOWN_HOSTS="$LAB_DIR/known_hosts_gw" \
+      PST_TH_SSH_ADDR=198.18.0.2 PST_TH_USER=root PST_TH_KEY="$LAB_DIR/tunnel_host_key" \
+      PST_TH_HOSTKEY="$(hostkey "$LAB_DIR/th_host_key.pub")" PST_TH_KNOWN_HOSTS="$LAB_DIR/known_hosts_th" \
+      PST_TH_TRUSTED_ADDR=198.51.100.40 PST_TH_TRUSTED_ADDR6=2001:db8:100::40 \
+      PST_TRUSTED_CIDR=198.51.100.0/24 PST_TRUSTED_CIDR6=2001:db8:100::/64 \
+      PST_TC_ADDR=198.51.100.50 PST_TC_ADDR6=2001:db8:100::50 \
+      PST_UC_ADDR=198.18.2.66 PST_UC_ADDR6=2001:db8:2::66 \
+      PST_TARGET_HOST=127.0.0.1 PST_TARGET_HOST6=::1 PST_TARGET_PORT=8000; do
+      printf "export %s='%s'\n" "${v%%=*}" "${v#*=}"   # no value contains a single quote
+    done
+  } >"$LAB_DIR/lab.env"
+  cat "$LAB_DIR/lab.env"
+}
+
+up() {
+  check_root_ns
+  local ufw_before; ufw_before=$(root_ufw_status)
+  local node=${PST_NODE:-$REPO/node_modules/.bin/node}
+  [ -x "$node" ] || node=$(command -v node) || die "no node: set PST_NODE"
+  for c in sshd ssh ssh-keygen ufw curl; do
+    command -v "$c" >/dev/null || [ -x "/usr/sbin/$c" ] || die "$c missing: run scripts/install-system-packages.sh"
+  done
+
+  # --- state dir: 0711 so the gateway user can reach its home and authorized_keys inside,
+  # while keys (0600) and everything else stay private to root.
+  if [ ! -e "$LAB_DIR/.pst-lab" ]; then
+    [ ! -e "$LAB_DIR" ] || [ -z "$(ls -A "$LAB_DIR")" ] || die "$LAB_DIR exists and is not a lab dir"
+    mkdir -p "$LAB_DIR"; touch "$LAB_DIR/.pst-lab"
+  fi
+  chown root:root "$LAB_DIR"; chmod 0711 "$LAB_DIR"
+  keypair "$LAB_DIR/gateway_key" "$GW_USER@$P-lab"
+  keypair "$LAB_DIR/tunnel_host_key" "root@$P-lab"
+  keypair "$LAB_DIR/gw_host_key" "$NS_GW-host"
+  keypair "$LAB_DIR/th_host_key" "$NS_TH-host"
+  mkdir -p "$LAB_DIR/gw-home"; chmod 0755 "$LAB_DIR/gw-home"
+  install -m 0644 "$LAB_DIR/gateway_key.pub" "$LAB_DIR/gw-home/authorized_keys"
+  install -m 0600 "$LAB_DIR/tunnel_host_key.pub" "$LAB_DIR/th_authorized_keys"
+  printf '198.18.1.2 %s\n2001:db8:1::2 %s\n' "$(hostkey "$LAB_DIR/gw_host_key.pub")" \
+    "$(hostkey "$LAB_DIR/gw_host_key.pub")" >"$LAB_DIR/known_hosts_gw"
+  printf '198.18.0.2 %s\n' "$(hostkey "$LAB_DIR/th_host_key.pub")" >"$LAB_DIR/known_hosts_th"
+
+  # --- gateway user. Password "*" (not "!"): with UsePAM no, sshd refuses "locked" accounts.
+  if id "$GW_USER" >/dev/null 2>&1; then
+    [ "$(getent passwd "$GW_USER" | cut -d: -f5)" = "$USER_TAG" ] || die "user $GW_USER exists and is not ours"
+    [ "$(getent passwd "$GW_USER" | cut -d: -f6)" = "$LAB_DIR/gw-home" ] || usermod -d "$LAB_DIR/gw-home" "$GW_USER"
+  else
+    useradd -M -s /bin/sh -d "$LAB_DIR/gw-home" -p '*' -c "$USER_TAG" "$GW_USER"
+  fi
+
+  # --- sshd configs. StrictModes no: the lab dir may sit under /tmp (mode 1777), which
+  # StrictModes rejects for root's keys; this sshd is test-only and every file is root-owned.
+  local common="PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowTcpForwarding yes
+PrintMotd no
+LogLevel VERBOSE"
+  cat >"$LAB_DIR/gw_sshd_config" <<EOF
+ListenAddress 198.18.1.2:22
+ListenAddress [2001:db8:1::2]:22
+HostKey $LAB_DIR/gw_host_key
+PidFile $LAB_DIR/gw_sshd.pid
+AuthorizedKeysFile $LAB_DIR/gw-home/authorized_keys
+PermitRootLogin no
+AllowUsers $GW_USER
+$common
+EOF
+  cat >"$LAB_DIR/th_sshd_config" <<EOF
+ListenAddress 198.18.0.2:22
+HostKey $LAB_DIR/th_host_key
+PidFile $LAB_DIR/th_sshd.pid
+AuthorizedKeysFile $LAB_DIR/th_authorized_keys
+PermitRootLogin prohibit-password
+AllowUsers root
+$common
+EOF
+
+  # --- namespaces, links, addresses, routes (each step is a no-op when already done).
+  local ns
+  for ns in "$NS_GW" "$NS_TH" "$NS_TC" "$NS_UC"; do ensure_ns "$ns"; done
+  ensure_veth "" "$ROOT_VETH" "$NS_TH" to-root
+  ensure_veth "$NS_TH" to-gw "$NS_GW" to-th
+  ensure_veth "$NS_TH" to-tc "$NS_TC" to-th
+  ensure_veth "$NS_TH" to-uc "$NS_UC" to-th
+  ip addr replace 198.18.0.1/24 dev "$ROOT_VETH"; ip link set "$ROOT_VETH" up
+  addr "$NS_TH" to-root 198.18.0.2/24
+  addr "$NS_TH" to-gw 198.18.1.1/24 2001:db8:1::1/64
+  addr "$NS_GW" to-th 198.18.1.2/24 2001:db8:1::2/64
+  addr "$NS_TH" to-tc 198.51.100.40/24 2001:db8:100::40/64
+  addr "$NS_TC" to-th 198.51.100.50/24 2001:db8:100::50/64
+  addr "$NS_TH" to-uc 198.18.2.1/24 2001:db8:2::1/64
+  addr "$NS_UC" to-th 198.18.2.66/24 2001:db8:2::66/64
+  ip -n "$NS_TC" route replace default via 198.51.100.40
+  ip -n "$NS_TC" -6 route replace default via 2001:db8:100::40
+  ip -n "$NS_UC" route replace default via 198.18.2.1
+  ip -n "$NS_UC" -6 route replace default via 2001:db8:2::1
+  # No ip_forward in th: clients only ever talk to th's own addresses.
+
+  # --- tunnel host firewall: a private copy of /etc/ufw and /etc/default that
+  # `ip netns exec` bind-mounts over /etc, so ufw state never leaks into the root namespace.
+  local etc=/etc/netns/$NS_TH fresh=0 pid
+  if [ ! -d "$etc/ufw" ] || [ ! -d "$etc/default" ]; then
+    rm -rf "$etc"; mkdir -p "$etc"
+    cp -a /etc/ufw "$etc/ufw"; cp -a /etc/default "$etc/default"
+    fresh=1
+    # An sshd started before the copy existed sees the root /etc: stop it (restarted below).
+    if pid_in_ns "$LAB_DIR/th_sshd.pid" "$NS_TH"; then
+      pid=$(cat "$LAB_DIR/th_sshd.pid"); kill "$pid"
+      wait_for "old sshd $pid in $NS_TH to exit" 5 pid_gone "$pid"
+    fi
+  fi
+  local st; st=$(th_ufw status verbose)
+  if [ "$fresh" = 1 ] || ! grep -q '^Status: active' <<<"$st"; then
+    th_ufw --force reset >/dev/null
+    th_ufw default deny incoming >/dev/null
+    th_ufw default allow outgoing >/dev/null
+    th_ufw logging off >/dev/null            # no kernel log noise from the lab
+    th_ufw allow in on to-root to any port 22 proto tcp >/dev/null
+    th_ufw --force enable >/dev/null
+    st=$(th_ufw status verbose)
+  fi
+  grep -q '^Status: active' <<<"$st" || die "ufw in $NS_TH is not active"
+  grep -q 'deny (incoming)' <<<"$st" || die "ufw in $NS_TH does not deny incoming"
+
+  # --- services. /run/sshd is sshd's privilege-separation dir (shared, harmless).
+  mkdir -p /run/sshd; chmod 0755 /run/sshd
+  if ! pid_in_ns "$LAB_DIR/http.pid" "$NS_GW"; then
+    rm -f "$LAB_DIR/http.pid"
+    ( close_fds; exec ip netns exec "$NS_GW" setsid "$node" "$HERE/http-service.js" 8000 \
+      "$LAB_DIR/http.pid" </dev/null >>"$LAB_DIR/http.log" 2>&1 ) &
+  fi
+  start_sshd "$NS_GW" "$LAB_DIR/gw_sshd_config" "$LAB_DIR/gw_sshd.pid" "$LAB_DIR/gw_sshd.log"
+  start_sshd "$NS_TH" "$LAB_DIR/th_sshd_config" "$LAB_DIR/th_sshd.pid" "$LAB_DIR/th_sshd.log"
+
+  # --- readiness: real requests, each bounded.
+  local gw_ssh th_ssh
+  mapfile -t gw_ssh < <(ssh_opts "$LAB_DIR/known_hosts_gw" "$LAB_DIR/gateway_key")
+  mapfile -t th_ssh < <(ssh_opts "$LAB_DIR/known_hosts_th" "$LAB_DIR/tunnel_host_key")
+  wait_for "HTTP service in $NS_GW" 15 \
+    sh -c "ip netns exec '$NS_GW' curl -sf -m 1 http://127.0.0.1:8000/ | grep -qx 'internal service reached'"
+  wait_for "gateway sshd (IPv4)" 10 ip netns exec "$NS_TH" ssh "${gw_ssh[@]}" "$GW_USER@198.18.1.2" true
+  wait_for "gateway sshd (IPv6)" 5 ip netns exec "$NS_TH" ssh "${gw_ssh[@]}" "$GW_USER@2001:db8:1::2" true
+  wait_for "tunnel host sshd" 10 ssh "${th_ssh[@]}" root@198.18.0.2 true
+
+  [ "$(root_ufw_status)" = "$ufw_before" ] || die "root namespace ufw status changed: now '$(root_ufw_status)', was '$ufw_before'"
+  write_env >/dev/null
+  log "up ($LAB_DIR/lab.env)"
+}
+
+down() {
+  local ns f
+  # sshds and the HTTP service by pid file (only if they really live in a lab namespace) ...
+  for f in "$NS_GW:gw_sshd.pid" "$NS_TH:th_sshd.pid" "$NS_GW:http.pid"; do
+    if pid_in_ns "$LAB_DIR/${f#*:}" "${f%%:*}"; then kill "$(cat "$LAB_DIR/${f#*:}")" 2>/dev/null || true; fi
+  done
+  # ... then anything else still inside (sessions, test-started ssh forwards).
+  for ns in "$NS_GW" "$NS_TH" "$NS_TC" "$NS_UC"; do kill_ns_procs "$ns"; done
+  for ns in "$NS_GW" "$NS_TH" "$NS_TC" "$NS_UC"; do
+    [ ! -e "/run/netns/$ns" ] || ip netns del "$ns"
+  done
+  # The veths went with their namespaces; the root end only lingers if th never got its end.
+  ! ip link show "$ROOT_VETH" >/dev/null 2>&1 || ip link del "$ROOT_VETH"
+  for ns in "$NS_GW" "$NS_TH" "$NS_TC" "$NS_UC"; do rm -rf "/etc/netns/$ns"; done
+  rmdir /etc/netns 2>/dev/null || true
+  if id "$GW_USER" >/dev/null 2>&1 && [ "$(getent passwd "$GW_USER" | cut -d: -f5)" = "$USER_TAG" ]; then
+    userdel "$GW_USER" || log "warning: could not delete user $GW_USER"
+  fi
+  # Only a directory we marked as a lab dir is ever removed recursively.
+  if [ -e "$LAB_DIR/.pst-lab" ]; then rm -rf "$LAB_DIR"; fi
+  log "down"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  env) write_env ;;
+  *) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+esac
