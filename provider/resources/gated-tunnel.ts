@@ -1,4 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ValidationError } from "../errors";
+import type { TunnelInputs } from "../types";
+import { validateTunnelInputs } from "../validation/validate-inputs";
 import { FirewallAllow } from "./firewall-allow";
 import { SharedTunnel, type SharedTunnelArgs } from "./shared-tunnel";
 
@@ -23,9 +26,16 @@ export class GatedTunnel extends pulumi.ComponentResource {
   constructor(name: string, args: GatedTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pulumi-shared-tunnel:index:GatedTunnel", name, {}, opts);
     const { sources, backend, ...tunnelArgs } = args;
+    // The rule would go in before the tunnel's own check runs, so check the tunnel's inputs here
+    // first: bad input fails the program before anything is started on the host.
+    const checkedPort = pulumi.output(tunnelArgs).apply((resolved) => {
+      const failures = validateTunnelInputs({ ...resolved, owner: name } as TunnelInputs);
+      if (failures.length) throw new ValidationError(failures);
+      return resolved.bindPort;
+    });
     this.firewall = new FirewallAllow(`${name}-allow`, {
       connection: args.connection,
-      port: args.bindPort,
+      port: checkedPort,
       sources,
       destination: args.bindAddress,
       backend,

@@ -1,0 +1,34 @@
+/**
+ * The demo stack (Pulumi.yaml at the repo root): the gateway's internal service, shared from the
+ * tunnel host's trusted interface with one source range, reached over ssh2 from where pulumi runs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { GatedTunnel } from "pulumi-shared-tunnel";
+
+export = async () => {
+  const cfg = new pulumi.Config();
+  const tunnelHost = cfg.get("tunnelHost");
+  const shared = new GatedTunnel("internal-service", {
+    // Without tunnelHost the machine running pulumi is the tunnel host.
+    connection: tunnelHost
+      ? {
+          host: tunnelHost,
+          user: cfg.get("tunnelHostUser") ?? "root",
+          privateKeyPath: cfg.require("tunnelHostKeyPath"),
+          hostKey: cfg.require("tunnelHostKey"),
+        }
+      : undefined,
+    gateway: {
+      host: cfg.require("gatewayHost"),
+      user: cfg.require("gatewayUser"),
+      privateKeyPath: cfg.require("gatewayKeyPath"),
+      hostKey: cfg.require("gatewayHostKey"),
+    },
+    bindAddress: cfg.require("bindAddress"),
+    bindPort: cfg.requireNumber("bindPort"),
+    targetHost: cfg.get("targetHost") ?? "127.0.0.1",
+    targetPort: cfg.getNumber("targetPort") ?? 8000,
+    sources: cfg.requireObject<string[]>("sources"),
+  });
+  return { url: shared.url, pid: shared.pid, listenAddress: shared.listenAddress, ruleTag: shared.ruleTag };
+};

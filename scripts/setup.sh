@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Makes a fresh clone runnable: Debian packages, Node >= 22 and dependencies, the compiled
+# provider, and the Pulumi CLI (built from the Go module proxy once, then cached). Idempotent:
+# a second run takes seconds.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+bash scripts/install-system-packages.sh
+
+# npm ci with the machine's npm; Node 24 comes from the npm registry's `node` package and is
+# then first on PATH (node_modules/.bin) for everything that follows.
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+node -e 'const [maj] = process.versions.node.split("."); if (+maj < 22) { console.error(`need Node >= 22, got ${process.version}`); process.exit(1) }'
+# The demo stack and examples use the package by its name, as a user's stack would.
+ln -sfn .. node_modules/pulumi-shared-tunnel
+tsc -p .
+
+# Use a pulumi already on PATH when it is at least our pinned version; else build and cache it.
+have=$(command -v pulumi >/dev/null && pulumi version 2>/dev/null || true)
+if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "${have#v}" "${PULUMI_VERSION#v}" | sort -V | head -n1)" != "${PULUMI_VERSION#v}" ]; then
+  bash scripts/build-pulumi-cli.sh >/dev/null
+fi
+# The dynamic-provider shim ships in @pulumi/pulumi; the engine looks for it next to pulumi or on PATH.
+install -D -m 755 node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$PST_PULUMI_BIN/pulumi-resource-pulumi-nodejs"
+mkdir -p "$PULUMI_HOME" "${PULUMI_BACKEND_URL#file://}"
+echo "setup: node $(node --version), pulumi $(pulumi version), $(ssh -V 2>&1)"
