@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `npm test`: set up, bring the lab up, run unit and integration tests (real pulumi, ssh, ufw),
+# and always tear the lab down. Extra arguments go to jest (e.g. a path filter).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+bash scripts/setup.sh
+trap 'bash test/lab/lab.sh down' EXIT
+bash test/lab/lab.sh up >/dev/null
+# --experimental-vm-modules: the compiled tests load execa (ESM) through a real dynamic import.
+NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning" jest --runInBand "$@"

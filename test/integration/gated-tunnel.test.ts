@@ -1,0 +1,99 @@
+import { readLab, fetchFrom, inNs, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { TestStack } from "../support/stack";
+
+/**
+ * The demo stack (Pulumi.yaml at the repo root) through real `pulumi up/refresh/destroy`, against
+ * the lab: a trusted client reaches the gateway's internal service through the shared forward, an
+ * untrusted one does not, and destroy leaves no process and no rule.
+ */
+jest.setTimeout(300_000);
+
+const lab: Lab = readLab();
+
+function stackConfig(bindPort: number, remote: boolean): Record<string, string> {
+  return {
+    ...(remote ? { tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey } : {}),
+    gatewayHost: lab.gwAddr,
+    gatewayUser: lab.gwUser,
+    gatewayKeyPath: lab.gwKey,
+    gatewayHostKey: lab.gwHostKey,
+    bindAddress: lab.thTrusted,
+    bindPort: String(bindPort),
+    targetHost: lab.targetHost,
+    targetPort: String(lab.targetPort),
+    sources: JSON.stringify([lab.trustedCidr]),
+  };
+}
+
+async function expectNothingLeft(tag: string, ruleTag: string, url: string): Promise<void> {
+  expect(await sshProcessesWith(tag)).toEqual([]);
+  expect(await tunnelHostUfwRules(lab)).not.toContain(ruleTag);
+  expect(await fetchFrom(lab.nsTc, url)).toBeUndefined();
+}
+
+describe.each([
+  ["remote tunnel host over ssh2", true, 8080],
+  ["local mode: pulumi runs on the tunnel host", false, 8081],
+])("%s", (_title, remote, port) => {
+  const stack = new TestStack(`it-${remote ? "remote" : "local"}`, remote ? undefined : lab.nsTh);
+  const config = stackConfig(port, remote);
+  let outputs: Record<string, unknown> = {};
+
+  afterAll(async () => {
+    await stack.run("destroy");
+  });
+
+  test("up shares the service with the trusted client only", async () => {
+    outputs = await stack.ok("up", config);
+    expect(outputs.url).toBe(`http://${lab.thTrusted}:${port}/`);
+    expect(await fetchFrom(lab.nsTc, outputs.url as string)).toBe("internal service reached");
+    expect(await fetchFrom(lab.nsUc, outputs.url as string)).toBeUndefined();
+    // The listener belongs to the pid the stack reports.
+    const ss = await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${port}`]);
+    expect(ss.stdout).toContain(`pid=${outputs.pid},`);
+    expect(await tunnelHostUfwRules(lab)).toContain(String(outputs.ruleTag));
+  });
+
+  test("refresh after an out-of-band kill reports the tunnel gone; up brings it back with a new pid", async () => {
+    await inNs(lab.nsTh, ["kill", String(outputs.pid)]);
+    const refreshed = await stack.ok("refresh");
+    expect(refreshed).toMatchObject({ delete: 1 });
+    const again = await stack.ok("up");
+    expect(again.pid).not.toBe(outputs.pid);
+    expect(await fetchFrom(lab.nsTc, again.url as string)).toBe("internal service reached");
+    outputs = again;
+  });
+
+  test("destroy kills exactly that process and removes exactly that rule", async () => {
+    const tag = String(outputs.ruleTag).replace(/\.\d+$/, "");
+    await stack.ok("destroy");
+    await expectNothingLeft(tag.replace("-allow", "-forward"), String(outputs.ruleTag), outputs.url as string);
+  });
+});
+
+describe("bad input and failed preflight leave nothing behind", () => {
+  const stack = new TestStack("it-bad");
+  afterAll(async () => {
+    await stack.run("destroy");
+  });
+
+  test("a 0.0.0.0 bind is refused before anything starts, naming the property", async () => {
+    const r = await stack.run("up", { ...stackConfig(8082, true), bindAddress: "0.0.0.0" });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/bindAddress: 0\.0\.0\.0 binds every interface; bind one trusted interface, or set allowAllInterfaces: true/);
+    expect(await sshProcessesWith(".it-bad.")).toEqual([]);
+    expect(await tunnelHostUfwRules(lab)).not.toMatch(/pst\.it-bad\./);
+  });
+
+  test("a closed target port fails preflight with the cause and a hint, and no rule or process remains", async () => {
+    const r = await stack.run("up", { ...stackConfig(8083, true), targetPort: "9" });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/the target 127\.0\.0\.1:9 does not answer from the gateway/);
+    expect(r.stderr).toMatch(/hint: /);
+    expect(r.stderr).toMatch(/command: ssh /);
+    expect(await sshProcessesWith(".it-bad.")).toEqual([]);
+    // The firewall rule went in first; the failed tunnel does not remove it, destroy does.
+    await stack.ok("destroy");
+    expect(await tunnelHostUfwRules(lab)).not.toMatch(/pst\.it-bad\./);
+  });
+});

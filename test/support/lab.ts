@@ -1,0 +1,59 @@
+import { readFileSync } from "node:fs";
+import { LocalRunner } from "../../provider/host/local-runner";
+import type { RunResult } from "../../provider/host/runner";
+
+/** The lab's addresses, keys and namespace names, as `test/lab/lab.sh up` wrote them. */
+export interface Lab {
+  dir: string;
+  nsGw: string; nsTh: string; nsTc: string; nsUc: string;
+  gwAddr: string; gwUser: string; gwKey: string; gwHostKey: string;
+  thSshAddr: string; thUser: string; thKey: string; thHostKey: string;
+  thTrusted: string; trustedCidr: string;
+  targetHost: string; targetPort: number;
+}
+
+export function readLab(): Lab {
+  const file = `${process.env.PST_LAB_DIR ?? "/tmp/pst-lab"}/lab.env`;
+  const env: Record<string, string> = {};
+  for (const m of readFileSync(file, "utf8").matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]] = unquote(m[2]);
+  const need = (k: string) => env[k] ?? (() => { throw new Error(`${file} has no ${k}; is the lab up?`); })();
+  return {
+    dir: need("PST_LAB_DIR"),
+    nsGw: need("PST_NS_GW"), nsTh: need("PST_NS_TH"), nsTc: need("PST_NS_TC"), nsUc: need("PST_NS_UC"),
+    gwAddr: need("PST_GW_ADDR"), gwUser: need("PST_GW_USER"), gwKey: need("PST_GW_KEY"), gwHostKey: need("PST_GW_HOSTKEY"),
+    thSshAddr: need("PST_TH_SSH_ADDR"), thUser: need("PST_TH_USER"), thKey: need("PST_TH_KEY"), thHostKey: need("PST_TH_HOSTKEY"),
+    thTrusted: need("PST_TH_TRUSTED_ADDR"), trustedCidr: need("PST_TRUSTED_CIDR"),
+    targetHost: need("PST_TARGET_HOST"), targetPort: Number(need("PST_TARGET_PORT")),
+  };
+}
+
+function unquote(v: string): string {
+  // lab.env is written with printf %q; the values we read have no escapes beyond quoting spaces.
+  if (v.startsWith("'") && v.endsWith("'")) return v.slice(1, -1);
+  if (v.startsWith("$'")) return v.slice(2, -1);
+  return v.replace(/\\(.)/g, "$1");
+}
+
+const local = new LocalRunner();
+
+/** Runs argv inside a lab namespace, as a person on that host would. */
+export function inNs(ns: string, argv: string[], timeoutMs = 20_000): Promise<RunResult> {
+  return local.run(["ip", "netns", "exec", ns, ...argv], { timeoutMs });
+}
+
+/** What a client in `ns` gets from `url`: the body, or undefined when it cannot connect. */
+export async function fetchFrom(ns: string, url: string): Promise<string | undefined> {
+  const r = await inNs(ns, ["curl", "-sS", "--max-time", "3", url]);
+  return r.exitCode === 0 ? r.stdout : undefined;
+}
+
+/** ssh processes running anywhere whose argv carries `fragment` (our tags do). */
+export async function sshProcessesWith(fragment: string): Promise<string[]> {
+  const r = await local.run(["pgrep", "-a", "-x", "ssh"]);
+  return r.stdout.split("\n").filter((l) => l.includes(fragment));
+}
+
+/** ufw's saved rules on the tunnel host, as text. */
+export async function tunnelHostUfwRules(lab: Lab): Promise<string> {
+  return (await inNs(lab.nsTh, ["ufw", "show", "added"])).stdout;
+}

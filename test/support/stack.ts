@@ -1,0 +1,38 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { LocalRunner } from "../../provider/host/local-runner";
+import type { RunResult } from "../../provider/host/runner";
+
+const ROOT = path.resolve(__dirname, "../../..");
+const DRIVER = path.join(ROOT, "dist/scripts/pulumi-stack.js");
+
+/**
+ * A stack of the project at ROOT (the demo's Pulumi.yaml), driven by the real pulumi CLI through
+ * scripts/pulumi-stack.ts, with its own file backend so tests never share state.
+ */
+export class TestStack {
+  readonly backend = mkdtempSync(path.join(tmpdir(), "pst-state-"));
+  private readonly runner = new LocalRunner();
+
+  /** `netns`: run pulumi itself inside that namespace (local mode: pulumi on the tunnel host). */
+  constructor(readonly name: string, private readonly netns?: string) {}
+
+  async run(command: "up" | "preview" | "refresh" | "destroy" | "outputs" | "rm", config: Record<string, string> = {}, secrets: Record<string, string> = {}): Promise<RunResult> {
+    const args = [process.execPath, DRIVER, command, "--dir", ROOT, "--stack", this.name];
+    for (const [k, v] of Object.entries(config)) args.push("--config", `${k}=${v}`);
+    for (const [k, v] of Object.entries(secrets)) args.push("--secret", `${k}=${v}`);
+    const argv = this.netns ? ["ip", "netns", "exec", this.netns, ...args] : args;
+    process.env.PULUMI_BACKEND_URL = `file://${this.backend}`;
+    process.env.PULUMI_HOME = path.join(this.backend, ".home");
+    return this.runner.run(argv, { timeoutMs: 180_000 });
+  }
+
+  /** Runs a command that must succeed and returns its JSON stdout. */
+  async ok(command: "up" | "refresh" | "destroy" | "outputs" | "preview", config?: Record<string, string>): Promise<Record<string, unknown>> {
+    const r = await this.run(command, config);
+    if (r.exitCode !== 0) throw new Error(`pulumi ${command} (${this.name}) failed:\n${r.stderr.slice(-4000)}`);
+    const last = r.stdout.trim().split("\n").pop() ?? "{}";
+    return last ? JSON.parse(last) : {};
+  }
+}
