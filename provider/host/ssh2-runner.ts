@@ -1,21 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { SshConnectError } from "../errors";
+import type { ConnectionArgs } from "../types";
 import { quoteArgv } from "./quote";
 import type { RunOptions, RunResult, Runner } from "./runner";
 
-/** How the provider reaches a remote tunnel host. Mirrors the public `Connection` input. */
-export interface RemoteConnection {
-  host: string;
-  port?: number;
-  user: string;
-  privateKey?: string;
-  privateKeyPassphrase?: string;
-  privateKeyPath?: string;
-  /** Pinned host key, "ssh-ed25519 AAAA..."; anything else is refused. */
-  hostKey: string;
-  connectTimeoutSeconds?: number;
-}
+/** How the provider reaches a remote tunnel host: the public `Connection` input, resolved. */
+export type RemoteConnection = ConnectionArgs;
 
 /**
  * Runs argv on a remote host over one ssh2 connection. sshd hands an exec request to the user's
