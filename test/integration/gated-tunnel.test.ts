@@ -54,6 +54,11 @@ describe.each([
     expect(await tunnelHostUfwRules(lab)).toContain(String(outputs.ruleTag));
   });
 
+  test("a second preview with the same config shows no changes", async () => {
+    const summary = await stack.ok("preview");
+    expect(Object.keys(summary).filter((op) => op !== "same")).toEqual([]);
+  });
+
   test("refresh after an out-of-band kill reports the tunnel gone; up brings it back with a new pid", async () => {
     await inNs(lab.nsTh, ["kill", String(outputs.pid)]);
     const refreshed = await stack.ok("refresh");
