@@ -30,5 +30,5 @@ export = async () => {
     targetPort: cfg.getNumber("targetPort") ?? 8000,
     sources: cfg.requireObject<string[]>("sources"),
   });
-  return { url: shared.url, pid: shared.pid, listenAddress: shared.listenAddress, ruleTag: shared.ruleTag };
+  return { url: shared.url, pid: shared.pid, listenAddress: shared.listenAddress, ruleTag: shared.ruleTag, tunnelTag: shared.tunnel.tag };
 };

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { withRunner } from "../host/open-runner";
-import { createTunnel, deleteTunnel, isTunnelAlive } from "../tunnel/tunnel-controller";
+import { createTunnel, deleteTunnel, refreshTunnel } from "../tunnel/tunnel-controller";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { validateTunnelInputs } from "../validation/validate-inputs";
 import { changedPaths } from "./changed-paths";
@@ -40,7 +40,7 @@ export const tunnelProvider = {
 
   /** Reports the truth: a dead process or a lost listener comes back gone. */
   async read(id: string, props: TunnelOutputs): Promise<pulumi.dynamic.ReadResult> {
-    const alive = await withRunner(props.connection, (runner) => isTunnelAlive(runner, props));
+    const alive = await withRunner(props.connection, (runner) => refreshTunnel(runner, props));
     return alive ? { id, props } : {};
   },
 

@@ -72,6 +72,16 @@ export async function isTunnelAlive(runner: Runner, state: TunnelOutputs): Promi
 }
 
 /**
+ * For refresh: true when the forward still runs. A dead one leaves the stack on refresh without a
+ * delete, so its files on the tunnel host (known_hosts, log) are removed here, or nobody would.
+ */
+export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promise<boolean> {
+  if (await isTunnelAlive(runner, state)) return true;
+  await removeTunnelFiles(runner, state.tag);
+  return false;
+}
+
+/**
  * Stops the forward. Idempotent: a process that is gone, or whose pid now belongs to someone else
  * (other start time or no tag), is left alone and counts as stopped.
  */

@@ -1,5 +1,8 @@
 import { readLab, fetchFrom, inNs, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { TestStack } from "../support/stack";
+import { LocalRunner } from "../../provider/host/local-runner";
+import { readProcessIdentity } from "../../provider/tunnel/process-identity";
+import { waitFor } from "../../provider/tunnel/wait-for";
 
 /**
  * The demo stack (Pulumi.yaml at the repo root) through real `pulumi up/refresh/destroy`, against
@@ -46,6 +49,8 @@ describe.each([
   test("up shares the service with the trusted client only", async () => {
     outputs = await stack.ok("up", config);
     expect(outputs.url).toBe(`http://${lab.thTrusted}:${port}/`);
+    expect(outputs.tunnelTag).toMatch(/^pst\.it-(remote|local)\.internal-service-forward\.\d+$/);
+    expect(await sshProcessesWith(String(outputs.tunnelTag))).toHaveLength(1);
     expect(await fetchFrom(lab.nsTc, outputs.url as string)).toBe("internal service reached");
     expect(await fetchFrom(lab.nsUc, outputs.url as string)).toBeUndefined();
     // The listener belongs to the pid the stack reports.
@@ -61,8 +66,13 @@ describe.each([
 
   test("refresh after an out-of-band kill reports the tunnel gone; up brings it back with a new pid", async () => {
     await inNs(lab.nsTh, ["kill", String(outputs.pid)]);
+    // Wait until it has really exited (a zombie waiting to be reaped counts), as a person would check.
+    const exited = await waitFor(async () => ((await readProcessIdentity(new LocalRunner(), outputs.pid as number))?.state ?? "Z") === "Z" || undefined, 5000);
+    expect(exited).toBe(true);
     const refreshed = await stack.ok("refresh");
     expect(refreshed).toMatchObject({ delete: 1 });
+    // The dead tunnel's files on the tunnel host went with it.
+    expect((await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout).not.toContain(String(outputs.tunnelTag));
     const again = await stack.ok("up");
     expect(again.pid).not.toBe(outputs.pid);
     expect(await fetchFrom(lab.nsTc, again.url as string)).toBe("internal service reached");
@@ -70,9 +80,9 @@ describe.each([
   });
 
   test("destroy kills exactly that process and removes exactly that rule", async () => {
-    const tag = String(outputs.ruleTag).replace(/\.\d+$/, "");
     await stack.ok("destroy");
-    await expectNothingLeft(tag.replace("-allow", "-forward"), String(outputs.ruleTag), outputs.url as string);
+    await expectNothingLeft(String(outputs.tunnelTag), String(outputs.ruleTag), outputs.url as string);
+    expect((await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout).not.toContain(String(outputs.tunnelTag));
   });
 });
 
