@@ -2,7 +2,7 @@
  * The one caller of the Pulumi CLI in this repo (the demo, the tests and the benchmark all go
  * through it). It drives the real `pulumi` binary with the Automation API:
  *
- *   node dist/scripts/pulumi-stack.js <up|preview|refresh|destroy|outputs|rm> --dir DIR --stack NAME
+ *   node dist/scripts/pulumi-stack.js <up|preview|refresh|destroy|outputs|export|rm> --dir DIR --stack NAME
  *        [--config key=value]... [--secret key=value]... [--expect-no-changes]
  *
  * DIR holds the project's Pulumi.yaml; its `main` module is loaded and run in this process as an
@@ -38,7 +38,7 @@ function parseArgs(argv: string[]): Options {
       opts.config[kv.slice(0, eq)] = { value: kv.slice(eq + 1), secret: flag === "--secret" };
     } else fail(`unknown option ${flag}`);
   }
-  if (!["up", "preview", "refresh", "destroy", "outputs", "rm"].includes(opts.command)) fail(`unknown command ${opts.command}`);
+  if (!["up", "preview", "refresh", "destroy", "outputs", "export", "rm"].includes(opts.command)) fail(`unknown command ${opts.command}`);
   return opts;
 }
 
@@ -86,6 +86,9 @@ async function run(opts: Options): Promise<void> {
       break;
     case "outputs":
       printOutputs(await stack.outputs());
+      break;
+    case "export":
+      process.stdout.write(JSON.stringify(await stack.exportStack()) + "\n");
       break;
     case "rm":
       await stack.workspace.removeStack(opts.stack);

@@ -21,7 +21,9 @@ export = async () => {
     gateway: {
       host: cfg.require("gatewayHost"),
       user: cfg.require("gatewayUser"),
-      privateKeyPath: cfg.require("gatewayKeyPath"),
+      // A key given as (secret) config is passed by value; otherwise a path on the tunnel host.
+      privateKey: cfg.getSecret("gatewayKey"),
+      privateKeyPath: cfg.get("gatewayKey") ? undefined : cfg.require("gatewayKeyPath"),
       hostKey: cfg.require("gatewayHostKey"),
     },
     bindAddress: cfg.require("bindAddress"),
@@ -29,6 +31,7 @@ export = async () => {
     targetHost: cfg.get("targetHost") ?? "127.0.0.1",
     targetPort: cfg.getNumber("targetPort") ?? 8000,
     sources: cfg.requireObject<string[]>("sources"),
+    keepAliveSeconds: cfg.getNumber("keepAliveSeconds"),
   });
   return { url: shared.url, pid: shared.pid, listenAddress: shared.listenAddress, ruleTag: shared.ruleTag, tunnelTag: shared.tunnel.tag };
 };

@@ -33,9 +33,10 @@ export class GatedTunnel extends pulumi.ComponentResource {
       if (failures.length) throw new ValidationError(failures);
       return resolved.bindPort;
     });
+    // tunnelArgs carries secrets (keys), which would make the port secret too; it is not.
     this.firewall = new FirewallAllow(`${name}-allow`, {
       connection: args.connection,
-      port: checkedPort,
+      port: pulumi.unsecret(checkedPort),
       sources,
       destination: args.bindAddress,
       backend,

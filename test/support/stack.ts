@@ -1,8 +1,10 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LocalRunner } from "../../provider/host/local-runner";
 import type { RunResult } from "../../provider/host/runner";
+
+type Command = "up" | "preview" | "refresh" | "destroy" | "outputs" | "export" | "rm";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const DRIVER = path.join(ROOT, "dist/scripts/pulumi-stack.js");
@@ -18,7 +20,7 @@ export class TestStack {
   /** `netns`: run pulumi itself inside that namespace (local mode: pulumi on the tunnel host). */
   constructor(readonly name: string, private readonly netns?: string) {}
 
-  async run(command: "up" | "preview" | "refresh" | "destroy" | "outputs" | "rm", config: Record<string, string> = {}, secrets: Record<string, string> = {}): Promise<RunResult> {
+  async run(command: Command, config: Record<string, string> = {}, secrets: Record<string, string> = {}): Promise<RunResult> {
     const args = [process.execPath, DRIVER, command, "--dir", ROOT, "--stack", this.name];
     for (const [k, v] of Object.entries(config)) args.push("--config", `${k}=${v}`);
     for (const [k, v] of Object.entries(secrets)) args.push("--secret", `${k}=${v}`);
@@ -28,8 +30,17 @@ export class TestStack {
     return this.runner.run(argv, { timeoutMs: 180_000 });
   }
 
+  /** Every state file of this stack's backend as stored on disk (what "plaintext in state" means). */
+  storedState(): string {
+    const dir = path.join(this.backend, ".pulumi", "stacks");
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => readFileSync(path.join(e.parentPath, e.name), "utf8"))
+      .join("\n");
+  }
+
   /** Runs a command that must succeed and returns its JSON stdout. */
-  async ok(command: "up" | "refresh" | "destroy" | "outputs" | "preview", config?: Record<string, string>): Promise<Record<string, unknown>> {
+  async ok(command: Exclude<Command, "rm">, config?: Record<string, string>): Promise<Record<string, unknown>> {
     const r = await this.run(command, config);
     if (r.exitCode !== 0) throw new Error(`pulumi ${command} (${this.name}) failed:\n${r.stderr.slice(-4000)}`);
     const last = r.stdout.trim().split("\n").pop() ?? "{}";
