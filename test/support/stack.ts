@@ -6,7 +6,7 @@ import type { RunResult } from "../../provider/host/runner";
 
 type Command = "up" | "preview" | "refresh" | "destroy" | "outputs" | "export" | "rm";
 
-const ROOT = path.resolve(__dirname, "../../..");
+export const ROOT = path.resolve(__dirname, "../../..");
 const DRIVER = path.join(ROOT, "dist/scripts/pulumi-stack.js");
 
 /**
@@ -18,10 +18,11 @@ export class TestStack {
   private readonly runner = new LocalRunner();
 
   /** `netns`: run pulumi itself inside that namespace (local mode: pulumi on the tunnel host). */
-  constructor(readonly name: string, private readonly netns?: string) {}
+  /** `dir`: the project (default: the repo root's demo stack). */
+  constructor(readonly name: string, private readonly netns?: string, private readonly dir = ROOT) {}
 
   async run(command: Command, config: Record<string, string> = {}, secrets: Record<string, string> = {}): Promise<RunResult> {
-    const args = [process.execPath, DRIVER, command, "--dir", ROOT, "--stack", this.name];
+    const args = [process.execPath, DRIVER, command, "--dir", this.dir, "--stack", this.name];
     for (const [k, v] of Object.entries(config)) args.push("--config", `${k}=${v}`);
     for (const [k, v] of Object.entries(secrets)) args.push("--secret", `${k}=${v}`);
     const argv = this.netns ? ["ip", "netns", "exec", this.netns, ...args] : args;
