@@ -18,6 +18,8 @@ export interface ConnectionArgs {
   hostKey: string;
   /** Default 10. */
   connectTimeoutSeconds?: number;
+  /** Run every command on the tunnel host through `sudo -n` (firewall changes, low ports). */
+  sudo?: boolean;
 }
 
 /** The ssh server the forward goes through, as seen from the tunnel host. */

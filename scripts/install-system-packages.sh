@@ -30,6 +30,7 @@ declare -A PROBE=(
   [curl]=curl
   [util-linux]=flock
   [procps]=ps
+  [sudo]=sudo
 )
 
 installed() { # $1 = package; cheap command check first, dpkg as the authority.

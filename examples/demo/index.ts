@@ -16,6 +16,7 @@ export = async () => {
           user: cfg.get("tunnelHostUser") ?? "root",
           privateKeyPath: cfg.require("tunnelHostKeyPath"),
           hostKey: cfg.require("tunnelHostKey"),
+          sudo: cfg.getBoolean("tunnelHostSudo"),
         }
       : undefined,
     gateway: {

@@ -1,10 +1,16 @@
 import { LocalRunner } from "./local-runner";
 import type { Runner } from "./runner";
+import { SudoRunner } from "./sudo-runner";
 import { Ssh2Runner, type RemoteConnection } from "./ssh2-runner";
 
-/** A local runner when no connection is given (the machine running pulumi is the tunnel host). */
+/**
+ * A local runner when no connection is given (the machine running pulumi is the tunnel host),
+ * else one ssh2 connection; wrapped in sudo when the connection asks for it.
+ */
 export async function openRunner(connection: RemoteConnection | undefined): Promise<Runner> {
-  return connection ? Ssh2Runner.connect(connection) : new LocalRunner();
+  if (!connection) return new LocalRunner();
+  const remote = await Ssh2Runner.connect(connection);
+  return connection.sudo ? new SudoRunner(remote) : remote;
 }
 
 /** Opens a runner, hands it to `work`, and always closes it. */

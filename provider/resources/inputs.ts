@@ -15,6 +15,8 @@ export interface Connection {
   hostKey: pulumi.Input<string>;
   /** Default 10. */
   connectTimeoutSeconds?: pulumi.Input<number>;
+  /** Run every command on the tunnel host through `sudo -n` (firewall changes, low ports). */
+  sudo?: pulumi.Input<boolean>;
 }
 
 /** The ssh server the forward goes through, as the tunnel host sees it. */

@@ -46,6 +46,7 @@ function checkConnection(f: Failures, c: ConnectionArgs | undefined): void {
   f.hostKey("connection.hostKey", c.hostKey);
   f.path("connection.privateKeyPath", c.privateKeyPath);
   f.positiveInt("connection.connectTimeoutSeconds", c.connectTimeoutSeconds, 600);
+  f.boolean("connection.sudo", c.sudo);
   if (c.privateKey === undefined && c.privateKeyPath === undefined) {
     f.add("connection", "needs privateKey or privateKeyPath");
   }

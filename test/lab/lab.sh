@@ -25,6 +25,7 @@ LAB_DIR=${PST_LAB_DIR:-/tmp/$P-lab}
 NS_GW=$P-gw NS_TH=$P-th NS_TC=$P-tc NS_UC=$P-uc
 ROOT_VETH=$P-veth
 GW_USER=${P}gw
+OP_USER=${P}op      # a non-root operator on the tunnel host, with NOPASSWD sudo there only
 USER_TAG="pulumi-shared-tunnel lab $P"       # GECOS marker: we only ever delete our own user
 LAB_NETS=(198.18.0.0/24 198.18.1.0/24 198.18.2.0/24 198.51.100.0/24
           2001:db8:1::/64 2001:db8:2::/64 2001:db8:100::/64)
@@ -52,7 +53,7 @@ write_env() {
       PST_GW_ADDR=198.18.1.2 PST_GW_ADDR6=2001:db8:1::2 PST_GW_USER="$GW_USER" \
       PST_GW_KEY="$LAB_DIR/gateway_key" PST_GW_HOSTKEY="$(hostkey "$LAB_DIR/gw_host_key.pub")" \
       PST_GW_KNOWN_HOSTS="$LAB_DIR/known_hosts_gw" \
-      PST_TH_SSH_ADDR=198.18.0.2 PST_TH_USER=root PST_TH_KEY="$LAB_DIR/tunnel_host_key" \
+      PST_TH_SSH_ADDR=198.18.0.2 PST_TH_USER=root PST_TH_OP_USER="$OP_USER" PST_TH_KEY="$LAB_DIR/tunnel_host_key" \
       PST_TH_HOSTKEY="$(hostkey "$LAB_DIR/th_host_key.pub")" PST_TH_KNOWN_HOSTS="$LAB_DIR/known_hosts_th" \
       PST_TH_TRUSTED_ADDR=198.51.100.40 PST_TH_TRUSTED_ADDR6=2001:db8:100::40 \
       PST_TRUSTED_CIDR=198.51.100.0/24 PST_TRUSTED_CIDR6=2001:db8:100::/64 \
@@ -92,13 +93,11 @@ up() {
     "$(hostkey "$LAB_DIR/gw_host_key.pub")" >"$LAB_DIR/known_hosts_gw"
   printf '198.18.0.2 %s\n' "$(hostkey "$LAB_DIR/th_host_key.pub")" >"$LAB_DIR/known_hosts_th"
 
-  # --- gateway user. Password "*" (not "!"): with UsePAM no, sshd refuses "locked" accounts.
-  if id "$GW_USER" >/dev/null 2>&1; then
-    [ "$(getent passwd "$GW_USER" | cut -d: -f5)" = "$USER_TAG" ] || die "user $GW_USER exists and is not ours"
-    [ "$(getent passwd "$GW_USER" | cut -d: -f6)" = "$LAB_DIR/gw-home" ] || usermod -d "$LAB_DIR/gw-home" "$GW_USER"
-  else
-    useradd -M -s /bin/sh -d "$LAB_DIR/gw-home" -p '*' -c "$USER_TAG" "$GW_USER"
-  fi
+  # --- lab users. Password "*" (not "!"): with UsePAM no, sshd refuses "locked" accounts.
+  ensure_user "$GW_USER" "$LAB_DIR/gw-home"
+  ensure_user "$OP_USER" "$LAB_DIR/op-home"
+  # sshd reads a user's keys as that user: the operator's own copy, readable by it.
+  install -m 0644 "$LAB_DIR/tunnel_host_key.pub" "$LAB_DIR/op-home/authorized_keys"
 
   # --- sshd configs. StrictModes no: the lab dir may sit under /tmp (mode 1777), which
   # StrictModes rejects for root's keys; this sshd is test-only and every file is root-owned.
@@ -123,9 +122,9 @@ EOF
 ListenAddress 198.18.0.2:22
 HostKey $LAB_DIR/th_host_key
 PidFile $LAB_DIR/th_sshd.pid
-AuthorizedKeysFile $LAB_DIR/th_authorized_keys
+AuthorizedKeysFile $LAB_DIR/th_authorized_keys $LAB_DIR/op-home/authorized_keys
 PermitRootLogin prohibit-password
-AllowUsers root
+AllowUsers root $OP_USER
 $common
 EOF
 
@@ -153,9 +152,12 @@ EOF
   # --- tunnel host firewall: a private copy of /etc/ufw and /etc/default that
   # `ip netns exec` bind-mounts over /etc, so ufw state never leaks into the root namespace.
   local etc=/etc/netns/$NS_TH fresh=0 pid
-  if [ ! -d "$etc/ufw" ] || [ ! -d "$etc/default" ]; then
+  if [ ! -d "$etc/ufw" ] || [ ! -d "$etc/default" ] || [ ! -d "$etc/sudoers.d" ]; then
     rm -rf "$etc"; mkdir -p "$etc"
     cp -a /etc/ufw "$etc/ufw"; cp -a /etc/default "$etc/default"
+    # The operator's sudo rule exists on the tunnel host only (bind-mounted like ufw's config).
+    cp -a /etc/sudoers.d "$etc/sudoers.d"
+    printf '%s ALL=(root) NOPASSWD: ALL\n' "$OP_USER" >"$etc/sudoers.d/$P-op"; chmod 0440 "$etc/sudoers.d/$P-op"
     fresh=1
     # An sshd started before the copy existed sees the root /etc: stop it (restarted below).
     if pid_in_ns "$LAB_DIR/th_sshd.pid" "$NS_TH"; then
@@ -195,10 +197,28 @@ EOF
   wait_for "gateway sshd (IPv4)" 10 ip netns exec "$NS_TH" ssh "${gw_ssh[@]}" "$GW_USER@198.18.1.2" true
   wait_for "gateway sshd (IPv6)" 5 ip netns exec "$NS_TH" ssh "${gw_ssh[@]}" "$GW_USER@2001:db8:1::2" true
   wait_for "tunnel host sshd" 10 ssh "${th_ssh[@]}" root@198.18.0.2 true
+  wait_for "operator sudo on the tunnel host" 5 ssh "${th_ssh[@]}" "$OP_USER@198.18.0.2" sudo -n true
 
   [ "$(root_ufw_status)" = "$ufw_before" ] || die "root namespace ufw status changed: now '$(root_ufw_status)', was '$ufw_before'"
   write_env >/dev/null
   log "up ($LAB_DIR/lab.env)"
+}
+
+# NAME HOME: a lab user, created once, tagged in GECOS so we only ever touch our own.
+ensure_user() {
+  mkdir -p "$2"; chmod 0755 "$2"
+  if id "$1" >/dev/null 2>&1; then
+    [ "$(getent passwd "$1" | cut -d: -f5)" = "$USER_TAG" ] || die "user $1 exists and is not ours"
+    [ "$(getent passwd "$1" | cut -d: -f6)" = "$2" ] || usermod -d "$2" "$1"
+  else
+    useradd -M -s /bin/sh -d "$2" -p '*' -c "$USER_TAG" "$1"
+  fi
+}
+
+remove_user() {
+  if id "$1" >/dev/null 2>&1 && [ "$(getent passwd "$1" | cut -d: -f5)" = "$USER_TAG" ]; then
+    userdel "$1" || log "warning: could not delete user $1"
+  fi
 }
 
 down() {
@@ -216,9 +236,8 @@ down() {
   ! ip link show "$ROOT_VETH" >/dev/null 2>&1 || ip link del "$ROOT_VETH"
   for ns in "$NS_GW" "$NS_TH" "$NS_TC" "$NS_UC"; do rm -rf "/etc/netns/$ns"; done
   rmdir /etc/netns 2>/dev/null || true
-  if id "$GW_USER" >/dev/null 2>&1 && [ "$(getent passwd "$GW_USER" | cut -d: -f5)" = "$USER_TAG" ]; then
-    userdel "$GW_USER" || log "warning: could not delete user $GW_USER"
-  fi
+  remove_user "$GW_USER"
+  remove_user "$OP_USER"
   # Only a directory we marked as a lab dir is ever removed recursively.
   if [ -e "$LAB_DIR/.pst-lab" ]; then rm -rf "$LAB_DIR"; fi
   log "down"

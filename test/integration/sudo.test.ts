@@ -1,0 +1,44 @@
+import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { TestStack } from "../support/stack";
+
+/** A non-root operator on the tunnel host: privileged commands go through `sudo -n`. */
+jest.setTimeout(300_000);
+
+const lab: Lab = readLab();
+
+function config(overrides: Record<string, string>): Record<string, string> {
+  return {
+    tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thOpUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
+    gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayKeyPath: lab.gwKey, gatewayHostKey: lab.gwHostKey,
+    bindAddress: lab.thTrusted, bindPort: "8100", targetHost: lab.targetHost, targetPort: String(lab.targetPort),
+    sources: JSON.stringify([lab.trustedCidr]),
+    ...overrides,
+  };
+}
+
+test("without sudo, a non-root operator gets a clear error and nothing is left", async () => {
+  const stack = new TestStack("it-nosudo");
+  try {
+    const r = await stack.run("up", config({}));
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/read ufw's status on pstop@198\.18\.0\.2:22 failed/);
+    expect(r.stderr).toMatch(/hint: install ufw and run the provider as root \(or with sudo\)/);
+    expect(await sshProcessesWith(".it-nosudo.")).toEqual([]);
+  } finally {
+    await stack.run("destroy");
+  }
+});
+
+test("with sudo: true the operator shares the tunnel, and destroy removes it", async () => {
+  const stack = new TestStack("it-sudo");
+  try {
+    const out = await stack.ok("up", config({ tunnelHostSudo: "true" }));
+    expect(await fetchFrom(lab.nsTc, out.url as string)).toBe("internal service reached");
+    expect(await fetchFrom(lab.nsUc, out.url as string)).toBeUndefined();
+    await stack.ok("destroy");
+    expect(await sshProcessesWith(String(out.tunnelTag))).toEqual([]);
+    expect(await tunnelHostUfwRules(lab)).not.toContain(String(out.ruleTag));
+  } finally {
+    await stack.run("destroy");
+  }
+});
