@@ -28,8 +28,10 @@ export interface GatewayArgs {
   /** Default 22. */
   port?: number;
   user: string;
-  /** Secret; written to a 0600 file on the tunnel host for the life of the tunnel. */
+  /** Secret; written to a 0600 file on the tunnel host only while ssh starts. */
   privateKey?: string;
+  /** Secret; handed to ssh through an askpass file that exists only while ssh starts. */
+  privateKeyPassphrase?: string;
   /** A key file that already exists on the tunnel host. */
   privateKeyPath?: string;
   /** Pinned; written to a private known_hosts file, StrictHostKeyChecking=yes. */
@@ -68,10 +70,13 @@ export interface FirewallInputs {
   protocol?: "tcp" | "udp";
   sources: string[];
   destination?: string;
-  backend?: "auto" | "ufw";
+  backend?: "auto" | FirewallBackendName;
   allowAnySource?: boolean;
   owner: string;
 }
+
+/** A host firewall the FirewallAllow resource can drive. */
+export type FirewallBackendName = "ufw" | "nftables" | "iptables";
 
 export interface FirewallRule {
   source: string;
@@ -82,9 +87,9 @@ export interface FirewallRule {
 
 export interface FirewallOutputs extends FirewallInputs {
   /** The backend chosen on the host. */
-  backend: "ufw";
+  backend: FirewallBackendName;
   /** The backend input as given ("auto" when omitted), so diff compares like with like. */
-  requestedBackend: "auto" | "ufw";
+  requestedBackend: "auto" | FirewallBackendName;
   ruleTag: string;
   rules: FirewallRule[];
 }

@@ -24,6 +24,7 @@ export = async () => {
       user: cfg.require("gatewayUser"),
       // A key given as (secret) config is passed by value; otherwise a path on the tunnel host.
       privateKey: cfg.getSecret("gatewayKey"),
+      privateKeyPassphrase: cfg.getSecret("gatewayKeyPassphrase"),
       privateKeyPath: cfg.get("gatewayKey") ? undefined : cfg.require("gatewayKeyPath"),
       hostKey: cfg.require("gatewayHostKey"),
     },

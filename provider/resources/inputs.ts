@@ -27,6 +27,8 @@ export interface Gateway {
   user: pulumi.Input<string>;
   /** Secret; on the tunnel host only while ssh starts (0600 file, removed once it runs). */
   privateKey?: pulumi.Input<string>;
+  /** Secret; for an encrypted key, handed to ssh through a short-lived askpass file. */
+  privateKeyPassphrase?: pulumi.Input<string>;
   /** A key file already on the tunnel host. */
   privateKeyPath?: pulumi.Input<string>;
   /** Pinned; written to a private known_hosts file used with StrictHostKeyChecking=yes. */

@@ -9,6 +9,8 @@ export interface GatewayEndpoint {
   user: string;
   identityFile: string;
   knownHostsFile: string;
+  /** A script that prints the key's passphrase (gateway.privateKeyPassphrase); none for plain keys. */
+  askpassFile?: string;
 }
 
 export interface ForwardSpec {
@@ -30,7 +32,9 @@ function commonOptions(gw: GatewayEndpoint, keepAliveSeconds: number): string[] 
   const o = (kv: string) => ["-o", kv];
   return [
     "-F", "none",
-    ...o("BatchMode=yes"),
+    // BatchMode would also refuse to ask for a key's passphrase; with askpass, every other prompt
+    // is still off (no passwords; StrictHostKeyChecking=yes never asks).
+    ...(gw.askpassFile ? [...o("BatchMode=no"), ...o("PasswordAuthentication=no"), ...o("KbdInteractiveAuthentication=no")] : o("BatchMode=yes")),
     ...o("ControlMaster=no"),
     ...o("ControlPath=none"),
     ...o("StrictHostKeyChecking=yes"),
@@ -59,7 +63,7 @@ export function buildForwardArgv(spec: ForwardSpec): string[] {
   const listen = formatHostPort(spec.bindAddress, spec.bindPort);
   const target = formatHostPort(spec.targetHost, spec.targetPort);
   return [
-    "ssh", "-f", "-N",
+    ...sshCommand(spec.gateway), "-f", "-N",
     "-E", spec.logFile,
     ...commonOptions(spec.gateway, spec.keepAliveSeconds),
     "-o", "ExitOnForwardFailure=yes",
@@ -74,11 +78,16 @@ export function buildForwardArgv(spec: ForwardSpec): string[] {
  * and that the target answers from the gateway.
  */
 export function buildPreflightArgv(gw: GatewayEndpoint, targetHost: string, targetPort: number): string[] {
-  return ["ssh", ...commonOptions(gw, 5), "-W", formatHostPort(targetHost, targetPort), "--", gw.host];
+  return [...sshCommand(gw), ...commonOptions(gw, 5), "-W", formatHostPort(targetHost, targetPort), "--", gw.host];
 }
 
 /** A known_hosts line for the pinned key; non-standard ports use the [host]:port form. */
 export function knownHostsLine(host: string, port: number, hostKey: string): string {
   const name = port === 22 ? host : `[${host}]:${port}`;
   return `${name} ${hostKey}\n`;
+}
+
+/** `ssh`, or `env SSH_ASKPASS=... ssh` when the key needs a passphrase (env execs ssh: same pid). */
+function sshCommand(gw: GatewayEndpoint): string[] {
+  return gw.askpassFile ? ["env", `SSH_ASKPASS=${gw.askpassFile}`, "SSH_ASKPASS_REQUIRE=force", "ssh"] : ["ssh"];
 }

@@ -10,7 +10,7 @@ import type { TunnelInputs, TunnelOutputs } from "../types";
 import { normalizeHostKey } from "../validation/fields";
 import { formatHostPort, sameAddress } from "../validation/net";
 import { isOurProcess, readProcessIdentity } from "./process-identity";
-import { removeTunnelFiles, tunnelFiles, writePrivateFile } from "./tunnel-files";
+import { removeStartupSecrets, removeTunnelFiles, tunnelFiles, writeAskpass, writePrivateFile } from "./tunnel-files";
 import { waitFor } from "./wait-for";
 
 /**
@@ -25,6 +25,7 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = n
   try {
     await writePrivateFile(runner, files.knownHostsFile, knownHostsLine(gw.host, gw.port, normalizeHostKey(inputs.gateway.hostKey)));
     if (inputs.gateway.privateKey !== undefined) await writePrivateFile(runner, files.keyFile, withNewline(inputs.gateway.privateKey));
+    if (inputs.gateway.privateKeyPassphrase !== undefined) gw.askpassFile = await writeAskpass(runner, tag, inputs.gateway.privateKeyPassphrase);
     if (inputs.preflight !== false) {
       await checkBindAddress(runner, inputs.bindAddress);
       await checkPortFree(runner, inputs.bindAddress, inputs.bindPort);
@@ -44,8 +45,8 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = n
         hint: "another program may have taken the port, or ssh exited; see the log file " + files.logFile,
       });
     }
-    // ssh has authenticated; the key need not stay on the tunnel host's disk.
-    if (inputs.gateway.privateKey !== undefined) await runner.run(["rm", "-f", files.keyFile]);
+    // ssh has authenticated; the key and its passphrase need not stay on the tunnel host's disk.
+    await removeStartupSecrets(runner, tag);
     return {
       pid: owner.pid,
       processStartTicks: identity.startTicks,

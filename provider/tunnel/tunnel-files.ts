@@ -1,3 +1,4 @@
+import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { STATE_DIR } from "../ssh/forward-argv";
 
@@ -7,6 +8,8 @@ export function tunnelFiles(tag: string) {
     logFile: `${STATE_DIR}/${tag}.log`,
     knownHostsFile: `${STATE_DIR}/${tag}.known_hosts`,
     keyFile: `${STATE_DIR}/${tag}.key`,
+    passFile: `${STATE_DIR}/${tag}.pass`,
+    askpassFile: `${STATE_DIR}/${tag}.askpass`,
   };
 }
 
@@ -22,5 +25,23 @@ export async function writePrivateFile(runner: Runner, path: string, content: st
 
 export async function removeTunnelFiles(runner: Runner, tag: string): Promise<void> {
   const f = tunnelFiles(tag);
-  await runner.run(["rm", "-f", f.knownHostsFile, f.keyFile, f.logFile]);
+  await runner.run(["rm", "-f", f.knownHostsFile, f.keyFile, f.passFile, f.askpassFile, f.logFile]);
+}
+
+/** Removes what only starting ssh needs: the key and its passphrase stay on disk for seconds. */
+export async function removeStartupSecrets(runner: Runner, tag: string): Promise<void> {
+  const f = tunnelFiles(tag);
+  await runner.run(["rm", "-f", f.keyFile, f.passFile, f.askpassFile]);
+}
+
+/**
+ * Writes the passphrase (0600) and an askpass script (0700) that prints it, for ssh to read
+ * through SSH_ASKPASS: the passphrase never appears in argv or the environment.
+ */
+export async function writeAskpass(runner: Runner, tag: string, passphrase: string): Promise<string> {
+  const f = tunnelFiles(tag);
+  await writePrivateFile(runner, f.passFile, `${passphrase}\n`);
+  await writePrivateFile(runner, f.askpassFile, `#!/bin/sh\nexec cat ${quoteArgv([f.passFile])}\n`);
+  await runChecked(runner, ["chmod", "700", f.askpassFile], { what: "make the askpass script executable" });
+  return f.askpassFile;
 }

@@ -26,8 +26,8 @@ export function validateFirewallInputs(inputs: Partial<FirewallInputs>): InputFa
   if (inputs.protocol !== undefined && !isUnknown(inputs.protocol) && !["tcp", "udp"].includes(inputs.protocol)) {
     f.add("protocol", `must be "tcp" or "udp", got ${JSON.stringify(inputs.protocol)}`);
   }
-  if (inputs.backend !== undefined && !isUnknown(inputs.backend) && !["auto", "ufw"].includes(inputs.backend)) {
-    f.add("backend", `must be "auto" or "ufw", got ${JSON.stringify(inputs.backend)}`);
+  if (inputs.backend !== undefined && !isUnknown(inputs.backend) && !["auto", "ufw", "nftables", "iptables"].includes(inputs.backend)) {
+    f.add("backend", `must be "auto", "ufw", "nftables" or "iptables", got ${JSON.stringify(inputs.backend)}`);
   }
   f.boolean("allowAnySource", inputs.allowAnySource);
   checkSources(f, inputs.sources, inputs.allowAnySource === true);
@@ -62,6 +62,10 @@ function checkGateway(f: Failures, g: GatewayArgs | undefined): void {
   f.path("gateway.privateKeyPath", g.privateKeyPath);
   if (g.privateKey !== undefined && g.privateKeyPath !== undefined) {
     f.add("gateway", "set privateKey or privateKeyPath, not both");
+  }
+  if (g.privateKey === undefined && g.privateKeyPath === undefined) f.add("gateway", "needs privateKey or privateKeyPath");
+  if (typeof g.privateKeyPassphrase === "string" && /[\0\n\r]/.test(g.privateKeyPassphrase)) {
+    f.add("gateway.privateKeyPassphrase", "must not contain newlines or NUL bytes (the value itself is not shown)");
   }
   if (typeof g.privateKey === "string" && !isUnknown(g.privateKey) && !g.privateKey.includes("PRIVATE KEY-----")) {
     f.add("gateway.privateKey", "is not a PEM/OpenSSH private key (the value itself is not shown)");

@@ -104,3 +104,29 @@ test("IPv6: shared on the trusted interface's IPv6 address with an IPv6 source r
     await stack.run("destroy");
   }
 });
+
+test("an encrypted gateway key with its passphrase (both secrets) starts the forward, and neither stays anywhere", async () => {
+  const stack = new TestStack("it-passphrase");
+  const key = `${lab.dir}/encrypted_gateway_key`;
+  const passphrase = "correct horse battery staple";
+  const authorized = `${lab.dir}/gw-home/authorized_keys`;
+  const original = readFileSync(authorized, "utf8");
+  try {
+    await local.run(["rm", "-f", key, `${key}.pub`]);
+    expect((await local.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-f", key])).exitCode).toBe(0);
+    writeFileSync(authorized, original + readFileSync(`${key}.pub`, "utf8"));
+    const r = await stack.run("up", config({ bindPort: "8092" }), { gatewayKey: readFileSync(key, "utf8"), gatewayKeyPassphrase: passphrase });
+    expect(r.exitCode).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop() as string);
+    expect(await fetchFrom(lab.nsTc, out.url)).toBe("internal service reached");
+    expect(stack.storedState()).not.toContain(passphrase);
+    expect(r.stdout + r.stderr).not.toContain(passphrase);
+    const files = (await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout;
+    expect(files).not.toMatch(new RegExp(`${out.tunnelTag}\\.(key|pass|askpass)`));
+    const ps = await local.run(["ps", "-eo", "args"]);
+    expect(ps.stdout).not.toContain(passphrase);
+  } finally {
+    writeFileSync(authorized, original);
+    await stack.run("destroy");
+  }
+});

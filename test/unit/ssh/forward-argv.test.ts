@@ -43,3 +43,10 @@ test("known_hosts uses [host]:port for non-standard ports", () => {
   expect(knownHostsLine("gw", 22, "ssh-ed25519 AAAA")).toBe("gw ssh-ed25519 AAAA\n");
   expect(knownHostsLine("gw", 2222, "ssh-ed25519 AAAA")).toBe("[gw]:2222 ssh-ed25519 AAAA\n");
 });
+
+test("an encrypted key is unlocked through askpass: env execs ssh, and no other prompt is allowed", () => {
+  const argv = buildForwardArgv({ ...spec, gateway: { ...gw, askpassFile: "/tmp/pulumi-shared-tunnel/t.askpass" } });
+  expect(argv.slice(0, 5)).toEqual(["env", "SSH_ASKPASS=/tmp/pulumi-shared-tunnel/t.askpass", "SSH_ASKPASS_REQUIRE=force", "ssh", "-f"]);
+  expect(optionValues(argv)).toEqual(expect.arrayContaining(["BatchMode=no", "PasswordAuthentication=no", "KbdInteractiveAuthentication=no", "StrictHostKeyChecking=yes"]));
+  expect(optionValues(argv)).not.toContain("BatchMode=yes");
+});
