@@ -18,7 +18,7 @@ export class LocalRunner implements Runner {
       // pipes to close is safe; killSignal makes a timed-out command go away for real.
       killSignal: "SIGKILL",
     });
-    if (result.failed && result.exitCode === undefined && !result.timedOut) {
+    if (result.failed && result.exitCode === undefined && !result.timedOut && !result.signal) {
       // Not a non-zero exit: the command could not be started (ENOENT, EACCES).
       throw new Error(`could not run ${file} locally: ${result.shortMessage}`);
     }

@@ -3,6 +3,7 @@ import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { buildListListenersArgv, parseSsListeners } from "../listener/parse-ss";
 import { formatHostPort, isUnspecified, parseAddress, sameAddress } from "../validation/net";
+import { readProcessIdentity } from "../tunnel/process-identity";
 import { classifySshError } from "./classify-ssh-error";
 import { buildPreflightArgv, type GatewayEndpoint } from "./forward-argv";
 
@@ -31,7 +32,7 @@ export async function checkPortFree(runner: Runner, bindAddress: string, bindPor
     (l) => l.port === bindPort && (sameAddress(l.address, bindAddress) || l.address === "*" || isWildcard(l.address) || isWildcard(bindAddress)),
   );
   if (clash) {
-    const holder = clash.processes.map((p) => `${p.name} pid ${p.pid}`).join(", ") || "a process ss cannot name";
+    const holder = (await Promise.all(clash.processes.map((p) => describeProcess(runner, p.pid, p.name)))).join(", ") || "a process ss cannot name";
     throw new PreflightError(`port ${bindPort} is held by ${holder} (listening on ${formatHostPort(clash.address, clash.port)})`, {
       what: "preflight: check the port is free",
       where: runner.where,
@@ -39,6 +40,13 @@ export async function checkPortFree(runner: Runner, bindAddress: string, bindPor
       hint: "stop that program or choose another bindPort",
     });
   }
+}
+
+/** "nginx pid 812": the program's name from its argv (ss shows the thread name, e.g. MainThread). */
+async function describeProcess(runner: Runner, pid: number, ssName: string): Promise<string> {
+  const identity = await readProcessIdentity(runner, pid);
+  const program = identity?.argv[0]?.split("/").pop() || ssName;
+  return `${program} pid ${pid}`;
 }
 
 function isWildcard(address: string): boolean {

@@ -28,6 +28,16 @@ function stackConfig(bindPort: number, remote: boolean): Record<string, string> 
   };
 }
 
+/** The pid listening on the tunnel host's trusted address and `port`, once there is one. */
+async function waitForListener(port: number): Promise<number> {
+  const pid = await waitFor(async () => {
+    const ss = await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${port}`]);
+    return /pid=(\d+)/.exec(ss.stdout)?.[1];
+  }, 10_000);
+  if (!pid) throw new Error(`nothing listens on :${port}`);
+  return Number(pid);
+}
+
 async function expectNothingLeft(tag: string, ruleTag: string, url: string): Promise<void> {
   expect(await sshProcessesWith(tag)).toEqual([]);
   expect(await tunnelHostUfwRules(lab)).not.toContain(ruleTag);
@@ -98,6 +108,29 @@ describe("bad input and failed preflight leave nothing behind", () => {
     expect(r.stderr).toMatch(/bindAddress: 0\.0\.0\.0 binds every interface; bind one trusted interface, or set allowAllInterfaces: true/);
     expect(await sshProcessesWith(".it-bad.")).toEqual([]);
     expect(await tunnelHostUfwRules(lab)).not.toMatch(/pst\.it-bad\./);
+  });
+
+  test("a port held by another program fails preflight naming that program and pid", async () => {
+    const script = "setTimeout(() => process.exit(0), 30000); require('net').createServer().listen(8084, process.argv[1])";
+    const squatter = inNs(lab.nsTh, [process.execPath, "-e", script, lab.thTrusted], 40_000);
+    try {
+      const holder = await waitForListener(8084);
+      const r = await stack.run("up", stackConfig(8084, true));
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`port 8084 is held by node pid ${holder}`));
+      expect(await sshProcessesWith(".it-bad.")).toEqual([]);
+    } finally {
+      await inNs(lab.nsTh, ["pkill", "-f", "-x", `${process.execPath} -e .*listen\\(8084.*`]);
+      await squatter;
+    }
+  });
+
+  test("a bind address the tunnel host does not have fails preflight with the addresses it does have", async () => {
+    const r = await stack.run("up", { ...stackConfig(8085, true), bindAddress: "198.51.100.99" });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/198\.51\.100\.99 is not an address of the tunnel host/);
+    expect(r.stderr).toMatch(/hint: bind one of the tunnel host's own addresses \(.*198\.51\.100\.40/);
+    expect(await sshProcessesWith(".it-bad.")).toEqual([]);
   });
 
   test("a closed target port fails preflight with the cause and a hint, and no rule or process remains", async () => {

@@ -19,6 +19,11 @@ test("feeds input on stdin (how secrets travel)", async () => {
   expect((await runner.run(["cat"], { input: "secret\n" })).stdout).toBe("secret\n");
 });
 
+test("a command killed by a signal is a result with no exit code, not an error", async () => {
+  const r = await runner.run(["sh", "-c", "kill -TERM $$"]);
+  expect(r).toMatchObject({ exitCode: undefined, timedOut: false });
+});
+
 test("times out and kills", async () => {
   const r = await runner.run(["sleep", "5"], { timeoutMs: 100 });
   expect(r.timedOut).toBe(true);
