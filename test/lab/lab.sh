@@ -9,6 +9,7 @@
 #                                                                       so only th's firewall stops it)
 # Usage: lab.sh up | down | env        (as root; every subcommand is idempotent)
 #   PST_LAB      name prefix (default pst): namespaces $P-gw $P-th $P-tc $P-uc, user ${P}gw
+#   PST_ROOT_NET the root<->tunnel host /24 (default 198.18.0); give a second lab its own
 #   PST_LAB_DIR  state dir (default /tmp/$P-lab): keys, sshd configs, pid files, logs, lab.env
 #   PST_NODE     node binary for the HTTP service (default: the repo's node_modules/.bin/node)
 #
@@ -27,7 +28,13 @@ ROOT_VETH=$P-veth
 GW_USER=${P}gw
 OP_USER=${P}op      # a non-root operator on the tunnel host, with NOPASSWD sudo there only
 USER_TAG="pulumi-shared-tunnel lab $P"       # GECOS marker: we only ever delete our own user
-LAB_NETS=(198.18.0.0/24 198.18.1.0/24 198.18.2.0/24 198.51.100.0/24
+# The one range the root namespace takes part in; other labs (PST_LAB=pst2 PST_ROOT_NET=198.18.10)
+# can run beside this one, since every other lab address lives inside the lab's own namespaces.
+ROOT_NET=${PST_ROOT_NET:-198.18.0}
+[[ $ROOT_NET =~ ^198\.1[89]\.[0-9]{1,3}$ && $ROOT_NET != 198.18.[12] ]] ||
+  { echo "lab: PST_ROOT_NET must be 198.18.x or 198.19.x, not 198.18.1 or .2 (used inside the lab)" >&2; exit 1; }
+ROOT_ADDR=$ROOT_NET.1 TH_ADDR=$ROOT_NET.2
+LAB_NETS=($ROOT_NET.0/24 198.18.1.0/24 198.18.2.0/24 198.51.100.0/24
           2001:db8:1::/64 2001:db8:2::/64 2001:db8:100::/64)
 # shellcheck source-path=SCRIPTDIR source=lib-lab.sh
 . "$HERE/lib-lab.sh"
@@ -53,7 +60,7 @@ write_env() {
       PST_GW_ADDR=198.18.1.2 PST_GW_ADDR6=2001:db8:1::2 PST_GW_USER="$GW_USER" \
       PST_GW_KEY="$LAB_DIR/gateway_key" PST_GW_HOSTKEY="$(hostkey "$LAB_DIR/gw_host_key.pub")" \
       PST_GW_KNOWN_HOSTS="$LAB_DIR/known_hosts_gw" \
-      PST_TH_SSH_ADDR=198.18.0.2 PST_TH_USER=root PST_TH_OP_USER="$OP_USER" PST_TH_KEY="$LAB_DIR/tunnel_host_key" \
+      PST_TH_SSH_ADDR="$TH_ADDR" PST_TH_USER=root PST_TH_OP_USER="$OP_USER" PST_TH_KEY="$LAB_DIR/tunnel_host_key" \
       PST_TH_HOSTKEY="$(hostkey "$LAB_DIR/th_host_key.pub")" PST_TH_KNOWN_HOSTS="$LAB_DIR/known_hosts_th" \
       PST_TH_TRUSTED_ADDR=198.51.100.40 PST_TH_TRUSTED_ADDR6=2001:db8:100::40 \
       PST_TRUSTED_CIDR=198.51.100.0/24 PST_TRUSTED_CIDR6=2001:db8:100::/64 \
@@ -91,7 +98,7 @@ up() {
   install -m 0600 "$LAB_DIR/tunnel_host_key.pub" "$LAB_DIR/th_authorized_keys"
   printf '198.18.1.2 %s\n2001:db8:1::2 %s\n' "$(hostkey "$LAB_DIR/gw_host_key.pub")" \
     "$(hostkey "$LAB_DIR/gw_host_key.pub")" >"$LAB_DIR/known_hosts_gw"
-  printf '198.18.0.2 %s\n' "$(hostkey "$LAB_DIR/th_host_key.pub")" >"$LAB_DIR/known_hosts_th"
+  printf '%s %s\n' "$TH_ADDR" "$(hostkey "$LAB_DIR/th_host_key.pub")" >"$LAB_DIR/known_hosts_th"
 
   # --- lab users. Password "*" (not "!"): with UsePAM no, sshd refuses "locked" accounts.
   ensure_user "$GW_USER" "$LAB_DIR/gw-home"
@@ -119,7 +126,7 @@ AllowUsers $GW_USER
 $common
 EOF
   cat >"$LAB_DIR/th_sshd_config" <<EOF
-ListenAddress 198.18.0.2:22
+ListenAddress $TH_ADDR:22
 HostKey $LAB_DIR/th_host_key
 PidFile $LAB_DIR/th_sshd.pid
 AuthorizedKeysFile $LAB_DIR/th_authorized_keys $LAB_DIR/op-home/authorized_keys
@@ -135,8 +142,8 @@ EOF
   ensure_veth "$NS_TH" to-gw "$NS_GW" to-th
   ensure_veth "$NS_TH" to-tc "$NS_TC" to-th
   ensure_veth "$NS_TH" to-uc "$NS_UC" to-th
-  ip addr replace 198.18.0.1/24 dev "$ROOT_VETH"; ip link set "$ROOT_VETH" up
-  addr "$NS_TH" to-root 198.18.0.2/24
+  ip addr replace "$ROOT_ADDR/24" dev "$ROOT_VETH"; ip link set "$ROOT_VETH" up
+  addr "$NS_TH" to-root "$TH_ADDR/24"
   addr "$NS_TH" to-gw 198.18.1.1/24 2001:db8:1::1/64
   addr "$NS_GW" to-th 198.18.1.2/24 2001:db8:1::2/64
   addr "$NS_TH" to-tc 198.51.100.40/24 2001:db8:100::40/64
@@ -196,8 +203,8 @@ EOF
     sh -c "ip netns exec '$NS_GW' curl -sf -m 1 http://127.0.0.1:8000/ | grep -qx 'internal service reached'"
   wait_for "gateway sshd (IPv4)" 10 ip netns exec "$NS_TH" ssh "${gw_ssh[@]}" "$GW_USER@198.18.1.2" true
   wait_for "gateway sshd (IPv6)" 5 ip netns exec "$NS_TH" ssh "${gw_ssh[@]}" "$GW_USER@2001:db8:1::2" true
-  wait_for "tunnel host sshd" 10 ssh "${th_ssh[@]}" root@198.18.0.2 true
-  wait_for "operator sudo on the tunnel host" 5 ssh "${th_ssh[@]}" "$OP_USER@198.18.0.2" sudo -n true
+  wait_for "tunnel host sshd" 10 ssh "${th_ssh[@]}" "root@$TH_ADDR" true
+  wait_for "operator sudo on the tunnel host" 5 ssh "${th_ssh[@]}" "$OP_USER@$TH_ADDR" sudo -n true
 
   [ "$(root_ufw_status)" = "$ufw_before" ] || die "root namespace ufw status changed: now '$(root_ufw_status)', was '$ufw_before'"
   write_env >/dev/null
