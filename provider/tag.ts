@@ -1,10 +1,16 @@
 /**
- * Tags name what we made on a host: "pst.<stack>.<resource>.<unix seconds>". They go into the ssh
- * process's argv (its -E log path) and into firewall rule comments, so orphans can be found.
+ * Tags name what we made on a host: "pst.<project>.<stack>.<resource>.<unix seconds>". They go
+ * into the ssh process's argv (its -E log path) and into firewall rule comments, so orphans can
+ * be found: everything carrying a resource's owner prefix and not recorded in its state is one.
  */
 export function makeTag(owner: string, createdAt: Date): string {
-  const [, stack = "stack", name = "resource"] = owner.split("/");
-  return ["pst", clean(stack), clean(name), String(Math.floor(createdAt.getTime() / 1000))].join(".");
+  return ownerPrefix(owner) + String(Math.floor(createdAt.getTime() / 1000));
+}
+
+/** "pst.<project>.<stack>.<resource>." for owner "project/stack/resource" (names may hold "/"). */
+export function ownerPrefix(owner: string): string {
+  const [project = "project", stack = "stack", ...name] = owner.split("/");
+  return ["pst", clean(project), clean(stack), clean(name.join("/") || "resource"), ""].join(".");
 }
 
 function clean(part: string): string {

@@ -2,8 +2,8 @@
  * The one caller of the Pulumi CLI in this repo (the demo, the tests and the benchmark all go
  * through it). It drives the real `pulumi` binary with the Automation API:
  *
- *   node dist/scripts/pulumi-stack.js <up|preview|refresh|destroy|outputs|export|rm> --dir DIR --stack NAME
- *        [--config key=value]... [--secret key=value]... [--expect-no-changes]
+ *   node dist/scripts/pulumi-stack.js <up|preview|refresh|destroy|outputs|export|cancel|rm> --dir DIR --stack NAME
+ *        [--config key=value]... [--secret key=value]... [--expect-no-changes] [--clear-pending-creates]
  *
  * DIR holds the project's Pulumi.yaml; its `main` module is loaded and run in this process as an
  * inline program (the module exports the program function). Why inline: the CLI then talks to this
@@ -21,16 +21,18 @@ interface Options {
   stack: string;
   config: ConfigMap;
   expectNoChanges: boolean;
+  clearPendingCreates: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { command: argv[0], dir: process.cwd(), stack: "dev", config: {}, expectNoChanges: false };
+  const opts: Options = { command: argv[0], dir: process.cwd(), stack: "dev", config: {}, expectNoChanges: false, clearPendingCreates: false };
   for (let i = 1; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i] ?? fail(`${flag} needs a value`);
     if (flag === "--dir") opts.dir = path.resolve(value());
     else if (flag === "--stack") opts.stack = value();
     else if (flag === "--expect-no-changes") opts.expectNoChanges = true;
+    else if (flag === "--clear-pending-creates") opts.clearPendingCreates = true;
     else if (flag === "--config" || flag === "--secret") {
       const kv = value();
       const eq = kv.indexOf("=");
@@ -38,7 +40,7 @@ function parseArgs(argv: string[]): Options {
       opts.config[kv.slice(0, eq)] = { value: kv.slice(eq + 1), secret: flag === "--secret" };
     } else fail(`unknown option ${flag}`);
   }
-  if (!["up", "preview", "refresh", "destroy", "outputs", "export", "rm"].includes(opts.command)) fail(`unknown command ${opts.command}`);
+  if (!["up", "preview", "refresh", "destroy", "outputs", "export", "cancel", "rm"].includes(opts.command)) fail(`unknown command ${opts.command}`);
   return opts;
 }
 
@@ -77,7 +79,7 @@ async function run(opts: Options): Promise<void> {
       break;
     }
     case "refresh": {
-      const r = await stack.refresh({ onOutput, color: "never" });
+      const r = await stack.refresh({ onOutput, color: "never", clearPendingCreates: opts.clearPendingCreates });
       process.stdout.write(JSON.stringify(r.summary.resourceChanges ?? {}) + "\n");
       break;
     }
@@ -86,6 +88,10 @@ async function run(opts: Options): Promise<void> {
       break;
     case "outputs":
       printOutputs(await stack.outputs());
+      break;
+    case "cancel":
+      // Releases the lock a killed run left on the stack (what `pulumi cancel` does).
+      await stack.cancel();
       break;
     case "export":
       process.stdout.write(JSON.stringify(await stack.exportStack()) + "\n");

@@ -5,12 +5,13 @@ import { buildListListenersArgv, parseSsListeners, type Listener } from "../list
 import { classifySshError } from "../ssh/classify-ssh-error";
 import { buildForwardArgv, knownHostsLine, type GatewayEndpoint } from "../ssh/forward-argv";
 import { checkBindAddress, checkGatewayPath, checkPortFree } from "../ssh/preflight";
-import { makeTag } from "../tag";
+import { makeTag, ownerPrefix } from "../tag";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { normalizeHostKey } from "../validation/fields";
 import { formatHostPort, sameAddress } from "../validation/net";
 import { isOurProcess, readProcessIdentity } from "./process-identity";
 import { removeStartupSecrets, removeTunnelFiles, tunnelFiles, writeAskpass, writePrivateFile } from "./tunnel-files";
+import { reapTunnelOrphans } from "./reap-orphans";
 import { waitFor } from "./wait-for";
 
 /**
@@ -23,6 +24,7 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = n
   const gw = gatewayEndpoint(inputs, files);
   const listen = formatHostPort(inputs.bindAddress, inputs.bindPort);
   try {
+    await reapTunnelOrphans(runner, ownerPrefix(inputs.owner));
     await writePrivateFile(runner, files.knownHostsFile, knownHostsLine(gw.host, gw.port, normalizeHostKey(inputs.gateway.hostKey)));
     if (inputs.gateway.privateKey !== undefined) await writePrivateFile(runner, files.keyFile, withNewline(inputs.gateway.privateKey));
     if (inputs.gateway.privateKeyPassphrase !== undefined) gw.askpassFile = await writeAskpass(runner, tag, inputs.gateway.privateKeyPassphrase);

@@ -59,7 +59,7 @@ describe.each([
   test("up shares the service with the trusted client only", async () => {
     outputs = await stack.ok("up", config);
     expect(outputs.url).toBe(`http://${lab.thTrusted}:${port}/`);
-    expect(outputs.tunnelTag).toMatch(/^pst\.it-(remote|local)\.internal-service-forward\.\d+$/);
+    expect(outputs.tunnelTag).toMatch(/^pst\.shared-tunnel-demo\.it-(remote|local)\.internal-service-forward\.\d+$/);
     expect(await sshProcessesWith(String(outputs.tunnelTag))).toHaveLength(1);
     expect(await fetchFrom(lab.nsTc, outputs.url as string)).toBe("internal service reached");
     expect(await fetchFrom(lab.nsUc, outputs.url as string)).toBeUndefined();
@@ -107,7 +107,7 @@ describe("bad input and failed preflight leave nothing behind", () => {
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toMatch(/bindAddress: 0\.0\.0\.0 binds every interface; bind one trusted interface, or set allowAllInterfaces: true/);
     expect(await sshProcessesWith(".it-bad.")).toEqual([]);
-    expect(await tunnelHostUfwRules(lab)).not.toMatch(/pst\.it-bad\./);
+    expect(await tunnelHostUfwRules(lab)).not.toMatch(/\.it-bad\./);
   });
 
   test("a port held by another program fails preflight naming that program and pid", async () => {
@@ -142,6 +142,6 @@ describe("bad input and failed preflight leave nothing behind", () => {
     expect(await sshProcessesWith(".it-bad.")).toEqual([]);
     // The firewall rule went in first; the failed tunnel does not remove it, destroy does.
     await stack.ok("destroy");
-    expect(await tunnelHostUfwRules(lab)).not.toMatch(/pst\.it-bad\./);
+    expect(await tunnelHostUfwRules(lab)).not.toMatch(/\.it-bad\./);
   });
 });

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { LocalRunner } from "../../provider/host/local-runner";
 import type { RunResult } from "../../provider/host/runner";
 
-type Command = "up" | "preview" | "refresh" | "destroy" | "outputs" | "export" | "rm";
+type Command = "up" | "preview" | "refresh" | "destroy" | "outputs" | "export" | "cancel" | "rm";
 
 export const ROOT = path.resolve(__dirname, "../../..");
 const DRIVER = path.join(ROOT, "dist/scripts/pulumi-stack.js");
@@ -21,14 +21,23 @@ export class TestStack {
   /** `dir`: the project (default: the repo root's demo stack). */
   constructor(readonly name: string, private readonly netns?: string, private readonly dir = ROOT) {}
 
-  async run(command: Command, config: Record<string, string> = {}, secrets: Record<string, string> = {}): Promise<RunResult> {
-    const args = [process.execPath, DRIVER, command, "--dir", this.dir, "--stack", this.name];
+  async run(command: Command, config: Record<string, string> = {}, secrets: Record<string, string> = {}, flags: string[] = []): Promise<RunResult> {
+    const args = [...this.argv(command), ...flags];
     for (const [k, v] of Object.entries(config)) args.push("--config", `${k}=${v}`);
     for (const [k, v] of Object.entries(secrets)) args.push("--secret", `${k}=${v}`);
     const argv = this.netns ? ["ip", "netns", "exec", this.netns, ...args] : args;
-    process.env.PULUMI_BACKEND_URL = `file://${this.backend}`;
-    process.env.PULUMI_HOME = path.join(this.backend, ".home");
+    Object.assign(process.env, this.env());
     return this.runner.run(argv, { timeoutMs: 180_000 });
+  }
+
+  /** argv of the driver for `command` on this stack (for tests that start it themselves). */
+  argv(command: Command): string[] {
+    return [process.execPath, DRIVER, command, "--dir", this.dir, "--stack", this.name];
+  }
+
+  /** The environment that points pulumi at this stack's own backend. */
+  env(): Record<string, string> {
+    return { PULUMI_BACKEND_URL: `file://${this.backend}`, PULUMI_HOME: path.join(this.backend, ".home") };
   }
 
   /** Every state file of this stack's backend as stored on disk (what "plaintext in state" means). */
