@@ -46,7 +46,7 @@ export const firewallProvider = {
     if (failures.length) throw new ValidationError(failures);
     const wanted = rulesFor({ ...news, owner: olds.owner });
     await withRunner(news.connection, async (runner) => {
-      const backend = openBackend(runner, olds.backend);
+      const backend = await openBackend(runner, olds.backend);
       await backend.ensureReady();
       const current = await readRules(runner, olds);
       for (const rule of wanted) if (!current.some((r) => sameRule(r, rule, sameRange))) await backend.add(rule, olds.ruleTag);

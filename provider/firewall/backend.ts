@@ -1,4 +1,4 @@
-import type { FirewallRule } from "../types";
+import type { FirewallBackendName, FirewallRule } from "../types";
 
 /** A rule found on the host, with the comment (tag) it carries there. */
 export interface ObservedRule extends FirewallRule {
@@ -11,7 +11,7 @@ export interface ObservedRule extends FirewallRule {
  * treats an absent rule as success; `list` reports what is really there.
  */
 export interface FirewallBackend {
-  readonly name: "ufw";
+  readonly name: FirewallBackendName;
   /** Refuses when a rule would mean nothing (firewall inactive, default allow). */
   ensureReady(): Promise<void>;
   list(): Promise<ObservedRule[]>;

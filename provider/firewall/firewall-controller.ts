@@ -1,12 +1,30 @@
 import type { Runner } from "../host/runner";
 import { makeTag } from "../tag";
-import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
+import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import type { FirewallBackend } from "./backend";
+import { IptablesBackend } from "./iptables";
+import { NftablesBackend } from "./nftables";
+import { hasCommand, isUfwActive } from "./other-firewalls";
 import { UfwBackend } from "./ufw";
 
-export function openBackend(runner: Runner, _choice: FirewallInputs["backend"]): FirewallBackend {
-  // "auto" and "ufw" both mean ufw until the nftables and iptables backends exist.
-  return new UfwBackend(runner);
+/**
+ * The backend to use. "auto" looks at the host (ufw when it is active, else nftables when nft
+ * is installed, else iptables); the state then stores the name it chose, and read, update and
+ * delete open exactly that one, never detecting again.
+ */
+export async function openBackend(runner: Runner, choice: FirewallInputs["backend"]): Promise<FirewallBackend> {
+  switch (choice ?? "auto") {
+    case "auto": return openBackend(runner, await detectBackend(runner));
+    case "ufw": return new UfwBackend(runner);
+    case "nftables": return new NftablesBackend(runner);
+    case "iptables": return new IptablesBackend(runner);
+    default: throw new Error(`unknown firewall backend ${JSON.stringify(choice)}`);
+  }
+}
+
+export async function detectBackend(runner: Runner): Promise<FirewallBackendName> {
+  if (await isUfwActive(runner)) return "ufw";
+  return (await hasCommand(runner, "nft")) ? "nftables" : "iptables";
 }
 
 export function rulesFor(inputs: FirewallInputs): FirewallRule[] {
@@ -20,7 +38,7 @@ export function rulesFor(inputs: FirewallInputs): FirewallRule[] {
 
 /** Applies every rule, or none: a failure part-way removes the ones this call added. */
 export async function createRules(runner: Runner, inputs: FirewallInputs, now = new Date()): Promise<Pick<FirewallOutputs, "backend" | "ruleTag" | "rules">> {
-  const backend = openBackend(runner, inputs.backend);
+  const backend = await openBackend(runner, inputs.backend);
   await backend.ensureReady();
   const ruleTag = makeTag(inputs.owner, now);
   const rules = rulesFor(inputs);
@@ -39,7 +57,7 @@ export async function createRules(runner: Runner, inputs: FirewallInputs, now = 
 
 /** The rules carrying our tag that are really on the host now. */
 export async function readRules(runner: Runner, state: FirewallOutputs): Promise<FirewallRule[]> {
-  const backend = openBackend(runner, state.backend);
+  const backend = await openBackend(runner, state.backend);
   return (await backend.list())
     .filter((r) => r.comment === state.ruleTag)
     .map(({ comment: _c, ...rule }) => rule);
@@ -47,6 +65,6 @@ export async function readRules(runner: Runner, state: FirewallOutputs): Promise
 
 /** Removes exactly the rules this resource added; already gone counts as success. */
 export async function deleteRules(runner: Runner, state: FirewallOutputs): Promise<void> {
-  const backend = openBackend(runner, state.backend);
+  const backend = await openBackend(runner, state.backend);
   for (const rule of state.rules) await backend.remove(rule, state.ruleTag);
 }

@@ -1,17 +1,11 @@
 import { FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
-import { STATE_DIR } from "../ssh/forward-argv";
 import type { FirewallRule } from "../types";
 import { formatCidr, parseCidr, sameRange } from "../validation/net";
 import { sameRule, type FirewallBackend, type ObservedRule } from "./backend";
+import { runLocked } from "./host-lock";
 import { buildUfwRuleArgv, parseUfwUserRules } from "./ufw-rules";
-
-/**
- * Every ufw change on a host goes through this lock. ufw takes its own lock only after reading
- * its saved rules, so concurrent `ufw` commands (two resources, two stacks) lose each other's rules.
- */
-const LOCK_FILE = `${STATE_DIR}/firewall.lock`;
 
 export class UfwBackend implements FirewallBackend {
   readonly name = "ufw" as const;
@@ -82,8 +76,8 @@ export class UfwBackend implements FirewallBackend {
     return (await this.runner.run(argv)).exitCode === 0;
   }
 
+  /** Under the host's firewall lock: ufw loses rules when two ufw commands overlap. */
   private async locked(argv: string[], what: string): Promise<void> {
-    await runChecked(this.runner, ["mkdir", "-p", "-m", "700", STATE_DIR], { what: "create the state directory" });
-    await runChecked(this.runner, ["flock", "-w", "120", LOCK_FILE, ...argv], { what, hint: "check ufw status on the tunnel host" });
+    await runLocked(this.runner, [argv], { what, hint: "check ufw status on the tunnel host" });
   }
 }

@@ -11,8 +11,8 @@ export interface FirewallAllowArgs {
   sources: pulumi.Input<pulumi.Input<string>[]>;
   /** Usually the tunnel's bindAddress; omitted = any local address. */
   destination?: pulumi.Input<string>;
-  /** "auto" (default) picks ufw when it is active. */
-  backend?: pulumi.Input<"auto" | "ufw">;
+  /** "auto" (default) picks ufw when it is active, else nftables when nft is installed, else iptables. */
+  backend?: pulumi.Input<"auto" | "ufw" | "nftables" | "iptables">;
   /** Required for a source that admits everyone (0.0.0.0/0, ::/0, any spelling). */
   allowAnySource?: pulumi.Input<boolean>;
 }

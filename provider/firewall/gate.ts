@@ -1,0 +1,128 @@
+import { FirewallError } from "../errors";
+import type { FirewallRule } from "../types";
+import { formatCidr, parseAddress, parseCidr, sameRange } from "../validation/net";
+import { sameRule } from "./backend";
+
+/**
+ * The gate model shared by the nftables and iptables backends. On a host whose default is accept,
+ * an accept rule alone keeps no one out, so each (destination, port, protocol) a resource opens
+ * gets its accepts (one per source) and, after every accept, one drop carrying the same tag:
+ * every other source is dropped for that port. Accepts go to the top of the gate and drops to the
+ * bottom, so one resource's drop never shadows another resource's accept for the same port.
+ */
+
+export type Family = "ip" | "ip6";
+
+/** One rule of a gate as read from the host. */
+export interface GateEntry {
+  verdict: "accept" | "drop";
+  /** Accepts only. */
+  source?: string;
+  destination?: string;
+  port: number;
+  protocol: "tcp" | "udp";
+  comment: string;
+  /** Undefined: one rule that matches both families (an nft drop with no address). */
+  family?: Family;
+  /** nft's rule handle. */
+  handle?: number;
+}
+
+/** Tags become nft comments inside generated ruleset text, so they must be plain words. */
+export function assertTag(tag: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(tag)) throw new Error(`unsafe rule tag ${JSON.stringify(tag)}`);
+  return tag;
+}
+
+export function assertPort(port: number): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${JSON.stringify(port)}`);
+  return port;
+}
+
+export function assertProtocol(protocol: string): "tcp" | "udp" {
+  if (protocol !== "tcp" && protocol !== "udp") throw new Error(`bad protocol ${JSON.stringify(protocol)}`);
+  return protocol;
+}
+
+/** A rule's source and destination re-spelled from their parsed form (never the raw text). */
+export interface ParsedRule {
+  family: Family;
+  source: string;
+  destination?: string;
+  port: number;
+  protocol: "tcp" | "udp";
+}
+
+export function parseRule(rule: FirewallRule, where?: string): ParsedRule {
+  const src = parseCidr(rule.source);
+  if (typeof src === "string") throw new Error(`bad source ${JSON.stringify(rule.source)}: ${src}`);
+  const family: Family = src.address.kind() === "ipv4" ? "ip" : "ip6";
+  const max = family === "ip" ? 32 : 128;
+  const source = src.prefixLength === max ? src.address.toString() : formatCidr(src);
+  let destination: string | undefined;
+  if (rule.destination !== undefined) {
+    const dst = parseAddress(rule.destination);
+    if (typeof dst === "string") throw new Error(`bad destination ${JSON.stringify(rule.destination)}: ${dst}`);
+    if ((dst.kind() === "ipv4" ? "ip" : "ip6") !== family) {
+      // A packet cannot come from an IPv6 source to an IPv4 destination: the rule would match nothing.
+      throw new FirewallError(`source ${rule.source} and destination ${rule.destination} are of different IP versions`, {
+        what: "add the firewall rule", where, hint: "list sources of the destination's IP version only (one FirewallAllow per version)",
+      });
+    }
+    destination = dst.toString();
+  }
+  return { family, source, destination, port: assertPort(rule.port), protocol: assertProtocol(rule.protocol) };
+}
+
+/** Same (destination, port, protocol): the unit a drop rule closes. */
+export function sameGatePort(a: { destination?: string; port: number; protocol: string }, b: { destination?: string; port: number; protocol: string }): boolean {
+  return a.port === b.port && a.protocol === b.protocol && sameRange(a.destination, b.destination);
+}
+
+export function makeObservedRule(entry: GateEntry): FirewallRule & { comment: string } {
+  return {
+    source: entry.source ?? "",
+    ...(entry.destination !== undefined ? { destination: entry.destination } : {}),
+    port: entry.port,
+    protocol: entry.protocol,
+    comment: entry.comment,
+  };
+}
+
+export interface AddPlan {
+  accept: boolean;
+  /** Families whose drop is missing (undefined: one rule for both). */
+  drops: (Family | undefined)[];
+}
+
+/**
+ * What `add` must still do. `dropFamilies` is where the drop for this port must exist: nft needs
+ * one rule (both families when there is no destination), iptables one per table.
+ */
+export function planAdd(entries: readonly GateEntry[], rule: FirewallRule, tag: string, dropFamilies: readonly (Family | undefined)[]): AddPlan {
+  const accept = !entries.some((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), rule, sameRange));
+  const drops = dropFamilies.filter((family) => !entries.some((e) => e.verdict === "drop" && e.comment === tag && e.family === family && sameGatePort(e, rule)));
+  return { accept, drops };
+}
+
+/**
+ * The entries `remove` deletes: our accepts for this rule, and our drops for its port once no
+ * accept of ours is left for that port (listed last: deleting it first would open the port
+ * to everyone while our accepts were still there).
+ */
+export function planRemove(entries: readonly GateEntry[], rule: FirewallRule, tag: string): GateEntry[] {
+  const ours = entries.filter((e) => e.comment === tag && sameGatePort(e, rule));
+  const accepts = ours.filter((e) => e.verdict === "accept" && sameRange(e.source, rule.source));
+  if (ours.some((e) => e.verdict === "accept" && !accepts.includes(e))) return accepts;
+  return [...accepts, ...ours.filter((e) => e.verdict === "drop")];
+}
+
+/** Where a port's drop must be, for a backend whose one rule can cover both families (nft). */
+export function placeDropsOneRule(rule: ParsedRule): (Family | undefined)[] {
+  return [rule.destination ? rule.family : undefined];
+}
+
+/** Same, for a backend with one table per family (iptables and ip6tables). */
+export function placeDropsPerTable(rule: ParsedRule): Family[] {
+  return rule.destination ? [rule.family] : ["ip", "ip6"];
+}

@@ -1,0 +1,123 @@
+import { FirewallError } from "../errors";
+import { quoteArgv } from "../host/quote";
+import { runChecked, type Runner } from "../host/runner";
+import type { FirewallRule } from "../types";
+import { sameRange } from "../validation/net";
+import type { FirewallBackend, ObservedRule } from "./backend";
+import { sameRule } from "./backend";
+import { placeDropsPerTable, parseRule, planAdd, planRemove, makeObservedRule, type Family, type GateEntry } from "./gate";
+import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
+import { pickBinary, buildAddSteps, buildDropChainSteps, buildGateSpec, buildRemoveSteps, GATE_CHAIN, extractInputChain, buildInputListArgv, buildListArgv, parseIptablesGate, type IptablesGate } from "./iptables-rules";
+import { refuseOtherFirewalls } from "./other-firewalls";
+
+const HINT = "check iptables -S PST-GATE and ip6tables -S PST-GATE on the tunnel host";
+type Listing = { text: string; gate: IptablesGate };
+/**
+ * What a stale listing could make wrong, and so what must be unchanged when the steps run:
+ * "input" for adds (the chain and jump they rely on may have just been removed; INPUT shows
+ * that), "table" for removing the chain (another resource may have just added to it). Deleting
+ * our own rules needs neither: only this resource touches rules carrying its tag.
+ */
+type Guard = "input" | "table" | undefined;
+/** Plans one step list per family from both families' gates (a port's drop may live in both). */
+type Planner = (gates: Record<Family, IptablesGate>, entries: GateEntry[]) => Record<Family, { steps: string[][]; guard: Guard }>;
+
+/**
+ * The same gate as the nftables backend (see gate.ts) in a PST-GATE chain of iptables' and
+ * ip6tables' filter tables, jumped to from INPUT at position 1. With iptables-nft an ACCEPT ends
+ * only the ip filter table's INPUT; other nftables base chains still run (ensureReady checks them).
+ * A port's drop goes in both tables when there is no destination, so no family stands open.
+ */
+export class IptablesBackend implements FirewallBackend {
+  readonly name = "iptables" as const;
+  constructor(private readonly runner: Runner) {}
+
+  async ensureReady(): Promise<void> {
+    for (const family of ["ip", "ip6"] as const) {
+      await runChecked(this.runner, buildListArgv(family), { what: `read ${pickBinary(family)}' filter table`, hint: "install iptables and run the provider as root (or with sudo)" });
+    }
+    await refuseOtherFirewalls(this.runner, "iptables");
+  }
+
+  async list(): Promise<ObservedRule[]> {
+    const gates = await this.readBoth();
+    return [...gates.ip.gate.entries, ...gates.ip6.gate.entries].filter((e) => e.verdict === "accept").map(makeObservedRule);
+  }
+
+  async add(rule: FirewallRule, tag: string): Promise<void> {
+    const parsed = parseRule(rule, this.runner.where);
+    const order = orderFamilies(parsed.family);
+    await this.change("add the iptables rule", order, (gates, entries) => {
+      const plan = planAdd(entries, rule, tag, placeDropsPerTable(parsed));
+      const steps = { ip: { steps: [] as string[][], guard: "input" as Guard }, ip6: { steps: [] as string[][], guard: "input" as Guard } };
+      for (const family of order) {
+        const add = [
+          ...(plan.accept && family === parsed.family ? [{ verdict: "accept" as const, ...parsed }] : []),
+          ...plan.drops.filter((f) => f === family).map(() => ({ verdict: "drop" as const, destination: parsed.destination, port: parsed.port, protocol: parsed.protocol })),
+        ];
+        steps[family].steps = buildAddSteps(gates[family], tag, add);
+      }
+      return steps;
+    });
+    // Live means reachable: the jump from INPUT and each of our rules, checked the way iptables matches them.
+    const checks = [[pickBinary(parsed.family), "-w", "-C", GATE_CHAIN, ...buildGateSpec({ verdict: "accept", ...parsed }, tag)]];
+    for (const family of placeDropsPerTable(parsed)) {
+      checks.push([pickBinary(family), "-w", "-C", "INPUT", "-j", GATE_CHAIN]);
+      checks.push([pickBinary(family), "-w", "-C", GATE_CHAIN, ...buildGateSpec({ verdict: "drop", ...parsed, source: undefined }, tag)]);
+    }
+    for (const argv of checks) {
+      if ((await this.runner.run(argv)).exitCode !== 0) this.fail(argv, "the rule is not live after adding it");
+    }
+  }
+
+  async remove(rule: FirewallRule, tag: string): Promise<void> {
+    const parsed = parseRule(rule, this.runner.where);
+    await this.change("remove the iptables rule", orderFamilies(parsed.family), (gates, entries) => {
+      const doomed = planRemove(entries, rule, tag);
+      const forFamily = (f: Family) => ({ steps: buildRemoveSteps(gates[f], tag, doomed.filter((e) => e.family === f)), guard: undefined });
+      return { ip: forFamily("ip"), ip6: forFamily("ip6") };
+    });
+    // Only the last resource out can see the chain empty (after its own removal); a stale "empty" is guarded.
+    await this.change("remove the empty PST-GATE chain", ["ip", "ip6"], (gates) => ({
+      ip: { steps: buildDropChainSteps(gates.ip), guard: "table" }, ip6: { steps: buildDropChainSteps(gates.ip6), guard: "table" },
+    }));
+    const left = (await this.readBoth())[parsed.family].gate.entries;
+    if (left.some((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), rule, sameRange))) {
+      this.fail(buildListArgv(parsed.family), "the accept rule is still there after removing it");
+    }
+  }
+
+  private async readBoth(): Promise<Record<Family, Listing>> {
+    const read = async (family: Family): Promise<Listing> => {
+      const { stdout } = await runChecked(this.runner, buildListArgv(family), { what: `read ${pickBinary(family)}' filter table`, hint: HINT });
+      return { text: stdout, gate: parseIptablesGate(stdout, family) };
+    };
+    return { ip: await read("ip"), ip6: await read("ip6") };
+  }
+
+  /** Plans from both listings, then applies each family's steps under the lock, guarded as planned. */
+  private async change(what: string, order: Family[], plan: Planner): Promise<void> {
+    await retryUntilApplied(this.runner, what, async () => {
+      const listings = await this.readBoth();
+      const planned = plan({ ip: listings.ip.gate, ip6: listings.ip6.gate }, [...listings.ip.gate.entries, ...listings.ip6.gate.entries]);
+      for (const family of order) {
+        const { steps, guard } = planned[family];
+        if (steps.length === 0) continue;
+        const text = listings[family].text;
+        const unchanged = guard === "input" ? { read: buildInputListArgv(family), digest: hashListing(extractInputChain(text)) }
+          : guard === "table" ? { read: buildListArgv(family), digest: hashListing(text) } : undefined;
+        if ((await runLocked(this.runner, steps, { what, hint: HINT, ...(unchanged ? { unchanged } : {}) })) === "changed") return "changed";
+      }
+      return "done";
+    });
+  }
+
+  private fail(argv: string[], message: string): never {
+    throw new FirewallError(message, { what: "verify the iptables rule", where: this.runner.where, command: quoteArgv(argv), hint: HINT });
+  }
+}
+
+/** The rule's own family first, so its accept goes in (or out) before the other family's drop. */
+function orderFamilies(first: Family): Family[] {
+  return first === "ip" ? ["ip", "ip6"] : ["ip6", "ip"];
+}

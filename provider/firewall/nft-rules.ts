@@ -1,0 +1,115 @@
+import { assertPort, assertTag, type AddPlan, type Family, type GateEntry, type ParsedRule } from "./gate";
+
+/**
+ * Our own table and base chain. Priority filter - 10 runs before the usual filter chains; that
+ * does not make our accept final (every base chain on the hook still runs), but our drop is.
+ */
+export const NFT_FAMILY = "inet";
+export const NFT_TABLE = "pulumi_shared_tunnel";
+export const NFT_CHAIN = "input";
+const TARGET = `${NFT_FAMILY} ${NFT_TABLE} ${NFT_CHAIN}`;
+
+export const NFT_LIST_ARGV = ["nft", "-a", "-j", "list", "table", NFT_FAMILY, NFT_TABLE];
+
+/**
+ * The `nft -f -` text that adds one rule's accept (at the top) and its missing drops (at the
+ * bottom) in one atomic transaction, creating the table and chain if needed. Every value in it
+ * comes from `parseRule` (addresses re-spelled by ipaddr.js, integer port, protocol from a fixed
+ * set) and `assertTag`, so nothing a user typed reaches nft's parser verbatim.
+ */
+export function renderNftAdd(rule: ParsedRule, tag: string, plan: AddPlan): string {
+  const comment = `comment "${assertTag(tag)}"`;
+  const port = `${rule.protocol} dport ${assertPort(rule.port)}`;
+  const lines = [
+    `add table ${NFT_FAMILY} ${NFT_TABLE}`,
+    `add chain ${TARGET} { type filter hook input priority filter - 10; policy accept; }`,
+  ];
+  const dst = rule.destination ? `${rule.family} daddr ${rule.destination} ` : "";
+  if (plan.accept) lines.push(`insert rule ${TARGET} ${rule.family} saddr ${rule.source} ${dst}${port} accept ${comment}`);
+  for (const family of plan.drops) {
+    const dropDst = rule.destination && family ? `${family} daddr ${rule.destination} ` : "";
+    lines.push(`add rule ${TARGET} ${dropDst}${port} drop ${comment}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** The `nft -f -` text that deletes rules by handle, and the table when nothing else is left in it. */
+export function renderNftRemove(handles: readonly number[], dropTable: boolean): string {
+  const lines = handles.map((h) => {
+    if (!Number.isInteger(h) || h < 1) throw new Error(`bad nft handle ${JSON.stringify(h)}`);
+    return `delete rule ${TARGET} handle ${h}`;
+  });
+  if (dropTable) lines.push(`delete table ${NFT_FAMILY} ${NFT_TABLE}`);
+  return lines.join("\n") + "\n";
+}
+
+export interface NftGate {
+  /** The table exists. */
+  exists: boolean;
+  /** Our chain's rules in the gate's shape. */
+  entries: GateEntry[];
+  /** Rules in our table that are not in that shape (someone else's); they keep the table alive. */
+  foreign: number;
+}
+
+/** Reads `nft -a -j list table inet pulumi_shared_tunnel`; empty text means the table is absent. */
+export function parseNftGate(json: string): NftGate {
+  if (json.trim() === "") return { exists: false, entries: [], foreign: 0 };
+  const items = (JSON.parse(json) as { nftables?: Record<string, any>[] }).nftables ?? [];
+  const gate: NftGate = { exists: items.some((i) => i.table?.name === NFT_TABLE), entries: [], foreign: 0 };
+  for (const item of items) {
+    const r = item.rule;
+    if (!r || r.table !== NFT_TABLE || r.family !== NFT_FAMILY) continue;
+    const entry = r.chain === NFT_CHAIN ? parseGateRule(r.expr, r.comment ?? "", r.handle) : undefined;
+    if (entry) gate.entries.push(entry);
+    else gate.foreign++;
+  }
+  return gate;
+}
+
+/** One rule's expressions, when they are exactly what `renderNftAdd` writes; otherwise undefined. */
+function parseGateRule(expr: unknown, comment: string, handle: number): GateEntry | undefined {
+  if (!Array.isArray(expr)) return undefined;
+  let verdict: GateEntry["verdict"] | undefined;
+  let family: Family | undefined;
+  let source: string | undefined;
+  let destination: string | undefined;
+  let port: number | undefined;
+  let protocol: "tcp" | "udp" | undefined;
+  for (const e of expr as any[]) {
+    // Nothing may follow the verdict.
+    if (verdict || typeof e !== "object" || e === null) return undefined;
+    if ("accept" in e) verdict = "accept";
+    else if ("drop" in e) verdict = "drop";
+    else if ("counter" in e) continue;
+    else if (e?.match?.op === "==" && e.match.left?.meta && ["l4proto", "nfproto"].includes(e.match.left.meta.key)) continue;
+    else if (e?.match?.op === "==" && e.match.left?.payload) {
+      const { protocol: p, field } = e.match.left.payload;
+      if ((p === "ip" || p === "ip6") && (field === "saddr" || field === "daddr")) {
+        const value = formatNftAddress(e.match.right);
+        if (value === undefined || (family && family !== p)) return undefined;
+        family = p;
+        if (field === "saddr") source = value;
+        else destination = value;
+      } else if ((p === "tcp" || p === "udp") && field === "dport" && Number.isInteger(e.match.right)) {
+        protocol = p;
+        port = e.match.right;
+      } else return undefined;
+    } else return undefined;
+  }
+  if (!verdict || port === undefined || !protocol) return undefined;
+  if ((verdict === "accept") !== (source !== undefined)) return undefined; // our accepts name a source, our drops never do
+  return {
+    verdict, port, protocol, comment, handle, family,
+    ...(source !== undefined ? { source } : {}),
+    ...(destination !== undefined ? { destination } : {}),
+  };
+}
+
+/** "198.51.100.7", or {prefix: {addr, len}} as "198.51.100.0/24". */
+function formatNftAddress(right: unknown): string | undefined {
+  if (typeof right === "string") return right;
+  const prefix = (right as { prefix?: { addr?: unknown; len?: unknown } } | null)?.prefix;
+  if (prefix && typeof prefix.addr === "string" && Number.isInteger(prefix.len)) return `${prefix.addr}/${prefix.len}`;
+  return undefined;
+}

@@ -1,0 +1,102 @@
+import { FirewallError } from "../errors";
+import { quoteArgv } from "../host/quote";
+import { runChecked, type Runner } from "../host/runner";
+import { NFT_FAMILY, NFT_TABLE } from "./nft-rules";
+
+/**
+ * An accept in one nftables base chain is not final: every other base chain on the same hook
+ * still runs and can drop the packet. So a gate is only worth installing when no other firewall
+ * on the host would drop the sources it accepts. These are the checks, shared by the nftables
+ * and iptables backends.
+ */
+
+/** A base chain that drops what it does not accept itself. */
+export interface Blocker {
+  family: string;
+  table: string;
+  chain: string;
+  /** "policy drop", or the unconditional rule that drops. */
+  reason: string;
+}
+
+const HOOKS = ["prerouting", "input"];
+const FAMILIES = ["ip", "ip6", "inet"];
+
+/** Reads `nft -j list ruleset`; `ignore` skips tables whose drop a backend's own accept ends. */
+export function findBlockers(json: string, ignore: (family: string, table: string) => boolean): Blocker[] {
+  const items = (JSON.parse(json) as { nftables?: Record<string, any>[] }).nftables ?? [];
+  const base = items
+    .map((i) => i.chain)
+    .filter((c) => c && HOOKS.includes(c.hook) && FAMILIES.includes(c.family) && !ignore(c.family, c.table));
+  const blockers: Blocker[] = [];
+  for (const c of base) {
+    const where = { family: c.family, table: c.table, chain: c.name };
+    if (c.policy === "drop") blockers.push({ ...where, reason: "policy drop" });
+    const catchAll = items.find((i) => i.rule && i.rule.family === c.family && i.rule.table === c.table && i.rule.chain === c.name && isCatchAllDrop(i.rule.expr));
+    if (catchAll) blockers.push({ ...where, reason: `an unconditional drop/reject rule (handle ${catchAll.rule.handle})` });
+  }
+  return blockers;
+}
+
+/** True for a rule with no match at all before a drop or reject (counters and logs aside). */
+function isCatchAllDrop(expr: unknown): boolean {
+  if (!Array.isArray(expr) || expr.length === 0) return false;
+  const last = expr[expr.length - 1];
+  const rest = expr.slice(0, -1);
+  const terminal = typeof last === "object" && last !== null && ("drop" in last || "reject" in last ||
+    (last.xt?.type === "target" && ["DROP", "REJECT"].includes(last.xt.name)));
+  return terminal && rest.every((e) => typeof e === "object" && e !== null && ("counter" in e || "log" in e));
+}
+
+export function describeBlocker(b: Blocker): string {
+  return `the ${b.chain} chain of table ${b.family} ${b.table} (${b.reason})`;
+}
+
+/** iptables-nft's own tables: `iptables -P INPUT DROP` shows up as ip filter INPUT. */
+export function isXtablesTable(family: string, table: string): boolean {
+  return (family === "ip" || family === "ip6") && table === "filter";
+}
+
+export function isOurNftTable(family: string, table: string): boolean {
+  return family === NFT_FAMILY && table === NFT_TABLE;
+}
+
+/** True when a binary is on the host's PATH. */
+export async function hasCommand(runner: Runner, name: "ufw" | "nft" | "iptables"): Promise<boolean> {
+  return (await runner.run(["sh", "-c", 'command -v "$1" >/dev/null', "sh", name])).exitCode === 0;
+}
+
+/** True when ufw is installed and `ufw status` says active. */
+export async function isUfwActive(runner: Runner): Promise<boolean> {
+  if (!(await hasCommand(runner, "ufw"))) return false;
+  const { stdout } = await runChecked(runner, ["ufw", "status"], { what: "read ufw's status", hint: "run the provider as root (or with sudo)" });
+  return /^Status: active/m.test(stdout);
+}
+
+/**
+ * Refuses (FirewallError) when another active firewall would still drop the sources a gate of
+ * this backend accepts. The iptables backend's ACCEPT sits in iptables' own INPUT chain and ends
+ * it, so that table's drop does not count against it; for nftables it does.
+ */
+export async function refuseOtherFirewalls(runner: Runner, backend: "nftables" | "iptables"): Promise<void> {
+  if (await isUfwActive(runner)) {
+    throw new FirewallError(`ufw is active, and its chains would still drop the sources this ${backend} gate accepts`, {
+      what: "check the firewall", where: runner.where, command: quoteArgv(["ufw", "status"]),
+      hint: 'use backend "ufw" (or "auto", which picks ufw when it is active)',
+    });
+  }
+  // Without nft there are no nftables tables to worry about (a host with neither is iptables-only).
+  if (backend === "iptables" && !(await hasCommand(runner, "nft"))) return;
+  const argv = ["nft", "-j", "list", "ruleset"];
+  const { stdout } = await runChecked(runner, argv, { what: "read the nftables ruleset", hint: "install nftables and run the provider as root (or with sudo)" });
+  const ignore = backend === "iptables" ? (f: string, t: string) => isOurNftTable(f, t) || isXtablesTable(f, t) : isOurNftTable;
+  const blockers = findBlockers(stdout, ignore);
+  if (blockers.length === 0) return;
+  const onlyXtables = blockers.every((b) => isXtablesTable(b.family, b.table));
+  throw new FirewallError(`${blockers.map(describeBlocker).join("; ")} would still drop the sources this ${backend} gate accepts`, {
+    what: "check the firewall", where: runner.where, command: quoteArgv(argv),
+    hint: onlyXtables
+      ? 'that is iptables\' INPUT chain: use backend "iptables", whose ACCEPT sits in that chain and ends it'
+      : "accept these sources in that chain as well (or set its policy to accept): no rule in another table can overrule its drop",
+  });
+}

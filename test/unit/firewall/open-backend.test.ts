@@ -1,0 +1,37 @@
+import { openBackend } from "../../../provider/firewall/firewall-controller";
+import type { RunOptions, RunResult, Runner } from "../../../provider/host/runner";
+
+/** Answers `command -v NAME` and `ufw status` like a host with the given tools. */
+class FakeHost implements Runner {
+  readonly where = "fake";
+  readonly calls: string[] = [];
+  constructor(private readonly installed: string[], private readonly ufwStatus = "Status: inactive\n") {}
+  async run(argv: readonly string[], _options?: RunOptions): Promise<RunResult> {
+    this.calls.push(argv.join(" "));
+    const ok = (stdout = ""): RunResult => ({ exitCode: 0, stdout, stderr: "", timedOut: false });
+    if (argv[0] === "sh" && argv[2] === 'command -v "$1" >/dev/null') return this.installed.includes(argv[4]) ? ok() : { ...ok(), exitCode: 1 };
+    if (argv.join(" ") === "ufw status") return ok(this.ufwStatus);
+    throw new Error(`unexpected command ${argv.join(" ")}`);
+  }
+  async close(): Promise<void> {}
+}
+
+test.each([
+  ["ufw active", new FakeHost(["ufw", "nft", "iptables"], "Status: active\n\nTo Action From\n"), "ufw"],
+  ["ufw inactive, nft installed", new FakeHost(["ufw", "nft", "iptables"]), "nftables"],
+  ["no ufw, nft installed", new FakeHost(["nft"]), "nftables"],
+  ["no ufw, no nft", new FakeHost(["iptables"]), "iptables"],
+])("auto on a host with %s picks %s", async (_name, host, expected) => {
+  expect((await openBackend(host, "auto")).name).toBe(expected);
+  expect((await openBackend(host, undefined)).name).toBe(expected);
+});
+
+test.each(["ufw", "nftables", "iptables"] as const)("a stored %s is opened as is, with no detection on the host", async (name) => {
+  const host = new FakeHost([]);
+  expect((await openBackend(host, name)).name).toBe(name);
+  expect(host.calls).toEqual([]);
+});
+
+test("an unknown stored backend is an error, not a fresh detection", async () => {
+  await expect(openBackend(new FakeHost([]), "pf" as "ufw")).rejects.toThrow(/unknown firewall backend "pf"/);
+});
