@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildLockedArgv, CHANGED_EXIT, hashListing, FIREWALL_LOCK } from "../../../provider/firewall/host-lock";
@@ -7,6 +7,7 @@ import { LocalRunner } from "../../../provider/host/local-runner";
 const runner = new LocalRunner();
 const dir = mkdtempSync(path.join(tmpdir(), "pstfw-lock-"));
 const lock = path.join(dir, "lock");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const run = (...args: Parameters<typeof buildLockedArgv>) => runner.run(buildLockedArgv(args[0], args[1], lock));
 
 test("one step with no check is a plain flock of that argv, on the one lock every backend shares", () => {
