@@ -3,19 +3,24 @@
  * The public `pulumi.Input<>` wrappers live beside the resource classes.
  */
 
-/** How the provider reaches the tunnel host; omitted means the machine running pulumi. */
-export interface ConnectionArgs {
+/** An ssh server and how to log in to it, with a pinned host key. */
+export interface SshEndpointArgs {
   host: string;
   /** Default 22. */
   port?: number;
   user: string;
-  /** Secret. */
+  /** Secret. For the gateway: on the tunnel host (0600) only while ssh starts. */
   privateKey?: string;
-  /** Secret. */
+  /** Secret. For the gateway: handed to ssh through an askpass file that exists only while ssh starts. */
   privateKeyPassphrase?: string;
+  /** A key file on the machine that connects (for the gateway: on the tunnel host). */
   privateKeyPath?: string;
-  /** Pinned host key, e.g. "ssh-ed25519 AAAA..."; a mismatch refuses to connect. */
+  /** Pinned, e.g. "ssh-ed25519 AAAA..."; a mismatch refuses to connect. */
   hostKey: string;
+}
+
+/** How the provider reaches the tunnel host; omitted means the machine running pulumi. */
+export interface ConnectionArgs extends SshEndpointArgs {
   /** Default 10. */
   connectTimeoutSeconds?: number;
   /** Run every command on the tunnel host through `sudo -n` (firewall changes, low ports). */
@@ -23,20 +28,7 @@ export interface ConnectionArgs {
 }
 
 /** The ssh server the forward goes through, as seen from the tunnel host. */
-export interface GatewayArgs {
-  host: string;
-  /** Default 22. */
-  port?: number;
-  user: string;
-  /** Secret; written to a 0600 file on the tunnel host only while ssh starts. */
-  privateKey?: string;
-  /** Secret; handed to ssh through an askpass file that exists only while ssh starts. */
-  privateKeyPassphrase?: string;
-  /** A key file that already exists on the tunnel host. */
-  privateKeyPath?: string;
-  /** Pinned; written to a private known_hosts file, StrictHostKeyChecking=yes. */
-  hostKey: string;
-}
+export type GatewayArgs = SshEndpointArgs;
 
 export interface TunnelInputs {
   connection?: ConnectionArgs;

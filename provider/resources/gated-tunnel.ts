@@ -2,13 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import type { TunnelInputs } from "../types";
 import { validateTunnelInputs } from "../validation/validate-inputs";
-import { FirewallAllow } from "./firewall-allow";
+import { FirewallAllow, type FirewallAllowArgs } from "./firewall-allow";
 import { SharedTunnel, type SharedTunnelArgs } from "./shared-tunnel";
 
 export interface GatedTunnelArgs extends SharedTunnelArgs {
   /** Who may connect to the shared forward: addresses or CIDRs. */
   sources: pulumi.Input<pulumi.Input<string>[]>;
-  backend?: pulumi.Input<"auto" | "ufw">;
+  backend?: FirewallAllowArgs["backend"];
 }
 
 /**
