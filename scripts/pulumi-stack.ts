@@ -2,7 +2,7 @@
  * The one caller of the Pulumi CLI in this repo (the demo, the tests and the benchmark all go
  * through it). It drives the real `pulumi` binary with the Automation API:
  *
- *   node dist/scripts/pulumi-stack.js <up|preview|refresh|destroy|outputs|export|cancel|rm> --dir DIR --stack NAME
+ *   node dist/scripts/pulumi-stack.js <up|preview|refresh|destroy|outputs|export|import|cancel|rm> --dir DIR --stack NAME
  *        [--config key=value]... [--secret key=value]... [--expect-no-changes] [--clear-pending-creates]
  *
  * DIR holds the project's Pulumi.yaml; its `main` module is loaded and run in this process as an
@@ -40,7 +40,7 @@ function parseArgs(argv: string[]): Options {
       opts.config[kv.slice(0, eq)] = { value: kv.slice(eq + 1), secret: flag === "--secret" };
     } else fail(`unknown option ${flag}`);
   }
-  if (!["up", "preview", "refresh", "destroy", "outputs", "export", "cancel", "rm"].includes(opts.command)) fail(`unknown command ${opts.command}`);
+  if (!["up", "preview", "refresh", "destroy", "outputs", "export", "import", "cancel", "rm"].includes(opts.command)) fail(`unknown command ${opts.command}`);
   return opts;
 }
 
@@ -93,6 +93,15 @@ async function run(opts: Options): Promise<void> {
       // Releases the lock a killed run left on the stack (what `pulumi cancel` does).
       await stack.cancel();
       break;
+    case "import": {
+      // The repair a user makes by hand: `pulumi stack export > f; edit f; pulumi stack import < f`.
+      const text = await new Promise<string>((resolve) => {
+        let data = "";
+        process.stdin.on("data", (d) => (data += d)).on("end", () => resolve(data));
+      });
+      await stack.importStack(JSON.parse(text));
+      break;
+    }
     case "export":
       process.stdout.write(JSON.stringify(await stack.exportStack()) + "\n");
       break;

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 
 /**
@@ -16,12 +17,7 @@ const lab: Lab = readLab();
 const local = new LocalRunner();
 const PREFIX = "pst.shared-tunnel-demo.it-crash.internal-service-forward.";
 
-const config = {
-  tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-  gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayKeyPath: lab.gwKey, gatewayHostKey: lab.gwHostKey,
-  bindAddress: lab.thTrusted, bindPort: "8102", targetHost: lab.targetHost, targetPort: String(lab.targetPort),
-  sources: JSON.stringify([lab.trustedCidr]),
-};
+const config = demoConfig(lab, { bindPort: "8102" });
 
 /**
  * Starts `up` in its own process group and SIGKILLs the group as soon as our ssh exists. Returns

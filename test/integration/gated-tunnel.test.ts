@@ -1,4 +1,5 @@
 import { readLab, fetchFrom, inNs, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { readProcessIdentity } from "../../provider/tunnel/process-identity";
@@ -14,18 +15,7 @@ jest.setTimeout(300_000);
 const lab: Lab = readLab();
 
 function stackConfig(bindPort: number, remote: boolean): Record<string, string> {
-  return {
-    ...(remote ? { tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey } : {}),
-    gatewayHost: lab.gwAddr,
-    gatewayUser: lab.gwUser,
-    gatewayKeyPath: lab.gwKey,
-    gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted,
-    bindPort: String(bindPort),
-    targetHost: lab.targetHost,
-    targetPort: String(lab.targetPort),
-    sources: JSON.stringify([lab.trustedCidr]),
-  };
+  return demoConfig(lab, { bindPort: String(bindPort) }, remote);
 }
 
 /** The pid listening on the tunnel host's trusted address and `port`, once there is one. */

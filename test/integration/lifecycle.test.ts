@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { fetchFrom, inNs, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 
 /**
@@ -14,13 +15,7 @@ const lab: Lab = readLab();
 const local = new LocalRunner();
 
 function config(overrides: Record<string, string>): Record<string, string> {
-  return {
-    tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-    gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayKeyPath: lab.gwKey, gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted, bindPort: "8090", targetHost: lab.targetHost, targetPort: String(lab.targetPort),
-    sources: JSON.stringify([lab.trustedCidr]),
-    ...overrides,
-  };
+  return demoConfig(lab, { bindPort: "8090", ...overrides });
 }
 
 describe("a stack changed over its life", () => {

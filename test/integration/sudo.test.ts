@@ -1,4 +1,5 @@
 import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 
 /** A non-root operator on the tunnel host: privileged commands go through `sudo -n`. */
@@ -7,13 +8,7 @@ jest.setTimeout(300_000);
 const lab: Lab = readLab();
 
 function config(overrides: Record<string, string>): Record<string, string> {
-  return {
-    tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thOpUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-    gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayKeyPath: lab.gwKey, gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted, bindPort: "8100", targetHost: lab.targetHost, targetPort: String(lab.targetPort),
-    sources: JSON.stringify([lab.trustedCidr]),
-    ...overrides,
-  };
+  return demoConfig(lab, { tunnelHostUser: lab.thOpUser, bindPort: "8100", ...overrides });
 }
 
 test("without sudo, a non-root operator gets a clear error and nothing is left", async () => {

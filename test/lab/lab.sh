@@ -27,6 +27,7 @@ NS_GW=$P-gw NS_TH=$P-th NS_TC=$P-tc NS_UC=$P-uc
 ROOT_VETH=$P-veth
 GW_USER=${P}gw
 OP_USER=${P}op      # a non-root operator on the tunnel host, with NOPASSWD sudo there only
+NF_USER=${P}nf      # a gateway account with AllowTcpForwarding no (same key as GW_USER)
 USER_TAG="pulumi-shared-tunnel lab $P"       # GECOS marker: we only ever delete our own user
 # The one range the root namespace takes part in; other labs (PST_LAB=pst2 PST_ROOT_NET=198.18.10)
 # can run beside this one, since every other lab address lives inside the lab's own namespaces.
@@ -57,7 +58,7 @@ write_env() {
   {
     for v in PST_LAB="$P" PST_LAB_DIR="$LAB_DIR" \
       PST_NS_GW="$NS_GW" PST_NS_TH="$NS_TH" PST_NS_TC="$NS_TC" PST_NS_UC="$NS_UC" \
-      PST_GW_ADDR=198.18.1.2 PST_GW_ADDR6=2001:db8:1::2 PST_GW_USER="$GW_USER" \
+      PST_GW_ADDR=198.18.1.2 PST_GW_ADDR6=2001:db8:1::2 PST_GW_USER="$GW_USER" PST_GW_NOFWD_USER="$NF_USER" \
       PST_GW_KEY="$LAB_DIR/gateway_key" PST_GW_HOSTKEY="$(hostkey "$LAB_DIR/gw_host_key.pub")" \
       PST_GW_KNOWN_HOSTS="$LAB_DIR/known_hosts_gw" \
       PST_TH_SSH_ADDR="$TH_ADDR" PST_TH_USER=root PST_TH_OP_USER="$OP_USER" PST_TH_KEY="$LAB_DIR/tunnel_host_key" \
@@ -102,6 +103,7 @@ up() {
 
   # --- lab users. Password "*" (not "!"): with UsePAM no, sshd refuses "locked" accounts.
   ensure_user "$GW_USER" "$LAB_DIR/gw-home"
+  ensure_user "$NF_USER" "$LAB_DIR/gw-home"
   ensure_user "$OP_USER" "$LAB_DIR/op-home"
   # sshd reads a user's keys as that user: the operator's own copy, readable by it.
   install -m 0644 "$LAB_DIR/tunnel_host_key.pub" "$LAB_DIR/op-home/authorized_keys"
@@ -122,8 +124,10 @@ HostKey $LAB_DIR/gw_host_key
 PidFile $LAB_DIR/gw_sshd.pid
 AuthorizedKeysFile $LAB_DIR/gw-home/authorized_keys
 PermitRootLogin no
-AllowUsers $GW_USER
+AllowUsers $GW_USER $NF_USER
 $common
+Match User $NF_USER
+  AllowTcpForwarding no
 EOF
   cat >"$LAB_DIR/th_sshd_config" <<EOF
 ListenAddress $TH_ADDR:22
@@ -245,6 +249,7 @@ down() {
   rmdir /etc/netns 2>/dev/null || true
   remove_user "$GW_USER"
   remove_user "$OP_USER"
+  remove_user "$NF_USER"
   # Only a directory we marked as a lab dir is ever removed recursively.
   if [ -e "$LAB_DIR/.pst-lab" ]; then rm -rf "$LAB_DIR"; fi
   log "down"

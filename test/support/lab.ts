@@ -6,7 +6,7 @@ import type { RunResult } from "../../provider/host/runner";
 export interface Lab {
   dir: string;
   nsGw: string; nsTh: string; nsTc: string; nsUc: string;
-  gwAddr: string; gwUser: string; gwKey: string; gwHostKey: string;
+  gwAddr: string; gwUser: string; gwNoForwardUser: string; gwKey: string; gwHostKey: string;
   thSshAddr: string; thUser: string; thOpUser: string; thKey: string; thHostKey: string;
   thTrusted: string; trustedCidr: string;
   targetHost: string; targetPort: number;
@@ -20,7 +20,7 @@ export function readLab(): Lab {
   return {
     dir: need("PST_LAB_DIR"),
     nsGw: need("PST_NS_GW"), nsTh: need("PST_NS_TH"), nsTc: need("PST_NS_TC"), nsUc: need("PST_NS_UC"),
-    gwAddr: need("PST_GW_ADDR"), gwUser: need("PST_GW_USER"), gwKey: need("PST_GW_KEY"), gwHostKey: need("PST_GW_HOSTKEY"),
+    gwAddr: need("PST_GW_ADDR"), gwUser: need("PST_GW_USER"), gwNoForwardUser: need("PST_GW_NOFWD_USER"), gwKey: need("PST_GW_KEY"), gwHostKey: need("PST_GW_HOSTKEY"),
     thSshAddr: need("PST_TH_SSH_ADDR"), thUser: need("PST_TH_USER"), thOpUser: need("PST_TH_OP_USER"), thKey: need("PST_TH_KEY"), thHostKey: need("PST_TH_HOSTKEY"),
     thTrusted: need("PST_TH_TRUSTED_ADDR"), trustedCidr: need("PST_TRUSTED_CIDR"),
     targetHost: need("PST_TARGET_HOST"), targetPort: Number(need("PST_TARGET_PORT")),

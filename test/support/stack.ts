@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { LocalRunner } from "../../provider/host/local-runner";
 import type { RunResult } from "../../provider/host/runner";
 
-type Command = "up" | "preview" | "refresh" | "destroy" | "outputs" | "export" | "cancel" | "rm";
+type Command = "up" | "preview" | "refresh" | "destroy" | "outputs" | "export" | "import" | "cancel" | "rm";
 
 export const ROOT = path.resolve(__dirname, "../../..");
 const DRIVER = path.join(ROOT, "dist/scripts/pulumi-stack.js");
@@ -28,6 +28,13 @@ export class TestStack {
     const argv = this.netns ? ["ip", "netns", "exec", this.netns, ...args] : args;
     Object.assign(process.env, this.env());
     return this.runner.run(argv, { timeoutMs: 180_000 });
+  }
+
+  /** Replaces the stack's state (stack import), as a user repairing state by hand would. */
+  async importState(state: unknown): Promise<void> {
+    Object.assign(process.env, this.env());
+    const r = await this.runner.run(this.argv("import"), { input: JSON.stringify(state), timeoutMs: 60_000 });
+    if (r.exitCode !== 0) throw new Error(`stack import failed: ${r.stderr}`);
   }
 
   /** argv of the driver for `command` on this stack (for tests that start it themselves). */

@@ -1,0 +1,20 @@
+import type { Lab } from "./lab";
+
+/**
+ * Config for the demo stack (Pulumi.yaml at the repo root) against the lab: a GatedTunnel on the
+ * tunnel host, reached over ssh2 unless `remote` is false (then pulumi must run on the tunnel host).
+ */
+export function demoConfig(lab: Lab, overrides: Record<string, string> = {}, remote = true): Record<string, string> {
+  return {
+    ...(remote ? { tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey } : {}),
+    gatewayHost: lab.gwAddr,
+    gatewayUser: lab.gwUser,
+    gatewayKeyPath: lab.gwKey,
+    gatewayHostKey: lab.gwHostKey,
+    bindAddress: lab.thTrusted,
+    targetHost: lab.targetHost,
+    targetPort: String(lab.targetPort),
+    sources: JSON.stringify([lab.trustedCidr]),
+    ...overrides,
+  };
+}
