@@ -65,6 +65,11 @@ export interface FirewallInputs {
   backend?: "auto" | FirewallBackendName;
   allowAnySource?: boolean;
   owner: string;
+  /**
+   * Set by GatedTunnel: the tunnel this rule gates. Its preflight runs before the rule goes in,
+   * so a tunnel that cannot start leaves no rule. Not compared by diff.
+   */
+  preflightFor?: Omit<TunnelInputs, "owner">;
 }
 
 /** A host firewall the FirewallAllow resource can drive. */

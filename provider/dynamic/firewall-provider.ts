@@ -4,7 +4,8 @@ import { createRules, deleteRules, openBackend, readRules, rulesFor } from "../f
 import { sameRule } from "../firewall/backend";
 import { withRunner } from "../host/open-runner";
 import type { FirewallInputs, FirewallOutputs } from "../types";
-import { validateFirewallInputs } from "../validation/validate-inputs";
+import { preflightTunnel } from "../tunnel/prepare-gateway";
+import { validateFirewallInputs, validateTunnelInputs } from "../validation/validate-inputs";
 import { sameRange } from "../validation/net";
 import { changedPaths } from "./changed-paths";
 
@@ -27,9 +28,13 @@ export const firewallProvider = {
 
   /** Applies every rule (live and persisted) or none. */
   async create(inputs: FirewallInputs): Promise<pulumi.dynamic.CreateResult> {
-    const failures = validateFirewallInputs(inputs);
+    const gated = inputs.preflightFor && { ...inputs.preflightFor, connection: inputs.connection, owner: inputs.owner };
+    const failures = [...validateFirewallInputs(inputs), ...(gated ? validateTunnelInputs(gated) : [])];
     if (failures.length) throw new ValidationError(failures);
-    const outs = await withRunner(inputs.connection, (runner) => createRules(runner, inputs));
+    const outs = await withRunner(inputs.connection, async (runner) => {
+      if (gated && gated.preflight !== false) await preflightTunnel(runner, gated);
+      return createRules(runner, inputs);
+    });
     return { id: outs.ruleTag, outs: { ...inputs, ...outs, requestedBackend: inputs.backend ?? "auto" } };
   },
 

@@ -1,5 +1,5 @@
 import type { Runner } from "../host/runner";
-import { makeTag } from "../tag";
+import { makeTag, ownerPrefix } from "../tag";
 import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import type { FirewallBackend } from "./backend";
 import { IptablesBackend } from "./iptables";
@@ -40,6 +40,7 @@ export function rulesFor(inputs: FirewallInputs): FirewallRule[] {
 export async function createRules(runner: Runner, inputs: FirewallInputs, now = new Date()): Promise<Pick<FirewallOutputs, "backend" | "ruleTag" | "rules">> {
   const backend = await openBackend(runner, inputs.backend);
   await backend.ensureReady();
+  await reapRuleOrphans(backend, ownerPrefix(inputs.owner));
   const ruleTag = makeTag(inputs.owner, now);
   const rules = rulesFor(inputs);
   const added: FirewallRule[] = [];
@@ -53,6 +54,17 @@ export async function createRules(runner: Runner, inputs: FirewallInputs, now = 
     throw err;
   }
   return { backend: backend.name, ruleTag, rules };
+}
+
+/**
+ * Removes rules an earlier create of this same resource added but never saved to the state
+ * (pulumi killed mid-create): create runs only when the state holds no rules for the resource,
+ * so any rule carrying its owner prefix is one of those.
+ */
+async function reapRuleOrphans(backend: FirewallBackend, prefix: string): Promise<void> {
+  for (const { comment, ...rule } of await backend.list()) {
+    if (comment.startsWith(prefix)) await backend.remove(rule, comment);
+  }
 }
 
 /** The rules carrying our tag that are really on the host now. */

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { firewallClosures } from "../dynamic/closures";
 import { ownerOf, type Connection } from "./inputs";
+import type { SharedTunnelArgs } from "./shared-tunnel";
 
 export interface FirewallAllowArgs {
   connection?: pulumi.Input<Connection>;
@@ -15,6 +16,11 @@ export interface FirewallAllowArgs {
   backend?: pulumi.Input<"auto" | "ufw" | "nftables" | "iptables">;
   /** Required for a source that admits everyone (0.0.0.0/0, ::/0, any spelling). */
   allowAnySource?: pulumi.Input<boolean>;
+  /**
+   * The tunnel this rule gates (GatedTunnel sets it): its preflight runs before the rule goes in,
+   * so a forward that cannot start leaves no rule. Kept secret in state (it holds the gateway key).
+   */
+  preflightFor?: Omit<SharedTunnelArgs, "connection">;
 }
 
 /** Host-firewall allow rules for a port from a source range, tagged so delete removes exactly them. */
@@ -26,7 +32,7 @@ export class FirewallAllow extends pulumi.dynamic.Resource {
   constructor(name: string, args: FirewallAllowArgs, opts?: pulumi.CustomResourceOptions) {
     super(firewallClosures, name, { ...args, owner: ownerOf(pulumi, name), ruleTag: undefined, rules: undefined, requestedBackend: undefined }, {
       ...opts,
-      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"],
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "preflightFor"],
     }, "pulumi-shared-tunnel", "FirewallAllow");
   }
 }

@@ -40,6 +40,8 @@ export class GatedTunnel extends pulumi.ComponentResource {
       sources,
       destination: args.bindAddress,
       backend,
+      // The tunnel's preflight runs before the rule goes in: a forward that cannot start leaves no rule.
+      preflightFor: tunnelArgs,
     }, { parent: this });
     this.tunnel = new SharedTunnel(`${name}-forward`, tunnelArgs, { parent: this, dependsOn: [this.firewall] });
     this.url = this.tunnel.url;

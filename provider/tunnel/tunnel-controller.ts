@@ -3,14 +3,13 @@ import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { buildListListenersArgv, parseSsListeners, type Listener } from "../listener/parse-ss";
 import { classifySshError } from "../ssh/classify-ssh-error";
-import { buildForwardArgv, knownHostsLine, type GatewayEndpoint } from "../ssh/forward-argv";
-import { checkBindAddress, checkGatewayPath, checkPortFree } from "../ssh/preflight";
+import { buildForwardArgv, type GatewayEndpoint } from "../ssh/forward-argv";
 import { makeTag, ownerPrefix } from "../tag";
 import type { TunnelInputs, TunnelOutputs } from "../types";
-import { normalizeHostKey } from "../validation/fields";
 import { formatHostPort, sameAddress } from "../validation/net";
 import { isOurProcess, readProcessIdentity } from "./process-identity";
-import { removeStartupSecrets, removeTunnelFiles, tunnelFiles, writeAskpass, writePrivateFile } from "./tunnel-files";
+import { prepareGateway, runPreflight } from "./prepare-gateway";
+import { removeStartupSecrets, removeTunnelFiles, tunnelFiles } from "./tunnel-files";
 import { reapTunnelOrphans } from "./reap-orphans";
 import { waitFor } from "./wait-for";
 
@@ -21,18 +20,11 @@ import { waitFor } from "./wait-for";
 export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = new Date()): Promise<Omit<TunnelOutputs, keyof TunnelInputs>> {
   const tag = makeTag(inputs.owner, now);
   const files = tunnelFiles(tag);
-  const gw = gatewayEndpoint(inputs, files);
   const listen = formatHostPort(inputs.bindAddress, inputs.bindPort);
   try {
     await reapTunnelOrphans(runner, ownerPrefix(inputs.owner));
-    await writePrivateFile(runner, files.knownHostsFile, knownHostsLine(gw.host, gw.port, normalizeHostKey(inputs.gateway.hostKey)));
-    if (inputs.gateway.privateKey !== undefined) await writePrivateFile(runner, files.keyFile, withNewline(inputs.gateway.privateKey));
-    if (inputs.gateway.privateKeyPassphrase !== undefined) gw.askpassFile = await writeAskpass(runner, tag, inputs.gateway.privateKeyPassphrase);
-    if (inputs.preflight !== false) {
-      await checkBindAddress(runner, inputs.bindAddress);
-      await checkPortFree(runner, inputs.bindAddress, inputs.bindPort);
-      await checkGatewayPath(runner, gw, inputs.targetHost, inputs.targetPort);
-    }
+    const gw = await prepareGateway(runner, inputs, tag);
+    if (inputs.preflight !== false) await runPreflight(runner, inputs, gw);
     const argv = buildForwardArgv({ ...inputs, gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile: files.logFile });
     const started = await runner.run(argv, { timeoutMs: 60_000 });
     if (started.exitCode !== 0) await throwStartFailure(runner, argv, started.exitCode, files.logFile, gw, inputs, listen);
@@ -109,16 +101,6 @@ async function killTagged(runner: Runner, tag: string): Promise<void> {
   await runner.run(["pkill", "-TERM", "-f", "-x", `ssh .*${tag.replace(/\./g, "\\.")}.*`]);
 }
 
-function gatewayEndpoint(inputs: TunnelInputs, files: ReturnType<typeof tunnelFiles>): GatewayEndpoint {
-  return {
-    host: inputs.gateway.host,
-    port: inputs.gateway.port ?? 22,
-    user: inputs.gateway.user,
-    identityFile: inputs.gateway.privateKey !== undefined ? files.keyFile : (inputs.gateway.privateKeyPath as string),
-    knownHostsFile: files.knownHostsFile,
-  };
-}
-
 async function throwStartFailure(runner: Runner, argv: string[], exitCode: number | undefined, logFile: string, gw: GatewayEndpoint, inputs: TunnelInputs, listen: string): Promise<never> {
   // With -E, ssh writes its errors to the log file, not stderr.
   const log = (await runner.run(["cat", logFile])).stdout;
@@ -137,8 +119,4 @@ async function throwStartFailure(runner: Runner, argv: string[], exitCode: numbe
 function describe(listener: Listener | undefined): string {
   if (!listener) return "no listener";
   return listener.processes.map((p) => `${p.name} pid ${p.pid}`).join(", ") || "a listener with no visible owner";
-}
-
-function withNewline(text: string): string {
-  return text.endsWith("\n") ? text : `${text}\n`;
 }

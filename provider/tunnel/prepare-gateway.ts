@@ -1,0 +1,50 @@
+import type { Runner } from "../host/runner";
+import { knownHostsLine, type GatewayEndpoint } from "../ssh/forward-argv";
+import { checkBindAddress, checkGatewayPath, checkPortFree } from "../ssh/preflight";
+import { makeTag } from "../tag";
+import type { TunnelInputs } from "../types";
+import { normalizeHostKey } from "../validation/fields";
+import { removeTunnelFiles, tunnelFiles, writeAskpass, writePrivateFile } from "./tunnel-files";
+
+/**
+ * Writes what ssh needs to reach the gateway from the tunnel host (pinned known_hosts, the key
+ * when given by value, an askpass for its passphrase) under `tag`, and returns the endpoint.
+ */
+export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: string): Promise<GatewayEndpoint> {
+  const files = tunnelFiles(tag);
+  const gw: GatewayEndpoint = {
+    host: inputs.gateway.host,
+    port: inputs.gateway.port ?? 22,
+    user: inputs.gateway.user,
+    identityFile: inputs.gateway.privateKey !== undefined ? files.keyFile : (inputs.gateway.privateKeyPath as string),
+    knownHostsFile: files.knownHostsFile,
+  };
+  await writePrivateFile(runner, files.knownHostsFile, knownHostsLine(gw.host, gw.port, normalizeHostKey(inputs.gateway.hostKey)));
+  if (inputs.gateway.privateKey !== undefined) await writePrivateFile(runner, files.keyFile, withNewline(inputs.gateway.privateKey));
+  if (inputs.gateway.privateKeyPassphrase !== undefined) gw.askpassFile = await writeAskpass(runner, tag, inputs.gateway.privateKeyPassphrase);
+  return gw;
+}
+
+/** The preflight checks, cheapest first: bind address, free port, then the path through the gateway. */
+export async function runPreflight(runner: Runner, inputs: TunnelInputs, gw: GatewayEndpoint): Promise<void> {
+  await checkBindAddress(runner, inputs.bindAddress);
+  await checkPortFree(runner, inputs.bindAddress, inputs.bindPort);
+  await checkGatewayPath(runner, gw, inputs.targetHost, inputs.targetPort);
+}
+
+/**
+ * A tunnel's preflight on its own, with files of its own that are removed afterwards: GatedTunnel
+ * runs it before its rule goes in, so a tunnel that cannot start leaves no rule behind.
+ */
+export async function preflightTunnel(runner: Runner, inputs: TunnelInputs): Promise<void> {
+  const tag = makeTag(inputs.owner, new Date());
+  try {
+    await runPreflight(runner, inputs, await prepareGateway(runner, inputs, tag));
+  } finally {
+    await removeTunnelFiles(runner, tag);
+  }
+}
+
+function withNewline(text: string): string {
+  return text.endsWith("\n") ? text : `${text}\n`;
+}
