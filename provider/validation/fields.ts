@@ -9,6 +9,8 @@ export function isUnknown(value: unknown): boolean {
 }
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** A last label inet_aton reads as a number: decimal, 0-octal or 0x-hex. */
+const NUMERIC_LAST_LABEL = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/i;
 const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 const KEY_TYPES = [
   "ssh-ed25519",
@@ -38,9 +40,14 @@ export class Failures {
   host(property: string, value: unknown): void {
     if (isUnknown(value)) return;
     if (typeof value !== "string" || value === "") return this.add(property, "is required");
-    if (HOSTNAME.test(value)) return;
     const parsed = parseAddress(value);
-    if (typeof parsed === "string") this.add(property, `${JSON.stringify(value)} is neither a host name nor an address (${parsed})`);
+    if (typeof parsed !== "string") return;
+    if (!HOSTNAME.test(value)) return this.add(property, `${JSON.stringify(value)} is neither a host name nor an address (${parsed})`);
+    // getaddrinfo tries inet_aton before DNS, and inet_aton reads 017.0.0.1 as 15.0.0.1 and
+    // 0x7f.1 or 2130706433 as 127.0.0.1: such a "name" connects somewhere other than it says.
+    if (NUMERIC_LAST_LABEL.test(value)) {
+      this.add(property, `${JSON.stringify(value)} is not an a.b.c.d address, and resolvers would read it as one in octal, hex or short form; write four decimal numbers, or use a host name`);
+    }
   }
 
   user(property: string, value: unknown): void {
@@ -61,6 +68,19 @@ export class Failures {
     if (isUnknown(value) || value === undefined) return;
     if (typeof value !== "string" || !value.startsWith("/") || /[\0\n\r]/.test(value) || value.length > 4096) {
       this.add(property, "must be an absolute path without newlines");
+    }
+  }
+
+  /**
+   * A path ssh reads through `-o IdentityFile=...`: its config parser splits that on whitespace,
+   * strips quotes and backslashes, and expands %-tokens and ${VAR} (ssh_config(5)), so a path with
+   * any of them would make ssh load a different file than the one named.
+   */
+  sshConfigPath(property: string, value: unknown): void {
+    const before = this.list.length;
+    this.path(property, value);
+    if (this.list.length === before && typeof value === "string" && /[\s"'\\%]|\$\{/.test(value)) {
+      this.add(property, "must not contain whitespace, quotes, backslashes, % or ${ (ssh's config parser would read another path)");
     }
   }
 

@@ -32,7 +32,8 @@ export function validateFirewallInputs(inputs: Partial<FirewallInputs>): InputFa
   f.boolean("allowAnySource", inputs.allowAnySource);
   checkSources(f, inputs.sources, inputs.allowAnySource === true);
   if (inputs.destination !== undefined && !isUnknown(inputs.destination)) {
-    const d = parseAddress(String(inputs.destination));
+    // Not String(): a one-element array would stringify to its element and reach ufw as an array.
+    const d = typeof inputs.destination === "string" ? parseAddress(inputs.destination) : "must be an address (a string)";
     if (typeof d === "string") f.add("destination", `${JSON.stringify(inputs.destination)}: ${d}`);
   }
   return f.list;
@@ -59,7 +60,7 @@ function checkGateway(f: Failures, g: GatewayArgs | undefined): void {
   f.port("gateway.port", g.port, false);
   f.user("gateway.user", g.user);
   f.hostKey("gateway.hostKey", g.hostKey);
-  f.path("gateway.privateKeyPath", g.privateKeyPath);
+  f.sshConfigPath("gateway.privateKeyPath", g.privateKeyPath);
   if (g.privateKey !== undefined && g.privateKeyPath !== undefined) {
     f.add("gateway", "set privateKey or privateKeyPath, not both");
   }
@@ -74,12 +75,13 @@ function checkGateway(f: Failures, g: GatewayArgs | undefined): void {
 
 function checkBindAddress(f: Failures, value: unknown, allowAll: boolean | undefined): void {
   if (isUnknown(value)) return;
+  if (typeof value !== "string") return f.add("bindAddress", `must be an address (a string), got ${JSON.stringify(value)}`);
   if (value === "*" || value === "") {
     if (allowAll !== true) f.add("bindAddress", `${JSON.stringify(value)} binds every interface; set allowAllInterfaces: true if you mean it`);
     else f.add("bindAddress", "use 0.0.0.0 or :: rather than \"*\" or an empty string");
     return;
   }
-  const parsed = parseAddress(String(value));
+  const parsed = parseAddress(value);
   if (typeof parsed === "string") return f.add("bindAddress", `${JSON.stringify(value)}: ${parsed}`);
   if (isUnspecified(parsed) && allowAll !== true) {
     f.add("bindAddress", `${value} binds every interface; bind one trusted interface, or set allowAllInterfaces: true`);
@@ -91,7 +93,8 @@ function checkSources(f: Failures, sources: unknown, allowAny: boolean): void {
   if (!Array.isArray(sources) || sources.length === 0) return f.add("sources", "needs at least one address or CIDR");
   sources.forEach((s, i) => {
     if (isUnknown(s)) return;
-    const cidr = parseCidr(String(s));
+    if (typeof s !== "string") return f.add(`sources[${i}]`, `must be an address or CIDR (a string), got ${JSON.stringify(s)}`);
+    const cidr = parseCidr(s);
     if (typeof cidr === "string") return f.add(`sources[${i}]`, `${JSON.stringify(s)}: ${cidr}`);
     if (coversEverything(cidr) && !allowAny) {
       f.add(`sources[${i}]`, `${s} admits every source; narrow it, or set allowAnySource: true`);
