@@ -8,4 +8,5 @@ module.exports = {
   roots: ["<rootDir>/dist/test"],
   testMatch: ["**/*.test.js"],
   transform: {},
+  reporters: ["default", "<rootDir>/test/support/scenario-reporter.js"],
 };

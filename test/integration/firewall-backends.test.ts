@@ -1,0 +1,82 @@
+import * as path from "node:path";
+import { fetchFrom, inNs, readLab, type Lab } from "../support/lab";
+import { ROOT, TestStack } from "../support/stack";
+import { waitFor } from "../../provider/tunnel/wait-for";
+
+/**
+ * The three backends on the lab's tunnel host. ufw must be active with default deny to mean
+ * anything; nftables and iptables install a per-port gate and must refuse while another firewall
+ * (here ufw) would still drop the allowed sources. Each gate is checked with real clients.
+ */
+jest.setTimeout(300_000);
+
+const lab: Lab = readLab();
+const DIR = path.join(ROOT, "examples/firewall-allow");
+const ufw = (...args: string[]) => inNs(lab.nsTh, ["ufw", ...args]);
+
+function config(port: number, backend: string): Record<string, string> {
+  return {
+    tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
+    port: String(port), sources: JSON.stringify(["198.51.100.50"]), destination: lab.thTrusted, backend,
+  };
+}
+
+/** A listener on the tunnel host standing in for a forward; answers "open" until stopped. */
+async function withListener<T>(port: number, work: (url: string) => Promise<T>): Promise<T> {
+  const script = "setTimeout(() => process.exit(0), 120000); require('http').createServer((q, s) => s.end('open')).listen(+process.argv[2], process.argv[1])";
+  const server = inNs(lab.nsTh, [process.execPath, "-e", script, lab.thTrusted, String(port)], 130_000);
+  try {
+    const listening = await waitFor(async () => (await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "sport", "=", `:${port}`])).stdout.trim() || undefined, 10_000);
+    if (!listening) throw new Error(`the stand-in listener on :${port} never came up`);
+    return await work(`http://${lab.thTrusted}:${port}/`);
+  } finally {
+    await inNs(lab.nsTh, ["pkill", "-f", `listen\\(\\+process.argv\\[2\\]`]);
+    await server;
+  }
+}
+
+test("with ufw active, the nftables and iptables backends refuse and name the backend to use", async () => {
+  for (const backend of ["nftables", "iptables"]) {
+    const stack = new TestStack(`it-be-${backend}-refused`, undefined, DIR);
+    const r = await stack.run("up", config(8120, backend));
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/ufw is active/);
+    expect(r.stderr).toMatch(/use backend "ufw"|backend ufw/);
+    await stack.run("destroy");
+  }
+});
+
+describe("ufw inactive (the host accepts everything)", () => {
+  beforeAll(async () => {
+    expect((await ufw("--force", "disable")).exitCode).toBe(0);
+  });
+  afterAll(async () => {
+    await ufw("--force", "enable");
+  });
+
+  test("backend ufw refuses: an allow rule would filter nothing", async () => {
+    const stack = new TestStack("it-be-ufw-inactive", undefined, DIR);
+    const r = await stack.run("up", config(8121, "ufw"));
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/ufw is inactive, so an allow rule would filter nothing/);
+    expect(r.stderr).toMatch(/hint: enable ufw with a default deny incoming policy/);
+    await stack.run("destroy");
+  });
+
+  test.each([["auto", "nftables", 8122], ["iptables", "iptables", 8123]])("backend %s installs a %s gate: the listed source gets in, others are dropped, destroy opens it again", async (requested, chosen, port) => {
+    await withListener(port, async (url) => {
+      expect(await fetchFrom(lab.nsUc, url)).toBe("open");
+      const stack = new TestStack(`it-be-${chosen}`, undefined, DIR);
+      try {
+        const out = await stack.ok("up", config(port, requested));
+        expect(out.backend).toBe(chosen);
+        expect(await fetchFrom(lab.nsTc, url)).toBe("open");
+        expect(await fetchFrom(lab.nsUc, url)).toBeUndefined();
+        expect(await stack.ok("preview")).not.toHaveProperty("update");
+      } finally {
+        await stack.run("destroy");
+      }
+      expect(await fetchFrom(lab.nsUc, url)).toBe("open");
+    });
+  });
+});
