@@ -31,10 +31,9 @@ export const firewallProvider = {
     const gated = inputs.preflightFor && { ...inputs.preflightFor, connection: inputs.connection, owner: inputs.owner };
     const failures = [...validateFirewallInputs(inputs), ...(gated ? validateTunnelInputs(gated) : [])];
     if (failures.length) throw new ValidationError(failures);
-    const outs = await withRunner(inputs.connection, async (runner) => {
-      if (gated && gated.preflight !== false) await preflightTunnel(runner, gated);
-      return createRules(runner, inputs);
-    });
+    const outs = await withRunner(inputs.connection, (runner) =>
+      createRules(runner, inputs, gated && gated.preflight !== false ? () => preflightTunnel(runner, gated) : undefined),
+    );
     return { id: outs.ruleTag, outs: { ...inputs, ...outs, requestedBackend: inputs.backend ?? "auto" } };
   },
 

@@ -36,10 +36,15 @@ export function rulesFor(inputs: FirewallInputs): FirewallRule[] {
   }));
 }
 
-/** Applies every rule, or none: a failure part-way removes the ones this call added. */
-export async function createRules(runner: Runner, inputs: FirewallInputs, now = new Date()): Promise<Pick<FirewallOutputs, "backend" | "ruleTag" | "rules">> {
+/**
+ * Applies every rule, or none: a failure part-way removes the ones this call added.
+ * `beforeApply` runs once the firewall is known to be usable and before any change (GatedTunnel's
+ * tunnel preflight), so its failure leaves the host as it was.
+ */
+export async function createRules(runner: Runner, inputs: FirewallInputs, beforeApply?: () => Promise<void>, now = new Date()): Promise<Pick<FirewallOutputs, "backend" | "ruleTag" | "rules">> {
   const backend = await openBackend(runner, inputs.backend);
   await backend.ensureReady();
+  await beforeApply?.();
   await reapRuleOrphans(backend, ownerPrefix(inputs.owner));
   const ruleTag = makeTag(inputs.owner, now);
   const rules = rulesFor(inputs);

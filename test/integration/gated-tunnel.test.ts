@@ -128,7 +128,7 @@ describe("bad input and failed preflight leave nothing behind", () => {
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toMatch(/the target 127\.0\.0\.1:9 does not answer from the gateway/);
     expect(r.stderr).toMatch(/hint: /);
-    expect(r.stderr).toMatch(/command: ssh /);
+    expect(r.stderr).toMatch(/command: 'ssh' /);
     expect(await sshProcessesWith(".it-bad.")).toEqual([]);
     // The firewall rule went in first; the failed tunnel does not remove it, destroy does.
     await stack.ok("destroy");

@@ -16,7 +16,7 @@ async function expectCleanFailure(stack: TestStack, overrides: Record<string, st
   expect(r.exitCode).not.toBe(0);
   expect(r.stderr).toMatch(cause);
   expect(r.stderr).toMatch(hint);
-  expect(r.stderr).toMatch(/command: (env SSH_ASKPASS=\S+ SSH_ASKPASS_REQUIRE=force )?ssh /);
+  expect(r.stderr).toMatch(/command: ('env' 'SSH_ASKPASS=\S+' 'SSH_ASKPASS_REQUIRE=force' )?'ssh' /);
   expect(await sshProcessesWith(`.${stack.name}.`)).toEqual([]);
   expect(await tunnelHostUfwRules(lab)).not.toContain(`.${stack.name}.`);
 }

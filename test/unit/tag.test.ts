@@ -11,12 +11,16 @@ test("two projects with the same stack and resource names get different prefixes
 });
 
 test.each([
-  ["p/s/a/b", "pst.p.s.a_b."],
-  ["p/s/$(id);`x`", "pst.p.s.__id___x_."],
-  ["p/s/" + "n".repeat(100), `pst.p.s.${"n".repeat(40)}.`],
-  ["p/s/ｗeb", "pst.p.s._eb."],
-  ["//", "pst._._.resource."],
-])("owner %j becomes the inert prefix %j", (owner, prefix) => {
-  expect(ownerPrefix(owner)).toBe(prefix);
+  ["p/s/a/b", /^pst\.p\.s\.a_b-[0-9a-f]{8}\.$/],
+  ["p/s/$(id);`x`", /^pst\.p\.s\.__id___x_-[0-9a-f]{8}\.$/],
+  ["p/s/" + "n".repeat(100), new RegExp(`^pst\\.p\\.s\\.${"n".repeat(31)}-[0-9a-f]{8}\\.$`)],
+  ["p/s/ｗeb", /^pst\.p\.s\._eb-[0-9a-f]{8}\.$/],
+  ["//", /^pst\.-[0-9a-f]{8}\.-[0-9a-f]{8}\.resource\.$/],
+])("owner %j becomes an inert prefix", (owner, prefix) => {
+  expect(ownerPrefix(owner)).toMatch(prefix);
   expect(makeTag(owner, at)).toMatch(/^pst(\.[A-Za-z0-9_-]+){3}\.\d+$/);
+});
+
+test.each([["web.1", "web_1"], ["a/b", "a_b"], ["x".repeat(40) + "-forward", "x".repeat(40) + "-allow"]])("%j and %j keep distinct prefixes", (a, b) => {
+  expect(ownerPrefix(`p/s/${a}`)).not.toBe(ownerPrefix(`p/s/${b}`));
 });

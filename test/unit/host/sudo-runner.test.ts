@@ -20,7 +20,7 @@ test("a user without a NOPASSWD rule gets an error that says so, with the comman
   const err = await new SudoRunner(asNobody).run(["ufw", "status"]).catch((e) => e);
   expect(err).toBeInstanceOf(CommandFailedError);
   expect(err.message).toContain("run a command through sudo on local as nobody (sudo) failed: sudo refused to run it without a password");
-  expect(err.command).toBe("sudo -n -- ufw status");
+  expect(err.command).toBe("'sudo' '-n' '--' 'ufw' 'status'");
   expect(err.hint).toMatch(/NOPASSWD/);
 });
 
