@@ -70,7 +70,10 @@ export class CommandFailedError extends SharedTunnelError {
 }
 
 /** The provider could not reach the tunnel host over ssh2. */
-export class SshConnectError extends SharedTunnelError {}
+export class SshConnectError extends SharedTunnelError {
+  /** The server dropped the connection before authentication; another try may succeed. */
+  transient = false;
+}
 
 /** A preflight check (gateway reachable, target answers, bind address, free port) failed. */
 export class PreflightError extends SharedTunnelError {}

@@ -1,3 +1,4 @@
+import { FirewallError } from "../errors";
 import type { Runner } from "../host/runner";
 import { makeTag, ownerPrefix } from "../tag";
 import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
@@ -24,7 +25,15 @@ export async function openBackend(runner: Runner, choice: FirewallInputs["backen
 
 export async function detectBackend(runner: Runner): Promise<FirewallBackendName> {
   if (await isUfwActive(runner)) return "ufw";
-  return (await hasCommand(runner, "nft")) ? "nftables" : "iptables";
+  if (await hasCommand(runner, "nft")) return "nftables";
+  if (await hasCommand(runner, "iptables")) return "iptables";
+  // Usually a non-root user: the firewall tools live in /usr/sbin, outside its PATH.
+  throw new FirewallError("found none of ufw, nft or iptables", {
+    what: "choose a firewall backend",
+    where: runner.where,
+    command: "command -v ufw nft iptables",
+    hint: "install ufw (or nftables), and run the provider as root or set connection.sudo: true",
+  });
 }
 
 export function rulesFor(inputs: FirewallInputs): FirewallRule[] {

@@ -1,7 +1,8 @@
 import { LocalRunner } from "./local-runner";
 import type { Runner } from "./runner";
 import { SudoRunner } from "./sudo-runner";
-import { Ssh2Runner, type RemoteConnection } from "./ssh2-runner";
+import { acquireRemote } from "./connection-pool";
+import type { RemoteConnection } from "./ssh2-runner";
 
 /**
  * A local runner when no connection is given (the machine running pulumi is the tunnel host),
@@ -9,7 +10,7 @@ import { Ssh2Runner, type RemoteConnection } from "./ssh2-runner";
  */
 export async function openRunner(connection: RemoteConnection | undefined): Promise<Runner> {
   if (!connection) return new LocalRunner();
-  const remote = await Ssh2Runner.connect(connection);
+  const remote = await acquireRemote(connection);
   return connection.sudo ? new SudoRunner(remote) : remote;
 }
 

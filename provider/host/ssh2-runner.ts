@@ -14,11 +14,29 @@ export type RemoteConnection = ConnectionArgs;
  */
 export class Ssh2Runner implements Runner {
   readonly where: string;
+  /** True once the connection has ended (the server closed it, or close() was called). */
+  closed = false;
   private constructor(private readonly client: Client, where: string) {
     this.where = where;
+    client.on("close", () => (this.closed = true));
   }
 
+  /**
+   * Connects, retrying a few times with backoff when the server drops the connection before
+   * authentication (sshd's MaxStartups does that under load). Refusals (host key, auth) are final.
+   */
   static async connect(conn: RemoteConnection): Promise<Ssh2Runner> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Ssh2Runner.connectOnce(conn);
+      } catch (err) {
+        if (!(err instanceof SshConnectError) || !err.transient || attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt + Math.random() * 100));
+      }
+    }
+  }
+
+  private static async connectOnce(conn: RemoteConnection): Promise<Ssh2Runner> {
     const port = conn.port ?? 22;
     const where = `${conn.user}@${conn.host}:${port}`;
     const privateKey = conn.privateKey ?? (conn.privateKeyPath ? await readKey(conn.privateKeyPath, where) : undefined);
@@ -75,6 +93,7 @@ export class Ssh2Runner implements Runner {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.client.end();
   }
 }
@@ -107,9 +126,12 @@ function describeConnectError(err: Error & { level?: string }, where: string, ho
       hint: "add the public key to the user's authorized_keys, or check connection.user",
     });
   }
-  return new SshConnectError(err.message.replace(/passphrase.*$/i, "bad or missing passphrase for the private key"), {
+  const error = new SshConnectError(err.message.replace(/passphrase.*$/i, "bad or missing passphrase for the private key"), {
     what,
     where,
     hint: "check connection.host and port are reachable from this machine and sshd is running",
   });
+  // Dropped before authentication: what sshd does past MaxStartups; worth another try.
+  error.transient = /ECONNRESET|Connection lost before handshake|before handshake|socket hang up/i.test(err.message);
+  return error;
 }

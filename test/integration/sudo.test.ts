@@ -16,8 +16,8 @@ test("without sudo, a non-root operator gets a clear error and nothing is left",
   try {
     const r = await stack.run("up", config({}));
     expect(r.exitCode).not.toBe(0);
-    expect(r.stderr).toMatch(/read ufw's status on pstop@198\.18\.0\.2:22 failed/);
-    expect(r.stderr).toMatch(/hint: install ufw and run the provider as root \(or with sudo\)/);
+    expect(r.stderr).toMatch(/choose a firewall backend on pstop@198\.18\.\d+\.2:22 failed: found none of ufw, nft or iptables/);
+    expect(r.stderr).toMatch(/hint: install ufw \(or nftables\), and run the provider as root or set connection\.sudo: true/);
     expect(await sshProcessesWith(".it-nosudo.")).toEqual([]);
   } finally {
     await stack.run("destroy");

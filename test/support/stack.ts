@@ -25,21 +25,24 @@ export class TestStack {
     const args = [...this.argv(command), ...flags];
     for (const [k, v] of Object.entries(config)) args.push("--config", `${k}=${v}`);
     for (const [k, v] of Object.entries(secrets)) args.push("--secret", `${k}=${v}`);
-    const argv = this.netns ? ["ip", "netns", "exec", this.netns, ...args] : args;
-    Object.assign(process.env, this.env());
-    return this.runner.run(argv, { timeoutMs: 180_000 });
+    return this.runner.run(this.wrap(args), { timeoutMs: 300_000 });
   }
 
   /** Replaces the stack's state (stack import), as a user repairing state by hand would. */
   async importState(state: unknown): Promise<void> {
-    Object.assign(process.env, this.env());
-    const r = await this.runner.run(this.argv("import"), { input: JSON.stringify(state), timeoutMs: 60_000 });
+    const r = await this.runner.run(this.wrap(this.argv("import")), { input: JSON.stringify(state), timeoutMs: 60_000 });
     if (r.exitCode !== 0) throw new Error(`stack import failed: ${r.stderr}`);
   }
 
   /** argv of the driver for `command` on this stack (for tests that start it themselves). */
   argv(command: Command): string[] {
     return [process.execPath, DRIVER, command, "--dir", this.dir, "--stack", this.name];
+  }
+
+  /** argv run with this stack's environment (via env(1), so concurrent stacks never share one), in its namespace. */
+  private wrap(args: string[]): string[] {
+    const withEnv = ["env", ...Object.entries(this.env()).map(([k, v]) => `${k}=${v}`), ...args];
+    return this.netns ? ["ip", "netns", "exec", this.netns, ...withEnv] : withEnv;
   }
 
   /** The environment that points pulumi at this stack's own backend. */

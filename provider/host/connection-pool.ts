@@ -1,0 +1,92 @@
+import { createHash } from "node:crypto";
+import type { RunOptions, RunResult, Runner } from "./runner";
+import { Ssh2Runner, type RemoteConnection } from "./ssh2-runner";
+
+/**
+ * One ssh2 connection per tunnel host and credentials, shared by every resource the provider
+ * process handles (Pulumi runs all of a stack's dynamic resources in one process).
+ *
+ * Why: a stack with 20 tunnels on one host otherwise opens 20+ connections at once, and sshd drops
+ * unauthenticated connections past MaxStartups (default 10:30:100); each connect also costs a
+ * full key exchange. Channels on one connection are capped below sshd's MaxSessions (default 10).
+ */
+const MAX_CHANNELS = 8;
+const IDLE_CLOSE_MS = 5000;
+
+interface Entry {
+  connecting: Promise<Ssh2Runner>;
+  /** Runners handed out and not yet closed. */
+  users: number;
+  /** Commands running now (at most MAX_CHANNELS). */
+  active: number;
+  waiting: (() => void)[];
+  idleTimer?: NodeJS.Timeout;
+}
+
+const pool = new Map<string, Entry>();
+
+/** A runner on the shared connection for `conn`; its close() only releases it. */
+export function acquireRemote(conn: RemoteConnection): Promise<Runner> {
+  const key = poolKey(conn);
+  let entry = pool.get(key);
+  if (!entry) {
+    entry = { connecting: Ssh2Runner.connect(conn), users: 0, active: 0, waiting: [] };
+    pool.set(key, entry);
+    // A failed connect is not cached: the next resource tries again.
+    entry.connecting.catch(() => pool.delete(key));
+  }
+  const e = entry;
+  return e.connecting.then((ssh) => {
+    if (ssh.closed) {
+      pool.delete(key);
+      return acquireRemote(conn);
+    }
+    return sharedRunner(key, e, ssh);
+  });
+}
+
+function sharedRunner(key: string, e: Entry, ssh: Ssh2Runner): Runner {
+  if (e.idleTimer) clearTimeout(e.idleTimer);
+  e.users++;
+  let released = false;
+  return {
+    where: ssh.where,
+    run: async (argv: readonly string[], options?: RunOptions): Promise<RunResult> => {
+      await takeChannel(e);
+      try {
+        return await ssh.run(argv, options);
+      } finally {
+        releaseChannel(e);
+      }
+    },
+    close: async () => {
+      if (released) return;
+      released = true;
+      if (--e.users > 0) return;
+      // Close the connection once nobody has used it for a while; unref so it never holds a process open.
+      if (e.idleTimer) clearTimeout(e.idleTimer);
+      e.idleTimer = setTimeout(() => {
+        if (e.users === 0 && pool.get(key) === e) {
+          pool.delete(key);
+          void ssh.close();
+        }
+      }, IDLE_CLOSE_MS).unref();
+    },
+  };
+}
+
+async function takeChannel(e: Entry): Promise<void> {
+  if (e.active >= MAX_CHANNELS) await new Promise<void>((resolve) => e.waiting.push(resolve));
+  e.active++;
+}
+
+function releaseChannel(e: Entry): void {
+  e.active--;
+  e.waiting.shift()?.();
+}
+
+/** Same host, port, user, pinned key and credentials share a connection; rotated credentials do not. */
+function poolKey(conn: RemoteConnection): string {
+  const secret = createHash("sha256").update(JSON.stringify([conn.privateKey, conn.privateKeyPassphrase, conn.privateKeyPath])).digest("hex");
+  return JSON.stringify([conn.host, conn.port ?? 22, conn.user, conn.hostKey.trim().split(/\s+/)[1], secret]);
+}
