@@ -30,7 +30,24 @@ export interface ConnectionArgs extends SshEndpointArgs {
 /** The ssh server the forward goes through, as seen from the tunnel host. */
 export type GatewayArgs = SshEndpointArgs;
 
-export interface TunnelInputs {
+/**
+ * When the tunnel host itself ends what a resource made, even if nobody runs pulumi again:
+ * `expiresAfter` (seconds, or "1h30m") counts from create or update, on the host's clock.
+ */
+export interface ExpiryArgs {
+  expiresAfter?: number | string;
+  /** ISO 8601 with a zone. */
+  expiresAt?: string;
+}
+
+/** Outputs of a resource with an expiry: `expiresAt` is the deadline fixed on the host. */
+export interface ExpiryOutputs {
+  expiresAt?: string;
+  /** The expiresAt input as given, so diff compares input with input, not with the computed deadline. */
+  requestedExpiresAt?: string;
+}
+
+export interface TunnelInputs extends ExpiryArgs {
   connection?: ConnectionArgs;
   gateway: GatewayArgs;
   bindAddress: string;
@@ -44,7 +61,7 @@ export interface TunnelInputs {
   owner: string;
 }
 
-export interface TunnelOutputs extends TunnelInputs {
+export interface TunnelOutputs extends Omit<TunnelInputs, "expiresAt">, ExpiryOutputs {
   pid: number;
   /** Process start time in clock ticks since boot (/proc/<pid>/stat field 22): with pid, an identity. */
   processStartTicks: string;
@@ -56,7 +73,7 @@ export interface TunnelOutputs extends TunnelInputs {
   logFile: string;
 }
 
-export interface FirewallInputs {
+export interface FirewallInputs extends ExpiryArgs {
   connection?: ConnectionArgs;
   port: number;
   protocol?: "tcp" | "udp";
@@ -70,6 +87,8 @@ export interface FirewallInputs {
    * so a tunnel that cannot start leaves no rule. Not compared by diff.
    */
   preflightFor?: Omit<TunnelInputs, "owner">;
+  /** Set by GatedTunnel: the owner prefix of the forward this rule gates, stopped before the rule expires. */
+  gatesForwardsOf?: string;
 }
 
 /** A host firewall the FirewallAllow resource can drive. */
@@ -82,7 +101,7 @@ export interface FirewallRule {
   protocol: "tcp" | "udp";
 }
 
-export interface FirewallOutputs extends FirewallInputs {
+export interface FirewallOutputs extends Omit<FirewallInputs, "expiresAt">, ExpiryOutputs {
   /** The backend chosen on the host. */
   backend: FirewallBackendName;
   /** The backend input as given ("auto" when omitted), so diff compares like with like. */

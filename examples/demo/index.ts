@@ -34,6 +34,9 @@ export = async () => {
     targetPort: cfg.getNumber("targetPort") ?? 8000,
     sources: cfg.requireObject<string[]>("sources"),
     keepAliveSeconds: cfg.getNumber("keepAliveSeconds"),
+    // The safety net behind `pulumi destroy`: the tunnel host closes the path by itself.
+    expiresAfter: cfg.get("expiresAfter"),
+    expiresAt: cfg.get("expiresAt"),
   });
-  return { url: shared.url, pid: shared.pid, listenAddress: shared.listenAddress, ruleTag: shared.ruleTag, tunnelTag: shared.tunnel.tag };
+  return { url: shared.url, pid: shared.pid, listenAddress: shared.listenAddress, ruleTag: shared.ruleTag, tunnelTag: shared.tunnel.tag, expiresAt: shared.expiresAt };
 };

@@ -5,6 +5,7 @@ import { createTunnel, deleteTunnel, refreshTunnel } from "../tunnel/tunnel-cont
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { validateTunnelInputs } from "../validation/validate-inputs";
 import { changedPaths } from "./changed-paths";
+import { createWithExpiry, mergeExpiry, specForTunnel, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
 
 /** Inputs whose change means a different forward: a new process must replace the old one. */
 const REPLACE_ON = [
@@ -24,40 +25,57 @@ export const tunnelProvider = {
 
   /** Replacement (delete first, so the port can be reused) for a different forward; update for credentials. */
   async diff(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.DiffResult> {
-    const changed = changedPaths(olds, news, Object.keys({ ...news, ...pickInputs(olds) }), COSMETIC);
+    // olds.expiresAt is the deadline the host fixed; the input it came from is requestedExpiresAt.
+    const before = { ...olds, expiresAt: olds.requestedExpiresAt };
+    const changed = changedPaths(before, news, Object.keys({ ...news, ...pickInputs(olds) }), COSMETIC);
     // A connection or gateway added or removed as a whole is a different host: replace too.
     const replaces = changed.filter((p) => REPLACE_ON.includes(p) || p === "connection" || p === "gateway");
     return { changes: changed.length > 0, replaces, deleteBeforeReplace: true };
   },
 
-  /** Starts the forward, or leaves nothing behind and throws. */
+  /** Starts the forward (and its expiry watchdog, when asked), or leaves nothing behind and throws. */
   async create(inputs: TunnelInputs): Promise<pulumi.dynamic.CreateResult> {
     const failures = validateTunnelInputs(inputs);
     if (failures.length) throw new ValidationError(failures);
-    const outs = await withRunner(inputs.connection, (runner) => createTunnel(runner, inputs));
+    const outs = await withRunner(inputs.connection, async (runner) => {
+      await stopOrphanWatchdogs(runner, inputs.owner);
+      return createWithExpiry(runner, inputs, async () => {
+        const started = await createTunnel(runner, inputs);
+        return { outs: started, spec: specForTunnel(started) };
+      }, (started) => deleteTunnel(runner, { ...inputs, ...started }));
+    });
     return { id: outs.tag, outs: { ...inputs, ...outs } };
   },
 
   /** Reports the truth: a dead process or a lost listener comes back gone. */
   async read(id: string, props: TunnelOutputs): Promise<pulumi.dynamic.ReadResult> {
-    const alive = await withRunner(props.connection, (runner) => refreshTunnel(runner, props));
+    const alive = await withRunner(props.connection, async (runner) => {
+      const running = await refreshTunnel(runner, props);
+      if (!running) await stopWatchdog(runner, props.tag);
+      return running;
+    });
     return alive ? { id, props } : {};
   },
 
-  /** Only credentials and cosmetic inputs reach here; the running forward keeps its pid. */
+  /** Only credentials, the expiry and cosmetic inputs reach here; the running forward keeps its pid. */
   async update(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.UpdateResult> {
     const failures = validateTunnelInputs(news);
     if (failures.length) throw new ValidationError(failures);
-    return { outs: { ...olds, ...news, owner: olds.owner } };
+    const expiry = await withRunner(news.connection, (runner) => updateExpiry(runner, olds, news, specForTunnel(olds)));
+    return { outs: mergeExpiry({ ...olds, ...news, owner: olds.owner }, expiry) };
   },
 
   /** Idempotent: a process already gone, or a pid now owned by someone else, is success. */
   async delete(_id: string, props: TunnelOutputs): Promise<void> {
-    await withRunner(props.connection, (runner) => deleteTunnel(runner, props));
+    await withRunner(props.connection, async (runner) => {
+      // Cancel the pending expiry first, so the watchdog and this delete never race.
+      await stopWatchdog(runner, props.tag);
+      await deleteTunnel(runner, props);
+    });
   },
 };
 
 function pickInputs(outs: TunnelOutputs): Partial<TunnelInputs> {
-  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner } = outs;
-  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner };
+  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, expiresAfter, requestedExpiresAt } = outs;
+  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, expiresAfter, expiresAt: requestedExpiresAt };
 }

@@ -21,16 +21,24 @@ export interface FirewallAllowArgs {
    * so a forward that cannot start leaves no rule. Kept secret in state (it holds the gateway key).
    */
   preflightFor?: Omit<SharedTunnelArgs, "connection">;
+  /** Seconds or "1h30m", counted from create or update on the tunnel host: then the host removes the rules by itself. */
+  expiresAfter?: pulumi.Input<number | string>;
+  /** ISO 8601 with a zone. Set expiresAfter or expiresAt, not both. */
+  expiresAt?: pulumi.Input<string>;
+  /** Set by GatedTunnel: the owner prefix of its forward, which the expiry stops before the rule goes. */
+  gatesForwardsOf?: pulumi.Input<string>;
 }
 
 /** Host-firewall allow rules for a port from a source range, tagged so delete removes exactly them. */
 export class FirewallAllow extends pulumi.dynamic.Resource {
   declare public readonly backend: pulumi.Output<string>;
   declare public readonly ruleTag: pulumi.Output<string>;
+  /** When the tunnel host removes the rules by itself (ISO 8601); undefined without an expiry. */
+  declare public readonly expiresAt: pulumi.Output<string | undefined>;
   declare public readonly rules: pulumi.Output<{ source: string; destination?: string; port: number; protocol: string }[]>;
 
   constructor(name: string, args: FirewallAllowArgs, opts?: pulumi.CustomResourceOptions) {
-    super(firewallClosures, name, { ...args, owner: ownerOf(pulumi, name), ruleTag: undefined, rules: undefined, requestedBackend: undefined }, {
+    super(firewallClosures, name, { ...args, owner: ownerOf(pulumi, name), ruleTag: undefined, rules: undefined, requestedBackend: undefined, requestedExpiresAt: undefined }, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "preflightFor"],
     }, "pulumi-shared-tunnel", "FirewallAllow");

@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
+import { ownerPrefix } from "../tag";
 import type { TunnelInputs } from "../types";
 import { validateTunnelInputs } from "../validation/validate-inputs";
 import { FirewallAllow, type FirewallAllowArgs } from "./firewall-allow";
+import { ownerOf } from "./inputs";
 import { SharedTunnel, type SharedTunnelArgs } from "./shared-tunnel";
 
 export interface GatedTunnelArgs extends SharedTunnelArgs {
@@ -20,12 +22,15 @@ export class GatedTunnel extends pulumi.ComponentResource {
   public readonly listenAddress: pulumi.Output<string>;
   public readonly pid: pulumi.Output<number>;
   public readonly ruleTag: pulumi.Output<string>;
+  /** When the tunnel host stops the forward and then removes the rule (ISO 8601). */
+  public readonly expiresAt: pulumi.Output<string | undefined>;
   public readonly firewall: FirewallAllow;
   public readonly tunnel: SharedTunnel;
 
   constructor(name: string, args: GatedTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pulumi-shared-tunnel:index:GatedTunnel", name, {}, opts);
-    const { sources, backend, ...tunnelArgs } = args;
+    const { sources, backend, expiresAfter, expiresAt, ...forwardArgs } = args;
+    const tunnelArgs: SharedTunnelArgs = { ...forwardArgs, expiresAfter, expiresAt };
     // The rule would go in before the tunnel's own check runs, so check the tunnel's inputs here
     // first: bad input fails the program before anything is started on the host.
     const checkedPort = pulumi.output(tunnelArgs).apply((resolved) => {
@@ -41,13 +46,19 @@ export class GatedTunnel extends pulumi.ComponentResource {
       destination: args.bindAddress,
       backend,
       // The tunnel's preflight runs before the rule goes in: a forward that cannot start leaves no rule.
-      preflightFor: tunnelArgs,
+      preflightFor: forwardArgs,
+      // The deadline is fixed once, by the rule's create; the forward gets that same instant, and
+      // the rule's watchdog stops the forward before removing the rule (never the other way round).
+      expiresAfter,
+      expiresAt,
+      gatesForwardsOf: ownerPrefix(ownerOf(pulumi, `${name}-forward`)),
     }, { parent: this });
-    this.tunnel = new SharedTunnel(`${name}-forward`, tunnelArgs, { parent: this, dependsOn: [this.firewall] });
+    this.tunnel = new SharedTunnel(`${name}-forward`, { ...forwardArgs, expiresAt: this.firewall.expiresAt as pulumi.Output<string> }, { parent: this, dependsOn: [this.firewall] });
     this.url = this.tunnel.url;
     this.listenAddress = this.tunnel.listenAddress;
     this.pid = this.tunnel.pid;
     this.ruleTag = this.firewall.ruleTag;
-    this.registerOutputs({ url: this.url, listenAddress: this.listenAddress, pid: this.pid, ruleTag: this.ruleTag });
+    this.expiresAt = this.tunnel.expiresAt;
+    this.registerOutputs({ url: this.url, listenAddress: this.listenAddress, pid: this.pid, ruleTag: this.ruleTag, expiresAt: this.expiresAt });
   }
 }

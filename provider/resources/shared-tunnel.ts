@@ -18,6 +18,10 @@ export interface SharedTunnelArgs {
   preflight?: pulumi.Input<boolean>;
   /** ServerAliveInterval; default 15 (ServerAliveCountMax 3). */
   keepAliveSeconds?: pulumi.Input<number>;
+  /** Seconds or "1h30m" (<n>s|m|h|d parts), counted from create or update on the tunnel host's clock: then the host stops the forward by itself. */
+  expiresAfter?: pulumi.Input<number | string>;
+  /** ISO 8601 with a zone; the same as expiresAfter at a fixed time. Set one of the two, not both. */
+  expiresAt?: pulumi.Input<string>;
 }
 
 /**
@@ -39,9 +43,11 @@ export class SharedTunnel extends pulumi.dynamic.Resource {
   declare public readonly logFile: pulumi.Output<string>;
   /** The tag in the process's argv, "pst.<stack>.<name>.<created>". */
   declare public readonly tag: pulumi.Output<string>;
+  /** When the tunnel host stops the forward by itself (ISO 8601); undefined without an expiry. */
+  declare public readonly expiresAt: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: SharedTunnelArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = { pid: undefined, processStartTicks: undefined, listenAddress: undefined, url: undefined, startedAt: undefined, command: undefined, logFile: undefined, tag: undefined };
+    const outputs = { pid: undefined, processStartTicks: undefined, listenAddress: undefined, url: undefined, startedAt: undefined, command: undefined, logFile: undefined, tag: undefined, requestedExpiresAt: undefined };
     super(tunnelClosures, name, { ...args, owner: ownerOf(pulumi, name), ...outputs }, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "gateway", "connection"],

@@ -1,5 +1,6 @@
 import type { InputFailure } from "../errors";
 import type { ConnectionArgs, FirewallInputs, GatewayArgs, TunnelInputs } from "../types";
+import { checkExpiry } from "../expiry/duration";
 import { Failures, isUnknown } from "./fields";
 import { coversEverything, isUnspecified, parseAddress, parseCidr } from "./net";
 
@@ -15,6 +16,7 @@ export function validateTunnelInputs(inputs: Partial<TunnelInputs>): InputFailur
   f.boolean("allowAllInterfaces", inputs.allowAllInterfaces);
   f.boolean("preflight", inputs.preflight);
   f.positiveInt("keepAliveSeconds", inputs.keepAliveSeconds, 3600);
+  checkExpiry(f, inputs);
   return f.list;
 }
 
@@ -36,6 +38,7 @@ export function validateFirewallInputs(inputs: Partial<FirewallInputs>): InputFa
     const d = typeof inputs.destination === "string" ? parseAddress(inputs.destination) : "must be an address (a string)";
     if (typeof d === "string") f.add("destination", `${JSON.stringify(inputs.destination)}: ${d}`);
   }
+  checkExpiry(f, inputs);
   return f.list;
 }
 

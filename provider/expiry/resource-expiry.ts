@@ -1,0 +1,79 @@
+import type { Runner } from "../host/runner";
+import { ownerPrefix } from "../tag";
+import { tunnelFiles } from "../tunnel/tunnel-files";
+import type { ExpiryArgs, ExpiryOutputs, FirewallOutputs, TunnelOutputs } from "../types";
+import { armWatchdog, formatDeadline, resolveDeadline, stopWatchdog } from "./watchdog";
+import type { WatchdogSpec } from "./watchdog-script";
+
+/** A SharedTunnel's watchdog: its one forward (checked by pid, start time and tag), then its files. */
+export function specForTunnel(state: Pick<TunnelOutputs, "tag" | "pid" | "processStartTicks">): WatchdogSpec {
+  const f = tunnelFiles(state.tag);
+  return { tag: state.tag, process: { pid: state.pid, startTicks: state.processStartTicks, tag: state.tag }, files: [f.logFile, f.knownHostsFile] };
+}
+
+/** A FirewallAllow's watchdog: a gated forward first (if any), then the rules. */
+export function specForFirewall(state: Pick<FirewallOutputs, "ruleTag" | "backend" | "rules" | "gatesForwardsOf">): WatchdogSpec {
+  return { tag: state.ruleTag, rules: { backend: state.backend, rules: state.rules }, ...(state.gatesForwardsOf ? { forwardsOf: state.gatesForwardsOf } : {}) };
+}
+
+/**
+ * Stops watchdogs an earlier create of this resource started but never saved (pulumi killed
+ * mid-create). One would otherwise fire later; a gate's would stop this resource's next forward.
+ */
+export async function stopOrphanWatchdogs(runner: Runner, owner: string): Promise<void> {
+  await stopWatchdog(runner, ownerPrefix(owner));
+}
+
+/**
+ * Runs `make` (which creates the resource and returns its watchdog spec) with the deadline fixed
+ * first, on the host's clock; arms the watchdog after. If arming fails, `undo` removes what was made.
+ */
+export async function createWithExpiry<T>(runner: Runner, inputs: ExpiryArgs, make: () => Promise<{ outs: T; spec: WatchdogSpec }>, undo: (outs: T) => Promise<void>): Promise<T & ExpiryOutputs> {
+  const deadline = await resolveDeadline(runner, inputs);
+  const { outs, spec } = await make();
+  if (deadline !== undefined) {
+    try {
+      await armWatchdog(runner, spec, deadline);
+    } catch (err) {
+      await undo(outs);
+      throw err;
+    }
+  }
+  return { ...outs, ...definedOnly({ expiresAt: formatDeadline(deadline), requestedExpiresAt: inputs.expiresAt }) };
+}
+
+/** True when the expiry inputs differ from those the state was made with. */
+export function expiryChanged(olds: ExpiryArgs & ExpiryOutputs, news: ExpiryArgs): boolean {
+  return olds.expiresAfter !== news.expiresAfter || olds.requestedExpiresAt !== news.expiresAt;
+}
+
+/**
+ * On update: a changed expiry moves the deadline (a new one, fixed now on the host) or cancels it;
+ * `rearm` forces restarting the watchdog with the same deadline (its rules changed).
+ */
+export async function updateExpiry(runner: Runner, olds: ExpiryArgs & ExpiryOutputs, news: ExpiryArgs, spec: WatchdogSpec, rearm = false): Promise<ExpiryArgs & ExpiryOutputs> {
+  const changed = expiryChanged(olds, news);
+  const deadline = changed ? await resolveDeadline(runner, news) : olds.expiresAt ? Math.floor(Date.parse(olds.expiresAt) / 1000) : undefined;
+  if (deadline === undefined) {
+    if (changed) await stopWatchdog(runner, spec.tag);
+  } else if (changed || rearm) {
+    await armWatchdog(runner, spec, deadline);
+  }
+  return { expiresAfter: news.expiresAfter, expiresAt: formatDeadline(deadline), requestedExpiresAt: news.expiresAt };
+}
+
+/**
+ * Merges an update's expiry into the outputs. Keys without a value are left out, not set to
+ * undefined: the dynamic provider's protobuf encoding refuses undefined ("Unexpected struct type").
+ */
+export function mergeExpiry<T extends object>(outs: T, expiry: ExpiryArgs & ExpiryOutputs): T {
+  const merged: Record<string, unknown> = { ...(outs as Record<string, unknown>) };
+  for (const key of ["expiresAfter", "expiresAt", "requestedExpiresAt"] as const) delete merged[key];
+  return { ...merged, ...definedOnly(expiry) } as T;
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export { stopWatchdog };

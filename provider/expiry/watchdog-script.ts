@@ -1,0 +1,137 @@
+import { buildUfwRuleArgv } from "../firewall/ufw-rules";
+import { buildGateSpec, GATE_CHAIN, pickBinary } from "../firewall/iptables-rules";
+import { assertTag, parseRule, placeDropsPerTable } from "../firewall/gate";
+import { NFT_CHAIN, NFT_FAMILY, NFT_TABLE } from "../firewall/nft-rules";
+import { FIREWALL_LOCK } from "../firewall/host-lock";
+import { quoteArgv } from "../host/quote";
+import { STATE_DIR } from "../ssh/forward-argv";
+import type { FirewallBackendName, FirewallRule } from "../types";
+import { formatCidr, parseCidr } from "../validation/net";
+
+/** The watchdog's files: its script (whose path, in the process's argv, carries the tag) and its deadline. */
+export function watchdogFiles(tag: string) {
+  assertTag(tag);
+  return { script: `${STATE_DIR}/${tag}.watchdog`, deadline: `${STATE_DIR}/${tag}.deadline` };
+}
+
+/** What the watchdog ends at the deadline, in this order: processes first, then rules. */
+export interface WatchdogSpec {
+  tag: string;
+  /** One forward, signalled only if its start time and argv still match (SharedTunnel). */
+  process?: { pid: number; startTicks: string; tag: string };
+  /** Every ssh whose -E log path starts with this owner prefix (a GatedTunnel's forward, for its rule). */
+  forwardsOf?: string;
+  /** Rules carrying `tag`, removed with the backend's own commands under the host's firewall lock. */
+  rules?: { backend: FirewallBackendName; rules: FirewallRule[] };
+  /** Files removed once the work is done (the forward's log and known_hosts). */
+  files?: string[];
+}
+
+/**
+ * Sleeps until the deadline in the deadline file (unix seconds, host clock), re-reading it every
+ * couple of seconds so an update can move it; a missing file means cancelled. POSIX sh only:
+ * tunnel hosts need not have Node.
+ */
+const WAIT = `
+while :; do
+  d=$(cat "$deadline_file" 2>/dev/null) || exit 0
+  case $d in ''|*[!0-9]*) exit 0 ;; esac
+  now=$(date +%s)
+  [ "$now" -ge "$d" ] && break
+  left=$((d - now)); [ "$left" -gt 2 ] && left=2
+  sleep "$left"
+done`;
+
+/** Signals a pid only while its state, start time (/proc/<pid>/stat field 22) and argv are still ours. */
+const KILL_IF_OURS = `
+is_ours() {
+  set -- "$1" "$2" "$3" "$(awk '{ s = $0; sub(/.*\\) /, "", s); split(s, f, " "); print f[1] " " f[20] }' "/proc/$1/stat" 2>/dev/null)"
+  [ -n "$4" ] && [ "\${4%% *}" != Z ] || return 1
+  [ -z "$2" ] || [ "\${4#* }" = "$2" ] || return 1
+  tr '\\0' '\\n' < "/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$3"
+}
+kill_if_ours() {
+  is_ours "$1" "$2" "$3" || return 0
+  kill -TERM "$1" 2>/dev/null
+  i=0; while [ $i -lt 50 ] && is_ours "$1" "$2" "$3"; do sleep 0.1; i=$((i + 1)); done
+  if is_ours "$1" "$2" "$3"; then kill -KILL "$1" 2>/dev/null; fi
+}`;
+
+/** The whole watchdog script for one resource. */
+export function buildWatchdogScript(spec: WatchdogSpec): string {
+  const files = watchdogFiles(spec.tag);
+  const lines = [
+    "#!/bin/sh",
+    `# pulumi-shared-tunnel watchdog for ${spec.tag}: at the deadline it ends what that resource made on this host.`,
+    `deadline_file=${quoteArgv([files.deadline])}`,
+    WAIT,
+    KILL_IF_OURS,
+  ];
+  if (spec.process) {
+    const p = spec.process;
+    lines.push(`kill_if_ours ${quoteArgv([String(p.pid), p.startTicks, p.tag])}`);
+  }
+  if (spec.forwardsOf) lines.push(...buildKillForwardsOf(spec.forwardsOf));
+  if (spec.rules && spec.rules.rules.length > 0) {
+    lines.push(`exec 9>>${quoteArgv([FIREWALL_LOCK])}`, "flock -w 120 9");
+    lines.push(...buildRemoveRuleLines(spec.rules.backend, spec.rules.rules, spec.tag));
+    lines.push("flock -u 9");
+  }
+  lines.push(`rm -f -- ${quoteArgv([...(spec.files ?? []), files.deadline, files.script])}`);
+  return lines.join("\n") + "\n";
+}
+
+/** A GatedTunnel's forward must stop before its rule goes (else a gate backend would open the port). */
+function buildKillForwardsOf(prefix: string): string[] {
+  const marker = `${STATE_DIR}/${assertTag(prefix.replace(/\.$/, ""))}.`;
+  return [
+    `for pid in $(pgrep -x ssh); do`,
+    `  tr '\\0' '\\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- ${quoteArgv([marker])} && kill_if_ours "$pid" "" ${quoteArgv([marker])}`,
+    `done`,
+  ];
+}
+
+/** The commands that remove our rules, per backend: the same argv the backends run. */
+export function buildRemoveRuleLines(backend: FirewallBackendName, rules: FirewallRule[], tag: string): string[] {
+  assertTag(tag);
+  if (backend === "ufw") return rules.map((r) => buildUfwRemoveLine(r, tag));
+  if (backend === "iptables") return buildIptablesRemoveLines(rules, tag);
+  return buildNftRemoveLines(tag);
+}
+
+/**
+ * ufw keeps one copy of identical rules and rewrites its comment when someone adds the same rule,
+ * so a rule is deleted only while ufw's saved copy still carries our comment (hex in user.rules).
+ */
+function buildUfwRemoveLine(rule: FirewallRule, tag: string): string {
+  const hex = Buffer.from(tag, "utf8").toString("hex");
+  const parsed = parseCidr(rule.source);
+  const spellings = new Set([rule.source, ...(typeof parsed === "string" ? [] : [formatCidr(parsed), parsed.address.toString()])]);
+  const sources = [...spellings].flatMap((s) => (s.includes("/") ? [s] : [s, `${s}/32`, `${s}/128`])).join(" ");
+  const awk = 'BEGIN { n = split(srcs, s, " ") } $4 == "allow" && $5 == proto && $6 == port && $NF == "comment=" hex { for (i = 1; i <= n; i++) if ($9 == s[i]) found = 1 } END { exit !found }';
+  const check = ["awk", "-v", `proto=${rule.protocol}`, "-v", `port=${rule.port}`, "-v", `hex=${hex}`, "-v", `srcs=${sources}`, awk, "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
+  return `if ${quoteArgv(check)} 2>/dev/null; then ${quoteArgv(buildUfwRuleArgv("delete", rule))} >/dev/null; fi`;
+}
+
+/** iptables -D matches the whole spec, comment included, so it can only delete our own rules. Accepts before drops. */
+function buildIptablesRemoveLines(rules: FirewallRule[], tag: string): string[] {
+  const accepts: string[] = [];
+  const drops = new Set<string>();
+  for (const rule of rules) {
+    const p = parseRule(rule);
+    accepts.push(quoteArgv([pickBinary(p.family), "-w", "-D", GATE_CHAIN, ...buildGateSpec({ verdict: "accept", ...p }, tag)]));
+    for (const family of placeDropsPerTable(p)) {
+      drops.add(quoteArgv([pickBinary(family), "-w", "-D", GATE_CHAIN, ...buildGateSpec({ verdict: "drop", ...p, source: undefined }, tag)]));
+    }
+  }
+  return [...accepts, ...drops].map((cmd) => `while ${cmd} 2>/dev/null; do :; done`);
+}
+
+/** nft deletes by handle: our rules are the ones whose comment is exactly our tag. Accepts before drops. */
+function buildNftRemoveLines(tag: string): string[] {
+  const list = quoteArgv(["nft", "-a", "list", "chain", NFT_FAMILY, NFT_TABLE, NFT_CHAIN]);
+  const del = quoteArgv(["nft", "delete", "rule", NFT_FAMILY, NFT_TABLE, NFT_CHAIN, "handle"]);
+  const pick = (verdict: string) =>
+    quoteArgv(["awk", "-v", `c=comment "${tag}"`, "-v", `v= ${verdict} `, 'index($0, c " ") && index($0, v) { print $NF }']);
+  return ["accept", "drop"].map((verdict) => `for h in $(${list} 2>/dev/null | ${pick(verdict)}); do ${del} "$h"; done`);
+}

@@ -1,0 +1,76 @@
+import { CommandFailedError, ValidationError } from "../errors";
+import { quoteArgv } from "../host/quote";
+import { runChecked, type Runner } from "../host/runner";
+import { STATE_DIR } from "../ssh/forward-argv";
+import { writePrivateFile } from "../tunnel/tunnel-files";
+import { readExpiryRequest, type ExpiryInputs } from "./duration";
+import { buildWatchdogScript, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
+
+/** The deadline as unix seconds on the tunnel host's clock, or undefined when none is asked for. */
+export async function resolveDeadline(runner: Runner, inputs: ExpiryInputs): Promise<number | undefined> {
+  const request = readExpiryRequest(inputs);
+  if (request.kind === "none") return undefined;
+  // The host's clock, not ours: the watchdog compares against it, and the machine running pulumi may be skewed.
+  const { stdout } = await runChecked(runner, ["date", "+%s"], { what: "read the tunnel host's clock" });
+  const now = Number(stdout.trim());
+  if (request.kind === "after") return now + request.seconds;
+  if (request.unix <= now) {
+    throw new ValidationError([{ property: "expiresAt", reason: `${inputs.expiresAt} is already past on the tunnel host (its clock says ${new Date(now * 1000).toISOString()})` }]);
+  }
+  return request.unix;
+}
+
+export function formatDeadline(deadline: number | undefined): string | undefined {
+  return deadline === undefined ? undefined : new Date(deadline * 1000).toISOString();
+}
+
+/**
+ * Starts (or restarts) the resource's watchdog: a detached `sh` in its own session that outlives
+ * this connection and the machine running pulumi. It runs through the same runner as the forward,
+ * so in the same network namespace and with the same firewall configuration. Restarting, rather
+ * than editing a running script, keeps the rules it removes in step with an update.
+ */
+export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: number): Promise<void> {
+  await stopWatchdog(runner, spec.tag);
+  const files = watchdogFiles(spec.tag);
+  await writePrivateFile(runner, files.script, buildWatchdogScript(spec));
+  await writePrivateFile(runner, files.deadline, `${deadline}\n`);
+  const argv = ["sh", "-c", 'setsid -f sh "$1" </dev/null >/dev/null 2>&1', "sh", files.script];
+  const started = await runner.run(argv, { timeoutMs: 20_000 });
+  const running = started.exitCode === 0 && (await findWatchdogs(runner, spec.tag)).length > 0;
+  if (!running) {
+    await stopWatchdog(runner, spec.tag);
+    throw new CommandFailedError({
+      what: "start the expiry watchdog", where: runner.where, command: quoteArgv(argv),
+      exitCode: started.exitCode, stderr: started.stderr || "the watchdog is not running after it was started",
+      hint: "the tunnel host needs sh, setsid (util-linux), awk, pgrep and flock",
+    });
+  }
+}
+
+/** Cancels a pending expiry: the deadline file goes first (a watchdog waking up then exits), then the process. */
+export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise<void> {
+  const files = watchdogFiles(tagOrPrefix.replace(/\.$/, ""));
+  const exact = !tagOrPrefix.endsWith(".");
+  await runner.run(["sh", "-c", exact ? 'rm -f -- "$1"' : 'rm -f -- "$1"*.deadline', "sh", exact ? files.deadline : `${STATE_DIR}/${tagOrPrefix}`]);
+  for (const pid of await findWatchdogs(runner, tagOrPrefix)) await runner.run(["kill", "-TERM", String(pid)]);
+  await runner.run(["sh", "-c", exact ? 'rm -f -- "$1"' : 'rm -f -- "$1"*.watchdog', "sh", exact ? files.script : `${STATE_DIR}/${tagOrPrefix}`]);
+}
+
+/** Running watchdogs of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
+export async function findWatchdogs(runner: Runner, tagOrPrefix: string): Promise<number[]> {
+  const { stdout } = await runner.run(["pgrep", "-a", "-x", "sh"]);
+  const exact = !tagOrPrefix.endsWith(".");
+  return parseWatchdogList(stdout)
+    .filter((w) => (exact ? w.tag === tagOrPrefix : w.tag.startsWith(tagOrPrefix)))
+    .map((w) => w.pid);
+}
+
+/** `pgrep -a -x sh` lines of our watchdogs: "<pid> sh /tmp/pulumi-shared-tunnel/<tag>.watchdog". */
+export function parseWatchdogList(text: string): { pid: number; tag: string }[] {
+  const re = new RegExp(`^(\\d+) sh ${STATE_DIR.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}/(pst\\.[A-Za-z0-9_.-]+)\\.watchdog$`);
+  return text.split("\n").flatMap((line) => {
+    const m = re.exec(line.trim());
+    return m ? [{ pid: Number(m[1]), tag: m[2] }] : [];
+  });
+}

@@ -1,0 +1,74 @@
+import { LocalRunner } from "../../provider/host/local-runner";
+import { waitFor } from "../../provider/tunnel/wait-for";
+import { demoConfig } from "../support/demo-config";
+import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { TestStack } from "../support/stack";
+
+/**
+ * Expiry that does not depend on destroy: a GatedTunnel with expiresAfter is ended by the tunnel
+ * host itself, forward and rule, while no pulumi runs; moving the deadline is an in-place update
+ * that keeps the forward's pid; refresh afterwards reports both resources gone.
+ */
+jest.setTimeout(300_000);
+
+const lab: Lab = readLab();
+const local = new LocalRunner();
+const PREFIX = "pst.shared-tunnel-demo.it-exp.";
+const config = (expiresAfter: string) => demoConfig(lab, { bindPort: "8110", expiresAfter });
+
+/** Our watchdog processes for this stack (sh /tmp/pulumi-shared-tunnel/<tag>.watchdog). */
+async function watchdogs(): Promise<string[]> {
+  const r = await local.run(["pgrep", "-a", "-x", "sh"]);
+  return r.stdout.split("\n").filter((l) => l.includes(PREFIX) && l.endsWith(".watchdog"));
+}
+
+function resourceTypes(exported: string): string[] {
+  const state = JSON.parse(exported) as { deployment: { resources?: { type: string }[] } };
+  return (state.deployment.resources ?? []).map((r) => r.type);
+}
+
+test("moving the deadline keeps the pid; at the deadline the host ends the forward and the rule by itself", async () => {
+  const stack = new TestStack("it-exp");
+  try {
+    const first = await stack.ok("up", config("10m"));
+    const firstDeadline = Date.parse(String(first.expiresAt));
+    expect(firstDeadline - Date.now()).toBeGreaterThan(9 * 60_000);
+    expect(await watchdogs()).toHaveLength(2);
+    expect((await stack.run("preview", config("10m"), {}, ["--expect-no-changes"])).exitCode).toBe(0);
+
+    // Extend: an update, same forward, a later deadline fixed now.
+    const extended = await stack.ok("up", config("20m"));
+    expect(extended.pid).toBe(first.pid);
+    expect(Date.parse(String(extended.expiresAt))).toBeGreaterThan(firstDeadline + 9 * 60_000);
+
+    // Shorten to a few seconds, then let pulumi stop running: the host acts on its own.
+    const short = await stack.ok("up", config("7s"));
+    expect(short.pid).toBe(first.pid);
+    expect(await fetchFrom(lab.nsTc, String(short.url))).toBe("internal service reached");
+    expect(await tunnelHostUfwRules(lab)).toContain(String(short.ruleTag));
+    const gone = await waitFor(async () => ((await sshProcessesWith(String(short.tunnelTag))).length === 0 && !(await tunnelHostUfwRules(lab)).includes(String(short.ruleTag))) || undefined, 25_000);
+    expect(gone).toBe(true);
+    expect(await fetchFrom(lab.nsTc, String(short.url))).toBeUndefined();
+    expect(await waitFor(async () => (await watchdogs()).length === 0 || undefined, 5000)).toBe(true);
+
+    const refreshed = await stack.run("refresh");
+    expect(refreshed.exitCode).toBe(0);
+    const types = resourceTypes((await stack.run("export")).stdout);
+    expect(types.filter((t) => t.includes("SharedTunnel") || t.includes("FirewallAllow"))).toEqual([]);
+  } finally {
+    await stack.run("destroy");
+  }
+});
+
+test("destroy cancels a pending expiry", async () => {
+  const stack = new TestStack("it-exp2");
+  try {
+    const out = await stack.ok("up", demoConfig(lab, { bindPort: "8111", expiresAfter: "1h" }));
+    expect(typeof out.expiresAt).toBe("string");
+    await stack.ok("destroy");
+    expect(await local.run(["sh", "-c", "pgrep -a -x sh | grep -c 'it-exp2\\..*\\.watchdog$' || true"])).toMatchObject({ stdout: "0\n" });
+    expect(await sshProcessesWith("pst.shared-tunnel-demo.it-exp2.")).toEqual([]);
+  } finally {
+    await stack.run("destroy");
+  }
+});
