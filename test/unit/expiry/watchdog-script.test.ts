@@ -1,0 +1,74 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { LocalRunner } from "../../../provider/host/local-runner";
+import { buildRemoveRuleLines, buildWatchdogScript, watchdogFiles } from "../../../provider/expiry/watchdog-script";
+import { parseWatchdogList } from "../../../provider/expiry/watchdog";
+import { readProcessIdentity } from "../../../provider/tunnel/process-identity";
+import { STATE_DIR } from "../../../provider/ssh/forward-argv";
+
+const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
+const local = new LocalRunner();
+
+describe("rule removal lines reuse the backends' commands", () => {
+  test("ufw: deletes only while ufw's saved copy carries our comment", () => {
+    const [line] = buildRemoveRuleLines("ufw", [rule], "pst.p.s.r.1");
+    expect(line).toContain(`hex=${Buffer.from("pst.p.s.r.1").toString("hex")}`);
+    expect(line).toContain("$NF == \"comment=\" hex");
+    expect(line).toContain("then 'ufw' 'delete' 'allow' 'proto' 'tcp' 'from' '198.51.100.0/24' 'to' '198.51.100.40' 'port' '8080'");
+  });
+  test("iptables: -D with the whole spec (comment included), accepts before drops", () => {
+    const lines = buildRemoveRuleLines("iptables", [rule], "pst.p.s.r.1");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/'-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' .*'--comment' 'pst\.p\.s\.r\.1' '-j' 'ACCEPT'/);
+    expect(lines[1]).toMatch(/'-D' 'PST-GATE' '-p' 'tcp' '-d' '198\.51\.100\.40' .*'-j' 'DROP'/);
+  });
+  test("nftables: by handle, for rules whose comment is exactly our tag, accepts first", () => {
+    const lines = buildRemoveRuleLines("nftables", [rule], "pst.p.s.r.1");
+    expect(lines[0]).toContain("'c=comment \"pst.p.s.r.1\"'");
+    expect(lines[0]).toContain("'v= accept '");
+    expect(lines[1]).toContain("'v= drop '");
+  });
+  test("a tag that is not a plain word never reaches a script", () => {
+    expect(() => buildRemoveRuleLines("nftables", [rule], 'pst."; reboot; "')).toThrow(/unsafe rule tag/);
+    expect(() => watchdogFiles("../etc/passwd x")).toThrow(/unsafe rule tag/);
+  });
+});
+
+test("the script is valid POSIX sh (dash -n)", async () => {
+  const script = buildWatchdogScript({
+    tag: "pst.p.s.r.1", process: { pid: 42, startTicks: "100", tag: "pst.p.s.r.1" }, forwardsOf: "pst.p.s.g-forward.",
+    rules: { backend: "ufw", rules: [rule] }, files: ["/tmp/pulumi-shared-tunnel/pst.p.s.r.1.log"],
+  });
+  const r = await local.run(["dash", "-n"], { input: script });
+  expect(r.stderr).toBe("");
+  expect(r.exitCode).toBe(0);
+});
+
+test("parseWatchdogList reads only our watchdogs' tags", () => {
+  const text = `12 sh ${STATE_DIR}/pst.p.s.r.1.watchdog\n13 sh /home/x/pst.p.s.r.1.watchdog\n14 sh -c sleep\n`;
+  expect(parseWatchdogList(text)).toEqual([{ pid: 12, tag: "pst.p.s.r.1" }]);
+});
+
+/** Runs a watchdog whose deadline has passed against a live process, synchronously. */
+async function fireAgainst(tag: string, startTicks: (real: string) => string): Promise<boolean> {
+  // `sh -c 'sleep 60' TAG`: a process whose argv carries the tag, like our forwards.
+  const victim = spawn("sh", ["-c", "sleep 60", tag], { stdio: "ignore", detached: true });
+  const exited = new Promise<void>((resolve) => victim.on("exit", () => resolve()));
+  const identity = await readProcessIdentity(local, victim.pid as number);
+  const files = watchdogFiles(tag);
+  mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
+  writeFileSync(files.script, buildWatchdogScript({ tag, process: { pid: victim.pid as number, startTicks: startTicks(identity!.startTicks), tag } }));
+  writeFileSync(files.deadline, "1\n");
+  await local.run(["sh", files.script], { timeoutMs: 20_000 });
+  const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
+  if (!killed) process.kill(-(victim.pid as number), "SIGKILL");
+  return killed;
+}
+
+test("at the deadline the watchdog kills the process whose start time and tag match", async () => {
+  expect(await fireAgainst(`pst.unit.watchdog.match.${process.pid}`, (real) => real)).toBe(true);
+});
+
+test("a pid with another start time is left alone (a reused pid)", async () => {
+  expect(await fireAgainst(`pst.unit.watchdog.reused.${process.pid}`, (real) => String(Number(real) - 1))).toBe(false);
+});
