@@ -26,6 +26,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 [ -n "${PULUMI_BACKEND_URL:-}" ] || { echo "run.sh: set PULUMI_BACKEND_URL to state shared by all jobs" >&2; exit 2; }
 case "$PULUMI_BACKEND_URL" in
   "file://$ROOT"/*) echo "run.sh: PULUMI_BACKEND_URL is inside this checkout; the destroy job would not find it" >&2; exit 2 ;;
+  file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;;  # a shared directory: the first job makes it
 esac
 # shellcheck source=../../scripts/env.sh
 source "$ROOT/scripts/env.sh"

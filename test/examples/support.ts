@@ -1,0 +1,49 @@
+import { randomBytes } from "node:crypto";
+import * as path from "node:path";
+import { fetchFrom, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { ROOT, TestStack } from "../support/stack";
+
+/** A fresh stack name (stacks of the examples' tests start with "ex-"; tags stay short). */
+export function exStackName(kind: string): string {
+  return `ex-${kind}-${randomBytes(3).toString("hex")}`;
+}
+
+/** The project directory of examples/<name>. */
+export function exampleDir(name: string): string {
+  return path.join(ROOT, "examples", name);
+}
+
+/** What every tag the stack puts on a host starts with ("pst.<project>.<stack>."). */
+export function stackTagPrefix(project: string, stack: string): string {
+  return `pst.${project}.${stack}.`;
+}
+
+/** A stack of examples/<name>, with its own file backend; `netns` runs pulumi on that lab host. */
+export function exampleStack(name: string, kind: string, netns?: string): TestStack {
+  return new TestStack(exStackName(kind), netns, exampleDir(name));
+}
+
+/** The trusted client gets the internal service through `url`; the untrusted one gets nothing. */
+export async function expectGated(lab: Lab, url: string): Promise<void> {
+  expect(await fetchFrom(lab.nsTc, url)).toBe("internal service reached");
+  expect(await fetchFrom(lab.nsUc, url)).toBeUndefined();
+}
+
+/** After destroy: no ssh process and no firewall rule on the tunnel host carries the stack's tags. */
+export async function expectNothingLeft(lab: Lab, tagPrefix: string, urls: string[]): Promise<void> {
+  expect(await sshProcessesWith(tagPrefix)).toEqual([]);
+  expect(await tunnelHostUfwRules(lab)).not.toContain(tagPrefix);
+  for (const url of urls) expect(await fetchFrom(lab.nsTc, url)).toBeUndefined();
+}
+
+/** Lab config for the examples' shared config keys (examples/shared/config.ts). */
+export function exampleConfig(lab: Lab, bindPort: number, remote: boolean, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...(remote ? { tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey } : {}),
+    gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayKeyPath: lab.gwKey, gatewayHostKey: lab.gwHostKey,
+    bindAddress: lab.thTrusted, bindPort: String(bindPort),
+    targetHost: lab.targetHost, targetPort: String(lab.targetPort),
+    sources: JSON.stringify([lab.trustedCidr]),
+    ...extra,
+  };
+}
