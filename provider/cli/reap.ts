@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * `pulumi-shared-tunnel reap`: finds what this package left on a tunnel host (forwards, expiry
+ * watchdogs, firewall rules, all carrying a pst.* tag) and removes it. For what a dead pipeline
+ * left behind when `pulumi destroy` never ran; see README "Troubleshooting".
+ */
+import { SharedTunnelError } from "../errors";
+import { parseDuration } from "../expiry/duration";
+import { withRunner } from "../host/open-runner";
+import { formatReapTable, reapHost, type ReapOptions } from "../reap/reap";
+import type { ConnectionArgs } from "../types";
+
+const USAGE = `usage: pulumi-shared-tunnel reap [--host H --user U --key PATH --host-key "ssh-ed25519 AAAA..." [--port 22] [--sudo]]
+                                 [--older-than 1h] [--stack NAME] [--dry-run]
+Without --host, the machine it runs on is the tunnel host. Lists every forward, watchdog and
+firewall rule carrying a pst.* tag, and (without --dry-run) stops and removes them.
+`;
+
+interface Parsed {
+  connection?: ConnectionArgs;
+  options: ReapOptions;
+}
+
+/** Parses argv after the command name; throws a message meant for the user. */
+export function parseReapArgs(argv: string[]): Parsed {
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === "--dry-run" || flag === "--sudo") flags[flag] = true;
+    else if (["--host", "--user", "--key", "--host-key", "--port", "--older-than", "--stack"].includes(flag)) {
+      const value = argv[++i];
+      if (value === undefined) throw new Error(`${flag} needs a value`);
+      flags[flag] = value;
+    } else throw new Error(`unknown argument ${JSON.stringify(flag)}`);
+  }
+  const str = (k: string) => (typeof flags[k] === "string" ? (flags[k] as string) : undefined);
+  const options: ReapOptions = { dryRun: flags["--dry-run"] === true, stack: str("--stack") };
+  const older = str("--older-than");
+  if (older !== undefined) {
+    const seconds = parseDuration(/^\d+$/.test(older) ? Number(older) : older);
+    if (typeof seconds === "string") throw new Error(`--older-than ${seconds}`);
+    options.olderThanSeconds = seconds;
+  }
+  const host = str("--host");
+  if (host === undefined) {
+    if (["--user", "--key", "--host-key", "--port", "--sudo"].some((k) => k in flags)) throw new Error("--user, --key, --host-key, --port and --sudo need --host");
+    return { options };
+  }
+  const user = str("--user"), key = str("--key"), hostKey = str("--host-key");
+  if (!user || !key || !hostKey) throw new Error("--host needs --user, --key and --host-key (the pinned host key line)");
+  const port = str("--port");
+  return { options, connection: { host, user, privateKeyPath: key, hostKey, ...(port ? { port: Number(port) } : {}), ...(flags["--sudo"] ? { sudo: true } : {}) } };
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] !== "reap" || argv.includes("--help") || argv.includes("-h")) {
+    process.stderr.write(USAGE);
+    return argv[0] === "reap" ? 0 : 2;
+  }
+  let parsed: Parsed;
+  try {
+    parsed = parseReapArgs(argv.slice(1));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const rows = await withRunner(parsed.connection, (runner) => reapHost(runner, parsed.options));
+    process.stdout.write(formatReapTable(rows));
+    return 0;
+  } catch (err) {
+    process.stderr.write(`${err instanceof SharedTunnelError ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

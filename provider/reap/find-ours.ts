@@ -1,0 +1,121 @@
+import type { FirewallBackend } from "../firewall/backend";
+import { IptablesBackend } from "../firewall/iptables";
+import { NftablesBackend } from "../firewall/nftables";
+import { hasCommand } from "../firewall/other-firewalls";
+import { UfwBackend } from "../firewall/ufw";
+import { runChecked, type Runner } from "../host/runner";
+import { parseWatchdogList } from "../expiry/watchdog";
+import { STATE_DIR } from "../ssh/forward-argv";
+import { readProcessIdentity } from "../tunnel/process-identity";
+import type { FirewallRule } from "../types";
+
+/** The parts of a tag "pst.<project>.<stack>.<resource>.<unix seconds>". */
+export interface ParsedTag {
+  tag: string;
+  project: string;
+  stack: string;
+  resource: string;
+  createdUnix: number;
+}
+
+/** Reads a tag, or undefined for anything that is not one of ours (names are [A-Za-z0-9_-] after cleaning). */
+export function parseTag(tag: string): ParsedTag | undefined {
+  const m = /^pst\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.(\d{9,11})$/.exec(tag);
+  return m ? { tag, project: m[1], stack: m[2], resource: m[3], createdUnix: Number(m[4]) } : undefined;
+}
+
+/** A process of ours found on the host: a forward (ssh) or an expiry watchdog (sh). */
+export interface FoundProcess {
+  kind: "forward" | "watchdog";
+  pid: number;
+  tag: ParsedTag;
+  startTicks: string;
+  /** Start time, unix seconds on the host's clock (boot time + start ticks / clock ticks per second). */
+  startUnix: number;
+}
+
+export interface FoundRule {
+  kind: "rule";
+  backend: FirewallBackend;
+  rule: FirewallRule;
+  tag: ParsedTag;
+}
+
+/**
+ * Whether a process's start time fits its tag. The tag's time was read before ssh started (and on
+ * the machine running pulumi, whose clock may differ a little), so a forward starts within minutes
+ * after it; a watchdog is restarted by every update, so it only has to start after it.
+ */
+export function startFitsTag(p: Pick<FoundProcess, "kind" | "startUnix" | "tag">): boolean {
+  const skew = 300;
+  if (p.startUnix < p.tag.createdUnix - skew) return false;
+  return p.kind === "watchdog" || p.startUnix <= p.tag.createdUnix + 900;
+}
+
+/** Lines of `pgrep -a`, as (pid, tag) of ours: ssh with `-E <state dir>/<tag>.log`, sh running `<state dir>/<tag>.watchdog`. */
+export function parseTaggedForwards(text: string): { pid: number; tag: string }[] {
+  const re = new RegExp(`^(\\d+) ssh .* -E ${escape(STATE_DIR)}/(pst\\.[A-Za-z0-9_.-]+)\\.log( |$)`);
+  return text.split("\n").flatMap((line) => {
+    const m = re.exec(line.trim());
+    return m ? [{ pid: Number(m[1]), tag: m[2] }] : [];
+  });
+}
+
+/** Our forwards and watchdogs, each checked against /proc (argv still carries the tag's file). */
+export async function findOurProcesses(runner: Runner): Promise<FoundProcess[]> {
+  const clock = await readBootClock(runner);
+  const ssh = parseTaggedForwards((await runner.run(["pgrep", "-a", "-x", "ssh"])).stdout).map((p) => ({ ...p, kind: "forward" as const, file: `${STATE_DIR}/${p.tag}.log` }));
+  const sh = parseWatchdogList((await runner.run(["pgrep", "-a", "-x", "sh"])).stdout).map((p) => ({ ...p, kind: "watchdog" as const, file: `${STATE_DIR}/${p.tag}.watchdog` }));
+  const found: FoundProcess[] = [];
+  const here = await readNetNamespaces(runner, [...sh, ...ssh].map((p) => p.pid));
+  for (const p of [...sh, ...ssh]) {
+    // A pid is visible from every network namespace; a forward in another one is another host's (a lab, a container).
+    if (here.get(p.pid) !== here.get(0)) continue;
+    const tag = parseTag(p.tag);
+    const identity = await readProcessIdentity(runner, p.pid);
+    if (!tag || !identity || identity.state === "Z" || !identity.argv.includes(p.file)) continue;
+    found.push({ kind: p.kind, pid: p.pid, tag, startTicks: identity.startTicks, startUnix: clock.bootUnix + Math.floor(Number(identity.startTicks) / clock.ticksPerSecond) });
+  }
+  return found;
+}
+
+/** Rules whose comment is one of our tags, in every firewall present on the host. */
+export async function findOurRules(runner: Runner): Promise<FoundRule[]> {
+  const backends: FirewallBackend[] = [];
+  if (await hasCommand(runner, "ufw")) backends.push(new UfwBackend(runner));
+  if (await hasCommand(runner, "nft")) backends.push(new NftablesBackend(runner));
+  if (await hasCommand(runner, "iptables")) backends.push(new IptablesBackend(runner));
+  const found: FoundRule[] = [];
+  for (const backend of backends) {
+    for (const { comment, ...rule } of await backend.list()) {
+      const tag = parseTag(comment);
+      if (tag) found.push({ kind: "rule", backend, rule, tag });
+    }
+  }
+  return found;
+}
+
+/** The host's boot time and clock ticks per second, to turn /proc/<pid>/stat start ticks into a time. */
+async function readBootClock(runner: Runner): Promise<{ bootUnix: number; ticksPerSecond: number }> {
+  const { stdout } = await runChecked(runner, ["sh", "-c", "grep '^btime ' /proc/stat && getconf CLK_TCK"], { what: "read the host's boot time" });
+  const bootUnix = Number(/^btime (\d+)/m.exec(stdout)?.[1]);
+  const ticksPerSecond = Number(stdout.trim().split("\n").pop());
+  return { bootUnix, ticksPerSecond: ticksPerSecond > 0 ? ticksPerSecond : 100 };
+}
+
+/** The network namespace of each pid (key 0: the one commands run in), as readlink shows it ("net:[4026531840]"). */
+async function readNetNamespaces(runner: Runner, pids: number[]): Promise<Map<number, string>> {
+  const script = 'readlink /proc/self/ns/net; for p; do echo "$p $(readlink "/proc/$p/ns/net" 2>/dev/null)"; done';
+  const { stdout } = await runner.run(["sh", "-c", script, "sh", ...pids.map(String)]);
+  const [self, ...lines] = stdout.split("\n");
+  const map = new Map<number, string>([[0, self.trim()]]);
+  for (const line of lines) {
+    const [pid, ns] = line.trim().split(" ");
+    if (pid && ns) map.set(Number(pid), ns);
+  }
+  return map;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
