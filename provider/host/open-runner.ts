@@ -1,6 +1,7 @@
 import { LocalRunner } from "./local-runner";
 import type { Runner } from "./runner";
 import { SudoRunner } from "./sudo-runner";
+import { traced } from "./tracing-runner";
 import { acquireRemote } from "./connection-pool";
 import type { RemoteConnection } from "./ssh2-runner";
 
@@ -9,9 +10,9 @@ import type { RemoteConnection } from "./ssh2-runner";
  * else one ssh2 connection; wrapped in sudo when the connection asks for it.
  */
 export async function openRunner(connection: RemoteConnection | undefined): Promise<Runner> {
-  if (!connection) return new LocalRunner();
+  if (!connection) return traced(new LocalRunner());
   const remote = await acquireRemote(connection);
-  return connection.sudo ? new SudoRunner(remote) : remote;
+  return traced(connection.sudo ? new SudoRunner(remote) : remote);
 }
 
 /** Opens a runner, hands it to `work`, and always closes it. */

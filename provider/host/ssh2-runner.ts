@@ -67,11 +67,28 @@ export class Ssh2Runner implements Runner {
     return new Ssh2Runner(client, where);
   }
 
-  run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  /**
+   * Runs one command on its own channel. sshd can refuse a channel for a moment when sessions
+   * are being torn down around its MaxSessions limit; that refusal is retried with backoff.
+   */
+  async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const command = quoteArgv(argv);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runOnce(command, options);
+      } catch (err) {
+        if (!/Channel open failure/i.test((err as Error).message) || attempt >= 6 || this.closed) {
+          throw new Error(`could not run ${argv[0]} on ${this.where}: ${(err as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+      }
+    }
+  }
+
+  private runOnce(command: string, options: RunOptions): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
-        if (err) return reject(new Error(`could not run ${argv[0]} on ${this.where}: ${err.message}`));
+        if (err) return reject(err);
         let stdout = "";
         let stderr = "";
         let timedOut = false;

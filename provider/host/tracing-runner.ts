@@ -1,0 +1,31 @@
+import { appendFileSync } from "node:fs";
+import type { RunOptions, RunResult, Runner } from "./runner";
+
+/**
+ * Appends one line per command to the file named by PULUMI_SHARED_TUNNEL_TRACE: time, host,
+ * duration, exit code and argv (argv never holds secrets: keys and passphrases travel in files
+ * and stdin). For "what did the provider run on my host?" and for counting round trips.
+ */
+export class TracingRunner implements Runner {
+  readonly where: string;
+  constructor(private readonly inner: Runner, private readonly file: string) {
+    this.where = inner.where;
+  }
+
+  async run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+    const started = Date.now();
+    const result = await this.inner.run(argv, options);
+    appendFileSync(this.file, `${new Date(started).toISOString()}\t${this.where}\t${Date.now() - started}ms\t${result.exitCode ?? "-"}\t${argv.join(" ")}\n`);
+    return result;
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** Wraps `runner` when tracing is asked for in the environment. */
+export function traced(runner: Runner): Runner {
+  const file = process.env.PULUMI_SHARED_TUNNEL_TRACE;
+  return file ? new TracingRunner(runner, file) : runner;
+}
