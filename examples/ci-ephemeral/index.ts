@@ -14,6 +14,8 @@ export = async () => {
     gateway: gatewayFromConfig(cfg),
     ...forwardFromConfig(cfg),
     sources: sourcesFromConfig(cfg),
+    // A safety net for a destroy job that never runs: the tunnel host ends both on its own then.
+    expiresAfter: cfg.get("expiresAfter"),
   });
-  return { url: env.url, ruleTag: env.ruleTag, tag: env.tunnel.tag, pid: env.pid };
+  return { url: env.url, ruleTag: env.ruleTag, tag: env.tunnel.tag, pid: env.pid, expiresAt: env.expiresAt };
 };

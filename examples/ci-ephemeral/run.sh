@@ -14,6 +14,7 @@
 #   TUNNEL_HOST TUNNEL_HOST_USER TUNNEL_HOST_KEY_PATH TUNNEL_HOST_KEY  (omit TUNNEL_HOST when this
 #     runner is the tunnel host) GATEWAY_HOST GATEWAY_USER GATEWAY_KEY_PATH GATEWAY_HOST_KEY
 #   BIND_ADDRESS BIND_PORT TARGET_HOST TARGET_PORT SOURCES (a JSON list)
+#   EXPIRES_AFTER (optional, e.g. 2h): the tunnel host removes the environment by itself then
 # `test` reads: TRUSTED_EXEC  a command prefix that puts curl on the trusted side (empty when the
 #   runner is in `SOURCES`), EXPECT_BODY  text the service's answer must contain (optional).
 set -euo pipefail
@@ -43,7 +44,7 @@ case "$cmd" in
     set_from GATEWAY_KEY_PATH gatewayKeyPath;   set_from GATEWAY_HOST_KEY gatewayHostKey
     set_from BIND_ADDRESS bindAddress;          set_from BIND_PORT bindPort
     set_from TARGET_HOST targetHost;            set_from TARGET_PORT targetPort
-    set_from SOURCES sources
+    set_from SOURCES sources;                  set_from EXPIRES_AFTER expiresAfter
     stack up "${args[@]}"
     ;;
   test)

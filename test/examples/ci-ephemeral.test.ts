@@ -55,7 +55,7 @@ function runSh(dir: string, cmd: string, extra: Record<string, string> = {}): Pr
     TUNNEL_HOST: lab.thSshAddr, TUNNEL_HOST_USER: lab.thUser, TUNNEL_HOST_KEY_PATH: lab.thKey, TUNNEL_HOST_KEY: lab.thHostKey,
     GATEWAY_HOST: lab.gwAddr, GATEWAY_USER: lab.gwUser, GATEWAY_KEY_PATH: lab.gwKey, GATEWAY_HOST_KEY: lab.gwHostKey,
     BIND_ADDRESS: lab.thTrusted, BIND_PORT: String(PORT), TARGET_HOST: lab.targetHost, TARGET_PORT: String(lab.targetPort),
-    SOURCES: JSON.stringify([lab.trustedCidr]),
+    SOURCES: JSON.stringify([lab.trustedCidr]), EXPIRES_AFTER: "2h",
     // In the lab the trusted side is the trusted client's namespace; a CI runner would be on it.
     TRUSTED_EXEC: `ip netns exec ${lab.nsTc}`, EXPECT_BODY: "internal service reached",
     ...extra,
@@ -89,6 +89,9 @@ test("job 1, checkout A: run.sh up, then run.sh test reaches the service from th
   expect(up.exitCode).toBe(0);
   url = String(JSON.parse(up.stdout.trim().split("\n").pop() ?? "{}").url);
   expect(url).toBe(`http://${lab.thTrusted}:${PORT}/`);
+  // EXPIRES_AFTER reached the resources: the host's deadline is about two hours away.
+  const expiresAt = Date.parse(String(JSON.parse(up.stdout.trim().split("\n").pop() ?? "{}").expiresAt));
+  expect(Math.abs(expiresAt - Date.now() - 2 * 3600_000)).toBeLessThan(10 * 60_000);
   const t = await runSh(first, "test");
   expect(t.exitCode).toBe(0);
   expect(t.stdout).toContain("internal service reached");

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
+import { LocalRunner } from "../../provider/host/local-runner";
 import { fetchFrom, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { ROOT, TestStack } from "../support/stack";
 
@@ -29,9 +30,11 @@ export async function expectGated(lab: Lab, url: string): Promise<void> {
   expect(await fetchFrom(lab.nsUc, url)).toBeUndefined();
 }
 
-/** After destroy: no ssh process and no firewall rule on the tunnel host carries the stack's tags. */
+/** After destroy: no ssh (or other) process and no firewall rule on the tunnel host carries the stack's tags. */
 export async function expectNothingLeft(lab: Lab, tagPrefix: string, urls: string[]): Promise<void> {
   expect(await sshProcessesWith(tagPrefix)).toEqual([]);
+  const any = await new LocalRunner().run(["pgrep", "-a", "-f", tagPrefix.replace(/\./g, "\\.")]);
+  expect(any.stdout).toBe("");
   expect(await tunnelHostUfwRules(lab)).not.toContain(tagPrefix);
   for (const url of urls) expect(await fetchFrom(lab.nsTc, url)).toBeUndefined();
 }
