@@ -13,6 +13,7 @@ export = async () => {
     sources: cfg.requireObject<string[]>("sources"),
     destination: cfg.get("destination"),
     backend: cfg.get("backend") as "auto" | "ufw" | undefined,
+    expiresAfter: cfg.get("expiresAfter"),
   });
-  return { backend: allow.backend, ruleTag: allow.ruleTag, rules: allow.rules };
+  return { backend: allow.backend, ruleTag: allow.ruleTag, rules: allow.rules, expiresAt: allow.expiresAt };
 };

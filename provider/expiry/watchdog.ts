@@ -3,6 +3,7 @@ import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { STATE_DIR } from "../ssh/forward-argv";
 import { writePrivateFile } from "../tunnel/tunnel-files";
+import { waitFor } from "../tunnel/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "./duration";
 import { buildWatchdogScript, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
 
@@ -37,7 +38,12 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
   await writePrivateFile(runner, files.deadline, `${deadline}\n`);
   const argv = ["sh", "-c", 'setsid -f sh "$1" </dev/null >/dev/null 2>&1', "sh", files.script];
   const started = await runner.run(argv, { timeoutMs: 20_000 });
-  const running = started.exitCode === 0 && (await findWatchdogs(runner, spec.tag)).length > 0;
+  // setsid -f returns before the child has become `sh <script>`; a deadline already past may even
+  // have fired and removed its deadline file by the time we look. Either counts as started.
+  const running = started.exitCode === 0 && (await waitFor(async () => {
+    if ((await findWatchdogs(runner, spec.tag)).length > 0) return true;
+    return (await runner.run(["test", "-e", files.deadline])).exitCode !== 0 || undefined;
+  }, 3000));
   if (!running) {
     await stopWatchdog(runner, spec.tag);
     throw new CommandFailedError({

@@ -48,7 +48,8 @@ export class SharedTunnel extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: SharedTunnelArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = { pid: undefined, processStartTicks: undefined, listenAddress: undefined, url: undefined, startedAt: undefined, command: undefined, logFile: undefined, tag: undefined, requestedExpiresAt: undefined };
-    super(tunnelClosures, name, { ...args, owner: ownerOf(pulumi, name), ...outputs }, {
+    // expiresAt is an input and an output (the deadline fixed on the host): its key must always be registered.
+    super(tunnelClosures, name, { ...args, owner: ownerOf(pulumi, name), ...outputs, expiresAt: args.expiresAt }, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "gateway", "connection"],
     }, "pulumi-shared-tunnel", "SharedTunnel");
