@@ -3,6 +3,7 @@ import { ValidationError } from "../errors";
 import { createRules, deleteRules, openBackend, readRules, rulesFor } from "../firewall/firewall-controller";
 import { sameRule } from "../firewall/backend";
 import { withRunner } from "../host/open-runner";
+import { sharedReads } from "../host/shared-reads";
 import type { FirewallInputs, FirewallOutputs } from "../types";
 import { preflightTunnel } from "../tunnel/prepare-gateway";
 import { validateFirewallInputs, validateTunnelInputs } from "../validation/validate-inputs";
@@ -45,7 +46,8 @@ export const firewallProvider = {
   /** The rules carrying our tag as they are now; none left means the resource is gone. */
   async read(id: string, props: FirewallOutputs): Promise<pulumi.dynamic.ReadResult> {
     const rules = await withRunner(props.connection, async (runner) => {
-      const found = await readRules(runner, props);
+      // Refresh reads every rule resource at once: they share one listing of the firewall.
+      const found = await readRules(sharedReads(runner), props);
       // Gone (expired, or removed by hand): a watchdog still waiting would have nothing left to do.
       if (found.length === 0) await stopWatchdog(runner, props.ruleTag);
       return found;

@@ -1,6 +1,7 @@
 import { CommandFailedError, OwnershipError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
+import { sharedReads } from "../host/shared-reads";
 import { buildListListenersArgv, parseSsListeners, type Listener } from "../listener/parse-ss";
 import { classifySshError } from "../ssh/classify-ssh-error";
 import { buildForwardArgv, type GatewayEndpoint } from "../ssh/forward-argv";
@@ -59,19 +60,23 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = n
 }
 
 /** True when the recorded ssh still runs and still owns the listener. */
-export async function isTunnelAlive(runner: Runner, state: TunnelOutputs): Promise<boolean> {
+export async function isTunnelAlive(runner: Runner, state: TunnelOutputs, listings: Runner = runner): Promise<boolean> {
   const identity = await readProcessIdentity(runner, state.pid);
   if (!isOurProcess(identity, state.processStartTicks, state.tag)) return false;
-  const listener = await findListener(runner, state.bindAddress, state.bindPort);
+  // The whole listener table, so that refresh's reads of every tunnel share one `ss`.
+  const all = parseSsListeners((await listings.run(LIST_ALL_LISTENERS)).stdout);
+  const listener = all.find((l) => l.port === state.bindPort && sameAddress(l.address, state.bindAddress));
   return listener?.processes.some((p) => p.pid === state.pid) ?? false;
 }
+
+const LIST_ALL_LISTENERS = ["ss", "-H", "-t", "-l", "-n", "-p"];
 
 /**
  * For refresh: true when the forward still runs. A dead one leaves the stack on refresh without a
  * delete, so its files on the tunnel host (known_hosts, log) are removed here, or nobody would.
  */
 export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promise<boolean> {
-  if (await isTunnelAlive(runner, state)) return true;
+  if (await isTunnelAlive(runner, state, sharedReads(runner))) return true;
   await removeTunnelFiles(runner, state.tag);
   return false;
 }
