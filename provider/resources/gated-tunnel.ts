@@ -53,7 +53,10 @@ export class GatedTunnel extends pulumi.ComponentResource {
       expiresAt,
       gatesForwardsOf: ownerPrefix(ownerOf(pulumi, `${name}-forward`)),
     }, { parent: this });
-    this.tunnel = new SharedTunnel(`${name}-forward`, { ...forwardArgs, expiresAt: this.firewall.expiresAt as pulumi.Output<string> }, { parent: this, dependsOn: [this.firewall] });
+    // Only with an expiry: the rule's expiresAt output does not exist otherwise, and a preview
+    // would show it as unknown, i.e. a spurious update of every unchanged forward.
+    const expires = expiresAfter !== undefined || expiresAt !== undefined;
+    this.tunnel = new SharedTunnel(`${name}-forward`, expires ? { ...forwardArgs, expiresAt: this.firewall.expiresAt as pulumi.Output<string> } : forwardArgs, { parent: this, dependsOn: [this.firewall] });
     this.url = this.tunnel.url;
     this.listenAddress = this.tunnel.listenAddress;
     this.pid = this.tunnel.pid;
