@@ -35,6 +35,11 @@ async function withListener<T>(port: number, work: (url: string) => Promise<T>):
   }
 }
 
+async function hostState(port: number): Promise<string> {
+  const parts = await Promise.all([["nft", "list", "ruleset"], ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${port}`], ["conntrack", "-L"]].map((argv) => inNs(lab.nsTh, argv)));
+  return parts.map((r) => r.stdout + r.stderr).join("\n---\n");
+}
+
 test("with ufw active, the nftables and iptables backends refuse and name the backend to use", async () => {
   for (const backend of ["nftables", "iptables"]) {
     const stack = new TestStack(`it-be-${backend}-refused`, undefined, DIR);
@@ -70,7 +75,9 @@ describe("ufw inactive (the host accepts everything)", () => {
       try {
         const out = await stack.ok("up", config(port, requested));
         expect(out.backend).toBe(chosen);
-        expect(await fetchFrom(lab.nsTc, url)).toBe("open");
+        // On failure, show the host's ruleset and listeners: this once failed only inside a full run.
+        const trusted = await waitFor(() => fetchFrom(lab.nsTc, url), 10_000);
+        if (trusted !== "open") throw new Error(`trusted client refused; host state:\n${await hostState(port)}`);
         expect(await fetchFrom(lab.nsUc, url)).toBeUndefined();
         expect(await stack.ok("preview")).not.toHaveProperty("update");
       } finally {
