@@ -7,9 +7,17 @@ class ScenarioReporter {
     const rows = [];
     for (const file of results.testResults) {
       if (!file.testFilePath.includes("/reliability/")) continue;
+      // Table-driven files (hundreds of payloads per input) get one row per group, with its count.
+      const grouped = file.testResults.length > 50;
+      const groups = new Map();
       for (const t of file.testResults) {
-        rows.push([[...t.ancestorTitles, t.title].join(" > "), t.status === "passed" ? "PASS" : t.status.toUpperCase(), `${((t.duration ?? 0) / 1000).toFixed(1)}s`]);
+        const name = grouped ? `${t.ancestorTitles[0] ?? t.title} (x${file.testResults.filter((u) => (u.ancestorTitles[0] ?? u.title) === (t.ancestorTitles[0] ?? t.title)).length})` : [...t.ancestorTitles, t.title].join(" > ");
+        const row = groups.get(name) ?? { ok: true, ms: 0, status: "PASS" };
+        row.ms += t.duration ?? 0;
+        if (t.status !== "passed") row.status = t.status.toUpperCase();
+        groups.set(name, row);
       }
+      for (const [name, row] of groups) rows.push([name, row.status, `${(row.ms / 1000).toFixed(1)}s`]);
       if (file.testExecError) rows.push([file.testFilePath, "ERROR", file.testExecError.message.split("\n")[0]]);
     }
     if (rows.length === 0) return;
