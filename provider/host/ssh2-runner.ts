@@ -4,6 +4,7 @@ import { SshConnectError } from "../errors";
 import type { ConnectionArgs } from "../types";
 import { quoteArgv } from "./quote";
 import type { RunOptions, RunResult, Runner } from "./runner";
+import { ShellSession } from "./shell-session";
 
 /** How the provider reaches a remote tunnel host: the public `Connection` input, resolved. */
 export type RemoteConnection = ConnectionArgs;
@@ -68,10 +69,35 @@ export class Ssh2Runner implements Runner {
   }
 
   /**
-   * Runs one command on its own channel. sshd can refuse a channel for a moment when sessions
-   * are being torn down around its MaxSessions limit; that refusal is retried with backoff.
+   * Runs one command, on an idle long-lived shell of this connection when one can be had (a few ms
+   * per command instead of a session set-up per exec), else on an exec channel of its own.
    */
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const session = process.env.PULUMI_SHARED_TUNNEL_EXEC === "1" ? undefined : await this.takeShell();
+    if (!session) return this.runExec(argv, options);
+    try {
+      return await session.run(argv, options);
+    } finally {
+      if (!session.dead) this.idleShells.push(session);
+    }
+  }
+
+  private readonly idleShells: ShellSession[] = [];
+
+  /** An idle shell, or a new one; undefined when the server will not open one (then exec is used). */
+  private async takeShell(): Promise<ShellSession | undefined> {
+    const idle = this.idleShells.pop();
+    if (idle && !idle.dead) return idle;
+    return new Promise((resolve) => {
+      this.client.exec("sh", (err: Error | undefined, channel: ClientChannel) => resolve(err ? undefined : new ShellSession(channel)));
+    });
+  }
+
+  /**
+   * Runs one command on its own exec channel. sshd can refuse a channel for a moment when
+   * sessions are being torn down around its MaxSessions limit; that refusal is retried with backoff.
+   */
+  private async runExec(argv: readonly string[], options: RunOptions): Promise<RunResult> {
     const command = quoteArgv(argv);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -111,6 +137,7 @@ export class Ssh2Runner implements Runner {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const shell of this.idleShells.splice(0)) shell.close();
     this.client.end();
   }
 }

@@ -16,7 +16,7 @@ test("without sudo, a non-root operator gets a clear error and nothing is left",
   try {
     const r = await stack.run("up", config({}));
     expect(r.exitCode).not.toBe(0);
-    expect(r.stderr).toMatch(/choose a firewall backend on pstop@198\.18\.\d+\.2:22 failed: found none of ufw, nft or iptables/);
+    expect(r.stderr).toMatch(new RegExp(`choose a firewall backend on ${lab.thOpUser}@${lab.thSshAddr.replace(/\./g, "\\.")}:22 failed: found none of ufw, nft or iptables`));
     expect(r.stderr).toMatch(/hint: install ufw \(or nftables\), and run the provider as root or set connection\.sudo: true/);
     expect(await sshProcessesWith(".it-nosudo.")).toEqual([]);
   } finally {
