@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { waitFor } from "../../provider/tunnel/wait-for";
-import { fetchFrom, inNs, readLab, type Lab } from "../support/lab";
+import { fetchFrom, inNs, readLab, withStandInListener, type Lab } from "../support/lab";
 import { ROOT, TestStack } from "../support/stack";
 
 /**
@@ -22,20 +22,6 @@ function config(port: number, backend: string): Record<string, string> {
   };
 }
 
-/** A stand-in listener on the tunnel host; answers "open" until stopped. */
-async function withListener<T>(port: number, work: (url: string) => Promise<T>): Promise<T> {
-  const script = "setTimeout(() => process.exit(0), 120000); require('http').createServer((q, s) => s.end('open')).listen(+process.argv[2], process.argv[1])";
-  const server = inNs(lab.nsTh, [process.execPath, "-e", script, lab.thTrusted, String(port)], 130_000);
-  try {
-    const up = await waitFor(async () => (await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "sport", "=", `:${port}`])).stdout.trim() || undefined, 10_000);
-    if (!up) throw new Error(`the stand-in listener on :${port} never came up`);
-    return await work(`http://${lab.thTrusted}:${port}/`);
-  } finally {
-    await inNs(lab.nsTh, ["pkill", "-f", `listen\\(\\+process.argv\\[2\\].*${lab.thTrusted.replace(/\./g, "\\.")} ${port}$`]);
-    await server;
-  }
-}
-
 describe("ufw inactive: a gate backend", () => {
   beforeAll(async () => {
     expect((await ufw("--force", "disable")).exitCode).toBe(0);
@@ -45,7 +31,7 @@ describe("ufw inactive: a gate backend", () => {
   });
 
   test.each([["nftables", 8124, ["nft", "list", "ruleset"]], ["iptables", 8125, ["iptables", "-S"]]])("%s: the gate goes by itself at the deadline", async (backend, port, listArgv) => {
-    await withListener(port, async (url) => {
+    await withStandInListener(lab, port, async (url) => {
       const stack = new TestStack(`it-exp-${backend}`, undefined, DIR);
       try {
         const out = await stack.ok("up", config(port, backend));

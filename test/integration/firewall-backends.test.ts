@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { fetchFrom, inNs, readLab, type Lab } from "../support/lab";
+import { fetchFrom, inNs, readLab, withStandInListener, type Lab } from "../support/lab";
 import { ROOT, TestStack } from "../support/stack";
 import { waitFor } from "../../provider/tunnel/wait-for";
 
@@ -19,20 +19,6 @@ function config(port: number, backend: string): Record<string, string> {
     tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
     port: String(port), sources: JSON.stringify(["198.51.100.50"]), destination: lab.thTrusted, backend,
   };
-}
-
-/** A listener on the tunnel host standing in for a forward; answers "open" until stopped. */
-async function withListener<T>(port: number, work: (url: string) => Promise<T>): Promise<T> {
-  const script = "setTimeout(() => process.exit(0), 120000); require('http').createServer((q, s) => s.end('open')).listen(+process.argv[2], process.argv[1])";
-  const server = inNs(lab.nsTh, [process.execPath, "-e", script, lab.thTrusted, String(port)], 130_000);
-  try {
-    const listening = await waitFor(async () => (await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "sport", "=", `:${port}`])).stdout.trim() || undefined, 10_000);
-    if (!listening) throw new Error(`the stand-in listener on :${port} never came up`);
-    return await work(`http://${lab.thTrusted}:${port}/`);
-  } finally {
-    await inNs(lab.nsTh, ["pkill", "-f", `listen\\(\\+process.argv\\[2\\]`]);
-    await server;
-  }
 }
 
 async function hostState(port: number): Promise<string> {
@@ -69,7 +55,7 @@ describe("ufw inactive (the host accepts everything)", () => {
   });
 
   test.each([["auto", "nftables", 8122], ["iptables", "iptables", 8123]])("backend %s installs a %s gate: the listed source gets in, others are dropped, destroy opens it again", async (requested, chosen, port) => {
-    await withListener(port, async (url) => {
+    await withStandInListener(lab, port, async (url) => {
       expect(await fetchFrom(lab.nsUc, url)).toBe("open");
       const stack = new TestStack(`it-be-${chosen}`, undefined, DIR);
       try {

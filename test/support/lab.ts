@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { LocalRunner } from "../../provider/host/local-runner";
 import type { RunResult } from "../../provider/host/runner";
+import { waitFor } from "../../provider/tunnel/wait-for";
 
 /** The lab's addresses, keys and namespace names, as `test/lab/lab.sh up` wrote them. */
 export interface Lab {
@@ -56,4 +57,22 @@ export async function sshProcessesWith(fragment: string): Promise<string[]> {
 /** ufw's saved rules on the tunnel host, as text. */
 export async function tunnelHostUfwRules(lab: Lab): Promise<string> {
   return (await inNs(lab.nsTh, ["ufw", "show", "added"])).stdout;
+}
+
+/**
+ * Runs `work` while a stand-in listener (answering "open") listens on the tunnel host's trusted
+ * address and `port`, where a forward would. Stopped by its own address and port only: other
+ * tests' listeners (another lab's, too) are left alone.
+ */
+export async function withStandInListener<T>(lab: Lab, port: number, work: (url: string) => Promise<T>): Promise<T> {
+  const script = "setTimeout(() => process.exit(0), 120000); require('http').createServer((q, s) => s.end('open')).listen(+process.argv[2], process.argv[1])";
+  const server = inNs(lab.nsTh, [process.execPath, "-e", script, lab.thTrusted, String(port)], 130_000);
+  try {
+    const up = await waitFor(async () => (await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "sport", "=", `:${port}`])).stdout.trim() || undefined, 10_000);
+    if (!up) throw new Error(`the stand-in listener on :${port} never came up`);
+    return await work(`http://${lab.thTrusted}:${port}/`);
+  } finally {
+    await inNs(lab.nsTh, ["pkill", "-f", `listen\\(\\+process.argv\\[2\\].*${lab.thTrusted.replace(/\./g, "\\.")} ${port}$`]);
+    await server;
+  }
 }
