@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { fetchFrom, inNs, readLab, withStandInListener, type Lab } from "../support/lab";
+import { firewallConfig } from "../support/demo-config";
 import { ROOT, TestStack } from "../support/stack";
 
 /**
@@ -16,10 +17,7 @@ const DIR = path.join(ROOT, "examples/firewall-allow");
 const ufw = (...args: string[]) => inNs(lab.nsTh, ["ufw", ...args]);
 
 function config(port: number, backend: string): Record<string, string> {
-  return {
-    tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-    port: String(port), sources: JSON.stringify([lab.trustedCidr]), destination: lab.thTrusted, backend, expiresAfter: "20s",
-  };
+  return firewallConfig(lab, port, [lab.trustedCidr], { backend, expiresAfter: "20s" });
 }
 
 describe("ufw inactive: a gate backend", () => {

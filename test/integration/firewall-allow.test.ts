@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { fetchFrom, inNs, readLab, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { firewallConfig } from "../support/demo-config";
 import { ROOT, TestStack } from "../support/stack";
 
 /**
@@ -13,10 +14,7 @@ const DIR = path.join(ROOT, "examples/firewall-allow");
 const ufw = (...args: string[]) => inNs(lab.nsTh, ["ufw", ...args]);
 
 function config(port: number, sources: string[]): Record<string, string> {
-  return {
-    tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-    port: String(port), sources: JSON.stringify(sources), destination: lab.thTrusted,
-  };
+  return firewallConfig(lab, port, sources);
 }
 
 describe("refresh after rules are changed by hand", () => {

@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { fetchFrom, inNs, readLab, withStandInListener, type Lab } from "../support/lab";
+import { firewallConfig } from "../support/demo-config";
 import { ROOT, TestStack } from "../support/stack";
 import { waitFor } from "../../provider/tunnel/wait-for";
 
@@ -15,10 +16,7 @@ const DIR = path.join(ROOT, "examples/firewall-allow");
 const ufw = (...args: string[]) => inNs(lab.nsTh, ["ufw", ...args]);
 
 function config(port: number, backend: string): Record<string, string> {
-  return {
-    tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-    port: String(port), sources: JSON.stringify(["198.51.100.50"]), destination: lab.thTrusted, backend,
-  };
+  return firewallConfig(lab, port, ["198.51.100.50"], { backend });
 }
 
 async function hostState(port: number): Promise<string> {
