@@ -1,10 +1,11 @@
 import { FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
+import { STATE_DIR } from "../ssh/forward-argv";
 import type { FirewallRule } from "../types";
 import { formatCidr, parseCidr, sameRange } from "../validation/net";
 import { sameRule, type FirewallBackend, type ObservedRule } from "./backend";
-import { runLocked } from "./host-lock";
+import { FIREWALL_LOCK, runLocked } from "./host-lock";
 import { buildUfwRuleArgv, parseUfwUserRules } from "./ufw-rules";
 
 export class UfwBackend implements FirewallBackend {
@@ -28,8 +29,13 @@ export class UfwBackend implements FirewallBackend {
     }
   }
 
+  /**
+   * ufw's saved rules, read under a shared hold of the firewall lock: ufw rewrites user.rules
+   * while it changes a rule, and a read in the middle once missed a rule, so a concurrent destroy
+   * took it for already gone and left it behind.
+   */
   async list(): Promise<ObservedRule[]> {
-    const argv = ["cat", "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
+    const argv = ["sh", "-c", 'mkdir -p -m 700 "$1" 2>/dev/null; exec flock -s -w 120 "$2" cat "$3" "$4"', "sh", STATE_DIR, FIREWALL_LOCK, "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
     const { stdout } = await runChecked(this.runner, argv, { what: "read ufw's saved rules" });
     return parseUfwUserRules(stdout);
   }

@@ -66,3 +66,21 @@ export function classifySshError(stderr: string, where: { gateway: string; targe
   for (const p of PATTERNS) if (p.test.test(stderr)) return p.diagnose(where);
   return undefined;
 }
+
+/**
+ * True when the gateway's sshd dropped the connection before the key exchange: what it does past
+ * MaxStartups (default 10 unauthenticated connections) when many forwards start at once.
+ * Worth another try, unlike every other failure above.
+ */
+export function isPreAuthDrop(text: string): boolean {
+  return /kex_exchange_identification|Connection reset by peer|Connection reset by \S+ port \d+/i.test(text);
+}
+
+/** Runs `attempt` again, with backoff, while its output says the gateway dropped us early. */
+export async function retryPreAuthDrops<T>(attempt: () => Promise<T>, output: (result: T) => Promise<string>): Promise<T> {
+  for (let n = 1; ; n++) {
+    const result = await attempt();
+    if (n >= 5 || !isPreAuthDrop(await output(result))) return result;
+    await new Promise((r) => setTimeout(r, 150 * 2 ** n + Math.random() * 200));
+  }
+}

@@ -4,7 +4,7 @@ import type { Runner } from "../host/runner";
 import { buildListListenersArgv, parseSsListeners } from "../listener/parse-ss";
 import { formatHostPort, isUnspecified, parseAddress, sameAddress } from "../validation/net";
 import { readProcessIdentity } from "../tunnel/process-identity";
-import { classifySshError } from "./classify-ssh-error";
+import { classifySshError, retryPreAuthDrops } from "./classify-ssh-error";
 import { buildPreflightArgv, type GatewayEndpoint } from "./forward-argv";
 
 /** Proves the bind address belongs to the tunnel host. Cheap, so it runs first. */
@@ -57,7 +57,7 @@ function isWildcard(address: string): boolean {
 /** Proves the target answers from the gateway the way the forward will reach it. */
 export async function checkGatewayPath(runner: Runner, gw: GatewayEndpoint, targetHost: string, targetPort: number): Promise<void> {
   const argv = buildPreflightArgv(gw, targetHost, targetPort);
-  const result = await runner.run(argv, { timeoutMs: 30_000 });
+  const result = await retryPreAuthDrops(() => runner.run(argv, { timeoutMs: 30_000 }), async (r) => (r.exitCode === 0 ? "" : r.stderr));
   if (result.exitCode === 0) return;
   const where = {
     gateway: formatHostPort(gw.host, gw.port),

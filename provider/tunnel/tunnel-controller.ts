@@ -3,7 +3,7 @@ import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { sharedReads } from "../host/shared-reads";
 import { buildListListenersArgv, parseSsListeners, type Listener } from "../listener/parse-ss";
-import { classifySshError } from "../ssh/classify-ssh-error";
+import { classifySshError, retryPreAuthDrops } from "../ssh/classify-ssh-error";
 import { buildForwardArgv, type GatewayEndpoint } from "../ssh/forward-argv";
 import { makeTag, ownerPrefix } from "../tag";
 import type { TunnelInputs, TunnelOutputs } from "../types";
@@ -27,7 +27,11 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = n
     const gw = await prepareGateway(runner, inputs, tag);
     if (inputs.preflight !== false) await runPreflight(runner, inputs, gw);
     const argv = buildForwardArgv({ ...inputs, gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile: files.logFile });
-    const started = await runner.run(argv, { timeoutMs: 60_000 });
+    // With -E, ssh's errors go to the log file; a start the gateway dropped early is retried.
+    const started = await retryPreAuthDrops(
+      () => runner.run(argv, { timeoutMs: 60_000 }),
+      async (r) => (r.exitCode === 0 ? "" : (await runner.run(["cat", files.logFile])).stdout),
+    );
     if (started.exitCode !== 0) await throwStartFailure(runner, argv, started.exitCode, files.logFile, gw, inputs, listen);
     const listener = await waitFor(() => findListener(runner, inputs.bindAddress, inputs.bindPort), 3000);
     const owner = listener?.processes.find((p) => p.name === "ssh");

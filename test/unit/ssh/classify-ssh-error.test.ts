@@ -1,4 +1,4 @@
-import { classifySshError } from "../../../provider/ssh/classify-ssh-error";
+import { classifySshError, isPreAuthDrop } from "../../../provider/ssh/classify-ssh-error";
 
 const where = { gateway: "198.18.1.2:22", target: "127.0.0.1:8000", listen: "198.51.100.40:8080" };
 
@@ -18,4 +18,13 @@ test.each([
 
 test("unknown output is not guessed at", () => {
   expect(classifySshError("something new", where)).toBeUndefined();
+});
+
+test.each([
+  ["kex_exchange_identification: read: Connection reset by peer", true],
+  ["Connection reset by 198.18.1.2 port 22", true],
+  ["Permission denied (publickey).", false],
+  ["channel 0: open failed: connect failed: Connection refused", false],
+])("a drop before the key exchange (%j) is retried: %s", (stderr, retried) => {
+  expect(isPreAuthDrop(stderr)).toBe(retried);
 });
