@@ -62,6 +62,8 @@ export class Ssh2Runner implements Runner {
       client.once("error", (err: Error & { level?: string }) => {
         reject(describeConnectError(err, where, offered !== undefined && offered !== pinned[1]));
       });
+      // Small command lines and window adjusts must not wait for a delayed ACK (Nagle: ~40 ms each).
+      client.once("connect", () => client.setNoDelay(true));
       client.connect(config);
     });
     client.on("error", () => {}); // later errors surface through the channel that hit them
