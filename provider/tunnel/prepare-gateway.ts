@@ -1,6 +1,7 @@
 import type { Runner } from "../host/runner";
 import { knownHostsLine, type GatewayEndpoint } from "../ssh/forward-argv";
 import { checkBindAddress, checkGatewayPath, checkPortFree } from "../ssh/preflight";
+import { checkUnlessRecent } from "../ssh/recent-checks";
 import { makeTag } from "../tag";
 import type { TunnelInputs } from "../types";
 import { normalizeHostKey } from "../validation/fields";
@@ -25,11 +26,16 @@ export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: 
   return gw;
 }
 
-/** The preflight checks, cheapest first: bind address, free port, then the path through the gateway. */
+/**
+ * The preflight checks, cheapest first: bind address, free port, then the path through the
+ * gateway (that one reused when the same path passed moments ago: see recent-checks.ts).
+ */
 export async function runPreflight(runner: Runner, inputs: TunnelInputs, gw: GatewayEndpoint): Promise<void> {
   await checkBindAddress(runner, inputs.bindAddress);
   await checkPortFree(runner, inputs.bindAddress, inputs.bindPort);
-  await checkGatewayPath(runner, gw, inputs.targetHost, inputs.targetPort);
+  const { host, port, user, hostKey, privateKey, privateKeyPath, privateKeyPassphrase } = inputs.gateway;
+  const path = { where: runner.where, host, port: port ?? 22, user, hostKey: normalizeHostKey(hostKey), privateKey, privateKeyPath, privateKeyPassphrase, target: [inputs.targetHost, inputs.targetPort] };
+  await checkUnlessRecent(path, () => checkGatewayPath(runner, gw, inputs.targetHost, inputs.targetPort));
 }
 
 /**

@@ -1,0 +1,30 @@
+import { createHash } from "node:crypto";
+
+/**
+ * Passed gateway-path checks, kept for a short while in this provider process. Why: a GatedTunnel
+ * checks the same path twice within a second (its rule's preflight, then its tunnel's), and N
+ * tunnels through one gateway to one target would each pay for the same `ssh -W` (~200 ms). A
+ * check is reused only for exactly the same tunnel host, gateway, credentials and target; checks
+ * running at the same moment share one run; a failed check is never kept, so a retry checks again.
+ */
+const REUSE_MS = 30_000;
+const passed = new Map<string, { at: number; check: Promise<void> }>();
+
+/** Runs `check` unless the same `subject` passed within REUSE_MS (or is being checked now). */
+export function checkUnlessRecent(subject: unknown, check: () => Promise<void>, now = Date.now): Promise<void> {
+  // A digest, so keys and passphrases in the subject are not kept in this map.
+  const key = createHash("sha256").update(JSON.stringify(subject)).digest("hex");
+  const hit = passed.get(key);
+  if (hit && now() - hit.at < REUSE_MS) return hit.check;
+  const entry = { at: now(), check: check() };
+  passed.set(key, entry);
+  entry.check.catch(() => {
+    if (passed.get(key) === entry) passed.delete(key);
+  });
+  return entry.check;
+}
+
+/** Forgets every kept check (tests). */
+export function forgetRecentChecks(): void {
+  passed.clear();
+}
