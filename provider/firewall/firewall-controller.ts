@@ -1,11 +1,12 @@
 import { FirewallError } from "../errors";
 import type { Runner } from "../host/runner";
+import { sharedReads } from "../host/shared-reads";
 import { makeTag, ownerPrefix } from "../tag";
-import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
+import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import type { FirewallBackend } from "./backend";
 import { IptablesBackend } from "./iptables";
 import { NftablesBackend } from "./nftables";
-import { hasCommand, isUfwActive } from "./other-firewalls";
+import { hasCommand, readUfwStatus, saysUfwActive } from "./other-firewalls";
 import { UfwBackend } from "./ufw";
 
 /**
@@ -15,7 +16,7 @@ import { UfwBackend } from "./ufw";
  */
 export async function openBackend(runner: Runner, choice: FirewallInputs["backend"]): Promise<FirewallBackend> {
   switch (choice ?? "auto") {
-    case "auto": return openBackend(runner, await detectBackend(runner));
+    case "auto": return detectBackend(runner);
     case "ufw": return new UfwBackend(runner);
     case "nftables": return new NftablesBackend(runner);
     case "iptables": return new IptablesBackend(runner);
@@ -23,10 +24,13 @@ export async function openBackend(runner: Runner, choice: FirewallInputs["backen
   }
 }
 
-export async function detectBackend(runner: Runner): Promise<FirewallBackendName> {
-  if (await isUfwActive(runner)) return "ufw";
-  if (await hasCommand(runner, "nft")) return "nftables";
-  if (await hasCommand(runner, "iptables")) return "iptables";
+async function detectBackend(runner: Runner): Promise<FirewallBackend> {
+  // The status read here is the one the ufw backend checks next: one `ufw status verbose`, not two,
+  // and one for all the rules a run creates on this host within a second (each costs ~100 ms of CPU).
+  const ufwStatus = await readUfwStatus(sharedReads(runner));
+  if (saysUfwActive(ufwStatus)) return new UfwBackend(runner, ufwStatus);
+  if (await hasCommand(runner, "nft")) return new NftablesBackend(runner);
+  if (await hasCommand(runner, "iptables")) return new IptablesBackend(runner);
   // Usually a non-root user: the firewall tools live in /usr/sbin, outside its PATH.
   throw new FirewallError("found none of ufw, nft or iptables", {
     what: "choose a firewall backend",

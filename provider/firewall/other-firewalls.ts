@@ -66,11 +66,24 @@ export async function hasCommand(runner: Runner, name: "ufw" | "nft" | "iptables
   return (await runner.run(["sh", "-c", 'command -v "$1" >/dev/null', "sh", name])).exitCode === 0;
 }
 
+/**
+ * `ufw status verbose` (active or not, and the default policies), or undefined when ufw is not
+ * installed. Verbose, so that the ufw backend's own readiness check can use the same read.
+ */
+export async function readUfwStatus(runner: Runner): Promise<string | undefined> {
+  if (!(await hasCommand(runner, "ufw"))) return undefined;
+  return (await runChecked(runner, UFW_STATUS, { what: "read ufw's status", hint: "run the provider as root (or with sudo)" })).stdout;
+}
+
+export const UFW_STATUS = ["ufw", "status", "verbose"];
+
+export function saysUfwActive(status: string | undefined): boolean {
+  return status !== undefined && /^Status: active/m.test(status);
+}
+
 /** True when ufw is installed and `ufw status` says active. */
 export async function isUfwActive(runner: Runner): Promise<boolean> {
-  if (!(await hasCommand(runner, "ufw"))) return false;
-  const { stdout } = await runChecked(runner, ["ufw", "status"], { what: "read ufw's status", hint: "run the provider as root (or with sudo)" });
-  return /^Status: active/m.test(stdout);
+  return saysUfwActive(await readUfwStatus(runner));
 }
 
 /**
@@ -81,7 +94,7 @@ export async function isUfwActive(runner: Runner): Promise<boolean> {
 export async function refuseOtherFirewalls(runner: Runner, backend: "nftables" | "iptables"): Promise<void> {
   if (await isUfwActive(runner)) {
     throw new FirewallError(`ufw is active, and its chains would still drop the sources this ${backend} gate accepts`, {
-      what: "check the firewall", where: runner.where, command: quoteArgv(["ufw", "status"]),
+      what: "check the firewall", where: runner.where, command: quoteArgv(UFW_STATUS),
       hint: 'use backend "ufw" (or "auto", which picks ufw when it is active)',
     });
   }

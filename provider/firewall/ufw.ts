@@ -1,20 +1,24 @@
 import { FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
+import { sharedReads } from "../host/shared-reads";
 import { STATE_DIR } from "../ssh/forward-argv";
 import type { FirewallRule } from "../types";
 import { formatCidr, parseCidr, sameRange } from "../validation/net";
 import { sameRule, type FirewallBackend, type ObservedRule } from "./backend";
 import { FIREWALL_LOCK, runLocked } from "./host-lock";
+import { withLocalLock } from "./local-lock";
+import { UFW_STATUS } from "./other-firewalls";
 import { buildUfwRuleArgv, parseUfwUserRules } from "./ufw-rules";
 
 export class UfwBackend implements FirewallBackend {
   readonly name = "ufw" as const;
-  constructor(private readonly runner: Runner) {}
+  /** `status`: a `ufw status verbose` just read (auto-detection's), so ensureReady need not read it again. */
+  constructor(private readonly runner: Runner, private readonly status?: string) {}
 
   async ensureReady(): Promise<void> {
-    const argv = ["ufw", "status", "verbose"];
-    const { stdout } = await runChecked(this.runner, argv, { what: "read ufw's status", hint: "install ufw and run the provider as root (or with sudo)" });
+    const argv = UFW_STATUS;
+    const stdout = this.status ?? (await runChecked(sharedReads(this.runner), argv, { what: "read ufw's status", hint: "install ufw and run the provider as root (or with sudo)" })).stdout;
     if (!/^Status: active/m.test(stdout)) {
       throw new FirewallError("ufw is inactive, so an allow rule would filter nothing", {
         what: "check the firewall", where: this.runner.where, command: quoteArgv(argv),
@@ -36,7 +40,7 @@ export class UfwBackend implements FirewallBackend {
    */
   async list(): Promise<ObservedRule[]> {
     const argv = ["sh", "-c", 'mkdir -p -m 700 "$1" 2>/dev/null; exec flock -s -w 120 "$2" cat "$3" "$4"', "sh", STATE_DIR, FIREWALL_LOCK, "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
-    const { stdout } = await runChecked(this.runner, argv, { what: "read ufw's saved rules" });
+    const { stdout } = await withLocalLock(this.runner.where, "shared", () => runChecked(this.runner, argv, { what: "read ufw's saved rules" }));
     return parseUfwUserRules(stdout);
   }
 

@@ -4,7 +4,8 @@ import type { RunOptions, RunResult, Runner } from "./runner";
  * Refresh reads every resource at once; each one asking the host for the same listing (all TCP
  * listeners, the firewall's rules) would cost a round trip per resource. Reads made through
  * `sharedReads` with the same host and argv within a second share one run. Only for read-only
- * commands in refresh: create and delete must see the host as it is now.
+ * commands: refresh's listings, and the firewall's status check before a change. A listing that
+ * a change is planned from, or verified by, must see the host as it is now: never through here.
  */
 const TTL_MS = 1000;
 const recent = new Map<string, { at: number; result: Promise<RunResult> }>();

@@ -1,16 +1,18 @@
 import { openBackend } from "../../../provider/firewall/firewall-controller";
 import type { RunOptions, RunResult, Runner } from "../../../provider/host/runner";
 
-/** Answers `command -v NAME` and `ufw status` like a host with the given tools. */
+let hosts = 0;
+
+/** Answers like a host with the given tools; each has its own name, as reads are shared per host. */
 class FakeHost implements Runner {
-  readonly where = "fake";
+  readonly where = `fake-${++hosts}`;
   readonly calls: string[] = [];
   constructor(private readonly installed: string[], private readonly ufwStatus = "Status: inactive\n") {}
   async run(argv: readonly string[], _options?: RunOptions): Promise<RunResult> {
     this.calls.push(argv.join(" "));
     const ok = (stdout = ""): RunResult => ({ exitCode: 0, stdout, stderr: "", timedOut: false });
     if (argv[0] === "sh" && argv[2] === 'command -v "$1" >/dev/null') return this.installed.includes(argv[4]) ? ok() : { ...ok(), exitCode: 1 };
-    if (argv.join(" ") === "ufw status") return ok(this.ufwStatus);
+    if (argv.join(" ") === "ufw status verbose") return ok(this.ufwStatus);
     throw new Error(`unexpected command ${argv.join(" ")}`);
   }
   async close(): Promise<void> {}
@@ -24,6 +26,17 @@ test.each([
 ])("auto on a host with %s picks %s", async (_name, host, expected) => {
   expect((await openBackend(host, "auto")).name).toBe(expected);
   expect((await openBackend(host, undefined)).name).toBe(expected);
+});
+
+test("auto that picks ufw hands its status read to the backend: one ufw status for detection and readiness", async () => {
+  const host = new FakeHost(["ufw"], "Status: active\nDefault: deny (incoming), allow (outgoing), disabled (routed)\n");
+  await (await openBackend(host, "auto")).ensureReady();
+  expect(host.calls.filter((c) => c.startsWith("ufw status"))).toEqual(["ufw status verbose"]);
+});
+
+test("auto that picks ufw still refuses a default-allow policy it read during detection", async () => {
+  const host = new FakeHost(["ufw"], "Status: active\nDefault: allow (incoming), allow (outgoing), disabled (routed)\n");
+  await expect((await openBackend(host, "auto")).ensureReady()).rejects.toThrow(/default incoming policy is allow/);
 });
 
 test.each(["ufw", "nftables", "iptables"] as const)("a stored %s is opened as is, with no detection on the host", async (name) => {
