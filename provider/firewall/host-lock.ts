@@ -3,6 +3,7 @@ import { CommandFailedError, FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { STATE_DIR } from "../ssh/forward-argv";
+import { withLocalLock } from "./local-lock";
 
 /**
  * Every firewall change on a host (ufw, nft, iptables, from any resource or stack) goes through
@@ -70,7 +71,7 @@ export interface LockedOptions {
  */
 export async function runLocked(runner: Runner, steps: readonly (readonly string[])[], options: LockedOptions): Promise<"done" | "changed"> {
   await runChecked(runner, ["mkdir", "-p", "-m", "700", STATE_DIR], { what: "create the state directory" });
-  const result = await runner.run(buildLockedArgv(steps, options.unchanged), { input: options.input });
+  const result = await withLocalLock(runner.where, "exclusive", () => runner.run(buildLockedArgv(steps, options.unchanged), { input: options.input }));
   if (result.exitCode === 0) return "done";
   if (options.unchanged && result.exitCode === CHANGED_EXIT) return "changed";
   throw new CommandFailedError({
