@@ -59,6 +59,8 @@ export interface TunnelInputs extends ExpiryArgs {
   keepAliveSeconds?: number;
   /** "project/stack/name", set by the resource class; names the tag on the process. */
   owner: string;
+  /** The resource's URN, set by the resource class: where `pulumi up` shows its progress lines. */
+  progressUrn?: string;
 }
 
 export interface TunnelOutputs extends Omit<TunnelInputs, "expiresAt">, ExpiryOutputs {
@@ -82,6 +84,8 @@ export interface FirewallInputs extends ExpiryArgs {
   backend?: "auto" | FirewallBackendName;
   allowAnySource?: boolean;
   owner: string;
+  /** The resource's URN, set by the resource class: where `pulumi up` shows its progress lines. */
+  progressUrn?: string;
   /**
    * Set by GatedTunnel: the tunnel this rule gates. Its preflight runs before the rule goes in,
    * so a tunnel that cannot start leaves no rule. Not compared by diff.

@@ -14,7 +14,7 @@ const REPLACE_ON = [
   "connection.host", "connection.port", "connection.user",
 ];
 /** Inputs that never change what runs on the host. */
-const COSMETIC = ["owner", "preflight", "allowAllInterfaces"];
+const COSMETIC = ["owner", "progressUrn", "preflight", "allowAllInterfaces"];
 
 /** The SharedTunnel lifecycle. Contract per hook is in each TSDoc line. */
 export const tunnelProvider = {
@@ -76,6 +76,6 @@ export const tunnelProvider = {
 };
 
 function pickInputs(outs: TunnelOutputs): Partial<TunnelInputs> {
-  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, expiresAfter, requestedExpiresAt } = outs;
-  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, expiresAfter, expiresAt: requestedExpiresAt };
+  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, progressUrn, expiresAfter, requestedExpiresAt } = outs;
+  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, progressUrn, expiresAfter, expiresAt: requestedExpiresAt };
 }

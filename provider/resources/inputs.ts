@@ -1,4 +1,4 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionArgs, GatewayArgs } from "../types";
 
 /** Every property of T as a pulumi.Input (so other resources' outputs can feed it); docs carry over. */
@@ -13,4 +13,15 @@ export type Gateway = InputsOf<GatewayArgs>;
 /** "project/stack/name": names the tag put on processes and rules. */
 export function ownerOf(pulumiModule: typeof pulumi, name: string): string {
   return `${pulumiModule.getProject()}/${pulumiModule.getStack()}/${name}`;
+}
+
+/**
+ * The URN the engine gives a resource of ours, passed in as its `progressUrn` input: a dynamic
+ * provider is not told which resource it works on, and its progress lines need a row to go to.
+ */
+export function progressUrnOf(name: string, type: "SharedTunnel" | "FirewallAllow", opts?: pulumi.CustomResourceOptions): pulumi.Output<string> {
+  const urn = pulumi.createUrn(name, `pulumi-nodejs:dynamic/pulumi-shared-tunnel:${type}`, opts?.parent);
+  // Only the string: createUrn's output depends on the parent, and an input depending on a
+  // component makes the SDK wait for all of its children, this resource among them (a deadlock).
+  return pulumi.output(new Promise<string>((resolve) => urn.apply(resolve)));
 }

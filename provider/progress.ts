@@ -1,0 +1,63 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/**
+ * Progress lines for slow steps ("checking … through the gateway", "waiting for the listener"),
+ * shown on the resource's own row of `pulumi up` while it runs, and gone once it is done.
+ *
+ * Why this way: `pulumi.log` in a dynamic provider never reaches the CLI. The provider process
+ * (@pulumi/pulumi's cmd/dynamic-provider) is given the engine's address as its first argument but
+ * never stores it, so the SDK's log has no engine to send to (pulumi/pulumi#18249). We send the
+ * engine's own Log call ourselves: ephemeral (a status, not a diagnostic), to the resource's URN,
+ * which the resource passes in as `progressUrn` since the provider is not told it.
+ * Progress is best effort: when there is no engine (tests, the reaper), it goes nowhere, and a
+ * failed send never fails the step.
+ */
+const current = new AsyncLocalStorage<string>();
+
+/** Runs `work` with progress lines going to `urn`'s row (no URN: nowhere). */
+export function withProgress<T>(urn: string | undefined, work: () => Promise<T>): Promise<T> {
+  return urn ? current.run(urn, work) : work();
+}
+
+/** Shows `message` on the current resource's row; returns at once. */
+export function reportProgress(message: string): void {
+  const urn = current.getStore();
+  const engine = urn ? engineClient() : undefined;
+  if (!urn || !engine) return;
+  try {
+    const req = new engine.proto.LogRequest();
+    req.setSeverity(engine.proto.LogSeverity.INFO);
+    req.setMessage(message);
+    req.setUrn(urn);
+    req.setEphemeral(true);
+    engine.client.log(req, () => {});
+  } catch {
+    // best effort: a status line is never worth failing the step for
+  }
+}
+
+interface Engine {
+  client: { log(req: unknown, done: () => void): void };
+  proto: typeof import("@pulumi/pulumi/proto/engine_pb");
+}
+
+let engine: Engine | null | undefined;
+
+/** The engine's Log client, when this process is Pulumi's dynamic provider (argv: node, script, engine address). */
+function engineClient(): Engine | undefined {
+  if (engine === undefined) engine = connect();
+  return engine ?? undefined;
+}
+
+function connect(): Engine | null {
+  const [, script, address] = process.argv;
+  if (!script?.replace(/\\/g, "/").includes("cmd/dynamic-provider") || !/^[\w.-]+:\d+$/.test(address ?? "")) return null;
+  try {
+    const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
+    const rpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
+    const proto = require("@pulumi/pulumi/proto/engine_pb");
+    return { client: new rpc.EngineClient(address, grpc.credentials.createInsecure()), proto };
+  } catch {
+    return null;
+  }
+}
