@@ -1,6 +1,7 @@
 import { FirewallError } from "../errors";
 import type { Runner } from "../host/runner";
 import { sharedReads } from "../host/shared-reads";
+import { reportProgress } from "../progress";
 import { makeTag, ownerPrefix } from "../tag";
 import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import type { FirewallBackend } from "./backend";
@@ -62,6 +63,7 @@ export async function createRules(runner: Runner, inputs: FirewallInputs, before
   const ruleTag = makeTag(inputs.owner, now);
   const rules = rulesFor(inputs);
   const added: FirewallRule[] = [];
+  reportProgress(`adding ${describeRules(rules)} (${backend.name})`);
   try {
     for (const rule of rules) {
       await backend.add(rule, ruleTag);
@@ -96,5 +98,14 @@ export async function readRules(runner: Runner, state: FirewallOutputs): Promise
 /** Removes exactly the rules this resource added; already gone counts as success. */
 export async function deleteRules(runner: Runner, state: FirewallOutputs): Promise<void> {
   const backend = await openBackend(runner, state.backend);
+  reportProgress(`removing ${describeRules(state.rules)} (${backend.name})`);
   for (const rule of state.rules) await backend.remove(rule, state.ruleTag);
+}
+
+/** "allow 198.51.100.0/24 to port 8080/tcp" for one rule, "3 allow rules for port 8080/tcp" for more. */
+function describeRules(rules: readonly FirewallRule[]): string {
+  const [first] = rules;
+  if (!first) return "no rules";
+  const port = `port ${first.port}/${first.protocol}`;
+  return rules.length === 1 ? `allow ${first.source} to ${port}` : `${rules.length} allow rules for ${port}`;
 }

@@ -1,3 +1,5 @@
+import { reportProgress } from "../progress";
+
 /**
  * The firewall lock's twin inside this provider process, one per host. Why: the host's flock
  * makes a waiting command hold one of the connection's few channels while it waits, so 50 rules
@@ -21,6 +23,11 @@ export async function withLocalLock<T>(host: string, mode: "shared" | "exclusive
   await new Promise<void>((grant) => {
     lock.queue.push({ mode, grant });
     admit(lock);
+    // Still queued: say so, since 50 rules on one host queue for seconds.
+    if (mode === "exclusive" && lock.queue.some((w) => w.grant === grant)) {
+      const ahead = lock.queue.filter((w) => w.mode === "exclusive").length - 1 + (lock.writing ? 1 : 0);
+      reportProgress(`waiting for the firewall on ${host} (${ahead} change${ahead === 1 ? "" : "s"} ahead)`);
+    }
   });
   try {
     return await work();

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { reportProgress } from "../progress";
 import type { RunOptions, RunResult, Runner } from "./runner";
 import { Ssh2Runner, type RemoteConnection } from "./ssh2-runner";
 
@@ -30,6 +31,7 @@ export function acquireRemote(conn: RemoteConnection): Promise<Runner> {
   const key = poolKey(conn);
   let entry = pool.get(key);
   if (!entry) {
+    reportProgress(`connecting to ${conn.user}@${conn.host}`);
     entry = { connecting: Ssh2Runner.connect(conn), users: 0, active: 0, waiting: [] };
     pool.set(key, entry);
     // A failed connect is not cached: the next resource tries again.

@@ -1,4 +1,5 @@
 import { PreflightError } from "../errors";
+import { reportProgress } from "../progress";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { buildListListenersArgv, parseSsListeners } from "../listener/parse-ss";
@@ -57,6 +58,7 @@ function isWildcard(address: string): boolean {
 /** Proves the target answers from the gateway the way the forward will reach it. */
 export async function checkGatewayPath(runner: Runner, gw: GatewayEndpoint, targetHost: string, targetPort: number): Promise<void> {
   const argv = buildPreflightArgv(gw, targetHost, targetPort);
+  reportProgress(`checking that ${formatHostPort(targetHost, targetPort)} answers through the gateway ${formatHostPort(gw.host, gw.port)}`);
   const result = await retryPreAuthDrops(() => runner.run(argv, { timeoutMs: 30_000 }), async (r) => (r.exitCode === 0 ? "" : r.stderr));
   if (result.exitCode === 0) return;
   const where = {

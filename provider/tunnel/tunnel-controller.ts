@@ -1,6 +1,7 @@
 import { CommandFailedError, OwnershipError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
+import { reportProgress } from "../progress";
 import { sharedReads } from "../host/shared-reads";
 import { buildListListenersArgv, parseSsListeners, type Listener } from "../listener/parse-ss";
 import { classifySshError, retryPreAuthDrops } from "../ssh/classify-ssh-error";
@@ -27,12 +28,14 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = n
     const gw = await prepareGateway(runner, inputs, tag);
     if (inputs.preflight !== false) await runPreflight(runner, inputs, gw);
     const argv = buildForwardArgv({ ...inputs, gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile: files.logFile });
+    reportProgress(`starting ssh -L ${listen} to ${formatHostPort(inputs.targetHost, inputs.targetPort)} via ${formatHostPort(gw.host, gw.port)}`);
     // With -E, ssh's errors go to the log file; a start the gateway dropped early is retried.
     const started = await retryPreAuthDrops(
       () => runner.run(argv, { timeoutMs: 60_000 }),
       async (r) => (r.exitCode === 0 ? "" : (await runner.run(["cat", files.logFile])).stdout),
     );
     if (started.exitCode !== 0) await throwStartFailure(runner, argv, started.exitCode, files.logFile, gw, inputs, listen);
+    reportProgress(`waiting for ${listen} to be held by the ssh just started`);
     const listener = await waitFor(() => findListener(runner, inputs.bindAddress, inputs.bindPort), 3000);
     const owner = listener?.processes.find((p) => p.name === "ssh");
     const identity = owner ? await readProcessIdentity(runner, owner.pid) : undefined;
@@ -92,6 +95,7 @@ export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promi
 export async function deleteTunnel(runner: Runner, state: TunnelOutputs): Promise<void> {
   const identity = await readProcessIdentity(runner, state.pid);
   if (isOurProcess(identity, state.processStartTicks, state.tag)) {
+    reportProgress(`stopping ssh pid ${state.pid} and waiting for ${state.listenAddress} to close`);
     await runner.run(["kill", "-TERM", String(state.pid)]);
     // Gone means the listener closed and the process exited (a zombie waiting for its parent counts).
     const stopped = await waitFor(async () => ((await isTunnelAlive(runner, state)) ? undefined : true), 5000);

@@ -46,8 +46,17 @@ describe.each([
     await stack.run("destroy");
   });
 
-  test("up shares the service with the trusted client only", async () => {
-    outputs = await stack.ok("up", config);
+  test("up shares the service with the trusted client only, showing its slow steps on each resource's row", async () => {
+    const up = await stack.okWithLog("up", config);
+    outputs = up.outputs;
+    // Progress lines reach the CLI (a dynamic provider's pulumi.log does not) and name the resource doing the step.
+    expect(up.log).toMatch(/FirewallAllow internal-service-allow creating \(\d+s\) checking that 127\.0\.0\.1:8000 answers through the gateway \d/);
+    expect(up.log).toMatch(/FirewallAllow internal-service-allow creating \(\d+s\) adding allow \S+ to port \d+\/tcp \(ufw\)/);
+    expect(up.log).toMatch(/SharedTunnel internal-service-forward creating \(\d+s\) starting ssh -L \S+ to 127\.0\.0\.1:8000 via/);
+    expect(up.log).toMatch(/SharedTunnel internal-service-forward creating \(\d+s\) waiting for \S+ to be held by the ssh just started/);
+    // Status lines, not diagnostics: the Diagnostics block at the end (if any) stays free of them.
+    const diagnostics = up.log.includes("Diagnostics:") ? up.log.slice(up.log.indexOf("Diagnostics:"), up.log.lastIndexOf("Resources:")) : "";
+    expect(diagnostics).not.toMatch(/checking that|starting ssh|waiting for/);
     expect(outputs.url).toBe(`http://${lab.thTrusted}:${port}/`);
     expect(outputs.tunnelTag).toMatch(/^pst\.shared-tunnel-demo\.it-(remote|local)\.internal-service-forward\.\d+$/);
     expect(await sshProcessesWith(String(outputs.tunnelTag))).toHaveLength(1);

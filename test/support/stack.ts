@@ -61,9 +61,14 @@ export class TestStack {
 
   /** Runs a command that must succeed and returns its JSON stdout. */
   async ok(command: Exclude<Command, "rm">, config?: Record<string, string>): Promise<Record<string, unknown>> {
+    return (await this.okWithLog(command, config)).outputs;
+  }
+
+  /** As ok(), also returning what pulumi printed while it ran (its progress display). */
+  async okWithLog(command: Exclude<Command, "rm">, config?: Record<string, string>): Promise<{ outputs: Record<string, unknown>; log: string }> {
     const r = await this.run(command, config);
     if (r.exitCode !== 0) throw new Error(`pulumi ${command} (${this.name}) failed:\n${r.stderr.slice(-4000)}`);
     const last = r.stdout.trim().split("\n").pop() ?? "{}";
-    return last ? JSON.parse(last) : {};
+    return { outputs: last ? JSON.parse(last) : {}, log: r.stderr };
   }
 }
