@@ -3,7 +3,7 @@
  * through it). It drives the real `pulumi` binary with the Automation API:
  *
  *   node dist/scripts/pulumi-stack.js <up|preview|refresh|destroy|outputs|export|import|cancel|rm> --dir DIR --stack NAME
- *        [--config key=value]... [--secret key=value]... [--expect-no-changes] [--clear-pending-creates]
+ *        [--config key=value]... [--secret key=value]... [--expect-no-changes] [--clear-pending-creates] [--parallel N]
  *
  * DIR holds the project's Pulumi.yaml; its `main` module is loaded and run in this process as an
  * inline program (the module exports the program function). Why inline: the CLI then talks to this
@@ -22,6 +22,8 @@ interface Options {
   config: ConfigMap;
   expectNoChanges: boolean;
   clearPendingCreates: boolean;
+  /** pulumi's --parallel (its default is 4 per CPU). */
+  parallel?: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -33,6 +35,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--stack") opts.stack = value();
     else if (flag === "--expect-no-changes") opts.expectNoChanges = true;
     else if (flag === "--clear-pending-creates") opts.clearPendingCreates = true;
+    else if (flag === "--parallel") opts.parallel = Number(value()) || fail("--parallel takes a positive number");
     else if (flag === "--config" || flag === "--secret") {
       const kv = value();
       const eq = kv.indexOf("=");
@@ -69,7 +72,7 @@ async function run(opts: Options): Promise<void> {
   const onOutput = (s: string) => process.stderr.write(s);
   switch (opts.command) {
     case "up": {
-      const r = await stack.up({ onOutput, color: "never" });
+      const r = await stack.up({ onOutput, color: "never", parallel: opts.parallel });
       printOutputs(r.outputs);
       break;
     }
@@ -84,7 +87,7 @@ async function run(opts: Options): Promise<void> {
       break;
     }
     case "destroy":
-      await stack.destroy({ onOutput, color: "never" });
+      await stack.destroy({ onOutput, color: "never", parallel: opts.parallel });
       break;
     case "outputs":
       printOutputs(await stack.outputs());
