@@ -60,8 +60,8 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = n
       logFile: files.logFile,
     };
   } catch (err) {
-    await killTagged(runner, tag);
-    await removeTunnelFiles(runner, tag);
+    // Undo: stop the ssh this create started, if any (argv re-checked, exit awaited), and remove its files.
+    await reapTunnelOrphans(runner, `${tag}.`);
     throw err;
   }
 }
@@ -107,11 +107,6 @@ export async function deleteTunnel(runner: Runner, state: TunnelOutputs): Promis
 async function findListener(runner: Runner, address: string, port: number): Promise<Listener | undefined> {
   const result = await runner.run(buildListListenersArgv(port));
   return parseSsListeners(result.stdout).find((l) => l.port === port && sameAddress(l.address, address));
-}
-
-/** Kills whatever ssh carries this tag (used only to undo a half-finished create). */
-async function killTagged(runner: Runner, tag: string): Promise<void> {
-  await runner.run(["pkill", "-TERM", "-f", "-x", `ssh .*${tag.replace(/\./g, "\\.")}.*`]);
 }
 
 async function throwStartFailure(runner: Runner, argv: string[], exitCode: number | undefined, logFile: string, gw: GatewayEndpoint, inputs: TunnelInputs, listen: string): Promise<never> {
