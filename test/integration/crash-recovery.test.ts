@@ -28,8 +28,18 @@ async function upKilledMidCreate(stack: TestStack): Promise<number | undefined> 
   for (const [k, v] of Object.entries(config)) argv.push("--config", `${k}=${v}`);
   const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore", env: { ...process.env, ...stack.env() } });
   const exited = new Promise((resolve) => child.on("exit", resolve));
-  const started = await waitFor(async () => (await sshProcessesWith(PREFIX))[0], 60_000);
-  process.kill(-(child.pid as number), "SIGKILL");
+  // Polled every few ms: create is fast now, and the kill must land before pulumi saves the state.
+  let started: string | undefined;
+  for (const deadline = Date.now() + 60_000; !started && Date.now() < deadline; ) {
+    started = (await sshProcessesWith(PREFIX))[0];
+    if (!started) await new Promise((r) => setTimeout(r, 5));
+  }
+  try {
+    process.kill(-(child.pid as number), "SIGKILL");
+  } catch (err) {
+    // The whole run had already finished: this attempt missed, and the caller tries again.
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
   await exited;
   if (!started) throw new Error("the forward never started");
   return waitFor(detachedForward, 5000);
