@@ -2,9 +2,8 @@ import type { Runner } from "../host/runner";
 import { runChecked } from "../host/runner";
 import { watchdogFiles } from "../expiry/watchdog-script";
 import { ownerPrefix } from "../tag";
-import { readProcessIdentity } from "../tunnel/process-identity";
+import { readProcessIdentity, waitForExit } from "../tunnel/process-identity";
 import { removeTunnelFiles } from "../tunnel/tunnel-files";
-import { waitFor } from "../tunnel/wait-for";
 import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule, type ParsedTag } from "./find-ours";
 
 export interface ReapOptions {
@@ -55,7 +54,7 @@ async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Pr
   };
   if (!(await still())) return { ...row, action: "already gone" };
   await runner.run(["kill", "-TERM", String(p.pid)]);
-  if (!(await waitFor(async () => ((await still()) ? undefined : true), 5000))) await runner.run(["kill", "-KILL", String(p.pid)]);
+  if (!(await waitForExit(runner, p.pid, 5000, p.startTicks))) await runner.run(["kill", "-KILL", String(p.pid)]);
   if (p.kind === "forward") await removeTunnelFiles(runner, p.tag.tag);
   else {
     const f = watchdogFiles(p.tag.tag);

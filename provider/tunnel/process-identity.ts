@@ -1,4 +1,5 @@
 import type { Runner } from "../host/runner";
+import { waitFor } from "./wait-for";
 
 /** Who a pid is: enough to tell our ssh from an unrelated process that reused the pid. */
 export interface ProcessIdentity {
@@ -36,4 +37,17 @@ export function parseProcFiles(pid: number, text: string): ProcessIdentity | und
 /** True when the process is the one we recorded: same start time and our tag in its argv. */
 export function isOurProcess(p: ProcessIdentity | undefined, startTicks: string, tag: string): p is ProcessIdentity {
   return p !== undefined && p.state !== "Z" && p.startTicks === startTicks && p.argv.some((a) => a.includes(tag));
+}
+
+/**
+ * Waits until `pid` has exited: gone, a zombie waiting for its parent (PID 1 reaps slowly here),
+ * or, given `startTicks`, replaced by another process that reused the pid. False when it still
+ * runs after `timeoutMs`.
+ */
+export async function waitForExit(runner: Runner, pid: number, timeoutMs: number, startTicks?: string): Promise<boolean> {
+  const exited = async () => {
+    const p = await readProcessIdentity(runner, pid);
+    return p === undefined || p.state === "Z" || (startTicks !== undefined && p.startTicks !== startTicks) || undefined;
+  };
+  return (await waitFor(exited, timeoutMs)) === true;
 }

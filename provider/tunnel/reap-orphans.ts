@@ -1,7 +1,6 @@
 import type { Runner } from "../host/runner";
 import { STATE_DIR } from "../ssh/forward-argv";
-import { readProcessIdentity } from "./process-identity";
-import { waitFor } from "./wait-for";
+import { readProcessIdentity, waitForExit } from "./process-identity";
 
 /**
  * Stops forwards and removes files left by an earlier create of the same resource that never
@@ -22,7 +21,7 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise
     const identity = await readProcessIdentity(runner, pid);
     if (!identity || identity.state === "Z" || !identity.argv.some((a) => a.startsWith(marker))) continue;
     await runner.run(["kill", "-TERM", String(pid)]);
-    await waitFor(async () => ((await readProcessIdentity(runner, pid))?.state ?? "Z") === "Z" || undefined, 5000);
+    await waitForExit(runner, pid, 5000);
   }
   // Files of this owner's earlier tunnels (the glob is ours: the prefix is [A-Za-z0-9_.-] only).
   await runner.run(["sh", "-c", 'rm -f -- "$1"*', "sh", marker]);

@@ -2,7 +2,7 @@ import { readLab, fetchFrom, inNs, sshProcessesWith, tunnelHostUfwRules, type La
 import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 import { LocalRunner } from "../../provider/host/local-runner";
-import { readProcessIdentity } from "../../provider/tunnel/process-identity";
+import { waitForExit } from "../../provider/tunnel/process-identity";
 import { waitFor } from "../../provider/tunnel/wait-for";
 
 /**
@@ -76,7 +76,7 @@ describe.each([
   test("refresh after an out-of-band kill reports the tunnel gone; up brings it back with a new pid", async () => {
     await inNs(lab.nsTh, ["kill", String(outputs.pid)]);
     // Wait until it has really exited (a zombie waiting to be reaped counts), as a person would check.
-    const exited = await waitFor(async () => ((await readProcessIdentity(new LocalRunner(), outputs.pid as number))?.state ?? "Z") === "Z" || undefined, 5000);
+    const exited = await waitForExit(new LocalRunner(), outputs.pid as number, 5000);
     expect(exited).toBe(true);
     const refreshed = await stack.ok("refresh");
     expect(refreshed).toMatchObject({ delete: 1 });
