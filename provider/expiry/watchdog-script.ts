@@ -1,12 +1,11 @@
-import { buildUfwRuleArgv } from "../firewall/ufw-rules";
-import { buildGateSpec, GATE_CHAIN, pickBinary } from "../firewall/iptables-rules";
-import { assertTag, parseRule, placeDropsPerTable } from "../firewall/gate";
-import { NFT_CHAIN, NFT_FAMILY, NFT_TABLE } from "../firewall/nft-rules";
+import { buildUfwRemovalLines } from "../firewall/ufw-rules";
+import { buildIptablesRemovalLines } from "../firewall/iptables-rules";
+import { assertTag } from "../firewall/gate";
+import { buildNftRemovalLines } from "../firewall/nft-rules";
 import { FIREWALL_LOCK } from "../firewall/host-lock";
 import { quoteArgv } from "../host/quote";
 import { STATE_DIR } from "../ssh/forward-argv";
 import type { FirewallBackendName, FirewallRule } from "../types";
-import { formatCidr, parseCidr } from "../validation/net";
 
 /** The watchdog's files: its script (whose path, in the process's argv, carries the tag) and its deadline. */
 export function watchdogFiles(tag: string) {
@@ -91,47 +90,17 @@ function buildKillForwardsOf(prefix: string): string[] {
   ];
 }
 
-/** The commands that remove our rules, per backend: the same argv the backends run. */
+/**
+ * The sh lines that remove our rules, per backend. A Record, so a new backend does not compile
+ * until it says how its rules go away without Node; each backend's lines live beside its argv builders.
+ */
+const REMOVAL: Record<FirewallBackendName, (rules: FirewallRule[], tag: string) => string[]> = {
+  ufw: buildUfwRemovalLines,
+  iptables: buildIptablesRemovalLines,
+  nftables: (_rules, tag) => buildNftRemovalLines(tag),
+};
+
 export function buildRemoveRuleLines(backend: FirewallBackendName, rules: FirewallRule[], tag: string): string[] {
   assertTag(tag);
-  if (backend === "ufw") return rules.map((r) => buildUfwRemoveLine(r, tag));
-  if (backend === "iptables") return buildIptablesRemoveLines(rules, tag);
-  return buildNftRemoveLines(tag);
-}
-
-/**
- * ufw keeps one copy of identical rules and rewrites its comment when someone adds the same rule,
- * so a rule is deleted only while ufw's saved copy still carries our comment (hex in user.rules).
- */
-function buildUfwRemoveLine(rule: FirewallRule, tag: string): string {
-  const hex = Buffer.from(tag, "utf8").toString("hex");
-  const parsed = parseCidr(rule.source);
-  const spellings = new Set([rule.source, ...(typeof parsed === "string" ? [] : [formatCidr(parsed), parsed.address.toString()])]);
-  const sources = [...spellings].flatMap((s) => (s.includes("/") ? [s] : [s, `${s}/32`, `${s}/128`])).join(" ");
-  const awk = 'BEGIN { n = split(srcs, s, " ") } $4 == "allow" && $5 == proto && $6 == port && $NF == "comment=" hex { for (i = 1; i <= n; i++) if ($9 == s[i]) found = 1 } END { exit !found }';
-  const check = ["awk", "-v", `proto=${rule.protocol}`, "-v", `port=${rule.port}`, "-v", `hex=${hex}`, "-v", `srcs=${sources}`, awk, "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
-  return `if ${quoteArgv(check)} 2>/dev/null; then ${quoteArgv(buildUfwRuleArgv("delete", rule))} >/dev/null; fi`;
-}
-
-/** iptables -D matches the whole spec, comment included, so it can only delete our own rules. Accepts before drops. */
-function buildIptablesRemoveLines(rules: FirewallRule[], tag: string): string[] {
-  const accepts: string[] = [];
-  const drops = new Set<string>();
-  for (const rule of rules) {
-    const p = parseRule(rule);
-    accepts.push(quoteArgv([pickBinary(p.family), "-w", "-D", GATE_CHAIN, ...buildGateSpec({ verdict: "accept", ...p }, tag)]));
-    for (const family of placeDropsPerTable(p)) {
-      drops.add(quoteArgv([pickBinary(family), "-w", "-D", GATE_CHAIN, ...buildGateSpec({ verdict: "drop", ...p, source: undefined }, tag)]));
-    }
-  }
-  return [...accepts, ...drops].map((cmd) => `while ${cmd} 2>/dev/null; do :; done`);
-}
-
-/** nft deletes by handle: our rules are the ones whose comment is exactly our tag. Accepts before drops. */
-function buildNftRemoveLines(tag: string): string[] {
-  const list = quoteArgv(["nft", "-a", "list", "chain", NFT_FAMILY, NFT_TABLE, NFT_CHAIN]);
-  const del = quoteArgv(["nft", "delete", "rule", NFT_FAMILY, NFT_TABLE, NFT_CHAIN, "handle"]);
-  const pick = (verdict: string) =>
-    quoteArgv(["awk", "-v", `c=comment "${tag}"`, "-v", `v= ${verdict} `, 'index($0, c " ") && index($0, v) { print $NF }']);
-  return ["accept", "drop"].map((verdict) => `for h in $(${list} 2>/dev/null | ${pick(verdict)}); do ${del} "$h"; done`);
+  return REMOVAL[backend](rules, tag);
 }

@@ -1,4 +1,6 @@
-import { assertPort, assertProtocol, assertTag, type Family, type GateEntry } from "./gate";
+import { quoteArgv } from "../host/quote";
+import type { FirewallRule } from "../types";
+import { assertPort, assertProtocol, assertTag, parseRule, placeDropsPerTable, type Family, type GateEntry } from "./gate";
 
 /** Our chain in the filter table of iptables and of ip6tables, jumped to from INPUT at position 1. */
 export const GATE_CHAIN = "PST-GATE";
@@ -121,4 +123,18 @@ export function buildDropChainSteps(gate: IptablesGate): string[][] {
   if (!gate.chainExists || gate.entries.length > 0 || gate.foreign > 0) return [];
   const bin = [pickBinary(gate.family), "-w"];
   return [...Array.from({ length: gate.jumps }, () => [...bin, "-D", "INPUT", "-j", GATE_CHAIN]), [...bin, "-X", GATE_CHAIN]];
+}
+
+/** The expiry watchdog's sh lines: iptables -D matches the whole spec, comment included, so it can only delete our own rules. Accepts before drops. */
+export function buildIptablesRemovalLines(rules: FirewallRule[], tag: string): string[] {
+  const accepts: string[] = [];
+  const drops = new Set<string>();
+  for (const rule of rules) {
+    const p = parseRule(rule);
+    accepts.push(quoteArgv([pickBinary(p.family), "-w", "-D", GATE_CHAIN, ...buildGateSpec({ verdict: "accept", ...p }, tag)]));
+    for (const family of placeDropsPerTable(p)) {
+      drops.add(quoteArgv([pickBinary(family), "-w", "-D", GATE_CHAIN, ...buildGateSpec({ verdict: "drop", ...p, source: undefined }, tag)]));
+    }
+  }
+  return [...accepts, ...drops].map((cmd) => `while ${cmd} 2>/dev/null; do :; done`);
 }

@@ -1,3 +1,4 @@
+import { quoteArgv } from "../host/quote";
 import { assertPort, assertTag, type AddPlan, type Family, type GateEntry, type ParsedRule } from "./gate";
 
 /**
@@ -112,4 +113,13 @@ function formatNftAddress(right: unknown): string | undefined {
   const prefix = (right as { prefix?: { addr?: unknown; len?: unknown } } | null)?.prefix;
   if (prefix && typeof prefix.addr === "string" && Number.isInteger(prefix.len)) return `${prefix.addr}/${prefix.len}`;
   return undefined;
+}
+
+/** The expiry watchdog's sh lines: nft deletes by handle: our rules are the ones whose comment is exactly our tag. Accepts before drops. */
+export function buildNftRemovalLines(tag: string): string[] {
+  const list = quoteArgv(["nft", "-a", "list", "chain", NFT_FAMILY, NFT_TABLE, NFT_CHAIN]);
+  const del = quoteArgv(["nft", "delete", "rule", NFT_FAMILY, NFT_TABLE, NFT_CHAIN, "handle"]);
+  const pick = (verdict: string) =>
+    quoteArgv(["awk", "-v", `c=comment "${tag}"`, "-v", `v= ${verdict} `, 'index($0, c " ") && index($0, v) { print $NF }']);
+  return ["accept", "drop"].map((verdict) => `for h in $(${list} 2>/dev/null | ${pick(verdict)}); do ${del} "$h"; done`);
 }

@@ -1,4 +1,6 @@
+import { quoteArgv } from "../host/quote";
 import type { FirewallRule } from "../types";
+import { formatCidr, parseCidr } from "../validation/net";
 import type { ObservedRule } from "./backend";
 
 /**
@@ -41,4 +43,23 @@ export function buildUfwRuleArgv(verb: "allow" | "delete", rule: FirewallRule, t
     "port", String(rule.port),
     ...(tag ? ["comment", tag] : []),
   ];
+}
+
+/** The expiry watchdog's sh lines that remove our ufw rules (no Node on the host). */
+export function buildUfwRemovalLines(rules: FirewallRule[], tag: string): string[] {
+  return rules.map((r) => buildUfwRemovalLine(r, tag));
+}
+
+/**
+ * ufw keeps one copy of identical rules and rewrites its comment when someone adds the same rule,
+ * so a rule is deleted only while ufw's saved copy still carries our comment (hex in user.rules).
+ */
+function buildUfwRemovalLine(rule: FirewallRule, tag: string): string {
+  const hex = Buffer.from(tag, "utf8").toString("hex");
+  const parsed = parseCidr(rule.source);
+  const spellings = new Set([rule.source, ...(typeof parsed === "string" ? [] : [formatCidr(parsed), parsed.address.toString()])]);
+  const sources = [...spellings].flatMap((s) => (s.includes("/") ? [s] : [s, `${s}/32`, `${s}/128`])).join(" ");
+  const awk = 'BEGIN { n = split(srcs, s, " ") } $4 == "allow" && $5 == proto && $6 == port && $NF == "comment=" hex { for (i = 1; i <= n; i++) if ($9 == s[i]) found = 1 } END { exit !found }';
+  const check = ["awk", "-v", `proto=${rule.protocol}`, "-v", `port=${rule.port}`, "-v", `hex=${hex}`, "-v", `srcs=${sources}`, awk, "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
+  return `if ${quoteArgv(check)} 2>/dev/null; then ${quoteArgv(buildUfwRuleArgv("delete", rule))} >/dev/null; fi`;
 }
