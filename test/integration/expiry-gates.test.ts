@@ -28,7 +28,10 @@ describe("ufw inactive: a gate backend", () => {
     await ufw("--force", "enable");
   });
 
-  test.each([["nftables", 8124, ["nft", "list", "ruleset"]], ["iptables", 8125, ["iptables", "-S"]]])("%s: the gate goes by itself at the deadline", async (backend, port, listArgv) => {
+  test.each([
+    ["nftables", 8124, ["nft", "list", "ruleset"], "table inet pulumi_shared_tunnel"],
+    ["iptables", 8125, ["iptables", "-S"], "PST-GATE"],
+  ])("%s: the gate goes by itself at the deadline, its emptied table or chain too", async (backend, port, listArgv, container) => {
     await withStandInListener(lab, port, async (url) => {
       const stack = new TestStack(`it-exp-${backend}`, undefined, DIR);
       try {
@@ -40,6 +43,8 @@ describe("ufw inactive: a gate backend", () => {
         const reopened = await waitFor(async () => (await fetchFrom(lab.nsUc, url)) === "open" || undefined, 40_000);
         expect(reopened).toBe(true);
         expect((await inNs(lab.nsTh, listArgv)).stdout).not.toContain(String(out.ruleTag));
+        // Nothing else of ours gates this host now, so the table (nftables) or chain and jump (iptables) went too.
+        expect((await inNs(lab.nsTh, listArgv)).stdout).not.toContain(container);
         expect((await stack.run("refresh")).exitCode).toBe(0);
         expect((await stack.run("export")).stdout).not.toContain("FirewallAllow");
       } finally {

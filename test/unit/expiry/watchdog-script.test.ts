@@ -16,17 +16,21 @@ describe("rule removal lines reuse the backends' commands", () => {
     expect(line).toContain("$NF == \"comment=\" hex");
     expect(line).toContain("then 'ufw' 'delete' 'allow' 'proto' 'tcp' 'from' '198.51.100.0/24' 'to' '198.51.100.40' 'port' '8080'");
   });
-  test("iptables: -D with the whole spec (comment included), accepts before drops", () => {
+  test("iptables: -D with the whole spec (comment included), accepts before drops, then the emptied chain", () => {
     const lines = buildRemoveRuleLines("iptables", [rule], "pst.p.s.r.1");
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/'-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' .*'--comment' 'pst\.p\.s\.r\.1' '-j' 'ACCEPT'/);
     expect(lines[1]).toMatch(/'-D' 'PST-GATE' '-p' 'tcp' '-d' '198\.51\.100\.40' .*'-j' 'DROP'/);
+    // Only a chain with no rule left ("-A" lines) loses its jump and goes; IPv4 rule, so iptables only.
+    expect(lines[2]).toMatch(/^if 'iptables' '-w' '-S' 'PST-GATE' .*grep -c -- '\^-A '\)" = 0 \]; then while 'iptables' '-w' '-D' 'INPUT' '-j' 'PST-GATE'.*'iptables' '-w' '-X' 'PST-GATE'; fi$/);
   });
-  test("nftables: by handle, for rules whose comment is exactly our tag, accepts first", () => {
+  test("nftables: by handle, for rules whose comment is exactly our tag, accepts first, then the emptied table", () => {
     const lines = buildRemoveRuleLines("nftables", [rule], "pst.p.s.r.1");
     expect(lines[0]).toContain("'c=comment \"pst.p.s.r.1\"'");
     expect(lines[0]).toContain("'v= accept '");
     expect(lines[1]).toContain("'v= drop '");
+    // Only a table holding our one chain and no rule at all goes.
+    expect(lines[2]).toMatch(/-eq 1 \] && ! printf %s "\$t" \| grep -q '"rule": \*\{'; then 'nft' 'delete' 'table' 'inet' 'pulumi_shared_tunnel'; fi$/);
   });
   test("a tag that is not a plain word never reaches a script", () => {
     expect(() => buildRemoveRuleLines("nftables", [rule], 'pst."; reboot; "')).toThrow(/unsafe rule tag/);
@@ -34,10 +38,10 @@ describe("rule removal lines reuse the backends' commands", () => {
   });
 });
 
-test("the script is valid POSIX sh (dash -n)", async () => {
+test.each(["ufw", "nftables", "iptables"] as const)("the script for a %s rule is valid POSIX sh (dash -n)", async (backend) => {
   const script = buildWatchdogScript({
     tag: "pst.p.s.r.1", process: { pid: 42, startTicks: "100", tag: "pst.p.s.r.1" }, forwardsOf: "pst.p.s.g-forward.",
-    rules: { backend: "ufw", rules: [rule] }, files: ["/tmp/pulumi-shared-tunnel/pst.p.s.r.1.log"],
+    rules: { backend, rules: [rule, { ...rule, source: "2001:db8:100::/64", destination: "2001:db8:100::40" }] }, files: ["/tmp/pulumi-shared-tunnel/pst.p.s.r.1.log"],
   });
   const r = await local.run(["dash", "-n"], { input: script });
   expect(r.stderr).toBe("");
