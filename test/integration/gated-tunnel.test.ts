@@ -88,8 +88,10 @@ describe.each([
     outputs = again;
   });
 
-  test("destroy kills exactly that process and removes exactly that rule", async () => {
-    await stack.ok("destroy");
+  test("destroy kills exactly that process and removes exactly that rule, saying so on each row", async () => {
+    const { log } = await stack.okWithLog("destroy");
+    expect(log).toMatch(new RegExp(`SharedTunnel internal-service-forward deleting \\(\\d+s\\) stopping ssh pid ${outputs.pid} and waiting for \\S+ to close`));
+    expect(log).toMatch(/FirewallAllow internal-service-allow deleting \(\d+s\) removing allow \S+ to port \d+\/tcp \(ufw\)/);
     await expectNothingLeft(String(outputs.tunnelTag), String(outputs.ruleTag), outputs.url as string);
     expect((await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout).not.toContain(String(outputs.tunnelTag));
   });
