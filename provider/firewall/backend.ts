@@ -17,6 +17,12 @@ export interface FirewallBackend {
   list(): Promise<ObservedRule[]>;
   add(rule: FirewallRule, tag: string): Promise<void>;
   remove(rule: FirewallRule, tag: string): Promise<void>;
+  /**
+   * Gate backends only: drops carrying a tag none of whose accepts is left (a run killed between
+   * removing the accept and the drop), which `list` does not report. Each comes back with the
+   * any-address source of its family, and `remove` with it deletes the drop.
+   */
+  listStrayDrops?(): Promise<ObservedRule[]>;
 }
 
 /** Same source, destination, port and protocol, compared as parsed ranges by the caller's `same`. */

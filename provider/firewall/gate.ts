@@ -79,6 +79,18 @@ export function sameGatePort(a: { destination?: string; port: number; protocol: 
   return a.port === b.port && a.protocol === b.protocol && sameRange(a.destination, b.destination);
 }
 
+/**
+ * Drops whose tag has no accept left for the same port: only the reaper looks for them, since
+ * `list` reports a gate's rules by their accepts. The source is the family's any-address, so
+ * that `remove` with it (which keeps a drop only while an accept of the tag remains) deletes it.
+ */
+export function findStrayDrops(entries: readonly GateEntry[]): (FirewallRule & { comment: string })[] {
+  const accepted = entries.filter((e) => e.verdict === "accept");
+  return entries
+    .filter((d) => d.verdict === "drop" && !accepted.some((a) => a.comment === d.comment && sameGatePort(a, d)))
+    .map((d) => ({ ...makeObservedRule(d), source: d.family === "ip6" ? "::/0" : "0.0.0.0/0" }));
+}
+
 export function makeObservedRule(entry: GateEntry): FirewallRule & { comment: string } {
   return {
     source: entry.source ?? "",

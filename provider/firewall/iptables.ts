@@ -5,7 +5,7 @@ import type { FirewallRule } from "../types";
 import { sameRange } from "../validation/net";
 import type { FirewallBackend, ObservedRule } from "./backend";
 import { sameRule } from "./backend";
-import { placeDropsPerTable, parseRule, planAdd, planRemove, makeObservedRule, type Family, type GateEntry } from "./gate";
+import { findStrayDrops, placeDropsPerTable, parseRule, planAdd, planRemove, makeObservedRule, type Family, type GateEntry } from "./gate";
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
 import { pickBinary, buildAddSteps, buildDropChainSteps, buildGateSpec, buildRemoveSteps, GATE_CHAIN, extractInputChain, buildInputListArgv, buildListArgv, parseIptablesGate, type IptablesGate } from "./iptables-rules";
 import { refuseOtherFirewalls } from "./other-firewalls";
@@ -42,6 +42,11 @@ export class IptablesBackend implements FirewallBackend {
   async list(): Promise<ObservedRule[]> {
     const gates = await this.readBoth();
     return [...gates.ip.gate.entries, ...gates.ip6.gate.entries].filter((e) => e.verdict === "accept").map(makeObservedRule);
+  }
+
+  async listStrayDrops(): Promise<ObservedRule[]> {
+    const gates = await this.readBoth();
+    return findStrayDrops([...gates.ip.gate.entries, ...gates.ip6.gate.entries]);
   }
 
   async add(rule: FirewallRule, tag: string): Promise<void> {

@@ -4,7 +4,7 @@ import type { Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
 import { sameRange } from "../validation/net";
 import { sameRule, type FirewallBackend, type ObservedRule } from "./backend";
-import { placeDropsOneRule, parseRule, planAdd, planRemove, makeObservedRule } from "./gate";
+import { findStrayDrops, placeDropsOneRule, parseRule, planAdd, planRemove, makeObservedRule } from "./gate";
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
 import { NFT_LIST_ARGV, parseNftGate, renderNftAdd, renderNftRemove, type NftGate } from "./nft-rules";
 import { refuseOtherFirewalls } from "./other-firewalls";
@@ -30,6 +30,10 @@ export class NftablesBackend implements FirewallBackend {
 
   async list(): Promise<ObservedRule[]> {
     return (await this.read()).gate.entries.filter((e) => e.verdict === "accept").map(makeObservedRule);
+  }
+
+  async listStrayDrops(): Promise<ObservedRule[]> {
+    return findStrayDrops((await this.read()).gate.entries);
   }
 
   async add(rule: FirewallRule, tag: string): Promise<void> {

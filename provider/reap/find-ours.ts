@@ -39,6 +39,8 @@ export interface FoundRule {
   backend: FirewallBackend;
   rule: FirewallRule;
   tag: ParsedTag;
+  /** A gate's drop whose accepts are all gone: the port is closed to everyone until it goes. */
+  strayDrop?: boolean;
 }
 
 /**
@@ -90,6 +92,10 @@ export async function findOurRules(runner: Runner): Promise<FoundRule[]> {
     for (const { comment, ...rule } of await backend.list()) {
       const tag = parseTag(comment);
       if (tag) found.push({ kind: "rule", backend, rule, tag });
+    }
+    for (const { comment, ...rule } of (await backend.listStrayDrops?.()) ?? []) {
+      const tag = parseTag(comment);
+      if (tag) found.push({ kind: "rule", backend, rule, tag, strayDrop: true });
     }
   }
   return found;

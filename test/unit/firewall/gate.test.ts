@@ -1,5 +1,5 @@
 import { FirewallError } from "../../../provider/errors";
-import { assertTag, placeDropsOneRule, placeDropsPerTable, parseRule, planAdd, planRemove, type GateEntry } from "../../../provider/firewall/gate";
+import { assertTag, findStrayDrops, placeDropsOneRule, placeDropsPerTable, parseRule, planAdd, planRemove, type GateEntry } from "../../../provider/firewall/gate";
 import type { FirewallRule } from "../../../provider/types";
 
 const tcp = (source: string, destination?: string, port = 8080): FirewallRule => ({ source, ...(destination ? { destination } : {}), port, protocol: "tcp" });
@@ -80,5 +80,27 @@ describe("planRemove", () => {
     const entries = [accept("198.51.100.7", "t", { destination: undefined }), accept("2001:db8::7", "t", { destination: undefined, family: "ip6" }), drop("t", { destination: undefined, family: undefined })];
     expect(planRemove(entries, tcp("198.51.100.7"), "t")).toEqual([entries[0]]);
     expect(planRemove(entries.slice(1), tcp("2001:db8::7"), "t")).toEqual(entries.slice(1));
+  });
+});
+
+describe("findStrayDrops (what the reaper removes beyond the rules list reports)", () => {
+  test("a drop whose tag has no accept left on its port is stray, with its family's any-address as source", () => {
+    const entries = [drop("gone"), drop("gone6", { destination: "2001:db8::40", family: "ip6" }), accept("198.51.100.7", "kept"), drop("kept")];
+    expect(findStrayDrops(entries)).toEqual([
+      { source: "0.0.0.0/0", destination: "198.51.100.40", port: 8080, protocol: "tcp", comment: "gone" },
+      { source: "::/0", destination: "2001:db8::40", port: 8080, protocol: "tcp", comment: "gone6" },
+    ]);
+  });
+
+  test("a drop is not stray while an accept of its tag uses the port, nor because of another tag's accept", () => {
+    expect(findStrayDrops([accept("198.51.100.7", "t"), drop("t")])).toEqual([]);
+    expect(findStrayDrops([accept("198.51.100.7", "other"), drop("t")]).map((r) => r.comment)).toEqual(["t"]);
+    expect(findStrayDrops([accept("198.51.100.7", "t", { port: 9 }), drop("t")]).map((r) => r.comment)).toEqual(["t"]);
+  });
+
+  test("planRemove with a stray drop's rule removes exactly that drop", () => {
+    const entries = [drop("gone"), drop("other")];
+    const [stray] = findStrayDrops(entries).filter((r) => r.comment === "gone");
+    expect(planRemove(entries, stray, "gone")).toEqual([entries[0]]);
   });
 });
