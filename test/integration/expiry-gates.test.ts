@@ -43,8 +43,10 @@ describe("ufw inactive: a gate backend", () => {
         const reopened = await waitFor(async () => (await fetchFrom(lab.nsUc, url)) === "open" || undefined, 40_000);
         expect(reopened).toBe(true);
         expect((await inNs(lab.nsTh, listArgv)).stdout).not.toContain(String(out.ruleTag));
-        // Nothing else of ours gates this host now, so the table (nftables) or chain and jump (iptables) went too.
-        expect((await inNs(lab.nsTh, listArgv)).stdout).not.toContain(container);
+        // Nothing else of ours gates this host now, so the table (nftables) or chain and jump (iptables)
+        // go too: the watchdog's last step, a moment after the drop went and the port reopened.
+        const emptied = await waitFor(async () => !(await inNs(lab.nsTh, listArgv)).stdout.includes(container) || undefined, 10_000);
+        expect(emptied ? "" : (await inNs(lab.nsTh, listArgv)).stdout).not.toContain(container);
         expect((await stack.run("refresh")).exitCode).toBe(0);
         expect((await stack.run("export")).stdout).not.toContain("FirewallAllow");
       } finally {
