@@ -1,3 +1,4 @@
+import { recentlyShared } from "../recently-shared";
 import type { RunOptions, RunResult, Runner } from "./runner";
 
 /**
@@ -7,21 +8,14 @@ import type { RunOptions, RunResult, Runner } from "./runner";
  * commands: refresh's listings, and the firewall's status check before a change. A listing that
  * a change is planned from, or verified by, must see the host as it is now: never through here.
  */
-const TTL_MS = 1000;
-const recent = new Map<string, { at: number; result: Promise<RunResult> }>();
+const recent = recentlyShared<RunResult>(1000);
 
 export function sharedReads(runner: Runner): Runner {
   return {
     where: runner.where,
     run: (argv: readonly string[], options?: RunOptions): Promise<RunResult> => {
       if (options?.input !== undefined) return runner.run(argv, options);
-      const key = `${runner.where}\0${argv.join("\0")}`;
-      const hit = recent.get(key);
-      if (hit && Date.now() - hit.at < TTL_MS) return hit.result;
-      const result = runner.run(argv, options);
-      recent.set(key, { at: Date.now(), result });
-      result.catch(() => recent.delete(key));
-      return result;
+      return recent(`${runner.where}\0${argv.join("\0")}`, () => runner.run(argv, options));
     },
     close: () => runner.close(),
   };

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { recentlyShared } from "../recently-shared";
 
 /**
  * Passed gateway-path checks, kept for a short while in this provider process. Why: a GatedTunnel
@@ -7,21 +8,12 @@ import { createHash } from "node:crypto";
  * check is reused only for exactly the same tunnel host, gateway, credentials and target; checks
  * running at the same moment share one run; a failed check is never kept, so a retry checks again.
  */
-const REUSE_MS = 30_000;
-const passed = new Map<string, { at: number; check: Promise<void> }>();
+const passed = recentlyShared<void>(30_000);
 
-/** Runs `check` unless the same `subject` passed within REUSE_MS (or is being checked now). */
+/** Runs `check` unless the same `subject` passed within 30 s (or is being checked now). */
 export function checkUnlessRecent(subject: unknown, check: () => Promise<void>, now = Date.now): Promise<void> {
-  // A digest, so keys and passphrases in the subject are not kept in this map.
-  const key = createHash("sha256").update(JSON.stringify(subject)).digest("hex");
-  const hit = passed.get(key);
-  if (hit && now() - hit.at < REUSE_MS) return hit.check;
-  const entry = { at: now(), check: check() };
-  passed.set(key, entry);
-  entry.check.catch(() => {
-    if (passed.get(key) === entry) passed.delete(key);
-  });
-  return entry.check;
+  // A digest, so keys and passphrases in the subject are not kept in memory.
+  return passed(createHash("sha256").update(JSON.stringify(subject)).digest("hex"), check, now);
 }
 
 /** Forgets every kept check (tests). */
