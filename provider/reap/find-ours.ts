@@ -89,13 +89,13 @@ export async function findOurRules(runner: Runner): Promise<FoundRule[]> {
   if (await hasCommand(runner, "iptables")) backends.push(new IptablesBackend(runner));
   const found: FoundRule[] = [];
   for (const backend of backends) {
-    for (const { comment, ...rule } of await backend.list()) {
+    const listed = [
+      ...(await backend.list()).map((r) => ({ ...r, strayDrop: false })),
+      ...((await backend.listStrayDrops?.()) ?? []).map((r) => ({ ...r, strayDrop: true })),
+    ];
+    for (const { comment, strayDrop, ...rule } of listed) {
       const tag = parseTag(comment);
-      if (tag) found.push({ kind: "rule", backend, rule, tag });
-    }
-    for (const { comment, ...rule } of (await backend.listStrayDrops?.()) ?? []) {
-      const tag = parseTag(comment);
-      if (tag) found.push({ kind: "rule", backend, rule, tag, strayDrop: true });
+      if (tag) found.push({ kind: "rule", backend, rule, tag, ...(strayDrop ? { strayDrop } : {}) });
     }
   }
   return found;
