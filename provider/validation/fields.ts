@@ -1,5 +1,5 @@
 import type { InputFailure } from "../errors";
-import { parseAddress } from "./net";
+import { isUnspecified, parseAddress } from "./net";
 
 /** Pulumi's placeholder for a value not known until apply; preview lets it through. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -37,11 +37,16 @@ export class Failures {
     }
   }
 
-  host(property: string, value: unknown): void {
+  /** `self`: what 127.0.0.1 names from where this host is connected to ("the gateway itself"). */
+  host(property: string, value: unknown, self: string): void {
     if (isUnknown(value)) return;
     if (typeof value !== "string" || value === "") return this.add(property, "is required");
     const parsed = parseAddress(value);
-    if (typeof parsed !== "string") return;
+    if (typeof parsed !== "string") {
+      // Connecting to 0.0.0.0 or :: reaches the local machine on Linux, by accident rather than by name.
+      if (isUnspecified(parsed)) this.add(property, `${value} is the unspecified address, not a host; use 127.0.0.1 (or ::1) for ${self}, or the host's own address`);
+      return;
+    }
     if (!HOSTNAME.test(value)) return this.add(property, `${JSON.stringify(value)} is neither a host name nor an address (${parsed})`);
     // getaddrinfo tries inet_aton before DNS, and inet_aton reads 017.0.0.1 as 15.0.0.1 and
     // 0x7f.1 or 2130706433 as 127.0.0.1: such a "name" connects somewhere other than it says.

@@ -58,6 +58,11 @@ export function isUnspecified(address: Address): boolean {
   return address.range() === "unspecified";
 }
 
+/** True when the range is one address (a /32 or /128). */
+export function isOneAddress(cidr: Cidr): boolean {
+  return cidr.prefixLength === (cidr.address.kind() === "ipv4" ? 32 : 128);
+}
+
 /** True when the range admits every source address of its family. */
 export function coversEverything(cidr: Cidr): boolean {
   return cidr.prefixLength === 0;

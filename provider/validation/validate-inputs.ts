@@ -2,7 +2,7 @@ import type { InputFailure } from "../errors";
 import type { ConnectionArgs, FirewallInputs, GatewayArgs, TunnelInputs } from "../types";
 import { checkExpiry } from "../expiry/duration";
 import { Failures, isUnknown } from "./fields";
-import { coversEverything, isUnspecified, parseAddress, parseCidr } from "./net";
+import { coversEverything, isOneAddress, isUnspecified, parseAddress, parseCidr } from "./net";
 
 /** Every failure in a SharedTunnel's inputs, with no I/O. Unknown (preview) values pass. */
 export function validateTunnelInputs(inputs: Partial<TunnelInputs>): InputFailure[] {
@@ -11,7 +11,7 @@ export function validateTunnelInputs(inputs: Partial<TunnelInputs>): InputFailur
   checkGateway(f, inputs.gateway);
   checkBindAddress(f, inputs.bindAddress, inputs.allowAllInterfaces);
   f.port("bindPort", inputs.bindPort);
-  f.host("targetHost", inputs.targetHost);
+  f.host("targetHost", inputs.targetHost, "the gateway itself");
   f.port("targetPort", inputs.targetPort);
   f.boolean("allowAllInterfaces", inputs.allowAllInterfaces);
   f.boolean("preflight", inputs.preflight);
@@ -35,8 +35,10 @@ export function validateFirewallInputs(inputs: Partial<FirewallInputs>): InputFa
   checkSources(f, inputs.sources, inputs.allowAnySource === true);
   if (inputs.destination !== undefined && !isUnknown(inputs.destination)) {
     // Not String(): a one-element array would stringify to its element and reach ufw as an array.
-    const d = typeof inputs.destination === "string" ? parseAddress(inputs.destination) : "must be an address (a string)";
-    if (typeof d === "string") f.add("destination", `${JSON.stringify(inputs.destination)}: ${d}`);
+    const d = typeof inputs.destination === "string" ? parseCidr(inputs.destination) : "must be an address (a string)";
+    // 0.0.0.0, :: and a /0 all mean "any destination of that family"; other ranges are not destinations.
+    const reason = typeof d === "string" ? d : !coversEverything(d) && !isOneAddress(d) ? "must be one address (or a /0 for any)" : undefined;
+    if (reason) f.add("destination", `${JSON.stringify(inputs.destination)}: ${reason}`);
   }
   checkExpiry(f, inputs);
   return f.list;
@@ -44,7 +46,7 @@ export function validateFirewallInputs(inputs: Partial<FirewallInputs>): InputFa
 
 function checkConnection(f: Failures, c: ConnectionArgs | undefined): void {
   if (c === undefined || isUnknown(c)) return;
-  f.host("connection.host", c.host);
+  f.host("connection.host", c.host, "the machine running pulumi (or omit connection)");
   f.port("connection.port", c.port, false);
   f.user("connection.user", c.user);
   f.hostKey("connection.hostKey", c.hostKey);
@@ -59,7 +61,7 @@ function checkConnection(f: Failures, c: ConnectionArgs | undefined): void {
 function checkGateway(f: Failures, g: GatewayArgs | undefined): void {
   if (isUnknown(g)) return;
   if (g === undefined || g === null || typeof g !== "object") return f.add("gateway", "is required");
-  f.host("gateway.host", g.host);
+  f.host("gateway.host", g.host, "the tunnel host itself");
   f.port("gateway.port", g.port, false);
   f.user("gateway.user", g.user);
   f.hostKey("gateway.hostKey", g.hostKey);
@@ -99,6 +101,9 @@ function checkSources(f: Failures, sources: unknown, allowAny: boolean): void {
     if (typeof s !== "string") return f.add(`sources[${i}]`, `must be an address or CIDR (a string), got ${JSON.stringify(s)}`);
     const cidr = parseCidr(s);
     if (typeof cidr === "string") return f.add(`sources[${i}]`, `${JSON.stringify(s)}: ${cidr}`);
+    if (isOneAddress(cidr) && isUnspecified(cidr.address)) {
+      return f.add(`sources[${i}]`, `${s} is the unspecified address: as a source it is one address no packet comes from, so it admits nobody; list who may connect (0.0.0.0/0 with allowAnySource: true admits everyone)`);
+    }
     if (coversEverything(cidr) && !allowAny) {
       f.add(`sources[${i}]`, `${s} admits every source; narrow it, or set allowAnySource: true`);
     }

@@ -44,6 +44,19 @@ describe("validateTunnelInputs", () => {
     expect(props({ ...good, gateway: { ...good.gateway, hostKey } })).toEqual(["gateway.hostKey"]);
   });
 
+  const UNSPECIFIED = ["0.0.0.0", "::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0"];
+  test.each(UNSPECIFIED)("the unspecified address %j is no host: refused as targetHost, gateway.host and connection.host, with the address to use", (host) => {
+    const connection = { host, user: "root", privateKeyPath: "/k", hostKey: KEY };
+    const failures = validateTunnelInputs({ ...good, targetHost: host, gateway: { ...good.gateway, host }, connection });
+    expect(failures.map((f) => f.property)).toEqual(["connection.host", "gateway.host", "targetHost"]);
+    for (const f of failures) expect(f.reason).toMatch(/unspecified address.*use 127\.0\.0\.1/);
+    expect(failures.find((f) => f.property === "targetHost")!.reason).toContain("the gateway itself");
+  });
+
+  test("a bind on every interface stays allowed with allowAllInterfaces, in every spelling", () => {
+    for (const bindAddress of UNSPECIFIED) expect(props({ ...good, bindAddress, allowAllInterfaces: true })).toEqual([]);
+  });
+
   test("a host key with a trailing comment is fine", () => {
     expect(props({ ...good, gateway: { ...good.gateway, hostKey: `${KEY} root@gw` } })).toEqual([]);
   });
@@ -71,6 +84,19 @@ describe("validateFirewallInputs", () => {
   test.each([["0.0.0.0/0"], ["::/0"], ["::ffff:0.0.0.0/96"]])("source %s needs allowAnySource", (s) => {
     expect(fprops({ sources: ["198.51.100.0/24", s] })).toEqual(["sources[1]"]);
     expect(fprops({ sources: [s], allowAnySource: true })).toEqual([]);
+  });
+  test.each(["0.0.0.0", "::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0", "0.0.0.0/32"])("a bare unspecified source %j (one address nothing comes from) is refused, allowAnySource or not", (s) => {
+    for (const allowAnySource of [false, true]) {
+      const [f, ...rest] = validateFirewallInputs({ ...fw, sources: [s], allowAnySource });
+      expect(rest).toEqual([]);
+      expect(f).toEqual({ property: "sources[0]", reason: expect.stringMatching(/unspecified address.*admits nobody.*0\.0\.0\.0\/0 with allowAnySource/) });
+    }
+  });
+  test.each(["0.0.0.0", "::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0", "0.0.0.0/0", "::/0"])("destination %j (any destination of its family) is allowed", (destination) => {
+    expect(fprops({ destination, sources: [destination.includes(":") && !destination.includes("ffff") ? "2001:db8::/64" : "198.51.100.0/24"] })).toEqual([]);
+  });
+  test.each(["198.51.100.0/24", "2001:db8::/64"])("a destination range other than /0 (%j) is refused", (destination) => {
+    expect(fprops({ destination })).toEqual(["destination"]);
   });
   test("empty sources, bad protocol, bad backend", () => {
     expect(fprops({ sources: [], protocol: "icmp", backend: "pf" })).toEqual(["protocol", "backend", "sources"]);
