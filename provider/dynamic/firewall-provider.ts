@@ -1,13 +1,12 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
-import { createRules, deleteRules, openBackend, readRules, rulesFor } from "../firewall/firewall-controller";
-import { sameRule } from "../firewall/backend";
+import { createRules, deleteRules, openBackend, readRules, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
 import { withRunner } from "../host/open-runner";
 import { sharedReads } from "../host/shared-reads";
-import type { FirewallInputs, FirewallOutputs } from "../types";
+import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { preflightTunnel } from "../tunnel/prepare-gateway";
 import { validateFirewallInputs, validateTunnelInputs } from "../validation/validate-inputs";
-import { sameRange } from "../validation/net";
+import { isUnknown } from "../validation/fields";
 import { changedPaths } from "./changed-paths";
 import { createWithExpiry, expiryChanged, mergeExpiry, specForFirewall, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
 
@@ -22,9 +21,16 @@ export const firewallProvider = {
     return { inputs: news, failures: validateFirewallInputs(news) };
   },
 
-  /** Sources change in place; anything that moves the rule elsewhere replaces it. */
+  /**
+   * Sources change in place; anything that moves the rule elsewhere replaces it. Besides the
+   * inputs, the rules the state holds are compared with the rules the new inputs mean, so a stack
+   * whose rules no longer say what its unchanged inputs mean (written by an older version that
+   * read them differently, or drifted and refreshed) gets them rewritten in place, new before old.
+   */
   async diff(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.DiffResult> {
     const changed = changedPaths(comparable(olds as FirewallInputs, olds.requestedBackend, olds.requestedExpiresAt), comparable(news, news.backend, news.expiresAt), KEYS);
+    const meant = knownRulesFor(news);
+    if (meant && olds.rules && !sameRulesOn(olds.backend, olds.rules, meant)) changed.push("rules");
     return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p)), deleteBeforeReplace: true };
   },
 
@@ -60,16 +66,16 @@ export const firewallProvider = {
   async update(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.UpdateResult> {
     const failures = validateFirewallInputs(news);
     if (failures.length) throw new ValidationError(failures);
-    const wanted = rulesFor({ ...news, owner: olds.owner });
+    const wanted = rulesFor(news);
     const expiry = await withRunner(news.connection, async (runner) => {
       const backend = await openBackend(runner, olds.backend);
       await backend.ensureReady();
       const current = await readRules(runner, olds);
-      for (const rule of wanted) if (!current.some((r) => sameRule(r, rule, sameRange))) await backend.add(rule, olds.ruleTag);
-      for (const rule of current) if (!wanted.some((r) => sameRule(r, rule, sameRange))) await backend.remove(rule, olds.ruleTag);
+      for (const rule of wanted) if (!current.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.add(rule, olds.ruleTag);
+      for (const rule of current) if (!wanted.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.remove(rule, olds.ruleTag);
       // The watchdog's script names the rules it removes, so new sources mean restarting it.
       const spec = specForFirewall({ ...olds, rules: wanted, gatesForwardsOf: news.gatesForwardsOf });
-      return updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && !sameRules(olds.rules, wanted));
+      return updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && !sameRulesOn(olds.backend, olds.rules, wanted));
     });
     return { outs: mergeExpiry({ ...olds, ...news, owner: olds.owner, backend: olds.backend, ruleTag: olds.ruleTag, rules: wanted, requestedBackend: news.backend ?? "auto" }, expiry) };
   },
@@ -90,6 +96,9 @@ function comparable(values: FirewallInputs, backend: string | undefined, expires
   return { connection, port, sources, destination, protocol: values.protocol ?? "tcp", backend: backend ?? "auto", expiresAfter, expiresAt };
 }
 
-function sameRules(a: FirewallOutputs["rules"], b: FirewallOutputs["rules"]): boolean {
-  return a.length === b.length && a.every((r) => b.some((x) => sameRule(r, x, sameRange)));
+/** The rules the inputs mean, or undefined while any of them is unknown (a preview). */
+function knownRulesFor(news: FirewallInputs): FirewallRule[] | undefined {
+  const { sources, destination, port, protocol } = news;
+  if (!Array.isArray(sources) || [...sources, destination, port, protocol].some(isUnknown)) return undefined;
+  return rulesFor({ sources, destination, port, protocol });
 }

@@ -3,12 +3,15 @@ import type { Runner } from "../host/runner";
 import { sharedReads } from "../host/shared-reads";
 import { reportProgress } from "../progress";
 import { makeTag, ownerPrefix } from "../tag";
-import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
-import type { FirewallBackend } from "./backend";
+import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
+import { coversEverything, isUnspecified, parseCidr, sameRange } from "../validation/net";
+import { sameRule, type FirewallBackend } from "./backend";
+import { wholeFamilyDestination } from "./gate";
 import { IptablesBackend } from "./iptables";
 import { NftablesBackend } from "./nftables";
 import { hasCommand, readUfwStatus, saysUfwActive } from "./other-firewalls";
 import { UfwBackend } from "./ufw";
+import { sameUfwRule } from "./ufw-rules";
 
 /**
  * The backend to use. "auto" looks at the host (ufw when it is active, else nftables when nft
@@ -41,13 +44,38 @@ async function detectBackend(runner: Runner): Promise<FirewallBackend> {
   });
 }
 
-export function rulesFor(inputs: FirewallInputs): FirewallRule[] {
+/** The rules a FirewallAllow's inputs mean: one per source, in the form the backends and the state hold. */
+export function rulesFor(inputs: Pick<FirewallInputs, "sources" | "destination" | "port" | "protocol">): FirewallRule[] {
+  const destination = inputs.destination ? ruleDestination(inputs.destination) : undefined;
   return inputs.sources.map((source) => ({
     source,
-    ...(inputs.destination ? { destination: inputs.destination } : {}),
+    ...(destination ? { destination } : {}),
     port: inputs.port,
     protocol: inputs.protocol ?? "tcp",
   }));
+}
+
+/**
+ * A destination as a rule holds it. 0.0.0.0 or :: (any spelling; GatedTunnel passes the bind
+ * address of a forward on every interface) means "any destination of that family", held as the
+ * family's /0: as a literal address it would be a /32 (/128) that no packet is sent to, and a
+ * gate on it would drop nobody.
+ */
+function ruleDestination(destination: string): string {
+  const parsed = parseCidr(destination);
+  if (typeof parsed === "string") return destination;
+  const unspecified = coversEverything(parsed) || isUnspecified(parsed.address);
+  return unspecified ? wholeFamilyDestination(parsed.address.kind() === "ipv4" ? "ip" : "ip6") : destination;
+}
+
+/** Whether `backend` holds a and b as one rule (ufw has one rule for "to any" and "to 0.0.0.0/0"; the gates do not). */
+export function sameRuleOn(backend: FirewallBackendName, a: FirewallRule, b: FirewallRule): boolean {
+  return backend === "ufw" ? sameUfwRule(a, b) : sameRule(a, b, sameRange);
+}
+
+/** Both lists hold the same rules, as `backend` sees them. */
+export function sameRulesOn(backend: FirewallBackendName, a: readonly FirewallRule[], b: readonly FirewallRule[]): boolean {
+  return a.length === b.length && a.every((r) => b.some((x) => sameRuleOn(backend, r, x))) && b.every((r) => a.some((x) => sameRuleOn(backend, r, x)));
 }
 
 /**
@@ -87,12 +115,12 @@ async function reapRuleOrphans(backend: FirewallBackend, prefix: string): Promis
   }
 }
 
-/** The rules carrying our tag that are really on the host now. */
+/** The rules carrying our tag that are really on the host now, spelled as the state spells them where it holds them. */
 export async function readRules(runner: Runner, state: FirewallOutputs): Promise<FirewallRule[]> {
   const backend = await openBackend(runner, state.backend);
   return (await backend.list())
     .filter((r) => r.comment === state.ruleTag)
-    .map(({ comment: _c, ...rule }) => rule);
+    .map(({ comment: _c, ...rule }) => (state.rules ?? []).find((held) => sameRuleOn(state.backend, held, rule)) ?? rule);
 }
 
 /** Removes exactly the rules this resource added; already gone counts as success. */

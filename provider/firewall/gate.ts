@@ -1,7 +1,7 @@
 import { FirewallError } from "../errors";
 import type { FirewallRule } from "../types";
-import { formatCidr, parseAddress, parseCidr, sameRange } from "../validation/net";
-import { sameRule } from "./backend";
+import { coversEverything, formatCidr, isOneAddress, parseCidr, sameRange } from "../validation/net";
+import { sameRule, type ObservedRule } from "./backend";
 
 /**
  * The gate model shared by the nftables and iptables backends. On a host whose default is accept,
@@ -44,15 +44,30 @@ export function assertProtocol(protocol: string): "tcp" | "udp" {
   return protocol;
 }
 
-/** A rule's source and destination re-spelled from their parsed form (never the raw text). */
+/**
+ * A rule's source and destination re-spelled from their parsed form (never the raw text), in the
+ * gate's terms: `destination` is one address the accept and drop name; without one, `wholeFamily`
+ * says the drop covers only the source's family (a rule for "any destination of that family", i.e.
+ * a /0 destination), and without either the drop covers both families.
+ */
 export interface ParsedRule {
   family: Family;
   source: string;
   destination?: string;
+  wholeFamily?: true;
   port: number;
   protocol: "tcp" | "udp";
 }
 
+/** The /0 destination that means "any destination of this family" (what FirewallAllow's rules hold for 0.0.0.0 and ::). */
+export function wholeFamilyDestination(family: Family): string {
+  return family === "ip" ? "0.0.0.0/0" : "::/0";
+}
+
+/**
+ * A bare address is one destination, literally: a `0.0.0.0` written by an older version is read
+ * back, matched and removed as the (useless) /32 it is, never taken for the whole family.
+ */
 export function parseRule(rule: FirewallRule, where?: string): ParsedRule {
   const src = parseCidr(rule.source);
   if (typeof src === "string") throw new Error(`bad source ${JSON.stringify(rule.source)}: ${src}`);
@@ -60,18 +75,22 @@ export function parseRule(rule: FirewallRule, where?: string): ParsedRule {
   const max = family === "ip" ? 32 : 128;
   const source = src.prefixLength === max ? src.address.toString() : formatCidr(src);
   let destination: string | undefined;
+  let wholeFamily = false;
   if (rule.destination !== undefined) {
-    const dst = parseAddress(rule.destination);
-    if (typeof dst === "string") throw new Error(`bad destination ${JSON.stringify(rule.destination)}: ${dst}`);
-    if ((dst.kind() === "ipv4" ? "ip" : "ip6") !== family) {
+    const dst = parseCidr(rule.destination);
+    if (typeof dst === "string" || (!coversEverything(dst) && !isOneAddress(dst))) {
+      throw new Error(`bad destination ${JSON.stringify(rule.destination)}: ${typeof dst === "string" ? dst : "an address or a /0"}`);
+    }
+    if ((dst.address.kind() === "ipv4" ? "ip" : "ip6") !== family) {
       // A packet cannot come from an IPv6 source to an IPv4 destination: the rule would match nothing.
       throw new FirewallError(`source ${rule.source} and destination ${rule.destination} are of different IP versions`, {
         what: "add the firewall rule", where, hint: "list sources of the destination's IP version only (one FirewallAllow per version)",
       });
     }
-    destination = dst.toString();
+    if (coversEverything(dst)) wholeFamily = true;
+    else destination = dst.address.toString();
   }
-  return { family, source, destination, port: assertPort(rule.port), protocol: assertProtocol(rule.protocol) };
+  return { family, source, destination, ...(wholeFamily ? { wholeFamily: true as const } : {}), port: assertPort(rule.port), protocol: assertProtocol(rule.protocol) };
 }
 
 /** Same (destination, port, protocol): the unit a drop rule closes. */
@@ -131,10 +150,27 @@ export function planRemove(entries: readonly GateEntry[], rule: FirewallRule, ta
 
 /** Where a port's drop must be, for a backend whose one rule can cover both families (nft). */
 export function placeDropsOneRule(rule: ParsedRule): (Family | undefined)[] {
-  return [rule.destination ? rule.family : undefined];
+  return [rule.destination || rule.wholeFamily ? rule.family : undefined];
 }
 
 /** Same, for a backend with one table per family (iptables and ip6tables). */
 export function placeDropsPerTable(rule: ParsedRule): Family[] {
-  return rule.destination ? [rule.family] : ["ip", "ip6"];
+  return rule.destination || rule.wholeFamily ? [rule.family] : ["ip", "ip6"];
+}
+
+/**
+ * The rules a gate holds, as `list` reports them: one per accept. An accept for "any destination
+ * of its family" and one with no destination at all are the same rule on the host; only the drop
+ * that goes with it differs (its family alone, or both), so the drops carrying the same tag for
+ * that port say which of the two the accept belongs to.
+ */
+export function listAccepts(entries: readonly GateEntry[]): ObservedRule[] {
+  return entries.filter((e) => e.verdict === "accept").map((accept) => {
+    const rule = makeObservedRule(accept);
+    if (accept.destination !== undefined || !accept.family) return rule;
+    const covered = new Set(entries
+      .filter((d) => d.verdict === "drop" && d.comment === accept.comment && d.destination === undefined && d.port === accept.port && d.protocol === accept.protocol)
+      .flatMap((d) => (d.family ? [d.family] : ["ip", "ip6"])));
+    return covered.size === 1 && covered.has(accept.family) ? { ...rule, destination: wholeFamilyDestination(accept.family) } : rule;
+  });
 }

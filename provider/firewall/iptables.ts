@@ -5,7 +5,7 @@ import type { FirewallRule } from "../types";
 import { sameRange } from "../validation/net";
 import type { FirewallBackend, ObservedRule } from "./backend";
 import { sameRule } from "./backend";
-import { findStrayDrops, placeDropsPerTable, parseRule, planAdd, planRemove, makeObservedRule, type Family, type GateEntry } from "./gate";
+import { findStrayDrops, listAccepts, placeDropsPerTable, parseRule, planAdd, planRemove, makeObservedRule, type Family, type GateEntry } from "./gate";
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
 import { pickBinary, buildAddSteps, buildDropChainSteps, buildGateSpec, buildRemoveSteps, GATE_CHAIN, extractInputChain, buildInputListArgv, buildListArgv, parseIptablesGate, type IptablesGate } from "./iptables-rules";
 import { refuseOtherFirewalls } from "./other-firewalls";
@@ -41,7 +41,7 @@ export class IptablesBackend implements FirewallBackend {
 
   async list(): Promise<ObservedRule[]> {
     const gates = await this.readBoth();
-    return [...gates.ip.gate.entries, ...gates.ip6.gate.entries].filter((e) => e.verdict === "accept").map(makeObservedRule);
+    return listAccepts([...gates.ip.gate.entries, ...gates.ip6.gate.entries]);
   }
 
   async listStrayDrops(): Promise<ObservedRule[]> {
@@ -53,7 +53,7 @@ export class IptablesBackend implements FirewallBackend {
     const parsed = parseRule(rule, this.runner.where);
     const order = orderFamilies(parsed.family);
     await this.change("add the iptables rule", order, (gates, entries) => {
-      const plan = planAdd(entries, rule, tag, placeDropsPerTable(parsed));
+      const plan = planAdd(entries, parsed, tag, placeDropsPerTable(parsed));
       const steps = { ip: { steps: [] as string[][], guard: "input" as Guard }, ip6: { steps: [] as string[][], guard: "input" as Guard } };
       for (const family of order) {
         const add = [
@@ -78,7 +78,7 @@ export class IptablesBackend implements FirewallBackend {
   async remove(rule: FirewallRule, tag: string): Promise<void> {
     const parsed = parseRule(rule, this.runner.where);
     await this.change("remove the iptables rule", orderFamilies(parsed.family), (gates, entries) => {
-      const doomed = planRemove(entries, rule, tag);
+      const doomed = planRemove(entries, parsed, tag);
       const forFamily = (f: Family) => ({ steps: buildRemoveSteps(gates[f], tag, doomed.filter((e) => e.family === f)), guard: undefined });
       return { ip: forFamily("ip"), ip6: forFamily("ip6") };
     });
@@ -87,7 +87,7 @@ export class IptablesBackend implements FirewallBackend {
       ip: { steps: buildDropChainSteps(gates.ip), guard: "table" }, ip6: { steps: buildDropChainSteps(gates.ip6), guard: "table" },
     }));
     const left = (await this.readBoth())[parsed.family].gate.entries;
-    if (left.some((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), rule, sameRange))) {
+    if (left.some((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), parsed, sameRange))) {
       this.fail(buildListArgv(parsed.family), "the accept rule is still there after removing it");
     }
   }

@@ -10,6 +10,8 @@ export const NFT_TABLE = "pulumi_shared_tunnel";
 export const NFT_CHAIN = "input";
 const TARGET = `${NFT_FAMILY} ${NFT_TABLE} ${NFT_CHAIN}`;
 
+const NFPROTO: Record<Family, string> = { ip: "ipv4", ip6: "ipv6" };
+
 export const NFT_LIST_ARGV = ["nft", "-a", "-j", "list", "table", NFT_FAMILY, NFT_TABLE];
 
 /**
@@ -28,7 +30,8 @@ export function renderNftAdd(rule: ParsedRule, tag: string, plan: AddPlan): stri
   const dst = rule.destination ? `${rule.family} daddr ${rule.destination} ` : "";
   if (plan.accept) lines.push(`insert rule ${TARGET} ${rule.family} saddr ${rule.source} ${dst}${port} accept ${comment}`);
   for (const family of plan.drops) {
-    const dropDst = rule.destination && family ? `${family} daddr ${rule.destination} ` : "";
+    // A whole-family drop names its family alone: with no address, nothing else would restrict it.
+    const dropDst = !family ? "" : rule.destination ? `${family} daddr ${rule.destination} ` : `meta nfproto ${NFPROTO[family]} `;
     lines.push(`add rule ${TARGET} ${dropDst}${port} drop ${comment}`);
   }
   return lines.join("\n") + "\n";
@@ -83,7 +86,13 @@ function parseGateRule(expr: unknown, comment: string, handle: number): GateEntr
     if ("accept" in e) verdict = "accept";
     else if ("drop" in e) verdict = "drop";
     else if ("counter" in e) continue;
-    else if (e?.match?.op === "==" && e.match.left?.meta && ["l4proto", "nfproto"].includes(e.match.left.meta.key)) continue;
+    else if (e?.match?.op === "==" && e.match.left?.meta?.key === "l4proto") continue;
+    else if (e?.match?.op === "==" && e.match.left?.meta?.key === "nfproto") {
+      // A drop restricted to one family (renderNftAdd's whole-family drop): its family is what it closes.
+      const p = e.match.right === "ipv4" ? "ip" : e.match.right === "ipv6" ? "ip6" : undefined;
+      if (!p || (family && family !== p)) return undefined;
+      family = p;
+    }
     else if (e?.match?.op === "==" && e.match.left?.payload) {
       const { protocol: p, field } = e.match.left.payload;
       if ((p === "ip" || p === "ip6") && (field === "saddr" || field === "daddr")) {

@@ -4,7 +4,7 @@ import type { Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
 import { sameRange } from "../validation/net";
 import { sameRule, type FirewallBackend, type ObservedRule } from "./backend";
-import { findStrayDrops, placeDropsOneRule, parseRule, planAdd, planRemove, makeObservedRule } from "./gate";
+import { findStrayDrops, listAccepts, placeDropsOneRule, parseRule, planAdd, planRemove, makeObservedRule } from "./gate";
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
 import { NFT_LIST_ARGV, parseNftGate, renderNftAdd, renderNftRemove, type NftGate } from "./nft-rules";
 import { refuseOtherFirewalls } from "./other-firewalls";
@@ -29,7 +29,7 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   async list(): Promise<ObservedRule[]> {
-    return (await this.read()).gate.entries.filter((e) => e.verdict === "accept").map(makeObservedRule);
+    return listAccepts((await this.read()).gate.entries);
   }
 
   async listStrayDrops(): Promise<ObservedRule[]> {
@@ -40,17 +40,18 @@ export class NftablesBackend implements FirewallBackend {
     const parsed = parseRule(rule, this.runner.where);
     // "add table" and "add chain" are no-ops when they exist, so this needs no unchanged-listing guard.
     await this.change("add the nftables rule", (gate) => {
-      const plan = planAdd(gate.entries, rule, tag, placeDropsOneRule(parsed));
+      const plan = planAdd(gate.entries, parsed, tag, placeDropsOneRule(parsed));
       return plan.accept || plan.drops.length ? { script: renderNftAdd(parsed, tag, plan), guard: false } : undefined;
     });
     const gate = (await this.read()).gate;
-    const plan = planAdd(gate.entries, rule, tag, placeDropsOneRule(parsed));
+    const plan = planAdd(gate.entries, parsed, tag, placeDropsOneRule(parsed));
     if (plan.accept || plan.drops.length) this.fail(rule, tag, `the ${plan.accept ? "accept" : "drop"} rule is not in the table after adding it`);
   }
 
   async remove(rule: FirewallRule, tag: string): Promise<void> {
+    const parsed = parseRule(rule, this.runner.where);
     await this.change("remove the nftables rule", (gate) => {
-      const doomed = planRemove(gate.entries, rule, tag);
+      const doomed = planRemove(gate.entries, parsed, tag);
       return doomed.length ? { script: renderNftRemove(doomed.map((e) => e.handle!), false), guard: false } : undefined;
     });
     // Only the last resource out can see the table empty (after its own removal); a stale "empty" is guarded.
@@ -58,7 +59,7 @@ export class NftablesBackend implements FirewallBackend {
       gate.exists && gate.entries.length === 0 && gate.foreign === 0 ? { script: renderNftRemove([], true), guard: true } : undefined);
     const gate = (await this.read()).gate;
     // Our drop may rightly stay while other sources of ours still use the port; our accept may not.
-    if (gate.entries.some((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), rule, sameRange))) {
+    if (gate.entries.some((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), parsed, sameRange))) {
       this.fail(rule, tag, "the accept rule is still in the table after removing it");
     }
   }

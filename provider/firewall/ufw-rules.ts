@@ -1,7 +1,7 @@
 import { quoteArgv } from "../host/quote";
 import type { FirewallRule } from "../types";
-import { formatCidr, parseCidr } from "../validation/net";
-import type { ObservedRule } from "./backend";
+import { coversEverything, formatCidr, parseCidr, sameRange } from "../validation/net";
+import { sameRule, type ObservedRule } from "./backend";
 
 /**
  * Parses ufw's saved rules (/etc/ufw/user.rules and user6.rules), the persisted truth. A line:
@@ -32,6 +32,21 @@ function stripHostPrefix(address: string): string {
   return address.replace(/\/(32|128)$/, "");
 }
 
+/**
+ * The destination as ufw takes it: a /0 ("any destination of the source's family") is ufw's
+ * `to any`, which it saves and applies for the source's family only, the same rule as no destination.
+ * A bare 0.0.0.0 stays the single host ufw makes of it (`-d 0.0.0.0/32`).
+ */
+export function ufwDestination(destination: string | undefined): string | undefined {
+  const parsed = destination === undefined ? undefined : parseCidr(destination);
+  return parsed !== undefined && typeof parsed !== "string" && coversEverything(parsed) ? undefined : destination;
+}
+
+/** Same rule for ufw: "to any" and "to 0.0.0.0/0" are one rule there. */
+export function sameUfwRule(a: FirewallRule, b: FirewallRule): boolean {
+  return sameRule({ ...a, destination: ufwDestination(a.destination) }, { ...b, destination: ufwDestination(b.destination) }, sameRange);
+}
+
 /** argv for `ufw allow`/`ufw delete allow` of one rule; the comment (our tag) only on add. */
 export function buildUfwRuleArgv(verb: "allow" | "delete", rule: FirewallRule, tag?: string): string[] {
   const head = verb === "allow" ? ["ufw", "allow"] : ["ufw", "delete", "allow"];
@@ -39,7 +54,7 @@ export function buildUfwRuleArgv(verb: "allow" | "delete", rule: FirewallRule, t
     ...head,
     "proto", rule.protocol,
     "from", rule.source,
-    "to", rule.destination ?? "any",
+    "to", ufwDestination(rule.destination) ?? "any",
     "port", String(rule.port),
     ...(tag ? ["comment", tag] : []),
   ];

@@ -4,12 +4,12 @@ import { runChecked, type Runner } from "../host/runner";
 import { sharedReads } from "../host/shared-reads";
 import { STATE_DIR } from "../ssh/forward-argv";
 import type { FirewallRule } from "../types";
-import { formatCidr, parseCidr, sameRange } from "../validation/net";
-import { sameRule, type FirewallBackend, type ObservedRule } from "./backend";
+import { formatCidr, parseCidr } from "../validation/net";
+import type { FirewallBackend, ObservedRule } from "./backend";
 import { FIREWALL_LOCK, runLocked } from "./host-lock";
 import { withLocalLock } from "./local-lock";
 import { UFW_STATUS } from "./other-firewalls";
-import { buildUfwRuleArgv, parseUfwUserRules } from "./ufw-rules";
+import { buildUfwRuleArgv, parseUfwUserRules, sameUfwRule, ufwDestination } from "./ufw-rules";
 
 export class UfwBackend implements FirewallBackend {
   readonly name = "ufw" as const;
@@ -45,7 +45,7 @@ export class UfwBackend implements FirewallBackend {
   }
 
   async add(rule: FirewallRule, tag: string): Promise<void> {
-    const existing = (await this.list()).find((r) => sameRule(r, rule, sameRange));
+    const existing = (await this.list()).find((r) => sameUfwRule(r, rule));
     if (existing && existing.comment !== tag) {
       throw new FirewallError(`an identical ufw rule already exists (comment ${JSON.stringify(existing.comment)}), and ufw cannot hold a second copy we could delete separately`, {
         what: "add the firewall rule", where: this.runner.where, command: quoteArgv(buildUfwRuleArgv("allow", rule, tag)),
@@ -57,7 +57,7 @@ export class UfwBackend implements FirewallBackend {
   }
 
   async remove(rule: FirewallRule, tag: string): Promise<void> {
-    const existing = (await this.list()).find((r) => sameRule(r, rule, sameRange));
+    const existing = (await this.list()).find((r) => sameUfwRule(r, rule));
     // A rule carrying someone else's comment is theirs now (ufw rewrites the comment of an identical rule).
     if (!existing || existing.comment !== tag) return;
     await this.locked(buildUfwRuleArgv("delete", rule), "remove the firewall rule");
@@ -66,7 +66,7 @@ export class UfwBackend implements FirewallBackend {
 
   /** Checks the rule is (or is not) both persisted in user.rules and live in iptables. */
   private async verify(rule: FirewallRule, tag: string, present: boolean): Promise<void> {
-    const saved = (await this.list()).some((r) => sameRule(r, rule, sameRange) && r.comment === tag);
+    const saved = (await this.list()).some((r) => sameUfwRule(r, rule) && r.comment === tag);
     const live = await this.isLive(rule);
     if (saved === present && live === present) return;
     throw new FirewallError(`after the change the rule is ${saved ? "" : "not "}saved and ${live ? "" : "not "}live`, {
@@ -81,7 +81,8 @@ export class UfwBackend implements FirewallBackend {
     const v6 = typeof src !== "string" && src.address.kind() === "ipv6";
     const argv = [v6 ? "ip6tables" : "iptables", "-w", "-C", v6 ? "ufw6-user-input" : "ufw-user-input", "-p", rule.protocol];
     if (typeof src !== "string" && src.prefixLength > 0) argv.push("-s", formatCidr(src));
-    if (rule.destination) argv.push("-d", rule.destination);
+    const destination = ufwDestination(rule.destination);
+    if (destination) argv.push("-d", destination);
     argv.push("--dport", String(rule.port), "-j", "ACCEPT");
     return (await this.runner.run(argv)).exitCode === 0;
   }

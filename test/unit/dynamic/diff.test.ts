@@ -1,6 +1,7 @@
 import { tunnelProvider } from "../../../provider/dynamic/tunnel-provider";
 import { firewallProvider } from "../../../provider/dynamic/firewall-provider";
 import type { FirewallOutputs, TunnelOutputs } from "../../../provider/types";
+import { UNKNOWN } from "../../../provider/validation/fields";
 
 const olds = {
   gateway: { host: "gw", user: "u", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nA\n", hostKey: "ssh-ed25519 AAAA" },
@@ -31,7 +32,10 @@ describe("SharedTunnel diff", () => {
 });
 
 describe("FirewallAllow diff", () => {
-  const fw = { port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/f", backend: "ufw", requestedBackend: "auto", ruleTag: "t", rules: [] } as unknown as FirewallOutputs;
+  const fw = {
+    port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/f", backend: "ufw", requestedBackend: "auto", ruleTag: "t",
+    rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }],
+  } as unknown as FirewallOutputs;
   const news = { port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/f" };
   test("defaults equal their explicit values", async () => {
     expect((await firewallProvider.diff("t", fw, { ...news, protocol: "tcp", backend: "auto" })).changes).toBe(false);
@@ -41,5 +45,37 @@ describe("FirewallAllow diff", () => {
   });
   test("port change replaces", async () => {
     expect((await firewallProvider.diff("t", fw, { ...news, port: 9090 })).replaces).toEqual(["port"]);
+  });
+
+  describe("the rules the state holds are compared with the rules the inputs now mean", () => {
+    const wide = (backend: string, destination: string, source = "198.51.100.0/24") => ({
+      ...fw, backend, sources: [source], destination: "0.0.0.0",
+      rules: [{ source, destination, port: 8080, protocol: "tcp" }],
+    }) as unknown as FirewallOutputs;
+    const on0 = { ...news, destination: "0.0.0.0" };
+
+    test.each(["nftables", "iptables", "ufw"])("%s: a rule an older version wrote for 0.0.0.0 (one address) is rewritten in place by the next up, with no input changed", async (backend) => {
+      expect(await firewallProvider.diff("t", wide(backend, "0.0.0.0"), on0)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    });
+    test.each(["nftables", "iptables", "ufw"])("%s: the same inputs over the rules they mean: no diff", async (backend) => {
+      expect((await firewallProvider.diff("t", wide(backend, "0.0.0.0/0"), on0)).changes).toBe(false);
+    });
+    test("ufw holds 'to any' and 'to 0.0.0.0/0' as one rule, so a refreshed state without the /0 is no diff there; for a gate it is", async () => {
+      expect((await firewallProvider.diff("t", { ...wide("ufw", "0.0.0.0/0"), rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }] } as unknown as FirewallOutputs, on0)).changes).toBe(false);
+      expect((await firewallProvider.diff("t", { ...wide("nftables", "0.0.0.0/0"), rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }] } as unknown as FirewallOutputs, on0)).changes).toBe(true);
+    });
+    test(":: means any IPv6 destination", async () => {
+      const olds = { ...wide("nftables", "::", "2001:db8:100::/64"), destination: "::" };
+      const inputs = { ...news, sources: ["2001:db8:100::/64"], destination: "::" };
+      expect((await firewallProvider.diff("t", olds, inputs)).changes).toBe(true);
+      expect((await firewallProvider.diff("t", { ...olds, rules: [{ ...olds.rules[0], destination: "::/0" }] }, inputs)).changes).toBe(false);
+    });
+    test("a rule lost from the state (drifted, then refreshed) is put back in place", async () => {
+      expect(await firewallProvider.diff("t", { ...fw, rules: [] } as unknown as FirewallOutputs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    });
+    test("unknown inputs during a preview compare nothing", async () => {
+      expect((await firewallProvider.diff("t", wide("nftables", "0.0.0.0"), { ...on0, sources: UNKNOWN as unknown as string[] })).changes).toBe(true);
+      expect((await firewallProvider.diff("t", wide("nftables", "0.0.0.0/0"), { ...on0, destination: UNKNOWN })).replaces).toEqual(["destination"]);
+    });
   });
 });

@@ -31,7 +31,7 @@ describe("expiry in SharedTunnel diff", () => {
 
 describe("expiry in FirewallAllow diff", () => {
   const inputs: FirewallInputs = { port: 8080, sources: ["198.51.100.0/24"], owner: "p/s/f", expiresAfter: "1h" };
-  const olds: FirewallOutputs = { ...inputs, backend: "ufw", requestedBackend: "auto", ruleTag: "t", rules: [], expiresAt: "2030-01-01T00:00:00.000Z" };
+  const olds: FirewallOutputs = { ...inputs, backend: "ufw", requestedBackend: "auto", ruleTag: "t", rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }], expiresAt: "2030-01-01T00:00:00.000Z" };
   test("unchanged: no diff", async () => {
     expect(await firewallProvider.diff("f", olds, inputs)).toMatchObject({ changes: false });
   });

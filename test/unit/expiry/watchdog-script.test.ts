@@ -32,6 +32,16 @@ describe("rule removal lines reuse the backends' commands", () => {
     // Only a table holding our one chain and no rule at all goes.
     expect(lines[2]).toMatch(/-eq 1 \] && ! printf %s "\$t" \| grep -q '"rule": \*\{'; then 'nft' 'delete' 'table' 'inet' 'pulumi_shared_tunnel'; fi$/);
   });
+  test("a rule for any destination of its family (a gate on 0.0.0.0 or ::) is removed as it was written", () => {
+    const wide = { ...rule, destination: "0.0.0.0/0" };
+    const [accept, drop] = buildRemoveRuleLines("iptables", [wide], "pst.p.s.r.1");
+    // No -d, and the drop in iptables only: the same spec as the add, so -D matches it.
+    expect(accept).toMatch(/^while 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' '--dport' '8080' .*'ACCEPT' 2>\/dev\/null; do :; done$/);
+    expect(drop).toMatch(/^while 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '--dport' '8080' .*'DROP' 2>\/dev\/null; do :; done$/);
+    expect(buildRemoveRuleLines("iptables", [wide], "pst.p.s.r.1").join("\n")).not.toContain("ip6tables");
+    // ufw holds it as "to any".
+    expect(buildRemoveRuleLines("ufw", [wide], "pst.p.s.r.1")[0]).toContain("'from' '198.51.100.0/24' 'to' 'any' 'port' '8080'");
+  });
   test("a tag that is not a plain word never reaches a script", () => {
     expect(() => buildRemoveRuleLines("nftables", [rule], 'pst."; reboot; "')).toThrow(/unsafe rule tag/);
     expect(() => watchdogFiles("../etc/passwd x")).toThrow(/unsafe rule tag/);

@@ -1,5 +1,5 @@
 import { FirewallError } from "../../../provider/errors";
-import { assertTag, findStrayDrops, placeDropsOneRule, placeDropsPerTable, parseRule, planAdd, planRemove, type GateEntry } from "../../../provider/firewall/gate";
+import { assertTag, findStrayDrops, listAccepts, placeDropsOneRule, placeDropsPerTable, parseRule, planAdd, planRemove, type GateEntry } from "../../../provider/firewall/gate";
 import type { FirewallRule } from "../../../provider/types";
 
 const tcp = (source: string, destination?: string, port = 8080): FirewallRule => ({ source, ...(destination ? { destination } : {}), port, protocol: "tcp" });
@@ -18,6 +18,20 @@ describe("parseRule re-spells addresses from their parsed form", () => {
 
   test("a source and destination of different IP versions is a FirewallError, not a rule that matches nothing", () => {
     expect(() => parseRule(tcp("2001:db8::/64", "198.51.100.40"), "local")).toThrow(FirewallError);
+    expect(() => parseRule(tcp("2001:db8::/64", "0.0.0.0/0"), "local")).toThrow(FirewallError);
+  });
+
+  test.each([
+    [tcp("198.51.100.0/24", "0.0.0.0/0"), "ip"],
+    [tcp("2001:db8:100::/64", "::/0"), "ip6"],
+  ])("a /0 destination (any destination of the family) names no address, and marks the drop as that family's: %j", (rule, family) => {
+    expect(parseRule(rule)).toEqual({ family, source: rule.source, destination: undefined, wholeFamily: true, port: 8080, protocol: "tcp" });
+  });
+
+  test.each(["0.0.0.0", "0.0.0.0/32", "::", "::ffff:0.0.0.0"])("a bare unspecified destination %j stays the literal address (how an older version wrote it)", (destination) => {
+    const parsed = parseRule(tcp(destination.includes(":") && destination !== "::ffff:0.0.0.0" ? "2001:db8::7" : "198.51.100.7", destination));
+    expect(parsed.wholeFamily).toBeUndefined();
+    expect(parsed.destination).toMatch(/^(0\.0\.0\.0|::)$/);
   });
 
   test.each([
@@ -26,6 +40,7 @@ describe("parseRule re-spells addresses from their parsed form", () => {
     [{ ...tcp("198.51.100.1"), protocol: "icmp" as "tcp" }, /bad protocol/],
     [tcp("198.51.100.1; drop"), /bad source/],
     [tcp("198.51.100.1", "x\ny"), /bad destination/],
+    [tcp("198.51.100.1", "198.51.100.0/24"), /bad destination/],
   ])("refuses %j", (rule, message) => expect(() => parseRule(rule)).toThrow(message));
 });
 
@@ -37,6 +52,8 @@ test.each([
   [tcp("198.51.100.7"), [undefined], ["ip", "ip6"]],
   [tcp("2001:db8::7", "2001:db8::40"), ["ip6"], ["ip6"]],
   [tcp("2001:db8::7"), [undefined], ["ip", "ip6"]],
+  [tcp("198.51.100.7", "0.0.0.0/0"), ["ip"], ["ip"]],
+  [tcp("2001:db8::7", "::/0"), ["ip6"], ["ip6"]],
 ])("the drop for %j goes in nft %j and iptables %j", (rule, nft, iptables) => {
   expect(placeDropsOneRule(parseRule(rule))).toEqual(nft);
   expect(placeDropsPerTable(parseRule(rule))).toEqual(iptables);
@@ -102,5 +119,40 @@ describe("findStrayDrops (what the reaper removes beyond the rules list reports)
     const entries = [drop("gone"), drop("other")];
     const [stray] = findStrayDrops(entries).filter((r) => r.comment === "gone");
     expect(planRemove(entries, stray, "gone")).toEqual([entries[0]]);
+  });
+});
+
+describe("listAccepts: an accept with no address is for the whole family when its tag's drop covers that family alone", () => {
+  const bare = { destination: undefined };
+  test.each<[string, GateEntry[], (string | undefined)[]]>([
+    ["nft: a drop for both families: no destination", [accept("198.51.100.7", "t", bare), drop("t", { ...bare, family: undefined })], [undefined]],
+    ["nft: an IPv4-only drop: any IPv4 destination", [accept("198.51.100.7", "t", bare), drop("t", bare)], ["0.0.0.0/0"]],
+    ["nft: an IPv6-only drop: any IPv6 destination", [accept("2001:db8::7", "t", { ...bare, family: "ip6" }), drop("t", { ...bare, family: "ip6" })], ["::/0"]],
+    ["iptables: drops in both tables: no destination", [accept("198.51.100.7", "t", bare), drop("t", bare), drop("t", { ...bare, family: "ip6" })], [undefined]],
+    ["a drop for the other family only says nothing of this accept", [accept("198.51.100.7", "t", bare), drop("t", { ...bare, family: "ip6" })], [undefined]],
+    ["another tag's family drop says nothing either", [accept("198.51.100.7", "t", bare), drop("other", bare)], [undefined]],
+    ["an accept with an address keeps it (0.0.0.0 stays literal)", [accept("198.51.100.7", "t", { destination: "0.0.0.0" }), drop("t", { destination: "0.0.0.0" })], ["0.0.0.0"]],
+  ])("%s", (_name, entries, destinations) => {
+    expect(listAccepts(entries).map((r) => r.destination)).toEqual(destinations);
+  });
+
+  test("a whole-family rule is planned as present from what the listing shows, and its remove takes the accept, then the drop", () => {
+    const entries = [accept("198.51.100.7", "t", bare), drop("t", bare)];
+    const parsed = parseRule(tcp("198.51.100.7", "0.0.0.0/0"));
+    expect(planAdd(entries, parsed, "t", placeDropsOneRule(parsed))).toEqual({ accept: false, drops: [] });
+    expect(planAdd([entries[0], drop("t", { ...bare, family: undefined })], parsed, "t", placeDropsOneRule(parsed))).toEqual({ accept: false, drops: ["ip"] });
+    expect(planRemove(entries, parsed, "t")).toEqual(entries);
+  });
+
+  test("a literal 0.0.0.0 rule (an older version's) is not the whole-family rule: add plans both, remove of the old one takes only the old", () => {
+    const old = [accept("198.51.100.7", "t", { destination: "0.0.0.0" }), drop("t", { destination: "0.0.0.0" })];
+    const wide = parseRule(tcp("198.51.100.7", "0.0.0.0/0"));
+    expect(planAdd(old, wide, "t", placeDropsOneRule(wide))).toEqual({ accept: true, drops: ["ip"] });
+    const both = [...old, accept("198.51.100.7", "t", bare), drop("t", bare)];
+    expect(planRemove(both, parseRule(tcp("198.51.100.7", "0.0.0.0")), "t")).toEqual(old);
+  });
+
+  test("a whole-family drop left alone is a stray the reaper removes", () => {
+    expect(findStrayDrops([drop("gone", bare)])).toEqual([{ source: "0.0.0.0/0", port: 8080, protocol: "tcp", comment: "gone" }]);
   });
 });

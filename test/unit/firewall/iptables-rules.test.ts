@@ -1,8 +1,8 @@
-import { parseRule, planRemove, type GateEntry } from "../../../provider/firewall/gate";
+import { listAccepts, parseRule, placeDropsPerTable, planAdd, planRemove, type GateEntry } from "../../../provider/firewall/gate";
 import {
   buildAddSteps, buildDropChainSteps, buildGateSpec, buildRemoveSteps, extractInputChain, parseIptablesGate, splitWords, type IptablesGate,
 } from "../../../provider/firewall/iptables-rules";
-import { IP6TABLES_S, IPTABLES_S } from "./captured";
+import { IP6TABLES_S, IP6TABLES_WHOLE_FAMILY_S, IPTABLES_S, IPTABLES_WHOLE_FAMILY_S } from "./captured";
 
 describe("buildGateSpec", () => {
   test.each<[string, Parameters<typeof buildGateSpec>[0], string[]]>([
@@ -57,6 +57,26 @@ describe("parseIptablesGate reads real `iptables -S` output", () => {
     const rule = { source: "198.51.100.7", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
     const [doomed] = planRemove(v4.entries, rule, "pst.dev.web.1");
     expect(buildGateSpec(doomed, "pst.dev.web.1")).toEqual(buildGateSpec({ verdict: "accept", ...parseRule(rule) }, "pst.dev.web.1"));
+  });
+});
+
+describe("a rule for any destination of its family (a gate on 0.0.0.0 or ::): no -d, and the drop in its own table only", () => {
+  const entries = [...parseIptablesGate(IPTABLES_WHOLE_FAMILY_S, "ip").entries, ...parseIptablesGate(IP6TABLES_WHOLE_FAMILY_S, "ip6").entries];
+
+  test("list() reports the /0 for it, the literal address for an older version's 0.0.0.0 rule, nothing for a rule with no destination", () => {
+    expect(listAccepts(entries).map((r) => [r.comment, r.destination])).toEqual([
+      ["pst.dev.none.4", undefined], ["pst.dev.old.3", "0.0.0.0"], ["pst.dev.any4.1", "0.0.0.0/0"], ["pst.dev.any6.2", "::/0"],
+    ]);
+  });
+
+  test("what the listing shows is planned as present, and removes with the spec that added it", () => {
+    const rule = parseRule({ source: "198.51.100.0/24", destination: "0.0.0.0/0", port: 8080, protocol: "tcp" });
+    expect(placeDropsPerTable(rule)).toEqual(["ip"]);
+    expect(planAdd(entries, rule, "pst.dev.any4.1", placeDropsPerTable(rule))).toEqual({ accept: false, drops: [] });
+    const doomed = planRemove(entries, rule, "pst.dev.any4.1");
+    expect(doomed.map((e) => [e.verdict, e.family])).toEqual([["accept", "ip"], ["drop", "ip"]]);
+    expect(buildGateSpec(doomed[0], "t")).toEqual(buildGateSpec({ verdict: "accept", ...rule }, "t"));
+    expect(buildGateSpec(doomed[0], "t")).not.toContain("-d");
   });
 });
 

@@ -1,7 +1,7 @@
-import { parseRule } from "../../../provider/firewall/gate";
+import { listAccepts, parseRule } from "../../../provider/firewall/gate";
 import { parseNftGate, renderNftAdd, renderNftRemove } from "../../../provider/firewall/nft-rules";
 import type { FirewallRule } from "../../../provider/types";
-import { NFT_GATE_JSON } from "./captured";
+import { NFT_GATE_JSON, NFT_WHOLE_FAMILY_JSON } from "./captured";
 
 const HEAD = [
   "add table inet pulumi_shared_tunnel",
@@ -36,6 +36,20 @@ describe("renderNftAdd", () => {
     const parsed = parseRule(r);
     const family = parsed.destination ? parsed.family : undefined;
     expect(renderNftAdd(parsed, "pst.t.1", { accept: true, drops: [family] })).toBe([...HEAD, ...lines].join("\n") + "\n");
+  });
+
+  test.each<[string, FirewallRule, string[]]>([
+    ["any IPv4 destination (a gate on 0.0.0.0): no address, and a drop for IPv4 alone", rule("198.51.100.0/24", "0.0.0.0/0", "tcp"), [
+      'insert rule inet pulumi_shared_tunnel input ip saddr 198.51.100.0/24 tcp dport 8080 accept comment "pst.t.1"',
+      'add rule inet pulumi_shared_tunnel input meta nfproto ipv4 tcp dport 8080 drop comment "pst.t.1"',
+    ]],
+    ["any IPv6 destination (a gate on ::)", rule("2001:db8:100::/64", "::/0", "tcp"), [
+      'insert rule inet pulumi_shared_tunnel input ip6 saddr 2001:db8:100::/64 tcp dport 8080 accept comment "pst.t.1"',
+      'add rule inet pulumi_shared_tunnel input meta nfproto ipv6 tcp dport 8080 drop comment "pst.t.1"',
+    ]],
+  ])("%s", (_name, r, lines) => {
+    const parsed = parseRule(r);
+    expect(renderNftAdd(parsed, "pst.t.1", { accept: true, drops: [parsed.family] })).toBe([...HEAD, ...lines].join("\n") + "\n");
   });
 
   test("renders only what the plan lacks", () => {
@@ -73,6 +87,30 @@ describe("parseNftGate reads real `nft -a -j list table` output", () => {
       // hand-made, gate-shaped (a counter is allowed); its comment is not ours, so it is never touched
       { verdict: "drop", port: 9, protocol: "tcp", family: undefined, comment: "hand-made", handle: 12 },
     ]);
+  });
+
+  test("a whole-family drop is read with its family (meta nfproto), so the gate tells it from a drop for both", () => {
+    const entries = parseNftGate(NFT_WHOLE_FAMILY_JSON).entries;
+    expect(entries.filter((e) => e.verdict === "drop").map((e) => [e.comment, e.family, e.destination])).toEqual([
+      ["pst.dev.any4.1", "ip", undefined],
+      ["pst.dev.any6.2", "ip6", undefined],
+      ["pst.dev.old.3", "ip", "0.0.0.0"],
+      ["pst.dev.none.4", undefined, undefined],
+    ]);
+    // What list() reports: the /0 for the whole-family rules, the literal address for the old one, nothing for the plain one.
+    expect(listAccepts(entries).map((r) => [r.comment, r.destination])).toEqual([
+      ["pst.dev.none.4", undefined], ["pst.dev.old.3", "0.0.0.0"], ["pst.dev.any6.2", "::/0"], ["pst.dev.any4.1", "0.0.0.0/0"],
+    ]);
+  });
+
+  test.each([["ipv4", "ip6"], ["arp", undefined]])("a drop restricted to nfproto %s beside an address of another family is foreign", (nfproto, other) => {
+    const expr = [
+      { match: { op: "==", left: { meta: { key: "nfproto" } }, right: nfproto } },
+      ...(other ? [{ match: { op: "==", left: { payload: { protocol: other, field: "daddr" } }, right: "::1" } }] : []),
+      { match: { op: "==", left: { payload: { protocol: "tcp", field: "dport" } }, right: 1 } }, { drop: null },
+    ];
+    const json = JSON.stringify({ nftables: [{ table: { family: "inet", name: "pulumi_shared_tunnel" } }, { rule: { family: "inet", table: "pulumi_shared_tunnel", chain: "input", handle: 2, comment: "t", expr } }] });
+    expect(parseNftGate(json)).toMatchObject({ entries: [], foreign: 1 });
   });
 
   test("`ct state established accept` and a rule in another chain are foreign: they keep the table", () => {
