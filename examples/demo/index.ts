@@ -30,6 +30,9 @@ export = async () => {
     },
     bindAddress: cfg.require("bindAddress"),
     bindPort: cfg.requireNumber("bindPort"),
+    // Needed to bind 0.0.0.0 or ::; the gate then covers every address of that family.
+    allowAllInterfaces: cfg.getBoolean("allowAllInterfaces"),
+    backend: cfg.get<"auto" | "ufw" | "nftables" | "iptables">("backend"),
     targetHost: cfg.get("targetHost") ?? "127.0.0.1",
     targetPort: cfg.getNumber("targetPort") ?? 8000,
     sources: cfg.requireObject<string[]>("sources"),

@@ -66,7 +66,7 @@ write_env() {
       PST_TH_TRUSTED_ADDR=198.51.100.40 PST_TH_TRUSTED_ADDR6=2001:db8:100::40 \
       PST_TRUSTED_CIDR=198.51.100.0/24 PST_TRUSTED_CIDR6=2001:db8:100::/64 \
       PST_TC_ADDR=198.51.100.50 PST_TC_ADDR6=2001:db8:100::50 \
-      PST_UC_ADDR=198.18.2.66 PST_UC_ADDR6=2001:db8:2::66 \
+      PST_UC_ADDR=198.18.2.66 PST_UC_ADDR6=2001:db8:2::66 PST_TH_UC_ADDR=198.18.2.1 PST_TH_UC_ADDR6=2001:db8:2::1 \
       PST_TARGET_HOST=127.0.0.1 PST_TARGET_HOST6=::1 PST_TARGET_PORT=8000; do
       printf "export %s='%s'\n" "${v%%=*}" "${v#*=}"   # no value contains a single quote
     done

@@ -10,6 +10,10 @@ export interface Lab {
   gwAddr: string; gwUser: string; gwNoForwardUser: string; gwKey: string; gwHostKey: string;
   thSshAddr: string; thUser: string; thOpUser: string; thKey: string; thHostKey: string;
   thTrusted: string; trustedCidr: string;
+  /** IPv6: the tunnel host's trusted address and the trusted clients' range. */
+  thTrusted6: string; trustedCidr6: string;
+  /** The tunnel host's own addresses on the untrusted client's link (IPv4, IPv6). */
+  thUntrustedSide: string; thUntrustedSide6: string;
   targetHost: string; targetPort: number;
 }
 
@@ -24,6 +28,8 @@ export function readLab(): Lab {
     gwAddr: need("PST_GW_ADDR"), gwUser: need("PST_GW_USER"), gwNoForwardUser: need("PST_GW_NOFWD_USER"), gwKey: need("PST_GW_KEY"), gwHostKey: need("PST_GW_HOSTKEY"),
     thSshAddr: need("PST_TH_SSH_ADDR"), thUser: need("PST_TH_USER"), thOpUser: need("PST_TH_OP_USER"), thKey: need("PST_TH_KEY"), thHostKey: need("PST_TH_HOSTKEY"),
     thTrusted: need("PST_TH_TRUSTED_ADDR"), trustedCidr: need("PST_TRUSTED_CIDR"),
+    thTrusted6: need("PST_TH_TRUSTED_ADDR6"), trustedCidr6: need("PST_TRUSTED_CIDR6"),
+    thUntrustedSide: need("PST_TH_UC_ADDR"), thUntrustedSide6: need("PST_TH_UC_ADDR6"),
     targetHost: need("PST_TARGET_HOST"), targetPort: Number(need("PST_TARGET_PORT")),
   };
 }
