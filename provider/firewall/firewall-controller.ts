@@ -5,6 +5,7 @@ import { reportProgress } from "../progress";
 import { makeTag, ownerPrefix } from "../tag";
 import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import type { FirewallBackend } from "./backend";
+import { splitByEffect } from "./gate-drift";
 import { IptablesBackend } from "./iptables";
 import { NftablesBackend } from "./nftables";
 import { hasCommand, readUfwStatus, saysUfwActive } from "./other-firewalls";
@@ -87,12 +88,14 @@ async function reapRuleOrphans(backend: FirewallBackend, prefix: string): Promis
   }
 }
 
-/** The rules carrying our tag that are really on the host now. */
-export async function readRules(runner: Runner, state: FirewallOutputs): Promise<FirewallRule[]> {
+/**
+ * The rules carrying our tag on the host now, split into those that do what they say and those
+ * that are listed but keep nobody else out (gate backends: see gate-drift.ts), with the reason.
+ */
+export async function inspectRules(runner: Runner, state: FirewallOutputs): Promise<{ effective: FirewallRule[]; ineffective: (FirewallRule & { why: string })[] }> {
   const backend = await openBackend(runner, state.backend);
-  return (await backend.list())
-    .filter((r) => r.comment === state.ruleTag)
-    .map(({ comment: _c, ...rule }) => rule);
+  const ours = (await backend.list()).filter((r) => r.comment === state.ruleTag).map(({ comment: _c, ...rule }) => rule);
+  return splitByEffect(ours);
 }
 
 /** Removes exactly the rules this resource added; already gone counts as success. */
