@@ -67,7 +67,10 @@ export const firewallProvider = {
       return undefined;
     });
     if (!found) return {};
-    const drift = found.problems.length > 0 ? `the gate does not keep other sources out: ${found.problems.join("; ")}. pulumi up puts it back` : undefined;
+    // ufw denies by default: there, rules gone under the forward lock everyone out instead.
+    const drift = found.problems.length === 0 ? undefined : props.backend === "ufw"
+      ? `its rules are gone while the forward it gates still runs, so the trusted sources are shut out. pulumi up puts them back`
+      : `the gate does not keep other sources out: ${found.problems.join("; ")}. pulumi up puts it back`;
     if (drift) await reportWarning(drift);
     return { id, props: { ...withoutDrift(props), rules: found.effective, sources: found.effective.map((r) => r.source), ...(drift ? { drift } : {}) } };
   },

@@ -24,7 +24,7 @@ export function explainNftPlacement(gate: NftGate, accept: GateEntry): string | 
 }
 
 /**
- * The `nft -j -f -` batch (one atomic transaction) that moves every gate rule found behind a rule
+ * The `nft -j` batch (one atomic transaction) that moves every gate rule found behind a rule
  * that is not ours back in front of it: accepts to the top, drops just before that rule, so every
  * accept still precedes every drop. Each is re-inserted exactly as listed (its expressions and
  * comment, as JSON), then the old copy is deleted by handle; the foreign rule itself is left alone.
@@ -46,5 +46,5 @@ export function renderNftMoveAboveForeign(gate: NftGate): string | undefined {
       ...behind.map((r) => ({ insert: { rule: { ...where, ...(r.entry!.verdict === "drop" ? { handle: before } : {}), ...r.json } } })),
       ...behind.map((r) => ({ delete: { rule: { ...where, handle: handle(r.handle) } } })),
     ],
-  }) + "\n";
+  });
 }

@@ -94,8 +94,9 @@ export class NftablesBackend implements FirewallBackend {
       const { text, gate } = await this.read();
       const planned = plan(gate);
       if (!planned) return "done";
-      return runLocked(this.runner, [planned.json ? ["nft", "-j", "-f", "-"] : ["nft", "-f", "-"]], {
-        what, hint: HINT, input: planned.script,
+      // JSON goes in argv: `nft -j -f -` opens /dev/stdin, which fails when stdin is a socket.
+      return runLocked(this.runner, [planned.json ? ["nft", "-j", planned.script] : ["nft", "-f", "-"]], {
+        what, hint: HINT, ...(planned.json ? {} : { input: planned.script }),
         ...(planned.guard ? { unchanged: { read: NFT_LIST_ARGV, digest: hashListing(text) } } : {}),
       });
     });
