@@ -10,7 +10,7 @@ import { makeObservedRule, parseRule, planAdd, type Family, type GateEntry, type
  */
 
 /** Why a backend's placement keeps `accept`'s gate from holding (undefined: it holds); `drops` are where its drops must be. */
-export type ExplainPlacement = (accept: GateEntry, drops: readonly (Family | undefined)[]) => string | undefined;
+type ExplainPlacement = (accept: GateEntry, drops: readonly (Family | undefined)[]) => string | undefined;
 
 /**
  * A gate backend's `list()`: our accepts, each with `ineffective` set when its gate does not hold.
@@ -27,7 +27,7 @@ export function listGateAccepts(entries: readonly GateEntry[], placeDrops: (rule
 }
 
 /** "port 8080/tcp to 198.51.100.40", as the drift messages name a gate. */
-export function describeGatePort(e: Pick<GateEntry, "port" | "protocol" | "destination">): string {
+function describeGatePort(e: Pick<GateEntry, "port" | "protocol" | "destination">): string {
   return `port ${e.port}/${e.protocol}${e.destination ? ` to ${e.destination}` : ""}`;
 }
 

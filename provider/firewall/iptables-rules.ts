@@ -59,8 +59,7 @@ export function parseIptablesGate(text: string, family: Family): IptablesGate {
     else if (words.join(" ") === `-A INPUT -j ${GATE_CHAIN}`) {
       gate.jumps++;
       gate.jumpAt.push(inputRules);
-    }
-    else if (words[0] === "-A" && words[1] === GATE_CHAIN) {
+    } else if (words[0] === "-A" && words[1] === GATE_CHAIN) {
       const entry = parseGateRule(words.slice(2), family);
       if (entry) gate.entries.push(entry);
       else gate.foreign++;
