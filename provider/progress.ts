@@ -21,19 +21,36 @@ export function withProgress<T>(urn: string | undefined, work: () => Promise<T>)
 
 /** Shows `message` on the current resource's row; returns at once. */
 export function reportProgress(message: string): void {
+  void sendLog(message, "INFO", true);
+}
+
+/**
+ * A warning on the current resource, kept in the run's diagnostics (what `pulumi refresh` and
+ * `pulumi up` list at the end). Resolves once the engine has it (at most 2 s), so it is shown
+ * before the step reports done; still best effort.
+ */
+export function reportWarning(message: string): Promise<void> {
+  return sendLog(message, "WARNING", false);
+}
+
+function sendLog(message: string, severity: "INFO" | "WARNING", ephemeral: boolean): Promise<void> {
   const urn = current.getStore();
   const engine = urn ? engineClient() : undefined;
-  if (!urn || !engine) return;
-  try {
-    const req = new engine.proto.LogRequest();
-    req.setSeverity(engine.proto.LogSeverity.INFO);
-    req.setMessage(message);
-    req.setUrn(urn);
-    req.setEphemeral(true);
-    engine.client.log(req, () => {});
-  } catch {
-    // best effort: a status line is never worth failing the step for
-  }
+  if (!urn || !engine) return Promise.resolve();
+  return new Promise((resolve) => {
+    try {
+      const req = new engine.proto.LogRequest();
+      req.setSeverity(engine.proto.LogSeverity[severity]);
+      req.setMessage(message);
+      req.setUrn(urn);
+      req.setEphemeral(ephemeral);
+      setTimeout(resolve, 2000).unref();
+      engine.client.log(req, () => resolve());
+    } catch {
+      // best effort: a log line is never worth failing the step for
+      resolve();
+    }
+  });
 }
 
 interface Engine {

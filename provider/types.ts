@@ -112,4 +112,10 @@ export interface FirewallOutputs extends Omit<FirewallInputs, "expiresAt">, Expi
   requestedBackend: "auto" | FirewallBackendName;
   ruleTag: string;
   rules: FirewallRule[];
+  /**
+   * Set by refresh when rules of ours are on the host but their gate keeps nobody else out (or,
+   * under a GatedTunnel's running forward, when they are gone): why, in words. Those rules are
+   * left out of `rules` and `sources`, so the next up re-adds them in place; update clears it.
+   */
+  drift?: string;
 }

@@ -32,10 +32,11 @@ export = async () => {
     bindPort: cfg.requireNumber("bindPort"),
     // Needed to bind 0.0.0.0 or ::; the gate then covers every address of that family.
     allowAllInterfaces: cfg.getBoolean("allowAllInterfaces"),
-    backend: cfg.get<"auto" | "ufw" | "nftables" | "iptables">("backend"),
     targetHost: cfg.get("targetHost") ?? "127.0.0.1",
     targetPort: cfg.getNumber("targetPort") ?? 8000,
     sources: cfg.requireObject<string[]>("sources"),
+    // "auto" (default), "ufw", "nftables" or "iptables": the firewall that gates the forward.
+    backend: cfg.get("backend") as "auto" | "ufw" | "nftables" | "iptables" | undefined,
     keepAliveSeconds: cfg.getNumber("keepAliveSeconds"),
     // The safety net behind `pulumi destroy`: the tunnel host closes the path by itself.
     expiresAfter: cfg.get("expiresAfter"),

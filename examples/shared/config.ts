@@ -4,6 +4,7 @@
  *   tunnelHost, tunnelHostUser (root), tunnelHostKeyPath, tunnelHostKey, tunnelHostSudo
  *   gatewayHost, gatewayUser, gatewayKeyPath | gatewayKey (secret), gatewayHostKey
  *   bindAddress, bindPort, targetHost (127.0.0.1), targetPort (8000), sources (JSON list)
+ *   backend (auto | ufw | nftables | iptables; demo and firewall-allow), expiresAfter
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Connection, Gateway } from "pulumi-shared-tunnel";

@@ -1,8 +1,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
-import { createRules, deleteRules, openBackend, readRules, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
+import { createRules, deleteRules, inspectRules, openBackend, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
 import { withRunner } from "../host/open-runner";
 import { sharedReads } from "../host/shared-reads";
+import { reportWarning } from "../progress";
+import { findForwards } from "../tunnel/reap-orphans";
 import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { preflightTunnel } from "../tunnel/prepare-gateway";
 import { validateFirewallInputs, validateTunnelInputs } from "../validation/validate-inputs";
@@ -49,17 +51,34 @@ export const firewallProvider = {
     return { id: outs.ruleTag, outs: { ...inputs, ...outs, requestedBackend: inputs.backend ?? "auto" } };
   },
 
-  /** The rules carrying our tag as they are now; none left means the resource is gone. */
+  /**
+   * The rules carrying our tag as they are now. One whose gate no longer holds (see
+   * firewall/gate-drift.ts) is left out of `rules` and `sources`, so the next up's diff sees those
+   * sources missing and update puts the gate back in place (in place: the forward is not
+   * touched); `drift` says why, and a warning shows it. None left means the resource is gone,
+   * except under a GatedTunnel's forward that still runs: then a create would refuse (the
+   * forward holds the port), so that too is drift that update repairs.
+   */
   async read(id: string, props: FirewallOutputs): Promise<pulumi.dynamic.ReadResult> {
-    const rules = await withRunner(props.connection, async (runner) => {
+    const found = await withRunner(props.connection, async (runner) => {
       // Refresh reads every rule resource at once: they share one listing of the firewall.
-      const found = await readRules(sharedReads(runner), props);
+      const shared = sharedReads(runner);
+      const { effective, ineffective } = await inspectRules(shared, props);
+      if (effective.length + ineffective.length > 0) return { effective, problems: ineffective.map((r) => `${describeRule(r)}: ${r.why}`) };
+      if (props.gatesForwardsOf && (await findForwards(shared, props.gatesForwardsOf)).length > 0) {
+        return { effective, problems: ["none of its rules is on the host, while the forward it gates still runs"] };
+      }
       // Gone (expired, or removed by hand): a watchdog still waiting would have nothing left to do.
-      if (found.length === 0) await stopWatchdog(runner, props.ruleTag);
-      return found;
+      await stopWatchdog(runner, props.ruleTag);
+      return undefined;
     });
-    if (rules.length === 0) return {};
-    return { id, props: { ...props, rules, sources: rules.map((r) => r.source) } };
+    if (!found) return {};
+    // ufw denies by default: there, rules gone under the forward lock everyone out instead.
+    const drift = found.problems.length === 0 ? undefined : props.backend === "ufw"
+      ? `its rules are gone while the forward it gates still runs, so the trusted sources are shut out. pulumi up puts them back`
+      : `the gate does not keep other sources out: ${found.problems.join("; ")}. pulumi up puts it back`;
+    if (drift) await reportWarning(drift);
+    return { id, props: { ...withoutDrift(props), rules: found.effective, sources: found.effective.map((r) => r.source), ...(drift ? { drift } : {}) } };
   },
 
   /** Adds the new sources first, then removes the dropped ones, so no source is ever locked out in between. */
@@ -70,14 +89,15 @@ export const firewallProvider = {
     const expiry = await withRunner(news.connection, async (runner) => {
       const backend = await openBackend(runner, olds.backend);
       await backend.ensureReady();
-      const current = await readRules(runner, olds);
-      for (const rule of wanted) if (!current.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.add(rule, olds.ruleTag);
-      for (const rule of current) if (!wanted.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.remove(rule, olds.ruleTag);
+      // A rule whose gate does not hold is added again: add puts its gate back in place.
+      const { effective, ineffective } = await inspectRules(runner, olds);
+      for (const rule of wanted) if (!effective.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.add(rule, olds.ruleTag);
+      for (const rule of [...effective, ...ineffective]) if (!wanted.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.remove(rule, olds.ruleTag);
       // The watchdog's script names the rules it removes, so new sources mean restarting it.
       const spec = specForFirewall({ ...olds, rules: wanted, gatesForwardsOf: news.gatesForwardsOf });
       return updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && !sameRulesOn(olds.backend, olds.rules, wanted));
     });
-    return { outs: mergeExpiry({ ...olds, ...news, owner: olds.owner, backend: olds.backend, ruleTag: olds.ruleTag, rules: wanted, requestedBackend: news.backend ?? "auto" }, expiry) };
+    return { outs: mergeExpiry({ ...withoutDrift(olds), ...news, owner: olds.owner, backend: olds.backend, ruleTag: olds.ruleTag, rules: wanted, requestedBackend: news.backend ?? "auto" }, expiry) };
   },
 
   /** Removes exactly the rules this resource added; already gone is success. */
@@ -101,4 +121,15 @@ function knownRulesFor(news: FirewallInputs): FirewallRule[] | undefined {
   const { sources, destination, port, protocol } = news;
   if (!Array.isArray(sources) || [...sources, destination, port, protocol].some(isUnknown)) return undefined;
   return rulesFor({ sources, destination, port, protocol });
+}
+
+/** State without the drift a refresh reported (update has just repaired it). */
+function withoutDrift(state: FirewallOutputs): FirewallOutputs {
+  const { drift: _d, ...rest } = state;
+  return rest;
+}
+
+/** "198.51.100.0/24 to port 8080/tcp", naming a rule in the drift report. */
+function describeRule(rule: FirewallRule): string {
+  return `${rule.source} to port ${rule.port}/${rule.protocol}${rule.destination ? ` on ${rule.destination}` : ""}`;
 }

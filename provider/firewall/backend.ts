@@ -3,12 +3,18 @@ import type { FirewallBackendName, FirewallRule } from "../types";
 /** A rule found on the host, with the comment (tag) it carries there. */
 export interface ObservedRule extends FirewallRule {
   comment: string;
+  /**
+   * Gate backends: why this accept's gate keeps nobody else out (its drop is gone or is never
+   * reached; see gate-drift.ts). Set, the port is open to every source while the rule is listed.
+   */
+  ineffective?: string;
 }
 
 /**
  * One host firewall. Contract: `add` applies a rule that is live and (where the backend persists
  * rules) persisted before it returns, or throws; `remove` deletes only a rule carrying `tag` and
- * treats an absent rule as success; `list` reports what is really there.
+ * treats an absent rule as success; `list` reports what is really there (including whether a
+ * gate still holds); `add` of a rule that is listed but `ineffective` puts its gate back in place.
  */
 export interface FirewallBackend {
   readonly name: FirewallBackendName;

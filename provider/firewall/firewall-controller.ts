@@ -7,6 +7,7 @@ import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule
 import { coversEverything, isUnspecified, parseCidr, sameRange } from "../validation/net";
 import { sameRule, type FirewallBackend } from "./backend";
 import { wholeFamilyDestination } from "./gate";
+import { splitByEffect } from "./gate-drift";
 import { IptablesBackend } from "./iptables";
 import { NftablesBackend } from "./nftables";
 import { hasCommand, readUfwStatus, saysUfwActive } from "./other-firewalls";
@@ -115,12 +116,18 @@ async function reapRuleOrphans(backend: FirewallBackend, prefix: string): Promis
   }
 }
 
-/** The rules carrying our tag that are really on the host now, spelled as the state spells them where it holds them. */
-export async function readRules(runner: Runner, state: FirewallOutputs): Promise<FirewallRule[]> {
+/**
+ * The rules carrying our tag on the host now, spelled as the state spells them where it holds
+ * them, split into those that do what they say and those that are listed but keep nobody else
+ * out (gate backends: see gate-drift.ts), with the reason.
+ */
+export async function inspectRules(runner: Runner, state: FirewallOutputs): Promise<{ effective: FirewallRule[]; ineffective: (FirewallRule & { why: string })[] }> {
   const backend = await openBackend(runner, state.backend);
-  return (await backend.list())
-    .filter((r) => r.comment === state.ruleTag)
-    .map(({ comment: _c, ...rule }) => (state.rules ?? []).find((held) => sameRuleOn(state.backend, held, rule)) ?? rule);
+  const ours = (await backend.list()).filter((r) => r.comment === state.ruleTag).map(({ comment: _c, ineffective, ...rule }) => {
+    const held = (state.rules ?? []).find((h) => sameRuleOn(state.backend, h, rule));
+    return { ...(held ?? rule), ...(ineffective ? { ineffective } : {}) };
+  });
+  return splitByEffect(ours);
 }
 
 /** Removes exactly the rules this resource added; already gone counts as success. */

@@ -41,6 +41,8 @@ export interface IptablesGate {
   chainExists: boolean;
   /** How many `-A INPUT -j PST-GATE` there are (normally 0 or 1). */
   jumps: number;
+  /** Their rule numbers in INPUT (1 = first): the gate holds only when INPUT's first rule jumps to it. */
+  jumpAt: number[];
   entries: GateEntry[];
   /** Rules in our chain that are not in the gate's shape; they keep the chain alive. */
   foreign: number;
@@ -48,12 +50,16 @@ export interface IptablesGate {
 
 /** Reads `iptables -S` / `ip6tables -S` output (filter table). */
 export function parseIptablesGate(text: string, family: Family): IptablesGate {
-  const gate: IptablesGate = { family, chainExists: false, jumps: 0, entries: [], foreign: 0 };
+  const gate: IptablesGate = { family, chainExists: false, jumps: 0, jumpAt: [], entries: [], foreign: 0 };
+  let inputRules = 0;
   for (const line of text.split("\n")) {
     const words = splitWords(line.trim());
+    if (words[0] === "-A" && words[1] === "INPUT") inputRules++;
     if (words[0] === "-N" && words[1] === GATE_CHAIN && words.length === 2) gate.chainExists = true;
-    else if (words.join(" ") === `-A INPUT -j ${GATE_CHAIN}`) gate.jumps++;
-    else if (words[0] === "-A" && words[1] === GATE_CHAIN) {
+    else if (words.join(" ") === `-A INPUT -j ${GATE_CHAIN}`) {
+      gate.jumps++;
+      gate.jumpAt.push(inputRules);
+    } else if (words[0] === "-A" && words[1] === GATE_CHAIN) {
       const entry = parseGateRule(words.slice(2), family);
       if (entry) gate.entries.push(entry);
       else gate.foreign++;
@@ -106,11 +112,31 @@ export function buildAddSteps(gate: IptablesGate, tag: string, add: Pick<GateEnt
   const bin = [pickBinary(gate.family), "-w"];
   const steps: string[][] = [];
   if (!gate.chainExists) steps.push([...bin, "-N", GATE_CHAIN]);
-  if (gate.jumps === 0) steps.push([...bin, "-I", "INPUT", "1", "-j", GATE_CHAIN]);
+  steps.push(...buildJumpSteps(gate));
   for (const e of add) {
     steps.push(e.verdict === "accept" ? [...bin, "-I", GATE_CHAIN, "1", ...buildGateSpec(e, tag)] : [...bin, "-A", GATE_CHAIN, ...buildGateSpec(e, tag)]);
   }
   return steps;
+}
+
+/**
+ * Steps that make INPUT's first rule the jump to PST-GATE, and the only one: a jump missing
+ * (`iptables -F INPUT`) or below another rule (which may accept first) leaves the gate open.
+ * The new jump goes in at 1 before the old ones go (by number, +1 for the insert, last first),
+ * so the gate is never unreachable in between; numbers are only right for the INPUT listing
+ * they were read from, so these steps run under the "input" unchanged-listing guard.
+ */
+export function buildJumpSteps(gate: Pick<IptablesGate, "family" | "jumpAt">): string[][] {
+  if (gate.jumpAt.length === 1 && gate.jumpAt[0] === 1) return [];
+  const bin = [pickBinary(gate.family), "-w"];
+  return [[...bin, "-I", "INPUT", "1", "-j", GATE_CHAIN], ...[...gate.jumpAt].reverse().map((n) => [...bin, "-D", "INPUT", String(n + 1)])];
+}
+
+/** Why our gate in this table is not reached first, for the drift report (undefined: it is). */
+export function explainJump(gate: Pick<IptablesGate, "family" | "jumpAt">): string | undefined {
+  if (gate.jumpAt.length === 0) return `INPUT no longer jumps to ${GATE_CHAIN} (${pickBinary(gate.family)})`;
+  if (gate.jumpAt[0] !== 1) return `${gate.jumpAt[0] - 1} rule(s) come before the jump to ${GATE_CHAIN} in INPUT (${pickBinary(gate.family)})`;
+  return undefined;
 }
 
 /** Steps that delete rules by their spec, comment included, so only rules carrying `tag` can go. */

@@ -5,9 +5,10 @@ import type { FirewallRule } from "../types";
 import { sameRange } from "../validation/net";
 import type { FirewallBackend, ObservedRule } from "./backend";
 import { sameRule } from "./backend";
-import { findStrayDrops, listAccepts, placeDropsPerTable, parseRule, planAdd, planRemove, makeObservedRule, type Family, type GateEntry } from "./gate";
+import { findStrayDrops, placeDropsPerTable, parseRule, planAdd, planRemove, makeObservedRule, type Family, type GateEntry } from "./gate";
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
-import { pickBinary, buildAddSteps, buildDropChainSteps, buildGateSpec, buildRemoveSteps, GATE_CHAIN, extractInputChain, buildInputListArgv, buildListArgv, parseIptablesGate, type IptablesGate } from "./iptables-rules";
+import { listGateAccepts } from "./gate-drift";
+import { explainJump, buildJumpSteps, pickBinary, buildAddSteps, buildDropChainSteps, buildGateSpec, buildRemoveSteps, GATE_CHAIN, extractInputChain, buildInputListArgv, buildListArgv, parseIptablesGate, type IptablesGate } from "./iptables-rules";
 import { refuseOtherFirewalls } from "./other-firewalls";
 
 const HINT = "check iptables -S PST-GATE and ip6tables -S PST-GATE on the tunnel host";
@@ -39,9 +40,9 @@ export class IptablesBackend implements FirewallBackend {
     await refuseOtherFirewalls(this.runner, "iptables");
   }
 
+  /** Our accepts; one whose table's INPUT does not jump to PST-GATE first is marked ineffective. */
   async list(): Promise<ObservedRule[]> {
-    const gates = await this.readBoth();
-    return listAccepts([...gates.ip.gate.entries, ...gates.ip6.gate.entries]);
+    return listIptablesGates(await this.readBoth());
   }
 
   async listStrayDrops(): Promise<ObservedRule[]> {
@@ -56,11 +57,13 @@ export class IptablesBackend implements FirewallBackend {
       const plan = planAdd(entries, parsed, tag, placeDropsPerTable(parsed));
       const steps = { ip: { steps: [] as string[][], guard: "input" as Guard }, ip6: { steps: [] as string[][], guard: "input" as Guard } };
       for (const family of order) {
+        const needed = placeDropsPerTable(parsed).includes(family);
         const add = [
           ...(plan.accept && family === parsed.family ? [{ verdict: "accept" as const, ...parsed }] : []),
           ...plan.drops.filter((f) => f === family).map(() => ({ verdict: "drop" as const, destination: parsed.destination, port: parsed.port, protocol: parsed.protocol })),
         ];
-        steps[family].steps = buildAddSteps(gates[family], tag, add);
+        // Nothing to add but the gate is there: make it reachable again (the jump first in INPUT).
+        steps[family].steps = add.length > 0 ? buildAddSteps(gates[family], tag, add) : needed && gates[family].chainExists ? buildJumpSteps(gates[family]) : [];
       }
       return steps;
     });
@@ -73,6 +76,8 @@ export class IptablesBackend implements FirewallBackend {
     for (const argv of checks) {
       if ((await this.runner.run(argv)).exitCode !== 0) this.fail(argv, "the rule is not live after adding it");
     }
+    const listed = listIptablesGates(await this.readBoth()).find((r) => r.comment === tag && sameRule(r, rule, sameRange));
+    if (listed?.ineffective) this.fail(buildInputListArgv(parsed.family), `the gate does not hold after adding it: ${listed.ineffective}`);
   }
 
   async remove(rule: FirewallRule, tag: string): Promise<void> {
@@ -120,6 +125,15 @@ export class IptablesBackend implements FirewallBackend {
   private fail(argv: string[], message: string): never {
     throw new FirewallError(message, { what: "verify the iptables rule", where: this.runner.where, command: quoteArgv(argv), hint: HINT });
   }
+}
+
+/** Our accepts from both tables, each checked for a drop that INPUT reaches first. */
+function listIptablesGates(listings: Record<Family, Listing>): ObservedRule[] {
+  const entries = [...listings.ip.gate.entries, ...listings.ip6.gate.entries];
+  return listGateAccepts(entries, placeDropsPerTable, (accept, drops) => {
+    const families = new Set([accept.family, ...drops].filter((f): f is Family => f !== undefined));
+    return [...families].map((f) => explainJump(listings[f].gate)).find((why) => why !== undefined);
+  });
 }
 
 /** The rule's own family first, so its accept goes in (or out) before the other family's drop. */

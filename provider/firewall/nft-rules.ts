@@ -54,19 +54,32 @@ export interface NftGate {
   entries: GateEntry[];
   /** Rules in our table that are not in that shape (someone else's); they keep the table alive. */
   foreign: number;
+  /** Our chain is a filter chain on the input hook (one re-created without the hook never sees a packet). */
+  hooked: boolean;
+  /** Our chain's rules in the order packets meet them; `entry` unless the rule is someone else's. */
+  order: NftChainRule[];
+}
+
+export interface NftChainRule {
+  handle: number;
+  entry?: GateEntry;
+  /** The rule as `nft -j` listed it, so it can be re-inserted elsewhere exactly as it is. */
+  json: { expr: unknown; comment?: string };
 }
 
 /** Reads `nft -a -j list table inet pulumi_shared_tunnel`; empty text means the table is absent. */
 export function parseNftGate(json: string): NftGate {
-  if (json.trim() === "") return { exists: false, entries: [], foreign: 0 };
+  if (json.trim() === "") return { exists: false, entries: [], foreign: 0, hooked: false, order: [] };
   const items = (JSON.parse(json) as { nftables?: Record<string, any>[] }).nftables ?? [];
-  const gate: NftGate = { exists: items.some((i) => i.table?.name === NFT_TABLE), entries: [], foreign: 0 };
+  const chain = items.find((i) => i.chain?.name === NFT_CHAIN && i.chain.table === NFT_TABLE && i.chain.family === NFT_FAMILY)?.chain;
+  const gate: NftGate = { exists: items.some((i) => i.table?.name === NFT_TABLE), entries: [], foreign: 0, hooked: chain?.hook === "input" && chain.type === "filter", order: [] };
   for (const item of items) {
     const r = item.rule;
     if (!r || r.table !== NFT_TABLE || r.family !== NFT_FAMILY) continue;
     const entry = r.chain === NFT_CHAIN ? parseGateRule(r.expr, r.comment ?? "", r.handle) : undefined;
     if (entry) gate.entries.push(entry);
     else gate.foreign++;
+    if (r.chain === NFT_CHAIN) gate.order.push({ handle: r.handle, ...(entry ? { entry } : {}), json: { expr: r.expr, ...(r.comment !== undefined ? { comment: r.comment } : {}) } });
   }
   return gate;
 }

@@ -4,8 +4,10 @@ import type { Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
 import { sameRange } from "../validation/net";
 import { sameRule, type FirewallBackend, type ObservedRule } from "./backend";
-import { findStrayDrops, listAccepts, placeDropsOneRule, parseRule, planAdd, planRemove, makeObservedRule } from "./gate";
+import { findStrayDrops, placeDropsOneRule, parseRule, planAdd, planRemove, makeObservedRule } from "./gate";
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
+import { listGateAccepts } from "./gate-drift";
+import { explainNftPlacement, renderNftMoveAboveForeign } from "./nft-drift";
 import { NFT_LIST_ARGV, parseNftGate, renderNftAdd, renderNftRemove, type NftGate } from "./nft-rules";
 import { refuseOtherFirewalls } from "./other-firewalls";
 
@@ -28,8 +30,10 @@ export class NftablesBackend implements FirewallBackend {
     await refuseOtherFirewalls(this.runner, "nftables");
   }
 
+  /** Our accepts; one whose drop is missing or comes after a rule that is not ours is marked ineffective. */
   async list(): Promise<ObservedRule[]> {
-    return listAccepts((await this.read()).gate.entries);
+    const { gate } = await this.read();
+    return listGateAccepts(gate.entries, placeDropsOneRule, (accept) => explainNftPlacement(gate, accept));
   }
 
   async listStrayDrops(): Promise<ObservedRule[]> {
@@ -43,9 +47,17 @@ export class NftablesBackend implements FirewallBackend {
       const plan = planAdd(gate.entries, parsed, tag, placeDropsOneRule(parsed));
       return plan.accept || plan.drops.length ? { script: renderNftAdd(parsed, tag, plan), guard: false } : undefined;
     });
+    // A drop behind someone else's rule admits whatever that rule accepts: put the gate back in front.
+    await this.change("move the gate in front of rules that are not ours", (gate) => {
+      const script = renderNftMoveAboveForeign(gate);
+      return script ? { script, guard: true, json: true } : undefined;
+    });
     const gate = (await this.read()).gate;
     const plan = planAdd(gate.entries, parsed, tag, placeDropsOneRule(parsed));
     if (plan.accept || plan.drops.length) this.fail(rule, tag, `the ${plan.accept ? "accept" : "drop"} rule is not in the table after adding it`);
+    const why = gate.entries.find((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), parsed, sameRange));
+    const problem = why && explainNftPlacement(gate, why);
+    if (problem) this.fail(rule, tag, `the gate does not hold after adding it: ${problem}`);
   }
 
   async remove(rule: FirewallRule, tag: string): Promise<void> {
@@ -78,13 +90,14 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   /** Plans from a listing and applies under the lock (`guard`: only if the table is still as listed). */
-  private async change(what: string, plan: (gate: NftGate) => { script: string; guard: boolean } | undefined): Promise<void> {
+  private async change(what: string, plan: (gate: NftGate) => { script: string; guard: boolean; json?: boolean } | undefined): Promise<void> {
     await retryUntilApplied(this.runner, what, async () => {
       const { text, gate } = await this.read();
       const planned = plan(gate);
       if (!planned) return "done";
-      return runLocked(this.runner, [["nft", "-f", "-"]], {
-        what, hint: HINT, input: planned.script,
+      // JSON goes in argv: `nft -j -f -` opens /dev/stdin, which fails when stdin is a socket.
+      return runLocked(this.runner, [planned.json ? ["nft", "-j", planned.script] : ["nft", "-f", "-"]], {
+        what, hint: HINT, ...(planned.json ? {} : { input: planned.script }),
         ...(planned.guard ? { unchanged: { read: NFT_LIST_ARGV, digest: hashListing(text) } } : {}),
       });
     });

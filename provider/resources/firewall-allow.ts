@@ -35,10 +35,12 @@ export class FirewallAllow extends pulumi.dynamic.Resource {
   declare public readonly ruleTag: pulumi.Output<string>;
   /** When the tunnel host removes the rules by itself (ISO 8601); undefined without an expiry. */
   declare public readonly expiresAt: pulumi.Output<string | undefined>;
+  /** Set by refresh when the gate on the host keeps nobody else out (why, in words); the next up repairs it. */
+  declare public readonly drift: pulumi.Output<string | undefined>;
   declare public readonly rules: pulumi.Output<{ source: string; destination?: string; port: number; protocol: string }[]>;
 
   constructor(name: string, args: FirewallAllowArgs, opts?: pulumi.CustomResourceOptions) {
-    super(firewallClosures, name, { ...args, owner: ownerOf(pulumi, name), progressUrn: progressUrnOf(name, "FirewallAllow", opts), ruleTag: undefined, rules: undefined, requestedBackend: undefined, requestedExpiresAt: undefined, expiresAt: args.expiresAt }, {
+    super(firewallClosures, name, { ...args, owner: ownerOf(pulumi, name), progressUrn: progressUrnOf(name, "FirewallAllow", opts), ruleTag: undefined, rules: undefined, requestedBackend: undefined, requestedExpiresAt: undefined, drift: undefined, expiresAt: args.expiresAt }, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "preflightFor"],
     }, "pulumi-shared-tunnel", "FirewallAllow");

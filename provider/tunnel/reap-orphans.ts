@@ -10,12 +10,7 @@ import { readProcessIdentity, waitForExit } from "./process-identity";
  */
 export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise<number[]> {
   const marker = `${STATE_DIR}/${prefix}`;
-  const listed = await runner.run(["pgrep", "-x", "-a", "ssh"]);
-  const pids = listed.stdout
-    .split("\n")
-    .map((line) => /^(\d+) (.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null && m[2].includes(` -E ${marker}`))
-    .map((m) => Number(m[1]));
+  const pids = await findForwards(runner, prefix);
   for (const pid of pids) {
     // Re-read the argv right before signalling: the pid must still be that ssh.
     const identity = await readProcessIdentity(runner, pid);
@@ -26,4 +21,15 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise
   // Files of this owner's earlier tunnels (the glob is ours: the prefix is [A-Za-z0-9_.-] only).
   await runner.run(["sh", "-c", 'rm -f -- "$1"*', "sh", marker]);
   return pids;
+}
+
+/** Pids of ssh forwards whose -E log path starts with our state directory and `prefix` (a tag or an owner prefix). */
+export async function findForwards(runner: Runner, prefix: string): Promise<number[]> {
+  const marker = `${STATE_DIR}/${prefix}`;
+  const listed = await runner.run(["pgrep", "-x", "-a", "ssh"]);
+  return listed.stdout
+    .split("\n")
+    .map((line) => /^(\d+) (.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null && m[2].includes(` -E ${marker}`))
+    .map((m) => Number(m[1]));
 }

@@ -26,7 +26,7 @@ describe("parseIptablesGate reads real `iptables -S` output", () => {
   const v6 = parseIptablesGate(IP6TABLES_S, "ip6");
 
   test("IPv4: chain, jump, our rules (host prefixes stripped, no -s read as the whole family), foreign rules counted", () => {
-    expect(v4).toMatchObject({ family: "ip", chainExists: true, jumps: 1, foreign: 1 });
+    expect(v4).toMatchObject({ family: "ip", chainExists: true, jumps: 1, jumpAt: [1], foreign: 1 });
     expect(v4.entries).toEqual([
       { verdict: "accept", source: "0.0.0.0/0", port: 53, protocol: "udp", comment: "pst.dev.dns.3", family: "ip" },
       { verdict: "accept", source: "198.51.100.7", destination: "198.51.100.40", port: 8080, protocol: "tcp", comment: "pst.dev.web.1", family: "ip" },
@@ -50,7 +50,7 @@ describe("parseIptablesGate reads real `iptables -S` output", () => {
   });
 
   test("no chain, no jump", () => {
-    expect(parseIptablesGate("-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n", "ip")).toEqual({ family: "ip", chainExists: false, jumps: 0, entries: [], foreign: 0 });
+    expect(parseIptablesGate("-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n", "ip")).toEqual({ family: "ip", chainExists: false, jumps: 0, jumpAt: [], entries: [], foreign: 0 });
   });
 
   test("what the parser reads back deletes with the spec that added it (the -D matches)", () => {
@@ -90,13 +90,13 @@ test("extractInputChain is what `iptables -S INPUT` prints", () => {
   expect(extractInputChain(IPTABLES_S)).toBe("-P INPUT ACCEPT\n-A INPUT -j PST-GATE\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n");
 });
 
-const gate = (extra: Partial<IptablesGate>): IptablesGate => ({ family: "ip", chainExists: true, jumps: 1, entries: [], foreign: 0, ...extra });
+const gate = (extra: Partial<IptablesGate>): IptablesGate => ({ family: "ip", chainExists: true, jumps: 1, jumpAt: [1], entries: [], foreign: 0, ...extra });
 const acceptEntry: GateEntry = { verdict: "accept", source: "198.51.100.7", destination: "198.51.100.40", port: 8080, protocol: "tcp", comment: "t", family: "ip" };
 const dropEntry: GateEntry = { verdict: "drop", destination: "198.51.100.40", port: 8080, protocol: "tcp", comment: "t", family: "ip" };
 
 describe("buildAddSteps", () => {
   test("a fresh table: chain, jump at INPUT 1, accept at the top, drop at the bottom", () => {
-    expect(buildAddSteps(gate({ chainExists: false, jumps: 0 }), "t", [acceptEntry, dropEntry])).toEqual([
+    expect(buildAddSteps(gate({ chainExists: false, jumps: 0, jumpAt: [] }), "t", [acceptEntry, dropEntry])).toEqual([
       ["iptables", "-w", "-N", "PST-GATE"],
       ["iptables", "-w", "-I", "INPUT", "1", "-j", "PST-GATE"],
       ["iptables", "-w", "-I", "PST-GATE", "1", ...buildGateSpec(acceptEntry, "t")],

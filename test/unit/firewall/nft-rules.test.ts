@@ -111,12 +111,12 @@ describe("parseNftGate reads real `nft -a -j list table` output", () => {
   });
 
   test("empty output (nft says the table does not exist) is an absent, empty gate", () => {
-    expect(parseNftGate("")).toEqual({ exists: false, entries: [], foreign: 0 });
+    expect(parseNftGate("")).toEqual({ exists: false, entries: [], foreign: 0, hooked: false, order: [] });
   });
 
   test("an empty table exists with no entries", () => {
     const empty = JSON.stringify({ nftables: [{ metainfo: {} }, { table: { family: "inet", name: "pulumi_shared_tunnel", handle: 1 } }, { chain: { family: "inet", table: "pulumi_shared_tunnel", name: "input", hook: "input", policy: "accept" } }] });
-    expect(parseNftGate(empty)).toEqual({ exists: true, entries: [], foreign: 0 });
+    expect(parseNftGate(empty)).toEqual({ exists: true, entries: [], foreign: 0, hooked: false, order: [] });
   });
 
   test.each([
