@@ -28,6 +28,9 @@ describe("SharedTunnel diff", () => {
   test("renaming (owner) alone is no change", async () => {
     expect((await tunnelProvider.diff("t", olds, { ...inputsOf(olds), owner: "p/s/other" })).changes).toBe(false);
   });
+  test("a state from before identities (none in it) sees no diff from the identity input", async () => {
+    expect((await tunnelProvider.diff("t", olds, { ...inputsOf(olds), identity: "0123456789ab" })).changes).toBe(false);
+  });
 });
 
 describe("FirewallAllow diff", () => {
@@ -41,5 +44,8 @@ describe("FirewallAllow diff", () => {
   });
   test("port change replaces", async () => {
     expect((await firewallProvider.diff("t", fw, { ...news, port: 9090 })).replaces).toEqual(["port"]);
+  });
+  test("the identity and the gated forward's prefix are no change (states from before identities)", async () => {
+    expect((await firewallProvider.diff("t", fw, { ...news, identity: "0123456789ab", gatesForwardsOf: "pst.p.s.g-forward.0123456789ab." })).changes).toBe(false);
   });
 });
