@@ -142,3 +142,23 @@ describe("two components of different types, each with children \"allow\" and \"
     }
   });
 });
+
+// The documented residual risk (README "Identity on the host"): same project and stack names in two
+// backends give identical URNs, so the same identity, and the second create reaps the first's forward.
+test("two backends' stacks of one name on one host share identities: the second create takes the first's forward for its own leftover", async () => {
+  const name = "it-ident-twin";
+  const a = new TestStack(name, undefined, DIR);
+  const b = new TestStack(name, undefined, DIR);
+  try {
+    const first = (await a.ok("up", config("same-name", 1, 8614, { first: "tunnel" }))).tunnel as Forward;
+    await expectForwardAlive(first);
+    const second = (await b.ok("up", config("same-name", 1, 8615, { first: "tunnel" }))).tunnel as Forward;
+    expect(parseTag(second.tag)?.identity).toBe(parseTag(first.tag)?.identity);
+    await expectForwardAlive(second);
+    expect(await readProcessIdentity(local, first.pid).then((p) => p?.argv.includes(tunnelFiles(first.tag).logFile) ?? false)).toBe(false);
+  } finally {
+    await b.run("destroy");
+    await a.run("destroy");
+  }
+  await expectNothingLeft(name);
+});
