@@ -162,3 +162,22 @@ test("two backends' stacks of one name on one host share identities: the second 
   }
   await expectNothingLeft(name);
 });
+
+test("a GatedTunnel's rule stops its forward by the forward's own prefix, identity included", async () => {
+  const name = "it-ident-gated";
+  const stack = new TestStack(name, undefined, DIR);
+  try {
+    const gated = (await stack.ok("up", config("gated", 1, 8616))).gated as GateOut;
+    const prefix = gated.tag.replace(/\d+$/, "");
+    expect(parseTag(gated.tag)?.identity).toMatch(/^[0-9a-f]{12}$/);
+    const exported = JSON.parse((await stack.run("export")).stdout) as { deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] } };
+    const rule = exported.deployment.resources.find((r) => r.type.endsWith(":FirewallAllow"));
+    expect(rule?.outputs?.gatesForwardsOf).toBe(prefix);
+    // The armed watchdog's script names exactly that prefix.
+    expect((await inNs(lab.nsTh, ["grep", "-cF", `/${prefix}`, watchdogFiles(gated.ruleTag).script])).stdout.trim()).not.toBe("0");
+    await expectWatchdogArmed(gated.ruleTag);
+  } finally {
+    await stack.run("destroy");
+  }
+  await expectNothingLeft(name);
+});

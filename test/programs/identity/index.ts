@@ -4,9 +4,10 @@
  *   config `first` says which one exists from step 1, the other is added at step 2.
  * scenario "children": components of two types, "left" and "right", each with children "allow"
  *   (a FirewallAllow) and "forward" (a SharedTunnel behind it); "right" is added at step 2.
+ * scenario "gated": one GatedTunnel "gated" with an expiry.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { FirewallAllow, SharedTunnel } from "pulumi-shared-tunnel";
+import { FirewallAllow, GatedTunnel, SharedTunnel } from "pulumi-shared-tunnel";
 
 const cfg = new pulumi.Config();
 const connection = { host: cfg.require("tunnelHost"), user: cfg.require("tunnelHostUser"), privateKeyPath: cfg.require("tunnelHostKeyPath"), hostKey: cfg.require("tunnelHostKey") };
@@ -45,6 +46,9 @@ if (cfg.require("scenario") === "same-name") {
   const first = cfg.require("first");
   if (first === "tunnel" || step >= 2) out.tunnel = forwardOutputs(tunnel("svc", port));
   if (first === "rule" || step >= 2) out.ruleTag = allow("svc", port).ruleTag;
+} else if (cfg.require("scenario") === "gated") {
+  const gated = new GatedTunnel("gated", { connection, gateway, bindAddress, bindPort: port, targetHost: cfg.require("targetHost"), targetPort: cfg.requireNumber("targetPort"), sources, expiresAfter });
+  out.gated = pulumi.all([gated.ruleTag, forwardOutputs(gated.tunnel)]).apply(([ruleTag, f]) => ({ ruleTag, ...f }));
 } else {
   out.left = new Gate("Left", "left", port).outputs;
   if (step >= 2) out.right = new Gate("Right", "right", port + 1).outputs;
