@@ -59,6 +59,8 @@ export interface TunnelInputs extends ExpiryArgs {
   keepAliveSeconds?: number;
   /** "project/stack/name", set by the resource class; names the tag on the process. */
   owner: string;
+  /** A hash of the resource's URN, set by the resource class: makes its tags its own (see tag.ts). */
+  identity?: string;
   /** The resource's URN, set by the resource class: where `pulumi up` shows its progress lines. */
   progressUrn?: string;
 }
@@ -84,6 +86,8 @@ export interface FirewallInputs extends ExpiryArgs {
   backend?: "auto" | FirewallBackendName;
   allowAnySource?: boolean;
   owner: string;
+  /** A hash of the resource's URN, set by the resource class: makes its tags its own (see tag.ts). */
+  identity?: string;
   /** The resource's URN, set by the resource class: where `pulumi up` shows its progress lines. */
   progressUrn?: string;
   /**

@@ -13,7 +13,7 @@ import { changedPaths } from "./changed-paths";
 import { createWithExpiry, expiryChanged, mergeExpiry, specForFirewall, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
 
 const REPLACE_ON = ["port", "protocol", "destination", "backend", "connection", "connection.host", "connection.port", "connection.user"];
-/** Inputs compared by diff; owner and allowAnySource change nothing on the host. */
+/** Inputs compared by diff; owner, identity and allowAnySource change nothing on the host. */
 const KEYS = ["connection", "port", "protocol", "sources", "destination", "backend", "expiresAfter", "expiresAt"];
 
 /** The FirewallAllow lifecycle. */
@@ -38,11 +38,11 @@ export const firewallProvider = {
 
   /** Applies every rule (live and persisted) or none. */
   async create(inputs: FirewallInputs): Promise<pulumi.dynamic.CreateResult> {
-    const gated = inputs.preflightFor && { ...inputs.preflightFor, connection: inputs.connection, owner: inputs.owner };
+    const gated = inputs.preflightFor && { ...inputs.preflightFor, connection: inputs.connection, owner: inputs.owner, identity: inputs.identity };
     const failures = [...validateFirewallInputs(inputs), ...(gated ? validateTunnelInputs(gated) : [])];
     if (failures.length) throw new ValidationError(failures);
     const outs = await withRunner(inputs.connection, async (runner) => {
-      await stopOrphanWatchdogs(runner, inputs.owner);
+      await stopOrphanWatchdogs(runner, inputs);
       return createWithExpiry(runner, inputs, async () => {
         const made = await createRules(runner, inputs, gated && gated.preflight !== false ? () => preflightTunnel(runner, gated) : undefined);
         return { outs: made, spec: specForFirewall({ ...made, gatesForwardsOf: inputs.gatesForwardsOf }) };
@@ -86,6 +86,9 @@ export const firewallProvider = {
     const failures = validateFirewallInputs(news);
     if (failures.length) throw new ValidationError(failures);
     const wanted = rulesFor(news);
+    // The prefix the rule was made with: a rule made before identities existed gates a forward
+    // whose tag has none, and GatedTunnel now passes its forward's prefix with one.
+    const gatesForwardsOf = olds.gatesForwardsOf ?? news.gatesForwardsOf;
     const expiry = await withRunner(news.connection, async (runner) => {
       const backend = await openBackend(runner, olds.backend);
       await backend.ensureReady();
@@ -94,10 +97,10 @@ export const firewallProvider = {
       for (const rule of wanted) if (!effective.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.add(rule, olds.ruleTag);
       for (const rule of [...effective, ...ineffective]) if (!wanted.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.remove(rule, olds.ruleTag);
       // The watchdog's script names the rules it removes, so new sources mean restarting it.
-      const spec = specForFirewall({ ...olds, rules: wanted, gatesForwardsOf: news.gatesForwardsOf });
+      const spec = specForFirewall({ ...olds, rules: wanted, gatesForwardsOf });
       return updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && !sameRulesOn(olds.backend, olds.rules, wanted));
     });
-    return { outs: mergeExpiry({ ...withoutDrift(olds), ...news, owner: olds.owner, backend: olds.backend, ruleTag: olds.ruleTag, rules: wanted, requestedBackend: news.backend ?? "auto" }, expiry) };
+    return { outs: mergeExpiry({ ...withoutDrift(olds), ...news, owner: olds.owner, ...(gatesForwardsOf ? { gatesForwardsOf } : {}), backend: olds.backend, ruleTag: olds.ruleTag, rules: wanted, requestedBackend: news.backend ?? "auto" }, expiry) };
   },
 
   /** Removes exactly the rules this resource added; already gone is success. */

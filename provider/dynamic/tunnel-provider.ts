@@ -14,7 +14,7 @@ const REPLACE_ON = [
   "connection.host", "connection.port", "connection.user",
 ];
 /** Inputs that never change what runs on the host. */
-const COSMETIC = ["owner", "progressUrn", "preflight", "allowAllInterfaces"];
+const COSMETIC = ["owner", "identity", "progressUrn", "preflight", "allowAllInterfaces"];
 
 /** The SharedTunnel lifecycle. Contract per hook is in each TSDoc line. */
 export const tunnelProvider = {
@@ -38,7 +38,7 @@ export const tunnelProvider = {
     const failures = validateTunnelInputs(inputs);
     if (failures.length) throw new ValidationError(failures);
     const outs = await withRunner(inputs.connection, async (runner) => {
-      await stopOrphanWatchdogs(runner, inputs.owner);
+      await stopOrphanWatchdogs(runner, inputs);
       return createWithExpiry(runner, inputs, async () => {
         const started = await createTunnel(runner, inputs);
         return { outs: started, spec: specForTunnel(started) };
@@ -76,6 +76,6 @@ export const tunnelProvider = {
 };
 
 function pickInputs(outs: TunnelOutputs): Partial<TunnelInputs> {
-  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, progressUrn, expiresAfter, requestedExpiresAt } = outs;
-  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, progressUrn, expiresAfter, expiresAt: requestedExpiresAt };
+  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, identity, progressUrn, expiresAfter, requestedExpiresAt } = outs;
+  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, identity, progressUrn, expiresAfter, expiresAt: requestedExpiresAt };
 }

@@ -1,5 +1,5 @@
 import type { Runner } from "../host/runner";
-import { ownerPrefix } from "../tag";
+import { ownerPrefix, type TagOwner } from "../tag";
 import { tunnelFiles } from "../tunnel/tunnel-files";
 import type { ExpiryArgs, ExpiryOutputs, FirewallOutputs, TunnelOutputs } from "../types";
 import { armWatchdog, formatDeadline, resolveDeadline, stopWatchdog } from "./watchdog";
@@ -20,8 +20,8 @@ export function specForFirewall(state: Pick<FirewallOutputs, "ruleTag" | "backen
  * Stops watchdogs an earlier create of this resource started but never saved (pulumi killed
  * mid-create). One would otherwise fire later; a gate's would stop this resource's next forward.
  */
-export async function stopOrphanWatchdogs(runner: Runner, owner: string): Promise<void> {
-  await stopWatchdog(runner, ownerPrefix(owner));
+export async function stopOrphanWatchdogs(runner: Runner, who: TagOwner): Promise<void> {
+  await stopWatchdog(runner, ownerPrefix(who));
 }
 
 /**

@@ -2,6 +2,7 @@ import { CommandFailedError, ValidationError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { STATE_DIR } from "../ssh/forward-argv";
+import { TAG_TEXT } from "../tag";
 import { writePrivateFile } from "../tunnel/tunnel-files";
 import { waitFor } from "../tunnel/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "./duration";
@@ -74,7 +75,7 @@ export async function findWatchdogs(runner: Runner, tagOrPrefix: string): Promis
 
 /** `pgrep -a -x sh` lines of our watchdogs: "<pid> sh /tmp/pulumi-shared-tunnel/<tag>.watchdog". */
 export function parseWatchdogList(text: string): { pid: number; tag: string }[] {
-  const re = new RegExp(`^(\\d+) sh ${STATE_DIR.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}/(pst\\.[A-Za-z0-9_.-]+)\\.watchdog$`);
+  const re = new RegExp(`^(\\d+) sh ${STATE_DIR.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}/(${TAG_TEXT})\\.watchdog$`);
   return text.split("\n").flatMap((line) => {
     const m = re.exec(line.trim());
     return m ? [{ pid: Number(m[1]), tag: m[2] }] : [];

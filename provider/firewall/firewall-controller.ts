@@ -88,8 +88,8 @@ export async function createRules(runner: Runner, inputs: FirewallInputs, before
   const backend = await openBackend(runner, inputs.backend);
   await backend.ensureReady();
   await beforeApply?.();
-  await reapRuleOrphans(backend, ownerPrefix(inputs.owner));
-  const ruleTag = makeTag(inputs.owner, now);
+  await reapRuleOrphans(backend, ownerPrefix(inputs));
+  const ruleTag = makeTag(inputs, now);
   const rules = rulesFor(inputs);
   const added: FirewallRule[] = [];
   reportProgress(`adding ${describeRules(rules)} (${backend.name})`);

@@ -6,23 +6,11 @@ import { UfwBackend } from "../firewall/ufw";
 import { runChecked, type Runner } from "../host/runner";
 import { parseWatchdogList } from "../expiry/watchdog";
 import { STATE_DIR } from "../ssh/forward-argv";
+import { parseTag, TAG_TEXT, type ParsedTag } from "../tag";
 import { readProcessIdentity } from "../tunnel/process-identity";
 import type { FirewallRule } from "../types";
 
-/** The parts of a tag "pst.<project>.<stack>.<resource>.<unix seconds>". */
-export interface ParsedTag {
-  tag: string;
-  project: string;
-  stack: string;
-  resource: string;
-  createdUnix: number;
-}
-
-/** Reads a tag, or undefined for anything that is not one of ours (names are [A-Za-z0-9_-] after cleaning). */
-export function parseTag(tag: string): ParsedTag | undefined {
-  const m = /^pst\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.(\d{9,11})$/.exec(tag);
-  return m ? { tag, project: m[1], stack: m[2], resource: m[3], createdUnix: Number(m[4]) } : undefined;
-}
+export type { ParsedTag };
 
 /** A process of ours found on the host: a forward (ssh) or an expiry watchdog (sh). */
 export interface FoundProcess {
@@ -56,7 +44,7 @@ export function startFitsTag(p: Pick<FoundProcess, "kind" | "startUnix" | "tag">
 
 /** Lines of `pgrep -a`, as (pid, tag) of ours: ssh with `-E <state dir>/<tag>.log`, sh running `<state dir>/<tag>.watchdog`. */
 export function parseTaggedForwards(text: string): { pid: number; tag: string }[] {
-  const re = new RegExp(`^(\\d+) ssh .* -E ${escape(STATE_DIR)}/(pst\\.[A-Za-z0-9_.-]+)\\.log( |$)`);
+  const re = new RegExp(`^(\\d+) ssh .* -E ${escape(STATE_DIR)}/(${TAG_TEXT})\\.log( |$)`);
   return text.split("\n").flatMap((line) => {
     const m = re.exec(line.trim());
     return m ? [{ pid: Number(m[1]), tag: m[2] }] : [];

@@ -1,7 +1,7 @@
 import type { Runner } from "../host/runner";
 import { runChecked } from "../host/runner";
 import { watchdogFiles } from "../expiry/watchdog-script";
-import { ownerPrefix } from "../tag";
+import { stackPart } from "../tag";
 import { readProcessIdentity, waitForExit } from "../tunnel/process-identity";
 import { removeTunnelFiles } from "../tunnel/tunnel-files";
 import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule, type ParsedTag } from "./find-ours";
@@ -69,11 +69,6 @@ async function reapRule(r: FoundRule, dryRun: boolean): Promise<ReapRow> {
   if (dryRun) return { kind: "rule", tag: r.tag.tag, what, action: "would remove" };
   await r.backend.remove(r.rule, r.tag.tag);
   return { kind: "rule", tag: r.tag.tag, what, action: "removed" };
-}
-
-/** A stack name as tags spell it (cleaned the same way). */
-function stackPart(stack: string): string {
-  return ownerPrefix(`p/${stack}/r`).split(".")[2];
 }
 
 /** The report as a plain-text table. */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { firewallClosures } from "../dynamic/closures";
-import { ownerOf, progressUrnOf, type Connection } from "./inputs";
+import { ownerOf, urnInputs, type Connection } from "./inputs";
 import type { SharedTunnelArgs } from "./shared-tunnel";
 
 export interface FirewallAllowArgs {
@@ -40,7 +40,7 @@ export class FirewallAllow extends pulumi.dynamic.Resource {
   declare public readonly rules: pulumi.Output<{ source: string; destination?: string; port: number; protocol: string }[]>;
 
   constructor(name: string, args: FirewallAllowArgs, opts?: pulumi.CustomResourceOptions) {
-    super(firewallClosures, name, { ...args, owner: ownerOf(pulumi, name), progressUrn: progressUrnOf(name, "FirewallAllow", opts), ruleTag: undefined, rules: undefined, requestedBackend: undefined, requestedExpiresAt: undefined, drift: undefined, expiresAt: args.expiresAt }, {
+    super(firewallClosures, name, { ...args, owner: ownerOf(pulumi, name), ...urnInputs(name, "FirewallAllow", opts), ruleTag: undefined, rules: undefined, requestedBackend: undefined, requestedExpiresAt: undefined, drift: undefined, expiresAt: args.expiresAt }, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "preflightFor"],
     }, "pulumi-shared-tunnel", "FirewallAllow");

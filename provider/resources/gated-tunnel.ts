@@ -4,7 +4,7 @@ import { ownerPrefix } from "../tag";
 import type { TunnelInputs } from "../types";
 import { validateTunnelInputs } from "../validation/validate-inputs";
 import { FirewallAllow, type FirewallAllowArgs } from "./firewall-allow";
-import { ownerOf } from "./inputs";
+import { ownerOf, urnInputs } from "./inputs";
 import { SharedTunnel, type SharedTunnelArgs } from "./shared-tunnel";
 
 export interface GatedTunnelArgs extends SharedTunnelArgs {
@@ -51,7 +51,8 @@ export class GatedTunnel extends pulumi.ComponentResource {
       // the rule's watchdog stops the forward before removing the rule (never the other way round).
       expiresAfter,
       expiresAt,
-      gatesForwardsOf: ownerPrefix(ownerOf(pulumi, `${name}-forward`)),
+      // The forward's own prefix (its identity is its URN's hash, known before it exists).
+      gatesForwardsOf: urnInputs(`${name}-forward`, "SharedTunnel", { parent: this }).identity.apply((identity) => ownerPrefix({ owner: ownerOf(pulumi, `${name}-forward`), identity })),
     }, { parent: this });
     // Only with an expiry: the rule's expiresAt output does not exist otherwise, and a preview
     // would show it as unknown, i.e. a spurious update of every unchanged forward.

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { identityOf } from "../tag";
 import type { ConnectionArgs, GatewayArgs } from "../types";
 
 /** Every property of T as a pulumi.Input (so other resources' outputs can feed it); docs carry over. */
@@ -16,12 +17,15 @@ export function ownerOf(pulumiModule: typeof pulumi, name: string): string {
 }
 
 /**
- * The URN the engine gives a resource of ours, passed in as its `progressUrn` input: a dynamic
- * provider is not told which resource it works on, and its progress lines need a row to go to.
+ * Inputs drawn from the URN the engine gives a resource of ours (a dynamic provider is not told
+ * which resource it works on): `progressUrn`, the row its progress lines go to, and `identity`,
+ * the hash of it that makes the resource's tags on the host its own. Known before create, so a
+ * create killed half-way leaves things the next create recognises as its own.
  */
-export function progressUrnOf(name: string, type: "SharedTunnel" | "FirewallAllow", opts?: pulumi.CustomResourceOptions): pulumi.Output<string> {
+export function urnInputs(name: string, type: "SharedTunnel" | "FirewallAllow", opts?: pulumi.CustomResourceOptions): { progressUrn: pulumi.Output<string>; identity: pulumi.Output<string> } {
   const urn = pulumi.createUrn(name, `pulumi-nodejs:dynamic/pulumi-shared-tunnel:${type}`, opts?.parent);
   // Only the string: createUrn's output depends on the parent, and an input depending on a
   // component makes the SDK wait for all of its children, this resource among them (a deadlock).
-  return pulumi.output(new Promise<string>((resolve) => urn.apply(resolve)));
+  const plain = pulumi.output(new Promise<string>((resolve) => urn.apply(resolve)));
+  return { progressUrn: plain, identity: plain.apply(identityOf) };
 }

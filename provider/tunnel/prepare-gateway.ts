@@ -43,7 +43,7 @@ export async function runPreflight(runner: Runner, inputs: TunnelInputs, gw: Gat
  * runs it before its rule goes in, so a tunnel that cannot start leaves no rule behind.
  */
 export async function preflightTunnel(runner: Runner, inputs: TunnelInputs): Promise<void> {
-  const tag = makeTag(inputs.owner, new Date());
+  const tag = makeTag(inputs, new Date());
   try {
     await runPreflight(runner, inputs, await prepareGateway(runner, inputs, tag));
   } finally {

@@ -20,11 +20,11 @@ import { waitFor } from "./wait-for";
  * stopped and the files are removed before the error is thrown.
  */
 export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = new Date()): Promise<Omit<TunnelOutputs, keyof TunnelInputs>> {
-  const tag = makeTag(inputs.owner, now);
+  const tag = makeTag(inputs, now);
   const files = tunnelFiles(tag);
   const listen = formatHostPort(inputs.bindAddress, inputs.bindPort);
   try {
-    await reapTunnelOrphans(runner, ownerPrefix(inputs.owner));
+    await reapTunnelOrphans(runner, ownerPrefix(inputs));
     const gw = await prepareGateway(runner, inputs, tag);
     if (inputs.preflight !== false) await runPreflight(runner, inputs, gw);
     const argv = buildForwardArgv({ ...inputs, gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile: files.logFile });

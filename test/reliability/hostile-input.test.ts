@@ -4,9 +4,8 @@ import { spawnSync } from "node:child_process";
 import { firewallProvider } from "../../provider/dynamic/firewall-provider";
 import { tunnelProvider } from "../../provider/dynamic/tunnel-provider";
 import { ValidationError } from "../../provider/errors";
-import { makeTag } from "../../provider/tag";
 import { CASES, type Case, type Kind } from "./cases";
-import { expectInertTag } from "./inert-checks";
+import { expectInertTag, tagFor } from "./inert-checks";
 import { inetAtonReads, shellWords, sshSees } from "./oracles";
 import { BASE, CANARY, GOOD_CONNECTION, GOOD_FIREWALL, GOOD_TUNNEL, PEM, VALID } from "./payloads";
 
@@ -99,7 +98,7 @@ describe("tags", () => {
     ["x".repeat(40) + "-forward", "x".repeat(40) + "-allow"],
   ])("names %j and %j get different tags", (a, b) => {
     const at = new Date(0);
-    expect(makeTag(`p/s/${a}`, at)).not.toBe(makeTag(`p/s/${b}`, at));
+    expect(tagFor(`p/s/${a}`, at)).not.toBe(tagFor(`p/s/${b}`, at));
   });
 });
 

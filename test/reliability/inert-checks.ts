@@ -7,7 +7,7 @@
 import { isAbsolute } from "node:path";
 import { buildUfwRuleArgv } from "../../provider/firewall/ufw-rules";
 import { buildForwardArgv, buildPreflightArgv, knownHostsLine, STATE_DIR } from "../../provider/ssh/forward-argv";
-import { makeTag } from "../../provider/tag";
+import { identityOf, makeTag, TAG_MAX_LENGTH } from "../../provider/tag";
 import { tunnelFiles } from "../../provider/tunnel/tunnel-files";
 import type { FirewallInputs, FirewallRule, TunnelInputs } from "../../provider/types";
 import { normalizeHostKey } from "../../provider/validation/fields";
@@ -16,16 +16,21 @@ import { GOOD_FIREWALL, GOOD_TUNNEL, KEY } from "./payloads";
 
 const AT = new Date("2030-01-01T00:00:00Z");
 
+/** The tag a resource of this owner would get (its identity stands in for its URN's hash). */
+export function tagFor(owner: string, at = AT): string {
+  return makeTag({ owner, identity: identityOf(owner) }, at);
+}
+
 /** The shape of every tag, whatever the name: "pst", dot-separated [A-Za-z0-9_-] parts, unix seconds. */
 export const TAG_SHAPE = /^pst(\.[A-Za-z0-9_-]+)+\.\d+$/;
 
 /** A tag is a file name under STATE_DIR, a pgrep pattern and a ufw comment: nothing in it may mean anything. */
 export function expectInertTag(owner: string): string {
-  const tag = makeTag(owner, AT);
+  const tag = tagFor(owner);
   expect(tag).toMatch(TAG_SHAPE);
   // A name with dots or slashes must not add or remove parts (orphan matching reads them by position).
-  expect(tag.split(".").length).toBe(makeTag(GOOD_TUNNEL.owner, AT).split(".").length);
-  expect(tag.length).toBeLessThanOrEqual(200); // file names are capped at 255 bytes; .known_hosts is appended
+  expect(tag.split(".").length).toBe(tagFor(GOOD_TUNNEL.owner).split(".").length);
+  expect(tag.length).toBeLessThanOrEqual(TAG_MAX_LENGTH); // nft comments; file names add .known_hosts within 255 bytes
   return tag;
 }
 
@@ -62,7 +67,7 @@ export function expectLocalPath(p: unknown): void {
 }
 
 function tunnelArgvs(i: TunnelInputs) {
-  const tag = makeTag(i.owner, AT);
+  const tag = tagFor(i.owner);
   const files = tunnelFiles(tag);
   const gw = { host: i.gateway.host, port: i.gateway.port ?? 22, user: i.gateway.user, identityFile: i.gateway.privateKeyPath as string, knownHostsFile: files.knownHostsFile };
   return {
@@ -128,11 +133,11 @@ function ufwArgv(verb: "allow" | "delete", rule: FirewallRule, tag: string): str
 }
 
 const BASE_RULE: FirewallRule = { source: GOOD_FIREWALL.sources[0], destination: GOOD_FIREWALL.destination, port: GOOD_FIREWALL.port, protocol: "tcp" };
-const BASE_TAG = makeTag(GOOD_FIREWALL.owner, AT);
+const BASE_TAG = tagFor(GOOD_FIREWALL.owner);
 
 /** `ufw allow|delete allow` of every rule the inputs make. */
 export function expectInertUfwArgv(i: FirewallInputs): void {
-  const tag = makeTag(i.owner, AT);
+  const tag = tagFor(i.owner);
   for (const source of i.sources) {
     for (const v of [source, i.destination ?? "any", i.protocol ?? "tcp"]) expect(typeof v).toBe("string");
     const rule: FirewallRule = { source, ...(i.destination !== undefined ? { destination: i.destination } : {}), port: i.port, protocol: i.protocol ?? "tcp" };

@@ -61,8 +61,9 @@ export const GOOD_TUNNEL: TunnelInputs = {
   targetHost: "127.0.0.1",
   targetPort: 8000,
   owner: "shared-tunnel-demo/rel/internal-service",
+  identity: "0123456789ab",
 };
 
 export const GOOD_CONNECTION = { host: "198.18.0.2", user: "root", privateKeyPath: "/keys/th", hostKey: KEY };
 
-export const GOOD_FIREWALL = { port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "shared-tunnel-demo/rel/internal-service-allow" };
+export const GOOD_FIREWALL = { port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "shared-tunnel-demo/rel/internal-service-allow", identity: "ba9876543210" };

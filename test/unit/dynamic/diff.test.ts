@@ -29,6 +29,9 @@ describe("SharedTunnel diff", () => {
   test("renaming (owner) alone is no change", async () => {
     expect((await tunnelProvider.diff("t", olds, { ...inputsOf(olds), owner: "p/s/other" })).changes).toBe(false);
   });
+  test("a state from before identities (none in it) sees no diff from the identity input", async () => {
+    expect((await tunnelProvider.diff("t", olds, { ...inputsOf(olds), identity: "0123456789ab" })).changes).toBe(false);
+  });
 });
 
 describe("FirewallAllow diff", () => {
@@ -77,5 +80,8 @@ describe("FirewallAllow diff", () => {
       expect((await firewallProvider.diff("t", wide("nftables", "0.0.0.0"), { ...on0, sources: UNKNOWN as unknown as string[] })).changes).toBe(true);
       expect((await firewallProvider.diff("t", wide("nftables", "0.0.0.0/0"), { ...on0, destination: UNKNOWN })).replaces).toEqual(["destination"]);
     });
+  });
+  test("the identity and the gated forward's prefix are no change (states from before identities)", async () => {
+    expect((await firewallProvider.diff("t", fw, { ...news, identity: "0123456789ab", gatesForwardsOf: "pst.p.s.g-forward.0123456789ab." })).changes).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { parseReapArgs } from "../../../provider/cli/reap";
-import { parseTag, parseTaggedForwards, startFitsTag } from "../../../provider/reap/find-ours";
+import { parseTaggedForwards, startFitsTag } from "../../../provider/reap/find-ours";
+import { parseTag } from "../../../provider/tag";
 import { formatReapTable } from "../../../provider/reap/reap";
 
 describe("parseTag", () => {
@@ -19,6 +20,16 @@ test("parseTaggedForwards: only ssh with -E <state dir>/<tag>.log", () => {
     "103 ssh -o ProxyCommand=pst.p.s.r.1795617874 gw",
   ].join("\n");
   expect(parseTaggedForwards(text)).toEqual([{ pid: 100, tag: "pst.p.s.r.1795617874" }]);
+});
+
+test("parseTaggedForwards: tags with and without an identity, both found by reap", () => {
+  const text = [
+    "100 ssh -f -N -E /tmp/pulumi-shared-tunnel/pst.p.s.r.0123456789ab.1795617874.log -F none -- gw",
+    "101 ssh -f -N -E /tmp/pulumi-shared-tunnel/pst.p.s.r.1795617874.log -F none -- gw",
+  ].join("\n");
+  const found = parseTaggedForwards(text);
+  expect(found.map((f) => f.pid)).toEqual([100, 101]);
+  expect(found.map((f) => parseTag(f.tag)?.identity)).toEqual(["0123456789ab", undefined]);
 });
 
 describe("startFitsTag", () => {
