@@ -2,10 +2,10 @@ import type { Runner } from "../host/runner";
 import { knownHostsLine, type GatewayEndpoint } from "../ssh/forward-argv";
 import { checkBindAddress, checkGatewayPath, checkPortFree } from "../ssh/preflight";
 import { checkUnlessRecent } from "../ssh/recent-checks";
-import { makeTag } from "../tag";
+import { makeTag, ownerPrefix } from "../tag";
 import type { TunnelInputs } from "../types";
 import { normalizeHostKey } from "../validation/fields";
-import { removeTunnelFiles, tunnelFiles, writeAskpass, writePrivateFile } from "./tunnel-files";
+import { removeTunnelFiles, removeTunnelFilesOf, tunnelFiles, writeAskpass, writePrivateFile } from "./tunnel-files";
 
 /**
  * Writes what ssh needs to reach the gateway from the tunnel host (pinned known_hosts, the key
@@ -40,9 +40,12 @@ export async function runPreflight(runner: Runner, inputs: TunnelInputs, gw: Gat
 
 /**
  * A tunnel's preflight on its own, with files of its own that are removed afterwards: GatedTunnel
- * runs it before its rule goes in, so a tunnel that cannot start leaves no rule behind.
+ * runs it before its rule goes in, so a tunnel that cannot start leaves no rule behind. It runs in
+ * the rule's create, when the state holds nothing of that resource: files under its owner prefix
+ * were left by an earlier create killed mid-preflight (the gateway key among them), and go first.
  */
 export async function preflightTunnel(runner: Runner, inputs: TunnelInputs): Promise<void> {
+  await removeTunnelFilesOf(runner, ownerPrefix(inputs));
   const tag = makeTag(inputs, new Date());
   try {
     await runPreflight(runner, inputs, await prepareGateway(runner, inputs, tag));

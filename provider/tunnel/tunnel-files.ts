@@ -28,6 +28,17 @@ export async function removeTunnelFiles(runner: Runner, tag: string): Promise<vo
   await runner.run(["rm", "-f", f.knownHostsFile, f.keyFile, f.passFile, f.askpassFile, f.logFile]);
 }
 
+/**
+ * Removes every tunnel file (key, passphrase, askpass, known_hosts, log) under an owner prefix,
+ * whatever its tag: what a create killed part-way left. Other files under the prefix (a
+ * watchdog's script and deadline) are left alone.
+ */
+export async function removeTunnelFilesOf(runner: Runner, prefix: string): Promise<void> {
+  // The suffixes are ours (".key", ...); the prefix is [A-Za-z0-9_.-] only and travels as "$1".
+  const globs = Object.values(tunnelFiles("")).map((f) => `"$1"*${f.slice(STATE_DIR.length + 1)}`);
+  await runner.run(["sh", "-c", `rm -f -- ${globs.join(" ")}`, "sh", `${STATE_DIR}/${prefix}`]);
+}
+
 /** Removes what only starting ssh needs: the key and its passphrase stay on disk for seconds. */
 export async function removeStartupSecrets(runner: Runner, tag: string): Promise<void> {
   const f = tunnelFiles(tag);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
-import { LocalRunner } from "../../provider/host/local-runner";
-import { fetchFrom, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { fetchFrom, type Lab } from "../support/lab";
+import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 
 /** A fresh stack name (stacks of the examples' tests start with "ex-"; tags stay short). */
@@ -30,12 +30,12 @@ export async function expectGated(lab: Lab, url: string): Promise<void> {
   expect(await fetchFrom(lab.nsUc, url)).toBeUndefined();
 }
 
-/** After destroy: no ssh (or other) process and no firewall rule on the tunnel host carries the stack's tags. */
+/**
+ * After destroy: no process, no rule (saved or live, in any firewall view) and no file on the
+ * tunnel host carries the stack's tags, and the trusted client no longer gets through.
+ */
 export async function expectNothingLeft(lab: Lab, tagPrefix: string, urls: string[]): Promise<void> {
-  expect(await sshProcessesWith(tagPrefix)).toEqual([]);
-  const any = await new LocalRunner().run(["pgrep", "-a", "-f", tagPrefix.replace(/\./g, "\\.")]);
-  expect(any.stdout).toBe("");
-  expect(await tunnelHostUfwRules(lab)).not.toContain(tagPrefix);
+  await expectNothingLeftOnTunnelHost(lab, tagPrefix);
   for (const url of urls) expect(await fetchFrom(lab.nsTc, url)).toBeUndefined();
 }
 

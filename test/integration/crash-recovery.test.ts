@@ -1,73 +1,69 @@
-import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { demoConfig } from "../support/demo-config";
+import { upKilledWhen } from "../support/killed-run";
+import { expectNothingLeftOnTunnelHost, processesWith, watchdogsWith } from "../support/leftovers";
 import { TestStack } from "../support/stack";
 
 /**
- * A CI job cancelled in the middle of `pulumi up` (the whole process group SIGKILLed while the
- * forward is starting) leaves a running ssh the state does not know. Repaired as a user would
- * (`pulumi cancel`, `pulumi refresh --clear-pending-creates`), the next `up` reaps it and
- * `destroy` leaves nothing.
+ * A `pulumi up` killed in the middle of a create (a cancelled CI job, a lost runner) leaves on the
+ * tunnel host what the state does not know: a forward, a rule, a watchdog, files. Repaired as the
+ * README says (`pulumi cancel`, `pulumi refresh --clear-pending-creates`, `pulumi up`), the next
+ * `up` reaps them and `destroy` leaves nothing: no process, no rule in any firewall view, no file.
  */
 jest.setTimeout(300_000);
 
 const lab: Lab = readLab();
 const local = new LocalRunner();
-const PREFIX = "pst.shared-tunnel-demo.it-crash.internal-service-forward.";
+const stackPrefix = (stack: string) => `pst.shared-tunnel-demo.${stack}.`;
 
-const config = demoConfig(lab, { bindPort: "8102" });
-
-/**
- * Starts `up` in its own process group and SIGKILLs the group as soon as our ssh exists. Returns
- * the forward that outlived it: `ssh -f` forks, and only the detached child survives.
- */
-async function upKilledMidCreate(stack: TestStack): Promise<number | undefined> {
-  const argv = stack.argv("up");
-  for (const [k, v] of Object.entries(config)) argv.push("--config", `${k}=${v}`);
-  const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore", env: { ...process.env, ...stack.env() } });
-  const exited = new Promise((resolve) => child.on("exit", resolve));
-  // Polled every few ms: create is fast now, and the kill must land before pulumi saves the state.
-  let started: string | undefined;
-  for (const deadline = Date.now() + 60_000; !started && Date.now() < deadline; ) {
-    started = (await sshProcessesWith(PREFIX))[0];
-    if (!started) await new Promise((r) => setTimeout(r, 5));
-  }
-  try {
-    process.kill(-(child.pid as number), "SIGKILL");
-  } catch (err) {
-    // The whole run had already finished: this attempt missed, and the caller tries again.
-    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
-  }
-  await exited;
-  if (!started) throw new Error("the forward never started");
-  return waitFor(detachedForward, 5000);
+/** True once the stack's state holds a create that never finished (the kill landed mid-create). */
+async function hasPendingCreate(stack: TestStack): Promise<boolean> {
+  return (await stack.run("export")).stdout.includes('"pending_operations":[{');
 }
 
-/**
- * The pid of our ssh once it has detached: ssh -f forks and its parent exits, so the survivor is
- * reparented to init (before the fork, ssh under sshd already leads a session, so sid proves nothing).
- */
-async function detachedForward(): Promise<number | undefined> {
-  const ps = await local.run(["ps", "-eo", "pid=,ppid=,args="]);
-  const line = ps.stdout.split("\n").map((l) => l.trim().split(/\s+/)).find((f) => f[1] === "1" && f[2] === "ssh" && f.join(" ").includes(PREFIX));
-  return line ? Number(line[0]) : undefined;
+/** cancel + refresh --clear-pending-creates + destroy: a start-over after a kill that missed. */
+async function startOver(stack: TestStack): Promise<void> {
+  await stack.run("cancel");
+  await stack.run("refresh", {}, {}, ["--clear-pending-creates"]);
+  await stack.run("destroy");
 }
 
-test("a killed run's forward is reaped by the next up, and destroy leaves nothing", async () => {
+describe("killed once the forward is starting (the run's group only: the provider finishes its step)", () => {
   const stack = new TestStack("it-crash");
-  try {
+  const PREFIX = `${stackPrefix(stack.name)}internal-service-forward.`;
+  const config = demoConfig(lab, { bindPort: "8102" });
+
+  /**
+   * The pid of our ssh once it has detached: ssh -f forks and its parent exits, so the survivor is
+   * reparented to init (before the fork, ssh under sshd already leads a session, so sid proves nothing).
+   */
+  async function detachedForward(): Promise<number | undefined> {
+    const ps = await local.run(["ps", "-eo", "pid=,ppid=,args="]);
+    const line = ps.stdout.split("\n").map((l) => l.trim().split(/\s+/)).find((f) => f[1] === "1" && f[2] === "ssh" && f.join(" ").includes(PREFIX));
+    return line ? Number(line[0]) : undefined;
+  }
+
+  afterAll(async () => {
+    await stack.run("cancel");
+    await stack.run("destroy");
+  });
+
+  test("a killed run's forward is reaped by the next up, and destroy leaves nothing", async () => {
     let orphanPid: number | undefined;
     let pending = false;
     // The kill must land after ssh detached and before pulumi saved it; retry the rare miss.
     for (let attempt = 0; attempt < 3 && !(pending && orphanPid); attempt++) {
-      orphanPid = await upKilledMidCreate(stack);
+      // Polled every few ms: create is fast now, and the kill must land before pulumi saves the state.
+      const run = await upKilledWhen(stack, config, {}, async () => (await sshProcessesWith(PREFIX))[0], "group");
+      if (!run.seen) throw new Error("the forward never started");
+      orphanPid = await waitFor(detachedForward, 5000);
       await stack.run("cancel");
-      pending = (await stack.run("export")).stdout.includes('"pending_operations":[{');
+      pending = await hasPendingCreate(stack);
       if (!(pending && orphanPid)) {
-        await stack.run("refresh", {}, {}, ["--clear-pending-creates"]);
-        await stack.run("destroy");
+        await startOver(stack);
         await local.run(["pkill", "-f", `ssh .*${PREFIX.replace(/\./g, "\\.")}`]);
       }
     }
@@ -83,11 +79,64 @@ test("a killed run's forward is reaped by the next up, and destroy leaves nothin
     expect(await fetchFrom(lab.nsTc, out.url as string)).toBe("internal service reached");
 
     await stack.ok("destroy");
-    expect(await sshProcessesWith(PREFIX)).toEqual([]);
-    expect(await tunnelHostUfwRules(lab)).not.toMatch(/\.it-crash\./);
-    expect((await local.run(["sh", "-c", `ls /tmp/pulumi-shared-tunnel | grep -c '^${PREFIX}' || true`])).stdout.trim()).toBe("0");
-  } finally {
-    await stack.run("cancel");
-    await stack.run("destroy");
-  }
+    await expectNothingLeftOnTunnelHost(lab, stackPrefix(stack.name));
+  });
+});
+
+/** Processes carrying the rule's tag whose argv matches `what`: the rule's create at work on the host. */
+const ruleCommands = (what: RegExp) => async (prefix: string) => (await processesWith(`${prefix}internal-service-allow.`)).filter((l) => what.test(l));
+/** Commands that end by themselves: the gateway check (ssh -W) and ufw (or the flock around it). */
+const TRANSIENT = /\sufw\s|\s-W\s/;
+
+/**
+ * The whole run (driver, CLI and provider plugins) killed at once at an earlier point of create,
+ * with the gateway key passed by value so a secret file exists on the host while ssh starts.
+ */
+describe.each([
+  // GatedTunnel checks the path through the gateway (ssh -W, with a key file of the rule's tag) before the rule goes in.
+  ["during the gateway check before the rule", "it-crash-check", 8105, {}, ruleCommands(/\s-W\s/)],
+  // The ufw process adding the rule (and the flock around it) carries the rule's tag as its comment.
+  ["while the rule is being added", "it-crash-rule", 8103, {}, ruleCommands(/\sufw allow\s/)],
+  // The rule's watchdog is armed at the end of its create. The engine is stopped once the rule is
+  // being added, so the create that armed it is never recorded (else the race is lost: the state is
+  // saved within milliseconds of the watchdog starting).
+  ["while the expiry watchdog is armed", "it-crash-watchdog", 8104, { expiresAfter: "1h" }, (prefix: string) => watchdogsWith(prefix), ruleCommands(/\sufw allow\s/)],
+] as const)("killed %s", (when, name, port, extra, evidence, freezeEngineWhen?: (prefix: string) => Promise<string[]>) => {
+  const stack = new TestStack(name);
+  const prefix = stackPrefix(name);
+  const config = demoConfig(lab, { bindPort: String(port), ...extra });
+  const secrets = { gatewayKey: readFileSync(lab.gwKey, "utf8") };
+
+  afterAll(async () => {
+    await startOver(stack);
+  });
+
+  test("cancel, refresh --clear-pending-creates and up reap what it left; destroy leaves no rule, process or file", async () => {
+    let pending = false;
+    for (let attempt = 0; attempt < 3 && !pending; attempt++) {
+      const first = (probe: (prefix: string) => Promise<string[]>) => async () => (await probe(prefix))[0];
+      const run = await upKilledWhen(stack, config, secrets, first(evidence), "tree", freezeEngineWhen && first(freezeEngineWhen));
+      if (!run.seen && !run.endedFirst) throw new Error(`the run showed no sign of the step it was to be killed in (${when})`);
+      await stack.run("cancel");
+      pending = !run.endedFirst && (await hasPendingCreate(stack));
+      if (!pending) await startOver(stack);
+    }
+    expect(pending).toBe(true);
+    // Commands already running on the host (a ufw or ssh -W under way) finish on their own; wait for them.
+    expect(await waitFor(async () => (await ruleCommands(TRANSIENT)(prefix)).length === 0 || undefined, 20_000)).toBe(true);
+    if ("expiresAfter" in extra) expect((await watchdogsWith(prefix)).length).toBeGreaterThan(0);
+
+    expect((await stack.run("refresh", {}, {}, ["--clear-pending-creates"])).exitCode).toBe(0);
+    const up = await stack.run("up", config, secrets);
+    if (up.exitCode !== 0) throw new Error(`up after the kill failed:\n${up.stderr.slice(-3000)}`);
+    const out = JSON.parse(up.stdout.trim().split("\n").pop() as string);
+    expect(await fetchFrom(lab.nsTc, out.url)).toBe("internal service reached");
+    // Only this run's rule, forward and watchdogs are on the host: the killed run's were reaped.
+    expect((await tunnelHostUfwRules(lab)).split("\n").filter((l) => l.includes(prefix) && !l.includes(out.ruleTag))).toEqual([]);
+    expect(await sshProcessesWith(prefix)).toHaveLength(1);
+    expect((await watchdogsWith(prefix)).map((l) => /(pst\.\S+)\.watchdog$/.exec(l)?.[1]).sort()).toEqual("expiresAfter" in extra ? [out.ruleTag, out.tunnelTag].sort() : []);
+
+    await stack.ok("destroy");
+    await expectNothingLeftOnTunnelHost(lab, prefix);
+  });
 });

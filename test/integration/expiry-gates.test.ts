@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { waitFor } from "../../provider/tunnel/wait-for";
-import { fetchFrom, inNs, readLab, withStandInListener, type Lab } from "../support/lab";
+import { fetchFrom, inNs, probe, readLab, withStandInListener, type Lab } from "../support/lab";
+import { expectNoFirewallTrace, expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { firewallConfig } from "../support/demo-config";
 import { ROOT, TestStack } from "../support/stack";
 
@@ -39,16 +40,17 @@ describe("ufw inactive: a gate backend", () => {
         expect(out.backend).toBe(backend);
         expect(typeof out.expiresAt).toBe("string");
         expect(await fetchFrom(lab.nsUc, url)).toBeUndefined();
-        expect((await inNs(lab.nsTh, listArgv)).stdout).toContain(String(out.ruleTag));
+        expect(await probe(lab.nsTh, listArgv)).toContain(String(out.ruleTag));
         const reopened = await waitFor(async () => (await fetchFrom(lab.nsUc, url)) === "open" || undefined, 40_000);
         expect(reopened).toBe(true);
-        expect((await inNs(lab.nsTh, listArgv)).stdout).not.toContain(String(out.ruleTag));
+        await expectNoFirewallTrace(lab, String(out.ruleTag));
         // Nothing else of ours gates this host now, so the table (nftables) or chain and jump (iptables)
         // go too: the watchdog's last step, a moment after the drop went and the port reopened.
-        const emptied = await waitFor(async () => !(await inNs(lab.nsTh, listArgv)).stdout.includes(container) || undefined, 10_000);
-        expect(emptied ? "" : (await inNs(lab.nsTh, listArgv)).stdout).not.toContain(container);
+        const emptied = await waitFor(async () => !(await probe(lab.nsTh, listArgv)).includes(container) || undefined, 10_000);
+        expect(emptied ? "" : await probe(lab.nsTh, listArgv)).not.toContain(container);
         expect((await stack.run("refresh")).exitCode).toBe(0);
         expect((await stack.run("export")).stdout).not.toContain("FirewallAllow");
+        await expectNothingLeftOnTunnelHost(lab, `pst.firewall-allow-example.${stack.name}.`);
       } finally {
         await stack.run("destroy");
       }

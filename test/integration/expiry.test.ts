@@ -1,7 +1,7 @@
-import { LocalRunner } from "../../provider/host/local-runner";
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { demoConfig } from "../support/demo-config";
 import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { expectNothingLeftOnTunnelHost, watchdogsWith } from "../support/leftovers";
 import { TestStack } from "../support/stack";
 
 /**
@@ -12,15 +12,11 @@ import { TestStack } from "../support/stack";
 jest.setTimeout(300_000);
 
 const lab: Lab = readLab();
-const local = new LocalRunner();
 const PREFIX = "pst.shared-tunnel-demo.it-exp.";
 const config = (expiresAfter: string) => demoConfig(lab, { bindPort: "8110", expiresAfter });
 
 /** Our watchdog processes for this stack (sh /tmp/pulumi-shared-tunnel/<tag>.watchdog). */
-async function watchdogs(): Promise<string[]> {
-  const r = await local.run(["pgrep", "-a", "-x", "sh"]);
-  return r.stdout.split("\n").filter((l) => l.includes(PREFIX) && l.endsWith(".watchdog"));
-}
+const watchdogs = () => watchdogsWith(PREFIX);
 
 function resourceTypes(exported: string): string[] {
   const state = JSON.parse(exported) as { deployment: { resources?: { type: string }[] } };
@@ -55,6 +51,8 @@ test("moving the deadline keeps the pid; at the deadline the host ends the forwa
     expect(refreshed.exitCode).toBe(0);
     const types = resourceTypes((await stack.run("export")).stdout);
     expect(types.filter((t) => t.includes("SharedTunnel") || t.includes("FirewallAllow"))).toEqual([]);
+    // The host's own expiry left nothing: no rule in any live view, no process, no file.
+    await expectNothingLeftOnTunnelHost(lab, PREFIX);
   } finally {
     await stack.run("destroy");
   }
@@ -66,8 +64,7 @@ test("destroy cancels a pending expiry", async () => {
     const out = await stack.ok("up", demoConfig(lab, { bindPort: "8111", expiresAfter: "1h" }));
     expect(typeof out.expiresAt).toBe("string");
     await stack.ok("destroy");
-    expect(await local.run(["sh", "-c", "pgrep -a -x sh | grep -c 'it-exp2\\..*\\.watchdog$' || true"])).toMatchObject({ stdout: "0\n" });
-    expect(await sshProcessesWith("pst.shared-tunnel-demo.it-exp2.")).toEqual([]);
+    await expectNothingLeftOnTunnelHost(lab, "pst.shared-tunnel-demo.it-exp2.");
   } finally {
     await stack.run("destroy");
   }

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { fetchFrom, inNs, readLab, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { firewallConfig } from "../support/demo-config";
+import { expectNoFirewallTrace } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 
 /**
@@ -41,6 +42,7 @@ describe("refresh after rules are changed by hand", () => {
     expect(await tunnelHostUfwRules(lab)).toContain(String(out.ruleTag));
     await stack.ok("destroy");
     expect(await tunnelHostUfwRules(lab)).not.toContain("port 8097");
+    await expectNoFirewallTrace(lab, ".it-fw-drift.");
   });
 });
 
@@ -56,7 +58,7 @@ test("an identical hand-made rule is refused, left alone, and never deleted by u
     await stack.ok("destroy");
     const rules = await tunnelHostUfwRules(lab);
     expect(rules).toContain("made by hand");
-    expect(rules).not.toMatch(/\.it-fw-theirs\./);
+    await expectNoFirewallTrace(lab, ".it-fw-theirs.");
   } finally {
     await ufw("delete", ...theirs.slice(0, -2));
     await stack.run("destroy");

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { fetchFrom, inNs, readLab, withStandInListener, type Lab } from "../support/lab";
 import { firewallConfig } from "../support/demo-config";
+import { expectNoFirewallTrace } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 import { waitFor } from "../../provider/tunnel/wait-for";
 
@@ -68,6 +69,7 @@ describe("ufw inactive (the host accepts everything)", () => {
         await stack.run("destroy");
       }
       expect(await fetchFrom(lab.nsUc, url)).toBe("open");
+      await expectNoFirewallTrace(lab, `.it-be-${chosen}.`);
     });
   });
 });

@@ -1,4 +1,5 @@
 import { readLab, fetchFrom, inNs, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { expectNoFirewallTrace, expectNothingLeftOnTunnelHost, stateFilesWith } from "../support/leftovers";
 import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 import { LocalRunner } from "../../provider/host/local-runner";
@@ -28,9 +29,9 @@ async function waitForListener(port: number): Promise<number> {
   return Number(pid);
 }
 
-async function expectNothingLeft(tag: string, ruleTag: string, url: string): Promise<void> {
-  expect(await sshProcessesWith(tag)).toEqual([]);
-  expect(await tunnelHostUfwRules(lab)).not.toContain(ruleTag);
+/** No process, rule (saved or live) or file of the stack on the tunnel host, and the trusted client is out too. */
+async function expectNothingLeft(stackName: string, url: string): Promise<void> {
+  await expectNothingLeftOnTunnelHost(lab, `pst.shared-tunnel-demo.${stackName}.`);
   expect(await fetchFrom(lab.nsTc, url)).toBeUndefined();
 }
 
@@ -81,7 +82,7 @@ describe.each([
     const refreshed = await stack.ok("refresh");
     expect(refreshed).toMatchObject({ delete: 1 });
     // The dead tunnel's files on the tunnel host went with it.
-    expect((await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout).not.toContain(String(outputs.tunnelTag));
+    expect(stateFilesWith(String(outputs.tunnelTag))).toEqual([]);
     const again = await stack.ok("up");
     expect(again.pid).not.toBe(outputs.pid);
     expect(await fetchFrom(lab.nsTc, again.url as string)).toBe("internal service reached");
@@ -92,8 +93,7 @@ describe.each([
     const { log } = await stack.okWithLog("destroy");
     expect(log).toMatch(new RegExp(`SharedTunnel internal-service-forward deleting \\(\\d+s\\) stopping ssh pid ${outputs.pid} and waiting for \\S+ to close`));
     expect(log).toMatch(/FirewallAllow internal-service-allow deleting \(\d+s\) removing allow \S+ to port \d+\/tcp \(ufw\)/);
-    await expectNothingLeft(String(outputs.tunnelTag), String(outputs.ruleTag), outputs.url as string);
-    expect((await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout).not.toContain(String(outputs.tunnelTag));
+    await expectNothingLeft(stack.name, outputs.url as string);
   });
 });
 
@@ -107,8 +107,7 @@ describe("bad input and failed preflight leave nothing behind", () => {
     const r = await stack.run("up", { ...stackConfig(8082, true), bindAddress: "0.0.0.0" });
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toMatch(/bindAddress: 0\.0\.0\.0 binds every interface; bind one trusted interface, or set allowAllInterfaces: true/);
-    expect(await sshProcessesWith(".it-bad.")).toEqual([]);
-    expect(await tunnelHostUfwRules(lab)).not.toMatch(/\.it-bad\./);
+    await expectNothingLeftOnTunnelHost(lab, ".it-bad.");
   });
 
   test("a port held by another program fails preflight naming that program and pid", async () => {
@@ -143,6 +142,6 @@ describe("bad input and failed preflight leave nothing behind", () => {
     expect(await sshProcessesWith(".it-bad.")).toEqual([]);
     // The firewall rule went in first; the failed tunnel does not remove it, destroy does.
     await stack.ok("destroy");
-    expect(await tunnelHostUfwRules(lab)).not.toMatch(/\.it-bad\./);
+    await expectNoFirewallTrace(lab, ".it-bad.");
   });
 });

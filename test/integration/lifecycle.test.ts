@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { LocalRunner } from "../../provider/host/local-runner";
-import { fetchFrom, inNs, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { fetchFrom, probe, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { expectNothingLeftOnTunnelHost, stateFilesWith } from "../support/leftovers";
 import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 
@@ -43,7 +44,7 @@ describe("a stack changed over its life", () => {
     expect(r.stdout + r.stderr).not.toContain(keyBody);
     // Inputs derived from a secret-bearing object must not turn secret themselves.
     expect(state).toMatch(/"port":\s*8090/);
-    const files = (await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout;
+    const files = stateFilesWith(String(first.tunnelTag));
     expect(files).toContain(`${first.tunnelTag}.known_hosts`);
     expect(files).not.toContain(`${first.tunnelTag}.key`);
   });
@@ -81,8 +82,8 @@ describe("a stack changed over its life", () => {
     // Retire the old key: only the stored new one can still reach the tunnel host.
     writeFileSync(authorizedKeys, readFileSync(`${newKey}.pub`, "utf8"));
     await stack.ok("destroy");
-    expect(await sshProcessesWith(String(first.tunnelTag))).toEqual([]);
-    expect(await tunnelHostUfwRules(lab)).not.toContain(String(first.ruleTag));
+    // Nothing of the stack's whole life is left: neither this tunnel nor the ones it replaced.
+    await expectNothingLeftOnTunnelHost(lab, `pst.shared-tunnel-demo.${stack.name}.`);
   });
 });
 
@@ -94,7 +95,7 @@ test("IPv6: shared on the trusted interface's IPv6 address with an IPv6 source r
     expect(await fetchFrom(lab.nsTc, out.url as string)).toBe("internal service reached");
     expect(await fetchFrom(lab.nsUc, out.url as string)).toBeUndefined();
     await stack.ok("destroy");
-    expect(await sshProcessesWith(String(out.tunnelTag))).toEqual([]);
+    await expectNothingLeftOnTunnelHost(lab, `pst.shared-tunnel-demo.${stack.name}.`);
   } finally {
     await stack.run("destroy");
   }
@@ -116,10 +117,8 @@ test("an encrypted gateway key with its passphrase (both secrets) starts the for
     expect(await fetchFrom(lab.nsTc, out.url)).toBe("internal service reached");
     expect(stack.storedState()).not.toContain(passphrase);
     expect(r.stdout + r.stderr).not.toContain(passphrase);
-    const files = (await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout;
-    expect(files).not.toMatch(new RegExp(`${out.tunnelTag}\\.(key|pass|askpass)`));
-    const ps = await local.run(["ps", "-eo", "args"]);
-    expect(ps.stdout).not.toContain(passphrase);
+    expect(stateFilesWith(out.tunnelTag).filter((f) => /\.(key|pass|askpass)$/.test(f))).toEqual([]);
+    expect(await probe(undefined, ["ps", "-eo", "args"])).not.toContain(passphrase);
   } finally {
     writeFileSync(authorized, original);
     await stack.run("destroy");

@@ -3,7 +3,8 @@ import { IptablesBackend } from "../../provider/firewall/iptables";
 import { NftablesBackend } from "../../provider/firewall/nftables";
 import { LocalRunner } from "../../provider/host/local-runner";
 import type { Runner } from "../../provider/host/runner";
-import { inNs, readLab, type Lab } from "../support/lab";
+import { inNs, probe, readLab, type Lab } from "../support/lab";
+import { expectNoFirewallTrace } from "../support/leftovers";
 import { ROOT } from "../support/stack";
 
 /**
@@ -24,7 +25,7 @@ const th: Runner = { where: "tunnel host", run: (argv, options) => local.run(["i
 
 /** What `nft list ruleset` or `iptables -S` shows on the tunnel host. */
 async function listing(backend: string): Promise<string> {
-  return (await inNs(lab.nsTh, backend === "nftables" ? ["nft", "list", "ruleset"] : ["iptables", "-S"])).stdout;
+  return probe(lab.nsTh, backend === "nftables" ? ["nft", "list", "ruleset"] : ["iptables", "-w", "-S"]);
 }
 
 /** The first half of a remove, by hand: only the accepts carrying `tag` go. */
@@ -74,7 +75,7 @@ describe("ufw inactive: gate backends", () => {
     const real = await reap();
     expect(real.exitCode).toBe(0);
     expect(real.stdout).toMatch(/removed\n?$/);
-    expect(await listing(name)).not.toContain(tag);
+    await expectNoFirewallTrace(lab, tag);
     // Nothing else of ours gates this host: the emptied table or chain went with the drop.
     expect(await listing(name)).not.toContain(name === "nftables" ? "pulumi_shared_tunnel" : "PST-GATE");
   });

@@ -4,6 +4,7 @@ import { LocalRunner } from "../../provider/host/local-runner";
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { demoConfig } from "../support/demo-config";
 import { inNs, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { expectNothingLeftOnTunnelHost, watchdogsWith } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 
 /**
@@ -44,8 +45,7 @@ async function upKilledAfterForward(stack: TestStack): Promise<void> {
 
 /** Our forwards and watchdogs for this stack, as pgrep lists them. */
 async function ours(): Promise<string[]> {
-  const sh = (await local.run(["pgrep", "-a", "-x", "sh"])).stdout.split("\n").filter((l) => l.includes(PREFIX) && l.endsWith(".watchdog"));
-  return [...sh, ...(await sshProcessesWith(PREFIX))];
+  return [...(await watchdogsWith(PREFIX)), ...(await sshProcessesWith(PREFIX))];
 }
 
 /** An ssh session on the tunnel host that is not ours: same gateway, no tag. */
@@ -94,9 +94,7 @@ test("reap lists a killed run's leftovers with --dry-run, removes exactly them, 
     expect(real.exitCode).toBe(0);
     expect(real.stdout).toMatch(/^forward .* stopped$/m);
     expect(real.stdout).toMatch(/^rule .* removed$/m);
-    expect(await sshProcessesWith(PREFIX)).toEqual([]);
-    expect(await tunnelHostUfwRules(lab)).not.toContain(PREFIX);
-    expect(await ours()).toEqual([]);
+    await expectNothingLeftOnTunnelHost(lab, PREFIX);
 
     // What is not ours survived.
     expect((await local.run(["kill", "-0", String(unrelated)])).exitCode).toBe(0);

@@ -1,4 +1,5 @@
-import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { fetchFrom, readLab, type Lab } from "../support/lab";
+import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 
@@ -18,7 +19,7 @@ test("without sudo, a non-root operator gets a clear error and nothing is left",
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toMatch(new RegExp(`choose a firewall backend on ${lab.thOpUser}@${lab.thSshAddr.replace(/\./g, "\\.")}:22 failed: found none of ufw, nft or iptables`));
     expect(r.stderr).toMatch(/hint: install ufw \(or nftables\), and run the provider as root or set connection\.sudo: true/);
-    expect(await sshProcessesWith(".it-nosudo.")).toEqual([]);
+    await expectNothingLeftOnTunnelHost(lab, ".it-nosudo.");
   } finally {
     await stack.run("destroy");
   }
@@ -31,8 +32,7 @@ test("with sudo: true the operator shares the tunnel, and destroy removes it", a
     expect(await fetchFrom(lab.nsTc, out.url as string)).toBe("internal service reached");
     expect(await fetchFrom(lab.nsUc, out.url as string)).toBeUndefined();
     await stack.ok("destroy");
-    expect(await sshProcessesWith(String(out.tunnelTag))).toEqual([]);
-    expect(await tunnelHostUfwRules(lab)).not.toContain(String(out.ruleTag));
+    await expectNothingLeftOnTunnelHost(lab, ".it-sudo.");
   } finally {
     await stack.run("destroy");
   }

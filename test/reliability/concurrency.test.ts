@@ -1,5 +1,6 @@
 import * as path from "node:path";
-import { inNs, readLab, sshProcessesWith, type Lab } from "../support/lab";
+import { inNs, readLab, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 
 /**
@@ -27,7 +28,7 @@ interface Outputs { ruleTags: string[]; tunnels: { pid: number; listenAddress: s
 
 /** Checks every rule is saved (ufw's user.rules) and live (iptables), every listener owned by its pid. */
 async function expectAllApplied(out: Outputs, basePort: number): Promise<void> {
-  const saved = (await inNs(lab.nsTh, ["ufw", "show", "added"])).stdout;
+  const saved = await tunnelHostUfwRules(lab);
   for (let i = 0; i < COUNT; i++) {
     expect(saved).toContain(out.ruleTags[i]);
     const live = await inNs(lab.nsTh, ["iptables", "-w", "-C", "ufw-user-input", "-p", "tcp", "-s", `198.51.100.${100 + i}`, "-d", lab.thTrusted, "--dport", String(basePort + i), "-j", "ACCEPT"]);
@@ -42,8 +43,7 @@ async function expectAllApplied(out: Outputs, basePort: number): Promise<void> {
 }
 
 async function expectNothingLeft(stackName: string): Promise<void> {
-  expect(await sshProcessesWith(`.${stackName}.`)).toEqual([]);
-  expect((await inNs(lab.nsTh, ["ufw", "show", "added"])).stdout).not.toContain(`.${stackName}.`);
+  await expectNothingLeftOnTunnelHost(lab, `pst.many-tunnels.${stackName}.`);
 }
 
 test(`${COUNT} rules and ${COUNT} forwards in one up, then destroy`, async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
-import { fetchFrom, inNs, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { fetchFrom, inNs, readLab, sshProcessesWith, type Lab } from "../support/lab";
 import { demoConfig } from "../support/demo-config";
+import { expectNoFirewallTrace, expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { TestStack } from "../support/stack";
 
 /**
@@ -17,8 +18,7 @@ async function expectCleanFailure(stack: TestStack, overrides: Record<string, st
   expect(r.stderr).toMatch(cause);
   expect(r.stderr).toMatch(hint);
   expect(r.stderr).toMatch(/command: ('env' 'SSH_ASKPASS=\S+' 'SSH_ASKPASS_REQUIRE=force' )?'ssh' /);
-  expect(await sshProcessesWith(`.${stack.name}.`)).toEqual([]);
-  expect(await tunnelHostUfwRules(lab)).not.toContain(`.${stack.name}.`);
+  await expectNothingLeftOnTunnelHost(lab, `.${stack.name}.`);
 }
 
 describe.each([
@@ -60,7 +60,7 @@ describe("the gateway goes silent while the tunnel runs", () => {
     expect(await stack.ok("refresh")).toMatchObject({ delete: 1 });
     await inNs(lab.nsGw, ["iptables", "-D", ...drop.slice(2)]);
     await stack.ok("destroy");
-    expect(await tunnelHostUfwRules(lab)).not.toContain(String(out.ruleTag));
+    await expectNoFirewallTrace(lab, String(out.ruleTag));
   });
 });
 

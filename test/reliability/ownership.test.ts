@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
+import { STATE_DIR } from "../../provider/ssh/forward-argv";
 import { demoConfig } from "../support/demo-config";
-import { inNs, readLab, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { inNs, probe, readLab, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { expectNoFirewallTrace } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 
 /**
@@ -14,9 +16,12 @@ jest.setTimeout(300_000);
 const lab: Lab = readLab();
 const TUNNEL_TYPE = "pulumi-nodejs:dynamic/pulumi-shared-tunnel:SharedTunnel";
 
-/** An unrelated long-running process on the tunnel host (same machine, its own namespace). */
-function startBystander(): { pid: number; alive: () => boolean; stop: () => void } {
-  const child = spawn("ip", ["netns", "exec", lab.nsTh, "sleep", "300"], { stdio: "ignore", detached: true });
+/**
+ * A long-running process on the tunnel host (same machine, its own namespace) that is not ours;
+ * `argv` is appended to its command line (to make it carry one of our tags).
+ */
+function startBystander(...argv: string[]): { pid: number; alive: () => boolean; stop: () => void } {
+  const child = spawn("ip", ["netns", "exec", lab.nsTh, process.execPath, "-e", "setTimeout(() => {}, 300000)", "--", ...argv], { stdio: "ignore", detached: true });
   return {
     pid: child.pid as number,
     alive: () => child.exitCode === null && child.signalCode === null,
@@ -24,29 +29,46 @@ function startBystander(): { pid: number; alive: () => boolean; stop: () => void
   };
 }
 
-test("a recorded pid now held by an unrelated process: refresh reports the tunnel gone, destroy never signals it", async () => {
+/** /proc/<pid>/stat field 22, the start time in clock ticks since boot, read on the tunnel host. */
+async function startTicksOf(pid: number): Promise<string> {
+  const stat = await probe(lab.nsTh, ["cat", `/proc/${pid}/stat`]);
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+}
+
+test("a recorded pid now held by another process (its tag or its start time differs): refresh reports the tunnel gone, destroy never signals it", async () => {
   const stack = new TestStack("rel-pid-reuse");
-  const bystander = startBystander();
+  const untagged = startBystander();
+  let tagged: ReturnType<typeof startBystander> | undefined;
   try {
     const out = await stack.ok("up", demoConfig(lab, { bindPort: "8130" }));
     await inNs(lab.nsTh, ["kill", String(out.pid)]);
-    // Simulate reuse: point the state at the bystander, with its real start time, as if the kernel
-    // had given it our old pid. Only the tag in its argv can tell it is not ours.
-    const stat = (await inNs(lab.nsTh, ["cat", `/proc/${bystander.pid}/stat`])).stdout;
-    const startTicks = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
     const state = JSON.parse((await stack.run("export")).stdout);
-    const tunnel = state.deployment.resources.find((r: { type: string }) => r.type === TUNNEL_TYPE);
-    Object.assign(tunnel.outputs, { pid: bystander.pid, processStartTicks: startTicks });
-    await stack.importState(state);
-
-    expect(await stack.ok("refresh")).toMatchObject({ delete: 1 });
-    expect(bystander.alive()).toBe(true);
-    // Destroy with the reused pid still recorded (state imported again) does not signal it either.
-    await stack.importState(state);
-    await stack.ok("destroy");
-    expect(bystander.alive()).toBe(true);
+    const recorded = state.deployment.resources.find((r: { type: string }) => r.type === TUNNEL_TYPE).outputs;
+    // Carries our forward's own tag in its argv, as its -E log path: only the start time tells it is not ours.
+    tagged = startBystander("-E", `${STATE_DIR}/${recorded.tag}.log`);
+    const reuses = [
+      // Simulated reuse with the bystander's real start time: only the tag in its argv tells.
+      { bystander: untagged, startTicks: await startTicksOf(untagged.pid) },
+      // Real reuse as the kernel would make it: the state keeps our forward's start time.
+      { bystander: tagged, startTicks: recorded.processStartTicks as string },
+    ];
+    expect(await startTicksOf(tagged.pid)).not.toBe(recorded.processStartTicks);
+    for (const { bystander, startTicks } of reuses) {
+      const reused = structuredClone(state);
+      Object.assign(reused.deployment.resources.find((r: { type: string }) => r.type === TUNNEL_TYPE).outputs, { pid: bystander.pid, processStartTicks: startTicks });
+      await stack.importState(reused);
+      await stack.ok("refresh");
+      expect((await stack.run("export")).stdout).not.toContain(TUNNEL_TYPE);
+      expect(bystander.alive()).toBe(true);
+      // Destroy with the reused pid still recorded (state imported again) does not signal it either.
+      await stack.importState(reused);
+      await stack.ok("destroy");
+      expect(bystander.alive()).toBe(true);
+    }
+    await expectNoFirewallTrace(lab, ".rel-pid-reuse.");
   } finally {
-    bystander.stop();
+    untagged.stop();
+    tagged?.stop();
     await stack.run("destroy");
   }
 });

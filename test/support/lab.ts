@@ -48,21 +48,41 @@ export function inNs(ns: string, argv: string[], timeoutMs = 20_000): Promise<Ru
   return local.run(["ip", "netns", "exec", ns, ...argv], { timeoutMs });
 }
 
-/** What a client in `ns` gets from `url`: the body, or undefined when it cannot connect. */
+/**
+ * Runs a read-only probe (in `ns`, or on this machine) and returns its stdout, failing loudly when
+ * the probe itself failed: a `ufw show added` or `pgrep` that could not run must never read as
+ * "nothing there". `answers` are the exit codes that are answers (pgrep's 1 is "no match").
+ */
+export async function probe(ns: string | undefined, argv: string[], answers: number[] = [0]): Promise<string> {
+  const r = await (ns ? inNs(ns, argv) : local.run(argv, { timeoutMs: 20_000 }));
+  if (r.exitCode === undefined || !answers.includes(r.exitCode)) {
+    throw new Error(`probe failed${ns ? ` in ${ns}` : ""}: ${argv.join(" ")} exited ${r.timedOut ? "(timed out)" : r.exitCode}, so it says nothing about what is there:\n${r.stderr}`);
+  }
+  return r.stdout;
+}
+
+/** curl's exits for "did not get in": refused (7), timed out (28, a drop), empty reply (52), reset (56). */
+const NOT_REACHED = [7, 28, 52, 56];
+
+/**
+ * What a client in `ns` gets from `url`: the body, or undefined when it cannot connect. Any other
+ * failure of curl (or of `ip netns exec`) throws: it would otherwise pass for "kept out".
+ */
 export async function fetchFrom(ns: string, url: string): Promise<string | undefined> {
   const r = await inNs(ns, ["curl", "-sS", "--max-time", "3", url]);
-  return r.exitCode === 0 ? r.stdout : undefined;
+  if (r.exitCode === 0) return r.stdout;
+  if (r.exitCode !== undefined && NOT_REACHED.includes(r.exitCode)) return undefined;
+  throw new Error(`curl ${url} from ${ns} failed for another reason than not getting in (exit ${r.exitCode}):\n${r.stderr}`);
 }
 
 /** ssh processes running anywhere whose argv carries `fragment` (our tags do). */
 export async function sshProcessesWith(fragment: string): Promise<string[]> {
-  const r = await local.run(["pgrep", "-a", "-x", "ssh"]);
-  return r.stdout.split("\n").filter((l) => l.includes(fragment));
+  return (await probe(undefined, ["pgrep", "-a", "-x", "ssh"], [0, 1])).split("\n").filter((l) => l.includes(fragment));
 }
 
 /** ufw's saved rules on the tunnel host, as text. */
 export async function tunnelHostUfwRules(lab: Lab): Promise<string> {
-  return (await inNs(lab.nsTh, ["ufw", "show", "added"])).stdout;
+  return probe(lab.nsTh, ["ufw", "show", "added"]);
 }
 
 /**

@@ -22,10 +22,15 @@ export class TestStack {
   constructor(readonly name: string, private readonly netns?: string, private readonly dir = ROOT) {}
 
   async run(command: Command, config: Record<string, string> = {}, secrets: Record<string, string> = {}, flags: string[] = []): Promise<RunResult> {
+    return this.runner.run(this.commandLine(command, config, secrets, flags), { timeoutMs: 300_000 });
+  }
+
+  /** The whole argv of `run` (environment and namespace included), for tests that start it themselves. */
+  commandLine(command: Command, config: Record<string, string> = {}, secrets: Record<string, string> = {}, flags: string[] = []): string[] {
     const args = [...this.argv(command), ...flags];
     for (const [k, v] of Object.entries(config)) args.push("--config", `${k}=${v}`);
     for (const [k, v] of Object.entries(secrets)) args.push("--secret", `${k}=${v}`);
-    return this.runner.run(this.wrap(args), { timeoutMs: 300_000 });
+    return this.wrap(args);
   }
 
   /** Replaces the stack's state (stack import), as a user repairing state by hand would. */

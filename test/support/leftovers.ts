@@ -1,0 +1,78 @@
+import { readdirSync } from "node:fs";
+import { STATE_DIR } from "../../provider/ssh/forward-argv";
+import { probe, sshProcessesWith, type Lab } from "./lab";
+
+/**
+ * "Nothing of ours is left on the tunnel host", read from every place something could be left,
+ * each read checked: a probe that failed throws instead of passing for "nothing there".
+ */
+
+/** The tunnel host's firewall as it really is: ufw's saved rules and every live ruleset. */
+export interface FirewallState {
+  /** `ufw show added`: the rules ufw reloads at boot. */
+  ufwSaved: string;
+  /** `iptables -S` / `ip6tables -S`: live rules (ufw's, and the PST-GATE gate). */
+  iptables: string;
+  ip6tables: string;
+  /** `nft list ruleset`: live rules (the nftables gate, and iptables-nft's tables). */
+  nft: string;
+}
+
+export async function tunnelHostFirewall(lab: Lab): Promise<FirewallState> {
+  const [ufwSaved, iptables, ip6tables, nft] = await Promise.all([
+    probe(lab.nsTh, ["ufw", "show", "added"]),
+    probe(lab.nsTh, ["iptables", "-w", "-S"]),
+    probe(lab.nsTh, ["ip6tables", "-w", "-S"]),
+    probe(lab.nsTh, ["nft", "list", "ruleset"]),
+  ]);
+  return { ufwSaved, iptables, ip6tables, nft };
+}
+
+/** Which views of the tunnel host's firewall still mention `fragment` (a tag or tag prefix). */
+export async function firewallViewsWith(lab: Lab, fragment: string): Promise<string[]> {
+  const state = await tunnelHostFirewall(lab);
+  return Object.entries(state).filter(([, text]) => text.includes(fragment)).map(([view]) => view);
+}
+
+/** No rule carrying `fragment` is saved by ufw or live in iptables, ip6tables or nftables. */
+export async function expectNoFirewallTrace(lab: Lab, fragment: string): Promise<void> {
+  expect({ [fragment]: await firewallViewsWith(lab, fragment) }).toEqual({ [fragment]: [] });
+}
+
+/** Our expiry watchdogs (`sh /tmp/pulumi-shared-tunnel/<tag>.watchdog`) whose tag carries `fragment`. */
+export async function watchdogsWith(fragment: string): Promise<string[]> {
+  const listed = await probe(undefined, ["pgrep", "-a", "-x", "sh"], [0, 1]);
+  return listed.split("\n").filter((l) => l.includes(fragment) && l.endsWith(".watchdog"));
+}
+
+/** Any process at all whose argv carries `fragment` (pgrep -f; the fragment is matched literally). */
+export async function processesWith(fragment: string): Promise<string[]> {
+  const listed = await probe(undefined, ["pgrep", "-a", "-f", fragment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")], [0, 1]);
+  return listed.split("\n").filter((l) => l.includes(fragment));
+}
+
+/**
+ * Files in the tunnel host's state directory (keys, passphrases, known_hosts, logs, watchdog
+ * scripts and deadlines) whose name carries `fragment`. The lab's hosts share this machine's
+ * filesystem; the directory is shared by every lab, so only our own tags may be looked at.
+ */
+export function stateFilesWith(fragment: string): string[] {
+  try {
+    return readdirSync(STATE_DIR).filter((f) => f.includes(fragment));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+}
+
+/** Nothing carrying `fragment` on the tunnel host: no ssh, watchdog or other process, no rule in any view, no file. */
+export async function expectNothingLeftOnTunnelHost(lab: Lab, fragment: string): Promise<void> {
+  const left = {
+    ssh: await sshProcessesWith(fragment),
+    watchdogs: await watchdogsWith(fragment),
+    processes: await processesWith(fragment),
+    firewall: await firewallViewsWith(lab, fragment),
+    files: stateFilesWith(fragment),
+  };
+  expect(left).toEqual({ ssh: [], watchdogs: [], processes: [], firewall: [], files: [] });
+}
