@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { LocalRunner } from "../../provider/host/local-runner";
+import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { demoConfig } from "../support/demo-config";
@@ -85,7 +86,7 @@ test("a killed run's forward is reaped by the next up, and destroy leaves nothin
     await stack.ok("destroy");
     expect(await sshProcessesWith(PREFIX)).toEqual([]);
     expect(await tunnelHostUfwRules(lab)).not.toMatch(/\.it-crash\./);
-    expect((await local.run(["sh", "-c", `ls /tmp/pulumi-shared-tunnel | grep -c '^${PREFIX}' || true`])).stdout.trim()).toBe("0");
+    expect((await local.run(["sh", "-c", `ls ${ROOT_STATE_DIR} | grep -c '^${PREFIX}' || true`])).stdout.trim()).toBe("0");
   } finally {
     await stack.run("cancel");
     await stack.run("destroy");

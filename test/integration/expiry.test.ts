@@ -16,7 +16,7 @@ const local = new LocalRunner();
 const PREFIX = "pst.shared-tunnel-demo.it-exp.";
 const config = (expiresAfter: string) => demoConfig(lab, { bindPort: "8110", expiresAfter });
 
-/** Our watchdog processes for this stack (sh /tmp/pulumi-shared-tunnel/<tag>.watchdog). */
+/** Our watchdog processes for this stack (sh /run/pulumi-shared-tunnel/<tag>.watchdog). */
 async function watchdogs(): Promise<string[]> {
   const r = await local.run(["pgrep", "-a", "-x", "sh"]);
   return r.stdout.split("\n").filter((l) => l.includes(PREFIX) && l.endsWith(".watchdog"));

@@ -2,6 +2,7 @@ import { readLab, fetchFrom, inNs, sshProcessesWith, tunnelHostUfwRules, type La
 import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 import { LocalRunner } from "../../provider/host/local-runner";
+import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { waitForExit } from "../../provider/tunnel/process-identity";
 import { waitFor } from "../../provider/tunnel/wait-for";
 
@@ -81,7 +82,7 @@ describe.each([
     const refreshed = await stack.ok("refresh");
     expect(refreshed).toMatchObject({ delete: 1 });
     // The dead tunnel's files on the tunnel host went with it.
-    expect((await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout).not.toContain(String(outputs.tunnelTag));
+    expect((await inNs(lab.nsTh, ["ls", ROOT_STATE_DIR])).stdout).not.toContain(String(outputs.tunnelTag));
     const again = await stack.ok("up");
     expect(again.pid).not.toBe(outputs.pid);
     expect(await fetchFrom(lab.nsTc, again.url as string)).toBe("internal service reached");
@@ -93,7 +94,7 @@ describe.each([
     expect(log).toMatch(new RegExp(`SharedTunnel internal-service-forward deleting \\(\\d+s\\) stopping ssh pid ${outputs.pid} and waiting for \\S+ to close`));
     expect(log).toMatch(/FirewallAllow internal-service-allow deleting \(\d+s\) removing allow \S+ to port \d+\/tcp \(ufw\)/);
     await expectNothingLeft(String(outputs.tunnelTag), String(outputs.ruleTag), outputs.url as string);
-    expect((await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout).not.toContain(String(outputs.tunnelTag));
+    expect((await inNs(lab.nsTh, ["ls", ROOT_STATE_DIR])).stdout).not.toContain(String(outputs.tunnelTag));
   });
 });
 

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { LocalRunner } from "../../provider/host/local-runner";
+import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { fetchFrom, inNs, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
@@ -43,9 +44,10 @@ describe("a stack changed over its life", () => {
     expect(r.stdout + r.stderr).not.toContain(keyBody);
     // Inputs derived from a secret-bearing object must not turn secret themselves.
     expect(state).toMatch(/"port":\s*8090/);
-    const files = (await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout;
-    expect(files).toContain(`${first.tunnelTag}.known_hosts`);
-    expect(files).not.toContain(`${first.tunnelTag}.key`);
+    // The key stays for the forward's life (a restart needs it), private to root in /run.
+    const files = (await inNs(lab.nsTh, ["sh", "-c", 'cd "$1" && stat -c "%a %U %n" -- "$2".*', "sh", ROOT_STATE_DIR, String(first.tunnelTag)])).stdout;
+    expect(files).toContain(`600 root ${first.tunnelTag}.known_hosts`);
+    expect(files).toContain(`600 root ${first.tunnelTag}.key`);
   });
 
   test("changing sources updates the rule in place: same process, the new source gets in", async () => {
@@ -116,8 +118,9 @@ test("an encrypted gateway key with its passphrase (both secrets) starts the for
     expect(await fetchFrom(lab.nsTc, out.url)).toBe("internal service reached");
     expect(stack.storedState()).not.toContain(passphrase);
     expect(r.stdout + r.stderr).not.toContain(passphrase);
-    const files = (await inNs(lab.nsTh, ["ls", "/tmp/pulumi-shared-tunnel"])).stdout;
-    expect(files).not.toMatch(new RegExp(`${out.tunnelTag}\\.(key|pass|askpass)`));
+    const files = (await inNs(lab.nsTh, ["sh", "-c", 'cd "$1" && stat -c "%a %U %n" -- "$2".*', "sh", ROOT_STATE_DIR, String(out.tunnelTag)])).stdout;
+    expect(files).toContain(`600 root ${out.tunnelTag}.pass`);
+    expect(files).toContain(`700 root ${out.tunnelTag}.askpass`);
     const ps = await local.run(["ps", "-eo", "args"]);
     expect(ps.stdout).not.toContain(passphrase);
   } finally {
