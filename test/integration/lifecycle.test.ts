@@ -30,7 +30,7 @@ describe("a stack changed over its life", () => {
     await stack.run("destroy");
   });
 
-  test("a gateway key passed as a secret is used, then kept out of state, outputs and the host's disk", async () => {
+  test("a gateway key passed as a secret is used, kept out of state and outputs, and on the host only in root's private state directory", async () => {
     const gatewayKey = readFileSync(lab.gwKey, "utf8");
     const r = await stack.run("up", config({}), { gatewayKey });
     expect(r.exitCode).toBe(0);
@@ -102,7 +102,7 @@ test("IPv6: shared on the trusted interface's IPv6 address with an IPv6 source r
   }
 });
 
-test("an encrypted gateway key with its passphrase (both secrets) starts the forward, and neither stays anywhere", async () => {
+test("an encrypted gateway key with its passphrase (both secrets) starts the forward; neither is in state, argv or outputs, and both are private to root on the host", async () => {
   const stack = new TestStack("it-passphrase");
   const key = `${lab.dir}/encrypted_gateway_key`;
   const passphrase = "correct horse battery staple";
