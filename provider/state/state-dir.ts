@@ -1,6 +1,7 @@
 import { SharedTunnelError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
+import { Failures } from "../validation/fields";
 
 /**
  * The one home of where we keep files on a tunnel host. Root's (and sudo's) state lives in
@@ -103,9 +104,10 @@ export function judgeStateDir(stdout: string): StateDirs | string {
   const [dir, ...parents] = entries;
   if (!dir || !/^\d+$/.test(uid)) return `could not read the state directory's owner and mode (got ${JSON.stringify(stdout.slice(0, 200))})`;
   const describe = (e: Entry) => `${e.path} is ${e.type === "missing" ? "missing" : `a ${e.type} owned by ${e.user} (uid ${e.uid}) with mode ${e.mode.toString(8).padStart(4, "0")}`}`;
-  if (/[\s"'\\%]|\$\{/.test(dir.path) || !dir.path.startsWith("/")) {
-    return `the state directory ${JSON.stringify(dir.path)} contains whitespace, quotes, backslashes, % or \${, which ssh's config parser would read as another path`;
-  }
+  // It ends up in ssh -o options (UserKnownHostsFile=, IdentityFile=): the same rules as key paths.
+  const pathRules = new Failures();
+  pathRules.sshConfigPath("the state directory", dir.path);
+  if (pathRules.list.length > 0) return `${JSON.stringify(dir.path)}: ${pathRules.list[0].property} ${pathRules.list[0].reason}`;
   if (dir.type !== "directory" || dir.uid !== uid || (dir.mode & 0o7777) !== 0o700) {
     return `${describe(dir)}; it must be a real directory (not a symlink) owned by uid ${uid}, the user commands run as, with mode 0700`;
   }

@@ -35,7 +35,7 @@ describe("judgeStateDir", () => {
   });
   test("a path ssh's option parser would read differently is refused", () => {
     const spaced = output("1000 ann 700 directory|/home/a b/.local/state/pulumi-shared-tunnel");
-    expect(judgeStateDir(spaced)).toMatch(/contains whitespace/);
+    expect(judgeStateDir(spaced)).toMatch(/the state directory must not contain whitespace, quotes/);
   });
 });
 
