@@ -29,6 +29,18 @@ export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: 
 }
 
 /**
+ * On update: the files of a running forward follow the gateway's new credentials (pin, key,
+ * passphrase), each rewritten by rename, since the key and passphrase stay for the forward's life
+ * and a restart must use the current ones. The running ssh has authenticated and is untouched.
+ */
+export async function rewriteGatewayFiles(runner: Runner, inputs: TunnelInputs, tag: string): Promise<void> {
+  const gw = await prepareGateway(runner, inputs, tag);
+  const files = tunnelFiles(await stateDir(runner), tag);
+  const unused = [...(inputs.gateway.privateKey === undefined ? [files.keyFile] : []), ...(gw.askpassFile === undefined ? [files.passFile, files.askpassFile] : [])];
+  if (unused.length > 0) await runner.run(["rm", "-f", "--", ...unused]);
+}
+
+/**
  * The preflight checks, cheapest first: bind address, free port, then the path through the
  * gateway (that one reused when the same path passed moments ago: see recent-checks.ts).
  */

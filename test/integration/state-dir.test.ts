@@ -103,6 +103,14 @@ test("a connection user without root keeps its state in its own ~/.local/state, 
     expect(await filesOf(ROOT_STATE_DIR, String(out.tag))).toBe("");
     // No rule: only the tunnel host itself may connect, and it reaches the service.
     expect((await inNs(lab.nsTh, ["curl", "-sS", "--max-time", "3", out.url])).stdout).toBe("internal service reached");
+    // A new key value is an in-place update: the kept key file is replaced (a new inode), the forward kept.
+    const inode = async () => (await local.run(["stat", "-c", "%i", `${dir}/${out.tag}.key`])).stdout.trim();
+    const before = await inode();
+    const updated = await stack.run("up", config, { gatewayKey: `${secrets.gatewayKey.trimEnd()}\n\n` });
+    expect(updated.exitCode).toBe(0);
+    expect(JSON.parse(updated.stdout.trim().split("\n").pop() as string).pid).toBe(out.pid);
+    expect(await inode()).not.toBe(before);
+    expect(readFileSync(`${dir}/${out.tag}.key`, "utf8")).toBe(`${secrets.gatewayKey.trimEnd()}\n\n`);
     await stack.ok("destroy");
     expect(await filesOf(dir, String(out.tag))).toBe("");
     expect(await sshProcessesWith(String(out.tag))).toEqual([]);
