@@ -49,7 +49,7 @@ if [ "$u" = 0 ]; then parent=/run; else
   h=$(getent passwd "$u" 2>/dev/null | cut -d: -f6); [ -n "$h" ] || h=$HOME
   [ -n "$h" ] || { echo "user $u has no home directory" >&2; exit 3; }
   parent="$h/${USER_STATE_PARENT}"; mkdir -p -- "$parent" 2>/dev/null
-  parent=$(readlink -f -- "$parent") || exit 3
+  parent=$(readlink -f -- "$parent" 2>/dev/null || printf %s "$parent")
 fi
 d="$parent/${NAME}"
 [ -e "$d" ] || [ -L "$d" ] || mkdir -- "$d" 2>/dev/null
@@ -122,6 +122,7 @@ export function judgeStateDir(stdout: string): StateDirs | string {
 /** The fix for a refused state directory: what to remove or change, by hand, as whom. */
 function fixFor(stdout: string): string {
   const uid = stdout.trim().split("\n")[0];
-  const dir = parseEntry(stdout.trim().split("\n")[1] ?? "- - - missing|the state directory").path;
+  const { path: dir, type } = parseEntry(stdout.trim().split("\n")[1] ?? "- - - missing|the state directory");
+  if (type === "missing") return `the user (uid ${uid}) needs a home directory it can write to: create ${quoteArgv([dir])} as that user with mode 0700, or connect as root (or with sudo)`;
   return `someone else may have made it first: inspect it (ls -la ${quoteArgv([dir])}), then remove it (rm -r) or, if it is really yours, chown it to uid ${uid} and chmod 700; parents must be writable only by root or that user (or be sticky, like /tmp)`;
 }
