@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { FIREWALL_LOCK } from "../../provider/firewall/host-lock";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { LEGACY_STATE_DIR, ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { ownerPrefix } from "../../provider/tag";
@@ -44,6 +45,8 @@ test("an unprivileged user who planted FIFOs and symlinks under every name our t
     const guess = `${ROOT_STATE_DIR}/${prefixes[1]}${now + 30}.key`;
     const tried = await asMal(["sh", "-c", 'mkdir -p "$1" && mkfifo -m 666 "$2"', "sh", ROOT_STATE_DIR, guess]);
     expect(tried.exitCode).not.toBe(0);
+    // Nor is the host's firewall lock: it cannot open it, let alone hold it forever.
+    expect((await asMal(["flock", "-n", FIREWALL_LOCK, "true"])).exitCode).not.toBe(0);
     writeFileSync(`${work}/marker`, "");
     planted.plant(now - 5, now + 90);
     planted.keepPlanting();
