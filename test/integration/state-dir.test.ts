@@ -52,10 +52,7 @@ test("an unprivileged user who planted FIFOs and symlinks under every name our t
     planted.keepPlanting();
     const r = await stack.run("up", demoConfig(lab, { bindPort: "8130", expiresAfter: "10m" }), { gatewayKey, gatewayKeyPassphrase: passphrase });
     planted.stop();
-    expect(r.exitCode).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split("\n").pop() as string);
-    expect(await fetchFrom(lab.nsTc, out.url)).toBe("internal service reached");
-
+    // What the attacker got comes first: it is the point, whether or not the up succeeded.
     expect(planted.planted.size).toBeGreaterThan(1000);
     expect(planted.bytesRead()).toEqual({});
     expect(planted.changedTargets()).toEqual([]);
@@ -63,6 +60,9 @@ test("an unprivileged user who planted FIFOs and symlinks under every name our t
     const readable = await asMal(["sh", "-c", 'find /tmp /run /var/tmp /dev/shm "$2" -newer "$1" -type f -readable -print0 2>/dev/null | xargs -0r grep -lF -e "$3" -e "$4" --; true', "sh",
       `${work}/marker`, lab.thMalHome, keySlice, passphrase]);
     expect(readable.stdout).toBe("");
+    expect(r.exitCode).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop() as string);
+    expect(await fetchFrom(lab.nsTc, out.url)).toBe("internal service reached");
     // What the forward needs is kept, private to root.
     const kept = await filesOf(ROOT_STATE_DIR, String(out.tunnelTag));
     expect(kept).toContain(`600 root ${out.tunnelTag}.key`);
