@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { LocalRunner } from "../../provider/host/local-runner";
+import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { fetchFrom, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { ROOT, TestStack } from "../support/stack";
 
@@ -36,6 +37,8 @@ export async function expectNothingLeft(lab: Lab, tagPrefix: string, urls: strin
   const any = await new LocalRunner().run(["pgrep", "-a", "-f", tagPrefix.replace(/\./g, "\\.")]);
   expect(any.stdout).toBe("");
   expect(await tunnelHostUfwRules(lab)).not.toContain(tagPrefix);
+  // Nor a file: local and remote mode (both root here) keep theirs in root's private state directory.
+  expect((await new LocalRunner().run(["ls", "-A", ROOT_STATE_DIR])).stdout).not.toContain(tagPrefix);
   for (const url of urls) expect(await fetchFrom(lab.nsTc, url)).toBeUndefined();
 }
 
