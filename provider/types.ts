@@ -9,9 +9,9 @@ export interface SshEndpointArgs {
   /** Default 22. */
   port?: number;
   user: string;
-  /** Secret. For the gateway: on the tunnel host (0600) only while ssh starts. */
+  /** Secret. For the gateway: kept on the tunnel host (0600, in the private state directory) while the forward lives. */
   privateKey?: string;
-  /** Secret. For the gateway: handed to ssh through an askpass file that exists only while ssh starts. */
+  /** Secret. For the gateway: handed to ssh through an askpass file in the private state directory, kept while the forward lives. */
   privateKeyPassphrase?: string;
   /** A key file on the machine that connects (for the gateway: on the tunnel host). */
   privateKeyPath?: string;

@@ -1,6 +1,8 @@
+import { isDeepStrictEqual } from "node:util";
 import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { withRunner } from "../host/open-runner";
+import { rewriteGatewayFiles } from "../tunnel/prepare-gateway";
 import { createTunnel, deleteTunnel, refreshTunnel } from "../tunnel/tunnel-controller";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { validateTunnelInputs } from "../validation/validate-inputs";
@@ -61,7 +63,10 @@ export const tunnelProvider = {
   async update(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.UpdateResult> {
     const failures = validateTunnelInputs(news);
     if (failures.length) throw new ValidationError(failures);
-    const expiry = await withRunner(news.connection, (runner) => updateExpiry(runner, olds, news, specForTunnel(olds)));
+    const expiry = await withRunner(news.connection, async (runner) => {
+      if (!isDeepStrictEqual(olds.gateway, news.gateway)) await rewriteGatewayFiles(runner, news, olds.tag);
+      return updateExpiry(runner, olds, news, specForTunnel(olds));
+    });
     return { outs: mergeExpiry({ ...olds, ...news, owner: olds.owner }, expiry) };
   },
 

@@ -4,13 +4,24 @@ import { assertTag } from "../firewall/gate";
 import { buildNftRemovalLines } from "../firewall/nft-rules";
 import { FIREWALL_LOCK } from "../firewall/host-lock";
 import { quoteArgv } from "../host/quote";
-import { STATE_DIR } from "../ssh/forward-argv";
 import type { FirewallBackendName, FirewallRule } from "../types";
 
-/** The watchdog's files: its script (whose path, in the process's argv, carries the tag) and its deadline. */
-export function watchdogFiles(tag: string) {
+/** The watchdog's file names: its script (whose path, in the process's argv, carries the tag) and its deadline. */
+export function watchdogFileNames(tag: string) {
   assertTag(tag);
-  return { script: `${STATE_DIR}/${tag}.watchdog`, deadline: `${STATE_DIR}/${tag}.deadline` };
+  return { script: `${tag}.watchdog`, deadline: `${tag}.deadline` };
+}
+
+/** The watchdog's files in state directory `dir`. */
+export function watchdogFiles(dir: string, tag: string) {
+  const names = watchdogFileNames(tag);
+  return { script: `${dir}/${names.script}`, deadline: `${dir}/${names.deadline}` };
+}
+
+/** Where the script runs: the state directory it lives in, and every one our forwards may be logged in. */
+export interface WatchdogDirs {
+  dir: string;
+  searched: readonly string[];
 }
 
 /** What the watchdog ends at the deadline, in this order: processes first, then rules. */
@@ -22,7 +33,7 @@ export interface WatchdogSpec {
   forwardsOf?: string;
   /** Rules carrying `tag`, removed with the backend's own commands under the host's firewall lock. */
   rules?: { backend: FirewallBackendName; rules: FirewallRule[] };
-  /** Files removed once the work is done (the forward's log and known_hosts). */
+  /** Files (names in the state directory) removed once the work is done (the forward's log, known_hosts, key). */
   files?: string[];
 }
 
@@ -57,8 +68,8 @@ kill_if_ours() {
 }`;
 
 /** The whole watchdog script for one resource. */
-export function buildWatchdogScript(spec: WatchdogSpec): string {
-  const files = watchdogFiles(spec.tag);
+export function buildWatchdogScript(spec: WatchdogSpec, dirs: WatchdogDirs): string {
+  const files = watchdogFiles(dirs.dir, spec.tag);
   const lines = [
     "#!/bin/sh",
     `# pulumi-shared-tunnel watchdog for ${spec.tag}: at the deadline it ends what that resource made on this host.`,
@@ -70,22 +81,24 @@ export function buildWatchdogScript(spec: WatchdogSpec): string {
     const p = spec.process;
     lines.push(`kill_if_ours ${quoteArgv([String(p.pid), p.startTicks, p.tag])}`);
   }
-  if (spec.forwardsOf) lines.push(...buildKillForwardsOf(spec.forwardsOf));
+  if (spec.forwardsOf) lines.push(...buildKillForwardsOf(spec.forwardsOf, dirs.searched));
   if (spec.rules && spec.rules.rules.length > 0) {
     lines.push(`exec 9>>${quoteArgv([FIREWALL_LOCK])}`, "flock -w 120 9");
     lines.push(...buildRemoveRuleLines(spec.rules.backend, spec.rules.rules, spec.tag));
     lines.push("flock -u 9");
   }
-  lines.push(`rm -f -- ${quoteArgv([...(spec.files ?? []), files.deadline, files.script])}`);
+  lines.push(`rm -f -- ${quoteArgv([...(spec.files ?? []).map((name) => `${dirs.dir}/${name}`), files.deadline, files.script])}`);
   return lines.join("\n") + "\n";
 }
 
 /** A GatedTunnel's forward must stop before its rule goes (else a gate backend would open the port). */
-function buildKillForwardsOf(prefix: string): string[] {
-  const marker = `${STATE_DIR}/${assertTag(prefix.replace(/\.$/, ""))}.`;
+function buildKillForwardsOf(prefix: string, searched: readonly string[]): string[] {
+  const markers = searched.map((d) => `${d}/${assertTag(prefix.replace(/\.$/, ""))}.`);
   return [
     `for pid in $(pgrep -x ssh); do`,
-    `  tr '\\0' '\\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- ${quoteArgv([marker])} && kill_if_ours "$pid" "" ${quoteArgv([marker])}`,
+    `  for m in ${quoteArgv(markers)}; do`,
+    `    tr '\\0' '\\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$m" && kill_if_ours "$pid" "" "$m"`,
+    `  done`,
     `done`,
   ];
 }

@@ -1,9 +1,9 @@
 import { CommandFailedError, ValidationError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
-import { STATE_DIR } from "../ssh/forward-argv";
 import { TAG_TEXT } from "../tag";
-import { writePrivateFile } from "../tunnel/tunnel-files";
+import { writePrivateFile } from "../state/private-file";
+import { dirsPattern, LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
 import { waitFor } from "../tunnel/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "./duration";
 import { buildWatchdogScript, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
@@ -34,8 +34,9 @@ export function formatDeadline(deadline: number | undefined): string | undefined
  */
 export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: number): Promise<void> {
   await stopWatchdog(runner, spec.tag);
-  const files = watchdogFiles(spec.tag);
-  await writePrivateFile(runner, files.script, buildWatchdogScript(spec));
+  const dirs = await stateDirs(runner);
+  const files = watchdogFiles(dirs.dir, spec.tag);
+  await writePrivateFile(runner, files.script, buildWatchdogScript(spec, dirs));
   await writePrivateFile(runner, files.deadline, `${deadline}\n`);
   const argv = ["sh", "-c", 'setsid -f sh "$1" </dev/null >/dev/null 2>&1', "sh", files.script];
   const started = await runner.run(argv, { timeoutMs: 20_000 });
@@ -57,27 +58,35 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
 
 /** Cancels a pending expiry: the deadline file goes first (a watchdog waking up then exits), then the process. */
 export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise<void> {
-  const files = watchdogFiles(tagOrPrefix.replace(/\.$/, ""));
+  const { dir, legacyOurs } = await stateDirs(runner);
+  // Also a watchdog an older version started from the legacy directory, when that one is ours.
+  const dirs = [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])];
   const exact = !tagOrPrefix.endsWith(".");
-  await runner.run(["sh", "-c", exact ? 'rm -f -- "$1"' : 'rm -f -- "$1"*.deadline', "sh", exact ? files.deadline : `${STATE_DIR}/${tagOrPrefix}`]);
+  const remove = async (kind: "deadline" | "script") => {
+    for (const d of dirs) {
+      const file = watchdogFiles(d, tagOrPrefix.replace(/\.$/, ""))[kind];
+      await runner.run(["sh", "-c", exact ? 'rm -f -- "$1"' : `rm -f -- "$1"*.${kind === "script" ? "watchdog" : "deadline"}`, "sh", exact ? file : `${d}/${tagOrPrefix}`]);
+    }
+  };
+  await remove("deadline");
   for (const pid of await findWatchdogs(runner, tagOrPrefix)) await runner.run(["kill", "-TERM", String(pid)]);
-  await runner.run(["sh", "-c", exact ? 'rm -f -- "$1"' : 'rm -f -- "$1"*.watchdog', "sh", exact ? files.script : `${STATE_DIR}/${tagOrPrefix}`]);
+  await remove("script");
 }
 
 /** Running watchdogs of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
 export async function findWatchdogs(runner: Runner, tagOrPrefix: string): Promise<number[]> {
   const { stdout } = await runner.run(["pgrep", "-a", "-x", "sh"]);
   const exact = !tagOrPrefix.endsWith(".");
-  return parseWatchdogList(stdout)
+  return parseWatchdogList(stdout, (await stateDirs(runner)).searched)
     .filter((w) => (exact ? w.tag === tagOrPrefix : w.tag.startsWith(tagOrPrefix)))
     .map((w) => w.pid);
 }
 
-/** `pgrep -a -x sh` lines of our watchdogs: "<pid> sh /tmp/pulumi-shared-tunnel/<tag>.watchdog". */
-export function parseWatchdogList(text: string): { pid: number; tag: string }[] {
-  const re = new RegExp(`^(\\d+) sh ${STATE_DIR.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}/(${TAG_TEXT})\\.watchdog$`);
+/** `pgrep -a -x sh` lines of our watchdogs: "<pid> sh <dir>/<tag>.watchdog", `dir` one of `dirs` (the state directories searched). */
+export function parseWatchdogList(text: string, dirs: readonly string[]): { pid: number; tag: string; dir: string }[] {
+  const re = new RegExp(`^(\\d+) sh (${dirsPattern(dirs)})/(${TAG_TEXT})\\.watchdog$`);
   return text.split("\n").flatMap((line) => {
     const m = re.exec(line.trim());
-    return m ? [{ pid: Number(m[1]), tag: m[2] }] : [];
+    return m ? [{ pid: Number(m[1]), dir: m[2], tag: m[3] }] : [];
   });
 }

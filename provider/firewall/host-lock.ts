@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { CommandFailedError, FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
-import { STATE_DIR } from "../ssh/forward-argv";
+import { ROOT_STATE_DIR, stateDir } from "../state/state-dir";
 import { withLocalLock } from "./local-lock";
 
 /**
@@ -11,7 +11,22 @@ import { withLocalLock } from "./local-lock";
  * commands lose each other's rules; nft and iptables changes are planned from a listing, so two
  * planners must not interleave either.
  */
-export const FIREWALL_LOCK = `${STATE_DIR}/firewall.lock`;
+export const FIREWALL_LOCK = `${ROOT_STATE_DIR}/firewall.lock`;
+
+/**
+ * Makes sure the lock's directory is root's private state directory (made and checked like any
+ * state directory): one lock for the whole host, in a place no other user can create it first
+ * and hold it forever. Only root changes firewalls, so anyone else is told to use root or sudo.
+ */
+export async function ensureLockDir(runner: Runner): Promise<void> {
+  const dir = await stateDir(runner);
+  if (dir !== ROOT_STATE_DIR) {
+    throw new FirewallError(`commands run as a user other than root (its state directory is ${dir}), and only root can change the firewall`, {
+      what: "take the host's firewall lock", where: runner.where, command: quoteArgv(["flock", FIREWALL_LOCK, "true"]),
+      hint: "connect as root, or set connection.sudo: true",
+    });
+  }
+}
 
 /** Exit status of the locked script when the listing changed since it was planned from. */
 export const CHANGED_EXIT = 75;
@@ -70,7 +85,7 @@ export interface LockedOptions {
  * `unchanged` no longer holds, so the caller re-reads and re-plans; throws when a step fails.
  */
 export async function runLocked(runner: Runner, steps: readonly (readonly string[])[], options: LockedOptions): Promise<"done" | "changed"> {
-  await runChecked(runner, ["mkdir", "-p", "-m", "700", STATE_DIR], { what: "create the state directory" });
+  await ensureLockDir(runner);
   const result = await withLocalLock(runner.where, "exclusive", () => runner.run(buildLockedArgv(steps, options.unchanged), { input: options.input }));
   if (result.exitCode === 0) return "done";
   if (options.unchanged && result.exitCode === CHANGED_EXIT) return "changed";

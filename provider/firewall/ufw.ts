@@ -2,11 +2,10 @@ import { FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { sharedReads } from "../host/shared-reads";
-import { STATE_DIR } from "../ssh/forward-argv";
 import type { FirewallRule } from "../types";
 import { formatCidr, parseCidr } from "../validation/net";
 import type { FirewallBackend, ObservedRule } from "./backend";
-import { FIREWALL_LOCK, runLocked } from "./host-lock";
+import { ensureLockDir, FIREWALL_LOCK, runLocked } from "./host-lock";
 import { withLocalLock } from "./local-lock";
 import { UFW_STATUS } from "./other-firewalls";
 import { buildUfwRuleArgv, parseUfwUserRules, sameUfwRule, ufwDestination } from "./ufw-rules";
@@ -39,7 +38,8 @@ export class UfwBackend implements FirewallBackend {
    * took it for already gone and left it behind.
    */
   async list(): Promise<ObservedRule[]> {
-    const argv = ["sh", "-c", 'mkdir -p -m 700 "$1" 2>/dev/null; exec flock -s -w 120 "$2" cat "$3" "$4"', "sh", STATE_DIR, FIREWALL_LOCK, "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
+    await ensureLockDir(this.runner);
+    const argv = ["flock", "-s", "-w", "120", FIREWALL_LOCK, "cat", "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
     const { stdout } = await withLocalLock(this.runner.where, "shared", () => runChecked(this.runner, argv, { what: "read ufw's saved rules" }));
     return parseUfwUserRules(stdout);
   }

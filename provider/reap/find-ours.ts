@@ -5,7 +5,7 @@ import { hasCommand } from "../firewall/other-firewalls";
 import { UfwBackend } from "../firewall/ufw";
 import { runChecked, type Runner } from "../host/runner";
 import { parseWatchdogList } from "../expiry/watchdog";
-import { STATE_DIR } from "../ssh/forward-argv";
+import { dirsPattern, stateDirs } from "../state/state-dir";
 import { parseTag, TAG_TEXT, type ParsedTag } from "../tag";
 import { readProcessIdentity } from "../tunnel/process-identity";
 import type { FirewallRule } from "../types";
@@ -42,20 +42,21 @@ export function startFitsTag(p: Pick<FoundProcess, "kind" | "startUnix" | "tag">
   return p.kind === "watchdog" || p.startUnix <= p.tag.createdUnix + 900;
 }
 
-/** Lines of `pgrep -a`, as (pid, tag) of ours: ssh with `-E <state dir>/<tag>.log`, sh running `<state dir>/<tag>.watchdog`. */
-export function parseTaggedForwards(text: string): { pid: number; tag: string }[] {
-  const re = new RegExp(`^(\\d+) ssh .* -E ${escape(STATE_DIR)}/(${TAG_TEXT})\\.log( |$)`);
+/** Lines of `pgrep -a`, as (pid, tag, dir) of ours: ssh with `-E <dir>/<tag>.log`, `dir` one of `dirs` (the state directories searched). */
+export function parseTaggedForwards(text: string, dirs: readonly string[]): { pid: number; tag: string; dir: string }[] {
+  const re = new RegExp(`^(\\d+) ssh .* -E (${dirsPattern(dirs)})/(${TAG_TEXT})\\.log( |$)`);
   return text.split("\n").flatMap((line) => {
     const m = re.exec(line.trim());
-    return m ? [{ pid: Number(m[1]), tag: m[2] }] : [];
+    return m ? [{ pid: Number(m[1]), dir: m[2], tag: m[3] }] : [];
   });
 }
 
 /** Our forwards and watchdogs, each checked against /proc (argv still carries the tag's file). */
 export async function findOurProcesses(runner: Runner): Promise<FoundProcess[]> {
   const clock = await readBootClock(runner);
-  const ssh = parseTaggedForwards((await runner.run(["pgrep", "-a", "-x", "ssh"])).stdout).map((p) => ({ ...p, kind: "forward" as const, file: `${STATE_DIR}/${p.tag}.log` }));
-  const sh = parseWatchdogList((await runner.run(["pgrep", "-a", "-x", "sh"])).stdout).map((p) => ({ ...p, kind: "watchdog" as const, file: `${STATE_DIR}/${p.tag}.watchdog` }));
+  const { searched } = await stateDirs(runner);
+  const ssh = parseTaggedForwards((await runner.run(["pgrep", "-a", "-x", "ssh"])).stdout, searched).map((p) => ({ ...p, kind: "forward" as const, file: `${p.dir}/${p.tag}.log` }));
+  const sh = parseWatchdogList((await runner.run(["pgrep", "-a", "-x", "sh"])).stdout, searched).map((p) => ({ ...p, kind: "watchdog" as const, file: `${p.dir}/${p.tag}.watchdog` }));
   const found: FoundProcess[] = [];
   const here = await readNetNamespaces(runner, [...sh, ...ssh].map((p) => p.pid));
   for (const p of [...sh, ...ssh]) {
@@ -108,8 +109,4 @@ async function readNetNamespaces(runner: Runner, pids: number[]): Promise<Map<nu
     if (pid && ns) map.set(Number(pid), ns);
   }
   return map;
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }

@@ -1,9 +1,10 @@
 import type { Runner } from "../host/runner";
 import { runChecked } from "../host/runner";
-import { watchdogFiles } from "../expiry/watchdog-script";
+import { watchdogFileNames } from "../expiry/watchdog-script";
+import { sweepStaleSecrets } from "../state/sweep-secrets";
 import { stackPart } from "../tag";
 import { readProcessIdentity, waitForExit } from "../tunnel/process-identity";
-import { removeTunnelFiles } from "../tunnel/tunnel-files";
+import { removeStateFiles, removeTunnelFiles } from "../tunnel/tunnel-files";
 import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule, type ParsedTag } from "./find-ours";
 
 export interface ReapOptions {
@@ -16,7 +17,7 @@ export interface ReapOptions {
 
 /** One line of the report: what was found and what became of it. */
 export interface ReapRow {
-  kind: "watchdog" | "forward" | "rule";
+  kind: "watchdog" | "forward" | "rule" | "secrets";
   tag: string;
   what: string;
   action: string;
@@ -40,6 +41,10 @@ export async function reapHost(runner: Runner, options: ReapOptions): Promise<Re
     for (const p of processes.filter((x) => x.kind === kind)) rows.push(await reapProcess(runner, p, options.dryRun));
   }
   for (const r of rules) rows.push(await reapRule(r, options.dryRun));
+  // Keys and passphrases whose forward is gone (a killed create, a forward that died on its own).
+  for (const s of await sweepStaleSecrets(runner, { dryRun: options.dryRun, wanted })) {
+    rows.push({ kind: "secrets", tag: s.tag.tag, what: s.files.join(" "), action: options.dryRun ? "would remove" : "removed" });
+  }
   return rows;
 }
 
@@ -56,10 +61,7 @@ async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Pr
   await runner.run(["kill", "-TERM", String(p.pid)]);
   if (!(await waitForExit(runner, p.pid, 5000, p.startTicks))) await runner.run(["kill", "-KILL", String(p.pid)]);
   if (p.kind === "forward") await removeTunnelFiles(runner, p.tag.tag);
-  else {
-    const f = watchdogFiles(p.tag.tag);
-    await runner.run(["rm", "-f", "--", f.deadline, f.script]);
-  }
+  else await removeStateFiles(runner, Object.values(watchdogFileNames(p.tag.tag)));
   return { ...row, action: "stopped" };
 }
 

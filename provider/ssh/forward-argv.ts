@@ -1,8 +1,5 @@
 import { formatHostPort } from "../validation/net";
 
-/** Where the per-tunnel files live on the tunnel host (key, known_hosts, ssh -E log). */
-export const STATE_DIR = "/tmp/pulumi-shared-tunnel";
-
 export interface GatewayEndpoint {
   host: string;
   port: number;

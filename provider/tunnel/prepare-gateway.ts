@@ -5,14 +5,16 @@ import { checkUnlessRecent } from "../ssh/recent-checks";
 import { makeTag, ownerPrefix } from "../tag";
 import type { TunnelInputs } from "../types";
 import { normalizeHostKey } from "../validation/fields";
-import { removeTunnelFiles, removeTunnelFilesOf, tunnelFiles, writeAskpass, writePrivateFile } from "./tunnel-files";
+import { writePrivateFile } from "../state/private-file";
+import { stateDir } from "../state/state-dir";
+import { removeTunnelFiles, removeTunnelFilesOf, tunnelFiles, writeAskpass } from "./tunnel-files";
 
 /**
  * Writes what ssh needs to reach the gateway from the tunnel host (pinned known_hosts, the key
  * when given by value, an askpass for its passphrase) under `tag`, and returns the endpoint.
  */
 export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: string): Promise<GatewayEndpoint> {
-  const files = tunnelFiles(tag);
+  const files = tunnelFiles(await stateDir(runner), tag);
   const gw: GatewayEndpoint = {
     host: inputs.gateway.host,
     port: inputs.gateway.port ?? 22,
@@ -22,8 +24,20 @@ export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: 
   };
   await writePrivateFile(runner, files.knownHostsFile, knownHostsLine(gw.host, gw.port, normalizeHostKey(inputs.gateway.hostKey)));
   if (inputs.gateway.privateKey !== undefined) await writePrivateFile(runner, files.keyFile, withNewline(inputs.gateway.privateKey));
-  if (inputs.gateway.privateKeyPassphrase !== undefined) gw.askpassFile = await writeAskpass(runner, tag, inputs.gateway.privateKeyPassphrase);
+  if (inputs.gateway.privateKeyPassphrase !== undefined) gw.askpassFile = await writeAskpass(runner, files, inputs.gateway.privateKeyPassphrase);
   return gw;
+}
+
+/**
+ * On update: the files of a running forward follow the gateway's new credentials (pin, key,
+ * passphrase), each rewritten by rename, since the key and passphrase stay for the forward's life
+ * and a restart must use the current ones. The running ssh has authenticated and is untouched.
+ */
+export async function rewriteGatewayFiles(runner: Runner, inputs: TunnelInputs, tag: string): Promise<void> {
+  const gw = await prepareGateway(runner, inputs, tag);
+  const files = tunnelFiles(await stateDir(runner), tag);
+  const unused = [...(inputs.gateway.privateKey === undefined ? [files.keyFile] : []), ...(gw.askpassFile === undefined ? [files.passFile, files.askpassFile] : [])];
+  if (unused.length > 0) await runner.run(["rm", "-f", "--", ...unused]);
 }
 
 /**

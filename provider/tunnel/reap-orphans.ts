@@ -1,35 +1,37 @@
 import type { Runner } from "../host/runner";
-import { STATE_DIR } from "../ssh/forward-argv";
+import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
 import { readProcessIdentity, waitForExit } from "./process-identity";
 
 /**
  * Stops forwards and removes files left by an earlier create of the same resource that never
  * reached the state (pulumi killed mid-create, a cancelled CI job): they carry the resource's
  * owner prefix, and since create runs only when the state holds no tunnel for it, none of them
- * is one we track. Only ssh processes whose -E log path is ours are touched.
+ * is one we track. Only ssh processes whose -E log path is ours (in the state directory, or the
+ * legacy one an older version used) are touched.
  */
 export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise<number[]> {
-  const marker = `${STATE_DIR}/${prefix}`;
+  const { dir, legacyOurs, searched } = await stateDirs(runner);
+  const markers = searched.map((d) => `${d}/${prefix}`);
   const pids = await findForwards(runner, prefix);
   for (const pid of pids) {
     // Re-read the argv right before signalling: the pid must still be that ssh.
     const identity = await readProcessIdentity(runner, pid);
-    if (!identity || identity.state === "Z" || !identity.argv.some((a) => a.startsWith(marker))) continue;
+    if (!identity || identity.state === "Z" || !identity.argv.some((a) => markers.some((marker) => a.startsWith(marker)))) continue;
     await runner.run(["kill", "-TERM", String(pid)]);
     await waitForExit(runner, pid, 5000);
   }
   // Files of this owner's earlier tunnels (the glob is ours: the prefix is [A-Za-z0-9_.-] only).
-  await runner.run(["sh", "-c", 'rm -f -- "$1"*', "sh", marker]);
+  for (const d of [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])]) await runner.run(["sh", "-c", 'rm -f -- "$1"*', "sh", `${d}/${prefix}`]);
   return pids;
 }
 
-/** Pids of ssh forwards whose -E log path starts with our state directory and `prefix` (a tag or an owner prefix). */
+/** Pids of ssh forwards whose -E log path starts with one of our state directories and `prefix` (a tag or an owner prefix). */
 export async function findForwards(runner: Runner, prefix: string): Promise<number[]> {
-  const marker = `${STATE_DIR}/${prefix}`;
+  const markers = (await stateDirs(runner)).searched.map((d) => `${d}/${prefix}`);
   const listed = await runner.run(["pgrep", "-x", "-a", "ssh"]);
   return listed.stdout
     .split("\n")
     .map((line) => /^(\d+) (.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null && m[2].includes(` -E ${marker}`))
+    .filter((m): m is RegExpExecArray => m !== null && markers.some((marker) => m[2].includes(` -E ${marker}`)))
     .map((m) => Number(m[1]));
 }

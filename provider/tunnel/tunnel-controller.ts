@@ -11,7 +11,9 @@ import type { TunnelInputs, TunnelOutputs } from "../types";
 import { formatHostPort, sameAddress } from "../validation/net";
 import { isOurProcess, readProcessIdentity } from "./process-identity";
 import { prepareGateway, runPreflight } from "./prepare-gateway";
-import { removeStartupSecrets, removeTunnelFiles, tunnelFiles } from "./tunnel-files";
+import { stateDir } from "../state/state-dir";
+import { sweepStaleSecrets } from "../state/sweep-secrets";
+import { removeTunnelFiles, tunnelFiles } from "./tunnel-files";
 import { reapTunnelOrphans } from "./reap-orphans";
 import { waitFor } from "./wait-for";
 
@@ -21,10 +23,11 @@ import { waitFor } from "./wait-for";
  */
 export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = new Date()): Promise<Omit<TunnelOutputs, keyof TunnelInputs>> {
   const tag = makeTag(inputs, now);
-  const files = tunnelFiles(tag);
+  const files = tunnelFiles(await stateDir(runner), tag);
   const listen = formatHostPort(inputs.bindAddress, inputs.bindPort);
   try {
     await reapTunnelOrphans(runner, ownerPrefix(inputs));
+    await sweepStaleSecrets(runner);
     const gw = await prepareGateway(runner, inputs, tag);
     if (inputs.preflight !== false) await runPreflight(runner, inputs, gw);
     const argv = buildForwardArgv({ ...inputs, gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile: files.logFile });
@@ -47,8 +50,8 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = n
         hint: "another program may have taken the port, or ssh exited; see the log file " + files.logFile,
       });
     }
-    // ssh has authenticated; the key and its passphrase need not stay on the tunnel host's disk.
-    await removeStartupSecrets(runner, tag);
+    // The key and passphrase stay (0600, in the private state directory) for the forward's life:
+    // restarting it needs them again. Destroy, expiry, refresh and reap remove them with it.
     return {
       pid: owner.pid,
       processStartTicks: identity.startTicks,

@@ -1,31 +1,31 @@
 import { quoteArgv } from "../host/quote";
-import { runChecked, type Runner } from "../host/runner";
-import { STATE_DIR } from "../ssh/forward-argv";
+import type { Runner } from "../host/runner";
+import { writePrivateFile } from "../state/private-file";
+import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
 
-/** The per-tunnel files on the tunnel host. */
-export function tunnelFiles(tag: string) {
+/** The per-tunnel files' names (in the state directory): all of them carry the tag. */
+export function tunnelFileNames(tag: string) {
   return {
-    logFile: `${STATE_DIR}/${tag}.log`,
-    knownHostsFile: `${STATE_DIR}/${tag}.known_hosts`,
-    keyFile: `${STATE_DIR}/${tag}.key`,
-    passFile: `${STATE_DIR}/${tag}.pass`,
-    askpassFile: `${STATE_DIR}/${tag}.askpass`,
+    logFile: `${tag}.log`,
+    knownHostsFile: `${tag}.known_hosts`,
+    keyFile: `${tag}.key`,
+    passFile: `${tag}.pass`,
+    askpassFile: `${tag}.askpass`,
   };
 }
 
-/** Writes a file with mode 0600 in the state dir; content goes through stdin, never argv. */
-export async function writePrivateFile(runner: Runner, path: string, content: string): Promise<void> {
-  await runChecked(runner, ["mkdir", "-p", "-m", "700", STATE_DIR], { what: "create the tunnel state directory" });
-  // `install -m 600 /dev/stdin` would briefly leave a wider mode under some umasks; sh's umask does not.
-  await runChecked(runner, ["sh", "-c", 'umask 077 && cat > "$1"', "sh", path], {
-    what: `write ${path}`,
-    input: content,
-  });
+/** The per-tunnel files in state directory `dir`. */
+export function tunnelFiles(dir: string, tag: string): ReturnType<typeof tunnelFileNames> {
+  const names = tunnelFileNames(tag);
+  return Object.fromEntries(Object.entries(names).map(([k, v]) => [k, `${dir}/${v}`])) as ReturnType<typeof tunnelFileNames>;
 }
 
+/**
+ * Removes a tunnel's files: the key and passphrase too, which stay for the forward's life (see
+ * README "Where state lives"). Also from the legacy /tmp directory, but only when it is ours.
+ */
 export async function removeTunnelFiles(runner: Runner, tag: string): Promise<void> {
-  const f = tunnelFiles(tag);
-  await runner.run(["rm", "-f", f.knownHostsFile, f.keyFile, f.passFile, f.askpassFile, f.logFile]);
+  await removeStateFiles(runner, Object.values(tunnelFileNames(tag)));
 }
 
 /**
@@ -34,25 +34,27 @@ export async function removeTunnelFiles(runner: Runner, tag: string): Promise<vo
  * watchdog's script and deadline) are left alone.
  */
 export async function removeTunnelFilesOf(runner: Runner, prefix: string): Promise<void> {
+  const { dir, legacyOurs } = await stateDirs(runner);
   // The suffixes are ours (".key", ...); the prefix is [A-Za-z0-9_.-] only and travels as "$1".
-  const globs = Object.values(tunnelFiles("")).map((f) => `"$1"*${f.slice(STATE_DIR.length + 1)}`);
-  await runner.run(["sh", "-c", `rm -f -- ${globs.join(" ")}`, "sh", `${STATE_DIR}/${prefix}`]);
+  const globs = Object.values(tunnelFileNames("")).map((suffix) => `"$1"*${suffix}`);
+  for (const d of [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])]) {
+    await runner.run(["sh", "-c", `rm -f -- ${globs.join(" ")}`, "sh", `${d}/${prefix}`]);
+  }
 }
 
-/** Removes what only starting ssh needs: the key and its passphrase stay on disk for seconds. */
-export async function removeStartupSecrets(runner: Runner, tag: string): Promise<void> {
-  const f = tunnelFiles(tag);
-  await runner.run(["rm", "-f", f.keyFile, f.passFile, f.askpassFile]);
+/** Removes files (by name) from the state directory, and from the legacy one when it is ours. */
+export async function removeStateFiles(runner: Runner, names: readonly string[]): Promise<void> {
+  const { dir, legacyOurs } = await stateDirs(runner);
+  const dirs = [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])];
+  await runner.run(["rm", "-f", "--", ...dirs.flatMap((d) => names.map((n) => `${d}/${n}`))]);
 }
 
 /**
  * Writes the passphrase (0600) and an askpass script (0700) that prints it, for ssh to read
  * through SSH_ASKPASS: the passphrase never appears in argv or the environment.
  */
-export async function writeAskpass(runner: Runner, tag: string, passphrase: string): Promise<string> {
-  const f = tunnelFiles(tag);
-  await writePrivateFile(runner, f.passFile, `${passphrase}\n`);
-  await writePrivateFile(runner, f.askpassFile, `#!/bin/sh\nexec cat ${quoteArgv([f.passFile])}\n`);
-  await runChecked(runner, ["chmod", "700", f.askpassFile], { what: "make the askpass script executable" });
-  return f.askpassFile;
+export async function writeAskpass(runner: Runner, files: ReturnType<typeof tunnelFiles>, passphrase: string): Promise<string> {
+  await writePrivateFile(runner, files.passFile, `${passphrase}\n`);
+  await writePrivateFile(runner, files.askpassFile, `#!/bin/sh\nexec cat ${quoteArgv([files.passFile])}\n`, "700");
+  return files.askpassFile;
 }

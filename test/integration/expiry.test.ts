@@ -15,7 +15,7 @@ const lab: Lab = readLab();
 const PREFIX = "pst.shared-tunnel-demo.it-exp.";
 const config = (expiresAfter: string) => demoConfig(lab, { bindPort: "8110", expiresAfter });
 
-/** Our watchdog processes for this stack (sh /tmp/pulumi-shared-tunnel/<tag>.watchdog). */
+/** Our watchdog processes for this stack (sh /run/pulumi-shared-tunnel/<tag>.watchdog). */
 const watchdogs = () => watchdogsWith(PREFIX);
 
 function resourceTypes(exported: string): string[] {

@@ -3,6 +3,7 @@ import { expectNoFirewallTrace, expectNothingLeftOnTunnelHost, stateFilesWith } 
 import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 import { LocalRunner } from "../../provider/host/local-runner";
+import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { waitForExit } from "../../provider/tunnel/process-identity";
 import { waitFor } from "../../provider/tunnel/wait-for";
 

@@ -2,6 +2,7 @@ import * as path from "node:path";
 import { parseWatchdogList } from "../../provider/expiry/watchdog";
 import { watchdogFiles } from "../../provider/expiry/watchdog-script";
 import { LocalRunner } from "../../provider/host/local-runner";
+import { LEGACY_STATE_DIR, ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { parseTag } from "../../provider/tag";
 import { readProcessIdentity } from "../../provider/tunnel/process-identity";
 import { tunnelFiles } from "../../provider/tunnel/tunnel-files";
@@ -39,23 +40,23 @@ function config(scenario: string, step: number, port: number, extra: Record<stri
 /** The forward is still that process, still carrying its tag, and still owns its listener. */
 async function expectForwardAlive(f: Forward): Promise<void> {
   const identity = await readProcessIdentity(local, f.pid);
-  expect(identity?.argv).toContain(tunnelFiles(f.tag).logFile);
+  expect(identity?.argv).toContain(tunnelFiles(ROOT_STATE_DIR, f.tag).logFile);
   const port = new URL(f.url).port;
   expect((await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${port}`])).stdout).toContain(`pid=${f.pid},`);
 }
 
 /** The tag's watchdog runs and its deadline file is in place. */
 async function expectWatchdogArmed(tag: string): Promise<void> {
-  const running = parseWatchdogList((await local.run(["pgrep", "-a", "-x", "sh"])).stdout).map((w) => w.tag);
+  const running = parseWatchdogList((await local.run(["pgrep", "-a", "-x", "sh"])).stdout, [ROOT_STATE_DIR, LEGACY_STATE_DIR]).map((w) => w.tag);
   expect(running).toContain(tag);
-  expect((await inNs(lab.nsTh, ["test", "-s", watchdogFiles(tag).deadline])).exitCode).toBe(0);
+  expect((await inNs(lab.nsTh, ["test", "-s", watchdogFiles(ROOT_STATE_DIR, tag).deadline])).exitCode).toBe(0);
 }
 
 /** After destroy: no ssh, watchdog or rule of this stack anywhere. */
 async function expectNothingLeft(stack: string): Promise<void> {
   const fragment = `pst.${PROJECT}.${stack}.`;
   expect(await sshProcessesWith(fragment)).toEqual([]);
-  expect(parseWatchdogList((await local.run(["pgrep", "-a", "-x", "sh"])).stdout).filter((w) => w.tag.startsWith(fragment))).toEqual([]);
+  expect(parseWatchdogList((await local.run(["pgrep", "-a", "-x", "sh"])).stdout, [ROOT_STATE_DIR, LEGACY_STATE_DIR]).filter((w) => w.tag.startsWith(fragment))).toEqual([]);
   expect(await tunnelHostUfwRules(lab)).not.toContain(fragment);
   expect((await inNs(lab.nsTh, ["nft", "list", "ruleset"])).stdout).not.toContain(fragment);
 }
@@ -155,7 +156,7 @@ test("two backends' stacks of one name on one host share identities: the second 
     const second = (await b.ok("up", config("same-name", 1, 8615, { first: "tunnel" }))).tunnel as Forward;
     expect(parseTag(second.tag)?.identity).toBe(parseTag(first.tag)?.identity);
     await expectForwardAlive(second);
-    expect(await readProcessIdentity(local, first.pid).then((p) => p?.argv.includes(tunnelFiles(first.tag).logFile) ?? false)).toBe(false);
+    expect(await readProcessIdentity(local, first.pid).then((p) => p?.argv.includes(tunnelFiles(ROOT_STATE_DIR, first.tag).logFile) ?? false)).toBe(false);
   } finally {
     await b.run("destroy");
     await a.run("destroy");
@@ -174,7 +175,7 @@ test("a GatedTunnel's rule stops its forward by the forward's own prefix, identi
     const rule = exported.deployment.resources.find((r) => r.type.endsWith(":FirewallAllow"));
     expect(rule?.outputs?.gatesForwardsOf).toBe(prefix);
     // The armed watchdog's script names exactly that prefix.
-    expect((await inNs(lab.nsTh, ["grep", "-cF", `/${prefix}`, watchdogFiles(gated.ruleTag).script])).stdout.trim()).not.toBe("0");
+    expect((await inNs(lab.nsTh, ["grep", "-cF", `/${prefix}`, watchdogFiles(ROOT_STATE_DIR, gated.ruleTag).script])).stdout.trim()).not.toBe("0");
     await expectWatchdogArmed(gated.ruleTag);
   } finally {
     await stack.run("destroy");

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { LocalRunner } from "../../provider/host/local-runner";
-import { fetchFrom, probe, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
+import { fetchFrom, inNs, probe, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { expectNothingLeftOnTunnelHost, stateFilesWith } from "../support/leftovers";
 import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
@@ -30,7 +31,7 @@ describe("a stack changed over its life", () => {
     await stack.run("destroy");
   });
 
-  test("a gateway key passed as a secret is used, then kept out of state, outputs and the host's disk", async () => {
+  test("a gateway key passed as a secret is used, kept out of state and outputs, and on the host only in root's private state directory", async () => {
     const gatewayKey = readFileSync(lab.gwKey, "utf8");
     const r = await stack.run("up", config({}), { gatewayKey });
     expect(r.exitCode).toBe(0);
@@ -44,9 +45,10 @@ describe("a stack changed over its life", () => {
     expect(r.stdout + r.stderr).not.toContain(keyBody);
     // Inputs derived from a secret-bearing object must not turn secret themselves.
     expect(state).toMatch(/"port":\s*8090/);
-    const files = stateFilesWith(String(first.tunnelTag));
-    expect(files).toContain(`${first.tunnelTag}.known_hosts`);
-    expect(files).not.toContain(`${first.tunnelTag}.key`);
+    // The key stays for the forward's life (a restart needs it), private to root in /run.
+    const files = (await inNs(lab.nsTh, ["sh", "-c", 'cd "$1" && stat -c "%a %U %n" -- "$2".*', "sh", ROOT_STATE_DIR, String(first.tunnelTag)])).stdout;
+    expect(files).toContain(`600 root ${first.tunnelTag}.known_hosts`);
+    expect(files).toContain(`600 root ${first.tunnelTag}.key`);
   });
 
   test("changing sources updates the rule in place: same process, the new source gets in", async () => {
@@ -101,7 +103,7 @@ test("IPv6: shared on the trusted interface's IPv6 address with an IPv6 source r
   }
 });
 
-test("an encrypted gateway key with its passphrase (both secrets) starts the forward, and neither stays anywhere", async () => {
+test("an encrypted gateway key with its passphrase (both secrets) starts the forward; neither is in state, argv or outputs, and both are private to root on the host", async () => {
   const stack = new TestStack("it-passphrase");
   const key = `${lab.dir}/encrypted_gateway_key`;
   const passphrase = "correct horse battery staple";
@@ -117,8 +119,11 @@ test("an encrypted gateway key with its passphrase (both secrets) starts the for
     expect(await fetchFrom(lab.nsTc, out.url)).toBe("internal service reached");
     expect(stack.storedState()).not.toContain(passphrase);
     expect(r.stdout + r.stderr).not.toContain(passphrase);
-    expect(stateFilesWith(out.tunnelTag).filter((f) => /\.(key|pass|askpass)$/.test(f))).toEqual([]);
-    expect(await probe(undefined, ["ps", "-eo", "args"])).not.toContain(passphrase);
+    const files = (await inNs(lab.nsTh, ["sh", "-c", 'cd "$1" && stat -c "%a %U %n" -- "$2".*', "sh", ROOT_STATE_DIR, String(out.tunnelTag)])).stdout;
+    expect(files).toContain(`600 root ${out.tunnelTag}.pass`);
+    expect(files).toContain(`700 root ${out.tunnelTag}.askpass`);
+    const ps = await local.run(["ps", "-eo", "args"]);
+    expect(ps.stdout).not.toContain(passphrase);
   } finally {
     writeFileSync(authorized, original);
     await stack.run("destroy");

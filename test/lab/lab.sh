@@ -28,6 +28,8 @@ ROOT_VETH=$P-veth
 GW_USER=${P}gw
 OP_USER=${P}op      # a non-root operator on the tunnel host, with NOPASSWD sudo there only
 NF_USER=${P}nf      # a gateway account with AllowTcpForwarding no (same key as GW_USER)
+MAL_USER=${P}mal    # an unprivileged user on the tunnel host with a home it owns (no sudo): the
+                    # attacker of the state-directory tests, and a connection user without root
 USER_TAG="pulumi-shared-tunnel lab $P"       # GECOS marker: we only ever delete our own user
 # The one range the root namespace takes part in; other labs (PST_LAB=pst2 PST_ROOT_NET=198.18.10)
 # can run beside this one, since every other lab address lives inside the lab's own namespaces.
@@ -61,7 +63,8 @@ write_env() {
       PST_GW_ADDR=198.18.1.2 PST_GW_ADDR6=2001:db8:1::2 PST_GW_USER="$GW_USER" PST_GW_NOFWD_USER="$NF_USER" \
       PST_GW_KEY="$LAB_DIR/gateway_key" PST_GW_HOSTKEY="$(hostkey "$LAB_DIR/gw_host_key.pub")" \
       PST_GW_KNOWN_HOSTS="$LAB_DIR/known_hosts_gw" \
-      PST_TH_SSH_ADDR="$TH_ADDR" PST_TH_USER=root PST_TH_OP_USER="$OP_USER" PST_TH_KEY="$LAB_DIR/tunnel_host_key" \
+      PST_TH_SSH_ADDR="$TH_ADDR" PST_TH_USER=root PST_TH_OP_USER="$OP_USER" \
+      PST_TH_MAL_USER="$MAL_USER" PST_TH_MAL_HOME="$LAB_DIR/mal-home" PST_TH_KEY="$LAB_DIR/tunnel_host_key" \
       PST_TH_HOSTKEY="$(hostkey "$LAB_DIR/th_host_key.pub")" PST_TH_KNOWN_HOSTS="$LAB_DIR/known_hosts_th" \
       PST_TH_TRUSTED_ADDR=198.51.100.40 PST_TH_TRUSTED_ADDR6=2001:db8:100::40 \
       PST_TRUSTED_CIDR=198.51.100.0/24 PST_TRUSTED_CIDR6=2001:db8:100::/64 \
@@ -105,8 +108,13 @@ up() {
   ensure_user "$GW_USER" "$LAB_DIR/gw-home"
   ensure_user "$NF_USER" "$LAB_DIR/gw-home"
   ensure_user "$OP_USER" "$LAB_DIR/op-home"
+  chown "$OP_USER:" "$LAB_DIR/op-home"   # its home is its own, as a real user's is
   # sshd reads a user's keys as that user: the operator's own copy, readable by it.
   install -m 0644 "$LAB_DIR/tunnel_host_key.pub" "$LAB_DIR/op-home/authorized_keys"
+  ensure_user "$MAL_USER" "$LAB_DIR/mal-home"
+  chown "$MAL_USER:" "$LAB_DIR/mal-home"
+  # Root-owned and outside its home: the user must not be able to authorize keys for others.
+  install -m 0644 "$LAB_DIR/tunnel_host_key.pub" "$LAB_DIR/mal_authorized_keys"
 
   # --- sshd configs. StrictModes no: the lab dir may sit under /tmp (mode 1777), which
   # StrictModes rejects for root's keys; this sshd is test-only and every file is root-owned.
@@ -135,8 +143,10 @@ HostKey $LAB_DIR/th_host_key
 PidFile $LAB_DIR/th_sshd.pid
 AuthorizedKeysFile $LAB_DIR/th_authorized_keys $LAB_DIR/op-home/authorized_keys
 PermitRootLogin prohibit-password
-AllowUsers root $OP_USER
+AllowUsers root $OP_USER $MAL_USER
 $common
+Match User $MAL_USER
+  AuthorizedKeysFile $LAB_DIR/mal_authorized_keys
 EOF
 
   # --- namespaces, links, addresses, routes (each step is a no-op when already done).
@@ -209,6 +219,7 @@ EOF
   wait_for "gateway sshd (IPv6)" 5 ip netns exec "$NS_TH" ssh "${gw_ssh[@]}" "$GW_USER@2001:db8:1::2" true
   wait_for "tunnel host sshd" 10 ssh "${th_ssh[@]}" "root@$TH_ADDR" true
   wait_for "operator sudo on the tunnel host" 5 ssh "${th_ssh[@]}" "$OP_USER@$TH_ADDR" sudo -n true
+  wait_for "unprivileged user on the tunnel host" 5 ssh "${th_ssh[@]}" "$MAL_USER@$TH_ADDR" true
 
   [ "$(root_ufw_status)" = "$ufw_before" ] || die "root namespace ufw status changed: now '$(root_ufw_status)', was '$ufw_before'"
   write_env >/dev/null
@@ -250,6 +261,7 @@ down() {
   remove_user "$GW_USER"
   remove_user "$OP_USER"
   remove_user "$NF_USER"
+  remove_user "$MAL_USER"
   # Only a directory we marked as a lab dir is ever removed recursively.
   if [ -e "$LAB_DIR/.pst-lab" ]; then rm -rf "$LAB_DIR"; fi
   log "down"

@@ -6,7 +6,8 @@
  */
 import { isAbsolute } from "node:path";
 import { buildUfwRuleArgv } from "../../provider/firewall/ufw-rules";
-import { buildForwardArgv, buildPreflightArgv, knownHostsLine, STATE_DIR } from "../../provider/ssh/forward-argv";
+import { buildForwardArgv, buildPreflightArgv, knownHostsLine } from "../../provider/ssh/forward-argv";
+import { ROOT_STATE_DIR as STATE_DIR } from "../../provider/state/state-dir";
 import { identityOf, makeTag, TAG_MAX_LENGTH } from "../../provider/tag";
 import { tunnelFiles } from "../../provider/tunnel/tunnel-files";
 import type { FirewallInputs, FirewallRule, TunnelInputs } from "../../provider/types";
@@ -68,7 +69,7 @@ export function expectLocalPath(p: unknown): void {
 
 function tunnelArgvs(i: TunnelInputs) {
   const tag = tagFor(i.owner);
-  const files = tunnelFiles(tag);
+  const files = tunnelFiles(STATE_DIR, tag);
   const gw = { host: i.gateway.host, port: i.gateway.port ?? 22, user: i.gateway.user, identityFile: i.gateway.privateKeyPath as string, knownHostsFile: files.knownHostsFile };
   return {
     tag,

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { STATE_DIR } from "../../provider/ssh/forward-argv";
+import { ROOT_STATE_DIR as STATE_DIR } from "../../provider/state/state-dir";
 import { demoConfig } from "../support/demo-config";
 import { inNs, probe, readLab, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { expectNoFirewallTrace } from "../support/leftovers";

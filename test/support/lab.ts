@@ -9,6 +9,8 @@ export interface Lab {
   nsGw: string; nsTh: string; nsTc: string; nsUc: string;
   gwAddr: string; gwUser: string; gwNoForwardUser: string; gwKey: string; gwHostKey: string;
   thSshAddr: string; thUser: string; thOpUser: string; thKey: string; thHostKey: string;
+  /** An unprivileged user on the tunnel host (no sudo) and its home, which it owns. */
+  thMalUser: string; thMalHome: string;
   thTrusted: string; trustedCidr: string;
   /** IPv6: the tunnel host's trusted address and the trusted clients' range. */
   thTrusted6: string; trustedCidr6: string;
@@ -26,7 +28,8 @@ export function readLab(): Lab {
     dir: need("PST_LAB_DIR"),
     nsGw: need("PST_NS_GW"), nsTh: need("PST_NS_TH"), nsTc: need("PST_NS_TC"), nsUc: need("PST_NS_UC"),
     gwAddr: need("PST_GW_ADDR"), gwUser: need("PST_GW_USER"), gwNoForwardUser: need("PST_GW_NOFWD_USER"), gwKey: need("PST_GW_KEY"), gwHostKey: need("PST_GW_HOSTKEY"),
-    thSshAddr: need("PST_TH_SSH_ADDR"), thUser: need("PST_TH_USER"), thOpUser: need("PST_TH_OP_USER"), thKey: need("PST_TH_KEY"), thHostKey: need("PST_TH_HOSTKEY"),
+    thSshAddr: need("PST_TH_SSH_ADDR"), thUser: need("PST_TH_USER"), thOpUser: need("PST_TH_OP_USER"),
+    thMalUser: need("PST_TH_MAL_USER"), thMalHome: need("PST_TH_MAL_HOME"), thKey: need("PST_TH_KEY"), thHostKey: need("PST_TH_HOSTKEY"),
     thTrusted: need("PST_TH_TRUSTED_ADDR"), trustedCidr: need("PST_TRUSTED_CIDR"),
     thTrusted6: need("PST_TH_TRUSTED_ADDR6"), trustedCidr6: need("PST_TRUSTED_CIDR6"),
     thUntrustedSide: need("PST_TH_UC_ADDR"), thUntrustedSide6: need("PST_TH_UC_ADDR6"),

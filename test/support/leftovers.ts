@@ -1,5 +1,5 @@
 import { readdirSync } from "node:fs";
-import { STATE_DIR } from "../../provider/ssh/forward-argv";
+import { LEGACY_STATE_DIR, ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { probe, sshProcessesWith, type Lab } from "./lab";
 
 /**
@@ -39,7 +39,7 @@ export async function expectNoFirewallTrace(lab: Lab, fragment: string): Promise
   expect({ [fragment]: await firewallViewsWith(lab, fragment) }).toEqual({ [fragment]: [] });
 }
 
-/** Our expiry watchdogs (`sh /tmp/pulumi-shared-tunnel/<tag>.watchdog`) whose tag carries `fragment`. */
+/** Our expiry watchdogs (`sh /run/pulumi-shared-tunnel/<tag>.watchdog`) whose tag carries `fragment`. */
 export async function watchdogsWith(fragment: string): Promise<string[]> {
   const listed = await probe(undefined, ["pgrep", "-a", "-x", "sh"], [0, 1]);
   return listed.split("\n").filter((l) => l.includes(fragment) && l.endsWith(".watchdog"));
@@ -52,17 +52,20 @@ export async function processesWith(fragment: string): Promise<string[]> {
 }
 
 /**
- * Files in the tunnel host's state directory (keys, passphrases, known_hosts, logs, watchdog
- * scripts and deadlines) whose name carries `fragment`. The lab's hosts share this machine's
- * filesystem; the directory is shared by every lab, so only our own tags may be looked at.
+ * Files in the tunnel host's state directories (root's, and the legacy /tmp one older versions
+ * used) whose name carries `fragment`: keys, passphrases, known_hosts, logs, watchdog scripts and
+ * deadlines. The lab's hosts share this machine's filesystem and every lab shares these
+ * directories, so only our own tags may be looked at.
  */
 export function stateFilesWith(fragment: string): string[] {
-  try {
-    return readdirSync(STATE_DIR).filter((f) => f.includes(fragment));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw err;
-  }
+  return [ROOT_STATE_DIR, LEGACY_STATE_DIR].flatMap((dir) => {
+    try {
+      return readdirSync(dir).filter((f) => f.includes(fragment));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+  });
 }
 
 /** Nothing carrying `fragment` on the tunnel host: no ssh, watchdog or other process, no rule in any view, no file. */

@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { buildRemoveRuleLines, buildWatchdogScript, watchdogFiles } from "../../../provider/expiry/watchdog-script";
 import { parseWatchdogList } from "../../../provider/expiry/watchdog";
 import { readProcessIdentity } from "../../../provider/tunnel/process-identity";
-import { STATE_DIR } from "../../../provider/ssh/forward-argv";
+import { LEGACY_STATE_DIR, stateDir } from "../../../provider/state/state-dir";
 
 const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
 const local = new LocalRunner();
@@ -44,23 +44,25 @@ describe("rule removal lines reuse the backends' commands", () => {
   });
   test("a tag that is not a plain word never reaches a script", () => {
     expect(() => buildRemoveRuleLines("nftables", [rule], 'pst."; reboot; "')).toThrow(/unsafe rule tag/);
-    expect(() => watchdogFiles("../etc/passwd x")).toThrow(/unsafe rule tag/);
+    expect(() => watchdogFiles("/run/x", "../etc/passwd x")).toThrow(/unsafe rule tag/);
   });
 });
 
 test.each(["ufw", "nftables", "iptables"] as const)("the script for a %s rule is valid POSIX sh (dash -n)", async (backend) => {
   const script = buildWatchdogScript({
     tag: "pst.p.s.r.1", process: { pid: 42, startTicks: "100", tag: "pst.p.s.r.1" }, forwardsOf: "pst.p.s.g-forward.",
-    rules: { backend, rules: [rule, { ...rule, source: "2001:db8:100::/64", destination: "2001:db8:100::40" }] }, files: ["/tmp/pulumi-shared-tunnel/pst.p.s.r.1.log"],
-  });
+    rules: { backend, rules: [rule, { ...rule, source: "2001:db8:100::/64", destination: "2001:db8:100::40" }] }, files: ["pst.p.s.r.1.log"],
+  }, { dir: "/run/pulumi-shared-tunnel", searched: ["/run/pulumi-shared-tunnel", LEGACY_STATE_DIR] });
   const r = await local.run(["dash", "-n"], { input: script });
   expect(r.stderr).toBe("");
   expect(r.exitCode).toBe(0);
 });
 
-test("parseWatchdogList reads only our watchdogs' tags", () => {
-  const text = `12 sh ${STATE_DIR}/pst.p.s.r.1.watchdog\n13 sh /home/x/pst.p.s.r.1.watchdog\n14 sh -c sleep\n`;
-  expect(parseWatchdogList(text)).toEqual([{ pid: 12, tag: "pst.p.s.r.1" }]);
+test("parseWatchdogList reads only our watchdogs' tags, in the state directory or the legacy one", () => {
+  const text = `12 sh /run/pulumi-shared-tunnel/pst.p.s.r.1.watchdog\n13 sh /home/x/pst.p.s.r.1.watchdog\n14 sh -c sleep\n15 sh ${LEGACY_STATE_DIR}/pst.p.s.r.2.watchdog\n`;
+  expect(parseWatchdogList(text, ["/run/pulumi-shared-tunnel", LEGACY_STATE_DIR])).toEqual([
+    { pid: 12, dir: "/run/pulumi-shared-tunnel", tag: "pst.p.s.r.1" }, { pid: 15, dir: LEGACY_STATE_DIR, tag: "pst.p.s.r.2" },
+  ]);
 });
 
 /** Runs a watchdog whose deadline has passed against a live process, synchronously. */
@@ -69,9 +71,9 @@ async function fireAgainst(tag: string, startTicks: (real: string) => string): P
   const victim = spawn("sh", ["-c", "sleep 60", tag], { stdio: "ignore", detached: true });
   const exited = new Promise<void>((resolve) => victim.on("exit", () => resolve()));
   const identity = await readProcessIdentity(local, victim.pid as number);
-  const files = watchdogFiles(tag);
-  mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
-  writeFileSync(files.script, buildWatchdogScript({ tag, process: { pid: victim.pid as number, startTicks: startTicks(identity!.startTicks), tag } }));
+  const dir = await stateDir(local);
+  const files = watchdogFiles(dir, tag);
+  writeFileSync(files.script, buildWatchdogScript({ tag, process: { pid: victim.pid as number, startTicks: startTicks(identity!.startTicks), tag } }, { dir, searched: [dir] }));
   writeFileSync(files.deadline, "1\n");
   await local.run(["sh", files.script], { timeoutMs: 20_000 });
   const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);

@@ -18,8 +18,11 @@ test("parseTaggedForwards: only ssh with -E <state dir>/<tag>.log", () => {
     "101 ssh -f -N -L 127.0.0.1:8199:x:80 user@gw",
     "102 ssh -E /home/me/pst.p.s.r.1795617874.log gw",
     "103 ssh -o ProxyCommand=pst.p.s.r.1795617874 gw",
+    "104 ssh -f -N -E /run/pulumi-shared-tunnel/pst.p.s.r.1795617875.log -F none -- gw",
   ].join("\n");
-  expect(parseTaggedForwards(text)).toEqual([{ pid: 100, tag: "pst.p.s.r.1795617874" }]);
+  expect(parseTaggedForwards(text, ["/run/pulumi-shared-tunnel", "/tmp/pulumi-shared-tunnel"])).toEqual([
+    { pid: 100, dir: "/tmp/pulumi-shared-tunnel", tag: "pst.p.s.r.1795617874" }, { pid: 104, dir: "/run/pulumi-shared-tunnel", tag: "pst.p.s.r.1795617875" },
+  ]);
 });
 
 test("parseTaggedForwards: tags with and without an identity, both found by reap", () => {
@@ -27,7 +30,7 @@ test("parseTaggedForwards: tags with and without an identity, both found by reap
     "100 ssh -f -N -E /tmp/pulumi-shared-tunnel/pst.p.s.r.0123456789ab.1795617874.log -F none -- gw",
     "101 ssh -f -N -E /tmp/pulumi-shared-tunnel/pst.p.s.r.1795617874.log -F none -- gw",
   ].join("\n");
-  const found = parseTaggedForwards(text);
+  const found = parseTaggedForwards(text, ["/tmp/pulumi-shared-tunnel"]);
   expect(found.map((f) => f.pid)).toEqual([100, 101]);
   expect(found.map((f) => parseTag(f.tag)?.identity)).toEqual(["0123456789ab", undefined]);
 });

@@ -1,0 +1,45 @@
+import { runChecked, type Runner } from "../host/runner";
+import { parseTaggedForwards } from "../reap/find-ours";
+import { parseTag, type ParsedTag } from "../tag";
+import { LEGACY_STATE_DIR, stateDirs } from "./state-dir";
+
+/**
+ * How old (by its tag's time) a key or passphrase file must be before a sweep may take it. A
+ * create writes them before it starts ssh, so for a while they have no forward yet; no create
+ * takes minutes between the two, so one running right now is never swept.
+ */
+export const SECRET_GRACE_SECONDS = 900;
+
+const SECRET_FILE = /^(pst\.[A-Za-z0-9_.-]+)\.(key|pass|askpass)$/;
+
+/** The secret files of one tag found stale, in one directory. */
+export interface StaleSecrets {
+  tag: ParsedTag;
+  files: string[];
+}
+
+/**
+ * Finds (and unless `dryRun`, removes) key, passphrase and askpass files whose tag no running ssh
+ * forward carries and which are older than SECRET_GRACE_SECONDS: what a killed create, or a
+ * forward that died on its own, left behind. Run by every create and by `reap`.
+ */
+export async function sweepStaleSecrets(runner: Runner, options: { dryRun?: boolean; wanted?: (tag: ParsedTag) => boolean } = {}): Promise<StaleSecrets[]> {
+  const { dir, legacyOurs, searched } = await stateDirs(runner);
+  const dirs = [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])];
+  const script = 'date +%s; for d; do for f in "$d"/pst.*; do [ -f "$f" ] && [ ! -L "$f" ] && echo "$f"; done; done; exit 0';
+  const listed = (await runChecked(runner, ["sh", "-c", script, "sh", ...dirs], { what: "list the state directory" })).stdout.trim().split("\n");
+  const now = Number(listed.shift());
+  const live = new Set(parseTaggedForwards((await runner.run(["pgrep", "-a", "-x", "ssh"])).stdout, searched).map((p) => p.tag));
+  const byTag = new Map<string, StaleSecrets>();
+  for (const path of listed) {
+    const m = SECRET_FILE.exec(path.slice(path.lastIndexOf("/") + 1));
+    const tag = m ? parseTag(m[1]) : undefined;
+    if (!tag || live.has(tag.tag) || !(tag.createdUnix < now - SECRET_GRACE_SECONDS) || (options.wanted && !options.wanted(tag))) continue;
+    const entry = byTag.get(tag.tag) ?? { tag, files: [] };
+    entry.files.push(path);
+    byTag.set(tag.tag, entry);
+  }
+  const stale = [...byTag.values()];
+  if (!options.dryRun && stale.length > 0) await runner.run(["rm", "-f", "--", ...stale.flatMap((s) => s.files)]);
+  return stale;
+}
