@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { demoConfig } from "../support/demo-config";
+import { killUpMidCreate } from "../support/killed-up";
 import { TestStack } from "../support/stack";
 
 /**
@@ -19,29 +19,10 @@ const PREFIX = "pst.shared-tunnel-demo.it-crash.internal-service-forward.";
 
 const config = demoConfig(lab, { bindPort: "8102" });
 
-/**
- * Starts `up` in its own process group and SIGKILLs the group as soon as our ssh exists. Returns
- * the forward that outlived it: `ssh -f` forks, and only the detached child survives.
- */
+/** `up` SIGKILLed mid-create; returns the forward that outlived it (`ssh -f` forks, only the detached child survives). */
 async function upKilledMidCreate(stack: TestStack): Promise<number | undefined> {
-  const argv = stack.argv("up");
-  for (const [k, v] of Object.entries(config)) argv.push("--config", `${k}=${v}`);
-  const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore", env: { ...process.env, ...stack.env() } });
-  const exited = new Promise((resolve) => child.on("exit", resolve));
-  // Polled every few ms: create is fast now, and the kill must land before pulumi saves the state.
-  let started: string | undefined;
-  for (const deadline = Date.now() + 60_000; !started && Date.now() < deadline; ) {
-    started = (await sshProcessesWith(PREFIX))[0];
-    if (!started) await new Promise((r) => setTimeout(r, 5));
-  }
-  try {
-    process.kill(-(child.pid as number), "SIGKILL");
-  } catch (err) {
-    // The whole run had already finished: this attempt missed, and the caller tries again.
-    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
-  }
-  await exited;
-  if (!started) throw new Error("the forward never started");
+  // A run that finished before the kill is a miss; the caller tries again.
+  await killUpMidCreate(stack, config, PREFIX);
   return waitFor(detachedForward, 5000);
 }
 
