@@ -24,7 +24,8 @@ export = async () => {
   const target = { targetHost: cfg.require("targetHost"), targetPort: cfg.requireNumber("targetPort") };
   const sources = [cfg.require("source")];
   const shared = new SharedTunnel("plain-shared", { connection, gateway, bindAddress, bindPort: port, ...target });
-  const allow = new FirewallAllow("plain-allow", { connection, port: port + 1, sources, destination: bindAddress });
-  const gated = new GatedTunnel("plain-gated", { connection, gateway, bindAddress, bindPort: port + 2, ...target, sources });
+  // The rule opens the plain forward's port to the sources (a hand-made gate).
+  const allow = new FirewallAllow("plain-allow", { connection, port, sources, destination: bindAddress });
+  const gated = new GatedTunnel("plain-gated", { connection, gateway, bindAddress, bindPort: port + 1, ...target, sources });
   return { sharedUrl: shared.url, ruleTag: allow.ruleTag, gatedUrl: gated.url };
 };
