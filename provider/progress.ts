@@ -1,11 +1,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { engineAddress } from "./engine-address";
 
 /**
  * Progress lines for slow steps ("checking … through the gateway", "waiting for the listener"),
  * shown on the resource's own row of `pulumi up` while it runs, and gone once it is done.
  *
  * Why this way: `pulumi.log` in a dynamic provider never reaches the CLI. The provider process
- * (@pulumi/pulumi's cmd/dynamic-provider) is given the engine's address as its first argument but
+ * (@pulumi/pulumi's cmd/dynamic-provider) is given the engine's address as an argument but
  * never stores it, so the SDK's log has no engine to send to (pulumi/pulumi#18249). We send the
  * engine's own Log call ourselves: ephemeral (a status, not a diagnostic), to the resource's URN,
  * which the resource passes in as `progressUrn` since the provider is not told it.
@@ -60,15 +61,15 @@ interface Engine {
 
 let engine: Engine | null | undefined;
 
-/** The engine's Log client, when this process is Pulumi's dynamic provider (argv: node, script, engine address). */
+/** The engine's Log client, when this process is Pulumi's dynamic provider. */
 function engineClient(): Engine | undefined {
   if (engine === undefined) engine = connect();
   return engine ?? undefined;
 }
 
 function connect(): Engine | null {
-  const [, script, address] = process.argv;
-  if (!script?.replace(/\\/g, "/").includes("cmd/dynamic-provider") || !/^[\w.-]+:\d+$/.test(address ?? "")) return null;
+  const address = engineAddress();
+  if (!address) return null;
   try {
     const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
     const rpc = require("@pulumi/pulumi/proto/engine_grpc_pb");

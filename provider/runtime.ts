@@ -5,7 +5,11 @@
  */
 import { firewallProvider } from "./dynamic/firewall-provider";
 import { tunnelProvider } from "./dynamic/tunnel-provider";
+import { leaveWithEngine } from "./engine-watch";
 import { withProgress } from "./progress";
+
+// Loaded by the first provider call: from then on, this process exits when its engine is gone.
+leaveWithEngine();
 
 type WithUrn = { progressUrn?: string };
 

@@ -3,7 +3,7 @@
  * through it). It drives the real `pulumi` binary with the Automation API:
  *
  *   node dist/scripts/pulumi-stack.js <up|preview|refresh|destroy|outputs|export|import|cancel|rm> --dir DIR --stack NAME
- *        [--config key=value]... [--secret key=value]... [--expect-no-changes] [--clear-pending-creates] [--parallel N]
+ *        [--config key=value]... [--secret key=value]... [--expect-no-changes] [--clear-pending-creates] [--parallel N] [--encrypted]
  *
  * DIR holds the project's Pulumi.yaml; its `main` module is loaded and run in this process as an
  * inline program (the module exports the program function). Why inline: the CLI then talks to this
@@ -11,7 +11,9 @@
  * module proxy here does not serve that module. With a normal Pulumi install, `pulumi up` in DIR
  * runs the same program.
  */
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
 import * as path from "node:path";
 import { LocalWorkspace, type ConfigMap, type Stack } from "@pulumi/pulumi/automation";
 
@@ -24,10 +26,12 @@ interface Options {
   clearPendingCreates: boolean;
   /** pulumi's --parallel (its default is 4 per CPU). */
   parallel?: number;
+  /** export: what `pulumi stack export` prints (secrets as ciphertext), not the Automation API's decrypted copy. */
+  encrypted: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { command: argv[0], dir: process.cwd(), stack: "dev", config: {}, expectNoChanges: false, clearPendingCreates: false };
+  const opts: Options = { command: argv[0], dir: process.cwd(), stack: "dev", config: {}, expectNoChanges: false, clearPendingCreates: false, encrypted: false };
   for (let i = 1; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i] ?? fail(`${flag} needs a value`);
@@ -35,6 +39,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--stack") opts.stack = value();
     else if (flag === "--expect-no-changes") opts.expectNoChanges = true;
     else if (flag === "--clear-pending-creates") opts.clearPendingCreates = true;
+    else if (flag === "--encrypted") opts.encrypted = true;
     else if (flag === "--parallel") opts.parallel = Number(value()) || fail("--parallel takes a positive number");
     else if (flag === "--config" || flag === "--secret") {
       const kv = value();
@@ -106,12 +111,21 @@ async function run(opts: Options): Promise<void> {
       break;
     }
     case "export":
-      process.stdout.write(JSON.stringify(await stack.exportStack()) + "\n");
+      // The Automation API's exportStack runs `stack export --show-secrets`; a user's plain export does not.
+      if (opts.encrypted) process.stdout.write(await plainExport(stack, opts));
+      else process.stdout.write(JSON.stringify(await stack.exportStack()) + "\n");
       break;
     case "rm":
       await stack.workspace.removeStack(opts.stack);
       break;
   }
+}
+
+/** `pulumi stack export` exactly as a user runs it, with the CLI the workspace uses. */
+async function plainExport(stack: Stack, opts: Options): Promise<string> {
+  const cli = (stack.workspace as LocalWorkspace).pulumiCommand.command;
+  const { stdout } = await promisify(execFile)(cli, ["stack", "export", "--stack", opts.stack], { cwd: opts.dir, maxBuffer: 64 << 20 });
+  return stdout;
 }
 
 function printOutputs(outputs: Record<string, { value: unknown; secret: boolean }>): void {

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { SharedTunnelError } from "../errors";
 import { reportProgress } from "../progress";
 import type { RunOptions, RunResult, Runner } from "./runner";
 import { Ssh2Runner, type RemoteConnection } from "./ssh2-runner";
@@ -22,12 +23,17 @@ interface Entry {
   active: number;
   waiting: (() => void)[];
   idleTimer?: NodeJS.Timeout;
+  /** Called when the last running command ends (set while closeAllConnections waits). */
+  onIdle?: () => void;
 }
 
 const pool = new Map<string, Entry>();
+/** Set by closeAllConnections: the process is leaving, so no new connection or command starts. */
+let closing = false;
 
 /** A runner on the shared connection for `conn`; its close() only releases it. */
 export function acquireRemote(conn: RemoteConnection): Promise<Runner> {
+  if (closing) return Promise.reject(shuttingDown(`${conn.user}@${conn.host}`));
   const key = poolKey(conn);
   let entry = pool.get(key);
   if (!entry) {
@@ -54,7 +60,7 @@ function sharedRunner(key: string, e: Entry, ssh: Ssh2Runner): Runner {
   return {
     where: ssh.where,
     run: async (argv: readonly string[], options?: RunOptions): Promise<RunResult> => {
-      await takeChannel(e);
+      await takeChannel(e, ssh.where);
       try {
         return await ssh.run(argv, options);
       } finally {
@@ -77,14 +83,52 @@ function sharedRunner(key: string, e: Entry, ssh: Ssh2Runner): Runner {
   };
 }
 
-async function takeChannel(e: Entry): Promise<void> {
+async function takeChannel(e: Entry, where: string): Promise<void> {
   if (e.active >= MAX_CHANNELS) await new Promise<void>((resolve) => e.waiting.push(resolve));
+  if (closing) {
+    e.waiting.shift()?.();
+    throw shuttingDown(where);
+  }
   e.active++;
 }
 
 function releaseChannel(e: Entry): void {
   e.active--;
   e.waiting.shift()?.();
+  if (e.active === 0) e.onIdle?.();
+}
+
+/**
+ * For a process about to exit: refuses new connections and commands, lets the commands already
+ * running finish (at most `graceMs`: a firewall change is better completed than cut half-way),
+ * then closes every pooled connection.
+ */
+export async function closeAllConnections(graceMs: number): Promise<void> {
+  closing = true;
+  const entries = [...pool.values()];
+  pool.clear();
+  await Promise.all(entries.map(async (e) => {
+    if (e.idleTimer) clearTimeout(e.idleTimer);
+    const ssh = await e.connecting.catch(() => undefined);
+    if (!ssh) return;
+    if (e.active > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        e.onIdle = resolve;
+        timer = setTimeout(resolve, graceMs).unref();
+      });
+      clearTimeout(timer);
+    }
+    await ssh.close();
+  }));
+}
+
+function shuttingDown(where: string): SharedTunnelError {
+  return new SharedTunnelError("this process is exiting and has closed its connections", {
+    what: "run a command on the tunnel host",
+    where,
+    hint: "run the operation again",
+  });
 }
 
 /** Same host, port, user, pinned key and credentials share a connection; rotated credentials do not. */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { firewallClosures } from "../dynamic/closures";
-import { ownerOf, urnInputs, type Connection } from "./inputs";
+import { ownerOf, secretInput, urnInputs, type Connection } from "./inputs";
 import type { SharedTunnelArgs } from "./shared-tunnel";
 
 export interface FirewallAllowArgs {
@@ -18,7 +18,7 @@ export interface FirewallAllowArgs {
   allowAnySource?: pulumi.Input<boolean>;
   /**
    * The tunnel this rule gates (GatedTunnel sets it): its preflight runs before the rule goes in,
-   * so a forward that cannot start leaves no rule. Kept secret in state (it holds the gateway key).
+   * so a forward that cannot start leaves no rule. Kept secret in state, as input and output (it holds the gateway key).
    */
   preflightFor?: Omit<SharedTunnelArgs, "connection">;
   /** Seconds or "1h30m", counted from create or update on the tunnel host: then the host removes the rules by itself. */
@@ -40,7 +40,7 @@ export class FirewallAllow extends pulumi.dynamic.Resource {
   declare public readonly rules: pulumi.Output<{ source: string; destination?: string; port: number; protocol: string }[]>;
 
   constructor(name: string, args: FirewallAllowArgs, opts?: pulumi.CustomResourceOptions) {
-    super(firewallClosures, name, { ...args, owner: ownerOf(pulumi, name), ...urnInputs(name, "FirewallAllow", opts), ruleTag: undefined, rules: undefined, requestedBackend: undefined, requestedExpiresAt: undefined, drift: undefined, expiresAt: args.expiresAt }, {
+    super(firewallClosures, name, { ...args, connection: secretInput(args.connection), preflightFor: secretInput(args.preflightFor), owner: ownerOf(pulumi, name), ...urnInputs(name, "FirewallAllow", opts), ruleTag: undefined, rules: undefined, requestedBackend: undefined, requestedExpiresAt: undefined, drift: undefined, expiresAt: args.expiresAt }, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "preflightFor"],
     }, "pulumi-shared-tunnel", "FirewallAllow");

@@ -11,6 +11,15 @@ export type Connection = InputsOf<ConnectionArgs>;
 /** The ssh server the forward goes through, as the tunnel host sees it. */
 export type Gateway = InputsOf<GatewayArgs>;
 
+/**
+ * An input that carries keys or passphrases, marked secret. additionalSecretOutputs hides such a
+ * property in the resource's outputs only: the state also keeps the inputs, where a key given as a
+ * plain string (`fs.readFileSync(...)`) would otherwise be stored in plaintext.
+ */
+export function secretInput<T>(value: pulumi.Input<T> | undefined): pulumi.Output<pulumi.Unwrap<T>> | undefined {
+  return value === undefined ? undefined : pulumi.secret(value);
+}
+
 /** "project/stack/name": names the tag put on processes and rules. */
 export function ownerOf(pulumiModule: typeof pulumi, name: string): string {
   return `${pulumiModule.getProject()}/${pulumiModule.getStack()}/${name}`;

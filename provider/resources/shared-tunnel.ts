@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { tunnelClosures } from "../dynamic/closures";
-import { ownerOf, urnInputs, type Connection, type Gateway } from "./inputs";
+import { ownerOf, secretInput, urnInputs, type Connection, type Gateway } from "./inputs";
 
 export interface SharedTunnelArgs {
   /** How to reach the tunnel host; omitted = the machine running pulumi. */
@@ -49,7 +49,7 @@ export class SharedTunnel extends pulumi.dynamic.Resource {
   constructor(name: string, args: SharedTunnelArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = { pid: undefined, processStartTicks: undefined, listenAddress: undefined, url: undefined, startedAt: undefined, command: undefined, logFile: undefined, tag: undefined, requestedExpiresAt: undefined };
     // expiresAt is an input and an output (the deadline fixed on the host): its key must always be registered.
-    super(tunnelClosures, name, { ...args, owner: ownerOf(pulumi, name), ...urnInputs(name, "SharedTunnel", opts), ...outputs, expiresAt: args.expiresAt }, {
+    super(tunnelClosures, name, { ...args, connection: secretInput(args.connection), gateway: secretInput(args.gateway), owner: ownerOf(pulumi, name), ...urnInputs(name, "SharedTunnel", opts), ...outputs, expiresAt: args.expiresAt }, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "gateway", "connection"],
     }, "pulumi-shared-tunnel", "SharedTunnel");

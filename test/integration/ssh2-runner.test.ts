@@ -1,4 +1,4 @@
-import { acquireRemote } from "../../provider/host/connection-pool";
+import { acquireRemote, closeAllConnections } from "../../provider/host/connection-pool";
 import { Ssh2Runner } from "../../provider/host/ssh2-runner";
 import { readLab } from "../support/lab";
 
@@ -49,4 +49,18 @@ test("30 commands at once through the shared connection all come back right", as
   } finally {
     await shared.close();
   }
+});
+
+// Last in this file: it closes the pool for good, as a provider leaving with its engine does.
+test("closing every connection lets a running command finish, then refuses new ones", async () => {
+  const shared = await acquireRemote(conn);
+  const running = shared.run(["sh", "-c", "sleep 0.5; echo finished"]);
+  await new Promise((r) => setTimeout(r, 100));
+  const started = Date.now();
+  await closeAllConnections(5000);
+  expect(await running).toMatchObject({ exitCode: 0, stdout: "finished\n" });
+  expect(Date.now() - started).toBeLessThan(3000);
+  await expect(shared.run(["true"])).rejects.toThrow(/exiting and has closed its connections/);
+  await expect(acquireRemote(conn)).rejects.toThrow(/exiting and has closed its connections/);
+  await shared.close();
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LocalRunner } from "../../provider/host/local-runner";
@@ -55,13 +55,20 @@ export class TestStack {
     return { PULUMI_BACKEND_URL: `file://${this.backend}`, PULUMI_HOME: path.join(this.backend, ".home") };
   }
 
-  /** Every state file of this stack's backend as stored on disk (what "plaintext in state" means). */
+  /**
+   * Every file the backend keeps for this stack: the state itself and its `.bak` copy, and every
+   * earlier checkpoint and update record the file backend keeps under backups/ and history/.
+   */
+  storedFiles(): string[] {
+    return ["stacks", "backups", "history"]
+      .map((sub) => path.join(this.backend, ".pulumi", sub))
+      .filter((dir) => existsSync(dir))
+      .flatMap((dir) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)));
+  }
+
+  /** All of storedFiles() as text (what "plaintext in state" means). */
   storedState(): string {
-    const dir = path.join(this.backend, ".pulumi", "stacks");
-    return readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile())
-      .map((e) => readFileSync(path.join(e.parentPath, e.name), "utf8"))
-      .join("\n");
+    return this.storedFiles().map((f) => readFileSync(f, "utf8")).join("\n");
   }
 
   /** Runs a command that must succeed and returns its JSON stdout. */

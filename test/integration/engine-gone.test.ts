@@ -1,0 +1,46 @@
+import { LocalRunner } from "../../provider/host/local-runner";
+import { waitFor } from "../../provider/tunnel/wait-for";
+import { readLab, sshProcessesWith, type Lab } from "../support/lab";
+import { demoConfig } from "../support/demo-config";
+import { killUpMidCreate } from "../support/killed-up";
+import { providerProcessesOf, type RunProcess } from "../support/run-processes";
+import { TestStack } from "../support/stack";
+
+/**
+ * A `pulumi up` SIGKILLed mid-create (a cancelled CI job) takes its engine with it; the dynamic
+ * provider it started must notice and leave, closing its ssh connections, instead of running on
+ * under init for as long as the machine is up.
+ */
+jest.setTimeout(300_000);
+
+const lab: Lab = readLab();
+const local = new LocalRunner();
+const STACK = "it-engine-gone";
+const PREFIX = `pst.shared-tunnel-demo.${STACK}.internal-service-forward.`;
+const config = demoConfig(lab, { bindPort: "8465" });
+
+test("within 10 s of a SIGKILLed up, no provider process of that run remains", async () => {
+  const stack = new TestStack(STACK);
+  let atKill: RunProcess[] = [];
+  try {
+    let killed = false;
+    // The kill must land while the run is still going; retry the rare run that finished first.
+    for (let attempt = 0; attempt < 3 && !killed; attempt++) {
+      killed = await killUpMidCreate(stack, config, PREFIX, async () => void (atKill = providerProcessesOf(stack)));
+      if (!killed) await stack.run("destroy");
+    }
+    expect(killed).toBe(true);
+    // The shim (a shell) and its node were running when pulumi died.
+    expect(atKill.map((p) => p.args).join("\n")).toMatch(/cmd\/dynamic-provider/);
+    await waitFor(async () => (providerProcessesOf(stack).length === 0 ? true : undefined), 10_000);
+    expect(providerProcessesOf(stack).map((p) => `${p.pid} ${p.args}`)).toEqual([]);
+  } finally {
+    // On code that does not leave by itself, leave nothing behind either.
+    for (const p of providerProcessesOf(stack)) process.kill(p.pid, "SIGKILL");
+    await stack.run("cancel");
+    await stack.run("refresh", {}, {}, ["--clear-pending-creates"]);
+    await stack.run("destroy");
+    await local.run(["pkill", "-f", `ssh .*${PREFIX.replace(/\./g, "\\.")}`]);
+    expect(await sshProcessesWith(PREFIX)).toEqual([]);
+  }
+});

@@ -1,0 +1,31 @@
+/**
+ * A SharedTunnel, a FirewallAllow and a GatedTunnel given their keys and passphrase as plain
+ * strings read from files, as a new user would write it (no pulumi.secret anywhere): the provider
+ * alone must keep them out of the state. Config holds only paths, so no secret reaches the stack's
+ * config or the backend's history through config.
+ */
+import { readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { FirewallAllow, GatedTunnel, SharedTunnel } from "pulumi-shared-tunnel";
+
+export = async () => {
+  const cfg = new pulumi.Config();
+  const passphrase = readFileSync(cfg.require("passphraseFile"), "utf8").trim();
+  const connection = {
+    host: cfg.require("tunnelHost"), user: cfg.require("tunnelHostUser"), hostKey: cfg.require("tunnelHostKey"),
+    privateKey: readFileSync(cfg.require("tunnelHostKeyFile"), "utf8"), privateKeyPassphrase: passphrase,
+  };
+  const gateway = {
+    host: cfg.require("gatewayHost"), user: cfg.require("gatewayUser"), hostKey: cfg.require("gatewayHostKey"),
+    privateKey: readFileSync(cfg.require("gatewayKeyFile"), "utf8"), privateKeyPassphrase: passphrase,
+  };
+  const bindAddress = cfg.require("bindAddress");
+  const port = cfg.requireNumber("basePort");
+  const target = { targetHost: cfg.require("targetHost"), targetPort: cfg.requireNumber("targetPort") };
+  const sources = [cfg.require("source")];
+  const shared = new SharedTunnel("plain-shared", { connection, gateway, bindAddress, bindPort: port, ...target });
+  // The rule opens the plain forward's port to the sources (a hand-made gate).
+  const allow = new FirewallAllow("plain-allow", { connection, port, sources, destination: bindAddress });
+  const gated = new GatedTunnel("plain-gated", { connection, gateway, bindAddress, bindPort: port + 1, ...target, sources });
+  return { sharedUrl: shared.url, ruleTag: allow.ruleTag, gatedUrl: gated.url };
+};
