@@ -2,6 +2,7 @@ import { CommandFailedError, ValidationError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { STATE_DIR } from "../ssh/forward-argv";
+import { listProcesses, type ListedProcess } from "../tunnel/process-identity";
 import { writePrivateFile } from "../tunnel/tunnel-files";
 import { waitFor } from "../tunnel/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "./duration";
@@ -65,18 +66,17 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
 
 /** Running watchdogs of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
 export async function findWatchdogs(runner: Runner, tagOrPrefix: string): Promise<number[]> {
-  const { stdout } = await runner.run(["pgrep", "-a", "-x", "sh"]);
   const exact = !tagOrPrefix.endsWith(".");
-  return parseWatchdogList(stdout)
+  return parseWatchdogList(await listProcesses(runner, "sh"))
     .filter((w) => (exact ? w.tag === tagOrPrefix : w.tag.startsWith(tagOrPrefix)))
     .map((w) => w.pid);
 }
 
-/** `pgrep -a -x sh` lines of our watchdogs: "<pid> sh /tmp/pulumi-shared-tunnel/<tag>.watchdog". */
-export function parseWatchdogList(text: string): { pid: number; tag: string }[] {
-  const re = new RegExp(`^(\\d+) sh ${STATE_DIR.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}/(pst\\.[A-Za-z0-9_.-]+)\\.watchdog$`);
-  return text.split("\n").flatMap((line) => {
-    const m = re.exec(line.trim());
-    return m ? [{ pid: Number(m[1]), tag: m[2] }] : [];
+/** Our watchdogs among `sh` processes: argv exactly "sh /tmp/pulumi-shared-tunnel/<tag>.watchdog". */
+export function parseWatchdogList(processes: readonly ListedProcess[]): { pid: number; tag: string }[] {
+  const re = new RegExp(`^${STATE_DIR.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}/(pst\\.[A-Za-z0-9_.-]+)\\.watchdog$`);
+  return processes.flatMap(({ pid, argv }) => {
+    const m = argv.length === 2 && argv[0] === "sh" ? re.exec(argv[1]) : null;
+    return m ? [{ pid, tag: m[1] }] : [];
   });
 }

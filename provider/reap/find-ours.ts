@@ -6,7 +6,7 @@ import { UfwBackend } from "../firewall/ufw";
 import { runChecked, type Runner } from "../host/runner";
 import { parseWatchdogList } from "../expiry/watchdog";
 import { STATE_DIR } from "../ssh/forward-argv";
-import { readProcessIdentity } from "../tunnel/process-identity";
+import { listProcesses, readProcessIdentity, type ListedProcess } from "../tunnel/process-identity";
 import type { FirewallRule } from "../types";
 
 /** The parts of a tag "pst.<project>.<stack>.<resource>.<unix seconds>". */
@@ -54,20 +54,21 @@ export function startFitsTag(p: Pick<FoundProcess, "kind" | "startUnix" | "tag">
   return p.kind === "watchdog" || p.startUnix <= p.tag.createdUnix + 900;
 }
 
-/** Lines of `pgrep -a`, as (pid, tag) of ours: ssh with `-E <state dir>/<tag>.log`, sh running `<state dir>/<tag>.watchdog`. */
-export function parseTaggedForwards(text: string): { pid: number; tag: string }[] {
-  const re = new RegExp(`^(\\d+) ssh .* -E ${escape(STATE_DIR)}/(pst\\.[A-Za-z0-9_.-]+)\\.log( |$)`);
-  return text.split("\n").flatMap((line) => {
-    const m = re.exec(line.trim());
-    return m ? [{ pid: Number(m[1]), tag: m[2] }] : [];
+/** Our forwards among `ssh` processes: argv holding "-E" then "<state dir>/<tag>.log" (our watchdogs: parseWatchdogList). */
+export function parseTaggedForwards(processes: readonly ListedProcess[]): { pid: number; tag: string }[] {
+  const re = new RegExp(`^${escape(STATE_DIR)}/(pst\\.[A-Za-z0-9_.-]+)\\.log$`);
+  return processes.flatMap(({ pid, argv }) => {
+    const at = argv.indexOf("-E");
+    const m = argv[0] === "ssh" && at > 0 ? re.exec(argv[at + 1] ?? "") : null;
+    return m ? [{ pid, tag: m[1] }] : [];
   });
 }
 
 /** Our forwards and watchdogs, each checked against /proc (argv still carries the tag's file). */
 export async function findOurProcesses(runner: Runner): Promise<FoundProcess[]> {
   const clock = await readBootClock(runner);
-  const ssh = parseTaggedForwards((await runner.run(["pgrep", "-a", "-x", "ssh"])).stdout).map((p) => ({ ...p, kind: "forward" as const, file: `${STATE_DIR}/${p.tag}.log` }));
-  const sh = parseWatchdogList((await runner.run(["pgrep", "-a", "-x", "sh"])).stdout).map((p) => ({ ...p, kind: "watchdog" as const, file: `${STATE_DIR}/${p.tag}.watchdog` }));
+  const ssh = parseTaggedForwards(await listProcesses(runner, "ssh")).map((p) => ({ ...p, kind: "forward" as const, file: `${STATE_DIR}/${p.tag}.log` }));
+  const sh = parseWatchdogList(await listProcesses(runner, "sh")).map((p) => ({ ...p, kind: "watchdog" as const, file: `${STATE_DIR}/${p.tag}.watchdog` }));
   const found: FoundProcess[] = [];
   const here = await readNetNamespaces(runner, [...sh, ...ssh].map((p) => p.pid));
   for (const p of [...sh, ...ssh]) {

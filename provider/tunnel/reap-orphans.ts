@@ -1,6 +1,6 @@
 import type { Runner } from "../host/runner";
 import { STATE_DIR } from "../ssh/forward-argv";
-import { readProcessIdentity, waitForExit } from "./process-identity";
+import { listProcesses, readProcessIdentity, waitForExit } from "./process-identity";
 
 /**
  * Stops forwards and removes files left by an earlier create of the same resource that never
@@ -10,20 +10,20 @@ import { readProcessIdentity, waitForExit } from "./process-identity";
  */
 export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise<number[]> {
   const marker = `${STATE_DIR}/${prefix}`;
-  const listed = await runner.run(["pgrep", "-x", "-a", "ssh"]);
-  const pids = listed.stdout
-    .split("\n")
-    .map((line) => /^(\d+) (.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null && m[2].includes(` -E ${marker}`))
-    .map((m) => Number(m[1]));
+  const pids = (await listProcesses(runner, "ssh")).filter((p) => logsUnder(p.argv, marker)).map((p) => p.pid);
   for (const pid of pids) {
     // Re-read the argv right before signalling: the pid must still be that ssh.
     const identity = await readProcessIdentity(runner, pid);
-    if (!identity || identity.state === "Z" || !identity.argv.some((a) => a.startsWith(marker))) continue;
+    if (!identity || identity.state === "Z" || !logsUnder(identity.argv, marker)) continue;
     await runner.run(["kill", "-TERM", String(pid)]);
     await waitForExit(runner, pid, 5000);
   }
   // Files of this owner's earlier tunnels (the glob is ours: the prefix is [A-Za-z0-9_.-] only).
   await runner.run(["sh", "-c", 'rm -f -- "$1"*', "sh", marker]);
   return pids;
+}
+
+/** True when argv holds "-E" followed by a log path starting with `marker`: how our forwards carry their tag. */
+function logsUnder(argv: readonly string[], marker: string): boolean {
+  return argv.some((a, i) => a === "-E" && argv[i + 1]?.startsWith(marker));
 }

@@ -49,8 +49,13 @@ test.each(["ufw", "nftables", "iptables"] as const)("the script for a %s rule is
 });
 
 test("parseWatchdogList reads only our watchdogs' tags", () => {
-  const text = `12 sh ${STATE_DIR}/pst.p.s.r.1.watchdog\n13 sh /home/x/pst.p.s.r.1.watchdog\n14 sh -c sleep\n`;
-  expect(parseWatchdogList(text)).toEqual([{ pid: 12, tag: "pst.p.s.r.1" }]);
+  const listed = [
+    { pid: 12, argv: ["sh", `${STATE_DIR}/pst.p.s.r.1.watchdog`] },
+    { pid: 13, argv: ["sh", "/home/x/pst.p.s.r.1.watchdog"] },
+    { pid: 14, argv: ["sh", "-c", "sleep"] },
+    { pid: 15, argv: ["sh", `${STATE_DIR}/pst.p.s.r.1.watchdog`, "extra"] },
+  ];
+  expect(parseWatchdogList(listed)).toEqual([{ pid: 12, tag: "pst.p.s.r.1" }]);
 });
 
 /** Runs a watchdog whose deadline has passed against a live process, synchronously. */

@@ -12,13 +12,14 @@ describe("parseTag", () => {
 });
 
 test("parseTaggedForwards: only ssh with -E <state dir>/<tag>.log", () => {
-  const text = [
-    "100 ssh -f -N -E /tmp/pulumi-shared-tunnel/pst.p.s.r.1795617874.log -F none -L 1.2.3.4:80:x:80 -- gw",
-    "101 ssh -f -N -L 127.0.0.1:8199:x:80 user@gw",
-    "102 ssh -E /home/me/pst.p.s.r.1795617874.log gw",
-    "103 ssh -o ProxyCommand=pst.p.s.r.1795617874 gw",
-  ].join("\n");
-  expect(parseTaggedForwards(text)).toEqual([{ pid: 100, tag: "pst.p.s.r.1795617874" }]);
+  const listed = [
+    { pid: 100, argv: ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.p.s.r.1795617874.log", "-F", "none", "-L", "1.2.3.4:80:x:80", "--", "gw"] },
+    { pid: 101, argv: ["ssh", "-f", "-N", "-L", "127.0.0.1:8199:x:80", "user@gw"] },
+    { pid: 102, argv: ["ssh", "-E", "/home/me/pst.p.s.r.1795617874.log", "gw"] },
+    { pid: 103, argv: ["ssh", "-o", "ProxyCommand=pst.p.s.r.1795617874", "gw"] },
+    { pid: 104, argv: ["ssh", "-E", "/tmp/pulumi-shared-tunnel/pst.p.s.r.1795617874.log x"] },
+  ];
+  expect(parseTaggedForwards(listed)).toEqual([{ pid: 100, tag: "pst.p.s.r.1795617874" }]);
 });
 
 describe("startFitsTag", () => {
