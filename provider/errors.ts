@@ -100,6 +100,12 @@ export class FirewallError extends SharedTunnelError {}
 /** The process or listener we found is not the one we started. */
 export class OwnershipError extends SharedTunnelError {}
 
+/**
+ * A resource's saved state holds a value create never writes (edited by hand, or damaged). Acting
+ * on it could touch processes or rules that are not the resource's, so nothing runs on the host.
+ */
+export class CorruptStateError extends SharedTunnelError {}
+
 function lastLines(text: string, n: number): string {
   const lines = text.split("\n");
   return lines.slice(-n).join(" | ");

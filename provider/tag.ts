@@ -15,6 +15,31 @@ export function ownerPrefix(owner: string): string {
   return ["pst", clean(project), clean(stack), clean(name.join("/") || "resource"), ""].join(".");
 }
 
+/** The parts of a tag "pst.<project>.<stack>.<resource>.<unix seconds>". */
+export interface ParsedTag {
+  tag: string;
+  project: string;
+  stack: string;
+  resource: string;
+  createdUnix: number;
+}
+
+/** Reads a tag, or undefined for anything that is not one of ours (names are [A-Za-z0-9_-] after cleaning). */
+export function parseTag(tag: string): ParsedTag | undefined {
+  const m = /^pst\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.(\d{9,11})$/.exec(tag);
+  return m ? { tag, project: m[1], stack: m[2], resource: m[3], createdUnix: Number(m[4]) } : undefined;
+}
+
+/**
+ * Reads an owner prefix "pst.<project>.<stack>.<resource>." (what ownerPrefix makes), or undefined.
+ * A prefix selects every forward and rule of one resource: anything shorter ("pst.") would select
+ * those of every resource on the host.
+ */
+export function parseOwnerPrefix(prefix: string): Omit<ParsedTag, "tag" | "createdUnix"> | undefined {
+  const m = /^pst\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.$/.exec(prefix);
+  return m ? { project: m[1], stack: m[2], resource: m[3] } : undefined;
+}
+
 /**
  * A name as tag-safe text ([A-Za-z0-9_-]). When that changed or shortened it, a short hash of the
  * original keeps distinct names distinct ("web.1" and "web_1", or two long names with one

@@ -6,6 +6,7 @@ import { withRunner } from "../host/open-runner";
 import { sharedReads } from "../host/shared-reads";
 import type { FirewallInputs, FirewallOutputs } from "../types";
 import { preflightTunnel } from "../tunnel/prepare-gateway";
+import { assertFirewallState } from "../validation/state";
 import { validateFirewallInputs, validateTunnelInputs } from "../validation/validate-inputs";
 import { sameRange } from "../validation/net";
 import { changedPaths } from "./changed-paths";
@@ -45,6 +46,7 @@ export const firewallProvider = {
 
   /** The rules carrying our tag as they are now; none left means the resource is gone. */
   async read(id: string, props: FirewallOutputs): Promise<pulumi.dynamic.ReadResult> {
+    assertFirewallState(props);
     const rules = await withRunner(props.connection, async (runner) => {
       // Refresh reads every rule resource at once: they share one listing of the firewall.
       const found = await readRules(sharedReads(runner), props);
@@ -60,6 +62,7 @@ export const firewallProvider = {
   async update(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.UpdateResult> {
     const failures = validateFirewallInputs(news);
     if (failures.length) throw new ValidationError(failures);
+    assertFirewallState(olds);
     const wanted = rulesFor({ ...news, owner: olds.owner });
     const expiry = await withRunner(news.connection, async (runner) => {
       const backend = await openBackend(runner, olds.backend);
@@ -76,6 +79,7 @@ export const firewallProvider = {
 
   /** Removes exactly the rules this resource added; already gone is success. */
   async delete(_id: string, props: FirewallOutputs): Promise<void> {
+    assertFirewallState(props);
     await withRunner(props.connection, async (runner) => {
       // Cancel the pending expiry first, so the watchdog and this delete never race.
       await stopWatchdog(runner, props.ruleTag);

@@ -3,6 +3,7 @@ import { ValidationError } from "../errors";
 import { withRunner } from "../host/open-runner";
 import { createTunnel, deleteTunnel, refreshTunnel } from "../tunnel/tunnel-controller";
 import type { TunnelInputs, TunnelOutputs } from "../types";
+import { assertTunnelState } from "../validation/state";
 import { validateTunnelInputs } from "../validation/validate-inputs";
 import { changedPaths } from "./changed-paths";
 import { createWithExpiry, mergeExpiry, specForTunnel, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
@@ -49,6 +50,7 @@ export const tunnelProvider = {
 
   /** Reports the truth: a dead process or a lost listener comes back gone. */
   async read(id: string, props: TunnelOutputs): Promise<pulumi.dynamic.ReadResult> {
+    assertTunnelState(props);
     const alive = await withRunner(props.connection, async (runner) => {
       const running = await refreshTunnel(runner, props);
       if (!running) await stopWatchdog(runner, props.tag);
@@ -61,12 +63,14 @@ export const tunnelProvider = {
   async update(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.UpdateResult> {
     const failures = validateTunnelInputs(news);
     if (failures.length) throw new ValidationError(failures);
+    assertTunnelState(olds);
     const expiry = await withRunner(news.connection, (runner) => updateExpiry(runner, olds, news, specForTunnel(olds)));
     return { outs: mergeExpiry({ ...olds, ...news, owner: olds.owner }, expiry) };
   },
 
   /** Idempotent: a process already gone, or a pid now owned by someone else, is success. */
   async delete(_id: string, props: TunnelOutputs): Promise<void> {
+    assertTunnelState(props);
     await withRunner(props.connection, async (runner) => {
       // Cancel the pending expiry first, so the watchdog and this delete never race.
       await stopWatchdog(runner, props.tag);

@@ -7,22 +7,10 @@ import { runChecked, type Runner } from "../host/runner";
 import { parseWatchdogList } from "../expiry/watchdog";
 import { STATE_DIR } from "../ssh/forward-argv";
 import { listProcesses, readProcessIdentity, type ListedProcess } from "../tunnel/process-identity";
+import { parseTag, type ParsedTag } from "../tag";
 import type { FirewallRule } from "../types";
 
-/** The parts of a tag "pst.<project>.<stack>.<resource>.<unix seconds>". */
-export interface ParsedTag {
-  tag: string;
-  project: string;
-  stack: string;
-  resource: string;
-  createdUnix: number;
-}
-
-/** Reads a tag, or undefined for anything that is not one of ours (names are [A-Za-z0-9_-] after cleaning). */
-export function parseTag(tag: string): ParsedTag | undefined {
-  const m = /^pst\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.(\d{9,11})$/.exec(tag);
-  return m ? { tag, project: m[1], stack: m[2], resource: m[3], createdUnix: Number(m[4]) } : undefined;
-}
+export { parseTag, type ParsedTag } from "../tag";
 
 /** A process of ours found on the host: a forward (ssh) or an expiry watchdog (sh). */
 export interface FoundProcess {

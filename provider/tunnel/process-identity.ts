@@ -64,9 +64,9 @@ export function parseProcessList(text: string): ListedProcess[] {
   });
 }
 
-/** True when the process is the one we recorded: same start time and our tag in its argv. */
+/** True when the process is the one we recorded: same start time and our tag in its argv (an empty tag matches nothing). */
 export function isOurProcess(p: ProcessIdentity | undefined, startTicks: string, tag: string): p is ProcessIdentity {
-  return p !== undefined && p.state !== "Z" && p.startTicks === startTicks && p.argv.some((a) => a.includes(tag));
+  return p !== undefined && tag !== "" && p.state !== "Z" && p.startTicks === startTicks && p.argv.some((a) => a.includes(tag));
 }
 
 /**

@@ -26,6 +26,7 @@ describe("isOurProcess never takes a reused pid for ours", () => {
   test("other start time: a reused pid", () => expect(isOurProcess(p, "987653", "pst.dev.web.1")).toBe(false));
   test("no tag in argv: someone else's", () => expect(isOurProcess(p, "987654", "pst.dev.other.1")).toBe(false));
   test("zombie: already exited", () => expect(isOurProcess(parseProcFiles(4242, `${stat.replace(" S ", " Z ")}\n${cmdline}`), "987654", "pst.dev.web.1")).toBe(false));
+  test("an empty tag (corrupt state) matches nobody", () => expect(isOurProcess(p, "987654", "")).toBe(false));
   test("gone", () => expect(isOurProcess(undefined, "987654", "pst.dev.web.1")).toBe(false));
 });
 
