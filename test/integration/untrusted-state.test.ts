@@ -12,10 +12,9 @@ jest.setTimeout(300_000);
 const lab: Lab = readLab();
 const TUNNEL_TYPE = "pulumi-nodejs:dynamic/pulumi-shared-tunnel:SharedTunnel";
 
-// "": every argv holds it. "pst": every argv of ours holds it, and it is a safe file name and rule comment.
-test.each([[""], ["pst"]])("a state edited to tag %j and another stack's pid is refused, and that stack's forward keeps running", async (tag) => {
-  const victim = new TestStack(`it-state-victim${tag}`);
-  const edited = new TestStack(`it-state-edited${tag}`);
+test("a state edited to an empty tag and another stack's pid is refused, and that stack's forward keeps running", async () => {
+  const victim = new TestStack("it-state-victim");
+  const edited = new TestStack("it-state-edited");
   let original: unknown;
   try {
     const theirs = await victim.ok("up", demoConfig(lab, { bindPort: "8150" }));
@@ -26,13 +25,13 @@ test.each([[""], ["pst"]])("a state edited to tag %j and another stack's pid is 
     original = JSON.parse(exported);
     const state = JSON.parse(exported);
     const tunnel = state.deployment.resources.find((r: { type: string }) => r.type === TUNNEL_TYPE);
-    // "Our tag is in its argv" then holds for the other stack's forward: only the check of the state stops it.
-    Object.assign(tunnel.outputs, { tag, pid: theirs.pid, processStartTicks: startTicks });
+    // With an empty tag, "our tag is in its argv" holds for every process: only the check of the state stops it.
+    Object.assign(tunnel.outputs, { tag: "", pid: theirs.pid, processStartTicks: startTicks });
     await edited.importState(state);
 
     const r = await edited.run("destroy");
     expect(r.exitCode).not.toBe(0);
-    expect(r.stderr).toContain(`use the saved state of SharedTunnel failed: the saved state holds values this provider never writes: tag: ${JSON.stringify(tag)} is not a tag this provider makes`);
+    expect(r.stderr).toMatch(/use the saved state of SharedTunnel failed: the saved state holds values this provider never writes: tag: "" is not a tag this provider makes/);
     expect(r.stderr).toMatch(/hint: nothing was run on the host/);
     expect(await fetchFrom(lab.nsTc, String(theirs.url))).toBe("internal service reached");
     expect(await sshProcessesWith(String(theirs.tunnelTag))).toHaveLength(1);
