@@ -32,10 +32,26 @@ export class SharedTunnelError extends Error {
 }
 
 function formatMessage(message: string, d: ErrorDetails): string {
-  const lines = [`${d.what}${d.where ? ` on ${d.where}` : ""} failed: ${message}`];
+  // The message and hint may quote the host (stderr, process names, command lines); the command is
+  // ours, quoted by quoteArgv, which refuses control characters.
+  const lines = [`${d.what}${d.where ? ` on ${d.where}` : ""} failed: ${printable(message)}`];
   if (d.command) lines.push(`  command: ${d.command}`);
-  if (d.hint) lines.push(`  hint: ${d.hint}`);
+  if (d.hint) lines.push(`  hint: ${printable(d.hint)}`);
   return lines.join("\n");
+}
+
+/**
+ * Text from a host as it may be shown to a person: every control or format character (a terminal
+ * escape sequence, a carriage return that hides what came before it, a newline that fakes a
+ * "hint:" line, a bidi override that reorders what follows) becomes a visible escape (\n, \x1b, \u202e).
+ * Every error message passes through here; it is the one place host text is made printable.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => {
+    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    const code = c.codePointAt(0) as number;
+    return named[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`);
+  });
 }
 
 /** One failed input property; `check` returns every one of them at once. */
@@ -83,6 +99,12 @@ export class FirewallError extends SharedTunnelError {}
 
 /** The process or listener we found is not the one we started. */
 export class OwnershipError extends SharedTunnelError {}
+
+/**
+ * A resource's saved state holds a value create never writes (edited by hand, or damaged). Acting
+ * on it could touch processes or rules that are not the resource's, so nothing runs on the host.
+ */
+export class CorruptStateError extends SharedTunnelError {}
 
 function lastLines(text: string, n: number): string {
   const lines = text.split("\n");

@@ -49,11 +49,17 @@ export function ownerPrefix({ owner, identity }: TagOwner): string {
     // Never fall back to a prefix without it: that one is shared by same-named resources.
     throw new ValidationError([{ property: "identity", reason: `must be the ${IDENTITY_LENGTH}-hex-digit hash of the resource's URN that the resource class sets, got ${JSON.stringify(identity)}` }]);
   }
-  const [project = "project", stack = "stack", ...rest] = owner.split("/");
-  const name = rest.join("/") || "resource";
-  const head = ["pst", clean(project), clean(stack)].join(".");
+  const { project, stack } = ownerScope(owner);
+  const name = owner.split("/").slice(2).join("/") || "resource";
+  const head = ["pst", project, stack].join(".");
   const room = TAG_MAX_LENGTH - head.length - 1 - (1 + IDENTITY_LENGTH + 1 + SECONDS_ROOM);
   return `${head}.${tagSafe(name).slice(0, room)}.${identity}.`;
+}
+
+/** The project and stack of owner "project/stack/name", as tags spell them. */
+export function ownerScope(owner: string): { project: string; stack: string } {
+  const [project = "project", stack = "stack"] = owner.split("/");
+  return { project: clean(project), stack: clean(stack) };
 }
 
 /** The parts of a tag; `identity` is undefined for tags made before identities existed. */
@@ -81,6 +87,17 @@ export function stackPart(stack: string): string {
 
 function tagSafe(part: string): string {
   return part.replace(/[^A-Za-z0-9_-]/g, "_");
+}
+
+/**
+ * Reads an owner prefix "pst.<project>.<stack>.<resource>.<identity>." (what ownerPrefix makes; the
+ * identity is missing in prefixes made before it existed), or undefined. A prefix selects every
+ * forward and rule of one resource: anything shorter ("pst.") would select those of every resource on the host.
+ */
+export function parseOwnerPrefix(prefix: string): Omit<ParsedTag, "tag" | "createdUnix"> | undefined {
+  const part = "([A-Za-z0-9_-]+)";
+  const m = new RegExp(`^pst\\.${part}\\.${part}\\.${part}\\.(?:([0-9a-f]{${IDENTITY_LENGTH}})\\.)?$`).exec(prefix);
+  return m ? { project: m[1], stack: m[2], resource: m[3], ...(m[4] ? { identity: m[4] } : {}) } : undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import { reportWarning } from "../progress";
 import { findForwards } from "../tunnel/reap-orphans";
 import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { preflightTunnel } from "../tunnel/prepare-gateway";
+import { assertFirewallState } from "../validation/state";
 import { validateFirewallInputs, validateTunnelInputs } from "../validation/validate-inputs";
 import { isUnknown } from "../validation/fields";
 import { changedPaths } from "./changed-paths";
@@ -60,6 +61,7 @@ export const firewallProvider = {
    * forward holds the port), so that too is drift that update repairs.
    */
   async read(id: string, props: FirewallOutputs): Promise<pulumi.dynamic.ReadResult> {
+    assertFirewallState(props);
     const found = await withRunner(props.connection, async (runner) => {
       // Refresh reads every rule resource at once: they share one listing of the firewall.
       const shared = sharedReads(runner);
@@ -85,6 +87,7 @@ export const firewallProvider = {
   async update(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.UpdateResult> {
     const failures = validateFirewallInputs(news);
     if (failures.length) throw new ValidationError(failures);
+    assertFirewallState(olds);
     const wanted = rulesFor(news);
     // The prefix the rule was made with: a rule made before identities existed gates a forward
     // whose tag has none, and GatedTunnel now passes its forward's prefix with one.
@@ -105,6 +108,7 @@ export const firewallProvider = {
 
   /** Removes exactly the rules this resource added; already gone is success. */
   async delete(_id: string, props: FirewallOutputs): Promise<void> {
+    assertFirewallState(props);
     await withRunner(props.connection, async (runner) => {
       // Cancel the pending expiry first, so the watchdog and this delete never race.
       await stopWatchdog(runner, props.ruleTag);

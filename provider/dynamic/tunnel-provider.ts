@@ -5,6 +5,7 @@ import { withRunner } from "../host/open-runner";
 import { rewriteGatewayFiles } from "../tunnel/prepare-gateway";
 import { createTunnel, deleteTunnel, refreshTunnel } from "../tunnel/tunnel-controller";
 import type { TunnelInputs, TunnelOutputs } from "../types";
+import { assertTunnelState } from "../validation/state";
 import { validateTunnelInputs } from "../validation/validate-inputs";
 import { changedPaths } from "./changed-paths";
 import { createWithExpiry, mergeExpiry, specForTunnel, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
@@ -51,6 +52,7 @@ export const tunnelProvider = {
 
   /** Reports the truth: a dead process or a lost listener comes back gone. */
   async read(id: string, props: TunnelOutputs): Promise<pulumi.dynamic.ReadResult> {
+    assertTunnelState(props);
     const alive = await withRunner(props.connection, async (runner) => {
       const running = await refreshTunnel(runner, props);
       if (!running) await stopWatchdog(runner, props.tag);
@@ -63,6 +65,7 @@ export const tunnelProvider = {
   async update(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.UpdateResult> {
     const failures = validateTunnelInputs(news);
     if (failures.length) throw new ValidationError(failures);
+    assertTunnelState(olds);
     const expiry = await withRunner(news.connection, async (runner) => {
       if (!isDeepStrictEqual(olds.gateway, news.gateway)) await rewriteGatewayFiles(runner, news, olds.tag);
       return updateExpiry(runner, olds, news, specForTunnel(olds));
@@ -72,6 +75,7 @@ export const tunnelProvider = {
 
   /** Idempotent: a process already gone, or a pid now owned by someone else, is success. */
   async delete(_id: string, props: TunnelOutputs): Promise<void> {
+    assertTunnelState(props);
     await withRunner(props.connection, async (runner) => {
       // Cancel the pending expiry first, so the watchdog and this delete never race.
       await stopWatchdog(runner, props.tag);

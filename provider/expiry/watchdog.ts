@@ -4,6 +4,7 @@ import { runChecked, type Runner } from "../host/runner";
 import { TAG_TEXT } from "../tag";
 import { writePrivateFile } from "../state/private-file";
 import { dirsPattern, LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
+import { listProcesses, type ListedProcess } from "../tunnel/process-identity";
 import { waitFor } from "../tunnel/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "./duration";
 import { buildWatchdogScript, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
@@ -75,18 +76,17 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
 
 /** Running watchdogs of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
 export async function findWatchdogs(runner: Runner, tagOrPrefix: string): Promise<number[]> {
-  const { stdout } = await runner.run(["pgrep", "-a", "-x", "sh"]);
   const exact = !tagOrPrefix.endsWith(".");
-  return parseWatchdogList(stdout, (await stateDirs(runner)).searched)
+  return parseWatchdogList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched)
     .filter((w) => (exact ? w.tag === tagOrPrefix : w.tag.startsWith(tagOrPrefix)))
     .map((w) => w.pid);
 }
 
-/** `pgrep -a -x sh` lines of our watchdogs: "<pid> sh <dir>/<tag>.watchdog", `dir` one of `dirs` (the state directories searched). */
-export function parseWatchdogList(text: string, dirs: readonly string[]): { pid: number; tag: string; dir: string }[] {
-  const re = new RegExp(`^(\\d+) sh (${dirsPattern(dirs)})/(${TAG_TEXT})\\.watchdog$`);
-  return text.split("\n").flatMap((line) => {
-    const m = re.exec(line.trim());
-    return m ? [{ pid: Number(m[1]), dir: m[2], tag: m[3] }] : [];
+/** Our watchdogs among `sh` processes: argv exactly "sh <dir>/<tag>.watchdog", `dir` one of `dirs` (the state directories searched). */
+export function parseWatchdogList(processes: readonly ListedProcess[], dirs: readonly string[]): { pid: number; tag: string; dir: string }[] {
+  const re = new RegExp(`^(${dirsPattern(dirs)})/(${TAG_TEXT})\\.watchdog$`);
+  return processes.flatMap(({ pid, argv }) => {
+    const m = argv.length === 2 && argv[0] === "sh" ? re.exec(argv[1]) : null;
+    return m ? [{ pid, dir: m[1], tag: m[2] }] : [];
   });
 }

@@ -56,8 +56,13 @@ export interface Unchanged {
   digest: string;
 }
 
-export function hashListing(stdout: string): string {
-  return createHash("sha256").update(stdout, "utf8").digest("hex");
+/**
+ * The digest the locked script compares with `sha256sum` of the same command's output on the host,
+ * so it hashes bytes as they came (`exactStdout`): a listing with a byte that is not UTF-8 (another
+ * tool's rule comment) would otherwise never match, and every change would end "kept changing".
+ */
+export function hashListing(stdout: Buffer | string): string {
+  return createHash("sha256").update(typeof stdout === "string" ? Buffer.from(stdout, "utf8") : stdout).digest("hex");
 }
 
 /** The argv that runs `steps` under the lock (one plain `flock ... argv` when that is enough). */

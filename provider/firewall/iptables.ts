@@ -1,6 +1,6 @@
 import { FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
-import { runChecked, type Runner } from "../host/runner";
+import { exactStdout, runChecked, type Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
 import { sameRange } from "../validation/net";
 import type { FirewallBackend, ObservedRule } from "./backend";
@@ -12,7 +12,8 @@ import { explainJump, buildJumpSteps, pickBinary, buildAddSteps, buildDropChainS
 import { refuseOtherFirewalls } from "./other-firewalls";
 
 const HINT = "check iptables -S PST-GATE and ip6tables -S PST-GATE on the tunnel host";
-type Listing = { text: string; gate: IptablesGate };
+/** `bytes`: the listing as the host printed it, for the digest a change is guarded by. */
+type Listing = { bytes: Buffer; gate: IptablesGate };
 /**
  * What a stale listing could make wrong, and so what must be unchanged when the steps run:
  * "input" for adds (the chain and jump they rely on may have just been removed; INPUT shows
@@ -99,8 +100,8 @@ export class IptablesBackend implements FirewallBackend {
 
   private async readBoth(): Promise<Record<Family, Listing>> {
     const read = async (family: Family): Promise<Listing> => {
-      const { stdout } = await runChecked(this.runner, buildListArgv(family), { what: `read ${pickBinary(family)}' filter table`, hint: HINT });
-      return { text: stdout, gate: parseIptablesGate(stdout, family) };
+      const result = await runChecked(this.runner, buildListArgv(family), { what: `read ${pickBinary(family)}' filter table`, hint: HINT });
+      return { bytes: exactStdout(result), gate: parseIptablesGate(result.stdout, family) };
     };
     return { ip: await read("ip"), ip6: await read("ip6") };
   }
@@ -113,9 +114,11 @@ export class IptablesBackend implements FirewallBackend {
       for (const family of order) {
         const { steps, guard } = planned[family];
         if (steps.length === 0) continue;
-        const text = listings[family].text;
-        const unchanged = guard === "input" ? { read: buildInputListArgv(family), digest: hashListing(extractInputChain(text)) }
-          : guard === "table" ? { read: buildListArgv(family), digest: hashListing(text) } : undefined;
+        const bytes = listings[family].bytes;
+        // The INPUT lines cut from the bytes as they are (latin1 keeps each byte), not from decoded text.
+        const input = () => Buffer.from(extractInputChain(bytes.toString("latin1")), "latin1");
+        const unchanged = guard === "input" ? { read: buildInputListArgv(family), digest: hashListing(input()) }
+          : guard === "table" ? { read: buildListArgv(family), digest: hashListing(bytes) } : undefined;
         if ((await runLocked(this.runner, steps, { what, hint: HINT, ...(unchanged ? { unchanged } : {}) })) === "changed") return "changed";
       }
       return "done";

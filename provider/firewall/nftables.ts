@@ -1,6 +1,6 @@
 import { CommandFailedError, FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
-import type { Runner } from "../host/runner";
+import { exactStdout, type Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
 import { sameRange } from "../validation/net";
 import { sameRule, type FirewallBackend, type ObservedRule } from "./backend";
@@ -77,28 +77,28 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   /** Reads the table; `text` is the exact listing, so a plan made from it can be applied only if it still holds. */
-  private async read(): Promise<{ text: string; gate: NftGate }> {
+  private async read(): Promise<{ bytes: Buffer; gate: NftGate }> {
     const result = await this.runner.run(NFT_LIST_ARGV);
-    if (result.exitCode !== 0 && /No such file or directory/.test(result.stderr)) return { text: "", gate: parseNftGate("") };
+    if (result.exitCode !== 0 && /No such file or directory/.test(result.stderr)) return { bytes: Buffer.alloc(0), gate: parseNftGate("") };
     if (result.exitCode !== 0) {
       throw new CommandFailedError({
         what: "read the nftables gate", where: this.runner.where, command: quoteArgv(NFT_LIST_ARGV),
         hint: "install nftables and run the provider as root (or with sudo)", exitCode: result.exitCode, stderr: result.stderr,
       });
     }
-    return { text: result.stdout, gate: parseNftGate(result.stdout) };
+    return { bytes: exactStdout(result), gate: parseNftGate(result.stdout) };
   }
 
   /** Plans from a listing and applies under the lock (`guard`: only if the table is still as listed). */
   private async change(what: string, plan: (gate: NftGate) => { script: string; guard: boolean; json?: boolean } | undefined): Promise<void> {
     await retryUntilApplied(this.runner, what, async () => {
-      const { text, gate } = await this.read();
+      const { bytes, gate } = await this.read();
       const planned = plan(gate);
       if (!planned) return "done";
       // JSON goes in argv: `nft -j -f -` opens /dev/stdin, which fails when stdin is a socket.
       return runLocked(this.runner, [planned.json ? ["nft", "-j", planned.script] : ["nft", "-f", "-"]], {
         what, hint: HINT, ...(planned.json ? {} : { input: planned.script }),
-        ...(planned.guard ? { unchanged: { read: NFT_LIST_ARGV, digest: hashListing(text) } } : {}),
+        ...(planned.guard ? { unchanged: { read: NFT_LIST_ARGV, digest: hashListing(bytes) } } : {}),
       });
     });
   }

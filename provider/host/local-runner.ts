@@ -17,15 +17,19 @@ export class LocalRunner implements Runner {
       // The ssh we start with -f detaches and points its stdio at /dev/null, so waiting for the
       // pipes to close is safe; killSignal makes a timed-out command go away for real.
       killSignal: "SIGKILL",
+      // Bytes, decoded here once: stdoutBytes must be what the command wrote.
+      encoding: "buffer",
     });
     if (result.failed && result.exitCode === undefined && !result.timedOut && !result.signal) {
       // Not a non-zero exit: the command could not be started (ENOENT, EACCES).
       throw new Error(`could not run ${file} locally: ${result.shortMessage}`);
     }
+    const stdout = Buffer.from(result.stdout ?? new Uint8Array());
     return {
       exitCode: result.exitCode,
-      stdout: String(result.stdout ?? ""),
-      stderr: String(result.stderr ?? ""),
+      stdout: stdout.toString("utf8"),
+      stdoutBytes: stdout,
+      stderr: Buffer.from(result.stderr ?? new Uint8Array()).toString("utf8"),
       timedOut: result.timedOut,
     };
   }

@@ -5,8 +5,18 @@ import { quoteArgv } from "./quote";
 export interface RunResult {
   exitCode: number | undefined;
   stdout: string;
+  /** stdout's exact bytes (runners fill it; hand-made results in tests may not): see exactStdout. */
+  stdoutBytes?: Buffer;
   stderr: string;
   timedOut: boolean;
+}
+
+/**
+ * stdout byte for byte, for comparing with what a command on the host sees (a digest of a listing):
+ * decoding and re-encoding would turn bytes that are not UTF-8 into other bytes.
+ */
+export function exactStdout(result: RunResult): Buffer {
+  return result.stdoutBytes ?? Buffer.from(result.stdout, "utf8");
 }
 
 export interface RunOptions {

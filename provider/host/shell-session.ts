@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { ClientChannel } from "ssh2";
+import { afterBegin, ByteText, printBegin } from "./framing";
 import { quoteArgv } from "./quote";
 import type { RunOptions, RunResult } from "./runner";
 
@@ -8,20 +9,22 @@ import type { RunOptions, RunResult } from "./runner";
  * `exec` makes sshd set up a session and start a shell (~120 ms measured here); a command written
  * to a running shell costs a few ms. Protocol, per command (argv quoted by the one quoting
  * function, nothing else interpolated):
- *   <argv> </dev/null        or   printf %s '<base64 of input>' | base64 -d | <argv>
- *   printf '\n%s %d\n' <nonce> "$?"; printf '\n%s\n' <nonce> >&2
- * The nonce is random per command, so output can never forge the end of a command. Input goes
- * as base64 so its bytes arrive exactly; a command never reads the session's own stdin.
+ *   <begin marker on stdout and stderr>; <argv> </dev/null   (or  printf %s '<base64>' | base64 -d | <argv>)
+ *   printf '\n%s:end %d\n' <nonce> "$?"; printf '\n%s:end\n' <nonce> >&2
+ * The nonce is random per command, so output can never forge the end of a command, and what a
+ * session printed before the command began (an rc file's banner) is never taken for its output
+ * (see framing.ts). Input goes as base64 so its bytes arrive exactly; a command never reads the
+ * session's own stdin.
  */
 export class ShellSession {
-  private stdout = "";
-  private stderr = "";
+  private stdout = new ByteText();
+  private stderr = new ByteText();
   private waiter?: () => void;
   dead = false;
 
   constructor(private readonly channel: ClientChannel) {
-    channel.on("data", (d: Buffer) => this.feed(() => (this.stdout += d.toString())));
-    channel.stderr.on("data", (d: Buffer) => this.feed(() => (this.stderr += d.toString())));
+    channel.on("data", (d: Buffer) => this.feed(() => this.stdout.push(d)));
+    channel.stderr.on("data", (d: Buffer) => this.feed(() => this.stderr.push(d)));
     channel.on("close", () => this.feed(() => (this.dead = true)));
   }
 
@@ -30,26 +33,29 @@ export class ShellSession {
     if (this.dead) throw new Error("shell session closed");
     const nonce = `PST-${randomBytes(16).toString("hex")}`;
     const input = options.input === undefined ? "" : `printf %s ${quoteArgv([Buffer.from(options.input).toString("base64")])} | base64 -d | `;
-    const line = `${input}${quoteArgv(argv)}${options.input === undefined ? " </dev/null" : ""}; printf '\\n%s %d\\n' ${nonce} "$?"; printf '\\n%s\\n' ${nonce} >&2\n`;
-    this.stdout = "";
-    this.stderr = "";
+    const line = `${printBegin(nonce)}${input}${quoteArgv(argv)}${options.input === undefined ? " </dev/null" : ""}; printf '\\n%s:end %d\\n' ${nonce} "$?"; printf '\\n%s:end\\n' ${nonce} >&2\n`;
+    this.stdout = new ByteText();
+    this.stderr = new ByteText();
     this.channel.write(line);
-    const outEnd = new RegExp(`\\n${nonce} (\\d+)\\n$`);
-    const errEnd = `\n${nonce}\n`;
-    const done = () => outEnd.test(this.stdout) && this.stderr.endsWith(errEnd);
+    const outEnd = new RegExp(`\\n${nonce}:end (\\d+)\\n$`);
+    const errEnd = `\n${nonce}:end\n`;
+    const done = () => outEnd.test(this.stdout.text) && this.stderr.text.endsWith(errEnd);
     const finished = await this.until(() => done() || this.dead, options.timeoutMs);
     if (!finished || !done()) {
       // Timed out or the shell died: this session's state is unknown, so it is not used again.
       this.dead = true;
       this.channel.close();
       if (finished) throw new Error("shell session closed");
-      return { exitCode: undefined, stdout: this.stdout, stderr: this.stderr, timedOut: true };
+      const out = afterBegin(this.stdout.text, nonce);
+      return { exitCode: undefined, stdout: out.text, stdoutBytes: out.bytes, stderr: afterBegin(this.stderr.text, nonce).text, timedOut: true };
     }
-    const code = Number((outEnd.exec(this.stdout) as RegExpExecArray)[1]);
+    const code = Number((outEnd.exec(this.stdout.text) as RegExpExecArray)[1]);
+    const out = afterBegin(this.stdout.text.replace(outEnd, ""), nonce);
     return {
       exitCode: code,
-      stdout: this.stdout.replace(outEnd, ""),
-      stderr: this.stderr.slice(0, -errEnd.length),
+      stdout: out.text,
+      stdoutBytes: out.bytes,
+      stderr: afterBegin(this.stderr.text.slice(0, -errEnd.length), nonce).text,
       timedOut: false,
     };
   }

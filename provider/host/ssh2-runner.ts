@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { SshConnectError } from "../errors";
 import type { ConnectionArgs } from "../types";
+import { afterBegin, ByteText, printBegin } from "./framing";
 import { quoteArgv } from "./quote";
 import type { RunOptions, RunResult, Runner } from "./runner";
 import { ShellSession } from "./shell-session";
@@ -113,12 +115,14 @@ export class Ssh2Runner implements Runner {
     }
   }
 
+  /** One exec channel; output after the begin marker only, decoded once (see framing.ts). */
   private runOnce(command: string, options: RunOptions): Promise<RunResult> {
+    const nonce = `PST-${randomBytes(16).toString("hex")}`;
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
+      this.client.exec(`${printBegin(nonce)}${command}`, (err: Error | undefined, stream: ClientChannel) => {
         if (err) return reject(err);
-        let stdout = "";
-        let stderr = "";
+        const stdout = new ByteText();
+        const stderr = new ByteText();
         let timedOut = false;
         const timer = options.timeoutMs
           ? setTimeout(() => {
@@ -126,11 +130,12 @@ export class Ssh2Runner implements Runner {
               stream.close();
             }, options.timeoutMs)
           : undefined;
-        stream.on("data", (d: Buffer) => (stdout += d.toString()));
-        stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        stream.on("data", (d: Buffer) => stdout.push(d));
+        stream.stderr.on("data", (d: Buffer) => stderr.push(d));
         stream.on("close", (code: number | undefined) => {
           if (timer) clearTimeout(timer);
-          resolve({ exitCode: timedOut ? undefined : code ?? undefined, stdout, stderr, timedOut });
+          const out = afterBegin(stdout.text, nonce);
+          resolve({ exitCode: timedOut ? undefined : code ?? undefined, stdout: out.text, stdoutBytes: out.bytes, stderr: afterBegin(stderr.text, nonce).text, timedOut });
         });
         stream.end(options.input ?? undefined);
       });

@@ -3,6 +3,16 @@ import { quoteArgv } from "./quote";
 import type { RunOptions, RunResult, Runner } from "./runner";
 
 /**
+ * What sudo must allow. Every command on the host goes through sudo, among them `sh -c` scripts
+ * (files, locks, watchdogs, process listings), `env` (starting ssh with its askpass), `flock`,
+ * `ssh`, `kill`, `cat`, `rm` and the firewall tools: with `sh` and `env` allowed, a list of
+ * commands grants no less than ALL, so the rule to give is ALL, and saying less would mislead.
+ */
+export const SUDO_HINT =
+  "give the connection user a NOPASSWD rule for all commands, e.g. \"<user> ALL=(root) NOPASSWD: ALL\" in /etc/sudoers.d/ " +
+  "(the provider runs sh -c scripts, env, flock, ssh, kill and the firewall tools as root, so a shorter list would not be narrower), or connect as root";
+
+/**
  * Runs every command through `sudo -n --` (connection.sudo): firewall changes and low ports need
  * root, and -n makes a missing NOPASSWD rule fail at once instead of waiting for a password.
  * Everything on that host goes through it, so the ssh we start and the files we write belong to
@@ -25,7 +35,7 @@ export class SudoRunner implements Runner {
         exitCode: result.exitCode,
         stderr: result.stderr,
         reason: "sudo refused to run it without a password",
-        hint: "give the connection user a NOPASSWD sudoers rule for the firewall and ssh commands, or connect as root",
+        hint: SUDO_HINT,
       });
     }
     return result;

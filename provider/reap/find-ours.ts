@@ -6,11 +6,11 @@ import { UfwBackend } from "../firewall/ufw";
 import { runChecked, type Runner } from "../host/runner";
 import { parseWatchdogList } from "../expiry/watchdog";
 import { dirsPattern, stateDirs } from "../state/state-dir";
+import { listProcesses, readProcessIdentity, type ListedProcess } from "../tunnel/process-identity";
 import { parseTag, TAG_TEXT, type ParsedTag } from "../tag";
-import { readProcessIdentity } from "../tunnel/process-identity";
 import type { FirewallRule } from "../types";
 
-export type { ParsedTag };
+export { parseTag, type ParsedTag } from "../tag";
 
 /** A process of ours found on the host: a forward (ssh) or an expiry watchdog (sh). */
 export interface FoundProcess {
@@ -42,12 +42,13 @@ export function startFitsTag(p: Pick<FoundProcess, "kind" | "startUnix" | "tag">
   return p.kind === "watchdog" || p.startUnix <= p.tag.createdUnix + 900;
 }
 
-/** Lines of `pgrep -a`, as (pid, tag, dir) of ours: ssh with `-E <dir>/<tag>.log`, `dir` one of `dirs` (the state directories searched). */
-export function parseTaggedForwards(text: string, dirs: readonly string[]): { pid: number; tag: string; dir: string }[] {
-  const re = new RegExp(`^(\\d+) ssh .* -E (${dirsPattern(dirs)})/(${TAG_TEXT})\\.log( |$)`);
-  return text.split("\n").flatMap((line) => {
-    const m = re.exec(line.trim());
-    return m ? [{ pid: Number(m[1]), dir: m[2], tag: m[3] }] : [];
+/** Our forwards among `ssh` processes: argv holding "-E" then "<dir>/<tag>.log", `dir` one of `dirs` (the state directories searched; our watchdogs: parseWatchdogList). */
+export function parseTaggedForwards(processes: readonly ListedProcess[], dirs: readonly string[]): { pid: number; tag: string; dir: string }[] {
+  const re = new RegExp(`^(${dirsPattern(dirs)})/(${TAG_TEXT})\\.log$`);
+  return processes.flatMap(({ pid, argv }) => {
+    const at = argv.indexOf("-E");
+    const m = argv[0] === "ssh" && at > 0 ? re.exec(argv[at + 1] ?? "") : null;
+    return m ? [{ pid, dir: m[1], tag: m[2] }] : [];
   });
 }
 
@@ -55,8 +56,8 @@ export function parseTaggedForwards(text: string, dirs: readonly string[]): { pi
 export async function findOurProcesses(runner: Runner): Promise<FoundProcess[]> {
   const clock = await readBootClock(runner);
   const { searched } = await stateDirs(runner);
-  const ssh = parseTaggedForwards((await runner.run(["pgrep", "-a", "-x", "ssh"])).stdout, searched).map((p) => ({ ...p, kind: "forward" as const, file: `${p.dir}/${p.tag}.log` }));
-  const sh = parseWatchdogList((await runner.run(["pgrep", "-a", "-x", "sh"])).stdout, searched).map((p) => ({ ...p, kind: "watchdog" as const, file: `${p.dir}/${p.tag}.watchdog` }));
+  const ssh = parseTaggedForwards(await listProcesses(runner, "ssh"), searched).map((p) => ({ ...p, kind: "forward" as const, file: `${p.dir}/${p.tag}.log` }));
+  const sh = parseWatchdogList(await listProcesses(runner, "sh"), searched).map((p) => ({ ...p, kind: "watchdog" as const, file: `${p.dir}/${p.tag}.watchdog` }));
   const found: FoundProcess[] = [];
   const here = await readNetNamespaces(runner, [...sh, ...ssh].map((p) => p.pid));
   for (const p of [...sh, ...ssh]) {

@@ -1,5 +1,6 @@
 import { runChecked, type Runner } from "../host/runner";
 import { parseTaggedForwards } from "../reap/find-ours";
+import { listProcesses } from "../tunnel/process-identity";
 import { parseTag, type ParsedTag } from "../tag";
 import { LEGACY_STATE_DIR, stateDirs } from "./state-dir";
 
@@ -29,7 +30,7 @@ export async function sweepStaleSecrets(runner: Runner, options: { dryRun?: bool
   const script = 'date +%s; for d; do for f in "$d"/pst.*; do [ -f "$f" ] && [ ! -L "$f" ] && echo "$f"; done; done; exit 0';
   const listed = (await runChecked(runner, ["sh", "-c", script, "sh", ...dirs], { what: "list the state directory" })).stdout.trim().split("\n");
   const now = Number(listed.shift());
-  const live = new Set(parseTaggedForwards((await runner.run(["pgrep", "-a", "-x", "ssh"])).stdout, searched).map((p) => p.tag));
+  const live = new Set(parseTaggedForwards(await listProcesses(runner, "ssh"), searched).map((p) => p.tag));
   const byTag = new Map<string, StaleSecrets>();
   for (const path of listed) {
     const m = SECRET_FILE.exec(path.slice(path.lastIndexOf("/") + 1));

@@ -21,22 +21,52 @@ export async function readProcessIdentity(runner: Runner, pid: number): Promise<
 
 /** Parses `cat stat cmdline` output: the stat line, then NUL-separated argv. */
 export function parseProcFiles(pid: number, text: string): ProcessIdentity | undefined {
-  const nl = text.indexOf("\n");
-  const stat = nl < 0 ? text : text.slice(0, nl);
-  // comm (field 2) is in parentheses and may itself contain ") "; the fields after the last ")" are fixed.
-  const close = stat.lastIndexOf(")");
+  // comm (field 2) is in parentheses and may itself hold ")" or a newline, but never more than 15
+  // bytes: its closing ")" is the last one within reach, and the stat line ends at the next newline.
+  const open = text.indexOf("(");
+  const close = open < 0 ? -1 : text.lastIndexOf(")", open + 16);
   if (close < 0) return undefined;
+  const nl = text.indexOf("\n", close);
+  const stat = nl < 0 ? text : text.slice(0, nl);
   const rest = stat.slice(close + 2).split(" ");
   const state = rest[0];
   const startTicks = rest[19];
   if (!state || !startTicks) return undefined;
-  const argv = (nl < 0 ? "" : text.slice(nl + 1)).split("\0").filter((a, i, all) => a !== "" || i < all.length - 1);
-  return { pid, startTicks, state, argv };
+  return { pid, startTicks, state, argv: splitCmdline(nl < 0 ? "" : text.slice(nl + 1)) };
 }
 
-/** True when the process is the one we recorded: same start time and our tag in its argv. */
+/** /proc/<pid>/cmdline as argv: each argument ends with a NUL (an empty last one is the terminator). */
+function splitCmdline(cmdline: string): string[] {
+  return cmdline.split("\0").filter((a, i, all) => a !== "" || i < all.length - 1);
+}
+
+/** A running process as /proc shows it. */
+export interface ListedProcess {
+  pid: number;
+  argv: string[];
+}
+
+/**
+ * Every process named `name` (pgrep -x) with its argv read from /proc/<pid>/cmdline, one base64
+ * line per process. Not `pgrep -a`: it prints argv joined by spaces, one process per line, so an
+ * argument holding a newline or spaces could pose as another process or another argument.
+ */
+export async function listProcesses(runner: Runner, name: string): Promise<ListedProcess[]> {
+  const script = 'for p in $(pgrep -x -- "$1"); do printf "%s " "$p"; base64 -w0 "/proc/$p/cmdline" 2>/dev/null; echo; done';
+  return parseProcessList((await runner.run(["sh", "-c", script, "sh", name])).stdout);
+}
+
+/** Lines "<pid> <base64 of cmdline>"; a process that exited meanwhile (no cmdline) is left out. */
+export function parseProcessList(text: string): ListedProcess[] {
+  return text.split("\n").flatMap((line) => {
+    const m = /^(\d+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
+    return m ? [{ pid: Number(m[1]), argv: splitCmdline(Buffer.from(m[2], "base64").toString("utf8")) }] : [];
+  });
+}
+
+/** True when the process is the one we recorded: same start time and our tag in its argv (an empty tag matches nothing). */
 export function isOurProcess(p: ProcessIdentity | undefined, startTicks: string, tag: string): p is ProcessIdentity {
-  return p !== undefined && p.state !== "Z" && p.startTicks === startTicks && p.argv.some((a) => a.includes(tag));
+  return p !== undefined && tag !== "" && p.state !== "Z" && p.startTicks === startTicks && p.argv.some((a) => a.includes(tag));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Runner } from "../host/runner";
 import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
-import { readProcessIdentity, waitForExit } from "./process-identity";
+import { listProcesses, readProcessIdentity, waitForExit } from "./process-identity";
 
 /**
  * Stops forwards and removes files left by an earlier create of the same resource that never
@@ -16,7 +16,7 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise
   for (const pid of pids) {
     // Re-read the argv right before signalling: the pid must still be that ssh.
     const identity = await readProcessIdentity(runner, pid);
-    if (!identity || identity.state === "Z" || !identity.argv.some((a) => markers.some((marker) => a.startsWith(marker)))) continue;
+    if (!identity || identity.state === "Z" || !markers.some((marker) => logsUnder(identity.argv, marker))) continue;
     await runner.run(["kill", "-TERM", String(pid)]);
     await waitForExit(runner, pid, 5000);
   }
@@ -28,10 +28,10 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise
 /** Pids of ssh forwards whose -E log path starts with one of our state directories and `prefix` (a tag or an owner prefix). */
 export async function findForwards(runner: Runner, prefix: string): Promise<number[]> {
   const markers = (await stateDirs(runner)).searched.map((d) => `${d}/${prefix}`);
-  const listed = await runner.run(["pgrep", "-x", "-a", "ssh"]);
-  return listed.stdout
-    .split("\n")
-    .map((line) => /^(\d+) (.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null && markers.some((marker) => m[2].includes(` -E ${marker}`)))
-    .map((m) => Number(m[1]));
+  return (await listProcesses(runner, "ssh")).filter((p) => markers.some((marker) => logsUnder(p.argv, marker))).map((p) => p.pid);
+}
+
+/** True when argv holds "-E" followed by a log path starting with `marker`: how our forwards carry their tag. */
+function logsUnder(argv: readonly string[], marker: string): boolean {
+  return argv.some((a, i) => a === "-E" && argv[i + 1]?.startsWith(marker));
 }

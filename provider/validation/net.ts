@@ -68,6 +68,32 @@ export function coversEverything(cidr: Cidr): boolean {
   return cidr.prefixLength === 0;
 }
 
+/**
+ * The families ("ipv4", "ipv6") whose every address some range of `cidrs` admits, however the
+ * ranges are split (0.0.0.0/1 with 128.0.0.0/1 admit as much as 0.0.0.0/0). Two CIDRs are either
+ * nested or disjoint, so the ranges no other range contains are disjoint, and they cover a family
+ * exactly when their sizes add up to the family's size. Containment is ipaddr.js's `match`.
+ */
+export function familiesCovered(cidrs: readonly Cidr[]): Set<"ipv4" | "ipv6"> {
+  const covered = new Set<"ipv4" | "ipv6">();
+  for (const family of ["ipv4", "ipv6"] as const) {
+    const bits = family === "ipv4" ? 32 : 128;
+    const ranges = cidrs.filter((c) => c.address.kind() === family);
+    const outermost = ranges.filter((c, i) => !ranges.some((o, j) => contains(o, c) && (!contains(c, o) || j < i)));
+    const size = outermost.reduce((sum, c) => sum + 2n ** BigInt(bits - c.prefixLength), 0n);
+    if (size === 2n ** BigInt(bits)) covered.add(family);
+  }
+  return covered;
+}
+
+/** True when every address of `inner` is in `outer` (same family). */
+function contains(outer: Cidr, inner: Cidr): boolean {
+  if (outer.prefixLength > inner.prefixLength) return false;
+  return inner.address.kind() === "ipv4"
+    ? (inner.address as ipaddr.IPv4).match(outer.address as ipaddr.IPv4, outer.prefixLength)
+    : (inner.address as ipaddr.IPv6).match(outer.address as ipaddr.IPv6, outer.prefixLength);
+}
+
 /** Formats host:port the way ssh -L and URLs expect (IPv6 in brackets). */
 export function formatHostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;

@@ -1,8 +1,9 @@
 import type { InputFailure } from "../errors";
 import type { ConnectionArgs, FirewallInputs, GatewayArgs, TunnelInputs } from "../types";
 import { checkExpiry } from "../expiry/duration";
+import { ownerScope, parseOwnerPrefix } from "../tag";
 import { Failures, isUnknown } from "./fields";
-import { coversEverything, isOneAddress, isUnspecified, parseAddress, parseCidr } from "./net";
+import { coversEverything, familiesCovered, isOneAddress, isUnspecified, parseAddress, parseCidr } from "./net";
 
 /** Every failure in a SharedTunnel's inputs, with no I/O. Unknown (preview) values pass. */
 export function validateTunnelInputs(inputs: Partial<TunnelInputs>): InputFailure[] {
@@ -41,10 +42,24 @@ export function validateFirewallInputs(inputs: Partial<FirewallInputs>): InputFa
     if (reason) f.add("destination", `${JSON.stringify(inputs.destination)}: ${reason}`);
   }
   checkExpiry(f, inputs);
+  checkGatesForwardsOf(f, inputs.gatesForwardsOf, inputs.owner);
   return f.list;
 }
 
-function checkConnection(f: Failures, c: ConnectionArgs | undefined): void {
+/**
+ * Set by GatedTunnel: at expiry the watchdog stops every forward under this prefix before the rule
+ * goes. It must name one resource of this stack: "pst." would stop every forward of ours on the host.
+ */
+export function checkGatesForwardsOf(f: Failures, prefix: unknown, owner: unknown): void {
+  if (prefix === undefined || isUnknown(prefix) || isUnknown(owner)) return;
+  const parsed = typeof prefix === "string" ? parseOwnerPrefix(prefix) : undefined;
+  const mine = typeof owner === "string" ? ownerScope(owner) : undefined;
+  if (!parsed || !mine || parsed.project !== mine.project || parsed.stack !== mine.stack) {
+    f.add("gatesForwardsOf", `${JSON.stringify(prefix)} is not the owner prefix of one resource of this stack ("pst.<project>.<stack>.<resource>.<identity>."); it is set by GatedTunnel, not by hand`);
+  }
+}
+
+export function checkConnection(f: Failures, c: ConnectionArgs | undefined): void {
   if (c === undefined || isUnknown(c)) return;
   f.host("connection.host", c.host, "the machine running pulumi (or omit connection)");
   f.port("connection.port", c.port, false);
@@ -108,4 +123,18 @@ function checkSources(f: Failures, sources: unknown, allowAny: boolean): void {
       f.add(`sources[${i}]`, `${s} admits every source; narrow it, or set allowAnySource: true`);
     }
   });
+  if (!allowAny) checkSourcesTogether(f, sources);
+}
+
+/** Ranges that together admit a whole family (0.0.0.0/1 and 128.0.0.0/1) need allowAnySource as 0.0.0.0/0 does. */
+function checkSourcesTogether(f: Failures, sources: unknown[]): void {
+  const parsed = sources.flatMap((text) => {
+    const cidr = typeof text === "string" ? parseCidr(text) : "not a string";
+    return typeof cidr === "string" ? [] : [{ text: text as string, cidr }];
+  });
+  for (const family of familiesCovered(parsed.map((p) => p.cidr))) {
+    const ranges = parsed.filter((p) => p.cidr.address.kind() === family);
+    if (ranges.some((p) => coversEverything(p.cidr))) continue; // a single /0 was already named on its own
+    f.add("sources", `${ranges.map((p) => p.text).join(", ")} together admit every ${family === "ipv4" ? "IPv4" : "IPv6"} source; narrow them, or set allowAnySource: true`);
+  }
 }

@@ -4,7 +4,7 @@ import { watchdogFiles } from "../../provider/expiry/watchdog-script";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { LEGACY_STATE_DIR, ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { parseTag } from "../../provider/tag";
-import { readProcessIdentity } from "../../provider/tunnel/process-identity";
+import { listProcesses, readProcessIdentity } from "../../provider/tunnel/process-identity";
 import { tunnelFiles } from "../../provider/tunnel/tunnel-files";
 import { fetchFrom, inNs, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { whileUntrustedTries } from "../support/prober";
@@ -47,7 +47,7 @@ async function expectForwardAlive(f: Forward): Promise<void> {
 
 /** The tag's watchdog runs and its deadline file is in place. */
 async function expectWatchdogArmed(tag: string): Promise<void> {
-  const running = parseWatchdogList((await local.run(["pgrep", "-a", "-x", "sh"])).stdout, [ROOT_STATE_DIR, LEGACY_STATE_DIR]).map((w) => w.tag);
+  const running = parseWatchdogList(await listProcesses(local, "sh"), [ROOT_STATE_DIR, LEGACY_STATE_DIR]).map((w) => w.tag);
   expect(running).toContain(tag);
   expect((await inNs(lab.nsTh, ["test", "-s", watchdogFiles(ROOT_STATE_DIR, tag).deadline])).exitCode).toBe(0);
 }
@@ -56,7 +56,7 @@ async function expectWatchdogArmed(tag: string): Promise<void> {
 async function expectNothingLeft(stack: string): Promise<void> {
   const fragment = `pst.${PROJECT}.${stack}.`;
   expect(await sshProcessesWith(fragment)).toEqual([]);
-  expect(parseWatchdogList((await local.run(["pgrep", "-a", "-x", "sh"])).stdout, [ROOT_STATE_DIR, LEGACY_STATE_DIR]).filter((w) => w.tag.startsWith(fragment))).toEqual([]);
+  expect(parseWatchdogList(await listProcesses(local, "sh"), [ROOT_STATE_DIR, LEGACY_STATE_DIR]).filter((w) => w.tag.startsWith(fragment))).toEqual([]);
   expect(await tunnelHostUfwRules(lab)).not.toContain(fragment);
   expect((await inNs(lab.nsTh, ["nft", "list", "ruleset"])).stdout).not.toContain(fragment);
 }

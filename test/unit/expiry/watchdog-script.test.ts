@@ -59,8 +59,14 @@ test.each(["ufw", "nftables", "iptables"] as const)("the script for a %s rule is
 });
 
 test("parseWatchdogList reads only our watchdogs' tags, in the state directory or the legacy one", () => {
-  const text = `12 sh /run/pulumi-shared-tunnel/pst.p.s.r.1.watchdog\n13 sh /home/x/pst.p.s.r.1.watchdog\n14 sh -c sleep\n15 sh ${LEGACY_STATE_DIR}/pst.p.s.r.2.watchdog\n`;
-  expect(parseWatchdogList(text, ["/run/pulumi-shared-tunnel", LEGACY_STATE_DIR])).toEqual([
+  const listed = [
+    { pid: 12, argv: ["sh", "/run/pulumi-shared-tunnel/pst.p.s.r.1.watchdog"] },
+    { pid: 13, argv: ["sh", "/home/x/pst.p.s.r.1.watchdog"] },
+    { pid: 14, argv: ["sh", "-c", "sleep"] },
+    { pid: 15, argv: ["sh", `${LEGACY_STATE_DIR}/pst.p.s.r.2.watchdog`] },
+    { pid: 16, argv: ["sh", "/run/pulumi-shared-tunnel/pst.p.s.r.1.watchdog", "extra"] },
+  ];
+  expect(parseWatchdogList(listed, ["/run/pulumi-shared-tunnel", LEGACY_STATE_DIR])).toEqual([
     { pid: 12, dir: "/run/pulumi-shared-tunnel", tag: "pst.p.s.r.1" }, { pid: 15, dir: LEGACY_STATE_DIR, tag: "pst.p.s.r.2" },
   ]);
 });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildLockedArgv, CHANGED_EXIT, hashListing, FIREWALL_LOCK } from "../../../provider/firewall/host-lock";
 import { LocalRunner } from "../../../provider/host/local-runner";
+import { exactStdout } from "../../../provider/host/runner";
 
 const runner = new LocalRunner();
 const dir = mkdtempSync(path.join(tmpdir(), "pstfw-lock-"));
@@ -49,6 +50,13 @@ describe("the unchanged-listing guard", () => {
 
   test("a read that fails with no output matches the digest of nothing (an absent table)", async () => {
     const r = await run([["printf", "applied"]], { read: ["cat", path.join(dir, "absent")], digest: hashListing("") });
+    expect(r).toMatchObject({ exitCode: 0, stdout: "applied" });
+  });
+
+  test("a listing with bytes that are not UTF-8 (another tool's comment) still matches, read as the bytes it is", async () => {
+    writeFileSync(file, Buffer.concat([Buffer.from("-A INPUT -m comment --comment caf"), Buffer.from([0xe9, 0x0a]), Buffer.from("— ☕\n")]));
+    const listed = await runner.run(["cat", file]);
+    const r = await run([["printf", "applied"]], { read: ["cat", file], digest: hashListing(exactStdout(listed)) });
     expect(r).toMatchObject({ exitCode: 0, stdout: "applied" });
   });
 });

@@ -1,6 +1,13 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseWatchdogList } from "../../../provider/expiry/watchdog";
 import { LocalRunner } from "../../../provider/host/local-runner";
-import { isOurProcess, parseProcFiles, readProcessIdentity, waitForExit } from "../../../provider/tunnel/process-identity";
+import { parseTaggedForwards } from "../../../provider/reap/find-ours";
+import { LEGACY_STATE_DIR, ROOT_STATE_DIR as STATE_DIR } from "../../../provider/state/state-dir";
+import { isOurProcess, listProcesses, parseProcessList, parseProcFiles, readProcessIdentity, waitForExit } from "../../../provider/tunnel/process-identity";
+import { waitFor } from "../../../provider/tunnel/wait-for";
 
 // /proc/<pid>/stat with a comm that contains ") " to prove fields are counted from the last ")".
 const stat = "4242 (ss) h) S 1 4242 4242 0 -1 4194624 300 0 0 0 1 0 0 0 20 0 1 0 987654 1000 200 18446744073709551615";
@@ -19,6 +26,7 @@ describe("isOurProcess never takes a reused pid for ours", () => {
   test("other start time: a reused pid", () => expect(isOurProcess(p, "987653", "pst.dev.web.1")).toBe(false));
   test("no tag in argv: someone else's", () => expect(isOurProcess(p, "987654", "pst.dev.other.1")).toBe(false));
   test("zombie: already exited", () => expect(isOurProcess(parseProcFiles(4242, `${stat.replace(" S ", " Z ")}\n${cmdline}`), "987654", "pst.dev.web.1")).toBe(false));
+  test("an empty tag (corrupt state) matches nobody", () => expect(isOurProcess(p, "987654", "")).toBe(false));
   test("gone", () => expect(isOurProcess(undefined, "987654", "pst.dev.web.1")).toBe(false));
 });
 
@@ -47,5 +55,44 @@ describe("waitForExit, on real local processes", () => {
     } finally {
       child.kill("SIGKILL");
     }
+  });
+});
+
+test("a comm holding a newline and parentheses does not shift the stat fields or the argv", () => {
+  const odd = "4242 (a)\n) S 1 2) S 1 4242 4242 0 -1 4194624 300 0 0 0 1 0 0 0 20 0 1 0 987654 1000 200 18446744073709551615";
+  expect(parseProcFiles(4242, `${odd}\n${cmdline}`)).toMatchObject({ state: "S", startTicks: "987654", argv: ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log", "--", "gw"] });
+});
+
+describe("listProcesses reads argv from /proc, so no argument can forge another process", () => {
+  const runner = new LocalRunner();
+  const dir = mkdtempSync(path.join(tmpdir(), "pst-ps-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // A process named ssh (a shell under that name) with arguments that `pgrep -a` output would show
+  // as a forward of ours: one that starts a new line (older pgrep prints it raw) reading like a
+  // forward and a watchdog with pids not its own, and one that is "-E <our log>" in a single word
+  // (pgrep -a joins words with spaces).
+  const forged = `x\n999999999 ssh -E ${STATE_DIR}/pst.p.s.r.1795617874.log gw\n999999998 sh ${STATE_DIR}/pst.p.s.r.1.watchdog`;
+  const oneWord = `-E ${STATE_DIR}/pst.p.s.r.1795617874.log`;
+
+  test("each process once, its own pid, argv exact; no forged forward or watchdog", async () => {
+    symlinkSync("/bin/sh", path.join(dir, "ssh"));
+    const ssh = spawn(path.join(dir, "ssh"), ["-c", "sleep 30", forged, oneWord], { stdio: "ignore", argv0: "ssh" });
+    const sh = spawn("sh", ["-c", "sleep 30", forged], { stdio: "ignore" });
+    try {
+      await waitFor(async () => (await listProcesses(runner, "ssh")).some((p) => p.pid === ssh.pid) || undefined, 3000);
+      const listed = await listProcesses(runner, "ssh");
+      expect(listed.find((p) => p.pid === ssh.pid)?.argv).toEqual(["ssh", "-c", "sleep 30", forged, oneWord]);
+      expect(listed.map((p) => p.pid)).not.toContain(999999999);
+      expect(parseTaggedForwards(listed, [STATE_DIR, LEGACY_STATE_DIR])).toEqual([]);
+      expect(parseWatchdogList(await listProcesses(runner, "sh"), [STATE_DIR, LEGACY_STATE_DIR])).toEqual([]);
+    } finally {
+      ssh.kill("SIGKILL");
+      sh.kill("SIGKILL");
+    }
+  });
+
+  test("parseProcessList skips anything that is not a pid and a base64 cmdline", () => {
+    const b64 = Buffer.from("sh\0/x\0").toString("base64");
+    expect(parseProcessList(`12 ${b64}\n13 \nnot a line\n14 ${b64} extra\n`)).toEqual([{ pid: 12, argv: ["sh", "/x"] }]);
   });
 });

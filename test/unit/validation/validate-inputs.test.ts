@@ -1,6 +1,7 @@
 import { validateFirewallInputs, validateTunnelInputs } from "../../../provider/validation/validate-inputs";
 import { UNKNOWN } from "../../../provider/validation/fields";
 import type { TunnelInputs } from "../../../provider/types";
+import { ownerPrefix } from "../../../provider/tag";
 
 // A real ed25519 public key blob (type name + 32 bytes), so the type/blob consistency check is exercised.
 const KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString("base64")}`;
@@ -98,6 +99,38 @@ describe("validateFirewallInputs", () => {
   test.each(["198.51.100.0/24", "2001:db8::/64"])("a destination range other than /0 (%j) is refused", (destination) => {
     expect(fprops({ destination })).toEqual(["destination"]);
   });
+  test.each([
+    [["0.0.0.0/1", "128.0.0.0/1"]],
+    [["::/1", "8000::/1"]],
+    [["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1", "10.0.0.0/8"]],
+    [["::ffff:0.0.0.0/97", "128.0.0.0/1"]],
+    [["0.0.0.0/1", "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2", "2001:db8::/32"]],
+  ])("sources %j together admit a whole family: they need allowAnySource too", (sources) => {
+    const failures = validateFirewallInputs({ ...fw, sources });
+    expect(failures).toEqual([{ property: "sources", reason: expect.stringMatching(/together admit every IPv[46] source; narrow them, or set allowAnySource: true/) }]);
+    expect(fprops({ sources, allowAnySource: true })).toEqual([]);
+  });
+  test.each([
+    [["0.0.0.0/1", "192.0.0.0/2"]],
+    [["0.0.0.0/1", "::/1", "128.0.0.0/2", "8000::/2"]],
+    [["128.0.0.0/1", "2001:db8::/32", "0.0.0.0/2"]],
+  ])("sources %j leave some addresses out: no allowAnySource needed", (sources) => {
+    expect(fprops({ sources })).toEqual([]);
+  });
+  test("both families covered: both are named", () => {
+    const failures = validateFirewallInputs({ ...fw, sources: ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"] });
+    expect(failures.map((f) => f.reason)).toEqual([expect.stringContaining("0.0.0.0/1, 128.0.0.0/1 together admit every IPv4"), expect.stringContaining("::/1, 8000::/1 together admit every IPv6")]);
+  });
+
+  describe("gatesForwardsOf (set by GatedTunnel) names one resource of this stack", () => {
+    test("the prefix of a resource of the same stack passes", () => {
+      expect(fprops({ gatesForwardsOf: ownerPrefix({ owner: "p/s/n-forward", identity: "0123456789ab" }) })).toEqual([]);
+    });
+    test.each(["pst", "pst.", "pst.p.", "pst.p.s.", "pst.p.s.n", "pst.p.s.n.1795617874", "pst.p.s.n.0123456789ab.1795617874", "pst.other.s.n-forward.", "pst.p.other.n-forward.", "", "pst.p.s.a b.", 7])("%j is refused", (gatesForwardsOf) => {
+      expect(fprops({ gatesForwardsOf })).toEqual(["gatesForwardsOf"]);
+    });
+  });
+
   test("empty sources, bad protocol, bad backend", () => {
     expect(fprops({ sources: [], protocol: "icmp", backend: "pf" })).toEqual(["protocol", "backend", "sources"]);
   });
