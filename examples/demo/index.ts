@@ -33,6 +33,8 @@ export = async () => {
     targetHost: cfg.get("targetHost") ?? "127.0.0.1",
     targetPort: cfg.getNumber("targetPort") ?? 8000,
     sources: cfg.requireObject<string[]>("sources"),
+    // Default "auto": ufw when it is active, else nftables, else iptables.
+    backend: cfg.get<"auto" | "ufw" | "nftables" | "iptables">("backend"),
     keepAliveSeconds: cfg.getNumber("keepAliveSeconds"),
     // The safety net behind `pulumi destroy`: the tunnel host closes the path by itself.
     expiresAfter: cfg.get("expiresAfter"),

@@ -2,7 +2,7 @@ import type { Runner } from "../host/runner";
 import { runChecked } from "../host/runner";
 import { watchdogFiles } from "../expiry/watchdog-script";
 import { ownerPrefix } from "../tag";
-import { readProcessIdentity, waitForExit } from "../tunnel/process-identity";
+import { readProcessIdentity, stopProcess } from "../tunnel/process-identity";
 import { removeTunnelFiles } from "../tunnel/tunnel-files";
 import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule, type ParsedTag } from "./find-ours";
 
@@ -53,8 +53,7 @@ async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Pr
     return id !== undefined && id.state !== "Z" && id.startTicks === p.startTicks;
   };
   if (!(await still())) return { ...row, action: "already gone" };
-  await runner.run(["kill", "-TERM", String(p.pid)]);
-  if (!(await waitForExit(runner, p.pid, 5000, p.startTicks))) await runner.run(["kill", "-KILL", String(p.pid)]);
+  await stopProcess(runner, p.pid, p.startTicks, `stop the ${p.kind} ${p.tag.tag}`);
   if (p.kind === "forward") await removeTunnelFiles(runner, p.tag.tag);
   else {
     const f = watchdogFiles(p.tag.tag);
