@@ -143,6 +143,10 @@ test("state written before the forward had a gateTag input previews with no chan
     expect(Object.keys(JSON.parse(preview.stdout.trim().split("\n").pop()!))).toEqual(["same"]);
     const again = await stack.ok("up", config);
     expect(again.pid).toBe(out.pid);
+    // That up recorded the input and its dependency on the rule, which a later rule replacement needs.
+    const recorded = (JSON.parse((await stack.run("export")).stdout) as typeof state).deployment.resources.find((r) => String(r.urn).endsWith("::internal-service-forward"));
+    expect(recorded?.inputs.gateTag).toBe(out.ruleTag);
+    expect(JSON.stringify(recorded?.propertyDependencies.gateTag)).toContain("internal-service-allow");
     expect(await fetchFrom(lab.nsTc, String(again.url))).toBe(REACHED);
   } finally {
     await stack.run("destroy");
