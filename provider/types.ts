@@ -63,6 +63,8 @@ export interface TunnelInputs extends ExpiryArgs {
   identity?: string;
   /** The resource's URN, set by the resource class: where `pulumi up` shows its progress lines. */
   progressUrn?: string;
+  /** The ruleTag of the FirewallAllow gating this forward: replacing that rule replaces the forward first. */
+  gateTag?: string;
 }
 
 export interface TunnelOutputs extends Omit<TunnelInputs, "expiresAt">, ExpiryOutputs {

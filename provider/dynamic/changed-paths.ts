@@ -1,4 +1,17 @@
 import { isDeepStrictEqual } from "node:util";
+import type { ConnectionArgs } from "../types";
+
+/**
+ * Connection fields whose change replaces a resource: another host, or another user's processes
+ * and rules. A sudo change is one: an unprivileged delete could neither stop root's ssh nor remove
+ * root's rule, so the old one is deleted with the privileges it was made with.
+ */
+export const CONNECTION_REPLACES = ["connection", "connection.host", "connection.port", "connection.user", "connection.sudo"];
+
+/** The connection as diff compares it: sudo omitted is sudo false. */
+export function comparableConnection(c: ConnectionArgs | undefined): ConnectionArgs | undefined {
+  return c !== null && typeof c === "object" ? { ...c, sudo: c.sudo === true } : c;
+}
 
 /**
  * Dotted paths ("gateway.host") whose values differ between olds and news, one level into

@@ -10,10 +10,10 @@ import { preflightTunnel } from "../tunnel/prepare-gateway";
 import { assertFirewallState } from "../validation/state";
 import { validateFirewallInputs, validateTunnelInputs } from "../validation/validate-inputs";
 import { isUnknown } from "../validation/fields";
-import { changedPaths } from "./changed-paths";
+import { changedPaths, comparableConnection, CONNECTION_REPLACES } from "./changed-paths";
 import { createWithExpiry, expiryChanged, mergeExpiry, specForFirewall, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
 
-const REPLACE_ON = ["port", "protocol", "destination", "backend", "connection", "connection.host", "connection.port", "connection.user"];
+const REPLACE_ON = ["port", "protocol", "destination", "backend", ...CONNECTION_REPLACES];
 /** Inputs compared by diff; owner, identity and allowAnySource change nothing on the host. */
 const KEYS = ["connection", "port", "protocol", "sources", "destination", "backend", "expiresAfter", "expiresAt"];
 
@@ -120,7 +120,7 @@ export const firewallProvider = {
 /** The inputs as diff compares them, with defaults filled in. */
 function comparable(values: FirewallInputs, backend: string | undefined, expiresAt: string | undefined): Record<string, unknown> {
   const { connection, port, sources, destination, expiresAfter } = values;
-  return { connection, port, sources, destination, protocol: values.protocol ?? "tcp", backend: backend ?? "auto", expiresAfter, expiresAt };
+  return { connection: comparableConnection(connection), port, sources, destination, protocol: values.protocol ?? "tcp", backend: backend ?? "auto", expiresAfter, expiresAt };
 }
 
 /** The rules the inputs mean, or undefined while any of them is unknown (a preview). */

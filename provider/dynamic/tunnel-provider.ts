@@ -7,14 +7,15 @@ import { createTunnel, deleteTunnel, refreshTunnel } from "../tunnel/tunnel-cont
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { assertTunnelState } from "../validation/state";
 import { validateTunnelInputs } from "../validation/validate-inputs";
-import { changedPaths } from "./changed-paths";
+import { isUnknown } from "../validation/fields";
+import { changedPaths, comparableConnection, CONNECTION_REPLACES } from "./changed-paths";
 import { createWithExpiry, mergeExpiry, specForTunnel, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
 
 /** Inputs whose change means a different forward: a new process must replace the old one. */
 const REPLACE_ON = [
   "bindAddress", "bindPort", "targetHost", "targetPort", "keepAliveSeconds",
-  "gateway.host", "gateway.port", "gateway.user",
-  "connection.host", "connection.port", "connection.user",
+  "gateway.host", "gateway.port", "gateway.user", "gateway", "gateTag",
+  ...CONNECTION_REPLACES,
 ];
 /** Inputs that never change what runs on the host. */
 const COSMETIC = ["owner", "identity", "progressUrn", "preflight", "allowAllInterfaces"];
@@ -26,14 +27,18 @@ export const tunnelProvider = {
     return { inputs: news, failures: validateTunnelInputs(news) };
   },
 
-  /** Replacement (delete first, so the port can be reused) for a different forward; update for credentials. */
+  /**
+   * Replacement (delete first, so the port can be reused) for a different forward or a replaced
+   * gate; update for credentials. A connection or gateway added or removed as a whole is a
+   * different host: replace too.
+   */
   async diff(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.DiffResult> {
     // olds.expiresAt is the deadline the host fixed; the input it came from is requestedExpiresAt.
-    const before = { ...olds, expiresAt: olds.requestedExpiresAt };
-    const changed = changedPaths(before, news, Object.keys({ ...news, ...pickInputs(olds) }), COSMETIC);
-    // A connection or gateway added or removed as a whole is a different host: replace too.
-    const replaces = changed.filter((p) => REPLACE_ON.includes(p) || p === "connection" || p === "gateway");
-    return { changes: changed.length > 0, replaces, deleteBeforeReplace: true };
+    const before = { ...olds, expiresAt: olds.requestedExpiresAt, connection: comparableConnection(olds.connection) };
+    const after = { ...news, connection: comparableConnection(news.connection) };
+    const changed = changedPaths(before, after, Object.keys({ ...news, ...pickInputs(olds) }), [...COSMETIC, "gateTag"]);
+    if (gateReplaced(olds.gateTag, news.gateTag)) changed.push("gateTag");
+    return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p)), deleteBeforeReplace: true };
   },
 
   /** Starts the forward (and its expiry watchdog, when asked), or leaves nothing behind and throws. */
@@ -83,6 +88,16 @@ export const tunnelProvider = {
     });
   },
 };
+
+/**
+ * True when the rule gating this forward is being replaced (the engine asks with the gate unknown
+ * before it deletes the rule) or was replaced: the forward must stop first, or it would run ungated
+ * between the old rule's delete and the new one's create. State written before gateTag existed
+ * has none and adopts the current one silently.
+ */
+function gateReplaced(old: string | undefined, next: string | undefined): boolean {
+  return isUnknown(next) || (old !== undefined && old !== next);
+}
 
 function pickInputs(outs: TunnelOutputs): Partial<TunnelInputs> {
   const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, identity, progressUrn, expiresAfter, requestedExpiresAt } = outs;

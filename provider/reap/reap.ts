@@ -3,7 +3,7 @@ import { runChecked } from "../host/runner";
 import { watchdogFileNames } from "../expiry/watchdog-script";
 import { sweepStaleSecrets } from "../state/sweep-secrets";
 import { stackPart } from "../tag";
-import { readProcessIdentity, waitForExit } from "../tunnel/process-identity";
+import { readProcessIdentity, stopProcess } from "../tunnel/process-identity";
 import { removeStateFiles, removeTunnelFiles } from "../tunnel/tunnel-files";
 import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule, type ParsedTag } from "./find-ours";
 
@@ -58,8 +58,7 @@ async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Pr
     return id !== undefined && id.state !== "Z" && id.startTicks === p.startTicks;
   };
   if (!(await still())) return { ...row, action: "already gone" };
-  await runner.run(["kill", "-TERM", String(p.pid)]);
-  if (!(await waitForExit(runner, p.pid, 5000, p.startTicks))) await runner.run(["kill", "-KILL", String(p.pid)]);
+  await stopProcess(runner, p.pid, p.startTicks, `stop the ${p.kind} ${p.tag.tag}`);
   if (p.kind === "forward") await removeTunnelFiles(runner, p.tag.tag);
   else await removeStateFiles(runner, Object.values(watchdogFileNames(p.tag.tag)));
   return { ...row, action: "stopped" };

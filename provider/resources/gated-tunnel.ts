@@ -7,7 +7,7 @@ import { FirewallAllow, type FirewallAllowArgs } from "./firewall-allow";
 import { ownerOf, urnInputs } from "./inputs";
 import { SharedTunnel, type SharedTunnelArgs } from "./shared-tunnel";
 
-export interface GatedTunnelArgs extends SharedTunnelArgs {
+export interface GatedTunnelArgs extends Omit<SharedTunnelArgs, "gateTag"> {
   /** Who may connect to the shared forward: addresses or CIDRs. */
   sources: pulumi.Input<pulumi.Input<string>[]>;
   backend?: FirewallAllowArgs["backend"];
@@ -15,7 +15,8 @@ export interface GatedTunnelArgs extends SharedTunnelArgs {
 
 /**
  * A SharedTunnel behind a FirewallAllow for its bind address and port. The rule goes in before the
- * forward starts, and (because the tunnel depends on it) stays until the forward has stopped.
+ * forward starts, and (because the tunnel depends on it) stays until the forward has stopped; a
+ * change that replaces the rule replaces the forward first (its gateTag input is the rule's id).
  */
 export class GatedTunnel extends pulumi.ComponentResource {
   public readonly url: pulumi.Output<string>;
@@ -57,7 +58,10 @@ export class GatedTunnel extends pulumi.ComponentResource {
     // Only with an expiry: the rule's expiresAt output does not exist otherwise, and a preview
     // would show it as unknown, i.e. a spurious update of every unchanged forward.
     const expires = expiresAfter !== undefined || expiresAt !== undefined;
-    this.tunnel = new SharedTunnel(`${name}-forward`, expires ? { ...forwardArgs, expiresAt: this.firewall.expiresAt as pulumi.Output<string> } : forwardArgs, { parent: this, dependsOn: [this.firewall] });
+    // The rule's id (its ruleTag), not the ruleTag output: a preview of an in-place rule update
+    // keeps the id known, so only a real replacement of the rule shows the gate as changing.
+    const gated = { ...forwardArgs, gateTag: this.firewall.id };
+    this.tunnel = new SharedTunnel(`${name}-forward`, expires ? { ...gated, expiresAt: this.firewall.expiresAt as pulumi.Output<string> } : gated, { parent: this, dependsOn: [this.firewall] });
     this.url = this.tunnel.url;
     this.listenAddress = this.tunnel.listenAddress;
     this.pid = this.tunnel.pid;

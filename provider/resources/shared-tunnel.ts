@@ -22,6 +22,12 @@ export interface SharedTunnelArgs {
   expiresAfter?: pulumi.Input<number | string>;
   /** ISO 8601 with a zone; the same as expiresAfter at a fixed time. Set one of the two, not both. */
   expiresAt?: pulumi.Input<string>;
+  /**
+   * The `id` of the FirewallAllow gating this forward (GatedTunnel sets it). An input, not only a
+   * dependsOn, so that anything replacing the rule replaces this forward first: the forward stops
+   * before its rule goes, and starts again only behind the new one.
+   */
+  gateTag?: pulumi.Input<string>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Runner } from "../host/runner";
 import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
-import { listProcesses, readProcessIdentity, waitForExit } from "./process-identity";
+import { listProcesses, readProcessIdentity, stopProcess } from "./process-identity";
 
 /**
  * Stops forwards and removes files left by an earlier create of the same resource that never
@@ -17,8 +17,7 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise
     // Re-read the argv right before signalling: the pid must still be that ssh.
     const identity = await readProcessIdentity(runner, pid);
     if (!identity || identity.state === "Z" || !markers.some((marker) => logsUnder(identity.argv, marker))) continue;
-    await runner.run(["kill", "-TERM", String(pid)]);
-    await waitForExit(runner, pid, 5000);
+    await stopProcess(runner, pid, identity.startTicks);
   }
   // Files of this owner's earlier tunnels (the glob is ours: the prefix is [A-Za-z0-9_.-] only).
   for (const d of [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])]) await runner.run(["sh", "-c", 'rm -f -- "$1"*', "sh", `${d}/${prefix}`]);

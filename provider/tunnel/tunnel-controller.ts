@@ -9,7 +9,7 @@ import { buildForwardArgv, type GatewayEndpoint } from "../ssh/forward-argv";
 import { makeTag, ownerPrefix } from "../tag";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { formatHostPort, sameAddress } from "../validation/net";
-import { isOurProcess, readProcessIdentity } from "./process-identity";
+import { isOurProcess, readProcessIdentity, stopProcess } from "./process-identity";
 import { prepareGateway, runPreflight } from "./prepare-gateway";
 import { stateDir } from "../state/state-dir";
 import { sweepStaleSecrets } from "../state/sweep-secrets";
@@ -93,16 +93,15 @@ export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promi
 
 /**
  * Stops the forward. Idempotent: a process that is gone, or whose pid now belongs to someone else
- * (other start time or no tag), is left alone and counts as stopped.
+ * (other start time or no tag), is left alone and counts as stopped. Throws when our process
+ * outlives the kill (files kept, so the state keeps pointing at it).
  */
 export async function deleteTunnel(runner: Runner, state: TunnelOutputs): Promise<void> {
   const identity = await readProcessIdentity(runner, state.pid);
   if (isOurProcess(identity, state.processStartTicks, state.tag)) {
     reportProgress(`stopping ssh pid ${state.pid} and waiting for ${state.listenAddress} to close`);
-    await runner.run(["kill", "-TERM", String(state.pid)]);
-    // Gone means the listener closed and the process exited (a zombie waiting for its parent counts).
-    const stopped = await waitFor(async () => ((await isTunnelAlive(runner, state)) ? undefined : true), 5000);
-    if (!stopped) await runner.run(["kill", "-KILL", String(state.pid)]);
+    // Gone means the process exited (a zombie waiting for its parent counts): its listener went with it.
+    await stopProcess(runner, state.pid, state.processStartTicks);
   }
   await removeTunnelFiles(runner, state.tag);
 }

@@ -1,0 +1,69 @@
+import { tunnelProvider } from "../../../provider/dynamic/tunnel-provider";
+import { firewallProvider } from "../../../provider/dynamic/firewall-provider";
+import type { FirewallInputs, FirewallOutputs, TunnelInputs, TunnelOutputs } from "../../../provider/types";
+import { UNKNOWN } from "../../../provider/validation/fields";
+
+/**
+ * The diffs that decide whether a forward outlives its gate: a replaced rule must replace the
+ * forward (the engine asks with the gate unknown before it deletes the rule), and a sudo change
+ * must replace both, so the old ones are deleted with the privileges they were made with.
+ */
+const connection = { host: "th", user: "op", privateKeyPath: "/k", hostKey: "ssh-ed25519 AAAA", sudo: true };
+const forward = {
+  connection, gateway: { host: "gw", user: "u", privateKeyPath: "/g", hostKey: "ssh-ed25519 AAAA" },
+  bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, owner: "p/s/t-forward", gateTag: "pst.s.t-allow.1",
+};
+const running = { ...forward, pid: 1, processStartTicks: "1", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x" } as TunnelOutputs;
+const tunnelDiff = (olds: TunnelOutputs, news: Partial<TunnelInputs>) => tunnelProvider.diff("t", olds, { ...forward, ...news } as TunnelInputs);
+
+describe("SharedTunnel diff: its gate", () => {
+  test("the same gate: no change", async () => {
+    expect(await tunnelDiff(running, {})).toEqual({ changes: false, replaces: [], deleteBeforeReplace: true });
+  });
+  test("the gate being replaced (unknown while the engine plans) replaces the forward, deleting it first", async () => {
+    expect(await tunnelDiff(running, { gateTag: UNKNOWN })).toEqual({ changes: true, replaces: ["gateTag"], deleteBeforeReplace: true });
+  });
+  test("another gate replaces the forward", async () => {
+    expect((await tunnelDiff(running, { gateTag: "pst.s.t-allow.2" })).replaces).toEqual(["gateTag"]);
+  });
+  test("state written before gateTag existed: no diff, no replacement", async () => {
+    const { gateTag: _, ...legacy } = running;
+    expect(await tunnelDiff(legacy as TunnelOutputs, {})).toEqual({ changes: false, replaces: [], deleteBeforeReplace: true });
+  });
+  test("state written before gateTag existed, its rule being replaced: replaced too", async () => {
+    const { gateTag: _, ...legacy } = running;
+    expect((await tunnelDiff(legacy as TunnelOutputs, { gateTag: UNKNOWN })).replaces).toEqual(["gateTag"]);
+  });
+  test("a plain SharedTunnel (no gate either side): no change", async () => {
+    const { gateTag: _o, ...plainOlds } = running;
+    const { gateTag: _n, ...plainNews } = forward;
+    expect((await tunnelProvider.diff("t", plainOlds as TunnelOutputs, plainNews as TunnelInputs)).changes).toBe(false);
+  });
+});
+
+describe("SharedTunnel diff: connection.sudo", () => {
+  test.each([[true, false], [false, true], [undefined, true]])("sudo %s to %s replaces", async (before, after) => {
+    const olds = { ...running, connection: { ...connection, sudo: before } } as TunnelOutputs;
+    expect(await tunnelDiff(olds, { connection: { ...connection, sudo: after } })).toEqual({ changes: true, replaces: ["connection.sudo"], deleteBeforeReplace: true });
+  });
+  test("sudo omitted is sudo false: no change", async () => {
+    const olds = { ...running, connection: { ...connection, sudo: undefined } } as TunnelOutputs;
+    expect((await tunnelDiff(olds, { connection: { ...connection, sudo: false } })).changes).toBe(false);
+  });
+});
+
+describe("FirewallAllow diff: replacements under a forward", () => {
+  const rule = { connection, port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/t-allow", backend: "nftables" } as FirewallInputs;
+  const made = { ...rule, backend: "nftables", requestedBackend: "nftables", ruleTag: "pst.s.t-allow.1", rules: [] } as FirewallOutputs;
+  test("a backend change replaces the rule, deleting it first", async () => {
+    expect(await firewallProvider.diff("t", made, { ...rule, backend: "iptables" })).toEqual({ changes: true, replaces: ["backend"], deleteBeforeReplace: true });
+  });
+  test.each([[true, false], [undefined, true]])("sudo %s to %s replaces the rule", async (before, after) => {
+    const olds = { ...made, connection: { ...connection, sudo: before } } as FirewallOutputs;
+    expect((await firewallProvider.diff("t", olds, { ...rule, connection: { ...connection, sudo: after } })).replaces).toEqual(["connection.sudo"]);
+  });
+  test("sudo omitted is sudo false: no change", async () => {
+    const olds = { ...made, connection: { ...connection, sudo: undefined } } as FirewallOutputs;
+    expect((await firewallProvider.diff("t", olds, { ...rule, connection: { ...connection, sudo: false } })).changes).toBe(false);
+  });
+});
