@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { waitFor } from "../../provider/tunnel/wait-for";
-import { fetchFrom, inNs, probe, readLab, withStandInListener, type Lab } from "../support/lab";
+import { fetchFrom, inNs, probe, readLab, withStandInListener, withUfwInactive, type Lab } from "../support/lab";
 import { expectNoFirewallTrace, expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { firewallConfig } from "../support/demo-config";
 import { ROOT, TestStack } from "../support/stack";
@@ -15,19 +15,13 @@ jest.setTimeout(300_000);
 
 const lab: Lab = readLab();
 const DIR = path.join(ROOT, "examples/firewall-allow");
-const ufw = (...args: string[]) => inNs(lab.nsTh, ["ufw", ...args]);
 
 function config(port: number, backend: string): Record<string, string> {
   return firewallConfig(lab, port, [lab.trustedCidr], { backend, expiresAfter: "20s" });
 }
 
 describe("ufw inactive: a gate backend", () => {
-  beforeAll(async () => {
-    expect((await ufw("--force", "disable")).exitCode).toBe(0);
-  });
-  afterAll(async () => {
-    await ufw("--force", "enable");
-  });
+  withUfwInactive(lab);
 
   test.each([
     ["nftables", 8124, ["nft", "list", "ruleset"], "table inet pulumi_shared_tunnel"],

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { fetchFrom, inNs, readLab, withStandInListener, type Lab } from "../support/lab";
+import { fetchFrom, inNs, readLab, withStandInListener, withUfwInactive, type Lab } from "../support/lab";
 import { firewallConfig } from "../support/demo-config";
 import { expectNoFirewallTrace } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
@@ -14,7 +14,6 @@ jest.setTimeout(300_000);
 
 const lab: Lab = readLab();
 const DIR = path.join(ROOT, "examples/firewall-allow");
-const ufw = (...args: string[]) => inNs(lab.nsTh, ["ufw", ...args]);
 
 function config(port: number, backend: string): Record<string, string> {
   return firewallConfig(lab, port, ["198.51.100.50"], { backend });
@@ -37,12 +36,7 @@ test("with ufw active, the nftables and iptables backends refuse and name the ba
 });
 
 describe("ufw inactive (the host accepts everything)", () => {
-  beforeAll(async () => {
-    expect((await ufw("--force", "disable")).exitCode).toBe(0);
-  });
-  afterAll(async () => {
-    await ufw("--force", "enable");
-  });
+  withUfwInactive(lab);
 
   test("backend ufw refuses: an allow rule would filter nothing", async () => {
     const stack = new TestStack("it-be-ufw-inactive", undefined, DIR);

@@ -1,5 +1,5 @@
 import { demoConfig } from "../support/demo-config";
-import { fetchFrom, inNs, readLab, type Lab } from "../support/lab";
+import { fetchFrom, inNs, readLab, withUfwInactive, type Lab } from "../support/lab";
 import { whileUntrustedTries } from "../support/prober";
 import { TestStack } from "../support/stack";
 import { waitFor } from "../../provider/tunnel/wait-for";
@@ -100,12 +100,7 @@ async function expireWhileWatched(backend: string, port: number): Promise<void> 
 }
 
 describe("ufw off (the tunnel host accepts by default): a GatedTunnel behind a gate backend", () => {
-  beforeAll(async () => {
-    expect((await th("ufw", "--force", "disable")).exitCode).toBe(0);
-  });
-  afterAll(async () => {
-    await th("ufw", "--force", "enable");
-  });
+  withUfwInactive(lab);
 
   describe.each([
     ["nftables", 8171, NFT_DRIFTS],

@@ -2,7 +2,7 @@ import { tunnelProvider } from "../../provider/dynamic/tunnel-provider";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { readProcessIdentity } from "../../provider/tunnel/process-identity";
 import type { TunnelOutputs } from "../../provider/types";
-import { fetchFrom, inNs, readLab, type Lab } from "../support/lab";
+import { fetchFrom, inNs, readLab, withUfwInactive, type Lab } from "../support/lab";
 import { demoConfig } from "../support/demo-config";
 import { whileUntrustedTries } from "../support/prober";
 import { TestStack } from "../support/stack";
@@ -17,7 +17,6 @@ jest.setTimeout(300_000);
 
 const lab: Lab = readLab();
 const local = new LocalRunner();
-const ufw = (...args: string[]) => inNs(lab.nsTh, ["ufw", ...args]);
 const REACHED = "internal service reached";
 
 /** Our ssh processes anywhere (the lab shares the pid namespace), from a pgrep whose failure is not "none". */
@@ -59,12 +58,7 @@ async function onStack(name: string, work: (stack: TestStack) => Promise<Record<
 }
 
 describe("ufw inactive: the nftables and iptables gates", () => {
-  beforeAll(async () => {
-    expect((await ufw("--force", "disable")).exitCode).toBe(0);
-  });
-  afterAll(async () => {
-    expect((await ufw("--force", "enable")).exitCode).toBe(0);
-  });
+  withUfwInactive(lab);
 
   test("changing the backend from nftables to iptables replaces the forward first: the untrusted client never gets in", async () => {
     const port = 8150;

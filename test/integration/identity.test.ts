@@ -6,7 +6,7 @@ import { LEGACY_STATE_DIR, ROOT_STATE_DIR } from "../../provider/state/state-dir
 import { parseTag } from "../../provider/tag";
 import { listProcesses, readProcessIdentity } from "../../provider/tunnel/process-identity";
 import { tunnelFiles } from "../../provider/tunnel/tunnel-files";
-import { fetchFrom, inNs, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { fetchFrom, inNs, readLab, sshProcessesWith, tunnelHostUfwRules, withUfwInactive, type Lab } from "../support/lab";
 import { whileUntrustedTries } from "../support/prober";
 import { ROOT, TestStack } from "../support/stack";
 
@@ -98,14 +98,8 @@ describe.each([
 });
 
 describe("two components of different types, each with children \"allow\" and \"forward\" (nftables gates)", () => {
-  const ufw = (...args: string[]) => inNs(lab.nsTh, ["ufw", ...args]);
-  // The nftables backend gates a port with accepts and a drop; it refuses while ufw is active.
-  beforeAll(async () => {
-    expect((await ufw("--force", "disable")).exitCode).toBe(0);
-  });
-  afterAll(async () => {
-    await ufw("--force", "enable");
-  });
+    // The nftables backend gates a port with accepts and a drop; it refuses while ufw is active.
+  withUfwInactive(lab);
 
   test("creating the second component never opens the first one's gate nor stops its forward or watchdogs", async () => {
     const name = "it-ident-kids";

@@ -3,7 +3,7 @@ import { IptablesBackend } from "../../provider/firewall/iptables";
 import { NftablesBackend } from "../../provider/firewall/nftables";
 import { LocalRunner } from "../../provider/host/local-runner";
 import type { Runner } from "../../provider/host/runner";
-import { inNs, probe, readLab, type Lab } from "../support/lab";
+import { inNs, probe, readLab, withUfwInactive, type Lab } from "../support/lab";
 import { expectNoFirewallTrace } from "../support/leftovers";
 import { ROOT } from "../support/stack";
 
@@ -17,7 +17,6 @@ jest.setTimeout(120_000);
 
 const lab: Lab = readLab();
 const REAP = path.join(ROOT, "dist/provider/cli/reap.js");
-const ufw = (...args: string[]) => inNs(lab.nsTh, ["ufw", ...args]);
 
 /** Commands inside the tunnel host's namespace, as the provider runs them there. */
 const local = new LocalRunner();
@@ -47,12 +46,7 @@ async function removeAcceptsByHand(backend: string, tag: string): Promise<void> 
 }
 
 describe("ufw inactive: gate backends", () => {
-  beforeAll(async () => {
-    expect((await ufw("--force", "disable")).exitCode).toBe(0);
-  });
-  afterAll(async () => {
-    await ufw("--force", "enable");
-  });
+  withUfwInactive(lab);
 
   test.each([["nftables", 8127], ["iptables", 8128]] as const)("%s: a drop left without its accept is listed by --dry-run and removed", async (name, port) => {
     const backend = name === "nftables" ? new NftablesBackend(th) : new IptablesBackend(th);

@@ -4,7 +4,7 @@ import { LocalRunner } from "../../provider/host/local-runner";
 import type { Runner } from "../../provider/host/runner";
 import type { FirewallRule } from "../../provider/types";
 import { demoConfig } from "../support/demo-config";
-import { fetchFrom, inNs, readLab, sshProcessesWith, type Lab } from "../support/lab";
+import { fetchFrom, inNs, readLab, sshProcessesWith, withUfwInactive, type Lab } from "../support/lab";
 import { whileUntrustedTries, type ProbeTarget } from "../support/prober";
 import { TestStack } from "../support/stack";
 
@@ -21,7 +21,6 @@ jest.setTimeout(600_000);
 
 const lab: Lab = readLab();
 const BODY = "internal service reached";
-const ufw = (...args: string[]) => inNs(lab.nsTh, ["ufw", ...args]);
 const local = new LocalRunner();
 const th: Runner = { where: "tunnel host", run: (argv, options) => local.run(["ip", "netns", "exec", lab.nsTh, ...argv], options), close: async () => {} };
 
@@ -94,12 +93,7 @@ async function makeOldFormat(stack: TestStack, backend: "nftables" | "iptables",
 }
 
 describe("ufw inactive: the gate backends on a host that accepts by default", () => {
-  beforeAll(async () => {
-    expect((await ufw("--force", "disable")).exitCode).toBe(0);
-  });
-  afterAll(async () => {
-    await ufw("--force", "enable");
-  });
+  withUfwInactive(lab);
 
   test.each([["nftables", 8161], ["iptables", 8162]] as const)("%s: a gate on 0.0.0.0, then on ::, keeps the untrusted client out of every address; destroy leaves nothing", async (backend, port) => {
     await eachBindWatched(backend, port);

@@ -105,3 +105,16 @@ export async function withStandInListener<T>(lab: Lab, port: number, work: (url:
     await server;
   }
 }
+
+/**
+ * In the enclosing describe: ufw off on the tunnel host for its tests (the nftables and iptables
+ * gates are for hosts that accept by default, and refuse to run beside an active ufw), on again after.
+ */
+export function withUfwInactive(lab: Lab): void {
+  beforeAll(async () => {
+    expect((await inNs(lab.nsTh, ["ufw", "--force", "disable"])).exitCode).toBe(0);
+  });
+  afterAll(async () => {
+    expect((await inNs(lab.nsTh, ["ufw", "--force", "enable"])).exitCode).toBe(0);
+  });
+}
