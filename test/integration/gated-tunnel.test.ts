@@ -60,7 +60,7 @@ describe.each([
     const diagnostics = up.log.includes("Diagnostics:") ? up.log.slice(up.log.indexOf("Diagnostics:"), up.log.lastIndexOf("Resources:")) : "";
     expect(diagnostics).not.toMatch(/checking that|starting ssh|waiting for/);
     expect(outputs.url).toBe(`http://${lab.thTrusted}:${port}/`);
-    expect(outputs.tunnelTag).toMatch(/^pst\.shared-tunnel-demo\.it-(remote|local)\.internal-service-forward\.\d+$/);
+    expect(outputs.tunnelTag).toMatch(/^pst\.shared-tunnel-demo\.it-(remote|local)\.internal-service-forward\.[0-9a-f]{12}\.\d+$/);
     expect(await sshProcessesWith(String(outputs.tunnelTag))).toHaveLength(1);
     expect(await fetchFrom(lab.nsTc, outputs.url as string)).toBe("internal service reached");
     expect(await fetchFrom(lab.nsUc, outputs.url as string)).toBeUndefined();

@@ -80,8 +80,8 @@ test("reap lists a killed run's leftovers with --dry-run, removes exactly them, 
     const dry = await inNs(lab.nsTh, reapArgs("--dry-run"), 60_000);
     expect(dry.exitCode).toBe(0);
     const rows = dry.stdout.trim().split("\n").slice(1);
-    expect(rows.find((r) => r.startsWith("forward"))).toMatch(new RegExp(`${PREFIX.replace(/\./g, "\\.")}internal-service-forward\\.\\d+ +pid ${forwardPid},.* would stop$`));
-    expect(rows.filter((r) => r.startsWith("rule"))).toEqual([expect.stringMatching(new RegExp(`internal-service-allow\\.\\d+ +ufw: tcp port ${PORT} from ${lab.trustedCidr.replace(/\./g, "\\.")} to ${lab.thTrusted.replace(/\./g, "\\.")} +would remove$`))]);
+    expect(rows.find((r) => r.startsWith("forward"))).toMatch(new RegExp(`${PREFIX.replace(/\./g, "\\.")}internal-service-forward\\.[0-9a-f]{12}\\.\\d+ +pid ${forwardPid},.* would stop$`));
+    expect(rows.filter((r) => r.startsWith("rule"))).toEqual([expect.stringMatching(new RegExp(`internal-service-allow\\.[0-9a-f]{12}\\.\\d+ +ufw: tcp port ${PORT} from ${lab.trustedCidr.replace(/\./g, "\\.")} to ${lab.thTrusted.replace(/\./g, "\\.")} +would remove$`))]);
     expect(rows.every((r) => r.includes(PREFIX))).toBe(true);
     expect(rows.filter((r) => r.startsWith("forward"))).toHaveLength(1);
     expect(await sshProcessesWith(PREFIX)).toHaveLength(1);

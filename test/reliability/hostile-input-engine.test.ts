@@ -146,7 +146,7 @@ describe("accepted but odd values, through a real up and destroy onto the tunnel
     // The forward's own argv holds the key path as one whole element.
     expect((await probe(lab.nsTh, ["cat", `/proc/${out.pid}/cmdline`])).split("\0")).toContain(`IdentityFile=${value("path")}`);
     // The tags made from the odd names are plain, and the watchdogs armed under them run.
-    for (const tag of [out.ruleTag, out.tunnelTag]) expect(tag).toMatch(/^pst\.odd-names\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.\d+$/);
+    for (const tag of [out.ruleTag, out.tunnelTag]) expect(tag).toMatch(/^pst\.odd-names\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[0-9a-f]{12}\.\d+$/);
     const prefix = `${out.ruleTag.split(".").slice(0, 3).join(".")}.`;
     expect(await watchdogsWith(prefix)).toHaveLength(2);
 

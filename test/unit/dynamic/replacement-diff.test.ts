@@ -54,7 +54,7 @@ describe("SharedTunnel diff: connection.sudo", () => {
 
 describe("FirewallAllow diff: replacements under a forward", () => {
   const rule = { connection, port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/t-allow", backend: "nftables" } as FirewallInputs;
-  const made = { ...rule, backend: "nftables", requestedBackend: "nftables", ruleTag: "pst.s.t-allow.1", rules: [] } as FirewallOutputs;
+  const made = { ...rule, backend: "nftables", requestedBackend: "nftables", ruleTag: "pst.s.t-allow.1", rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }] } as FirewallOutputs;
   test("a backend change replaces the rule, deleting it first", async () => {
     expect(await firewallProvider.diff("t", made, { ...rule, backend: "iptables" })).toEqual({ changes: true, replaces: ["backend"], deleteBeforeReplace: true });
   });
