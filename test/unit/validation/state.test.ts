@@ -61,6 +61,11 @@ test.each<[string, Partial<FirewallOutputs>]>([
   expect(failedProperties(() => assertFirewallState({ ...firewall, ...change }))).toEqual([property]);
 });
 
+test("no rules is a state refresh writes when a gate's rules went under its running forward (drift says so), and only then", () => {
+  expect(() => assertFirewallState({ ...firewall, rules: [], drift: "its rules are gone while the forward it gates still runs" })).not.toThrow();
+  expect(failedProperties(() => assertFirewallState({ ...firewall, rules: [] }))).toEqual(["rules"]);
+});
+
 test("every corrupt value is named at once, with what was refused and the fix", () => {
   const err = (() => { try { assertTunnelState({ ...tunnel, tag: "", pid: 0 }); } catch (e) { return e as Error; } })();
   expect(err?.message).toMatch(/^use the saved state of SharedTunnel failed: the saved state holds values this provider never writes: tag: "" is not a tag this provider makes .*; pid: must be a process id, got 0\n  hint: nothing was run on the host; .*pulumi state delete/);
