@@ -108,13 +108,23 @@ export async function withStandInListener<T>(lab: Lab, port: number, work: (url:
 
 /**
  * In the enclosing describe: ufw off on the tunnel host for its tests (the nftables and iptables
- * gates are for hosts that accept by default, and refuse to run beside an active ufw), on again after.
+ * gates are for hosts that accept by default, and refuse to run beside an active ufw), on again
+ * after, as it was. Tests in between may rewrite the host's iptables on purpose (`iptables -F
+ * INPUT` is one of the drifts a gate must survive), and `ufw enable` does not put back INPUT's
+ * jumps into chains it finds existing: INPUT would keep its DROP policy with nothing in it, and
+ * the tunnel host's sshd would be unreachable for every test after. So the filter tables are
+ * emptied first (the tests' own leftover checks have run by then) and ufw builds them afresh.
  */
 export function withUfwInactive(lab: Lab): void {
   beforeAll(async () => {
     expect((await inNs(lab.nsTh, ["ufw", "--force", "disable"])).exitCode).toBe(0);
   });
   afterAll(async () => {
+    for (const bin of ["iptables", "ip6tables"]) {
+      for (const flag of ["-F", "-X"]) expect((await inNs(lab.nsTh, [bin, "-w", flag])).exitCode).toBe(0);
+    }
     expect((await inNs(lab.nsTh, ["ufw", "--force", "enable"])).exitCode).toBe(0);
+    // ufw's own chain is reached again from INPUT: what the failure above looked like from outside.
+    expect((await inNs(lab.nsTh, ["iptables", "-w", "-C", "INPUT", "-j", "ufw-before-input"])).exitCode).toBe(0);
   });
 }
