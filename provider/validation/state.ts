@@ -3,7 +3,7 @@ import { parseTag } from "../tag";
 import type { FirewallOutputs, FirewallRule, TunnelOutputs } from "../types";
 import { Failures } from "./fields";
 import { parseAddress, parseCidr } from "./net";
-import { checkConnection, checkGatesForwardsOf } from "./validate-inputs";
+import { checkConnection, checkDestination, checkGatesForwardsOf } from "./validate-inputs";
 
 /**
  * State is re-read from the stack on every refresh, update and destroy, and a stack's state can be
@@ -53,7 +53,7 @@ function checkAddress(f: Failures, property: string, value: unknown): void {
 function checkRule(f: Failures, property: string, rule: FirewallRule): void {
   if (typeof rule !== "object" || rule === null) return f.add(property, "must be a rule");
   if (typeof rule.source !== "string" || typeof parseCidr(rule.source) === "string") f.add(`${property}.source`, `must be an address or CIDR, got ${JSON.stringify(rule.source)}`);
-  if (rule.destination !== undefined) checkAddress(f, `${property}.destination`, rule.destination);
+  if (rule.destination !== undefined) checkDestination(f, `${property}.destination`, rule.destination);
   f.port(`${property}.port`, rule.port);
   if (rule.protocol !== "tcp" && rule.protocol !== "udp") f.add(`${property}.protocol`, `must be "tcp" or "udp", got ${JSON.stringify(rule.protocol)}`);
 }

@@ -34,16 +34,21 @@ export function validateFirewallInputs(inputs: Partial<FirewallInputs>): InputFa
   }
   f.boolean("allowAnySource", inputs.allowAnySource);
   checkSources(f, inputs.sources, inputs.allowAnySource === true);
-  if (inputs.destination !== undefined && !isUnknown(inputs.destination)) {
-    // Not String(): a one-element array would stringify to its element and reach ufw as an array.
-    const d = typeof inputs.destination === "string" ? parseCidr(inputs.destination) : "must be an address (a string)";
-    // 0.0.0.0, :: and a /0 all mean "any destination of that family"; other ranges are not destinations.
-    const reason = typeof d === "string" ? d : !coversEverything(d) && !isOneAddress(d) ? "must be one address (or a /0 for any)" : undefined;
-    if (reason) f.add("destination", `${JSON.stringify(inputs.destination)}: ${reason}`);
-  }
+  if (inputs.destination !== undefined && !isUnknown(inputs.destination)) checkDestination(f, "destination", inputs.destination);
   checkExpiry(f, inputs);
   checkGatesForwardsOf(f, inputs.gatesForwardsOf, inputs.owner);
   return f.list;
+}
+
+/**
+ * A rule's destination: one address, or 0.0.0.0, :: or a /0, which all mean "any destination of
+ * that family" (a rule in state holds the /0; one an older version wrote, the literal address).
+ */
+export function checkDestination(f: Failures, property: string, value: unknown): void {
+  // Not String(): a one-element array would stringify to its element and reach ufw as an array.
+  const d = typeof value === "string" ? parseCidr(value) : "must be an address (a string)";
+  const reason = typeof d === "string" ? d : !coversEverything(d) && !isOneAddress(d) ? "must be one address (or a /0 for any)" : undefined;
+  if (reason) f.add(property, `${JSON.stringify(value)}: ${reason}`);
 }
 
 /**

@@ -61,6 +61,11 @@ test.each<[string, Partial<FirewallOutputs>]>([
   expect(failedProperties(() => assertFirewallState({ ...firewall, ...change }))).toEqual([property]);
 });
 
+test.each(["0.0.0.0/0", "::/0", "0.0.0.0"])("a rule for any destination of a family (%j: the /0 a rule holds, or the literal address an older version wrote) is sound state", (destination) => {
+  const source = destination.includes(":") ? "2001:db8::/64" : "198.51.100.0/24";
+  expect(() => assertFirewallState({ ...firewall, rules: [{ ...firewall.rules[0], source, destination }] })).not.toThrow();
+});
+
 test("no rules is a state refresh writes when a gate's rules went under its running forward (drift says so), and only then", () => {
   expect(() => assertFirewallState({ ...firewall, rules: [], drift: "its rules are gone while the forward it gates still runs" })).not.toThrow();
   expect(failedProperties(() => assertFirewallState({ ...firewall, rules: [] }))).toEqual(["rules"]);
