@@ -83,7 +83,8 @@ async function fireAgainst(tag: string, startTicks: (real: string) => string): P
   writeFileSync(files.deadline, "1\n");
   await local.run(["sh", files.script], { timeoutMs: 20_000 });
   const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
-  if (!killed) process.kill(-(victim.pid as number), "SIGKILL");
+  // The whole group either way: the watchdog stops the shell, and its sleep child would outlive it.
+  try { process.kill(-(victim.pid as number), "SIGKILL"); } catch { /* already gone */ }
   return killed;
 }
 

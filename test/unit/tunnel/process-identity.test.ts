@@ -76,8 +76,8 @@ describe("listProcesses reads argv from /proc, so no argument can forge another 
 
   test("each process once, its own pid, argv exact; no forged forward or watchdog", async () => {
     symlinkSync("/bin/sh", path.join(dir, "ssh"));
-    const ssh = spawn(path.join(dir, "ssh"), ["-c", "sleep 30", forged, oneWord], { stdio: "ignore", argv0: "ssh" });
-    const sh = spawn("sh", ["-c", "sleep 30", forged], { stdio: "ignore" });
+    const ssh = spawn(path.join(dir, "ssh"), ["-c", "sleep 30", forged, oneWord], { stdio: "ignore", argv0: "ssh", detached: true });
+    const sh = spawn("sh", ["-c", "sleep 30", forged], { stdio: "ignore", detached: true });
     try {
       await waitFor(async () => (await listProcesses(runner, "ssh")).some((p) => p.pid === ssh.pid) || undefined, 3000);
       const listed = await listProcesses(runner, "ssh");
@@ -86,8 +86,8 @@ describe("listProcesses reads argv from /proc, so no argument can forge another 
       expect(parseTaggedForwards(listed, [STATE_DIR, LEGACY_STATE_DIR])).toEqual([]);
       expect(parseWatchdogList(await listProcesses(runner, "sh"), [STATE_DIR, LEGACY_STATE_DIR])).toEqual([]);
     } finally {
-      ssh.kill("SIGKILL");
-      sh.kill("SIGKILL");
+      // The whole group: each shell's sleep child would outlive it (npm test fails on leftovers).
+      for (const p of [ssh, sh]) process.kill(-(p.pid as number), "SIGKILL");
     }
   });
 
