@@ -98,7 +98,7 @@ describe.each([
 });
 
 describe("two components of different types, each with children \"allow\" and \"forward\" (nftables gates)", () => {
-    // The nftables backend gates a port with accepts and a drop; it refuses while ufw is active.
+  // The nftables backend gates a port with accepts and a drop; it refuses while ufw is active.
   withUfwInactive(lab);
 
   test("creating the second component never opens the first one's gate nor stops its forward or watchdogs", async () => {
