@@ -19,16 +19,45 @@ export interface SshEndpointArgs {
   hostKey: string;
 }
 
+/**
+ * One hop on the way to an ssh server, each pinned on its own. For the gateway's hops: from the
+ * tunnel host outwards, by OpenSSH. For the connection's hops (a bastion): from the machine
+ * running pulumi towards the tunnel host, by ssh2 (which has no certificates: refused there).
+ */
+export interface JumpHostArgs extends Omit<SshEndpointArgs, "hostKey"> {
+  /** Pinned key of this hop; exactly one of hostKey and hostCertificateAuthority. */
+  hostKey?: string;
+  /** A CA public key ("ssh-ed25519 AAAA..."): this hop's host certificate must be signed by it. */
+  hostCertificateAuthority?: string;
+  /** An OpenSSH user certificate for this hop's key (by value, or a path on the tunnel host). */
+  certificate?: string;
+  /** An ssh-agent socket on the tunnel host to authenticate this hop with. */
+  agentSocket?: string;
+}
+
 /** How the provider reaches the tunnel host; omitted means the machine running pulumi. */
 export interface ConnectionArgs extends SshEndpointArgs {
   /** Default 10. */
   connectTimeoutSeconds?: number;
   /** Run every command on the tunnel host through `sudo -n` (firewall changes, low ports). */
   sudo?: boolean;
+  /** Bastions between the machine running pulumi and the tunnel host, nearest first. */
+  jumpHosts?: Omit<JumpHostArgs, "certificate" | "hostCertificateAuthority" | "agentSocket">[];
+  /** An ssh-agent socket path for this connection and its hops; `true` = this process's SSH_AUTH_SOCK. */
+  agent?: string | true;
 }
 
 /** The ssh server the forward goes through, as seen from the tunnel host. */
-export type GatewayArgs = SshEndpointArgs;
+export interface GatewayArgs extends SshEndpointArgs {
+  /** A CA public key: the gateway's host certificate must be signed by it. */
+  hostCertificateAuthority?: string;
+  /** An OpenSSH user certificate for the gateway key (by value, or a path on the tunnel host). */
+  certificate?: string;
+  /** An ssh-agent socket on the tunnel host (never the operator's own agent). */
+  agentSocket?: string;
+  /** Hops from the tunnel host to the gateway, tunnel host's side first. */
+  jumpHosts?: JumpHostArgs[];
+}
 
 /**
  * When the tunnel host itself ends what a resource made, even if nobody runs pulumi again:
@@ -54,6 +83,8 @@ export interface TunnelInputs extends ExpiryArgs {
   bindPort: number;
   targetHost: string;
   targetPort: number;
+  /** A Unix socket on the gateway to forward to, instead of targetHost/targetPort. */
+  targetSocket?: string;
   allowAllInterfaces?: boolean;
   preflight?: boolean;
   keepAliveSeconds?: number;
