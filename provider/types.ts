@@ -88,6 +88,8 @@ export interface TunnelInputs extends ExpiryArgs {
   allowAllInterfaces?: boolean;
   preflight?: boolean;
   keepAliveSeconds?: number;
+  /** "always" (default): the keeper starts ssh again when it exits; "never": a dead forward stays dead until refresh and up. */
+  restart?: "always" | "never";
   /** "project/stack/name", set by the resource class; names the tag on the process. */
   owner: string;
   /** A hash of the resource's URN, set by the resource class: makes its tags its own (see tag.ts). */
@@ -99,9 +101,21 @@ export interface TunnelInputs extends ExpiryArgs {
 }
 
 export interface TunnelOutputs extends Omit<TunnelInputs, "expiresAt">, ExpiryOutputs {
+  /** The ssh holding the listener (as of create or the last refresh that found one). */
   pid: number;
   /** Process start time in clock ticks since boot (/proc/<pid>/stat field 22): with pid, an identity. */
   processStartTicks: string;
+  /** The keeper that runs (and restarts) that ssh; absent in state written before keepers. */
+  keeperPid?: number;
+  keeperStartTicks?: string;
+  /** ssh starts after the first, as of the last refresh. */
+  restarts?: number;
+  /** ISO 8601; absent before the first restart. */
+  lastRestartAt?: string;
+  /** What ssh logged before its last exit; absent before any. */
+  lastError?: string;
+  /** False while the keeper backs off with no ssh holding the listener (the tunnel is still ours). */
+  listening?: boolean;
   tag: string;
   listenAddress: string;
   url: string;

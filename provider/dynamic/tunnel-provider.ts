@@ -3,13 +3,16 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { withRunner } from "../host/open-runner";
 import { rewriteGatewayFiles } from "../tunnel/prepare-gateway";
-import { createTunnel, deleteTunnel, refreshTunnel } from "../tunnel/tunnel-controller";
+import { createTunnel, deleteTunnel, refreshTunnel, updateTunnel } from "../tunnel/tunnel-controller";
+import { moveKeeperDeadline } from "../keeper/keeper";
+import { stateDir } from "../state/state-dir";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { assertTunnelState } from "../validation/state";
 import { validateTunnelInputs } from "../validation/validate-inputs";
 import { isUnknown } from "../validation/fields";
 import { changedPaths, comparableConnection, CONNECTION_REPLACES } from "./changed-paths";
-import { createWithExpiry, mergeExpiry, specForTunnel, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
+import { mergeExpiry, nextDeadline, specForTunnel, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
+import { formatDeadline, resolveDeadline } from "../expiry/watchdog";
 
 /** Inputs whose change means a different forward: a new process must replace the old one. */
 const REPLACE_ON = [
@@ -29,8 +32,9 @@ export const tunnelProvider = {
 
   /**
    * Replacement (delete first, so the port can be reused) for a different forward or a replaced
-   * gate; update for credentials. A connection or gateway added or removed as a whole is a
-   * different host: replace too.
+   * gate; update for credentials, expiry and the restart policy. A connection or gateway added or
+   * removed as a whole is a different host: replace too. State from before keepers (a lone ssh no
+   * keeper can adopt) is replaced, and the diff shows `restart` as the reason.
    */
   async diff(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.DiffResult> {
     // olds.expiresAt is the deadline the host fixed; the input it came from is requestedExpiresAt.
@@ -38,52 +42,62 @@ export const tunnelProvider = {
     const after = { ...news, connection: comparableConnection(news.connection) };
     const changed = changedPaths(before, after, Object.keys({ ...news, ...pickInputs(olds) }), [...COSMETIC, "gateTag"]);
     if (gateReplaced(olds.gateTag, news.gateTag)) changed.push("gateTag");
-    return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p)), deleteBeforeReplace: true };
+    const unkept = olds.keeperPid === undefined;
+    if (unkept && !changed.includes("restart")) changed.push("restart");
+    return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p) || (unkept && p === "restart")), deleteBeforeReplace: true };
   },
 
-  /** Starts the forward (and its expiry watchdog, when asked), or leaves nothing behind and throws. */
+  /** Starts the forward under its keeper (which owns the deadline, when asked), or leaves nothing behind and throws. */
   async create(inputs: TunnelInputs): Promise<pulumi.dynamic.CreateResult> {
     const failures = validateTunnelInputs(inputs);
     if (failures.length) throw new ValidationError(failures);
     const outs = await withRunner(inputs.connection, async (runner) => {
+      // Watchdogs an older version's create left for this resource would stop its next forward.
       await stopOrphanWatchdogs(runner, inputs);
-      return createWithExpiry(runner, inputs, async () => {
-        const started = await createTunnel(runner, inputs);
-        return { outs: started, spec: specForTunnel(started) };
-      }, (started) => deleteTunnel(runner, { ...inputs, ...started }));
+      const deadline = await resolveDeadline(runner, inputs);
+      const started = await createTunnel(runner, inputs, deadline);
+      return mergeExpiry({ ...inputs, ...started }, { expiresAfter: inputs.expiresAfter, expiresAt: formatDeadline(deadline), requestedExpiresAt: inputs.expiresAt });
     });
-    return { id: outs.tag, outs: { ...inputs, ...outs } };
+    return { id: outs.tag, outs };
   },
 
-  /** Reports the truth: a dead process or a lost listener comes back gone. */
+  /** Reports the truth: a keeper gone takes the tunnel with it; one backing off is present and not listening. */
   async read(id: string, props: TunnelOutputs): Promise<pulumi.dynamic.ReadResult> {
     assertTunnelState(props);
-    const alive = await withRunner(props.connection, async (runner) => {
-      const running = await refreshTunnel(runner, props);
-      if (!running) await stopWatchdog(runner, props.tag);
-      return running;
+    const now = await withRunner(props.connection, async (runner) => {
+      const found = await refreshTunnel(runner, props);
+      if (!found && props.keeperPid === undefined) await stopWatchdog(runner, props.tag);
+      return found;
     });
-    return alive ? { id, props } : {};
+    return now ? { id, props: now } : {};
   },
 
-  /** Only credentials, the expiry and cosmetic inputs reach here; the running forward keeps its pid. */
+  /** Only credentials, the expiry, the restart policy and cosmetic inputs reach here: the running ssh keeps its pid. */
   async update(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.UpdateResult> {
     const failures = validateTunnelInputs(news);
     if (failures.length) throw new ValidationError(failures);
     assertTunnelState(olds);
-    const expiry = await withRunner(news.connection, async (runner) => {
-      if (!isDeepStrictEqual(olds.gateway, news.gateway)) await rewriteGatewayFiles(runner, news, olds.tag);
-      return updateExpiry(runner, olds, news, specForTunnel(olds));
+    const gatewayChanged = !isDeepStrictEqual(olds.gateway, news.gateway);
+    const { expiry, command } = await withRunner(news.connection, async (runner) => {
+      if (olds.keeperPid === undefined) {
+        // Not reached through diff (it replaces such state); kept so an update can never strand one.
+        if (gatewayChanged) await rewriteGatewayFiles(runner, news, olds.tag);
+        return { expiry: await updateExpiry(runner, olds, news, specForTunnel(olds)), command: olds.command };
+      }
+      const updated = await updateTunnel(runner, olds, news, gatewayChanged);
+      const next = await nextDeadline(runner, olds, news);
+      if (next.changed) await moveKeeperDeadline(runner, await stateDir(runner), { pid: olds.keeperPid, startTicks: olds.keeperStartTicks ?? "", tag: olds.tag }, next.deadline);
+      return { expiry: next.outputs, command: updated.command };
     });
-    return { outs: mergeExpiry({ ...olds, ...news, owner: olds.owner }, expiry) };
+    return { outs: mergeExpiry({ ...olds, ...news, owner: olds.owner, command }, expiry) };
   },
 
-  /** Idempotent: a process already gone, or a pid now owned by someone else, is success. */
+  /** Idempotent: a keeper or process already gone, or a pid now owned by someone else, is success. */
   async delete(_id: string, props: TunnelOutputs): Promise<void> {
     assertTunnelState(props);
     await withRunner(props.connection, async (runner) => {
-      // Cancel the pending expiry first, so the watchdog and this delete never race.
-      await stopWatchdog(runner, props.tag);
+      // State from before keepers: cancel its watchdog first, so the watchdog and this delete never race.
+      if (props.keeperPid === undefined) await stopWatchdog(runner, props.tag);
       await deleteTunnel(runner, props);
     });
   },
@@ -100,6 +114,6 @@ function gateReplaced(old: string | undefined, next: string | undefined): boolea
 }
 
 function pickInputs(outs: TunnelOutputs): Partial<TunnelInputs> {
-  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, identity, progressUrn, expiresAfter, requestedExpiresAt } = outs;
-  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, identity, progressUrn, expiresAfter, expiresAt: requestedExpiresAt };
+  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, restart, owner, identity, progressUrn, expiresAfter, requestedExpiresAt } = outs;
+  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, restart, owner, identity, progressUrn, expiresAfter, expiresAt: requestedExpiresAt };
 }

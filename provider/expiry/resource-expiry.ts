@@ -46,19 +46,25 @@ export function expiryChanged(olds: ExpiryArgs & ExpiryOutputs, news: ExpiryArgs
   return olds.expiresAfter !== news.expiresAfter || olds.requestedExpiresAt !== news.expiresAt;
 }
 
+/** On update: the deadline the new inputs mean (a changed expiry is fixed anew, now, on the host's clock). */
+export async function nextDeadline(runner: Runner, olds: ExpiryArgs & ExpiryOutputs, news: ExpiryArgs): Promise<{ deadline: number | undefined; changed: boolean; outputs: ExpiryArgs & ExpiryOutputs }> {
+  const changed = expiryChanged(olds, news);
+  const deadline = changed ? await resolveDeadline(runner, news) : olds.expiresAt ? Math.floor(Date.parse(olds.expiresAt) / 1000) : undefined;
+  return { deadline, changed, outputs: { expiresAfter: news.expiresAfter, expiresAt: formatDeadline(deadline), requestedExpiresAt: news.expiresAt } };
+}
+
 /**
  * On update: a changed expiry moves the deadline (a new one, fixed now on the host) or cancels it;
  * `rearm` forces restarting the watchdog with the same deadline (its rules changed).
  */
 export async function updateExpiry(runner: Runner, olds: ExpiryArgs & ExpiryOutputs, news: ExpiryArgs, spec: WatchdogSpec, rearm = false): Promise<ExpiryArgs & ExpiryOutputs> {
-  const changed = expiryChanged(olds, news);
-  const deadline = changed ? await resolveDeadline(runner, news) : olds.expiresAt ? Math.floor(Date.parse(olds.expiresAt) / 1000) : undefined;
+  const { deadline, changed, outputs } = await nextDeadline(runner, olds, news);
   if (deadline === undefined) {
     if (changed) await stopWatchdog(runner, spec.tag);
   } else if (changed || rearm) {
     await armWatchdog(runner, spec, deadline);
   }
-  return { expiresAfter: news.expiresAfter, expiresAt: formatDeadline(deadline), requestedExpiresAt: news.expiresAt };
+  return outputs;
 }
 
 /**

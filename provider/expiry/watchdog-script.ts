@@ -91,10 +91,21 @@ export function buildWatchdogScript(spec: WatchdogSpec, dirs: WatchdogDirs): str
   return lines.join("\n") + "\n";
 }
 
-/** A GatedTunnel's forward must stop before its rule goes (else a gate backend would open the port). */
+/**
+ * A GatedTunnel's forward must stop before its rule goes (else a gate backend would open the
+ * port): its keeper first (TERM: it stops its ssh and waits for it, so no restart can follow),
+ * then any ssh still carrying the prefix (a keeper that had to be killed leaves its child).
+ */
 function buildKillForwardsOf(prefix: string, searched: readonly string[]): string[] {
   const markers = searched.map((d) => `${d}/${assertTag(prefix.replace(/\.$/, ""))}.`);
   return [
+    `for pid in $(pgrep -x sh); do`,
+    `  a=$(tr '\\0' '\\n' < "/proc/$pid/cmdline" 2>/dev/null) || continue`,
+    `  for m in ${quoteArgv(markers)}; do`,
+    `    case $a in "sh`,
+    `$m"*.keeper) kill_if_ours "$pid" "" "$m" ;; esac`,
+    `  done`,
+    `done`,
     `for pid in $(pgrep -x ssh); do`,
     `  for m in ${quoteArgv(markers)}; do`,
     `    tr '\\0' '\\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$m" && kill_if_ours "$pid" "" "$m"`,

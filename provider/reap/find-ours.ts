@@ -5,6 +5,7 @@ import { hasCommand } from "../firewall/other-firewalls";
 import { UfwBackend } from "../firewall/ufw";
 import { runChecked, type Runner } from "../host/runner";
 import { parseWatchdogList } from "../expiry/watchdog";
+import { parseKeeperList } from "../keeper/keeper";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { listProcesses, readProcessIdentity, type ListedProcess } from "../tunnel/process-identity";
 import { parseTag, TAG_TEXT, type ParsedTag } from "../tag";
@@ -12,9 +13,9 @@ import type { FirewallRule } from "../types";
 
 export { parseTag, type ParsedTag } from "../tag";
 
-/** A process of ours found on the host: a forward (ssh) or an expiry watchdog (sh). */
+/** A process of ours found on the host: a forward (ssh), its keeper (sh), or an expiry watchdog (sh). */
 export interface FoundProcess {
-  kind: "forward" | "watchdog";
+  kind: "forward" | "keeper" | "watchdog";
   pid: number;
   tag: ParsedTag;
   startTicks: string;
@@ -32,14 +33,14 @@ export interface FoundRule {
 }
 
 /**
- * Whether a process's start time fits its tag. The tag's time was read before ssh started (and on
- * the machine running pulumi, whose clock may differ a little), so a forward starts within minutes
- * after it; a watchdog is restarted by every update, so it only has to start after it.
+ * Whether a process's start time fits its tag. The tag's time was read before the keeper started
+ * (and on the machine running pulumi, whose clock may differ a little), so a keeper starts within
+ * minutes after it; its ssh is restarted at any time after, and a watchdog by every update.
  */
 export function startFitsTag(p: Pick<FoundProcess, "kind" | "startUnix" | "tag">): boolean {
   const skew = 300;
   if (p.startUnix < p.tag.createdUnix - skew) return false;
-  return p.kind === "watchdog" || p.startUnix <= p.tag.createdUnix + 900;
+  return p.kind !== "keeper" || p.startUnix <= p.tag.createdUnix + 900;
 }
 
 /** Our forwards among `ssh` processes: argv holding "-E" then "<dir>/<tag>.log", `dir` one of `dirs` (the state directories searched; our watchdogs: parseWatchdogList). */
@@ -57,7 +58,11 @@ export async function findOurProcesses(runner: Runner): Promise<FoundProcess[]> 
   const clock = await readBootClock(runner);
   const { searched } = await stateDirs(runner);
   const ssh = parseTaggedForwards(await listProcesses(runner, "ssh"), searched).map((p) => ({ ...p, kind: "forward" as const, file: `${p.dir}/${p.tag}.log` }));
-  const sh = parseWatchdogList(await listProcesses(runner, "sh"), searched).map((p) => ({ ...p, kind: "watchdog" as const, file: `${p.dir}/${p.tag}.watchdog` }));
+  const shells = await listProcesses(runner, "sh");
+  const sh = [
+    ...parseWatchdogList(shells, searched).map((p) => ({ ...p, kind: "watchdog" as const, file: `${p.dir}/${p.tag}.watchdog` })),
+    ...parseKeeperList(shells, searched).filter((k) => k.kind === "keeper").map((p) => ({ ...p, kind: "keeper" as const, file: `${p.dir}/${p.tag}.keeper` })),
+  ];
   const found: FoundProcess[] = [];
   const here = await readNetNamespaces(runner, [...sh, ...ssh].map((p) => p.pid));
   for (const p of [...sh, ...ssh]) {

@@ -2,6 +2,9 @@ import type { Runner } from "../host/runner";
 import { runChecked } from "../host/runner";
 import { watchdogFileNames } from "../expiry/watchdog-script";
 import { sweepStaleSecrets } from "../state/sweep-secrets";
+import { stateDirs } from "../state/state-dir";
+import { stopKeeper } from "../keeper/keeper";
+import { keeperFileNames } from "../keeper/keeper-script";
 import { stackPart } from "../tag";
 import { readProcessIdentity, stopProcess } from "../tunnel/process-identity";
 import { removeStateFiles, removeTunnelFiles } from "../tunnel/tunnel-files";
@@ -17,7 +20,7 @@ export interface ReapOptions {
 
 /** One line of the report: what was found and what became of it. */
 export interface ReapRow {
-  kind: "watchdog" | "forward" | "rule" | "secrets";
+  kind: "watchdog" | "keeper" | "forward" | "rule" | "secrets";
   tag: string;
   what: string;
   action: string;
@@ -25,7 +28,8 @@ export interface ReapRow {
 
 /**
  * Finds everything of ours on the host and removes it: watchdogs first (so none acts meanwhile),
- * then forwards (a gate's forward must stop before its rule goes), then rules. Only processes whose
+ * then keepers (so none restarts an ssh), then forwards (a gate's forward must stop before its
+ * rule goes), then rules. Only processes whose
  * argv carries our tag's file and whose start time fits the tag are signalled; only rules whose
  * comment is our tag are removed.
  */
@@ -37,7 +41,7 @@ export async function reapHost(runner: Runner, options: ReapOptions): Promise<Re
   const processes = (await findOurProcesses(runner)).filter((p) => wanted(p.tag));
   const rules = (await findOurRules(runner)).filter((r) => wanted(r.tag));
   const rows: ReapRow[] = [];
-  for (const kind of ["watchdog", "forward"] as const) {
+  for (const kind of ["watchdog", "keeper", "forward"] as const) {
     for (const p of processes.filter((x) => x.kind === kind)) rows.push(await reapProcess(runner, p, options.dryRun));
   }
   for (const r of rules) rows.push(await reapRule(r, options.dryRun));
@@ -58,6 +62,13 @@ async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Pr
     return id !== undefined && id.state !== "Z" && id.startTicks === p.startTicks;
   };
   if (!(await still())) return { ...row, action: "already gone" };
+  if (p.kind === "keeper") {
+    // Its whole group (its ssh and deadline timer too); the forward's own row finds it gone.
+    await stopKeeper(runner, (await stateDirs(runner)).dir, { pid: p.pid, startTicks: p.startTicks, tag: p.tag.tag });
+    await removeTunnelFiles(runner, p.tag.tag);
+    await removeStateFiles(runner, Object.values(keeperFileNames(p.tag.tag)));
+    return { ...row, action: "stopped" };
+  }
   await stopProcess(runner, p.pid, p.startTicks, `stop the ${p.kind} ${p.tag.tag}`);
   if (p.kind === "forward") await removeTunnelFiles(runner, p.tag.tag);
   else await removeStateFiles(runner, Object.values(watchdogFileNames(p.tag.tag)));

@@ -18,6 +18,12 @@ export interface SharedTunnelArgs {
   preflight?: pulumi.Input<boolean>;
   /** ServerAliveInterval; default 15 (ServerAliveCountMax 3). */
   keepAliveSeconds?: pulumi.Input<number>;
+  /**
+   * "always" (default): a keeper on the tunnel host starts ssh again when it exits (at once after
+   * a run that got through, backing off 1 s to 30 s while starts fail). "never": a forward that
+   * dies stays dead until refresh and up.
+   */
+  restart?: pulumi.Input<"always" | "never">;
   /** Seconds or "1h30m" (<n>s|m|h|d parts), counted from create or update on the tunnel host's clock: then the host stops the forward by itself. */
   expiresAfter?: pulumi.Input<number | string>;
   /** ISO 8601 with a zone; the same as expiresAfter at a fixed time. Set one of the two, not both. */
@@ -31,13 +37,23 @@ export interface SharedTunnelArgs {
 }
 
 /**
- * An `ssh -fN -L bind:port:target:tport` forward on the tunnel host, owned by this resource:
- * create starts it and proves the listener belongs to that ssh; refresh notices when it died;
- * destroy kills exactly that process.
+ * An `ssh -N -L bind:port:target:tport` forward on the tunnel host, run and restarted by a keeper
+ * owned by this resource: create starts it and proves the listener belongs to that ssh; refresh
+ * tells whether it listens and how often it restarted; destroy stops exactly that keeper and ssh.
  */
 export class SharedTunnel extends pulumi.dynamic.Resource {
-  /** The ssh process that owns the listener. */
+  /** The ssh process holding the listener (as of create, or the last refresh that found one). */
   declare public readonly pid: pulumi.Output<number>;
+  /** The keeper process on the tunnel host that runs and restarts that ssh. */
+  declare public readonly keeperPid: pulumi.Output<number>;
+  /** False while the keeper backs off with no ssh holding the listener (refresh sets it). */
+  declare public readonly listening: pulumi.Output<boolean>;
+  /** ssh starts after the first, as of the last refresh. */
+  declare public readonly restarts: pulumi.Output<number>;
+  /** When the keeper last started ssh again (ISO 8601), as of the last refresh. */
+  declare public readonly lastRestartAt: pulumi.Output<string | undefined>;
+  /** What ssh logged before its last exit, as of the last refresh. */
+  declare public readonly lastError: pulumi.Output<string | undefined>;
   /** "198.51.100.40:8080" or "[2001:db8::40]:8080". */
   declare public readonly listenAddress: pulumi.Output<string>;
   declare public readonly url: pulumi.Output<string>;
@@ -53,9 +69,9 @@ export class SharedTunnel extends pulumi.dynamic.Resource {
   declare public readonly expiresAt: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: SharedTunnelArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = { pid: undefined, processStartTicks: undefined, listenAddress: undefined, url: undefined, startedAt: undefined, command: undefined, logFile: undefined, tag: undefined, requestedExpiresAt: undefined };
+    const outputs = { pid: undefined, processStartTicks: undefined, keeperPid: undefined, keeperStartTicks: undefined, listening: undefined, restarts: undefined, lastRestartAt: undefined, lastError: undefined, listenAddress: undefined, url: undefined, startedAt: undefined, command: undefined, logFile: undefined, tag: undefined, requestedExpiresAt: undefined };
     // expiresAt is an input and an output (the deadline fixed on the host): its key must always be registered.
-    super(tunnelClosures, name, { ...args, connection: secretInput(args.connection), gateway: secretInput(args.gateway), owner: ownerOf(pulumi, name), ...urnInputs(name, "SharedTunnel", opts), ...outputs, expiresAt: args.expiresAt }, {
+    super(tunnelClosures, name, { ...args, restart: args.restart ?? "always", connection: secretInput(args.connection), gateway: secretInput(args.gateway), owner: ownerOf(pulumi, name), ...urnInputs(name, "SharedTunnel", opts), ...outputs, expiresAt: args.expiresAt }, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "gateway", "connection"],
     }, "pulumi-shared-tunnel", "SharedTunnel");

@@ -53,17 +53,21 @@ function commonOptions(gw: GatewayEndpoint, keepAliveSeconds: number): string[] 
 }
 
 /**
- * `ssh -f -N -L bind:port:target:tport` that backgrounds only once the listener is up
- * (ExitOnForwardFailure). The -E log path carries the tag, so the process is findable by argv.
+ * `ssh -N -L bind:port:target:tport` in the foreground: the keeper runs it as its child and waits
+ * for it. ExitOnForwardFailure makes a listener that cannot be bound an exit, not a half-up
+ * forward. The -E log path carries the tag, so the process is findable by argv; VERBOSE adds one
+ * line that matters, "Authenticated to ...", by which the keeper tells a run that got through
+ * from a failed start.
  */
 export function buildForwardArgv(spec: ForwardSpec): string[] {
   const listen = formatHostPort(spec.bindAddress, spec.bindPort);
   const target = formatHostPort(spec.targetHost, spec.targetPort);
   return [
-    ...sshCommand(spec.gateway), "-f", "-N",
+    ...sshCommand(spec.gateway), "-N",
     "-E", spec.logFile,
     ...commonOptions(spec.gateway, spec.keepAliveSeconds),
     "-o", "ExitOnForwardFailure=yes",
+    "-o", "LogLevel=VERBOSE",
     "-L", `${listen}:${target}`,
     "--", spec.gateway.host,
   ];

@@ -1,5 +1,6 @@
 import { runChecked, type Runner } from "../host/runner";
 import { parseTaggedForwards } from "../reap/find-ours";
+import { parseKeeperList } from "../keeper/keeper";
 import { listProcesses } from "../tunnel/process-identity";
 import { parseTag, type ParsedTag } from "../tag";
 import { LEGACY_STATE_DIR, stateDirs } from "./state-dir";
@@ -21,7 +22,7 @@ export interface StaleSecrets {
 
 /**
  * Finds (and unless `dryRun`, removes) key, passphrase and askpass files whose tag no running ssh
- * forward carries and which are older than SECRET_GRACE_SECONDS: what a killed create, or a
+ * forward or keeper carries and which are older than SECRET_GRACE_SECONDS: what a killed create, or a
  * forward that died on its own, left behind. Run by every create and by `reap`.
  */
 export async function sweepStaleSecrets(runner: Runner, options: { dryRun?: boolean; wanted?: (tag: ParsedTag) => boolean } = {}): Promise<StaleSecrets[]> {
@@ -30,7 +31,11 @@ export async function sweepStaleSecrets(runner: Runner, options: { dryRun?: bool
   const script = 'date +%s; for d; do for f in "$d"/pst.*; do [ -f "$f" ] && [ ! -L "$f" ] && echo "$f"; done; done; exit 0';
   const listed = (await runChecked(runner, ["sh", "-c", script, "sh", ...dirs], { what: "list the state directory" })).stdout.trim().split("\n");
   const now = Number(listed.shift());
-  const live = new Set(parseTaggedForwards(await listProcesses(runner, "ssh"), searched).map((p) => p.tag));
+  // A keeper backing off has no ssh for a while, and needs its key for the next start.
+  const live = new Set([
+    ...parseTaggedForwards(await listProcesses(runner, "ssh"), searched).map((p) => p.tag),
+    ...parseKeeperList(await listProcesses(runner, "sh"), searched).map((k) => k.tag),
+  ]);
   const byTag = new Map<string, StaleSecrets>();
   for (const path of listed) {
     const m = SECRET_FILE.exec(path.slice(path.lastIndexOf("/") + 1));

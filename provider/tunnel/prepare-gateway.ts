@@ -33,11 +33,12 @@ export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: 
  * passphrase), each rewritten by rename, since the key and passphrase stay for the forward's life
  * and a restart must use the current ones. The running ssh has authenticated and is untouched.
  */
-export async function rewriteGatewayFiles(runner: Runner, inputs: TunnelInputs, tag: string): Promise<void> {
+export async function rewriteGatewayFiles(runner: Runner, inputs: TunnelInputs, tag: string): Promise<GatewayEndpoint> {
   const gw = await prepareGateway(runner, inputs, tag);
   const files = tunnelFiles(await stateDir(runner), tag);
   const unused = [...(inputs.gateway.privateKey === undefined ? [files.keyFile] : []), ...(gw.askpassFile === undefined ? [files.passFile, files.askpassFile] : [])];
   if (unused.length > 0) await runner.run(["rm", "-f", "--", ...unused]);
+  return gw;
 }
 
 /**

@@ -2,113 +2,139 @@ import { CommandFailedError, OwnershipError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { reportProgress } from "../progress";
-import { sharedReads } from "../host/shared-reads";
-import { buildListListenersArgv, parseSsListeners, type Listener } from "../listener/parse-ss";
+import { buildListListenersArgv, type Listener } from "../listener/parse-ss";
+import { awaitFirstStart } from "../keeper/first-start";
+import { readKeeper, readKeeperStatus, setRestartPolicy, startKeeper, stopKeeper, stopKeepersOf, writeKeeperArgv } from "../keeper/keeper";
 import { classifySshError, retryPreAuthDrops } from "../ssh/classify-ssh-error";
 import { buildForwardArgv, type GatewayEndpoint } from "../ssh/forward-argv";
 import { makeTag, ownerPrefix } from "../tag";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { formatHostPort, sameAddress } from "../validation/net";
-import { isOurProcess, readProcessIdentity, stopProcess } from "./process-identity";
-import { prepareGateway, runPreflight } from "./prepare-gateway";
+import { readProcessIdentity } from "./process-identity";
+import { prepareGateway, rewriteGatewayFiles, runPreflight } from "./prepare-gateway";
 import { stateDir } from "../state/state-dir";
 import { sweepStaleSecrets } from "../state/sweep-secrets";
-import { removeTunnelFiles, tunnelFiles } from "./tunnel-files";
+import { tunnelFileNames, tunnelFiles } from "./tunnel-files";
 import { reapTunnelOrphans } from "./reap-orphans";
-import { waitFor } from "./wait-for";
+import { deleteLegacyForward, listAllListeners, refreshLegacyForward } from "./legacy-forward";
+
+/** What create adds to the inputs. */
+export type StartedTunnel = Omit<TunnelOutputs, keyof TunnelInputs>;
 
 /**
- * Starts the forward. Transactional: if any step after writing files fails, what was started is
- * stopped and the files are removed before the error is thrown.
+ * Starts the forward under its keeper. Transactional: if any step after writing files fails, the
+ * keeper and its ssh are stopped and the files removed before the error is thrown. The first
+ * start is create's: a failed one is final (with ssh's own error), never retried by the keeper.
  */
-export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = new Date()): Promise<Omit<TunnelOutputs, keyof TunnelInputs>> {
+export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadline?: number, now = new Date()): Promise<StartedTunnel> {
   const tag = makeTag(inputs, now);
-  const files = tunnelFiles(await stateDir(runner), tag);
+  const dir = await stateDir(runner);
+  const files = tunnelFiles(dir, tag);
   const listen = formatHostPort(inputs.bindAddress, inputs.bindPort);
   try {
+    // What an earlier create of this resource left (pulumi killed mid-create): keepers first, or they would restart their ssh.
+    await stopKeepersOf(runner, ownerPrefix(inputs));
     await reapTunnelOrphans(runner, ownerPrefix(inputs));
     await sweepStaleSecrets(runner);
     const gw = await prepareGateway(runner, inputs, tag);
     if (inputs.preflight !== false) await runPreflight(runner, inputs, gw);
-    const argv = buildForwardArgv({ ...inputs, gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile: files.logFile });
-    reportProgress(`starting ssh -L ${listen} to ${formatHostPort(inputs.targetHost, inputs.targetPort)} via ${formatHostPort(gw.host, gw.port)}`);
-    // With -E, ssh's errors go to the log file; a start the gateway dropped early is retried.
-    const started = await retryPreAuthDrops(
-      () => runner.run(argv, { timeoutMs: 60_000 }),
-      async (r) => (r.exitCode === 0 ? "" : (await runner.run(["cat", files.logFile])).stdout),
-    );
-    if (started.exitCode !== 0) await throwStartFailure(runner, argv, started.exitCode, files.logFile, gw, inputs, listen);
-    reportProgress(`waiting for ${listen} to be held by the ssh just started`);
-    const listener = await waitFor(() => findListener(runner, inputs.bindAddress, inputs.bindPort), 3000);
-    const owner = listener?.processes.find((p) => p.name === "ssh");
-    const identity = owner ? await readProcessIdentity(runner, owner.pid) : undefined;
-    if (!listener || !owner || !identity || !identity.argv.some((a) => a.includes(tag))) {
-      throw new OwnershipError(`no listener on ${listen} owned by the ssh we started (found: ${describe(listener)})`, {
-        what: "verify the forward's listener",
-        where: runner.where,
-        command: quoteArgv(buildListListenersArgv(inputs.bindPort)),
-        hint: "another program may have taken the port, or ssh exited; see the log file " + files.logFile,
-      });
-    }
+    const argv = forwardArgv(inputs, gw, files.logFile);
+    reportProgress(`starting ssh -L ${listen} to ${formatHostPort(inputs.targetHost, inputs.targetPort)} via ${formatHostPort(gw.host, gw.port)}, kept up by a keeper on the tunnel host`);
+    const spec = { dir, tag, files: Object.values(tunnelFileNames(tag)) };
+    // A start the gateway dropped before authentication is retried (a fresh keeper each time).
+    const first = await retryPreAuthDrops(async () => {
+      await startKeeper(runner, spec, argv, deadline);
+      return awaitFirstStart(runner, dir, tag, inputs.bindAddress, inputs.bindPort);
+    }, async (r) => (r.kind === "exited" ? (await runner.run(["cat", files.logFile])).stdout : ""));
+    if (first.kind === "exited") return throwStartFailure(runner, argv, first.status?.lastExit, files.logFile, gw, inputs, listen);
+    if (first.kind === "timeout") throw notOurs(runner, listen, inputs.bindPort, first.seen, files.logFile);
+    await setRestartPolicy(runner, dir, tag, inputs.restart ?? "always");
+    // The keeper reads the policy when ssh exits: one that exited just before it was written has ended for good.
+    if (!(await readKeeper(runner, first.keeper.pid, first.keeper.startTicks, tag))) await throwStartFailure(runner, argv, undefined, files.logFile, gw, inputs, listen);
     // The key and passphrase stay (0600, in the private state directory) for the forward's life:
-    // restarting it needs them again. Destroy, expiry, refresh and reap remove them with it.
+    // every restart needs them again. Destroy, expiry, refresh and reap remove them with it.
     return {
-      pid: owner.pid,
-      processStartTicks: identity.startTicks,
-      tag,
-      listenAddress: listen,
-      url: `http://${listen}/`,
-      startedAt: now.toISOString(),
-      command: quoteArgv(argv),
-      logFile: files.logFile,
+      pid: first.ssh.pid, processStartTicks: first.ssh.startTicks,
+      keeperPid: first.keeper.pid, keeperStartTicks: first.keeper.startTicks,
+      restarts: 0, listening: true, tag, listenAddress: listen, url: `http://${listen}/`,
+      startedAt: now.toISOString(), command: quoteArgv(argv), logFile: files.logFile,
     };
   } catch (err) {
-    // Undo: stop the ssh this create started, if any (argv re-checked, exit awaited), and remove its files.
+    // Undo: the keeper (and so its ssh) this create started, then any ssh left and the files.
+    await stopKeepersOf(runner, tag);
     await reapTunnelOrphans(runner, `${tag}.`);
     throw err;
   }
 }
 
-/** True when the recorded ssh still runs and still owns the listener. */
-export async function isTunnelAlive(runner: Runner, state: TunnelOutputs, listings: Runner = runner): Promise<boolean> {
-  const identity = await readProcessIdentity(runner, state.pid);
-  if (!isOurProcess(identity, state.processStartTicks, state.tag)) return false;
-  // The whole listener table, so that refresh's reads of every tunnel share one `ss`.
-  const all = parseSsListeners((await listings.run(LIST_ALL_LISTENERS)).stdout);
-  const listener = all.find((l) => l.port === state.bindPort && sameAddress(l.address, state.bindAddress));
-  return listener?.processes.some((p) => p.pid === state.pid) ?? false;
-}
-
-const LIST_ALL_LISTENERS = ["ss", "-H", "-t", "-l", "-n", "-p"];
-
 /**
- * For refresh: true when the forward still runs. A dead one leaves the stack on refresh without a
- * delete, so its files on the tunnel host (known_hosts, log) are removed here, or nobody would.
+ * For refresh: the tunnel as it is, or undefined when it is gone. The keeper decides: while it
+ * runs, the tunnel is ours, listening or backing off (pid is then the ssh holding the listener).
+ * A keeper gone (killed, expired, or ended by restart "never") takes the tunnel with it, and what
+ * it left (an orphaned ssh, its files) is removed here, since no delete will follow.
  */
-export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promise<boolean> {
-  if (await isTunnelAlive(runner, state, sharedReads(runner))) return true;
-  await removeTunnelFiles(runner, state.tag);
-  return false;
+export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promise<TunnelOutputs | undefined> {
+  if (state.keeperPid === undefined) return (await refreshLegacyForward(runner, state)) ? state : undefined;
+  if (!(await readKeeper(runner, state.keeperPid, state.keeperStartTicks, state.tag))) {
+    await stopKeepersOf(runner, state.tag);
+    await reapTunnelOrphans(runner, `${state.tag}.`);
+    return undefined;
+  }
+  const status = await readKeeperStatus(runner, await stateDir(runner), state.tag);
+  const listener = (await listAllListeners(runner)).find((l) => l.port === state.bindPort && sameAddress(l.address, state.bindAddress));
+  const held = status?.sshPid !== undefined && listener?.processes.some((p) => p.pid === status.sshPid) ? await readProcessIdentity(runner, status.sshPid) : undefined;
+  const ssh = held?.argv.some((a) => a.includes(state.tag)) ? held : undefined;
+  const next: TunnelOutputs = { ...state, listening: ssh !== undefined, restarts: status?.restarts ?? state.restarts ?? 0 };
+  if (ssh) Object.assign(next, { pid: ssh.pid, processStartTicks: ssh.startTicks });
+  delete next.lastRestartAt;
+  delete next.lastError;
+  if (status?.lastRestart !== undefined) next.lastRestartAt = new Date(status.lastRestart * 1000).toISOString();
+  if (status?.lastError !== undefined) next.lastError = status.lastError;
+  return next;
 }
 
 /**
- * Stops the forward. Idempotent: a process that is gone, or whose pid now belongs to someone else
- * (other start time or no tag), is left alone and counts as stopped. Throws when our process
- * outlives the kill (files kept, so the state keeps pointing at it).
+ * Stops the forward: its keeper first (policy file gone, then TERM to the keeper's group), so no
+ * restart can begin; then any ssh still carrying the tag, and the files. Idempotent: a keeper
+ * already gone, or a pid now someone else's, counts as stopped. Throws when ours outlives KILL.
  */
 export async function deleteTunnel(runner: Runner, state: TunnelOutputs): Promise<void> {
-  const identity = await readProcessIdentity(runner, state.pid);
-  if (isOurProcess(identity, state.processStartTicks, state.tag)) {
-    reportProgress(`stopping ssh pid ${state.pid} and waiting for ${state.listenAddress} to close`);
-    // Gone means the process exited (a zombie waiting for its parent counts): its listener went with it.
-    await stopProcess(runner, state.pid, state.processStartTicks);
-  }
-  await removeTunnelFiles(runner, state.tag);
+  if (state.keeperPid === undefined) return deleteLegacyForward(runner, state);
+  reportProgress(`stopping the keeper (pid ${state.keeperPid}) and its ssh, and waiting for ${state.listenAddress} to close`);
+  await stopKeeper(runner, await stateDir(runner), { pid: state.keeperPid, startTicks: state.keeperStartTicks, tag: state.tag });
+  await stopKeepersOf(runner, state.tag);
+  await reapTunnelOrphans(runner, `${state.tag}.`);
 }
 
-async function findListener(runner: Runner, address: string, port: number): Promise<Listener | undefined> {
-  const result = await runner.run(buildListListenersArgv(port));
-  return parseSsListeners(result.stdout).find((l) => l.port === port && sameAddress(l.address, address));
+/**
+ * On update (credentials, restart policy): the gateway's files and the ssh argv the keeper's next
+ * start uses are rewritten; the running ssh has authenticated and is untouched. Returns the new command.
+ */
+export async function updateTunnel(runner: Runner, olds: TunnelOutputs, news: TunnelInputs, gatewayChanged: boolean): Promise<Pick<TunnelOutputs, "command">> {
+  const dir = await stateDir(runner);
+  let command = olds.command;
+  if (gatewayChanged) {
+    const gw = await rewriteGatewayFiles(runner, news, olds.tag);
+    const argv = forwardArgv(news, gw, tunnelFiles(dir, olds.tag).logFile);
+    await writeKeeperArgv(runner, dir, olds.tag, argv);
+    command = quoteArgv(argv);
+  }
+  if ((olds.restart ?? "always") !== (news.restart ?? "always")) await setRestartPolicy(runner, dir, olds.tag, news.restart ?? "always");
+  return { command };
+}
+
+function forwardArgv(inputs: TunnelInputs, gw: GatewayEndpoint, logFile: string): string[] {
+  return buildForwardArgv({ ...inputs, gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile });
+}
+
+function notOurs(runner: Runner, listen: string, port: number, seen: Listener | undefined, logFile: string): OwnershipError {
+  const found = !seen ? "no listener" : seen.processes.map((p) => `${p.name} pid ${p.pid}`).join(", ") || "a listener with no visible owner";
+  return new OwnershipError(`no listener on ${listen} owned by the ssh the keeper started (found: ${found})`, {
+    what: "verify the forward's listener",
+    where: runner.where,
+    command: quoteArgv(buildListListenersArgv(port)),
+    hint: "another program may have taken the port, or ssh is still connecting; see the log file " + logFile,
+  });
 }
 
 async function throwStartFailure(runner: Runner, argv: string[], exitCode: number | undefined, logFile: string, gw: GatewayEndpoint, inputs: TunnelInputs, listen: string): Promise<never> {
@@ -124,9 +150,4 @@ async function throwStartFailure(runner: Runner, argv: string[], exitCode: numbe
     reason: diagnosis?.cause,
     hint: diagnosis?.hint ?? `read ${logFile} on the tunnel host`,
   });
-}
-
-function describe(listener: Listener | undefined): string {
-  if (!listener) return "no listener";
-  return listener.processes.map((p) => `${p.name} pid ${p.pid}`).join(", ") || "a listener with no visible owner";
 }

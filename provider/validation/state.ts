@@ -23,6 +23,12 @@ export function assertTunnelState(state: TunnelOutputs): void {
   if (typeof state.processStartTicks !== "string" || !/^\d{1,20}$/.test(state.processStartTicks)) {
     f.add("processStartTicks", `must be a start time in clock ticks (digits), got ${JSON.stringify(state.processStartTicks)}`);
   }
+  if (state.keeperPid !== undefined) {
+    if (!Number.isInteger(state.keeperPid) || state.keeperPid < 1 || state.keeperPid > PID_MAX) f.add("keeperPid", `must be a process id, got ${JSON.stringify(state.keeperPid)}`);
+    if (typeof state.keeperStartTicks !== "string" || !/^\d{1,20}$/.test(state.keeperStartTicks)) {
+      f.add("keeperStartTicks", `must be a start time in clock ticks (digits), got ${JSON.stringify(state.keeperStartTicks)}`);
+    }
+  }
   checkAddress(f, "bindAddress", state.bindAddress);
   f.port("bindPort", state.bindPort);
   checkCommon(f, state);

@@ -17,6 +17,9 @@ export function validateTunnelInputs(inputs: Partial<TunnelInputs>): InputFailur
   f.boolean("allowAllInterfaces", inputs.allowAllInterfaces);
   f.boolean("preflight", inputs.preflight);
   f.positiveInt("keepAliveSeconds", inputs.keepAliveSeconds, 3600);
+  if (inputs.restart !== undefined && inputs.restart !== "always" && inputs.restart !== "never" && !isUnknown(inputs.restart)) {
+    f.add("restart", `must be "always" or "never", got ${JSON.stringify(inputs.restart)}`);
+  }
   checkExpiry(f, inputs);
   return f.list;
 }

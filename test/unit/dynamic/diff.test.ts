@@ -6,9 +6,9 @@ import { UNKNOWN } from "../../../provider/validation/fields";
 const olds = {
   gateway: { host: "gw", user: "u", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nA\n", hostKey: "ssh-ed25519 AAAA" },
   bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, owner: "p/s/t",
-  pid: 1, processStartTicks: "1", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x",
+  pid: 1, processStartTicks: "1", keeperPid: 2, keeperStartTicks: "2", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x",
 } as TunnelOutputs;
-const inputsOf = ({ pid, processStartTicks, tag, listenAddress, url, startedAt, command, logFile, ...inputs }: TunnelOutputs) => inputs;
+const inputsOf = ({ pid, processStartTicks, keeperPid, keeperStartTicks, tag, listenAddress, url, startedAt, command, logFile, ...inputs }: TunnelOutputs) => inputs;
 
 describe("SharedTunnel diff", () => {
   test("no change, no diff", async () => {

@@ -8,7 +8,7 @@ const tunnelInputs: TunnelInputs = {
 };
 const tunnelOutputs = (inputs: TunnelInputs, deadline: string): TunnelOutputs => ({
   ...inputs, expiresAt: deadline, requestedExpiresAt: inputs.expiresAt,
-  pid: 1, processStartTicks: "1", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x",
+  pid: 1, processStartTicks: "1", keeperPid: 2, keeperStartTicks: "2", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x",
 });
 
 describe("expiry in SharedTunnel diff", () => {

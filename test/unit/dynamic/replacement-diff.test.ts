@@ -13,7 +13,7 @@ const forward = {
   connection, gateway: { host: "gw", user: "u", privateKeyPath: "/g", hostKey: "ssh-ed25519 AAAA" },
   bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, owner: "p/s/t-forward", gateTag: "pst.s.t-allow.1",
 };
-const running = { ...forward, pid: 1, processStartTicks: "1", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x" } as TunnelOutputs;
+const running = { ...forward, pid: 1, processStartTicks: "1", keeperPid: 2, keeperStartTicks: "2", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x" } as TunnelOutputs;
 const tunnelDiff = (olds: TunnelOutputs, news: Partial<TunnelInputs>) => tunnelProvider.diff("t", olds, { ...forward, ...news } as TunnelInputs);
 
 describe("SharedTunnel diff: its gate", () => {

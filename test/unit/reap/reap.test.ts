@@ -38,10 +38,14 @@ test("parseTaggedForwards: tags with and without an identity, both found by reap
 
 describe("startFitsTag", () => {
   const tag = parseTag("pst.p.s.r.1795617874")!;
-  test("a forward starts within minutes after its tag", () => {
-    expect(startFitsTag({ kind: "forward", tag, startUnix: tag.createdUnix + 2 })).toBe(true);
-    expect(startFitsTag({ kind: "forward", tag, startUnix: tag.createdUnix - 60 })).toBe(true);
-    expect(startFitsTag({ kind: "forward", tag, startUnix: tag.createdUnix + 86400 })).toBe(false);
+  test("a keeper starts within minutes after its tag", () => {
+    expect(startFitsTag({ kind: "keeper", tag, startUnix: tag.createdUnix + 2 })).toBe(true);
+    expect(startFitsTag({ kind: "keeper", tag, startUnix: tag.createdUnix - 60 })).toBe(true);
+    expect(startFitsTag({ kind: "keeper", tag, startUnix: tag.createdUnix + 86400 })).toBe(false);
+    expect(startFitsTag({ kind: "keeper", tag, startUnix: tag.createdUnix - 3600 })).toBe(false);
+  });
+  test("its ssh may be restarted at any time after", () => {
+    expect(startFitsTag({ kind: "forward", tag, startUnix: tag.createdUnix + 86400 })).toBe(true);
     expect(startFitsTag({ kind: "forward", tag, startUnix: tag.createdUnix - 3600 })).toBe(false);
   });
   test("a watchdog may be restarted by any later update", () => {

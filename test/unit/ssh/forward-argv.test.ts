@@ -8,10 +8,11 @@ const optionValues = (argv: string[]) => argv.flatMap((a, i) => (argv[i - 1] ===
 describe("buildForwardArgv", () => {
   const argv = buildForwardArgv(spec);
 
-  test("forwards the bind address to the target, backgrounding only once the listener is up", () => {
-    expect(argv.slice(0, 3)).toEqual(["ssh", "-f", "-N"]);
+  test("forwards the bind address to the target in the foreground (the keeper waits for it), exiting when the listener cannot be bound", () => {
+    expect(argv.slice(0, 2)).toEqual(["ssh", "-N"]);
+    expect(argv).not.toContain("-f");
     expect(argv[argv.indexOf("-L") + 1]).toBe("198.51.100.40:8080:127.0.0.1:8000");
-    expect(optionValues(argv)).toContain("ExitOnForwardFailure=yes");
+    expect(optionValues(argv)).toEqual(expect.arrayContaining(["ExitOnForwardFailure=yes", "LogLevel=VERBOSE"]));
   });
 
   test("ignores the user's ssh config so no ControlMaster can own the listener", () => {
@@ -46,7 +47,7 @@ test("known_hosts uses [host]:port for non-standard ports", () => {
 
 test("an encrypted key is unlocked through askpass: env execs ssh, and no other prompt is allowed", () => {
   const argv = buildForwardArgv({ ...spec, gateway: { ...gw, askpassFile: "/tmp/pulumi-shared-tunnel/t.askpass" } });
-  expect(argv.slice(0, 5)).toEqual(["env", "SSH_ASKPASS=/tmp/pulumi-shared-tunnel/t.askpass", "SSH_ASKPASS_REQUIRE=force", "ssh", "-f"]);
+  expect(argv.slice(0, 5)).toEqual(["env", "SSH_ASKPASS=/tmp/pulumi-shared-tunnel/t.askpass", "SSH_ASKPASS_REQUIRE=force", "ssh", "-N"]);
   expect(optionValues(argv)).toEqual(expect.arrayContaining(["BatchMode=no", "PasswordAuthentication=no", "KbdInteractiveAuthentication=no", "StrictHostKeyChecking=yes"]));
   expect(optionValues(argv)).not.toContain("BatchMode=yes");
 });

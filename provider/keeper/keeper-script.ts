@@ -1,0 +1,144 @@
+import { quoteArgv } from "../host/quote";
+import { assertTag } from "../firewall/gate";
+
+/** The keeper's own files, beside the tunnel's (all named with the tag, in the private state directory). */
+export function keeperFileNames(tag: string) {
+  assertTag(tag);
+  return {
+    /** The script; its path in the keeper's argv (`sh <dir>/<tag>.keeper`) is how it is found. */
+    script: `${tag}.keeper`,
+    /** Unix seconds on the host's clock; absent: no expiry. Re-read on SIGUSR1. */
+    deadline: `${tag}.deadline`,
+    /** "always" or "never". Absent until create has seen the first start hold the listener: until then an exit is final. */
+    policy: `${tag}.restart`,
+    /** `set -- <ssh argv>`, sourced before each start: an update rewrites it (new key file, askpass) without touching the running ssh. */
+    argv: `${tag}.argv`,
+    /** key=value lines the keeper rewrites (by rename) at each start and exit: see parseKeeperStatus. */
+    status: `${tag}.status`,
+  };
+}
+
+export interface KeeperSpec {
+  /** The private state directory. */
+  dir: string;
+  tag: string;
+  /** Names in `dir` the keeper removes when it expires (the tunnel's files); its own go too. */
+  files: string[];
+}
+
+/**
+ * The keeper: a POSIX sh script, started detached (setsid) through the forward's runner, so it
+ * lives in the same network namespace and firewall configuration, and outlives the connection.
+ *
+ * - ssh runs in the background and the keeper `wait`s for it: a trapped signal interrupts `wait`
+ *   (a foreground child would defer the trap until ssh exits). Idle, it uses no CPU.
+ * - An exit is final while the policy file does not say "always" (create writes it once the
+ *   first start holds the listener; "never" keeps today's behaviour: the tunnel stays dead).
+ * - An ssh that authenticated (its -E log says so at LogLevel VERBOSE) and ran at least a second
+ *   is started again at once; any other exit is a failure, and consecutive failures wait 1, 2,
+ *   4 ... 30 s. A run of a minute resets the count.
+ * - TERM (destroy) stops ssh and the keeper; USR1 re-reads the deadline. At the deadline a timer
+ *   child signals USR1 (only while the keeper is still its parent: a pid is never signalled after
+ *   reuse), and the keeper stops ssh, removes the tunnel's files and exits.
+ */
+export function buildKeeperScript(spec: KeeperSpec): string {
+  const names = keeperFileNames(spec.tag);
+  const q = (s: string) => quoteArgv([s]);
+  const mine = [...spec.files, ...Object.values(names)].map((n) => `${spec.dir}/${n}`);
+  return [
+    "#!/bin/sh",
+    `# pulumi-shared-tunnel keeper for ${spec.tag}: runs its forward, restarts it, ends it at the deadline.`,
+    "umask 077",
+    `log=${q(`${spec.dir}/${spec.tag}.log`)} status=${q(`${spec.dir}/${names.status}`)}`,
+    `policy_file=${q(`${spec.dir}/${names.policy}`)} deadline_file=${q(`${spec.dir}/${names.deadline}`)} timer_name=${q(`${spec.dir}/${spec.tag}.timer`)}`,
+    `argv_file=${q(`${spec.dir}/${names.argv}`)}`,
+    KEEPER_BODY,
+    `rm -f -- ${quoteArgv(mine)}`,
+    "exit 0",
+    "",
+  ].join("\n");
+}
+
+const KEEPER_BODY = String.raw`child= timer= stopping=0 expired=0 restarts=0 last_restart= last_exit= last_error= fails=0 started=0
+now_ms() { date +%s%3N; }
+save() {
+  printf 'keeper_pid=%s\nssh_pid=%s\nstate=%s\nrestarts=%s\nlast_restart=%s\nlast_exit=%s\nlast_error=%s\n' \
+    "$$" "$child" "$1" "$restarts" "$last_restart" "$last_exit" "$last_error" >"$status.new" && mv -f "$status.new" "$status"
+}
+# Alive and still our child (not a zombie, not a reused pid).
+alive() {
+  s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) && [ -n "$s" ] || return 1
+  set -- $s
+  [ "$1" != Z ] && [ "$2" = "$$" ]
+}
+# Waits for the child; a trapped signal interrupts wait, so wait again while it still runs.
+wait_child() {
+  while :; do
+    wait "$child"; st=$?
+    if [ "$st" -gt 128 ] && alive "$child"; then continue; fi
+    if [ "$st" -gt 128 ]; then wait "$child" 2>/dev/null; s2=$?; [ "$s2" = 127 ] || st=$s2; fi
+    return 0
+  done
+}
+on_stop() { stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; }
+kill_timer() {
+  [ -n "$timer" ] || return 0
+  pkill -TERM -P "$timer" 2>/dev/null; kill -TERM "$timer" 2>/dev/null; timer=
+}
+arm_timer() {
+  kill_timer
+  d=$(cat "$deadline_file" 2>/dev/null) || return 0
+  case $d in ''|*[!0-9]*) return 0 ;; esac
+  left=$((d - $(date +%s)))
+  if [ "$left" -le 0 ]; then expired=1; on_stop; return 0; fi
+  sh -c 'sleep "$1" && [ "$(cut -d" " -f4 "/proc/$$/stat")" = "$2" ] && kill -USR1 "$2"' "$timer_name" "$left" "$$" &
+  timer=$!
+}
+trap on_stop TERM INT HUP
+trap arm_timer USR1
+save starting
+arm_timer
+while [ "$stopping" = 0 ]; do
+  [ -f "$log" ] && [ "$(wc -c <"$log")" -gt 1048576 ] && : >"$log"
+  mark=$(($(wc -c <"$log" 2>/dev/null || echo 0) + 1))
+  # Sourced at the top level: its set -- replaces this script's arguments (the last good ones stay if it is gone).
+  if [ -r "$argv_file" ]; then . "$argv_file"; fi
+  started=$(now_ms)
+  "$@" &
+  child=$!
+  [ "$stopping" = 1 ] && kill -TERM "$child" 2>/dev/null
+  save running
+  wait_child
+  child= last_exit=$st
+  [ "$stopping" = 1 ] && break
+  since=$(tail -c "+$mark" "$log" 2>/dev/null)
+  last_error=$(printf '%s\n' "$since" | grep -v -e '^Authenticated to ' -e '^Transferred: ' -e '^Bytes per second' | tail -n 1 | tr -d '\r')
+  [ -n "$last_error" ] || last_error="ssh exited with status $st"
+  if [ "$(cat "$policy_file" 2>/dev/null)" != always ]; then save exited; kill_timer; exit "$st"; fi
+  ran=$(($(now_ms) - started))
+  [ "$ran" -ge 60000 ] && fails=0
+  if printf '%s\n' "$since" | grep -q '^Authenticated to ' && [ "$ran" -ge 1000 ]; then
+    delay=0
+  else
+    fails=$((fails + 1)) delay=1 i=1
+    while [ "$i" -lt "$fails" ] && [ "$delay" -lt 30 ]; do delay=$((delay * 2)) i=$((i + 1)); done
+    [ "$delay" -gt 30 ] && delay=30
+  fi
+  if [ "$delay" -gt 0 ]; then
+    save backoff
+    sleep "$delay" &
+    child=$!
+    [ "$stopping" = 1 ] && kill -TERM "$child" 2>/dev/null
+    wait_child
+    child=
+    [ "$stopping" = 1 ] && break
+  fi
+  restarts=$((restarts + 1)) last_restart=$(date +%s)
+done
+kill_timer
+[ "$expired" = 1 ] || exit 0`;
+
+/** The argv file's content (`set -- ...`, quoted by the one quoting function): the ssh the keeper runs next. */
+export function buildKeeperArgvFile(sshArgv: readonly string[]): string {
+  return `set -- ${quoteArgv(sshArgv)}\n`;
+}

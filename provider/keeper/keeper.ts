@@ -1,0 +1,164 @@
+import { CommandFailedError } from "../errors";
+import { quoteArgv } from "../host/quote";
+import type { Runner } from "../host/runner";
+import { writePrivateFile } from "../state/private-file";
+import { dirsPattern, stateDirs } from "../state/state-dir";
+import { TAG_TEXT } from "../tag";
+import { listProcesses, readProcessIdentity, waitForExit, type ListedProcess, type ProcessIdentity } from "../tunnel/process-identity";
+import { buildKeeperArgvFile, buildKeeperScript, keeperFileNames, type KeeperSpec } from "./keeper-script";
+
+/** What the keeper last wrote to its status file. */
+export interface KeeperStatus {
+  keeperPid: number;
+  /** The ssh running now; undefined while backing off, starting, or after the keeper's last exit. */
+  sshPid?: number;
+  state: "starting" | "running" | "backoff" | "exited";
+  /** Starts after the first. */
+  restarts: number;
+  /** Unix seconds of the last restart. */
+  lastRestart?: number;
+  /** ssh's last exit status. */
+  lastExit?: number;
+  /** The last line ssh logged before its last exit, or "ssh exited with status N". */
+  lastError?: string;
+}
+
+/** Parses the key=value lines the keeper writes; undefined when there is no keeper_pid. */
+export function parseKeeperStatus(text: string): KeeperStatus | undefined {
+  const v = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const at = line.indexOf("=");
+    if (at > 0) v.set(line.slice(0, at), line.slice(at + 1));
+  }
+  const num = (k: string) => (/^\d+$/.test(v.get(k) ?? "") ? Number(v.get(k)) : undefined);
+  const keeperPid = num("keeper_pid");
+  const state = v.get("state");
+  if (keeperPid === undefined || !["starting", "running", "backoff", "exited"].includes(state ?? "")) return undefined;
+  return {
+    keeperPid, state: state as KeeperStatus["state"], restarts: num("restarts") ?? 0,
+    sshPid: num("ssh_pid"), lastRestart: num("last_restart"), lastExit: num("last_exit"), lastError: v.get("last_error") || undefined,
+  };
+}
+
+/** The keeper's files in state directory `dir`. */
+export function keeperFiles(dir: string, tag: string) {
+  const names = keeperFileNames(tag);
+  return Object.fromEntries(Object.entries(names).map(([k, v]) => [k, `${dir}/${v}`])) as ReturnType<typeof keeperFileNames>;
+}
+
+/**
+ * Writes the keeper's script (and its deadline, when the tunnel expires) and starts it detached
+ * in its own session (so it leads its own process group, and outlives this connection). Throws
+ * when it cannot be started at all; whether ssh came up is `awaitFirstStart`'s question.
+ */
+export async function startKeeper(runner: Runner, spec: KeeperSpec, sshArgv: string[], deadline: number | undefined): Promise<void> {
+  const files = keeperFiles(spec.dir, spec.tag);
+  await runner.run(["rm", "-f", "--", files.policy, files.status]);
+  await writePrivateFile(runner, files.script, buildKeeperScript(spec), "700");
+  await writeKeeperArgv(runner, spec.dir, spec.tag, sshArgv);
+  if (deadline !== undefined) await writePrivateFile(runner, files.deadline, `${deadline}\n`);
+  const argv = ["sh", "-c", 'setsid -f sh "$1" </dev/null >/dev/null 2>&1', "sh", files.script];
+  const started = await runner.run(argv, { timeoutMs: 20_000 });
+  if (started.exitCode !== 0) {
+    throw new CommandFailedError({
+      what: "start the forward's keeper", where: runner.where, command: quoteArgv(argv), exitCode: started.exitCode, stderr: started.stderr,
+      hint: "the tunnel host needs sh, setsid (util-linux), date, pkill (procps) and a writable state directory",
+    });
+  }
+}
+
+/** Rewrites the ssh argv the keeper's next start uses (the running ssh is untouched). */
+export async function writeKeeperArgv(runner: Runner, dir: string, tag: string, sshArgv: readonly string[]): Promise<void> {
+  await writePrivateFile(runner, keeperFiles(dir, tag).argv, buildKeeperArgvFile(sshArgv));
+}
+
+/** Reads the keeper's status file; undefined before the keeper has written it. */
+export async function readKeeperStatus(runner: Runner, dir: string, tag: string): Promise<KeeperStatus | undefined> {
+  const result = await runner.run(["cat", "--", keeperFiles(dir, tag).status]);
+  return result.exitCode === 0 ? parseKeeperStatus(result.stdout) : undefined;
+}
+
+/** The recorded keeper, when its pid still is that keeper: same start time, argv `sh <dir>/<tag>.keeper`. */
+export async function readKeeper(runner: Runner, pid: number, startTicks: string | undefined, tag: string): Promise<ProcessIdentity | undefined> {
+  const p = await readProcessIdentity(runner, pid);
+  const script = `/${keeperFileNames(tag).script}`;
+  if (!p || p.state === "Z" || (startTicks !== undefined && p.startTicks !== startTicks)) return undefined;
+  return p.argv.length === 2 && p.argv[0] === "sh" && p.argv[1].endsWith(script) ? p : undefined;
+}
+
+/** Writes the restart policy the keeper reads at each ssh exit ("always", "never"). */
+export async function setRestartPolicy(runner: Runner, dir: string, tag: string, policy: "always" | "never"): Promise<void> {
+  await writePrivateFile(runner, keeperFiles(dir, tag).policy, `${policy}\n`);
+}
+
+/** Moves (or, with undefined, cancels) the keeper's deadline without touching its ssh: it re-reads the file on SIGUSR1. */
+export async function moveKeeperDeadline(runner: Runner, dir: string, keeper: { pid: number; startTicks: string; tag: string }, deadline: number | undefined): Promise<void> {
+  const files = keeperFiles(dir, keeper.tag);
+  if (deadline === undefined) await runner.run(["rm", "-f", "--", files.deadline]);
+  else await writePrivateFile(runner, files.deadline, `${deadline}\n`);
+  if (await readKeeper(runner, keeper.pid, keeper.startTicks, keeper.tag)) await runner.run(["kill", "-USR1", String(keeper.pid)]);
+}
+
+/**
+ * Stops a keeper and everything it started: its policy file goes first (so no restart can begin
+ * whatever happens next), then TERM to its process group (keeper, ssh, deadline timer), KILL if
+ * the keeper outlives 5 s. Only a pid that still is the keeper is signalled, and only a group it leads.
+ */
+export async function stopKeeper(runner: Runner, dir: string, keeper: { pid: number; startTicks?: string; tag: string }): Promise<void> {
+  await runner.run(["rm", "-f", "--", keeperFiles(dir, keeper.tag).policy]);
+  const p = await readKeeper(runner, keeper.pid, keeper.startTicks, keeper.tag);
+  if (!p) return;
+  // setsid made the keeper its group's leader; a keeper started otherwise is signalled alone.
+  const group = (await runner.run(["sh", "-c", 'test "$(sed "s/.*) //" "/proc/$1/stat" | cut -d" " -f3)" = "$1"', "sh", String(p.pid)])).exitCode === 0;
+  const target = group ? ["--", `-${p.pid}`] : [String(p.pid)];
+  await runner.run(["kill", "-TERM", ...target]);
+  if (await waitForExit(runner, p.pid, 5000, p.startTicks)) return;
+  const argv = ["kill", "-KILL", ...target];
+  const killed = await runner.run(argv);
+  if (await waitForExit(runner, p.pid, 2000, p.startTicks)) return;
+  throw new CommandFailedError({
+    what: "stop the forward's keeper", where: runner.where, command: quoteArgv(argv), exitCode: killed.exitCode, stderr: killed.stderr,
+    reason: `keeper pid ${p.pid} still runs after TERM and KILL`,
+    hint: `run with the privileges it was started with (connection.sudo, or reap --sudo), or stop it by hand (sudo kill -- -${p.pid})`,
+  });
+}
+
+/** A process of a keeper: the keeper itself (`sh <dir>/<tag>.keeper`) or its deadline timer. */
+export interface KeeperProcess {
+  pid: number;
+  tag: string;
+  dir: string;
+  kind: "keeper" | "timer";
+}
+
+/** Our keepers and their timers among `sh` processes, in one of `dirs` (the state directories searched). */
+export function parseKeeperList(processes: readonly ListedProcess[], dirs: readonly string[]): KeeperProcess[] {
+  const re = new RegExp(`^(${dirsPattern(dirs)})/(${TAG_TEXT})\\.(keeper|timer)$`);
+  return processes.flatMap(({ pid, argv }): KeeperProcess[] => {
+    const keeper = argv.length === 2 && argv[0] === "sh" ? re.exec(argv[1]) : null;
+    if (keeper?.[3] === "keeper") return [{ pid, dir: keeper[1], tag: keeper[2], kind: "keeper" as const }];
+    const timer = argv.length === 6 && argv[0] === "sh" && argv[1] === "-c" ? re.exec(argv[3]) : null;
+    return timer?.[3] === "timer" ? [{ pid, dir: timer[1], tag: timer[2], kind: "timer" as const }] : [];
+  });
+}
+
+/** Keepers and timers of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
+export async function findKeepers(runner: Runner, tagOrPrefix: string): Promise<KeeperProcess[]> {
+  const exact = !tagOrPrefix.endsWith(".");
+  return parseKeeperList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched)
+    .filter((k) => (exact ? k.tag === tagOrPrefix : k.tag.startsWith(tagOrPrefix)));
+}
+
+/**
+ * Stops every keeper (and orphaned timer) of a tag or owner prefix, whatever the state says: what
+ * a killed create or a lost state left. Keepers first, each with its group.
+ */
+export async function stopKeepersOf(runner: Runner, tagOrPrefix: string): Promise<void> {
+  const { dir } = await stateDirs(runner);
+  const found = await findKeepers(runner, tagOrPrefix);
+  for (const k of found.filter((x) => x.kind === "keeper")) await stopKeeper(runner, dir, { pid: k.pid, tag: k.tag });
+  for (const t of found.filter((x) => x.kind === "timer")) {
+    await runner.run(["pkill", "-TERM", "-P", String(t.pid)]);
+    await runner.run(["kill", "-TERM", String(t.pid)]);
+  }
+}
