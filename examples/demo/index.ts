@@ -38,9 +38,15 @@ export = async () => {
     // "auto" (default), "ufw", "nftables" or "iptables": the firewall that gates the forward.
     backend: cfg.get("backend") as "auto" | "ufw" | "nftables" | "iptables" | undefined,
     keepAliveSeconds: cfg.getNumber("keepAliveSeconds"),
+    // "always" (default): the tunnel host's keeper starts ssh again when it dies; "never": it stays dead.
+    restart: cfg.get("restart") as "always" | "never" | undefined,
     // The safety net behind `pulumi destroy`: the tunnel host closes the path by itself.
     expiresAfter: cfg.get("expiresAfter"),
     expiresAt: cfg.get("expiresAt"),
   });
-  return { url: shared.url, pid: shared.pid, listenAddress: shared.listenAddress, ruleTag: shared.ruleTag, tunnelTag: shared.tunnel.tag, expiresAt: shared.expiresAt };
+  const t = shared.tunnel;
+  return {
+    url: shared.url, pid: shared.pid, listenAddress: shared.listenAddress, ruleTag: shared.ruleTag, tunnelTag: t.tag, expiresAt: shared.expiresAt,
+    keeperPid: t.keeperPid, listening: t.listening, restarts: t.restarts, lastRestartAt: t.lastRestartAt, lastError: t.lastError,
+  };
 };

@@ -110,10 +110,11 @@ export async function stopKeeper(runner: Runner, dir: string, keeper: { pid: num
   if (!p) return;
   // setsid made the keeper its group's leader; a keeper started otherwise is signalled alone.
   const group = (await runner.run(["sh", "-c", 'test "$(sed "s/.*) //" "/proc/$1/stat" | cut -d" " -f3)" = "$1"', "sh", String(p.pid)])).exitCode === 0;
-  const target = group ? ["--", `-${p.pid}`] : [String(p.pid)];
-  await runner.run(["kill", "-TERM", ...target]);
+  // The shell's own kill: procps kill needs "--" before a group, dash's refuses it.
+  const signal = (name: string) => ["sh", "-c", `kill -${name} "$1"`, "sh", group ? `-${p.pid}` : String(p.pid)];
+  await runner.run(signal("TERM"));
   if (await waitForExit(runner, p.pid, 5000, p.startTicks)) return;
-  const argv = ["kill", "-KILL", ...target];
+  const argv = signal("KILL");
   const killed = await runner.run(argv);
   if (await waitForExit(runner, p.pid, 2000, p.startTicks)) return;
   throw new CommandFailedError({

@@ -5,7 +5,7 @@ import { waitFor } from "../../provider/tunnel/wait-for";
 import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { demoConfig } from "../support/demo-config";
 import { upKilledWhen } from "../support/killed-run";
-import { expectNothingLeftOnTunnelHost, processesWith, watchdogsWith } from "../support/leftovers";
+import { expectNothingLeftOnTunnelHost, keepersWith, killTagged, processesWith, watchdogsWith } from "../support/leftovers";
 import { TestStack } from "../support/stack";
 
 /**
@@ -37,13 +37,11 @@ describe("killed once the forward is starting (the run's group only: the provide
   const PREFIX = `${stackPrefix(stack.name)}internal-service-forward.`;
   const config = demoConfig(lab, { bindPort: "8102" });
 
-  /**
-   * The pid of our ssh once it has detached: ssh -f forks and its parent exits, so the survivor is
-   * reparented to init (before the fork, ssh under sshd already leads a session, so sid proves nothing).
-   */
-  async function detachedForward(): Promise<number | undefined> {
+  /** The pid of our ssh once its keeper runs it: the state of the killed run never recorded either. */
+  async function keptForward(): Promise<number | undefined> {
+    const keeper = (await keepersWith(PREFIX))[0];
     const ps = await local.run(["ps", "-eo", "pid=,ppid=,args="]);
-    const line = ps.stdout.split("\n").map((l) => l.trim().split(/\s+/)).find((f) => f[1] === "1" && f[2] === "ssh" && f.join(" ").includes(PREFIX));
+    const line = ps.stdout.split("\n").map((l) => l.trim().split(/\s+/)).find((f) => keeper?.startsWith(`${f[1]} `) && f[2] === "ssh" && f.join(" ").includes(PREFIX));
     return line ? Number(line[0]) : undefined;
   }
 
@@ -60,12 +58,12 @@ describe("killed once the forward is starting (the run's group only: the provide
       // Polled every few ms: create is fast now, and the kill must land before pulumi saves the state.
       const run = await upKilledWhen(stack, config, {}, async () => (await sshProcessesWith(PREFIX))[0], "group");
       if (!run.seen) throw new Error("the forward never started");
-      orphanPid = await waitFor(detachedForward, 5000);
+      orphanPid = await waitFor(keptForward, 5000);
       await stack.run("cancel");
       pending = await hasPendingCreate(stack);
       if (!(pending && orphanPid)) {
         await startOver(stack);
-        await local.run(["pkill", "-f", `ssh .*${PREFIX.replace(/\./g, "\\.")}`]);
+        await killTagged(PREFIX);
       }
     }
     expect(pending).toBe(true);
@@ -76,6 +74,8 @@ describe("killed once the forward is starting (the run's group only: the provide
     const out = await stack.ok("up", config);
     const running = await sshProcessesWith(PREFIX);
     expect(running).toHaveLength(1);
+    // The orphan's keeper went with it (else it would start its ssh again): one keeper, the new one's.
+    expect((await keepersWith(PREFIX)).map((l) => Number(l.split(" ")[0]))).toEqual([out.keeperPid]);
     expect(out.pid).not.toBe(orphanPid);
     expect(await fetchFrom(lab.nsTc, out.url as string)).toBe("internal service reached");
 

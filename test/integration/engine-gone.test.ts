@@ -1,6 +1,6 @@
-import { LocalRunner } from "../../provider/host/local-runner";
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { readLab, sshProcessesWith, type Lab } from "../support/lab";
+import { killTagged } from "../support/leftovers";
 import { demoConfig } from "../support/demo-config";
 import { killUpMidCreate } from "../support/killed-up";
 import { providerProcessesOf, type RunProcess } from "../support/run-processes";
@@ -14,7 +14,6 @@ import { TestStack } from "../support/stack";
 jest.setTimeout(300_000);
 
 const lab: Lab = readLab();
-const local = new LocalRunner();
 const STACK = "it-engine-gone";
 const PREFIX = `pst.shared-tunnel-demo.${STACK}.internal-service-forward.`;
 const config = demoConfig(lab, { bindPort: "8465" });
@@ -40,7 +39,7 @@ test("within 10 s of a SIGKILLed up, no provider process of that run remains", a
     await stack.run("cancel");
     await stack.run("refresh", {}, {}, ["--clear-pending-creates"]);
     await stack.run("destroy");
-    await local.run(["pkill", "-f", `ssh .*${PREFIX.replace(/\./g, "\\.")}`]);
+    await killTagged(PREFIX);
     expect(await sshProcessesWith(PREFIX)).toEqual([]);
   }
 });

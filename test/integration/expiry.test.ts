@@ -1,7 +1,7 @@
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { demoConfig } from "../support/demo-config";
 import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
-import { expectNothingLeftOnTunnelHost, watchdogsWith } from "../support/leftovers";
+import { expectNothingLeftOnTunnelHost, keepersWith, watchdogsWith } from "../support/leftovers";
 import { TestStack } from "../support/stack";
 
 /**
@@ -29,12 +29,15 @@ test("moving the deadline keeps the pid; at the deadline the host ends the forwa
     const first = await stack.ok("up", config("10m"));
     const firstDeadline = Date.parse(String(first.expiresAt));
     expect(firstDeadline - Date.now()).toBeGreaterThan(9 * 60_000);
-    expect(await watchdogs()).toHaveLength(2);
+    // The rule's watchdog, and the forward's keeper (which owns the forward's deadline).
+    expect(await watchdogs()).toHaveLength(1);
+    expect(await keepersWith(PREFIX)).toHaveLength(1);
     expect((await stack.run("preview", config("10m"), {}, ["--expect-no-changes"])).exitCode).toBe(0);
 
     // Extend: an update, same forward, a later deadline fixed now.
     const extended = await stack.ok("up", config("20m"));
     expect(extended.pid).toBe(first.pid);
+    expect(extended.keeperPid).toBe(first.keeperPid);
     expect(Date.parse(String(extended.expiresAt))).toBeGreaterThan(firstDeadline + 9 * 60_000);
 
     // Shorten to a few seconds, then let pulumi stop running: the host acts on its own.
@@ -45,7 +48,7 @@ test("moving the deadline keeps the pid; at the deadline the host ends the forwa
     const gone = await waitFor(async () => ((await sshProcessesWith(String(short.tunnelTag))).length === 0 && !(await tunnelHostUfwRules(lab)).includes(String(short.ruleTag))) || undefined, 25_000);
     expect(gone).toBe(true);
     expect(await fetchFrom(lab.nsTc, String(short.url))).toBeUndefined();
-    expect(await waitFor(async () => (await watchdogs()).length === 0 || undefined, 5000)).toBe(true);
+    expect(await waitFor(async () => ((await watchdogs()).length === 0 && (await keepersWith(PREFIX)).length === 0) || undefined, 5000)).toBe(true);
 
     const refreshed = await stack.run("refresh");
     expect(refreshed.exitCode).toBe(0);

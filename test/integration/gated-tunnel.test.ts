@@ -75,24 +75,26 @@ describe.each([
     expect(Object.keys(summary).filter((op) => op !== "same")).toEqual([]);
   });
 
-  test("refresh after an out-of-band kill reports the tunnel gone; up brings it back with a new pid", async () => {
-    await inNs(lab.nsTh, ["kill", String(outputs.pid)]);
-    // Wait until it has really exited (a zombie waiting to be reaped counts), as a person would check.
-    const exited = await waitForExit(new LocalRunner(), outputs.pid as number, 5000);
-    expect(exited).toBe(true);
+  test("refresh after the keeper was killed out of band reports the tunnel gone, and removes what it left; up brings it back", async () => {
+    // KILL: the keeper cannot stop its ssh, which is left running, orphaned: refresh must end it.
+    await inNs(lab.nsTh, ["kill", "-KILL", String(outputs.keeperPid)]);
+    expect(await waitForExit(new LocalRunner(), outputs.keeperPid as number, 5000)).toBe(true);
+    expect(await sshProcessesWith(String(outputs.tunnelTag))).toHaveLength(1);
     const refreshed = await stack.ok("refresh");
     expect(refreshed).toMatchObject({ delete: 1 });
-    // The dead tunnel's files on the tunnel host went with it.
+    // The dead tunnel's ssh and files on the tunnel host went with it.
+    expect(await sshProcessesWith(String(outputs.tunnelTag))).toEqual([]);
     expect(stateFilesWith(String(outputs.tunnelTag))).toEqual([]);
     const again = await stack.ok("up");
     expect(again.pid).not.toBe(outputs.pid);
+    expect(again.keeperPid).not.toBe(outputs.keeperPid);
     expect(await fetchFrom(lab.nsTc, again.url as string)).toBe("internal service reached");
     outputs = again;
   });
 
   test("destroy kills exactly that process and removes exactly that rule, saying so on each row", async () => {
     const { log } = await stack.okWithLog("destroy");
-    expect(log).toMatch(new RegExp(`SharedTunnel internal-service-forward deleting \\(\\d+s\\) stopping ssh pid ${outputs.pid} and waiting for \\S+ to close`));
+    expect(log).toMatch(new RegExp(`SharedTunnel internal-service-forward deleting \\(\\d+s\\) stopping the keeper \\(pid ${outputs.keeperPid}\\) and its ssh, and waiting for \\S+ to close`));
     expect(log).toMatch(/FirewallAllow internal-service-allow deleting \(\d+s\) removing allow \S+ to port \d+\/tcp \(ufw\)/);
     await expectNothingLeft(stack.name, outputs.url as string);
   });

@@ -45,6 +45,19 @@ export async function watchdogsWith(fragment: string): Promise<string[]> {
   return listed.split("\n").filter((l) => l.includes(fragment) && l.endsWith(".watchdog"));
 }
 
+/** Our keepers (`sh /run/pulumi-shared-tunnel/<tag>.keeper`) whose tag carries `fragment`. */
+export async function keepersWith(fragment: string): Promise<string[]> {
+  const listed = await probe(undefined, ["pgrep", "-a", "-x", "sh"], [0, 1]);
+  return listed.split("\n").filter((l) => l.includes(fragment) && l.endsWith(".keeper"));
+}
+
+/** A test's own clean-up: KILLs every keeper carrying `fragment`, then every ssh (keepers first, or they would start ssh again). */
+export async function killTagged(fragment: string): Promise<void> {
+  const pids = (lines: string[]) => lines.map((l) => Number(l.split(" ")[0])).filter((n) => n > 0);
+  for (const pid of pids(await keepersWith(fragment))) await probe(undefined, ["kill", "-KILL", String(pid)], [0, 1]);
+  for (const pid of pids(await sshProcessesWith(fragment))) await probe(undefined, ["kill", "-KILL", String(pid)], [0, 1]);
+}
+
 /** Any process at all whose argv carries `fragment` (pgrep -f; the fragment is matched literally). */
 export async function processesWith(fragment: string): Promise<string[]> {
   const listed = await probe(undefined, ["pgrep", "-a", "-f", fragment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")], [0, 1]);
@@ -68,14 +81,15 @@ export function stateFilesWith(fragment: string): string[] {
   });
 }
 
-/** Nothing carrying `fragment` on the tunnel host: no ssh, watchdog or other process, no rule in any view, no file. */
+/** Nothing carrying `fragment` on the tunnel host: no ssh, keeper, watchdog or other process, no rule in any view, no file. */
 export async function expectNothingLeftOnTunnelHost(lab: Lab, fragment: string): Promise<void> {
   const left = {
     ssh: await sshProcessesWith(fragment),
+    keepers: await keepersWith(fragment),
     watchdogs: await watchdogsWith(fragment),
     processes: await processesWith(fragment),
     firewall: await firewallViewsWith(lab, fragment),
     files: stateFilesWith(fragment),
   };
-  expect(left).toEqual({ ssh: [], watchdogs: [], processes: [], firewall: [], files: [] });
+  expect(left).toEqual({ ssh: [], keepers: [], watchdogs: [], processes: [], firewall: [], files: [] });
 }

@@ -71,6 +71,17 @@ export class TestStack {
     return this.storedFiles().map((f) => readFileSync(f, "utf8")).join("\n");
   }
 
+  /**
+   * The outputs the state holds for the one resource whose type ends with `typeSuffix` (":SharedTunnel"),
+   * or undefined: refresh updates resources' state, not the stack's outputs.
+   */
+  async stateOutputs(typeSuffix: string): Promise<Record<string, unknown> | undefined> {
+    const r = await this.run("export");
+    if (r.exitCode !== 0) throw new Error(`pulumi export (${this.name}) failed:\n${r.stderr.slice(-2000)}`);
+    const state = JSON.parse(r.stdout) as { deployment: { resources?: { type: string; outputs?: Record<string, unknown> }[] } };
+    return (state.deployment.resources ?? []).find((x) => x.type.endsWith(typeSuffix))?.outputs;
+  }
+
   /** Runs a command that must succeed and returns its JSON stdout. */
   async ok(command: Exclude<Command, "rm">, config?: Record<string, string>): Promise<Record<string, unknown>> {
     return (await this.okWithLog(command, config)).outputs;
