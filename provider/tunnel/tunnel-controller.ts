@@ -44,6 +44,7 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     // A start the gateway dropped before authentication is retried (a fresh keeper each time).
     const first = await retryPreAuthDrops(async () => {
       await startKeeper(runner, spec, argv, deadline);
+      reportProgress(`waiting for ${listen} to be held by the ssh the keeper started`);
       return awaitFirstStart(runner, dir, tag, inputs.bindAddress, inputs.bindPort);
     }, async (r) => (r.kind === "exited" ? (await runner.run(["cat", files.logFile])).stdout : ""));
     if (first.kind === "exited") return throwStartFailure(runner, argv, first.status?.lastExit, files.logFile, gw, inputs, listen);

@@ -55,7 +55,7 @@ describe.each([
     expect(up.log).toMatch(/FirewallAllow internal-service-allow creating \(\d+s\) checking that 127\.0\.0\.1:8000 answers through the gateway \d/);
     expect(up.log).toMatch(/FirewallAllow internal-service-allow creating \(\d+s\) adding allow \S+ to port \d+\/tcp \(ufw\)/);
     expect(up.log).toMatch(/SharedTunnel internal-service-forward creating \(\d+s\) starting ssh -L \S+ to 127\.0\.0\.1:8000 via/);
-    expect(up.log).toMatch(/SharedTunnel internal-service-forward creating \(\d+s\) waiting for \S+ to be held by the ssh just started/);
+    expect(up.log).toMatch(/SharedTunnel internal-service-forward creating \(\d+s\) waiting for \S+ to be held by the ssh the keeper started/);
     // Status lines, not diagnostics: the Diagnostics block at the end (if any) stays free of them.
     const diagnostics = up.log.includes("Diagnostics:") ? up.log.slice(up.log.indexOf("Diagnostics:"), up.log.lastIndexOf("Resources:")) : "";
     expect(diagnostics).not.toMatch(/checking that|starting ssh|waiting for/);

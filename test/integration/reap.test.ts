@@ -4,7 +4,7 @@ import { LocalRunner } from "../../provider/host/local-runner";
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { demoConfig } from "../support/demo-config";
 import { inNs, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
-import { expectNothingLeftOnTunnelHost, watchdogsWith } from "../support/leftovers";
+import { expectNothingLeftOnTunnelHost, keepersWith, watchdogsWith } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 
 /**
@@ -43,9 +43,9 @@ async function upKilledAfterForward(stack: TestStack): Promise<void> {
   }, 20_000);
 }
 
-/** Our forwards and watchdogs for this stack, as pgrep lists them. */
+/** Our forwards, keepers and watchdogs for this stack, as pgrep lists them. */
 async function ours(): Promise<string[]> {
-  return [...(await watchdogsWith(PREFIX)), ...(await sshProcessesWith(PREFIX))];
+  return [...(await watchdogsWith(PREFIX)), ...(await keepersWith(PREFIX)), ...(await sshProcessesWith(PREFIX))];
 }
 
 /** An ssh session on the tunnel host that is not ours: same gateway, no tag. */
@@ -68,7 +68,7 @@ test("reap lists a killed run's leftovers with --dry-run, removes exactly them, 
     // A rerun after a failed run starts clean (this stack's leftovers only).
     await local.run(reapArgs(...remote), { timeoutMs: 120_000 });
     await upKilledAfterForward(stack);
-    // ssh -f forks: the forward is the process that owns the listener.
+    // The forward is the ssh that owns the listener; its keeper is its parent.
     const listener = await waitFor(async () => /pid=(\d+)/.exec((await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${PORT}`])).stdout)?.[1], 10_000);
     const forwardPid = Number(listener);
     expect(await tunnelHostUfwRules(lab)).toContain(`${PREFIX}internal-service-allow.`);
@@ -84,6 +84,8 @@ test("reap lists a killed run's leftovers with --dry-run, removes exactly them, 
     expect(rows.filter((r) => r.startsWith("rule"))).toEqual([expect.stringMatching(new RegExp(`internal-service-allow\\.[0-9a-f]{12}\\.\\d+ +ufw: tcp port ${PORT} from ${lab.trustedCidr.replace(/\./g, "\\.")} to ${lab.thTrusted.replace(/\./g, "\\.")} +would remove$`))]);
     expect(rows.every((r) => r.includes(PREFIX))).toBe(true);
     expect(rows.filter((r) => r.startsWith("forward"))).toHaveLength(1);
+    const keeperPid = Number((await keepersWith(PREFIX))[0]?.split(" ")[0]);
+    expect(rows.filter((r) => r.startsWith("keeper"))).toEqual([expect.stringMatching(new RegExp(`internal-service-forward\\.[0-9a-f]{12}\\.\\d+ +pid ${keeperPid},.* would stop$`))]);
     expect(await sshProcessesWith(PREFIX)).toHaveLength(1);
     expect((await ours()).length).toBe(rows.filter((r) => !r.startsWith("rule")).length);
     expect(await tunnelHostUfwRules(lab)).toBe(rulesBefore);
@@ -92,7 +94,9 @@ test("reap lists a killed run's leftovers with --dry-run, removes exactly them, 
     const real = await local.run(reapArgs(...remote), { timeoutMs: 120_000 });
     expect(real.stderr).toBe("");
     expect(real.exitCode).toBe(0);
-    expect(real.stdout).toMatch(/^forward .* stopped$/m);
+    // The keeper goes first, with its ssh (so it cannot start another): the forward's row finds it gone.
+    expect(real.stdout).toMatch(/^keeper .* stopped$/m);
+    expect(real.stdout).toMatch(/^forward .* (stopped|already gone)$/m);
     expect(real.stdout).toMatch(/^rule .* removed$/m);
     await expectNothingLeftOnTunnelHost(lab, PREFIX);
 
