@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { LocalRunner } from "../provider/host/local-runner";
 import { readLab, type Lab } from "../test/support/lab";
 import { measurePeakRss } from "./peak-rss";
+import { summarize, timeRestarts, withAutossh } from "./restart-time";
 
 const ROOT = path.resolve(__dirname, "../..");
 const GATED = path.join(ROOT, "bench/programs/gated-many");
@@ -73,7 +74,21 @@ async function upOnce(n: number, stack: string, dir = GATED, flags: string[] = [
   return { ms: up.ms, commands, peakKb, downMs: down.ms };
 }
 
+/** The keeper's restarts (one gated tunnel through pulumi up) beside autossh's, in the same run. */
+async function restarts(): Promise<Record<string, number | string>[]> {
+  const backend = mkdtempSync(path.join(tmpdir(), "pst-bench-"));
+  await pulumi("up", "k1", backend, config(1, 9500));
+  const keeper = summarize(await timeRestarts(lab, 9500));
+  await pulumi("destroy", "k1", backend);
+  const autossh = summarize(await withAutossh(lab, 9501, () => timeRestarts(lab, 9501)));
+  return [{ who: "keeper", ...keeper }, { who: "autossh -M 0", ...autossh }];
+}
+
 async function main(): Promise<void> {
+  const restartRows = await restarts();
+  console.log("\nFrom kill -9 of the ssh to its listener back (10 kills):");
+  console.table(restartRows);
+  if (process.env.BENCH_ONLY === "restart") return;
   const rows: Record<string, number | string>[] = [];
   // Two baselines, each the median of three: an empty stack (the engine alone), and one dynamic
   // resource that does nothing (the engine plus starting and stopping any dynamic provider's plugin).
@@ -103,10 +118,10 @@ async function main(): Promise<void> {
     refreshes.push({ resources: n, refreshMs: refresh.ms, beyondStartupMs: refresh.ms - startup, commands: traceLines(backend) - before });
     await pulumi("destroy", `r${n}`, backend);
   }
-  report(rows, refreshes, startup, dynamicStartup);
+  report(rows, refreshes, restartRows, startup, dynamicStartup);
 }
 
-function report(rows: Record<string, number | string>[], refreshes: Record<string, number>[], startup: number, dynamicStartup: number): void {
+function report(rows: Record<string, number | string>[], refreshes: Record<string, number>[], restartRows: Record<string, number | string>[], startup: number, dynamicStartup: number): void {
   const one = rows.find((r) => r.n === 1) as Record<string, number>;
   const fifty = rows.find((r) => r.n === 50 && r.parallel === "default") as Record<string, number>;
   const fiftyWide = rows.find((r) => r.n === 50 && r.parallel !== "default") as Record<string, number>;
@@ -117,6 +132,8 @@ function report(rows: Record<string, number | string>[], refreshes: Record<strin
     { target: "N=50 moonshot: half the raw script", value: fifty.ratio, holds: fifty.ratio <= 0.5 },
     { target: "N=50 moonshot with --parallel 64", value: fiftyWide.ratio, holds: fiftyWide.ratio <= 0.5 },
     { target: "refresh of 100 resources < 3 s beyond engine start-up", value: r100.beyondStartupMs, holds: r100.beyondStartupMs < 3000 },
+    { target: "keeper: back after kill -9 at least as fast as autossh (median)", value: restartRows[0].medianMs, holds: restartRows[0].medianMs <= restartRows[1].medianMs },
+    { target: "keeper: back after kill -9 in <= 500 ms (median)", value: restartRows[0].medianMs, holds: Number(restartRows[0].medianMs) <= 500 },
   ];
   console.log(`\nEngine start-up (pulumi up of an empty stack): ${startup} ms`);
   console.log(`Engine + dynamic-provider plugin start-up and shut-down (one no-op dynamic resource): ${dynamicStartup} ms`);
@@ -124,7 +141,7 @@ function report(rows: Record<string, number | string>[], refreshes: Record<strin
   console.table(rows);
   console.table(refreshes);
   console.table(targets.map((t) => ({ ...t, holds: t.holds ? "yes" : "NO" })));
-  writeFileSync(path.join(ROOT, "bench/results.json"), JSON.stringify({ date: new Date().toISOString(), engineStartupMs: startup, dynamicProviderStartupMs: dynamicStartup, rows, refreshes, targets }, null, 2) + "\n");
+  writeFileSync(path.join(ROOT, "bench/results.json"), JSON.stringify({ date: new Date().toISOString(), engineStartupMs: startup, dynamicProviderStartupMs: dynamicStartup, rows, refreshes, restarts: restartRows, targets }, null, 2) + "\n");
 }
 
 main().catch((err) => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the namespace test lab (test/lab/lab.sh) and the provider's
-# integration tests need: ssh client + server, ip, ufw, nftables, iptables, curl, flock, ps.
+# integration tests need: ssh client + server, ip, ufw, nftables, iptables, curl, flock, ps
+# (and autossh, which the benchmark compares the keeper with).
 #
 # Idempotent: every package is probed first (command -v / dpkg -s), so a second run does no
 # apt work at all and returns in well under a second. `apt-get update` runs only when
@@ -31,6 +32,7 @@ declare -A PROBE=(
   [util-linux]=flock
   [procps]=ps
   [sudo]=sudo
+  [autossh]=autossh   # npm run bench compares the keeper's restarts with autossh's
 )
 
 installed() { # $1 = package; cheap command check first, dpkg as the authority.

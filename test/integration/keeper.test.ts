@@ -134,3 +134,35 @@ test.each([
     await expectNothingLeftOnTunnelHost(lab, PREFIX);
   });
 });
+
+test("a stack from before keepers (a lone ssh -f) refreshes as it did; its next up replaces the forward alone, saying why", async () => {
+  const current = await stack.ok("up", config);
+  const tag = String(current.tunnelTag);
+  // Turn the kept forward into what an older version left: the same ssh, started with -f, no keeper.
+  await probe(lab.nsTh, ["kill", "-TERM", `-${current.keeperPid}`]);
+  await timeUntil(async () => (await listenerPid()) === undefined, 10_000);
+  await probe(lab.nsTh, ["sh", "-c", `rm -f ${ROOT_STATE_DIR}/${tag}.keeper ${ROOT_STATE_DIR}/${tag}.argv ${ROOT_STATE_DIR}/${tag}.restart ${ROOT_STATE_DIR}/${tag}.status`]);
+  await probe(lab.nsTh, ["sh", "-c", String(current.command).replace("'ssh' '-N'", "'ssh' '-f' '-N'")]);
+  const legacyPid = await waitFor(listenerPid, 10_000);
+  const stat = readFileSync(`/proc/${legacyPid}/stat`, "utf8");
+  const state = JSON.parse((await stack.run("export")).stdout);
+  const forward = state.deployment.resources.find((r: { type: string }) => r.type.endsWith(":SharedTunnel"));
+  for (const key of ["keeperPid", "keeperStartTicks", "restarts", "listening", "restart"]) delete forward.outputs[key];
+  delete forward.inputs.restart;
+  Object.assign(forward.outputs, { pid: legacyPid, processStartTicks: stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] });
+  await stack.importState(state);
+
+  expect(await stack.ok("refresh")).not.toHaveProperty("delete");
+  // The diff names the reason: the new `restart` input, which the old state lacks.
+  const preview = await stack.run("preview", config);
+  expect(preview.stderr).toMatch(/\+-\s*pulumi-nodejs:dynamic\/pulumi-shared-tunnel:SharedTunnel[\s\S]*internal-service-forward[\s\S]*\+ restart\s*: "always"/);
+  const upgraded = await whileUntrustedTries(lab.nsUc, targets, () => stack.ok("up", config));
+  expect(upgraded.result.ruleTag).toBe(current.ruleTag);
+  expect(upgraded.result.keeperPid).toBeDefined();
+  expect(await listenerPid()).toBe(upgraded.result.pid);
+  expect(await sshProcessesWith(tag)).toEqual([]);
+  expect(stateFilesWith(tag)).toEqual([]);
+  expect(await fetchFrom(lab.nsTc, String(upgraded.result.url))).toBe(REACHED);
+  await stack.ok("destroy");
+  await expectNothingLeftOnTunnelHost(lab, PREFIX);
+});
