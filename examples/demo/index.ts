@@ -47,6 +47,6 @@ export = async () => {
   const t = shared.tunnel;
   return {
     url: shared.url, pid: shared.pid, listenAddress: shared.listenAddress, ruleTag: shared.ruleTag, tunnelTag: t.tag, expiresAt: shared.expiresAt,
-    keeperPid: t.keeperPid, listening: t.listening, restarts: t.restarts, lastRestartAt: t.lastRestartAt, lastError: t.lastError,
+    keeperPid: t.keeperPid, listening: t.listening, restarts: t.restarts,
   };
 };

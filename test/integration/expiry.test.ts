@@ -1,6 +1,9 @@
+import { writeFileSync } from "node:fs";
+import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { demoConfig } from "../support/demo-config";
-import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { fetchFrom, probe, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { whileUntrustedTries } from "../support/prober";
 import { expectNothingLeftOnTunnelHost, keepersWith, watchdogsWith } from "../support/leftovers";
 import { TestStack } from "../support/stack";
 
@@ -68,6 +71,31 @@ test("destroy cancels a pending expiry", async () => {
     expect(typeof out.expiresAt).toBe("string");
     await stack.ok("destroy");
     await expectNothingLeftOnTunnelHost(lab, "pst.shared-tunnel-demo.it-exp2.");
+  } finally {
+    await stack.run("destroy");
+  }
+});
+
+test("a rule that expires before its forward's keeper stops the keeper first: no ssh is started again once the gate is gone", async () => {
+  const stack = new TestStack("it-exp3");
+  const prefix = `pst.shared-tunnel-demo.${stack.name}.`;
+  const port = 8112;
+  try {
+    const out = await stack.ok("up", demoConfig(lab, { bindPort: String(port), expiresAfter: "10m" }));
+    // The keeper's deadline far away (re-read on USR1), the rule's in 3 s (its watchdog re-reads it every 2 s).
+    writeFileSync(`${ROOT_STATE_DIR}/${String(out.tunnelTag)}.deadline`, `${Math.floor(Date.now() / 1000) + 86_400}\n`);
+    await probe(lab.nsTh, ["kill", "-USR1", String(out.keeperPid)]);
+    writeFileSync(`${ROOT_STATE_DIR}/${String(out.ruleTag)}.deadline`, `${Math.floor(Date.now() / 1000) + 3}\n`);
+    await whileUntrustedTries(lab.nsUc, [{ host: lab.thTrusted, port }], async () => {
+      const gone = await waitFor(async () => (!(await tunnelHostUfwRules(lab)).includes(String(out.ruleTag)) || undefined), 20_000);
+      expect(gone).toBe(true);
+      // Nothing of the forward runs, and nothing starts again (a keeper would restart within a second).
+      expect({ keepers: await keepersWith(prefix), ssh: await sshProcessesWith(prefix) }).toEqual({ keepers: [], ssh: [] });
+      await new Promise((r) => setTimeout(r, 2000)); // the window a surviving keeper would restart in
+      expect({ keepers: await keepersWith(prefix), ssh: await sshProcessesWith(prefix) }).toEqual({ keepers: [], ssh: [] });
+    });
+    expect(await stack.ok("refresh")).toMatchObject({ delete: 2 });
+    await expectNothingLeftOnTunnelHost(lab, prefix);
   } finally {
     await stack.run("destroy");
   }
