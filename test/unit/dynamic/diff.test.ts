@@ -34,6 +34,19 @@ describe("SharedTunnel diff", () => {
   });
 });
 
+describe("SharedTunnel diff: the keeper", () => {
+  const kept = { ...olds, restart: "always" } as TunnelOutputs;
+  test("switching restart between always and never updates in place: the keeper reads its policy at each exit", async () => {
+    expect(await tunnelProvider.diff("t", kept, { ...inputsOf(kept), restart: "never" })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+  });
+  test("state from before keepers (a lone ssh -f) is replaced, and the diff names restart as the reason", async () => {
+    const { keeperPid, keeperStartTicks, ...unkept } = olds;
+    expect(await tunnelProvider.diff("t", unkept as TunnelOutputs, { ...inputsOf(olds), restart: "always" })).toEqual({ changes: true, replaces: ["restart"], deleteBeforeReplace: true });
+    // Even when the new inputs carry no restart (a program that sets none): such a forward cannot be kept.
+    expect((await tunnelProvider.diff("t", unkept as TunnelOutputs, inputsOf(olds))).replaces).toEqual(["restart"]);
+  });
+});
+
 describe("FirewallAllow diff", () => {
   const fw = {
     port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/f", backend: "ufw", requestedBackend: "auto", ruleTag: "t",

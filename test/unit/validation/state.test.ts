@@ -43,6 +43,7 @@ test.each<[string, Partial<TunnelOutputs>]>([
   ["tag", { tag: "" }], ["tag", { tag: "pst." }], ["tag", { tag: "pst.p.s.web." }], ["tag", { tag: "ssh" }], ["tag", { tag: 5 as unknown as string }],
   ["pid", { pid: 0 }], ["pid", { pid: -1 }], ["pid", { pid: 1.5 }], ["pid", { pid: "12" as unknown as number }], ["pid", { pid: 99_999_999 }],
   ["processStartTicks", { processStartTicks: "" }], ["processStartTicks", { processStartTicks: "12 34" }], ["processStartTicks", { processStartTicks: 987654 as unknown as string }],
+  ["keeperPid", { keeperPid: 0, keeperStartTicks: "5" }], ["keeperPid", { keeperPid: "1" as unknown as number, keeperStartTicks: "5" }], ["keeperStartTicks", { keeperPid: 12 }], ["keeperStartTicks", { keeperPid: 12, keeperStartTicks: "1 2" }],
   ["bindAddress", { bindAddress: "x; rm -rf /" }], ["bindPort", { bindPort: 0 }], ["expiresAt", { expiresAt: "soon" }],
   ["connection.user", { connection: { ...connection, user: "-oProxyCommand=sh" } }],
 ])("a SharedTunnel state with a corrupt %s is refused with a clear error", (property, change) => {

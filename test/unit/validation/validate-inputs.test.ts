@@ -20,6 +20,10 @@ const props = (inputs: Partial<TunnelInputs>) => validateTunnelInputs(inputs).ma
 describe("validateTunnelInputs", () => {
   test("good inputs pass", () => expect(validateTunnelInputs(good)).toEqual([]));
 
+  test.each(["sometimes", "", 1])("restart %j is refused, naming the two values", (restart) => {
+    expect(validateTunnelInputs({ ...good, restart: restart as "always" })).toEqual([{ property: "restart", reason: `must be "always" or "never", got ${JSON.stringify(restart)}` }]);
+  });
+
   test("every failure is reported at once, each naming its property", () => {
     expect(props({ ...good, bindPort: 0, targetPort: 70000, gateway: { ...good.gateway, user: "-oProxyCommand=x", host: "a;b" } }))
       .toEqual(expect.arrayContaining(["bindPort", "targetPort", "gateway.user", "gateway.host"]));
