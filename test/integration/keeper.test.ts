@@ -54,7 +54,7 @@ async function gateway(mode: "drop" | "reject" | "open"): Promise<void> {
   await inNs(lab.nsGw, ["nft", "delete", "table", "inet", GW_TABLE]);
   if (mode === "open") return;
   const verdict = mode === "drop" ? "drop" : "reject with tcp reset";
-  const script = `table inet ${GW_TABLE} { chain in { type filter hook input priority 0; policy accept; tcp dport 22 ${verdict}; } }`;
+  const script = `table inet ${GW_TABLE} { chain in { type filter hook input priority 0; policy accept; tcp dport 22 ${verdict}; }; }`;
   await probe(lab.nsGw, ["nft", script]);
 }
 
@@ -139,7 +139,7 @@ test("a stack from before keepers (a lone ssh -f) refreshes as it did; its next 
   const current = await stack.ok("up", config);
   const tag = String(current.tunnelTag);
   // Turn the kept forward into what an older version left: the same ssh, started with -f, no keeper.
-  await probe(lab.nsTh, ["kill", "-TERM", `-${current.keeperPid}`]);
+  await probe(lab.nsTh, ["kill", "-TERM", "--", `-${current.keeperPid}`]);
   await timeUntil(async () => (await listenerPid()) === undefined, 10_000);
   await probe(lab.nsTh, ["sh", "-c", `rm -f ${ROOT_STATE_DIR}/${tag}.keeper ${ROOT_STATE_DIR}/${tag}.argv ${ROOT_STATE_DIR}/${tag}.restart ${ROOT_STATE_DIR}/${tag}.status`]);
   await probe(lab.nsTh, ["sh", "-c", String(current.command).replace("'ssh' '-N'", "'ssh' '-f' '-N'")]);
