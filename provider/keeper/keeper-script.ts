@@ -34,9 +34,9 @@ export interface KeeperSpec {
  *   (a foreground child would defer the trap until ssh exits). Idle, it uses no CPU.
  * - An exit is final while the policy file does not say "always" (create writes it once the
  *   first start holds the listener; "never" keeps today's behaviour: the tunnel stays dead).
- * - An ssh that authenticated (its -E log says so at LogLevel VERBOSE) and ran at least a second
- *   is started again at once; any other exit is a failure, and consecutive failures wait 1, 2,
- *   4 ... 30 s. A run of a minute resets the count.
+ * - An ssh that authenticated (its -E log says so at LogLevel VERBOSE) is started again at once,
+ *   unless it ran under a second right after another such short run; any other exit is a failure,
+ *   and consecutive failures wait 1, 2, 4 ... 30 s. A run of a minute resets the count.
  * - TERM (destroy) stops ssh and the keeper; USR1 re-reads the deadline. At the deadline a timer
  *   child signals USR1 (only while the keeper is still its parent: a pid is never signalled after
  *   reuse), and the keeper stops ssh, removes the tunnel's files and exits.
@@ -59,7 +59,7 @@ export function buildKeeperScript(spec: KeeperSpec): string {
   ].join("\n");
 }
 
-const KEEPER_BODY = String.raw`child= timer= stopping=0 expired=0 restarts=0 last_restart= last_exit= last_error= fails=0 started=0
+const KEEPER_BODY = String.raw`child= timer= stopping=0 expired=0 restarts=0 last_restart= last_exit= last_error= fails=0 started=0 quick=0
 now_ms() { date +%s%3N; }
 save() {
   printf 'keeper_pid=%s\nssh_pid=%s\nstate=%s\nrestarts=%s\nlast_restart=%s\nlast_exit=%s\nlast_error=%s\n' \
@@ -117,8 +117,10 @@ while [ "$stopping" = 0 ]; do
   if [ "$(cat "$policy_file" 2>/dev/null)" != always ]; then save exited; kill_timer; exit "$st"; fi
   ran=$(($(now_ms) - started))
   [ "$ran" -ge 60000 ] && fails=0
-  if printf '%s\n' "$since" | grep -q '^Authenticated to ' && [ "$ran" -ge 1000 ]; then
-    delay=0
+  if printf '%s\n' "$since" | grep -q '^Authenticated to ' && { [ "$ran" -ge 1000 ] || [ "$quick" = 0 ]; }; then
+    # A run that got through: again at once. Two short ones in a row count as failures, so an ssh
+    # that authenticates and exits at once can never spin.
+    delay=0 quick=$((ran < 1000))
   else
     fails=$((fails + 1)) delay=1 i=1
     while [ "$i" -lt "$fails" ] && [ "$delay" -lt 30 ]; do delay=$((delay * 2)) i=$((i + 1)); done

@@ -142,7 +142,8 @@ test("a stack from before keepers (a lone ssh -f) refreshes as it did; its next 
   await probe(lab.nsTh, ["kill", "-TERM", "--", `-${current.keeperPid}`]);
   await timeUntil(async () => (await listenerPid()) === undefined, 10_000);
   await probe(lab.nsTh, ["sh", "-c", `rm -f ${ROOT_STATE_DIR}/${tag}.keeper ${ROOT_STATE_DIR}/${tag}.argv ${ROOT_STATE_DIR}/${tag}.restart ${ROOT_STATE_DIR}/${tag}.status`]);
-  await probe(lab.nsTh, ["sh", "-c", String(current.command).replace("'ssh' '-N'", "'ssh' '-f' '-N'")]);
+  const { command } = (await stack.stateOutputs(":SharedTunnel")) ?? {};
+  await probe(lab.nsTh, ["sh", "-c", String(command).replace("'ssh' '-N'", "'ssh' '-f' '-N'")]);
   const legacyPid = await waitFor(listenerPid, 10_000);
   const stat = readFileSync(`/proc/${legacyPid}/stat`, "utf8");
   const state = JSON.parse((await stack.run("export")).stdout);

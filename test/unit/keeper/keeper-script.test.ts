@@ -65,6 +65,16 @@ test("an ssh that authenticated and ran a while is started again at once, and co
   expect(next!.sshPid).not.toBe(first!.sshPid);
 });
 
+test("an ssh that authenticated and exited at once is started again at once, but two such in a row wait: it cannot spin", async () => {
+  start(fakeSsh("authenticated"), "always");
+  const first = await until(() => (status()?.sshPid ? status() : undefined));
+  sh(`kill -KILL ${first!.sshPid}`);
+  const second = await until(() => (status()?.restarts === 1 && status()?.sshPid ? status() : undefined), 500);
+  expect(second).toBeDefined();
+  sh(`kill -KILL ${second!.sshPid}`);
+  expect(await until(() => (status()?.state === "backoff" ? status() : undefined), 500)).toMatchObject({ restarts: 1 });
+});
+
 test("before create confirms the first start (no policy file), an exit is final and says how ssh ended", async () => {
   start(fakeSsh("refused"));
   const ended = await until(() => (status()?.state === "exited" ? status() : undefined));
