@@ -135,7 +135,9 @@ describe.each([
     // Only this run's rule, forward and watchdogs are on the host: the killed run's were reaped.
     expect((await tunnelHostUfwRules(lab)).split("\n").filter((l) => l.includes(prefix) && !l.includes(out.ruleTag))).toEqual([]);
     expect(await sshProcessesWith(prefix)).toHaveLength(1);
-    expect((await watchdogsWith(prefix)).map((l) => /(pst\.\S+)\.watchdog$/.exec(l)?.[1]).sort()).toEqual("expiresAfter" in extra ? [out.ruleTag, out.tunnelTag].sort() : []);
+    // The rule's watchdog (with an expiry), and the forward's keeper, this run's alone.
+    expect((await watchdogsWith(prefix)).map((l) => /(pst\.\S+)\.watchdog$/.exec(l)?.[1])).toEqual("expiresAfter" in extra ? [out.ruleTag] : []);
+    expect((await keepersWith(prefix)).map((l) => /(pst\.\S+)\.keeper$/.exec(l)?.[1])).toEqual([out.tunnelTag]);
 
     await stack.ok("destroy");
     await expectNothingLeftOnTunnelHost(lab, prefix);
