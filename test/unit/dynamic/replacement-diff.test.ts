@@ -80,7 +80,7 @@ describe("jump hosts and the agent: another way to the same host updates in plac
     ["the agent added", {}, { agent: "/a.sock" }, ["connection.agent"]],
     ["the agent switched to SSH_AUTH_SOCK", { agent: "/a.sock" }, { agent: true }, ["connection.agent"]],
   ])("hops %s: a change, no replacement", async (_what, before, after, _paths) => {
-    expect(await tunnelDiff(via(before), { connection: { ...connection, ...after } })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    expect(await tunnelDiff(via(before), { connection: { ...connection, ...after } as TunnelInputs["connection"] })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
   });
   test("no hops and an empty list are the same", async () => {
     expect((await tunnelDiff(via({}), { connection: { ...connection, jumpHosts: [] } })).changes).toBe(false);
