@@ -71,19 +71,24 @@ export async function connectStep(s: Step, sock: Duplex | undefined, agent: stri
     },
   };
   const client = new Client();
+  // Stays attached for the client's life: the first error decides, later ones (a timeout is
+  // followed by "connection lost") surface through the channel that hit them, never unhandled.
+  let failed: ((err: Error & { level?: string }) => void) | undefined;
+  client.on("error", (err: Error & { level?: string }) => failed?.(err));
   await new Promise<void>((resolve, reject) => {
     client.once("ready", () => resolve());
-    client.once("error", (err: Error & { level?: string }) => {
+    failed = (err) => {
+      failed = undefined;
       reject(describeConnectError(err, s, { hostKeyMismatch: offered !== undefined && offered !== pinned, agent: useAgent }));
       client.end();
-    });
+    };
     // A forwarded channel can close before the handshake without an error: that must not hang.
     client.once("close", () => reject(describeConnectError(new Error("Connection lost before handshake"), s, {})));
     // Small command lines and window adjusts must not wait for a delayed ACK (Nagle: ~40 ms each).
     client.once("connect", () => client.setNoDelay(true));
     client.connect(config);
   });
-  client.on("error", () => {}); // later errors surface through the channel that hit them
+  failed = undefined;
   return client;
 }
 
