@@ -282,9 +282,10 @@ down() {
 
 # === The connection's jump hosts (connection.jumpHosts) =======================================
 # Hop 1: a second sshd in th on $TH_ADDR:2222 (own host key), account $JB_USER with its own key,
-# forwarding only, and only to th's own sshd on loopback or to the gateway's sshd. Hop 2: the
-# gateway's sshd as $GW_USER. The tunnel host's sshd then sees the provider arrive from
-# 127.0.0.1 (one hop) or 198.18.1.2 (two hops), never from the root namespace.
+# forwarding only, and only to th's own sshd (loopback, or its address on the gateway's link) or
+# to the gateway's sshd. Hop 2: the gateway's sshd as $GW_USER. The tunnel host's sshd at
+# 198.18.1.1 then sees the provider arrive from 198.18.1.1 (one hop: the bastion is on th) or
+# 198.18.1.2 (two hops), never from the root namespace: the same host address either way.
 jump_hosts_config() {
   keypair "$LAB_DIR/bastion_host_key" "$NS_TH-bastion-host"
   keypair "$LAB_DIR/bastion_key" "$JB_USER@$P-lab"
@@ -304,7 +305,7 @@ StrictModes no
 PrintMotd no
 LogLevel VERBOSE
 AllowTcpForwarding local
-PermitOpen 127.0.0.1:22 198.18.1.2:22
+PermitOpen 127.0.0.1:22 198.18.1.1:22 198.18.1.2:22
 AllowAgentForwarding no
 PermitTTY no
 X11Forwarding no

@@ -1,0 +1,38 @@
+/**
+ * One SharedTunnel whose connection goes through the jump hosts in config, as a user writes it:
+ * hop keys read from files and passed by value as plain strings (the provider alone must keep them
+ * out of the state), or an ssh-agent (`agent`: a socket path, or "true" for SSH_AUTH_SOCK).
+ */
+import { readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { SharedTunnel } from "pulumi-shared-tunnel";
+
+interface HopConfig { host: string; port?: number; user: string; hostKey: string; privateKeyFile?: string; [more: string]: unknown }
+
+export = async () => {
+  const cfg = new pulumi.Config();
+  const keyFile = cfg.get("tunnelHostKeyFile");
+  const agent = cfg.get("agent");
+  const jumpHosts = (cfg.getObject<HopConfig[]>("jumpHosts") ?? []).map(({ privateKeyFile, ...hop }) => ({
+    ...hop,
+    ...(privateKeyFile ? { privateKey: readFileSync(privateKeyFile, "utf8") } : {}),
+  }));
+  const tunnel = new SharedTunnel("forward", {
+    connection: {
+      host: cfg.require("tunnelHost"),
+      user: cfg.require("tunnelHostUser"),
+      hostKey: cfg.require("tunnelHostKey"),
+      ...(keyFile ? { privateKey: readFileSync(keyFile, "utf8") } : {}),
+      ...(agent ? { agent: agent === "true" ? true : agent } : {}),
+      jumpHosts,
+      // What a user might add that the provider's connection cannot do (certificates, ...).
+      ...cfg.getObject<Record<string, unknown>>("connectionExtra"),
+    },
+    gateway: { host: cfg.require("gatewayHost"), user: cfg.require("gatewayUser"), privateKeyPath: cfg.require("gatewayKeyPath"), hostKey: cfg.require("gatewayHostKey") },
+    bindAddress: cfg.require("bindAddress"),
+    bindPort: cfg.requireNumber("bindPort"),
+    targetHost: "127.0.0.1",
+    targetPort: 8000,
+  });
+  return { url: tunnel.url, pid: tunnel.pid, tag: tunnel.tag };
+};
