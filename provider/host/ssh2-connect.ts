@@ -86,7 +86,11 @@ export async function connectStep(s: Step, sock: Duplex | undefined, agent: stri
     client.once("close", () => reject(describeConnectError(new Error("Connection lost before handshake"), s, {})));
     // Small command lines and window adjusts must not wait for a delayed ACK (Nagle: ~40 ms each).
     client.once("connect", () => client.setNoDelay(true));
-    client.connect(config);
+    try {
+      client.connect(config);
+    } catch (err) {
+      failed?.(err as Error); // a key ssh2 cannot parse or decrypt is thrown, not emitted
+    }
   });
   failed = undefined;
   return client;
@@ -129,6 +133,13 @@ function describeConnectError(err: Error & { level?: string }, s: Step, how: { h
       what,
       where: s.where,
       hint: "check you are reaching the right host; if its key really changed, pin the new one (ssh-keyscan it over a trusted path)",
+    });
+  }
+  if (/Cannot parse privateKey/.test(err.message)) {
+    return new SshConnectError(`cannot use the private key of ${s.property}: ${err.message.replace(/^Cannot parse privateKey: /, "").replace(/passphrase.*$/i, "bad or missing passphrase")}`, {
+      what,
+      where: s.where,
+      hint: `check ${s.property}.privateKeyPassphrase is this key's passphrase, and that the key is an OpenSSH, PEM or PuTTY private key`,
     });
   }
   if (err.level === "agent") {

@@ -1,3 +1,8 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { acquireRemote, closeAllConnections } from "../../provider/host/connection-pool";
+import { LocalRunner } from "../../provider/host/local-runner";
 import { Ssh2Runner } from "../../provider/host/ssh2-runner";
 import { waitFor } from "../../provider/tunnel/wait-for";
 import { inNs, readLab } from "../support/lab";
@@ -82,5 +87,40 @@ test("a next hop that accepts but never speaks ssh fails within connectTimeoutSe
   } finally {
     await inNs(lab.nsGw, ["pkill", "-f", "listen\\(2299, '127.0.0.1'\\)"]);
     await silent;
+  }
+});
+
+test("a hop's key may be encrypted: its own passphrase opens it; a wrong one is named as that hop's", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "pst-hop-key-"));
+  try {
+    const copy = path.join(dir, "bastion_key");
+    copyFileSync(lab.jump.key, copy);
+    expect((await new LocalRunner().run(["ssh-keygen", "-q", "-p", "-P", "", "-N", "hop one pass", "-f", copy])).exitCode).toBe(0);
+    const hop = { ...bastion(lab), privateKey: readFileSync(copy, "utf8"), privateKeyPath: undefined };
+    const ssh = await Ssh2Runner.connect({ ...viaBastion(lab), jumpHosts: [{ ...hop, privateKeyPassphrase: "hop one pass" }] });
+    try {
+      expect((await ssh.run(["id", "-un"])).stdout).toBe("root\n");
+    } finally {
+      await ssh.close();
+    }
+    await expect(Ssh2Runner.connect({ ...viaBastion(lab), jumpHosts: [{ ...hop, privateKeyPassphrase: "wrong" }] }))
+      .rejects.toThrow(/connect to jump host 1 of 1 \(.*:2222\) on .*jb@.*:2222 failed: cannot use the private key of connection\.jumpHosts\[0\]: .*bad or missing passphrase[\s\S]*hint: check connection\.jumpHosts\[0\]\.privateKeyPassphrase/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the shared pool keys on the whole chain: the same host and user through a bastion is another connection", async () => {
+  const direct = { host: lab.thSshAddr, user: lab.thUser, privateKeyPath: lab.thKey, hostKey: lab.thHostKey };
+  const [a, b, c] = await Promise.all([acquireRemote(direct), acquireRemote({ ...direct, jumpHosts: [{ ...bastion(lab) }], host: lab.thBehindJump }), acquireRemote({ ...viaBastion(lab) })]);
+  try {
+    expect(a.where).toBe(`${lab.thUser}@${lab.thSshAddr}:22`);
+    expect(b.where).toBe(`${lab.thUser}@${lab.thBehindJump}:22 via ${lab.jump.user}@${lab.jump.addr}:${lab.jump.port}`);
+    // The same chain again shares b's connection: one session seen from one client port.
+    const ports = await Promise.all([b, c].map(async (r) => (await r.run(["sh", "-c", "echo $SSH_CONNECTION"])).stdout.split(" ")[1]));
+    expect(ports[0]).toBe(ports[1]);
+  } finally {
+    await Promise.all([a, b, c].map((r) => r.close()));
+    await closeAllConnections(1000);
   }
 });
