@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { waitFor } from "../../provider/tunnel/wait-for";
-import { fetchFrom, readLab, type Lab } from "../support/lab";
+import { fetchFrom, readLab, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { thSshdLogFromNow } from "../support/jump-hosts";
 import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
@@ -84,6 +84,25 @@ describe("through one bastion, then two hops", () => {
     expect(log()).toMatch(accepted(lab.gwAddr));
     await expectNothingLeftOnTunnelHost(lab, `.${stack.name}.`);
   });
+});
+
+test("a GatedTunnel through two hops: its rule and its forward are made through them, the trusted client gets in, the untrusted one does not, destroy leaves nothing", async () => {
+  const stack = new TestStack("it-jump-gated", undefined, DIR);
+  try {
+    const log = thSshdLogFromNow(lab);
+    const up = await stack.run("up", config(8534, lab.thBehindGw, [bastion(true), gatewayHop], { sources: JSON.stringify([lab.trustedCidr]) }));
+    expect(up.exitCode).toBe(0);
+    const out = lastJson(up.stdout);
+    expect(await fetchFrom(lab.nsTc, out.url)).toBe("internal service reached");
+    expect(await fetchFrom(lab.nsUc, out.url)).toBeUndefined();
+    expect(await tunnelHostUfwRules(lab)).toContain(out.ruleTag);
+    expect(log()).toMatch(accepted(lab.gwAddr));
+    expect(log()).not.toMatch(accepted(ROOT_SIDE));
+    expect((await stack.run("destroy")).exitCode).toBe(0);
+    await expectNothingLeftOnTunnelHost(lab, `.${stack.name}.`);
+  } finally {
+    await stack.run("destroy");
+  }
 });
 
 test("a wrong host key on hop 2 fails naming that hop, and nothing is left on the tunnel host", async () => {
