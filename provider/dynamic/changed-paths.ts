@@ -4,13 +4,17 @@ import type { ConnectionArgs } from "../types";
 /**
  * Connection fields whose change replaces a resource: another host, or another user's processes
  * and rules. A sudo change is one: an unprivileged delete could neither stop root's ssh nor remove
- * root's rule, so the old one is deleted with the privileges it was made with.
+ * root's rule, so the old one is deleted with the privileges it was made with. Not jumpHosts or
+ * agent: another way to the same host and user reaches the same processes and rules (an update).
  */
 export const CONNECTION_REPLACES = ["connection", "connection.host", "connection.port", "connection.user", "connection.sudo"];
 
-/** The connection as diff compares it: sudo omitted is sudo false. */
+/** The connection as diff compares it: sudo omitted is sudo false, no jump hosts is jumpHosts omitted. */
 export function comparableConnection(c: ConnectionArgs | undefined): ConnectionArgs | undefined {
-  return c !== null && typeof c === "object" ? { ...c, sudo: c.sudo === true } : c;
+  if (c === null || typeof c !== "object") return c;
+  const { jumpHosts, ...rest } = c;
+  const hops = jumpHosts === undefined || (Array.isArray(jumpHosts) && jumpHosts.length === 0) ? {} : { jumpHosts };
+  return { ...rest, ...hops, sudo: c.sudo === true };
 }
 
 /**

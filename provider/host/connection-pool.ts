@@ -37,7 +37,8 @@ export function acquireRemote(conn: RemoteConnection): Promise<Runner> {
   const key = poolKey(conn);
   let entry = pool.get(key);
   if (!entry) {
-    reportProgress(`connecting to ${conn.user}@${conn.host}`);
+    const hops = conn.jumpHosts?.length ? ` through ${conn.jumpHosts.length} jump host${conn.jumpHosts.length > 1 ? "s" : ""}` : "";
+    reportProgress(`connecting to ${conn.user}@${conn.host}${hops}`);
     entry = { connecting: Ssh2Runner.connect(conn), users: 0, active: 0, waiting: [] };
     pool.set(key, entry);
     // A failed connect is not cached: the next resource tries again.
@@ -131,8 +132,15 @@ function shuttingDown(where: string): SharedTunnelError {
   });
 }
 
-/** Same host, port, user, pinned key and credentials share a connection; rotated credentials do not. */
+/**
+ * Same chain (every jump host and the tunnel host: host, port, user, pinned key, credentials) and
+ * agent share a connection; rotated credentials or other hops do not.
+ */
 function poolKey(conn: RemoteConnection): string {
-  const secret = createHash("sha256").update(JSON.stringify([conn.privateKey, conn.privateKeyPassphrase, conn.privateKeyPath])).digest("hex");
-  return JSON.stringify([conn.host, conn.port ?? 22, conn.user, conn.hostKey.trim().split(/\s+/)[1], secret]);
+  const steps = [...(conn.jumpHosts ?? []), conn].map((s) => {
+    const secret = createHash("sha256").update(JSON.stringify([s.privateKey, s.privateKeyPassphrase, s.privateKeyPath])).digest("hex");
+    return [s.host, s.port ?? 22, s.user, (s.hostKey ?? "").trim().split(/\s+/)[1], secret];
+  });
+  const agent = conn.agent === true ? ["SSH_AUTH_SOCK", process.env.SSH_AUTH_SOCK] : conn.agent;
+  return JSON.stringify([steps, agent]);
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import type { Client, ClientChannel } from "ssh2";
 import { SshConnectError } from "../errors";
 import type { ConnectionArgs } from "../types";
 import { afterBegin, ByteText, printBegin } from "./framing";
 import { quoteArgv } from "./quote";
 import type { RunOptions, RunResult, Runner } from "./runner";
 import { ShellSession } from "./shell-session";
+import { agentPath, connectStep, forwardTo, stepsOf } from "./ssh2-connect";
 
 /** How the provider reaches a remote tunnel host: the public `Connection` input, resolved. */
 export type RemoteConnection = ConnectionArgs;
@@ -19,9 +19,14 @@ export class Ssh2Runner implements Runner {
   readonly where: string;
   /** True once the connection has ended (the server closed it, or close() was called). */
   closed = false;
-  private constructor(private readonly client: Client, where: string) {
+  /** `hops`: the jump hosts' connections, nearest first; they live exactly as long as `client`. */
+  private constructor(private readonly client: Client, hops: Client[], where: string) {
     this.where = where;
-    client.on("close", () => (this.closed = true));
+    client.on("close", () => {
+      this.closed = true;
+      // Its channel through them is gone: end the hops' connections too (a dead hop ends it anyway).
+      for (const hop of [...hops].reverse()) hop.end();
+    });
   }
 
   /**
@@ -39,37 +44,28 @@ export class Ssh2Runner implements Runner {
     }
   }
 
+  /**
+   * Connects through every jump host in turn (each a channel forwarded by the one before), then to
+   * the tunnel host. A step that fails ends the steps already made, nearest to the target first.
+   */
   private static async connectOnce(conn: RemoteConnection): Promise<Ssh2Runner> {
-    const port = conn.port ?? 22;
-    const where = `${conn.user}@${conn.host}:${port}`;
-    const privateKey = conn.privateKey ?? (conn.privateKeyPath ? await readKey(conn.privateKeyPath, where) : undefined);
-    const pinned = conn.hostKey.trim().split(/\s+/);
-    let offered: string | undefined;
-    const config: ConnectConfig = {
-      host: conn.host,
-      port,
-      username: conn.user,
-      privateKey,
-      passphrase: conn.privateKeyPassphrase,
-      readyTimeout: (conn.connectTimeoutSeconds ?? 10) * 1000,
-      // Compare the raw key blob with the pinned one; a mismatch refuses the connection.
-      hostVerifier: (key: Buffer) => {
-        offered = key.toString("base64");
-        return offered === pinned[1];
-      },
-    };
-    const client = new Client();
-    await new Promise<void>((resolve, reject) => {
-      client.once("ready", () => resolve());
-      client.once("error", (err: Error & { level?: string }) => {
-        reject(describeConnectError(err, where, offered !== undefined && offered !== pinned[1]));
-      });
-      // Small command lines and window adjusts must not wait for a delayed ACK (Nagle: ~40 ms each).
-      client.once("connect", () => client.setNoDelay(true));
-      client.connect(config);
-    });
-    client.on("error", () => {}); // later errors surface through the channel that hit them
-    return new Ssh2Runner(client, where);
+    const steps = stepsOf(conn);
+    const agent = agentPath(conn);
+    const timeoutMs = (conn.connectTimeoutSeconds ?? 10) * 1000;
+    const clients: Client[] = [];
+    try {
+      for (const [i, s] of steps.entries()) {
+        const sock = i === 0 ? undefined : await forwardTo(clients[i - 1], steps[i - 1], s, timeoutMs);
+        clients.push(await connectStep(s, sock, agent, timeoutMs));
+      }
+    } catch (err) {
+      for (const c of clients.reverse()) c.end();
+      throw err;
+    }
+    const client = clients.pop() as Client;
+    const final = steps[steps.length - 1];
+    const where = clients.length ? `${final.where} via ${steps.slice(0, -1).map((s) => s.where).join(" > ")}` : final.where;
+    return new Ssh2Runner(client, clients, where);
   }
 
   /**
@@ -147,42 +143,4 @@ export class Ssh2Runner implements Runner {
     for (const shell of this.idleShells.splice(0)) shell.close();
     this.client.end();
   }
-}
-
-async function readKey(path: string, where: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new SshConnectError(`cannot read private key file ${path}: ${(e as Error).message}`, {
-      what: "connect to the tunnel host",
-      where,
-      hint: "set connection.privateKeyPath to a readable key file, or pass connection.privateKey",
-    });
-  }
-}
-
-function describeConnectError(err: Error & { level?: string }, where: string, hostKeyMismatch: boolean): SshConnectError {
-  const what = "connect to the tunnel host";
-  if (hostKeyMismatch) {
-    return new SshConnectError("the host key it offered does not match connection.hostKey", {
-      what,
-      where,
-      hint: "check you are reaching the right host; if its key really changed, pin the new one (ssh-keyscan it over a trusted path)",
-    });
-  }
-  if (err.level === "client-authentication") {
-    return new SshConnectError("the key was refused", {
-      what,
-      where,
-      hint: "add the public key to the user's authorized_keys, or check connection.user",
-    });
-  }
-  const error = new SshConnectError(err.message.replace(/passphrase.*$/i, "bad or missing passphrase for the private key"), {
-    what,
-    where,
-    hint: "check connection.host and port are reachable from this machine and sshd is running",
-  });
-  // Dropped before authentication: what sshd does past MaxStartups; worth another try.
-  error.transient = /ECONNRESET|Connection lost before handshake|before handshake|socket hang up/i.test(err.message);
-  return error;
 }

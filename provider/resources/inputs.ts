@@ -5,8 +5,14 @@ import type { ConnectionArgs, GatewayArgs } from "../types";
 /** Every property of T as a pulumi.Input (so other resources' outputs can feed it); docs carry over. */
 type InputsOf<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
+/** One bastion in front of the tunnel host; each field may be an output (a key from a secret). */
+export type ConnectionJumpHost = InputsOf<NonNullable<ConnectionArgs["jumpHosts"]>[number]>;
+
 /** How the provider reaches the tunnel host; omit it when pulumi runs on the tunnel host itself. */
-export type Connection = InputsOf<ConnectionArgs>;
+export type Connection = InputsOf<Omit<ConnectionArgs, "jumpHosts">> & {
+  /** Bastions between the machine running pulumi and the tunnel host, nearest first; each pinned, each with its own key. */
+  jumpHosts?: pulumi.Input<pulumi.Input<ConnectionJumpHost>[]>;
+};
 
 /** The ssh server the forward goes through, as the tunnel host sees it. */
 export type Gateway = InputsOf<GatewayArgs>;

@@ -3,7 +3,8 @@ import { parseTag } from "../tag";
 import type { FirewallOutputs, FirewallRule, TunnelOutputs } from "../types";
 import { Failures } from "./fields";
 import { parseAddress, parseCidr } from "./net";
-import { checkConnection, checkDestination, checkGatesForwardsOf } from "./validate-inputs";
+import { checkConnection } from "./connection";
+import { checkDestination, checkGatesForwardsOf } from "./validate-inputs";
 
 /**
  * State is re-read from the stack on every refresh, update and destroy, and a stack's state can be

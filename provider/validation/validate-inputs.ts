@@ -1,7 +1,8 @@
 import type { InputFailure } from "../errors";
-import type { ConnectionArgs, FirewallInputs, GatewayArgs, TunnelInputs } from "../types";
+import type { FirewallInputs, GatewayArgs, TunnelInputs } from "../types";
 import { checkExpiry } from "../expiry/duration";
 import { ownerScope, parseOwnerPrefix } from "../tag";
+import { checkConnection } from "./connection";
 import { Failures, isUnknown } from "./fields";
 import { coversEverything, familiesCovered, isOneAddress, isUnspecified, parseAddress, parseCidr } from "./net";
 
@@ -64,20 +65,6 @@ export function checkGatesForwardsOf(f: Failures, prefix: unknown, owner: unknow
   const mine = typeof owner === "string" ? ownerScope(owner) : undefined;
   if (!parsed || !mine || parsed.project !== mine.project || parsed.stack !== mine.stack) {
     f.add("gatesForwardsOf", `${JSON.stringify(prefix)} is not the owner prefix of one resource of this stack ("pst.<project>.<stack>.<resource>.<identity>."); it is set by GatedTunnel, not by hand`);
-  }
-}
-
-export function checkConnection(f: Failures, c: ConnectionArgs | undefined): void {
-  if (c === undefined || isUnknown(c)) return;
-  f.host("connection.host", c.host, "the machine running pulumi (or omit connection)");
-  f.port("connection.port", c.port, false);
-  f.user("connection.user", c.user);
-  f.hostKey("connection.hostKey", c.hostKey);
-  f.path("connection.privateKeyPath", c.privateKeyPath);
-  f.positiveInt("connection.connectTimeoutSeconds", c.connectTimeoutSeconds, 600);
-  f.boolean("connection.sudo", c.sudo);
-  if (c.privateKey === undefined && c.privateKeyPath === undefined) {
-    f.add("connection", "needs privateKey or privateKeyPath");
   }
 }
 

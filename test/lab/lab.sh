@@ -7,6 +7,8 @@
 #                              ├─198.51.100.0/24 2001:db8:100::/64─ tc (trusted client)
 #                              └─198.18.2.0/24  2001:db8:2::/64──   uc (untrusted client; routes via th,
 #                                                                       so only th's firewall stops it)
+#   th also runs a second sshd, the connection's bastion (jump host), on $ROOT_NET.2:2222; its
+#   own sshd answers on 127.0.0.1:22 and 198.18.1.1:22 too, which the root ns cannot reach.
 # Usage: lab.sh up | down | env        (as root; every subcommand is idempotent)
 #   PST_LAB      name prefix (default pst): namespaces $P-gw $P-th $P-tc $P-uc, user ${P}gw
 #   PST_ROOT_NET the root<->tunnel host /24 (default 198.18.0); give a second lab its own
@@ -30,6 +32,7 @@ OP_USER=${P}op      # a non-root operator on the tunnel host, with NOPASSWD sudo
 NF_USER=${P}nf      # a gateway account with AllowTcpForwarding no (same key as GW_USER)
 MAL_USER=${P}mal    # an unprivileged user on the tunnel host with a home it owns (no sudo): the
                     # attacker of the state-directory tests, and a connection user without root
+JB_USER=${P}jb      # the connection's bastion account on th's second sshd: forwarding only
 USER_TAG="pulumi-shared-tunnel lab $P"       # GECOS marker: we only ever delete our own user
 # The one range the root namespace takes part in; other labs (PST_LAB=pst2 PST_ROOT_NET=198.18.10)
 # can run beside this one, since every other lab address lives inside the lab's own namespaces.
@@ -70,7 +73,10 @@ write_env() {
       PST_TRUSTED_CIDR=198.51.100.0/24 PST_TRUSTED_CIDR6=2001:db8:100::/64 \
       PST_TC_ADDR=198.51.100.50 PST_TC_ADDR6=2001:db8:100::50 \
       PST_UC_ADDR=198.18.2.66 PST_UC_ADDR6=2001:db8:2::66 PST_TH_UC_ADDR=198.18.2.1 PST_TH_UC_ADDR6=2001:db8:2::1 \
-      PST_TARGET_HOST=127.0.0.1 PST_TARGET_HOST6=::1 PST_TARGET_PORT=8000; do
+      PST_TARGET_HOST=127.0.0.1 PST_TARGET_HOST6=::1 PST_TARGET_PORT=8000 \
+      PST_JUMP_ADDR="$TH_ADDR" PST_JUMP_PORT=2222 PST_JUMP_USER="$JB_USER" PST_JUMP_KEY="$LAB_DIR/bastion_key" \
+      PST_JUMP_HOSTKEY="$(hostkey "$LAB_DIR/bastion_host_key.pub")" PST_TH_SSHD_LOG="$LAB_DIR/th_sshd.log" \
+      PST_TH_BEHIND_JUMP_ADDR=127.0.0.1 PST_TH_BEHIND_GW_ADDR=198.18.1.1; do
       printf "export %s='%s'\n" "${v%%=*}" "${v#*=}"   # no value contains a single quote
     done
   } >"$LAB_DIR/lab.env"
@@ -139,6 +145,9 @@ Match User $NF_USER
 EOF
   cat >"$LAB_DIR/th_sshd_config" <<EOF
 ListenAddress $TH_ADDR:22
+# Reached only through the connection's jump hosts (the bastion, then the gateway).
+ListenAddress 127.0.0.1:22
+ListenAddress 198.18.1.1:22
 HostKey $LAB_DIR/th_host_key
 PidFile $LAB_DIR/th_sshd.pid
 AuthorizedKeysFile $LAB_DIR/th_authorized_keys $LAB_DIR/op-home/authorized_keys
@@ -149,6 +158,7 @@ Match User $MAL_USER
   AuthorizedKeysFile $LAB_DIR/mal_authorized_keys
 EOF
 
+  jump_hosts_config
   # --- namespaces, links, addresses, routes (each step is a no-op when already done).
   local ns
   for ns in "$NS_GW" "$NS_TH" "$NS_TC" "$NS_UC"; do ensure_ns "$ns"; done
@@ -208,6 +218,7 @@ EOF
   fi
   start_sshd "$NS_GW" "$LAB_DIR/gw_sshd_config" "$LAB_DIR/gw_sshd.pid" "$LAB_DIR/gw_sshd.log"
   start_sshd "$NS_TH" "$LAB_DIR/th_sshd_config" "$LAB_DIR/th_sshd.pid" "$LAB_DIR/th_sshd.log"
+  jump_hosts_start
 
   # --- readiness: real requests, each bounded.
   local gw_ssh th_ssh
@@ -220,6 +231,7 @@ EOF
   wait_for "tunnel host sshd" 10 ssh "${th_ssh[@]}" "root@$TH_ADDR" true
   wait_for "operator sudo on the tunnel host" 5 ssh "${th_ssh[@]}" "$OP_USER@$TH_ADDR" sudo -n true
   wait_for "unprivileged user on the tunnel host" 5 ssh "${th_ssh[@]}" "$MAL_USER@$TH_ADDR" true
+  jump_hosts_ready
 
   [ "$(root_ufw_status)" = "$ufw_before" ] || die "root namespace ufw status changed: now '$(root_ufw_status)', was '$ufw_before'"
   write_env >/dev/null
@@ -246,7 +258,7 @@ remove_user() {
 down() {
   local ns f
   # sshds and the HTTP service by pid file (only if they really live in a lab namespace) ...
-  for f in "$NS_GW:gw_sshd.pid" "$NS_TH:th_sshd.pid" "$NS_GW:http.pid"; do
+  for f in "$NS_GW:gw_sshd.pid" "$NS_TH:th_sshd.pid" "$NS_TH:bastion_sshd.pid" "$NS_GW:http.pid"; do
     if pid_in_ns "$LAB_DIR/${f#*:}" "${f%%:*}"; then kill "$(cat "$LAB_DIR/${f#*:}")" 2>/dev/null || true; fi
   done
   # ... then anything else still inside (sessions, test-started ssh forwards).
@@ -262,10 +274,64 @@ down() {
   remove_user "$OP_USER"
   remove_user "$NF_USER"
   remove_user "$MAL_USER"
+  remove_user "$JB_USER"
   # Only a directory we marked as a lab dir is ever removed recursively.
   if [ -e "$LAB_DIR/.pst-lab" ]; then rm -rf "$LAB_DIR"; fi
   log "down"
 }
+
+# === The connection's jump hosts (connection.jumpHosts) =======================================
+# Hop 1: a second sshd in th on $TH_ADDR:2222 (own host key), account $JB_USER with its own key,
+# forwarding only, and only to th's own sshd (loopback, or its address on the gateway's link) or
+# to the gateway's sshd. Hop 2: the gateway's sshd as $GW_USER. The tunnel host's sshd at
+# 198.18.1.1 then sees the provider arrive from 198.18.1.1 (one hop: the bastion is on th) or
+# 198.18.1.2 (two hops), never from the root namespace: the same host address either way.
+jump_hosts_config() {
+  keypair "$LAB_DIR/bastion_host_key" "$NS_TH-bastion-host"
+  keypair "$LAB_DIR/bastion_key" "$JB_USER@$P-lab"
+  ensure_user "$JB_USER" "$LAB_DIR/jb-home"
+  install -m 0644 "$LAB_DIR/bastion_key.pub" "$LAB_DIR/jb_authorized_keys"
+  cat >"$LAB_DIR/bastion_sshd_config" <<EOF
+ListenAddress $TH_ADDR:2222
+HostKey $LAB_DIR/bastion_host_key
+PidFile $LAB_DIR/bastion_sshd.pid
+AuthorizedKeysFile $LAB_DIR/jb_authorized_keys
+PermitRootLogin no
+AllowUsers $JB_USER
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+LogLevel VERBOSE
+AllowTcpForwarding local
+PermitOpen 127.0.0.1:22 198.18.1.1:22 198.18.1.2:22
+AllowAgentForwarding no
+PermitTTY no
+X11Forwarding no
+ForceCommand /bin/false
+EOF
+  printf '[%s]:2222 %s\n127.0.0.1 %s\n198.18.1.1 %s\n' "$TH_ADDR" "$(hostkey "$LAB_DIR/bastion_host_key.pub")" \
+    "$(hostkey "$LAB_DIR/th_host_key.pub")" "$(hostkey "$LAB_DIR/th_host_key.pub")" >"$LAB_DIR/known_hosts_jump"
+}
+
+# In th's own ufw (never the root namespace's): the bastion from the root side, and th's sshd
+# from the gateway (hop 2). Added on every `up`; ufw skips a rule it already has.
+jump_hosts_start() {
+  th_ufw allow in on to-root to "$TH_ADDR" port 2222 proto tcp >/dev/null
+  th_ufw allow in on to-gw from 198.18.1.2 to 198.18.1.1 port 22 proto tcp >/dev/null
+  start_sshd "$NS_TH" "$LAB_DIR/bastion_sshd_config" "$LAB_DIR/bastion_sshd.pid" "$LAB_DIR/bastion_sshd.log"
+}
+
+# The tunnel host's sshd through the bastion, with OpenSSH: proves hop 1 forwards and pins.
+jump_hosts_ready() {
+  local jb_ssh th_ssh
+  mapfile -t jb_ssh < <(ssh_opts "$LAB_DIR/known_hosts_jump" "$LAB_DIR/bastion_key")
+  mapfile -t th_ssh < <(ssh_opts "$LAB_DIR/known_hosts_jump" "$LAB_DIR/tunnel_host_key")
+  wait_for "tunnel host sshd through the bastion" 10 ssh "${th_ssh[@]}" \
+    -o "ProxyCommand=ssh ${jb_ssh[*]} -p 2222 -W %h:%p $JB_USER@$TH_ADDR" root@127.0.0.1 true
+}
+# === end of the connection's jump hosts ========================================================
 
 case "${1:-}" in
   up) up ;;

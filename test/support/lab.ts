@@ -17,6 +17,14 @@ export interface Lab {
   /** The tunnel host's own addresses on the untrusted client's link (IPv4, IPv6). */
   thUntrustedSide: string; thUntrustedSide6: string;
   targetHost: string; targetPort: number;
+  /**
+   * The connection's jump hosts: a bastion sshd in the tunnel host's namespace (its own host key
+   * and account, forwarding only), and the tunnel host's own sshd at addresses the root namespace
+   * cannot reach: behind the bastion (loopback) and behind the gateway (hop 2). Its log shows where
+   * each connection came from.
+   */
+  jump: { addr: string; port: number; user: string; key: string; hostKey: string };
+  thBehindJump: string; thBehindGw: string; thSshdLog: string;
 }
 
 export function readLab(): Lab {
@@ -34,6 +42,8 @@ export function readLab(): Lab {
     thTrusted6: need("PST_TH_TRUSTED_ADDR6"), trustedCidr6: need("PST_TRUSTED_CIDR6"),
     thUntrustedSide: need("PST_TH_UC_ADDR"), thUntrustedSide6: need("PST_TH_UC_ADDR6"),
     targetHost: need("PST_TARGET_HOST"), targetPort: Number(need("PST_TARGET_PORT")),
+    jump: { addr: need("PST_JUMP_ADDR"), port: Number(need("PST_JUMP_PORT")), user: need("PST_JUMP_USER"), key: need("PST_JUMP_KEY"), hostKey: need("PST_JUMP_HOSTKEY") },
+    thBehindJump: need("PST_TH_BEHIND_JUMP_ADDR"), thBehindGw: need("PST_TH_BEHIND_GW_ADDR"), thSshdLog: need("PST_TH_SSHD_LOG"),
   };
 }
 

@@ -67,3 +67,30 @@ describe("FirewallAllow diff: replacements under a forward", () => {
     expect((await firewallProvider.diff("t", olds, { ...rule, connection: { ...connection, sudo: false } })).changes).toBe(false);
   });
 });
+
+describe("jump hosts and the agent: another way to the same host updates in place", () => {
+  const hop = { host: "198.18.22.2", port: 2222, user: "b1", privateKeyPath: "/b1", hostKey: "ssh-ed25519 BBBB" };
+  const hop2 = { host: "198.18.1.2", user: "b2", privateKeyPath: "/b2", hostKey: "ssh-ed25519 CCCC" };
+  const via = (c: object) => ({ ...running, connection: { ...connection, ...c } }) as TunnelOutputs;
+  test.each([
+    ["added", {}, { jumpHosts: [hop] }, ["connection.jumpHosts"]],
+    ["a second added", { jumpHosts: [hop] }, { jumpHosts: [hop, hop2] }, ["connection.jumpHosts"]],
+    ["removed", { jumpHosts: [hop, hop2] }, {}, ["connection.jumpHosts"]],
+    ["a hop's key rotated", { jumpHosts: [hop] }, { jumpHosts: [{ ...hop, privateKeyPath: "/b1-new" }] }, ["connection.jumpHosts"]],
+    ["the agent added", {}, { agent: "/a.sock" }, ["connection.agent"]],
+    ["the agent switched to SSH_AUTH_SOCK", { agent: "/a.sock" }, { agent: true }, ["connection.agent"]],
+  ])("hops %s: a change, no replacement", async (_what, before, after, _paths) => {
+    expect(await tunnelDiff(via(before), { connection: { ...connection, ...after } as TunnelInputs["connection"] })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+  });
+  test("no hops and an empty list are the same", async () => {
+    expect((await tunnelDiff(via({}), { connection: { ...connection, jumpHosts: [] } })).changes).toBe(false);
+  });
+  test("the tunnel host's own address still replaces, hops or not", async () => {
+    expect((await tunnelDiff(via({ jumpHosts: [hop] }), { connection: { ...connection, host: "127.0.0.1", jumpHosts: [hop, hop2] } })).replaces).toEqual(["connection.host"]);
+  });
+  test("FirewallAllow: hops changed, updated in place", async () => {
+    const rule = { connection: { ...connection, jumpHosts: [hop] }, port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/t-allow", backend: "nftables" } as FirewallInputs;
+    const made = { ...rule, requestedBackend: "nftables", ruleTag: "pst.s.t-allow.1", rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }] } as FirewallOutputs;
+    expect(await firewallProvider.diff("t", made, { ...rule, connection: { ...connection, jumpHosts: [hop, hop2] } })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+  });
+});
