@@ -59,12 +59,13 @@ export function buildKeeperScript(spec: KeeperSpec): string {
   ].join("\n");
 }
 
-const KEEPER_BODY = String.raw`child= timer= stopping=0 expired=0 restarts=0 last_restart= last_exit= last_error= fails=0 started=0 quick=0
-now_ms() { date +%s%3N; }
+const KEEPER_BODY = String.raw`child= timer= stopping=0 expired=0 restarts=0 last_restart= last_exit= last_error= fails=0 quick=0 n=0
 save() {
   printf 'keeper_pid=%s\nssh_pid=%s\nstate=%s\nrestarts=%s\nlast_restart=%s\nlast_exit=%s\nlast_error=%s\n' \
     "$$" "$child" "$1" "$restarts" "$last_restart" "$last_exit" "$last_error" >"$status.new" && mv -f "$status.new" "$status"
 }
+# Centiseconds since boot, read by the shell itself: no process between an exit and the next start.
+uptime_cs() { IFS='. ' read -r s cs _ </proc/uptime; now=$((s * 100 + 1$cs - 100)); }
 # Alive and still our child (not a zombie, not a reused pid).
 alive() {
   s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) && [ -n "$s" ] || return 1
@@ -79,6 +80,13 @@ wait_child() {
     if [ "$st" -gt 128 ]; then wait "$child" 2>/dev/null; s2=$?; [ "$s2" = 127 ] || st=$s2; fi
     return 0
   done
+}
+# Of start $1 in ssh's log: 1 if it authenticated (else 0), then the last line it logged.
+run_report() {
+  awk -v m="pst-keeper: start $1" '$0 == m { f = 1; a = 0; e = ""; next }
+    f && /^Authenticated to / { a = 1; next }
+    f && NF && !/^(Transferred: |Bytes per second)/ { e = $0 }
+    END { print a + 0; print e }' "$log" 2>/dev/null
 }
 on_stop() { stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; }
 kill_timer() {
@@ -99,28 +107,33 @@ trap arm_timer USR1
 save starting
 arm_timer
 while [ "$stopping" = 0 ]; do
-  [ -f "$log" ] && [ "$(wc -c <"$log")" -gt 1048576 ] && : >"$log"
-  mark=$(($(wc -c <"$log" 2>/dev/null || echo 0) + 1))
+  n=$((n + 1))
+  echo "pst-keeper: start $n" >>"$log"
   # Sourced at the top level: its set -- replaces this script's arguments (the last good ones stay if it is gone).
   if [ -r "$argv_file" ]; then . "$argv_file"; fi
-  started=$(now_ms)
+  uptime_cs; started=$now
   "$@" &
   child=$!
   [ "$stopping" = 1 ] && kill -TERM "$child" 2>/dev/null
+  # The bookkeeping runs while ssh connects.
+  [ "$n" -gt 1 ] && restarts=$((restarts + 1)) last_restart=$(date +%s)
   save running
+  if [ "$(wc -c <"$log")" -gt 1048576 ]; then : >"$log"; echo "pst-keeper: start $n" >>"$log"; fi
   wait_child
   child= last_exit=$st
   [ "$stopping" = 1 ] && break
-  since=$(tail -c "+$mark" "$log" 2>/dev/null)
-  last_error=$(printf '%s\n' "$since" | grep -v -e '^Authenticated to ' -e '^Transferred: ' -e '^Bytes per second' | tail -n 1 | tr -d '\r')
+  { IFS= read -r authed; IFS= read -r last_error; } <<EOF
+$(run_report "$n")
+EOF
   [ -n "$last_error" ] || last_error="ssh exited with status $st"
-  if [ "$(cat "$policy_file" 2>/dev/null)" != always ]; then save exited; kill_timer; exit "$st"; fi
-  ran=$(($(now_ms) - started))
-  [ "$ran" -ge 60000 ] && fails=0
-  if printf '%s\n' "$since" | grep -q '^Authenticated to ' && { [ "$ran" -ge 1000 ] || [ "$quick" = 0 ]; }; then
+  policy=; { read -r policy <"$policy_file"; } 2>/dev/null
+  if [ "$policy" != always ]; then save exited; kill_timer; exit "$st"; fi
+  uptime_cs; ran=$((now - started))
+  [ "$ran" -ge 6000 ] && fails=0
+  if [ "$authed" = 1 ] && { [ "$ran" -ge 100 ] || [ "$quick" = 0 ]; }; then
     # A run that got through: again at once. Two short ones in a row count as failures, so an ssh
     # that authenticates and exits at once can never spin.
-    delay=0 quick=$((ran < 1000))
+    delay=0 quick=$((ran < 100))
   else
     fails=$((fails + 1)) delay=1 i=1
     while [ "$i" -lt "$fails" ] && [ "$delay" -lt 30 ]; do delay=$((delay * 2)) i=$((i + 1)); done
@@ -135,7 +148,6 @@ while [ "$stopping" = 0 ]; do
     child=
     [ "$stopping" = 1 ] && break
   fi
-  restarts=$((restarts + 1)) last_restart=$(date +%s)
 done
 kill_timer
 [ "$expired" = 1 ] || exit 0`;
