@@ -19,7 +19,7 @@ jest.setTimeout(600_000);
 const lab: Lab = readLab();
 const stack = new TestStack("it-keeper");
 const PREFIX = `pst.shared-tunnel-demo.${stack.name}.`;
-const port = 8130;
+const port = 8134;
 const config = demoConfig(lab, { bindPort: String(port), keepAliveSeconds: "2" });
 const targets = [{ host: lab.thTrusted, port }];
 const REACHED = "internal service reached";

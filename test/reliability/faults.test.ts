@@ -49,7 +49,8 @@ describe("the gateway goes silent while the tunnel runs", () => {
   });
 
   test("ssh gives up within keepAliveSeconds x 3, refresh reports it gone, destroy succeeds", async () => {
-    const out = await stack.ok("up", demoConfig(lab, { bindPort: "8111", keepAliveSeconds: "1" }));
+    // restart "never": the keeper ends with its ssh, as a lone forward did (keeper.test has "always").
+    const out = await stack.ok("up", demoConfig(lab, { bindPort: "8111", keepAliveSeconds: "1", restart: "never" }));
     expect(await fetchFrom(lab.nsTc, out.url as string)).toBe("internal service reached");
     const silencedAt = Date.now();
     await inNs(lab.nsGw, drop);
@@ -67,7 +68,7 @@ describe("the gateway goes silent while the tunnel runs", () => {
 test("killing the gateway-side sshd of the session ends the forward at once; refresh reports it gone", async () => {
   const stack = new TestStack("rel-gw-session-killed");
   try {
-    const out = await stack.ok("up", demoConfig(lab, { bindPort: "8112" }));
+    const out = await stack.ok("up", demoConfig(lab, { bindPort: "8112", restart: "never" }));
     // The session's sshd process runs as the gateway user (privilege separation).
     const session = await inNs(lab.nsGw, ["pgrep", "-u", lab.gwUser, "-x", "sshd"]);
     const pids = session.stdout.trim().split("\n").filter(Boolean);

@@ -4,7 +4,7 @@ import { LocalRunner } from "../../provider/host/local-runner";
 import { Ssh2Runner } from "../../provider/host/ssh2-runner";
 import { demoConfig } from "../support/demo-config";
 import { fetchFrom, probe, readLab, type Lab } from "../support/lab";
-import { expectNothingLeftOnTunnelHost, watchdogsWith } from "../support/leftovers";
+import { expectNothingLeftOnTunnelHost, keepersWith, watchdogsWith } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 import { CANARY_DIR, COMPACT, SPACED, canaries, canariesOf, compactPayload, runAsCode, spacedPayload } from "./sink-canary";
 
@@ -148,7 +148,9 @@ describe("accepted but odd values, through a real up and destroy onto the tunnel
     // The tags made from the odd names are plain, and the watchdogs armed under them run.
     for (const tag of [out.ruleTag, out.tunnelTag]) expect(tag).toMatch(/^pst\.odd-names\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[0-9a-f]{12}\.\d+$/);
     const prefix = `${out.ruleTag.split(".").slice(0, 3).join(".")}.`;
-    expect(await watchdogsWith(prefix)).toHaveLength(2);
+    // The rule's watchdog and the forward's keeper, each started with the odd names intact.
+    expect(await watchdogsWith(prefix)).toHaveLength(1);
+    expect(await keepersWith(prefix)).toHaveLength(1);
 
     await sink.ok("destroy");
     expect(await canaries(lab)).toEqual([]);

@@ -35,27 +35,28 @@ async function startTicksOf(pid: number): Promise<string> {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
 }
 
-test("a recorded pid now held by another process (its tag or its start time differs): refresh reports the tunnel gone, destroy never signals it", async () => {
+test("a recorded keeper pid now held by another process (its argv or its start time differs): refresh reports the tunnel gone, destroy never signals it", async () => {
   const stack = new TestStack("rel-pid-reuse");
   const untagged = startBystander();
   let tagged: ReturnType<typeof startBystander> | undefined;
   try {
     const out = await stack.ok("up", demoConfig(lab, { bindPort: "8130" }));
-    await inNs(lab.nsTh, ["kill", String(out.pid)]);
+    // The keeper's whole group ends (keeper and ssh): its pid is the kernel's to give away.
+    await inNs(lab.nsTh, ["kill", "-KILL", "--", `-${out.keeperPid}`]);
     const state = JSON.parse((await stack.run("export")).stdout);
     const recorded = state.deployment.resources.find((r: { type: string }) => r.type === TUNNEL_TYPE).outputs;
-    // Carries our forward's own tag in its argv, as its -E log path: only the start time tells it is not ours.
-    tagged = startBystander("-E", `${STATE_DIR}/${recorded.tag}.log`);
+    // Carries our keeper's own script path in its argv: only the start time tells it is not ours.
+    tagged = startBystander(`${STATE_DIR}/${recorded.tag}.keeper`);
     const reuses = [
-      // Simulated reuse with the bystander's real start time: only the tag in its argv tells.
+      // Simulated reuse with the bystander's real start time: only the argv tells.
       { bystander: untagged, startTicks: await startTicksOf(untagged.pid) },
-      // Real reuse as the kernel would make it: the state keeps our forward's start time.
-      { bystander: tagged, startTicks: recorded.processStartTicks as string },
+      // Real reuse as the kernel would make it: the state keeps our keeper's start time.
+      { bystander: tagged, startTicks: recorded.keeperStartTicks as string },
     ];
-    expect(await startTicksOf(tagged.pid)).not.toBe(recorded.processStartTicks);
+    expect(await startTicksOf(tagged.pid)).not.toBe(recorded.keeperStartTicks);
     for (const { bystander, startTicks } of reuses) {
       const reused = structuredClone(state);
-      Object.assign(reused.deployment.resources.find((r: { type: string }) => r.type === TUNNEL_TYPE).outputs, { pid: bystander.pid, processStartTicks: startTicks });
+      Object.assign(reused.deployment.resources.find((r: { type: string }) => r.type === TUNNEL_TYPE).outputs, { keeperPid: bystander.pid, keeperStartTicks: startTicks, pid: bystander.pid, processStartTicks: startTicks });
       await stack.importState(reused);
       await stack.ok("refresh");
       expect((await stack.run("export")).stdout).not.toContain(TUNNEL_TYPE);
