@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { withRunner } from "../host/open-runner";
+import { forwardShape } from "../tunnel/gateway-plan";
 import { rewriteGatewayFiles } from "../tunnel/prepare-gateway";
 import { createTunnel, deleteTunnel, refreshTunnel } from "../tunnel/tunnel-controller";
 import type { TunnelInputs, TunnelOutputs } from "../types";
@@ -13,8 +14,8 @@ import { createWithExpiry, mergeExpiry, specForTunnel, stopOrphanWatchdogs, stop
 
 /** Inputs whose change means a different forward: a new process must replace the old one. */
 const REPLACE_ON = [
-  "bindAddress", "bindPort", "targetHost", "targetPort", "keepAliveSeconds",
-  "gateway.host", "gateway.port", "gateway.user", "gateway", "gateTag",
+  "bindAddress", "bindPort", "targetHost", "targetPort", "targetSocket", "keepAliveSeconds",
+  "gateway.host", "gateway.port", "gateway.user", "gateway.jumpHosts", "gateway.agentSocket", "gateway", "gateTag",
   ...CONNECTION_REPLACES,
 ];
 /** Inputs that never change what runs on the host. */
@@ -38,7 +39,12 @@ export const tunnelProvider = {
     const after = { ...news, connection: comparableConnection(news.connection) };
     const changed = changedPaths(before, after, Object.keys({ ...news, ...pickInputs(olds) }), [...COSMETIC, "gateTag"]);
     if (gateReplaced(olds.gateTag, news.gateTag)) changed.push("gateTag");
-    return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p)), deleteBeforeReplace: true };
+    // A gateway change that alters what the forward runs (a key path, a passphrase added, a
+    // certificate path, a hop's options) replaces it; one that only changes file contents does not.
+    const shape = forwardShape(news);
+    const reshaped = shape === undefined || forwardShape(olds) !== shape;
+    const replaces = changed.filter((p) => REPLACE_ON.includes(p) || (reshaped && p.startsWith("gateway.")));
+    return { changes: changed.length > 0, replaces, deleteBeforeReplace: true };
   },
 
   /** Starts the forward (and its expiry watchdog, when asked), or leaves nothing behind and throws. */
@@ -100,6 +106,6 @@ function gateReplaced(old: string | undefined, next: string | undefined): boolea
 }
 
 function pickInputs(outs: TunnelOutputs): Partial<TunnelInputs> {
-  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, identity, progressUrn, expiresAfter, requestedExpiresAt } = outs;
-  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, owner, identity, progressUrn, expiresAfter, expiresAt: requestedExpiresAt };
+  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, targetSocket, allowAllInterfaces, preflight, keepAliveSeconds, owner, identity, progressUrn, expiresAfter, requestedExpiresAt } = outs;
+  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, targetSocket, allowAllInterfaces, preflight, keepAliveSeconds, owner, identity, progressUrn, expiresAfter, expiresAt: requestedExpiresAt };
 }

@@ -4,12 +4,14 @@ import type { Runner } from "../host/runner";
 import { reportProgress } from "../progress";
 import { sharedReads } from "../host/shared-reads";
 import { buildListListenersArgv, parseSsListeners, type Listener } from "../listener/parse-ss";
-import { classifySshError, retryPreAuthDrops } from "../ssh/classify-ssh-error";
-import { buildForwardArgv, type GatewayEndpoint } from "../ssh/forward-argv";
+import { retryPreAuthDrops } from "../ssh/classify-ssh-error";
+import { diagnoseThroughHops } from "../ssh/diagnose-hops";
+import { buildForwardArgv, describeTarget, type GatewayEndpoint } from "../ssh/forward-argv";
 import { makeTag, ownerPrefix } from "../tag";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { formatHostPort, sameAddress } from "../validation/net";
 import { isOurProcess, readProcessIdentity, stopProcess } from "./process-identity";
+import { targetOf } from "./gateway-plan";
 import { prepareGateway, runPreflight } from "./prepare-gateway";
 import { stateDir } from "../state/state-dir";
 import { sweepStaleSecrets } from "../state/sweep-secrets";
@@ -29,9 +31,10 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, now = n
     await reapTunnelOrphans(runner, ownerPrefix(inputs));
     await sweepStaleSecrets(runner);
     const gw = await prepareGateway(runner, inputs, tag);
-    if (inputs.preflight !== false) await runPreflight(runner, inputs, gw);
-    const argv = buildForwardArgv({ ...inputs, gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile: files.logFile });
-    reportProgress(`starting ssh -L ${listen} to ${formatHostPort(inputs.targetHost, inputs.targetPort)} via ${formatHostPort(gw.host, gw.port)}`);
+    if (inputs.preflight !== false) await runPreflight(runner, inputs, gw, tag);
+    const target = targetOf(inputs);
+    const argv = buildForwardArgv({ ...inputs, target, gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile: files.logFile });
+    reportProgress(`starting ssh -L ${listen} to ${describeTarget(target)} via ${formatHostPort(gw.host, gw.port)}`);
     // With -E, ssh's errors go to the log file; a start the gateway dropped early is retried.
     const started = await retryPreAuthDrops(
       () => runner.run(argv, { timeoutMs: 60_000 }),
@@ -114,7 +117,8 @@ async function findListener(runner: Runner, address: string, port: number): Prom
 async function throwStartFailure(runner: Runner, argv: string[], exitCode: number | undefined, logFile: string, gw: GatewayEndpoint, inputs: TunnelInputs, listen: string): Promise<never> {
   // With -E, ssh writes its errors to the log file, not stderr.
   const log = (await runner.run(["cat", logFile])).stdout;
-  const diagnosis = classifySshError(log, { gateway: formatHostPort(gw.host, gw.port), target: formatHostPort(inputs.targetHost, inputs.targetPort), listen });
+  const target = targetOf(inputs);
+  const diagnosis = await diagnoseThroughHops(runner, gw, log, { gateway: formatHostPort(gw.host, gw.port), target: describeTarget(target), listen, socketTarget: "socket" in target });
   throw new CommandFailedError({
     what: "start the ssh forward",
     where: runner.where,
