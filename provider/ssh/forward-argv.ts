@@ -80,6 +80,16 @@ export function buildSocketProbeArgv(gw: GatewayEndpoint, localSocket: string, s
   ];
 }
 
+/**
+ * `sftp -b -` with the same login (pins, credentials, hops), commands on stdin: sftp takes ssh's
+ * -o options but not -p/-l, so port and user travel as options and the host as HostName.
+ */
+export function buildSftpListArgv(gw: GatewayEndpoint): string[] {
+  const ssh = sshCommand(gw);
+  const options = commonOptions(gw, 5).slice(0, -4);
+  return [...ssh.slice(0, -1), "sftp", "-b", "-", ...options, "-o", `Port=${gw.port}`, "-o", `User=${gw.user}`, "-o", `HostName=${gw.host}`, "--", "gateway"];
+}
+
 /** A known_hosts line for the pinned key, or (`ca`) the CA that signs the host's certificate; non-standard ports use the [host]:port form. */
 export function knownHostsLine(host: string, port: number, hostKey: string, ca = false): string {
   const name = port === 22 ? host : `[${host}]:${port}`;

@@ -73,8 +73,9 @@ export async function runPreflight(runner: Runner, inputs: TunnelInputs, gw: Gat
   const target = targetOf(inputs);
   // The whole gateway (hops, pins, credentials): the subject is hashed, never kept as it is.
   const path = { where: runner.where, gateway: inputs.gateway, target };
-  const files = tunnelFiles(await stateDir(runner), tag);
-  await checkUnlessRecent(path, () => ("socket" in target ? checkSocketPath(runner, gw, target.socket, files) : checkGatewayPath(runner, gw, target.host, target.port)));
+  const dir = await stateDir(runner);
+  const probe = { dir, tag, log: tunnelFiles(dir, tag).probeLog };
+  await checkUnlessRecent(path, () => ("socket" in target ? checkSocketPath(runner, gw, target.socket, probe) : checkGatewayPath(runner, gw, target.host, target.port)));
 }
 
 /**

@@ -4,8 +4,8 @@ import { Failures, hostKeyReason, isUnknown } from "./fields";
 
 /** "ssh-ed25519-cert-v01@openssh.com AAAA... [comment]": one line, as ssh-keygen -s writes it. */
 const CERTIFICATE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)-cert-v01@openssh\.com [A-Za-z0-9+/]+={0,2}( [^\0\r\n]*)?\n?$/;
-/** A Unix socket path as the forward's -L spec carries it: no ':' (the spec's separator), brackets or whitespace; sun_path's length. */
-const SOCKET_PATH = /^\/[^\s:[\]\0]{0,103}$/;
+/** A Unix socket path as the forward's -L spec carries it: no ':' (the spec's separator), brackets, whitespace or quotes (sftp's batch line); sun_path's length. */
+const SOCKET_PATH = /^\/[^\s:[\]\0"'\\]{0,103}$/;
 
 /** The gateway and each of its jump hosts: every failure names its property ("gateway.jumpHosts[1].hostKey"). */
 export function checkGateway(f: Failures, g: GatewayArgs | undefined): void {
@@ -82,6 +82,6 @@ export function checkTarget(f: Failures, inputs: Partial<TunnelInputs>): void {
   if (targetHost !== undefined || targetPort !== undefined) f.add("targetSocket", "set targetSocket or targetHost/targetPort, not both");
   if (isUnknown(targetSocket)) return;
   if (typeof targetSocket !== "string" || !SOCKET_PATH.test(targetSocket)) {
-    f.add("targetSocket", "must be an absolute path of at most 104 characters, without whitespace, ':' or brackets (ssh's -L spec splits on ':')");
+    f.add("targetSocket", "must be an absolute path of at most 104 characters, without whitespace, quotes, backslashes, ':' or brackets (ssh's -L spec splits on ':')");
   }
 }

@@ -72,3 +72,83 @@ describe("a gateway behind two jump hosts", () => {
     await expectNothingLeftOnTunnelHost(lab, TAG_START);
   });
 });
+
+/** Lines the gateway's second sshd logged for new connections: proves whether anything reached it. */
+function connectionsLogged(): number {
+  return (readFileSync(`${lab.dir}/gwx_sshd.log`, "utf8").match(/Connection from /g) ?? []).length;
+}
+
+describe("a gateway pinned by its host CA, logged in to with a user certificate", () => {
+  const stack = new TestStack("it-gwp-cert", undefined, PROGRAM);
+  afterAll(() => stack.run("destroy"));
+  const certGateway = (extra: Record<string, unknown> = {}) => ({
+    host: lab.gwAddr, port: gp.gwCertPort, user: lab.gwUser, privateKeyPath: gp.certKey,
+    certificate: readFileSync(gp.cert, "utf8"), hostCertificateAuthority: gp.gwHostCa, ...extra,
+  });
+
+  test("works: the host certificate is trusted through the CA, the user certificate lets a key in no authorized_keys in", async () => {
+    const r = await up(stack, config(stack.name, 8131), certGateway());
+    expect(r.exitCode === 0 ? "" : r.stderr.slice(-3000)).toBe("");
+    expect(await fetchFrom(lab.nsTc, r.outputs.url)).toBe(REACHED);
+    expect((await stack.run("destroy")).exitCode).toBe(0);
+    await expectNothingLeftOnTunnelHost(lab, r.outputs.tunnelTag);
+  });
+
+  test("an expired certificate is refused before any connection, with its validity window", async () => {
+    const before = connectionsLogged();
+    const r = await up(stack, config(stack.name, 8132), certGateway({ privateKeyPath: gp.certExpiredKey, certificate: gp.certExpired }));
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/gateway\.certificate: the certificate has expired \(valid from 2020-01-01T00:00:00 to 2020-01-02T00:00:00 UTC/);
+    expect(connectionsLogged()).toBe(before);
+    await expectNothingLeftOnTunnelHost(lab, TAG_START);
+  });
+
+  test.each([
+    ["both hostKey and hostCertificateAuthority", { hostKey: lab.gwHostKey }, "gateway.hostCertificateAuthority"],
+    ["neither hostKey nor hostCertificateAuthority", { hostCertificateAuthority: undefined }, "gateway.hostKey"],
+  ])("%s fails check naming the property, and nothing starts", async (_what, extra, property) => {
+    const before = connectionsLogged();
+    const r = await up(stack, config(stack.name, 8133), certGateway(extra));
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain(property);
+    expect(connectionsLogged()).toBe(before);
+    await expectNothingLeftOnTunnelHost(lab, TAG_START);
+  });
+});
+
+describe("an ssh-agent on the tunnel host", () => {
+  const stack = new TestStack("it-gwp-agent", undefined, PROGRAM);
+  afterAll(() => stack.run("destroy"));
+
+  test("holding the gateway key, it is enough: no key given", async () => {
+    const r = await up(stack, config(stack.name, 8141), { host: lab.gwAddr, user: lab.gwUser, agentSocket: gp.thAgentSock, hostKey: lab.gwHostKey });
+    expect(r.exitCode === 0 ? "" : r.stderr.slice(-3000)).toBe("");
+    expect(await fetchFrom(lab.nsTc, r.outputs.url)).toBe(REACHED);
+    expect((await stack.run("destroy")).exitCode).toBe(0);
+    await expectNothingLeftOnTunnelHost(lab, r.outputs.tunnelTag);
+  });
+});
+
+describe("a Unix-socket target on the gateway", () => {
+  const stack = new TestStack("it-gwp-socket", undefined, PROGRAM);
+  afterAll(() => stack.run("destroy"));
+  const onCertSshd = (user: string) => ({ host: lab.gwAddr, port: gp.gwCertPort, user, privateKeyPath: lab.gwKey, hostCertificateAuthority: gp.gwHostCa });
+
+  test("works", async () => {
+    const r = await up(stack, config(stack.name, 8151, { targetSocket: gp.targetSocket }), { host: lab.gwAddr, user: lab.gwUser, privateKeyPath: lab.gwKey, hostKey: lab.gwHostKey });
+    expect(r.exitCode === 0 ? "" : r.stderr.slice(-3000)).toBe("");
+    expect(await fetchFrom(lab.nsTc, r.outputs.url)).toBe(REACHED);
+    expect((await stack.run("destroy")).exitCode).toBe(0);
+    await expectNothingLeftOnTunnelHost(lab, r.outputs.tunnelTag);
+  });
+
+  test.each([
+    ["a missing socket", lab.gwUser, `${lab.dir}/no-such.sock`, /the socket \S+no-such\.sock does not exist on the gateway/],
+    ["AllowStreamLocalForwarding no", gp.gwNoStreamUser, gp.targetSocket, /refused to connect this user to \S+http\.sock, which exists there: AllowStreamLocalForwarding is off/],
+  ])("%s gets its own error, and nothing is left", async (_what, user, socket, message) => {
+    const r = await up(stack, config(stack.name, 8152, { targetSocket: socket }), onCertSshd(user));
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(message);
+    await expectNothingLeftOnTunnelHost(lab, TAG_START);
+  });
+});

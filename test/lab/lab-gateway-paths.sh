@@ -8,7 +8,7 @@
 # No namespace forwards packets and th has no route past 198.18.7.0/24: from the tunnel host the
 # gateway's 198.18.9.2 is reachable only by ssh through j1, then j2. The second sshd on the gateway
 # (also on 198.18.1.2:2222) shows a host certificate signed by the lab's host CA, trusts user
-# certificates signed by the lab's user CA, and refuses Unix-socket forwarding to ${P}sl.
+# certificates signed by the lab's user CA, offers sftp, and refuses Unix-socket forwarding to ${P}sl.
 
 NS_J1=$P-j1 NS_J2=$P-j2
 JUMP_USER=${P}jp   # the login on both jump hosts; each hop authorizes its own key only
@@ -62,6 +62,8 @@ PidFile $LAB_DIR/gwx_sshd.pid
 AuthorizedKeysFile $LAB_DIR/gw-home/authorized_keys
 PermitRootLogin no
 AllowUsers $GW_USER $SL_USER
+# As most sshd configurations have it: the socket preflight asks sftp whether a refused socket exists.
+Subsystem sftp internal-sftp
 $common
 Match User $SL_USER
   AllowStreamLocalForwarding no
