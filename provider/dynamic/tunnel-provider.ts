@@ -15,7 +15,8 @@ import { createWithExpiry, mergeExpiry, specForTunnel, stopOrphanWatchdogs, stop
 /** Inputs whose change means a different forward: a new process must replace the old one. */
 const REPLACE_ON = [
   "bindAddress", "bindPort", "targetHost", "targetPort", "targetSocket", "keepAliveSeconds",
-  "gateway.host", "gateway.port", "gateway.user", "gateway.jumpHosts", "gateway.agentSocket", "gateway", "gateTag",
+  // Hops, key paths, agent sockets, passphrases added: see forwardShape in diff.
+  "gateway.host", "gateway.port", "gateway.user", "gateway", "gateTag",
   ...CONNECTION_REPLACES,
 ];
 /** Inputs that never change what runs on the host. */
