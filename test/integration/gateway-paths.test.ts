@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { readFileSync } from "node:fs";
+import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { fetchFrom, readLab, type Lab } from "../support/lab";
 import { readGatewayPathsLab } from "../support/lab-gateway-paths";
 import { expectNothingLeftOnTunnelHost, stateFilesWith } from "../support/leftovers";
@@ -65,6 +66,22 @@ describe("a gateway behind two jump hosts", () => {
     await expectNothingLeftOnTunnelHost(lab, result.outputs.tunnelTag);
   });
 
+  test("a hop key moved from a value to a path replaces the forward: new ssh, the old one and its files gone", async () => {
+    const port = 8123;
+    const first = await up(stack, config(stack.name, port), viaHops());
+    expect(first.exitCode === 0 ? "" : first.stderr.slice(-3000)).toBe("");
+    const gateway = viaHops();
+    (gateway.jumpHosts as Record<string, unknown>[])[0] = { host: gp.j1Addr, user: gp.jumpUser, privateKeyPath: gp.j1Key, hostKey: gp.j1HostKey };
+    const second = await up(stack, config(stack.name, port), gateway);
+    expect(second.exitCode === 0 ? "" : second.stderr.slice(-3000)).toBe("");
+    expect(second.outputs.pid).not.toBe(first.outputs.pid);
+    expect(await fetchFrom(lab.nsTc, second.outputs.url)).toBe(REACHED);
+    await expectNothingLeftOnTunnelHost(lab, first.outputs.tunnelTag);
+    expect(stateFilesWith(second.outputs.tunnelTag)).not.toContain(`${second.outputs.tunnelTag}.hop1.key`);
+    expect((await stack.run("destroy")).exitCode).toBe(0);
+    await expectNothingLeftOnTunnelHost(lab, second.outputs.tunnelTag);
+  });
+
   test("a wrong host key on the second hop fails naming that hop, and leaves nothing", async () => {
     const r = await up(stack, config(stack.name, 8122), viaHops(gp.j1HostKey));
     expect(r.exitCode).not.toBe(0);
@@ -92,6 +109,19 @@ describe("a gateway pinned by its host CA, logged in to with a user certificate"
     expect(await fetchFrom(lab.nsTc, r.outputs.url)).toBe(REACHED);
     expect((await stack.run("destroy")).exitCode).toBe(0);
     await expectNothingLeftOnTunnelHost(lab, r.outputs.tunnelTag);
+  });
+
+  test("rotating the certificate (by value) updates in place: the same ssh, the new certificate in its file", async () => {
+    const first = await up(stack, config(stack.name, 8134), certGateway());
+    expect(first.exitCode === 0 ? "" : first.stderr.slice(-3000)).toBe("");
+    const rotated = readFileSync(gp.certRotated, "utf8");
+    const second = await up(stack, config(stack.name, 8134), certGateway({ certificate: rotated }));
+    expect(second.exitCode === 0 ? "" : second.stderr.slice(-3000)).toBe("");
+    expect(second.outputs.pid).toBe(first.outputs.pid);
+    expect(readFileSync(`${ROOT_STATE_DIR}/${first.outputs.tunnelTag}.cert`, "utf8")).toBe(rotated);
+    expect(await fetchFrom(lab.nsTc, second.outputs.url)).toBe(REACHED);
+    expect((await stack.run("destroy")).exitCode).toBe(0);
+    await expectNothingLeftOnTunnelHost(lab, first.outputs.tunnelTag);
   });
 
   test("an expired certificate is refused before any connection, with its validity window", async () => {

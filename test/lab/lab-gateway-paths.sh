@@ -26,10 +26,13 @@ gwpaths_keys() {
   keypair "$LAB_DIR/ca_user" "$P lab user CA"
   keypair "$LAB_DIR/cert_user_key" "$GW_USER certificate key"   # in no authorized_keys: only its certificate lets it in
   cp -f "$LAB_DIR/cert_user_key" "$LAB_DIR/cert_expired_key"; cp -f "$LAB_DIR/cert_user_key.pub" "$LAB_DIR/cert_expired_key.pub"
+  cp -f "$LAB_DIR/cert_user_key.pub" "$LAB_DIR/cert_rotated_key.pub"   # a second certificate for the same key
   [ -s "$LAB_DIR/gw_host_key-cert.pub" ] ||
     ssh-keygen -q -s "$LAB_DIR/ca_host" -I "$NS_GW-host" -h -n 198.18.1.2,198.18.9.2 "$LAB_DIR/gw_host_key.pub"
   [ -s "$LAB_DIR/cert_user_key-cert.pub" ] ||
     ssh-keygen -q -s "$LAB_DIR/ca_user" -I "$GW_USER-cert" -n "$GW_USER" -V -1d:+3650d "$LAB_DIR/cert_user_key.pub"
+  [ -s "$LAB_DIR/cert_rotated_key-cert.pub" ] ||
+    ssh-keygen -q -s "$LAB_DIR/ca_user" -I "$GW_USER-rotated" -n "$GW_USER" -V -1d:+3650d "$LAB_DIR/cert_rotated_key.pub"
   [ -s "$LAB_DIR/cert_expired_key-cert.pub" ] ||
     ssh-keygen -q -s "$LAB_DIR/ca_user" -I "$GW_USER-expired" -n "$GW_USER" -V 20200101:20200102 "$LAB_DIR/cert_expired_key.pub"
   install -m 0644 "$LAB_DIR/jump1_key.pub" "$LAB_DIR/j1_authorized_keys"
@@ -122,6 +125,7 @@ gwpaths_env() {
     PST_GW_BEHIND_ADDR=198.18.9.2 PST_GW_CERT_PORT=2222 PST_GW_HOST_CA="$(hostkey "$LAB_DIR/ca_host.pub")" \
     PST_CERT_KEY="$LAB_DIR/cert_user_key" PST_CERT="$LAB_DIR/cert_user_key-cert.pub" \
     PST_CERT_EXPIRED_KEY="$LAB_DIR/cert_expired_key" PST_CERT_EXPIRED="$LAB_DIR/cert_expired_key-cert.pub" \
+    PST_CERT_ROTATED="$LAB_DIR/cert_rotated_key-cert.pub" \
     PST_GW_NOSTREAM_USER="$SL_USER" PST_TARGET_SOCKET="$LAB_DIR/http.sock" PST_TH_AGENT_SOCK="$LAB_DIR/agent.sock"; do
     printf "export %s='%s'\n" "${v%%=*}" "${v#*=}"
   done

@@ -11,6 +11,8 @@ export interface GatewayPathsLab {
   gwHostCa: string;
   /** A key in no authorized_keys and its user certificate (valid now), and an expired one. */
   certKey: string; cert: string; certExpiredKey: string; certExpired: string;
+  /** A second certificate for certKey (another key id), for rotation. */
+  certRotated: string;
   /** A gateway user with AllowStreamLocalForwarding no (the gateway key). */
   gwNoStreamUser: string;
   /** The HTTP service's Unix socket on the gateway. */
@@ -27,7 +29,7 @@ export function readGatewayPathsLab(): GatewayPathsLab {
     j1Addr: need("PST_J1_ADDR"), j2Addr: need("PST_J2_ADDR"), jumpUser: need("PST_JUMP_USER"),
     j1Key: need("PST_J1_KEY"), j2Key: need("PST_J2_KEY"), j1HostKey: need("PST_J1_HOSTKEY"), j2HostKey: need("PST_J2_HOSTKEY"),
     gwBehindAddr: need("PST_GW_BEHIND_ADDR"), gwCertPort: Number(need("PST_GW_CERT_PORT")), gwHostCa: need("PST_GW_HOST_CA"),
-    certKey: need("PST_CERT_KEY"), cert: need("PST_CERT"), certExpiredKey: need("PST_CERT_EXPIRED_KEY"), certExpired: need("PST_CERT_EXPIRED"),
+    certKey: need("PST_CERT_KEY"), cert: need("PST_CERT"), certExpiredKey: need("PST_CERT_EXPIRED_KEY"), certExpired: need("PST_CERT_EXPIRED"), certRotated: need("PST_CERT_ROTATED"),
     gwNoStreamUser: need("PST_GW_NOSTREAM_USER"), targetSocket: need("PST_TARGET_SOCKET"), thAgentSock: need("PST_TH_AGENT_SOCK"),
   };
 }
