@@ -5,34 +5,25 @@ import type { Runner } from "../host/runner";
 /** A user certificate to check, and the input that gave it ("gateway.jumpHosts[1].certificate"). */
 export interface CertificateToCheck {
   property: string;
-  file: string;
+  /** A path on the tunnel host, or (by value) the certificate itself, read from stdin. */
+  file?: string;
+  content?: string;
 }
 
-/** "from 2026-01-01T00:00:00 to 2026-01-02T00:00:00" (UTC), as `ssh-keygen -L` prints it with TZ=UTC0. */
-export interface Validity {
-  from?: number;
-  to?: number;
-  text: string;
-}
+/** On the tunnel host (where ssh will use it), with the host's own clock: `date +%s`, then `ssh-keygen -L` in UTC. */
+const SCRIPT = 'date +%s; TZ=UTC0 ssh-keygen -L -f "$1" 2>&1 || echo "ssh-keygen-failed"';
 
 /**
- * One command for all of them, on the tunnel host (where ssh will read them), with the host's own
- * clock: `date +%s`, then `ssh-keygen -L` of each in UTC. A file that is no certificate fails here too.
- */
-const SCRIPT = 'date +%s; for f; do printf "== %s\\n" "$f"; TZ=UTC0 ssh-keygen -L -f "$f" 2>&1 || echo "ssh-keygen-failed"; done';
-
-/**
- * Refuses a certificate that is expired or not yet valid before any connection: the server would
+ * Refuses a certificate that is expired or not yet valid before any connection and before any
+ * file is written (an update leaves the running forward's files as they were): the server would
  * only say "Permission denied", which hides why. The error carries the validity window.
  */
 export async function checkCertificates(runner: Runner, certs: CertificateToCheck[]): Promise<void> {
-  if (certs.length === 0) return;
-  const argv = ["sh", "-c", SCRIPT, "sh", ...certs.map((c) => c.file)];
-  const result = await runner.run(argv);
-  const [now, ...sections] = result.stdout.split(/^== .*$/m);
-  const nowUnix = Number(now.trim());
-  certs.forEach((cert, i) => {
-    const reason = certificateProblem(sections[i] ?? "", nowUnix);
+  for (const cert of certs) {
+    const argv = ["sh", "-c", SCRIPT, "sh", cert.file ?? "-"];
+    const result = await runner.run(argv, cert.file === undefined ? { input: cert.content ?? "" } : {});
+    const [now, ...listing] = result.stdout.split("\n");
+    const reason = certificateProblem(listing.join("\n"), Number(now.trim()));
     if (reason) {
       throw new PreflightError(`${cert.property}: ${reason}`, {
         what: "check the user certificate",
@@ -41,7 +32,14 @@ export async function checkCertificates(runner: Runner, certs: CertificateToChec
         hint: "have the certificate re-signed (ssh-keygen -s CA -V ...) for a window that includes now on the tunnel host, and pass the new one",
       });
     }
-  });
+  }
+}
+
+/** "from 2026-01-01T00:00:00 to 2026-01-02T00:00:00" (UTC), as `ssh-keygen -L` prints it with TZ=UTC0. */
+export interface Validity {
+  from?: number;
+  to?: number;
+  text: string;
 }
 
 /** Why `ssh-keygen -L` output (with the host's clock `now`) shows an unusable certificate, or undefined. */

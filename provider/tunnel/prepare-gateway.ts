@@ -2,7 +2,7 @@ import type { Runner } from "../host/runner";
 import { checkCertificates, type CertificateToCheck } from "../ssh/certificate-validity";
 import { knownHostsLine, type GatewayEndpoint } from "../ssh/forward-argv";
 import { buildHopConfig } from "../ssh/hop-config";
-import { planGateway, targetOf } from "./gateway-plan";
+import { isCertificatePath, planGateway, targetOf } from "./gateway-plan";
 import type { SshLogin } from "../ssh/login-options";
 import { checkBindAddress, checkGatewayPath, checkPortFree } from "../ssh/preflight";
 import { checkSocketPath } from "../ssh/socket-preflight";
@@ -22,26 +22,30 @@ import { hopFileNames, hopFiles, removeTunnelFiles, removeTunnelFilesOf, tunnelF
 export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: string): Promise<GatewayEndpoint> {
   const dir = await stateDir(runner);
   const gw = planGateway(inputs.gateway, inputs.keepAliveSeconds ?? 15, dir, tag);
-  const certs: CertificateToCheck[] = [];
-  await writeLogin(runner, inputs.gateway, gw, tunnelFiles(dir, tag), "gateway", certs);
-  for (const [i, hop] of (inputs.gateway.jumpHosts ?? []).entries()) {
-    await writeLogin(runner, hop, gw.jump!.hops[i], hopFiles(dir, tag, i + 1), `gateway.jumpHosts[${i}]`, certs);
-  }
+  const hops = inputs.gateway.jumpHosts ?? [];
+  await checkCertificates(runner, [certificateOf(inputs.gateway, "gateway"), ...hops.map((h, i) => certificateOf(h, `gateway.jumpHosts[${i}]`))].filter((c) => c !== undefined));
+  await writeLogin(runner, inputs.gateway, gw, tunnelFiles(dir, tag));
+  for (const [i, hop] of hops.entries()) await writeLogin(runner, hop, gw.jump!.hops[i], hopFiles(dir, tag, i + 1));
   if (gw.jump) await writePrivateFile(runner, gw.jump.configFile, buildHopConfig(gw.jump));
-  await checkCertificates(runner, certs);
   return gw;
 }
 
 type LoginFiles = Omit<ReturnType<typeof hopFileNames>, "logFile">;
 
 /** One login's files (known_hosts, key, certificate, passphrase and askpass), written or rewritten by rename. */
-async function writeLogin(runner: Runner, args: JumpHostArgs | GatewayArgs, login: SshLogin, files: LoginFiles, property: string, certs: CertificateToCheck[]): Promise<void> {
+async function writeLogin(runner: Runner, args: JumpHostArgs | GatewayArgs, login: SshLogin, files: LoginFiles): Promise<void> {
   const ca = args.hostCertificateAuthority;
   await writePrivateFile(runner, files.knownHostsFile, knownHostsLine(login.host, login.port, normalizeHostKey(ca ?? (args.hostKey as string)), ca !== undefined));
   if (args.privateKey !== undefined) await writePrivateFile(runner, files.keyFile, withNewline(args.privateKey));
   if (args.privateKeyPassphrase !== undefined) await writeAskpass(runner, files, args.privateKeyPassphrase);
   if (args.certificate !== undefined && login.certificateFile === files.certFile) await writePrivateFile(runner, files.certFile, withNewline(args.certificate.trim()));
-  if (login.certificateFile !== undefined) certs.push({ property: `${property}.certificate`, file: login.certificateFile });
+}
+
+/** A login's certificate to check: the file when given by path, else the value itself. */
+function certificateOf(args: JumpHostArgs | GatewayArgs, property: string): CertificateToCheck | undefined {
+  if (args.certificate === undefined) return undefined;
+  const where = isCertificatePath(args.certificate) ? { file: args.certificate } : { content: withNewline(args.certificate.trim()) };
+  return { property: `${property}.certificate`, ...where };
 }
 
 /**

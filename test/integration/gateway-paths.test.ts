@@ -111,7 +111,7 @@ describe("a gateway pinned by its host CA, logged in to with a user certificate"
     await expectNothingLeftOnTunnelHost(lab, r.outputs.tunnelTag);
   });
 
-  test("rotating the certificate (by value) updates in place: the same ssh, the new certificate in its file", async () => {
+  test("rotating the certificate (by value) updates in place: the same ssh, the new certificate in its file; an expired one changes nothing", async () => {
     const first = await up(stack, config(stack.name, 8134), certGateway());
     expect(first.exitCode === 0 ? "" : first.stderr.slice(-3000)).toBe("");
     const rotated = readFileSync(gp.certRotated, "utf8");
@@ -120,6 +120,10 @@ describe("a gateway pinned by its host CA, logged in to with a user certificate"
     expect(second.outputs.pid).toBe(first.outputs.pid);
     expect(readFileSync(`${ROOT_STATE_DIR}/${first.outputs.tunnelTag}.cert`, "utf8")).toBe(rotated);
     expect(await fetchFrom(lab.nsTc, second.outputs.url)).toBe(REACHED);
+    // An expired one is refused before any file is rewritten: the forward's files stay as they were.
+    const refused = await up(stack, config(stack.name, 8134), certGateway({ certificate: readFileSync(gp.certExpired, "utf8") }));
+    expect(refused.stdout + refused.stderr).toMatch(/gateway\.certificate: the certificate has expired/);
+    expect(readFileSync(`${ROOT_STATE_DIR}/${first.outputs.tunnelTag}.cert`, "utf8")).toBe(rotated);
     expect((await stack.run("destroy")).exitCode).toBe(0);
     await expectNothingLeftOnTunnelHost(lab, first.outputs.tunnelTag);
   });
