@@ -5,6 +5,7 @@ import { buildHopConfig } from "../ssh/hop-config";
 import { isCertificatePath, planGateway, targetOf } from "./gateway-plan";
 import type { SshLogin } from "../ssh/login-options";
 import { checkBindAddress, checkGatewayPath, checkPortFree } from "../ssh/preflight";
+import { clearHopLogs } from "../ssh/diagnose-hops";
 import { checkSocketPath } from "../ssh/socket-preflight";
 import { checkUnlessRecent } from "../ssh/recent-checks";
 import { makeTag, ownerPrefix } from "../tag";
@@ -80,6 +81,8 @@ export async function runPreflight(runner: Runner, inputs: TunnelInputs, gw: Gat
   const dir = await stateDir(runner);
   const probe = { dir, tag, log: tunnelFiles(dir, tag).probeLog };
   await checkUnlessRecent(path, () => ("socket" in target ? checkSocketPath(runner, gw, target.socket, probe) : checkGatewayPath(runner, gw, target.host, target.port)));
+  // The forward starts with fresh hop logs: a failure to start is then read from its own lines only.
+  await clearHopLogs(runner, gw);
 }
 
 /**
