@@ -48,7 +48,9 @@ export interface ConnectionArgs extends SshEndpointArgs {
 }
 
 /** The ssh server the forward goes through, as seen from the tunnel host. */
-export interface GatewayArgs extends SshEndpointArgs {
+export interface GatewayArgs extends Omit<SshEndpointArgs, "hostKey"> {
+  /** Pinned key of the gateway; exactly one of hostKey and hostCertificateAuthority. */
+  hostKey?: string;
   /** A CA public key: the gateway's host certificate must be signed by it. */
   hostCertificateAuthority?: string;
   /** An OpenSSH user certificate for the gateway key (by value, or a path on the tunnel host). */
@@ -81,8 +83,9 @@ export interface TunnelInputs extends ExpiryArgs {
   gateway: GatewayArgs;
   bindAddress: string;
   bindPort: number;
-  targetHost: string;
-  targetPort: number;
+  /** Required unless targetSocket is given. */
+  targetHost?: string;
+  targetPort?: number;
   /** A Unix socket on the gateway to forward to, instead of targetHost/targetPort. */
   targetSocket?: string;
   allowAllInterfaces?: boolean;

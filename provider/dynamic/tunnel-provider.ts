@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { withRunner } from "../host/open-runner";
+import { forwardShape } from "../tunnel/gateway-plan";
 import { rewriteGatewayFiles } from "../tunnel/prepare-gateway";
 import { createTunnel, deleteTunnel, refreshTunnel, updateTunnel } from "../tunnel/tunnel-controller";
 import { moveKeeperDeadline } from "../keeper/keeper";
@@ -16,7 +17,8 @@ import { formatDeadline, resolveDeadline } from "../expiry/watchdog";
 
 /** Inputs whose change means a different forward: a new process must replace the old one. */
 const REPLACE_ON = [
-  "bindAddress", "bindPort", "targetHost", "targetPort", "keepAliveSeconds",
+  "bindAddress", "bindPort", "targetHost", "targetPort", "targetSocket", "keepAliveSeconds",
+  // Hops, key paths, agent sockets, passphrases added: see forwardShape in diff.
   "gateway.host", "gateway.port", "gateway.user", "gateway", "gateTag",
   ...CONNECTION_REPLACES,
 ];
@@ -42,9 +44,14 @@ export const tunnelProvider = {
     const after = { ...news, connection: comparableConnection(news.connection) };
     const changed = changedPaths(before, after, Object.keys({ ...news, ...pickInputs(olds) }), [...COSMETIC, "gateTag"]);
     if (gateReplaced(olds.gateTag, news.gateTag)) changed.push("gateTag");
+    // A gateway change that alters what the forward runs (a key path, a passphrase added, a
+    // certificate path, a hop's options) replaces it; one that only changes file contents does not.
+    const shape = forwardShape(news);
+    const reshaped = shape === undefined || forwardShape(olds) !== shape;
     const unkept = olds.keeperPid === undefined;
     if (unkept && !changed.includes("restart")) changed.push("restart");
-    return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p) || (unkept && p === "restart")), deleteBeforeReplace: true };
+    const replaces = changed.filter((p) => REPLACE_ON.includes(p) || (reshaped && p.startsWith("gateway.")) || (unkept && p === "restart"));
+    return { changes: changed.length > 0, replaces, deleteBeforeReplace: true };
   },
 
   /** Starts the forward under its keeper (which owns the deadline, when asked), or leaves nothing behind and throws. */
@@ -114,6 +121,6 @@ function gateReplaced(old: string | undefined, next: string | undefined): boolea
 }
 
 function pickInputs(outs: TunnelOutputs): Partial<TunnelInputs> {
-  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, restart, owner, identity, progressUrn, expiresAfter, requestedExpiresAt } = outs;
-  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, allowAllInterfaces, preflight, keepAliveSeconds, restart, owner, identity, progressUrn, expiresAfter, expiresAt: requestedExpiresAt };
+  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, targetSocket, allowAllInterfaces, preflight, keepAliveSeconds, restart, owner, identity, progressUrn, expiresAfter, requestedExpiresAt } = outs;
+  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, targetSocket, allowAllInterfaces, preflight, keepAliveSeconds, restart, owner, identity, progressUrn, expiresAfter, expiresAt: requestedExpiresAt };
 }

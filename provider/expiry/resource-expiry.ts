@@ -1,13 +1,13 @@
 import type { Runner } from "../host/runner";
 import { ownerPrefix, type TagOwner } from "../tag";
-import { tunnelFileNames } from "../tunnel/tunnel-files";
+import { allTunnelFileNames } from "../tunnel/tunnel-files";
 import type { ExpiryArgs, ExpiryOutputs, FirewallOutputs, TunnelOutputs } from "../types";
 import { armWatchdog, formatDeadline, resolveDeadline, stopWatchdog } from "./watchdog";
 import type { WatchdogSpec } from "./watchdog-script";
 
 /** A SharedTunnel's watchdog: its one forward (checked by pid, start time and tag), then its files (key and passphrase too). */
 export function specForTunnel(state: Pick<TunnelOutputs, "tag" | "pid" | "processStartTicks">): WatchdogSpec {
-  return { tag: state.tag, process: { pid: state.pid, startTicks: state.processStartTicks, tag: state.tag }, files: Object.values(tunnelFileNames(state.tag)) };
+  return { tag: state.tag, process: { pid: state.pid, startTicks: state.processStartTicks, tag: state.tag }, files: allTunnelFileNames(state.tag) };
 }
 
 /** A FirewallAllow's watchdog: a gated forward first (if any), then the rules. */

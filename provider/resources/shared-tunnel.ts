@@ -9,9 +9,11 @@ export interface SharedTunnelArgs {
   /** The trusted interface on the tunnel host, e.g. "198.51.100.40". */
   bindAddress: pulumi.Input<string>;
   bindPort: pulumi.Input<number>;
-  /** As seen from the gateway, e.g. "127.0.0.1". */
-  targetHost: pulumi.Input<string>;
-  targetPort: pulumi.Input<number>;
+  /** As seen from the gateway, e.g. "127.0.0.1". Required unless targetSocket is given. */
+  targetHost?: pulumi.Input<string>;
+  targetPort?: pulumi.Input<number>;
+  /** A Unix socket on the gateway (e.g. "/run/app/http.sock"), instead of targetHost/targetPort: `-L bind:port:/path`. */
+  targetSocket?: pulumi.Input<string>;
   /** Required to bind 0.0.0.0 or :: (any spelling). */
   allowAllInterfaces?: pulumi.Input<boolean>;
   /** Check the gateway path, bind address and port before starting. Default true. */

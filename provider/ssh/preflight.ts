@@ -5,7 +5,8 @@ import type { Runner } from "../host/runner";
 import { buildListListenersArgv, parseSsListeners } from "../listener/parse-ss";
 import { formatHostPort, isUnspecified, parseAddress, sameAddress } from "../validation/net";
 import { readProcessIdentity } from "../tunnel/process-identity";
-import { classifySshError, retryPreAuthDrops } from "./classify-ssh-error";
+import { retryPreAuthDrops } from "./classify-ssh-error";
+import { clearHopLogs, diagnoseHops, diagnoseThroughHops } from "./diagnose-hops";
 import { buildPreflightArgv, type GatewayEndpoint } from "./forward-argv";
 
 /** Proves the bind address belongs to the tunnel host. Cheap, so it runs first. */
@@ -55,18 +56,19 @@ function isWildcard(address: string): boolean {
   return typeof p !== "string" && isUnspecified(p);
 }
 
-/** Proves the target answers from the gateway the way the forward will reach it. */
+/** Proves the target answers from the gateway the way the forward will reach it (through its jump hosts, if any). */
 export async function checkGatewayPath(runner: Runner, gw: GatewayEndpoint, targetHost: string, targetPort: number): Promise<void> {
   const argv = buildPreflightArgv(gw, targetHost, targetPort);
-  reportProgress(`checking that ${formatHostPort(targetHost, targetPort)} answers through the gateway ${formatHostPort(gw.host, gw.port)}`);
-  const result = await retryPreAuthDrops(() => runner.run(argv, { timeoutMs: 30_000 }), async (r) => (r.exitCode === 0 ? "" : r.stderr));
-  if (result.exitCode === 0) return;
-  const where = {
-    gateway: formatHostPort(gw.host, gw.port),
-    target: formatHostPort(targetHost, targetPort),
-    listen: "",
+  const where = { gateway: formatHostPort(gw.host, gw.port), target: formatHostPort(targetHost, targetPort), listen: "" };
+  reportProgress(`checking that ${where.target} answers through the gateway ${where.gateway}${gw.jump ? ` (via ${gw.jump.hops.length} jump host${gw.jump.hops.length > 1 ? "s" : ""})` : ""}`);
+  // A hop's failure closes the gateway's connection early, which reads as a drop: not retried.
+  const attempt = async () => {
+    await clearHopLogs(runner, gw);
+    return runner.run(argv, { timeoutMs: 30_000 });
   };
-  const diagnosis = classifySshError(result.stderr, where);
+  const result = await retryPreAuthDrops(attempt, async (r) => (r.exitCode === 0 || (await diagnoseHops(runner, gw, where)) ? "" : r.stderr));
+  if (result.exitCode === 0) return;
+  const diagnosis = await diagnoseThroughHops(runner, gw, result.stderr, where);
   const stderr = result.stderr.trim().split("\n").slice(-3).join(" | ");
   throw new PreflightError(diagnosis?.cause ?? (result.timedOut ? "ssh -W timed out" : `ssh -W exited ${result.exitCode}: ${stderr}`), {
     what: "preflight: reach the target through the gateway",

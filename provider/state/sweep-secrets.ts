@@ -12,7 +12,8 @@ import { LEGACY_STATE_DIR, stateDirs } from "./state-dir";
  */
 export const SECRET_GRACE_SECONDS = 900;
 
-const SECRET_FILE = /^(pst\.[A-Za-z0-9_.-]+)\.(key|pass|askpass)$/;
+/** A tunnel's secret files, the gateway's ("<tag>.key") and its jump hosts' ("<tag>.hop1.key"). */
+const SECRET_FILE = /^(pst\.[A-Za-z0-9_.-]+?)(?:\.hop\d+)?\.(key|pass|askpass)$/;
 
 /** The secret files of one tag found stale, in one directory. */
 export interface StaleSecrets {

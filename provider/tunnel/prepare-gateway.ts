@@ -1,42 +1,70 @@
 import type { Runner } from "../host/runner";
+import { checkCertificates, type CertificateToCheck } from "../ssh/certificate-validity";
 import { knownHostsLine, type GatewayEndpoint } from "../ssh/forward-argv";
+import { buildHopConfig } from "../ssh/hop-config";
+import { isCertificatePath, planGateway, targetOf } from "./gateway-plan";
+import type { SshLogin } from "../ssh/login-options";
 import { checkBindAddress, checkGatewayPath, checkPortFree } from "../ssh/preflight";
+import { clearHopLogs } from "../ssh/diagnose-hops";
+import { checkSocketPath } from "../ssh/socket-preflight";
 import { checkUnlessRecent } from "../ssh/recent-checks";
 import { makeTag, ownerPrefix } from "../tag";
-import type { TunnelInputs } from "../types";
+import type { GatewayArgs, JumpHostArgs, TunnelInputs } from "../types";
 import { normalizeHostKey } from "../validation/fields";
 import { writePrivateFile } from "../state/private-file";
 import { stateDir } from "../state/state-dir";
-import { removeTunnelFiles, removeTunnelFilesOf, tunnelFiles, writeAskpass } from "./tunnel-files";
+import { hopFileNames, hopFiles, removeTunnelFiles, removeTunnelFilesOf, tunnelFiles, writeAskpass } from "./tunnel-files";
 
 /**
- * Writes what ssh needs to reach the gateway from the tunnel host (pinned known_hosts, the key
- * when given by value, an askpass for its passphrase) under `tag`, and returns the endpoint.
+ * Writes what ssh needs to reach the gateway from the tunnel host under `tag` (pinned known_hosts,
+ * the key and certificate when given by value, an askpass for a passphrase), the same for each
+ * jump host plus their private config, refuses expired certificates, and returns the endpoint.
  */
 export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: string): Promise<GatewayEndpoint> {
-  const files = tunnelFiles(await stateDir(runner), tag);
-  const gw: GatewayEndpoint = {
-    host: inputs.gateway.host,
-    port: inputs.gateway.port ?? 22,
-    user: inputs.gateway.user,
-    identityFile: inputs.gateway.privateKey !== undefined ? files.keyFile : (inputs.gateway.privateKeyPath as string),
-    knownHostsFile: files.knownHostsFile,
-  };
-  await writePrivateFile(runner, files.knownHostsFile, knownHostsLine(gw.host, gw.port, normalizeHostKey(inputs.gateway.hostKey)));
-  if (inputs.gateway.privateKey !== undefined) await writePrivateFile(runner, files.keyFile, withNewline(inputs.gateway.privateKey));
-  if (inputs.gateway.privateKeyPassphrase !== undefined) gw.askpassFile = await writeAskpass(runner, files, inputs.gateway.privateKeyPassphrase);
+  const dir = await stateDir(runner);
+  const gw = planGateway(inputs.gateway, inputs.keepAliveSeconds ?? 15, dir, tag);
+  const hops = inputs.gateway.jumpHosts ?? [];
+  await checkCertificates(runner, [certificateOf(inputs.gateway, "gateway"), ...hops.map((h, i) => certificateOf(h, `gateway.jumpHosts[${i}]`))].filter((c) => c !== undefined));
+  await writeLogin(runner, inputs.gateway, gw, tunnelFiles(dir, tag));
+  for (const [i, hop] of hops.entries()) await writeLogin(runner, hop, gw.jump!.hops[i], hopFiles(dir, tag, i + 1));
+  if (gw.jump) await writePrivateFile(runner, gw.jump.configFile, buildHopConfig(gw.jump));
   return gw;
 }
 
+type LoginFiles = Omit<ReturnType<typeof hopFileNames>, "logFile">;
+
+/** One login's files (known_hosts, key, certificate, passphrase and askpass), written or rewritten by rename. */
+async function writeLogin(runner: Runner, args: JumpHostArgs | GatewayArgs, login: SshLogin, files: LoginFiles): Promise<void> {
+  const ca = args.hostCertificateAuthority;
+  await writePrivateFile(runner, files.knownHostsFile, knownHostsLine(login.host, login.port, normalizeHostKey(ca ?? (args.hostKey as string)), ca !== undefined));
+  if (args.privateKey !== undefined) await writePrivateFile(runner, files.keyFile, withNewline(args.privateKey));
+  if (args.privateKeyPassphrase !== undefined) await writeAskpass(runner, files, args.privateKeyPassphrase);
+  if (args.certificate !== undefined && login.certificateFile === files.certFile) await writePrivateFile(runner, files.certFile, withNewline(args.certificate.trim()));
+}
+
+/** A login's certificate to check: the file when given by path, else the value itself. */
+function certificateOf(args: JumpHostArgs | GatewayArgs, property: string): CertificateToCheck | undefined {
+  if (args.certificate === undefined) return undefined;
+  const where = isCertificatePath(args.certificate) ? { file: args.certificate } : { content: withNewline(args.certificate.trim()) };
+  return { property: `${property}.certificate`, ...where };
+}
+
 /**
- * On update: the files of a running forward follow the gateway's new credentials (pin, key,
- * passphrase), each rewritten by rename, since the key and passphrase stay for the forward's life
- * and a restart must use the current ones. The running ssh has authenticated and is untouched.
+ * On update: the files of a running forward follow the gateway's new credentials (pins, keys,
+ * certificates, passphrases, for the gateway and each hop), each rewritten by rename, since they
+ * stay for the forward's life and a restart must use the current ones. Files no longer used go.
+ * The running ssh has authenticated and is untouched.
  */
 export async function rewriteGatewayFiles(runner: Runner, inputs: TunnelInputs, tag: string): Promise<GatewayEndpoint> {
   const gw = await prepareGateway(runner, inputs, tag);
-  const files = tunnelFiles(await stateDir(runner), tag);
-  const unused = [...(inputs.gateway.privateKey === undefined ? [files.keyFile] : []), ...(gw.askpassFile === undefined ? [files.passFile, files.askpassFile] : [])];
+  const dir = await stateDir(runner);
+  const files = tunnelFiles(dir, tag);
+  const logins: [SshLogin, LoginFiles][] = [[gw, files], ...(gw.jump?.hops ?? []).map((h, i) => [h, hopFiles(dir, tag, i + 1)] as [SshLogin, LoginFiles])];
+  const unused = logins.flatMap(([login, f]) => [
+    ...(login.identityFile !== f.keyFile ? [f.keyFile] : []),
+    ...(login.askpassFile === undefined ? [f.passFile, f.askpassFile] : []),
+    ...(login.certificateFile !== f.certFile ? [f.certFile] : []),
+  ]);
   if (unused.length > 0) await runner.run(["rm", "-f", "--", ...unused]);
   return gw;
 }
@@ -45,12 +73,17 @@ export async function rewriteGatewayFiles(runner: Runner, inputs: TunnelInputs, 
  * The preflight checks, cheapest first: bind address, free port, then the path through the
  * gateway (that one reused when the same path passed moments ago: see recent-checks.ts).
  */
-export async function runPreflight(runner: Runner, inputs: TunnelInputs, gw: GatewayEndpoint): Promise<void> {
+export async function runPreflight(runner: Runner, inputs: TunnelInputs, gw: GatewayEndpoint, tag: string): Promise<void> {
   await checkBindAddress(runner, inputs.bindAddress);
   await checkPortFree(runner, inputs.bindAddress, inputs.bindPort);
-  const { host, port, user, hostKey, privateKey, privateKeyPath, privateKeyPassphrase } = inputs.gateway;
-  const path = { where: runner.where, host, port: port ?? 22, user, hostKey: normalizeHostKey(hostKey), privateKey, privateKeyPath, privateKeyPassphrase, target: [inputs.targetHost, inputs.targetPort] };
-  await checkUnlessRecent(path, () => checkGatewayPath(runner, gw, inputs.targetHost, inputs.targetPort));
+  const target = targetOf(inputs);
+  // The whole gateway (hops, pins, credentials): the subject is hashed, never kept as it is.
+  const path = { where: runner.where, gateway: inputs.gateway, target };
+  const dir = await stateDir(runner);
+  const probe = { dir, tag, log: tunnelFiles(dir, tag).probeLog };
+  await checkUnlessRecent(path, () => ("socket" in target ? checkSocketPath(runner, gw, target.socket, probe) : checkGatewayPath(runner, gw, target.host, target.port)));
+  // The forward starts with fresh hop logs: a failure to start is then read from its own lines only.
+  await clearHopLogs(runner, gw);
 }
 
 /**
@@ -63,7 +96,7 @@ export async function preflightTunnel(runner: Runner, inputs: TunnelInputs): Pro
   await removeTunnelFilesOf(runner, ownerPrefix(inputs));
   const tag = makeTag(inputs, new Date());
   try {
-    await runPreflight(runner, inputs, await prepareGateway(runner, inputs, tag));
+    await runPreflight(runner, inputs, await prepareGateway(runner, inputs, tag), tag);
   } finally {
     await removeTunnelFiles(runner, tag);
   }

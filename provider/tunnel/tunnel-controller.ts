@@ -5,16 +5,18 @@ import { reportProgress } from "../progress";
 import { buildListListenersArgv, type Listener } from "../listener/parse-ss";
 import { awaitFirstStart } from "../keeper/first-start";
 import { readKeeper, readKeeperStatus, setRestartPolicy, startKeeper, stopKeeper, stopKeepersOf, writeKeeperArgv } from "../keeper/keeper";
-import { classifySshError, retryPreAuthDrops } from "../ssh/classify-ssh-error";
-import { buildForwardArgv, type GatewayEndpoint } from "../ssh/forward-argv";
+import { retryPreAuthDrops } from "../ssh/classify-ssh-error";
+import { diagnoseThroughHops } from "../ssh/diagnose-hops";
+import { buildForwardArgv, describeTarget, type GatewayEndpoint } from "../ssh/forward-argv";
 import { makeTag, ownerPrefix } from "../tag";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { formatHostPort, sameAddress } from "../validation/net";
 import { readProcessIdentity } from "./process-identity";
+import { targetOf } from "./gateway-plan";
 import { prepareGateway, rewriteGatewayFiles, runPreflight } from "./prepare-gateway";
 import { stateDir } from "../state/state-dir";
 import { sweepStaleSecrets } from "../state/sweep-secrets";
-import { tunnelFileNames, tunnelFiles } from "./tunnel-files";
+import { allTunnelFileNames, tunnelFiles } from "./tunnel-files";
 import { reapTunnelOrphans } from "./reap-orphans";
 import { deleteLegacyForward, listAllListeners, refreshLegacyForward } from "./legacy-forward";
 
@@ -37,10 +39,10 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     await reapTunnelOrphans(runner, ownerPrefix(inputs));
     await sweepStaleSecrets(runner);
     const gw = await prepareGateway(runner, inputs, tag);
-    if (inputs.preflight !== false) await runPreflight(runner, inputs, gw);
+    if (inputs.preflight !== false) await runPreflight(runner, inputs, gw, tag);
     const argv = forwardArgv(inputs, gw, files.logFile);
-    reportProgress(`starting ssh -L ${listen} to ${formatHostPort(inputs.targetHost, inputs.targetPort)} via ${formatHostPort(gw.host, gw.port)}, kept up by a keeper on the tunnel host`);
-    const spec = { dir, tag, files: Object.values(tunnelFileNames(tag)) };
+    reportProgress(`starting ssh -L ${listen} to ${describeTarget(targetOf(inputs))} via ${formatHostPort(gw.host, gw.port)}, kept up by a keeper on the tunnel host`);
+    const spec = { dir, tag, files: allTunnelFileNames(tag) };
     // A start the gateway dropped before authentication is retried (a fresh keeper each time).
     const first = await retryPreAuthDrops(async () => {
       await startKeeper(runner, spec, argv, deadline);
@@ -125,7 +127,7 @@ export async function updateTunnel(runner: Runner, olds: TunnelOutputs, news: Tu
 }
 
 function forwardArgv(inputs: TunnelInputs, gw: GatewayEndpoint, logFile: string): string[] {
-  return buildForwardArgv({ ...inputs, gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile });
+  return buildForwardArgv({ ...inputs, target: targetOf(inputs), gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile });
 }
 
 function notOurs(runner: Runner, listen: string, port: number, seen: Listener | undefined, logFile: string): OwnershipError {
@@ -141,7 +143,8 @@ function notOurs(runner: Runner, listen: string, port: number, seen: Listener | 
 async function throwStartFailure(runner: Runner, argv: string[], exitCode: number | undefined, logFile: string, gw: GatewayEndpoint, inputs: TunnelInputs, listen: string): Promise<never> {
   // With -E, ssh writes its errors to the log file, not stderr.
   const log = (await runner.run(["cat", logFile])).stdout;
-  const diagnosis = classifySshError(log, { gateway: formatHostPort(gw.host, gw.port), target: formatHostPort(inputs.targetHost, inputs.targetPort), listen });
+  const target = targetOf(inputs);
+  const diagnosis = await diagnoseThroughHops(runner, gw, log, { gateway: formatHostPort(gw.host, gw.port), target: describeTarget(target), listen, socketTarget: "socket" in target });
   throw new CommandFailedError({
     what: "start the ssh forward",
     where: runner.where,

@@ -3,6 +3,9 @@ import type { Runner } from "../host/runner";
 import { writePrivateFile } from "../state/private-file";
 import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
 
+/** At most this many jump hosts per gateway: every hop's files have fixed names, listed below. */
+export const MAX_JUMP_HOSTS = 4;
+
 /** The per-tunnel files' names (in the state directory): all of them carry the tag. */
 export function tunnelFileNames(tag: string) {
   return {
@@ -11,13 +14,42 @@ export function tunnelFileNames(tag: string) {
     keyFile: `${tag}.key`,
     passFile: `${tag}.pass`,
     askpassFile: `${tag}.askpass`,
+    /** gateway.certificate given by value. */
+    certFile: `${tag}.cert`,
+    /** The jump hosts' ssh config: one Host alias per hop (see hop-config.ts). */
+    sshConfigFile: `${tag}.ssh_config`,
+    /** A Unix-socket target's preflight: its local end (private) and the probe ssh's log. */
+    probeSocket: `${tag}.probe.sock`,
+    probeLog: `${tag}.probe.log`,
   };
+}
+
+/** Hop `n`'s files (1 = nearest the tunnel host); its log is that of the ssh that logs in to it. */
+export function hopFileNames(tag: string, n: number) {
+  const hop = `${tag}.hop${n}`;
+  return { logFile: `${hop}.log`, knownHostsFile: `${hop}.known_hosts`, keyFile: `${hop}.key`, passFile: `${hop}.pass`, askpassFile: `${hop}.askpass`, certFile: `${hop}.cert` };
+}
+
+/** Every file name a tunnel may have, hops included: what removal and the expiry watchdog take. */
+export function allTunnelFileNames(tag: string): string[] {
+  const hops = Array.from({ length: MAX_JUMP_HOSTS }, (_, i) => Object.values(hopFileNames(tag, i + 1)));
+  return [...Object.values(tunnelFileNames(tag)), ...hops.flat()];
+}
+
+type Paths<T> = { [K in keyof T]: string };
+
+function inDir<T extends Record<string, string>>(dir: string, names: T): Paths<T> {
+  return Object.fromEntries(Object.entries(names).map(([k, v]) => [k, `${dir}/${v}`])) as Paths<T>;
 }
 
 /** The per-tunnel files in state directory `dir`. */
 export function tunnelFiles(dir: string, tag: string): ReturnType<typeof tunnelFileNames> {
-  const names = tunnelFileNames(tag);
-  return Object.fromEntries(Object.entries(names).map(([k, v]) => [k, `${dir}/${v}`])) as ReturnType<typeof tunnelFileNames>;
+  return inDir(dir, tunnelFileNames(tag));
+}
+
+/** Hop `n`'s files in state directory `dir`. */
+export function hopFiles(dir: string, tag: string, n: number): ReturnType<typeof hopFileNames> {
+  return inDir(dir, hopFileNames(tag, n));
 }
 
 /**
@@ -25,7 +57,7 @@ export function tunnelFiles(dir: string, tag: string): ReturnType<typeof tunnelF
  * README "Where state lives"). Also from the legacy /tmp directory, but only when it is ours.
  */
 export async function removeTunnelFiles(runner: Runner, tag: string): Promise<void> {
-  await removeStateFiles(runner, Object.values(tunnelFileNames(tag)));
+  await removeStateFiles(runner, allTunnelFileNames(tag));
 }
 
 /**
@@ -36,7 +68,7 @@ export async function removeTunnelFiles(runner: Runner, tag: string): Promise<vo
 export async function removeTunnelFilesOf(runner: Runner, prefix: string): Promise<void> {
   const { dir, legacyOurs } = await stateDirs(runner);
   // The suffixes are ours (".key", ...); the prefix is [A-Za-z0-9_.-] only and travels as "$1".
-  const globs = Object.values(tunnelFileNames("")).map((suffix) => `"$1"*${suffix}`);
+  const globs = allTunnelFileNames("").map((suffix) => `"$1"*${suffix}`);
   for (const d of [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])]) {
     await runner.run(["sh", "-c", `rm -f -- ${globs.join(" ")}`, "sh", `${d}/${prefix}`]);
   }
@@ -53,7 +85,7 @@ export async function removeStateFiles(runner: Runner, names: readonly string[])
  * Writes the passphrase (0600) and an askpass script (0700) that prints it, for ssh to read
  * through SSH_ASKPASS: the passphrase never appears in argv or the environment.
  */
-export async function writeAskpass(runner: Runner, files: ReturnType<typeof tunnelFiles>, passphrase: string): Promise<string> {
+export async function writeAskpass(runner: Runner, files: { passFile: string; askpassFile: string }, passphrase: string): Promise<string> {
   await writePrivateFile(runner, files.passFile, `${passphrase}\n`);
   await writePrivateFile(runner, files.askpassFile, `#!/bin/sh\nexec cat ${quoteArgv([files.passFile])}\n`, "700");
   return files.askpassFile;

@@ -1,9 +1,10 @@
 import type { InputFailure } from "../errors";
-import type { FirewallInputs, GatewayArgs, TunnelInputs } from "../types";
+import type { FirewallInputs, TunnelInputs } from "../types";
 import { checkExpiry } from "../expiry/duration";
 import { ownerScope, parseOwnerPrefix } from "../tag";
 import { checkConnection } from "./connection";
 import { Failures, isUnknown } from "./fields";
+import { checkGateway, checkTarget } from "./gateway-inputs";
 import { coversEverything, familiesCovered, isOneAddress, isUnspecified, parseAddress, parseCidr } from "./net";
 
 /** Every failure in a SharedTunnel's inputs, with no I/O. Unknown (preview) values pass. */
@@ -13,8 +14,7 @@ export function validateTunnelInputs(inputs: Partial<TunnelInputs>): InputFailur
   checkGateway(f, inputs.gateway);
   checkBindAddress(f, inputs.bindAddress, inputs.allowAllInterfaces);
   f.port("bindPort", inputs.bindPort);
-  f.host("targetHost", inputs.targetHost, "the gateway itself");
-  f.port("targetPort", inputs.targetPort);
+  checkTarget(f, inputs);
   f.boolean("allowAllInterfaces", inputs.allowAllInterfaces);
   f.boolean("preflight", inputs.preflight);
   f.positiveInt("keepAliveSeconds", inputs.keepAliveSeconds, 3600);
@@ -65,26 +65,6 @@ export function checkGatesForwardsOf(f: Failures, prefix: unknown, owner: unknow
   const mine = typeof owner === "string" ? ownerScope(owner) : undefined;
   if (!parsed || !mine || parsed.project !== mine.project || parsed.stack !== mine.stack) {
     f.add("gatesForwardsOf", `${JSON.stringify(prefix)} is not the owner prefix of one resource of this stack ("pst.<project>.<stack>.<resource>.<identity>."); it is set by GatedTunnel, not by hand`);
-  }
-}
-
-function checkGateway(f: Failures, g: GatewayArgs | undefined): void {
-  if (isUnknown(g)) return;
-  if (g === undefined || g === null || typeof g !== "object") return f.add("gateway", "is required");
-  f.host("gateway.host", g.host, "the tunnel host itself");
-  f.port("gateway.port", g.port, false);
-  f.user("gateway.user", g.user);
-  f.hostKey("gateway.hostKey", g.hostKey);
-  f.sshConfigPath("gateway.privateKeyPath", g.privateKeyPath);
-  if (g.privateKey !== undefined && g.privateKeyPath !== undefined) {
-    f.add("gateway", "set privateKey or privateKeyPath, not both");
-  }
-  if (g.privateKey === undefined && g.privateKeyPath === undefined) f.add("gateway", "needs privateKey or privateKeyPath");
-  if (typeof g.privateKeyPassphrase === "string" && /[\0\n\r]/.test(g.privateKeyPassphrase)) {
-    f.add("gateway.privateKeyPassphrase", "must not contain newlines or NUL bytes (the value itself is not shown)");
-  }
-  if (typeof g.privateKey === "string" && !isUnknown(g.privateKey) && !g.privateKey.includes("PRIVATE KEY-----")) {
-    f.add("gateway.privateKey", "is not a PEM/OpenSSH private key (the value itself is not shown)");
   }
 }
 

@@ -9,6 +9,7 @@
 #                                                                       so only th's firewall stops it)
 #   th also runs a second sshd, the connection's bastion (jump host), on $ROOT_NET.2:2222; its
 #   own sshd answers on 127.0.0.1:22 and 198.18.1.1:22 too, which the root ns cannot reach.
+#   And th ── j1 ── j2 ── gw: jump hosts in front of a second gateway sshd (lab-gateway-paths.sh).
 # Usage: lab.sh up | down | env        (as root; every subcommand is idempotent)
 #   PST_LAB      name prefix (default pst): namespaces $P-gw $P-th $P-tc $P-uc, user ${P}gw
 #   PST_ROOT_NET the root<->tunnel host /24 (default 198.18.0); give a second lab its own
@@ -44,6 +45,8 @@ LAB_NETS=($ROOT_NET.0/24 198.18.1.0/24 198.18.2.0/24 198.51.100.0/24
           2001:db8:1::/64 2001:db8:2::/64 2001:db8:100::/64)
 # shellcheck source-path=SCRIPTDIR source=lib-lab.sh
 . "$HERE/lib-lab.sh"
+# shellcheck source-path=SCRIPTDIR source=lab-gateway-paths.sh
+. "$HERE/lab-gateway-paths.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 # One lab operation at a time (the lock lives outside LAB_DIR, which `down` deletes).
@@ -79,6 +82,7 @@ write_env() {
       PST_TH_BEHIND_JUMP_ADDR=127.0.0.1 PST_TH_BEHIND_GW_ADDR=198.18.1.1; do
       printf "export %s='%s'\n" "${v%%=*}" "${v#*=}"   # no value contains a single quote
     done
+    gwpaths_env
   } >"$LAB_DIR/lab.env"
   cat "$LAB_DIR/lab.env"
 }
@@ -233,6 +237,9 @@ EOF
   wait_for "unprivileged user on the tunnel host" 5 ssh "${th_ssh[@]}" "$MAL_USER@$TH_ADDR" true
   jump_hosts_ready
 
+  # --- jump hosts, certificates, agent, Unix-socket target (lab-gateway-paths.sh).
+  gwpaths_up "$node" "$common"
+
   [ "$(root_ufw_status)" = "$ufw_before" ] || die "root namespace ufw status changed: now '$(root_ufw_status)', was '$ufw_before'"
   write_env >/dev/null
   log "up ($LAB_DIR/lab.env)"
@@ -257,6 +264,7 @@ remove_user() {
 
 down() {
   local ns f
+  gwpaths_down
   # sshds and the HTTP service by pid file (only if they really live in a lab namespace) ...
   for f in "$NS_GW:gw_sshd.pid" "$NS_TH:th_sshd.pid" "$NS_TH:bastion_sshd.pid" "$NS_GW:http.pid"; do
     if pid_in_ns "$LAB_DIR/${f#*:}" "${f%%:*}"; then kill "$(cat "$LAB_DIR/${f#*:}")" 2>/dev/null || true; fi

@@ -73,8 +73,8 @@ function tunnelArgvs(i: TunnelInputs) {
   const gw = { host: i.gateway.host, port: i.gateway.port ?? 22, user: i.gateway.user, identityFile: i.gateway.privateKeyPath as string, knownHostsFile: files.knownHostsFile };
   return {
     tag,
-    forward: buildForwardArgv({ gateway: gw, bindAddress: i.bindAddress, bindPort: i.bindPort, targetHost: i.targetHost, targetPort: i.targetPort, keepAliveSeconds: 15, logFile: files.logFile }),
-    preflight: buildPreflightArgv(gw, i.targetHost, i.targetPort),
+    forward: buildForwardArgv({ gateway: gw, bindAddress: i.bindAddress, bindPort: i.bindPort, target: { host: i.targetHost as string, port: i.targetPort as number }, keepAliveSeconds: 15, logFile: files.logFile }),
+    preflight: buildPreflightArgv(gw, i.targetHost as string, i.targetPort as number),
   };
 }
 
@@ -99,8 +99,9 @@ export function expectInertTunnelArgv(i: TunnelInputs): void {
     "UserKnownHostsFile=": `${STATE_DIR}/${tag}.known_hosts`, "IdentityFile=": i.gateway.privateKeyPath as string,
     "-p": String(i.gateway.port ?? 22), "-l": i.gateway.user, "--": i.gateway.host,
   };
-  const fSlots = { ...common, "-E": `${STATE_DIR}/${tag}.log`, "-L": `${hostPort(i.bindAddress, i.bindPort)}:${hostPort(i.targetHost, i.targetPort)}` };
-  const pSlots = { ...common, "-W": hostPort(i.targetHost, i.targetPort) };
+  const target = hostPort(i.targetHost as string, i.targetPort as number);
+  const fSlots = { ...common, "-E": `${STATE_DIR}/${tag}.log`, "-L": `${hostPort(i.bindAddress, i.bindPort)}:${target}` };
+  const pSlots = { ...common, "-W": target };
   expect(forward).toEqual(withSlots(BASE_TUNNEL.forward, fSlots));
   expect(preflight).toEqual(withSlots(BASE_TUNNEL.preflight, pSlots));
   expectNoNewFlags(forward, BASE_TUNNEL.forward, fSlots);

@@ -1,7 +1,7 @@
 import { buildForwardArgv, buildPreflightArgv, knownHostsLine } from "../../../provider/ssh/forward-argv";
 
 const gw = { host: "198.18.1.2", port: 22, user: "pstgw", identityFile: "/k", knownHostsFile: "/kh" };
-const spec = { gateway: gw, bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, keepAliveSeconds: 15, logFile: "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log" };
+const spec = { gateway: gw, bindAddress: "198.51.100.40", bindPort: 8080, target: { host: "127.0.0.1", port: 8000 }, keepAliveSeconds: 15, logFile: "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log" };
 
 const optionValues = (argv: string[]) => argv.flatMap((a, i) => (argv[i - 1] === "-o" ? [a] : []));
 
@@ -29,7 +29,7 @@ describe("buildForwardArgv", () => {
   });
 
   test("IPv6 addresses are bracketed", () => {
-    const v6 = buildForwardArgv({ ...spec, bindAddress: "2001:db8:100::40", targetHost: "::1" });
+    const v6 = buildForwardArgv({ ...spec, bindAddress: "2001:db8:100::40", target: { host: "::1", port: 8000 } });
     expect(v6[v6.indexOf("-L") + 1]).toBe("[2001:db8:100::40]:8080:[::1]:8000");
   });
 });
