@@ -12,7 +12,7 @@ const PEM = (x: string) => `-----BEGIN OPENSSH PRIVATE KEY-----\n${x}\n`;
 const hop: JumpHostArgs = { host: "j1", user: "jump", privateKey: PEM("J"), hostKey: KEY };
 const gateway: GatewayArgs = { host: "gw", user: "u", privateKey: PEM("A"), hostKey: KEY, jumpHosts: [hop, { ...hop, host: "j2" }] };
 const inputs: TunnelInputs = { gateway, bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, owner: "p/s/t" };
-const olds = { ...inputs, pid: 1, processStartTicks: "1", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x" } as TunnelOutputs;
+const olds = { ...inputs, pid: 1, processStartTicks: "1", keeperPid: 2, keeperStartTicks: "2", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x" } as TunnelOutputs;
 const diff = (g: Partial<GatewayArgs>, rest: Partial<TunnelInputs> = {}) => tunnelProvider.diff("t", olds, { ...inputs, ...rest, gateway: { ...gateway, ...g } });
 const hops = (second: Partial<JumpHostArgs>) => ({ jumpHosts: [hop, { ...hop, host: "j2", ...second }] });
 
