@@ -119,7 +119,7 @@ gwpaths_up() { # NODE COMMON_SSHD_OPTIONS
 
 gwpaths_env() {
   local v
-  for v in PST_J1_ADDR=198.18.7.2 PST_J2_ADDR=198.18.8.2 PST_JUMP_USER="$JUMP_USER" \
+  for v in PST_J1_ADDR=198.18.7.2 PST_J2_ADDR=198.18.8.2 PST_GW_HOPS_USER="$JUMP_USER" \
     PST_J1_KEY="$LAB_DIR/jump1_key" PST_J2_KEY="$LAB_DIR/jump2_key" \
     PST_J1_HOSTKEY="$(hostkey "$LAB_DIR/j1_host_key.pub")" PST_J2_HOSTKEY="$(hostkey "$LAB_DIR/j2_host_key.pub")" \
     PST_GW_BEHIND_ADDR=198.18.9.2 PST_GW_CERT_PORT=2222 PST_GW_HOST_CA="$(hostkey "$LAB_DIR/ca_host.pub")" \

@@ -26,7 +26,7 @@ export function readGatewayPathsLab(): GatewayPathsLab {
   const env = Object.fromEntries([...readFileSync(file, "utf8").matchAll(/^export (\w+)='(.*)'$/gm)].map((m) => [m[1], m[2]]));
   const need = (k: string) => env[k] ?? (() => { throw new Error(`${file} has no ${k}; is the lab up (with lab-gateway-paths.sh)?`); })();
   return {
-    j1Addr: need("PST_J1_ADDR"), j2Addr: need("PST_J2_ADDR"), jumpUser: need("PST_JUMP_USER"),
+    j1Addr: need("PST_J1_ADDR"), j2Addr: need("PST_J2_ADDR"), jumpUser: need("PST_GW_HOPS_USER"),
     j1Key: need("PST_J1_KEY"), j2Key: need("PST_J2_KEY"), j1HostKey: need("PST_J1_HOSTKEY"), j2HostKey: need("PST_J2_HOSTKEY"),
     gwBehindAddr: need("PST_GW_BEHIND_ADDR"), gwCertPort: Number(need("PST_GW_CERT_PORT")), gwHostCa: need("PST_GW_HOST_CA"),
     certKey: need("PST_CERT_KEY"), cert: need("PST_CERT"), certExpiredKey: need("PST_CERT_EXPIRED_KEY"), certExpired: need("PST_CERT_EXPIRED"), certRotated: need("PST_CERT_ROTATED"),
