@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { parseKeeperList } from "../../provider/keeper/keeper";
 import { parseWatchdogList } from "../../provider/expiry/watchdog";
 import { watchdogFiles } from "../../provider/expiry/watchdog-script";
 import { LocalRunner } from "../../provider/host/local-runner";
@@ -45,9 +46,11 @@ async function expectForwardAlive(f: Forward): Promise<void> {
   expect((await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${port}`])).stdout).toContain(`pid=${f.pid},`);
 }
 
-/** The tag's watchdog runs and its deadline file is in place. */
-async function expectWatchdogArmed(tag: string): Promise<void> {
-  const running = parseWatchdogList(await listProcesses(local, "sh"), [ROOT_STATE_DIR, LEGACY_STATE_DIR]).map((w) => w.tag);
+/** The tag's expiry is armed: its watchdog (a rule's) or keeper (a forward's) runs and its deadline file is in place. */
+async function expectExpiryArmed(tag: string): Promise<void> {
+  const shells = await listProcesses(local, "sh");
+  const dirs = [ROOT_STATE_DIR, LEGACY_STATE_DIR];
+  const running = [...parseWatchdogList(shells, dirs), ...parseKeeperList(shells, dirs).filter((k) => k.kind === "keeper")].map((w) => w.tag);
   expect(running).toContain(tag);
   expect((await inNs(lab.nsTh, ["test", "-s", watchdogFiles(ROOT_STATE_DIR, tag).deadline])).exitCode).toBe(0);
 }
@@ -56,7 +59,9 @@ async function expectWatchdogArmed(tag: string): Promise<void> {
 async function expectNothingLeft(stack: string): Promise<void> {
   const fragment = `pst.${PROJECT}.${stack}.`;
   expect(await sshProcessesWith(fragment)).toEqual([]);
-  expect(parseWatchdogList(await listProcesses(local, "sh"), [ROOT_STATE_DIR, LEGACY_STATE_DIR]).filter((w) => w.tag.startsWith(fragment))).toEqual([]);
+  const shells = await listProcesses(local, "sh");
+  expect(parseWatchdogList(shells, [ROOT_STATE_DIR, LEGACY_STATE_DIR]).filter((w) => w.tag.startsWith(fragment))).toEqual([]);
+  expect(parseKeeperList(shells, [ROOT_STATE_DIR, LEGACY_STATE_DIR]).filter((k) => k.tag.startsWith(fragment))).toEqual([]);
   expect(await tunnelHostUfwRules(lab)).not.toContain(fragment);
   expect((await inNs(lab.nsTh, ["nft", "list", "ruleset"])).stdout).not.toContain(fragment);
 }
@@ -81,8 +86,8 @@ describe.each([
       expect(parseTag(tunnel.tag)?.identity).not.toBe(parseTag(ruleTag)?.identity);
 
       await expectForwardAlive(tunnel);
-      await expectWatchdogArmed(tunnel.tag);
-      await expectWatchdogArmed(ruleTag);
+      await expectExpiryArmed(tunnel.tag);
+      await expectExpiryArmed(ruleTag);
       expect(await tunnelHostUfwRules(lab)).toContain(ruleTag);
       // The rule is live and the forward answers: the trusted client gets through.
       expect(await fetchFrom(lab.nsTc, tunnel.url)).toBe("internal service reached");
@@ -124,8 +129,8 @@ describe("two components of different types, each with children \"allow\" and \"
         // Each gate's accept and its drop, live.
         expect(ruleset.split(`comment "${g.ruleTag}"`).length - 1).toBeGreaterThanOrEqual(2);
         await expectForwardAlive(g);
-        await expectWatchdogArmed(g.tag);
-        await expectWatchdogArmed(g.ruleTag);
+        await expectExpiryArmed(g.tag);
+        await expectExpiryArmed(g.ruleTag);
         expect(await fetchFrom(lab.nsTc, g.url)).toBe("internal service reached");
         expect(await fetchFrom(lab.nsUc, g.url)).toBeUndefined();
       }
@@ -170,7 +175,7 @@ test("a GatedTunnel's rule stops its forward by the forward's own prefix, identi
     expect(rule?.outputs?.gatesForwardsOf).toBe(prefix);
     // The armed watchdog's script names exactly that prefix.
     expect((await inNs(lab.nsTh, ["grep", "-cF", `/${prefix}`, watchdogFiles(ROOT_STATE_DIR, gated.ruleTag).script])).stdout.trim()).not.toBe("0");
-    await expectWatchdogArmed(gated.ruleTag);
+    await expectExpiryArmed(gated.ruleTag);
   } finally {
     await stack.run("destroy");
   }
