@@ -114,8 +114,9 @@ describe("bad input and failed preflight leave nothing behind", () => {
   });
 
   test("a port held by another program fails preflight naming that program and pid", async () => {
-    const script = "setTimeout(() => process.exit(0), 30000); require('net').createServer().listen(8084, process.argv[1])";
-    const squatter = inNs(lab.nsTh, [process.execPath, "-e", script, lab.thTrusted], 40_000);
+    // It outlives any up (killed in finally): on a busy machine an up took longer than its old 30 s.
+    const script = "setTimeout(() => process.exit(0), 240000); require('net').createServer().listen(8084, process.argv[1])";
+    const squatter = inNs(lab.nsTh, [process.execPath, "-e", script, lab.thTrusted], 250_000);
     try {
       const holder = await waitForListener(8084);
       const r = await stack.run("up", stackConfig(8084, true));
