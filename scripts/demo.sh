@@ -35,11 +35,12 @@ outputs=$(stack up \
 echo "outputs: $outputs"
 url=$(node -e 'console.log(JSON.parse(process.argv[1]).url)' "$outputs")
 pid=$(node -e 'console.log(JSON.parse(process.argv[1]).pid)' "$outputs")
+keeper=$(node -e 'console.log(JSON.parse(process.argv[1]).keeperPid)' "$outputs")
 tag=$(node -e 'console.log(JSON.parse(process.argv[1]).ruleTag)' "$outputs")
 
-step "on the tunnel host: the listener, its ssh process, the firewall rule"
+step "on the tunnel host: the listener, its ssh process and the keeper that restarts it, the firewall rule"
 ip netns exec "$PST_NS_TH" ss -H -t -l -n -p sport = :8080
-ps -o pid=,args= -p "$pid"
+ps -o pid=,ppid=,args= -p "$pid,$keeper"
 ip netns exec "$PST_NS_TH" ufw status | grep -E "8080|Status"
 
 step "trusted client $PST_TC_ADDR: curl $url"
@@ -55,7 +56,9 @@ stack destroy 2>&1 | tail -n 4
 
 step "after destroy"
 if ip netns exec "$PST_NS_TH" ss -H -t -l -n sport = :8080 | grep -q .; then echo "listener still there" >&2; exit 1; fi
-if [[ "$(ps -o stat= -p "$pid" || true)" =~ ^[^Z] ]]; then echo "ssh $pid still running" >&2; exit 1; fi
+for p in "$pid" "$keeper"; do
+  if [[ "$(ps -o stat= -p "$p" || true)" =~ ^[^Z] ]]; then echo "process $p still running" >&2; exit 1; fi
+done
 if ip netns exec "$PST_NS_TH" ufw show added | grep -q "$tag"; then echo "rule $tag still there" >&2; exit 1; fi
-echo "no listener on :8080, ssh pid $pid gone, no rule tagged $tag"
+echo "no listener on :8080, ssh pid $pid and keeper pid $keeper gone, no rule tagged $tag"
 step "lab down"
