@@ -39,10 +39,38 @@ export async function timeRestarts(lab: Lab, port: number, kills = 10): Promise<
 
 /** autossh holding a forward on `port`, for the length of `measure`. */
 export async function withAutossh<T>(lab: Lab, port: number, measure: () => Promise<T>): Promise<T> {
-  const argv = ["ip", "netns", "exec", lab.nsTh, "env", "AUTOSSH_GATETIME=0", "autossh", "-M", "0", "-f",
-    "-N", "-F", "none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${lab.dir}/known_hosts_gw`,
-    "-i", lab.gwKey, "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
-    "-L", `${lab.thTrusted}:${port}:${lab.targetHost}:${lab.targetPort}`, `${lab.gwUser}@${lab.gwAddr}`];
+  const argv = [
+    "ip",
+    "netns",
+    "exec",
+    lab.nsTh,
+    "env",
+    "AUTOSSH_GATETIME=0",
+    "autossh",
+    "-M",
+    "0",
+    "-f",
+    "-N",
+    "-F",
+    "none",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${lab.dir}/known_hosts_gw`,
+    "-i",
+    lab.gwKey,
+    "-o",
+    "ExitOnForwardFailure=yes",
+    "-o",
+    "ServerAliveInterval=15",
+    "-o",
+    "ServerAliveCountMax=3",
+    "-L",
+    `${lab.thTrusted}:${port}:${lab.targetHost}:${lab.targetPort}`,
+    `${lab.gwUser}@${lab.gwAddr}`,
+  ];
   const started = await local.run(argv, { timeoutMs: 20_000 });
   if (started.exitCode !== 0) throw new Error(`autossh failed to start: ${started.stderr}`);
   const marker = `-L ${lab.thTrusted}:${port}:`;

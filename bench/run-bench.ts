@@ -19,12 +19,33 @@ const NOOP = path.join(ROOT, "bench/programs/noop-dynamic");
 const local = new LocalRunner();
 const lab: Lab = readLab();
 
-interface Timed { ms: number; stdout: string }
+interface Timed {
+  ms: number;
+  stdout: string;
+}
 
 /** Runs one pulumi command on a bench stack with its own backend, tracing every host command. */
-async function pulumi(command: string, stack: string, backend: string, config: Record<string, string> = {}, dir = GATED, flags: string[] = []): Promise<Timed> {
-  const argv = ["env", `PULUMI_BACKEND_URL=file://${backend}`, `PULUMI_HOME=${backend}/.home`, `PULUMI_SHARED_TUNNEL_TRACE=${backend}/trace.log`,
-    process.execPath, path.join(ROOT, "dist/scripts/pulumi-stack.js"), command, "--dir", dir, "--stack", stack];
+async function pulumi(
+  command: string,
+  stack: string,
+  backend: string,
+  config: Record<string, string> = {},
+  dir = GATED,
+  flags: string[] = [],
+): Promise<Timed> {
+  const argv = [
+    "env",
+    `PULUMI_BACKEND_URL=file://${backend}`,
+    `PULUMI_HOME=${backend}/.home`,
+    `PULUMI_SHARED_TUNNEL_TRACE=${backend}/trace.log`,
+    process.execPath,
+    path.join(ROOT, "dist/scripts/pulumi-stack.js"),
+    command,
+    "--dir",
+    dir,
+    "--stack",
+    stack,
+  ];
   for (const [k, v] of Object.entries(config)) argv.push("--config", `${k}=${v}`);
   argv.push(...flags);
   const started = Date.now();
@@ -35,16 +56,41 @@ async function pulumi(command: string, stack: string, backend: string, config: R
 
 function config(count: number, basePort: number): Record<string, string> {
   return {
-    count: String(count), basePort: String(basePort), tunnelHost: lab.thSshAddr, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-    gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayKeyPath: lab.gwKey, gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted, source: lab.trustedCidr,
+    count: String(count),
+    basePort: String(basePort),
+    tunnelHost: lab.thSshAddr,
+    tunnelHostKeyPath: lab.thKey,
+    tunnelHostKey: lab.thHostKey,
+    gatewayHost: lab.gwAddr,
+    gatewayUser: lab.gwUser,
+    gatewayKeyPath: lab.gwKey,
+    gatewayHostKey: lab.gwHostKey,
+    bindAddress: lab.thTrusted,
+    source: lab.trustedCidr,
   };
 }
 
 async function raw(count: number, basePort: number): Promise<{ up: number; down: number }> {
   const knownHosts = `${lab.dir}/known_hosts_gw`;
-  const r = await local.run(["ip", "netns", "exec", lab.nsTh, "bash", path.join(ROOT, "bench/raw-gated-tunnels.sh"),
-    String(count), String(basePort), lab.thTrusted, lab.trustedCidr, lab.gwAddr, lab.gwUser, lab.gwKey, knownHosts], { timeoutMs: 900_000 });
+  const r = await local.run(
+    [
+      "ip",
+      "netns",
+      "exec",
+      lab.nsTh,
+      "bash",
+      path.join(ROOT, "bench/raw-gated-tunnels.sh"),
+      String(count),
+      String(basePort),
+      lab.thTrusted,
+      lab.trustedCidr,
+      lab.gwAddr,
+      lab.gwUser,
+      lab.gwKey,
+      knownHosts,
+    ],
+    { timeoutMs: 900_000 },
+  );
   if (r.exitCode !== 0) throw new Error(`raw script failed: ${r.stderr}`);
   const [up, down] = r.stdout.trim().split(" ").map(Number);
   return { up, down };
@@ -66,7 +112,12 @@ async function median<T extends { ms: number }>(times: number, fn: (i: number) =
 }
 
 /** `pulumi up` then destroy on a fresh backend; the up's time, trace line count and peak memory. */
-async function upOnce(n: number, stack: string, dir = GATED, flags: string[] = []): Promise<{ ms: number; commands: number; peakKb: number; downMs: number }> {
+async function upOnce(
+  n: number,
+  stack: string,
+  dir = GATED,
+  flags: string[] = [],
+): Promise<{ ms: number; commands: number; peakKb: number; downMs: number }> {
   const backend = mkdtempSync(path.join(tmpdir(), "pst-bench-"));
   const { result: up, peakKb } = await measurePeakRss(() => pulumi("up", stack, backend, config(n, 9100), dir, flags));
   const commands = traceLines(backend);
@@ -81,7 +132,10 @@ async function restarts(): Promise<Record<string, number | string>[]> {
   const keeper = summarize(await timeRestarts(lab, 9500));
   await pulumi("destroy", "k1", backend);
   const autossh = summarize(await withAutossh(lab, 9501, () => timeRestarts(lab, 9501)));
-  return [{ who: "keeper", ...keeper }, { who: "autossh -M 0", ...autossh }];
+  return [
+    { who: "keeper", ...keeper },
+    { who: "autossh -M 0", ...autossh },
+  ];
 }
 
 async function main(): Promise<void> {
@@ -105,9 +159,19 @@ async function main(): Promise<void> {
     });
     const up = await median(times, () => upOnce(n, `b${n}`, GATED, parallel ? ["--parallel", String(parallel)] : []));
     const perResource = (up.ms - dynamicStartup) / n;
-    rows.push({ n, parallel: parallel ?? "default", rawUpMs: rawTimes.ms, oursUpMs: up.ms, ratio: +(up.ms / rawTimes.ms).toFixed(2),
-      providerMsPerTunnel: Math.round(perResource), rawMsPerTunnel: Math.round(rawTimes.ms / n), commandsPerTunnel: +(up.commands / n).toFixed(1),
-      rawDownMs: rawTimes.down, oursDownMs: up.downMs, providerPeakRssMb: +(up.peakKb / 1024).toFixed(1) });
+    rows.push({
+      n,
+      parallel: parallel ?? "default",
+      rawUpMs: rawTimes.ms,
+      oursUpMs: up.ms,
+      ratio: +(up.ms / rawTimes.ms).toFixed(2),
+      providerMsPerTunnel: Math.round(perResource),
+      rawMsPerTunnel: Math.round(rawTimes.ms / n),
+      commandsPerTunnel: +(up.commands / n).toFixed(1),
+      rawDownMs: rawTimes.down,
+      oursDownMs: up.downMs,
+      providerPeakRssMb: +(up.peakKb / 1024).toFixed(1),
+    });
   }
   const refreshes: Record<string, number>[] = [];
   for (const n of [50, 100]) {
@@ -121,27 +185,58 @@ async function main(): Promise<void> {
   report(rows, refreshes, restartRows, startup, dynamicStartup);
 }
 
-function report(rows: Record<string, number | string>[], refreshes: Record<string, number>[], restartRows: Record<string, number | string>[], startup: number, dynamicStartup: number): void {
+function report(
+  rows: Record<string, number | string>[],
+  refreshes: Record<string, number>[],
+  restartRows: Record<string, number | string>[],
+  startup: number,
+  dynamicStartup: number,
+): void {
   const one = rows.find((r) => r.n === 1) as Record<string, number>;
   const fifty = rows.find((r) => r.n === 50 && r.parallel === "default") as Record<string, number>;
   const fiftyWide = rows.find((r) => r.n === 50 && r.parallel !== "default") as Record<string, number>;
   const r100 = refreshes.find((r) => r.resources === 100) as Record<string, number>;
   const targets = [
-    { target: "N=1: provider time per gated tunnel <= 1.3x raw", value: +(one.providerMsPerTunnel / one.rawMsPerTunnel).toFixed(2), holds: one.providerMsPerTunnel <= 1.3 * one.rawMsPerTunnel },
+    {
+      target: "N=1: provider time per gated tunnel <= 1.3x raw",
+      value: +(one.providerMsPerTunnel / one.rawMsPerTunnel).toFixed(2),
+      holds: one.providerMsPerTunnel <= 1.3 * one.rawMsPerTunnel,
+    },
     { target: "N=50: whole pulumi up faster than the raw script", value: fifty.ratio, holds: fifty.ratio < 1 },
     { target: "N=50 moonshot: half the raw script", value: fifty.ratio, holds: fifty.ratio <= 0.5 },
     { target: "N=50 moonshot with --parallel 64", value: fiftyWide.ratio, holds: fiftyWide.ratio <= 0.5 },
     { target: "refresh of 100 resources < 3 s beyond engine start-up", value: r100.beyondStartupMs, holds: r100.beyondStartupMs < 3000 },
-    { target: "keeper: back after kill -9 at least as fast as autossh (median)", value: restartRows[0].medianMs, holds: restartRows[0].medianMs <= restartRows[1].medianMs },
+    {
+      target: "keeper: back after kill -9 at least as fast as autossh (median)",
+      value: restartRows[0].medianMs,
+      holds: restartRows[0].medianMs <= restartRows[1].medianMs,
+    },
     { target: "keeper: back after kill -9 in <= 500 ms (median)", value: restartRows[0].medianMs, holds: Number(restartRows[0].medianMs) <= 500 },
   ];
   console.log(`\nEngine start-up (pulumi up of an empty stack): ${startup} ms`);
   console.log(`Engine + dynamic-provider plugin start-up and shut-down (one no-op dynamic resource): ${dynamicStartup} ms`);
-  console.log("Provider time per tunnel = (pulumi up - the no-op dynamic stack's up) / N; it counts loading this package, connecting and every command.");
+  console.log(
+    "Provider time per tunnel = (pulumi up - the no-op dynamic stack's up) / N; it counts loading this package, connecting and every command.",
+  );
   console.table(rows);
   console.table(refreshes);
   console.table(targets.map((t) => ({ ...t, holds: t.holds ? "yes" : "NO" })));
-  writeFileSync(path.join(ROOT, "bench/results.json"), JSON.stringify({ date: new Date().toISOString(), engineStartupMs: startup, dynamicProviderStartupMs: dynamicStartup, rows, refreshes, restarts: restartRows, targets }, null, 2) + "\n");
+  writeFileSync(
+    path.join(ROOT, "bench/results.json"),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        engineStartupMs: startup,
+        dynamicProviderStartupMs: dynamicStartup,
+        rows,
+        refreshes,
+        restarts: restartRows,
+        targets,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
 }
 
 main().catch((err) => {

@@ -59,12 +59,13 @@ export function healthProbe(address: string): () => Promise<EngineState> {
   const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   const raw = (b: Buffer) => b;
-  return () => new Promise((resolve) => {
-    // An empty HealthCheckRequest (service "") encodes to zero bytes.
-    client.makeUnaryRequest(HEALTH_CHECK, raw, raw, Buffer.alloc(0), { deadline: Date.now() + PROBE_TIMEOUT_MS }, (err) => {
-      resolve(err?.code === grpc.status.UNAVAILABLE ? "gone" : "alive");
+  return () =>
+    new Promise((resolve) => {
+      // An empty HealthCheckRequest (service "") encodes to zero bytes.
+      client.makeUnaryRequest(HEALTH_CHECK, raw, raw, Buffer.alloc(0), { deadline: Date.now() + PROBE_TIMEOUT_MS }, (err) => {
+        resolve(err?.code === grpc.status.UNAVAILABLE ? "gone" : "alive");
+      });
     });
-  });
 }
 
 const INTERVAL_MS = 1000;

@@ -6,6 +6,4 @@ export { SharedTunnel, type SharedTunnelArgs } from "./resources/shared-tunnel";
 export { FirewallAllow, type FirewallAllowArgs } from "./resources/firewall-allow";
 export { GatedTunnel, type GatedTunnelArgs } from "./resources/gated-tunnel";
 export type { Connection, ConnectionJumpHost, Gateway } from "./resources/inputs";
-export {
-  SharedTunnelError, ValidationError, CommandFailedError, SshConnectError, PreflightError, FirewallError, OwnershipError,
-} from "./errors";
+export { SharedTunnelError, ValidationError, CommandFailedError, SshConnectError, PreflightError, FirewallError, OwnershipError } from "./errors";

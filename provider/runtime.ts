@@ -14,12 +14,20 @@ leaveWithEngine();
 type WithUrn = { progressUrn?: string };
 
 /** Each method that touches the host sends its progress lines to the resource's row. */
-function showingProgress<P extends { create(i: never): unknown; read(id: string, p: never): unknown; update(id: string, o: never, n: never): unknown; delete(id: string, p: never): unknown }>(p: P): P {
+function showingProgress<
+  P extends {
+    create(i: never): unknown;
+    read(id: string, p: never): unknown;
+    update(id: string, o: never, n: never): unknown;
+    delete(id: string, p: never): unknown;
+  },
+>(p: P): P {
   return {
     ...p,
     create: (inputs: WithUrn) => withProgress(inputs.progressUrn, () => p.create(inputs as never) as Promise<unknown>),
     read: (id: string, props: WithUrn) => withProgress(props.progressUrn, () => p.read(id, props as never) as Promise<unknown>),
-    update: (id: string, olds: WithUrn, news: WithUrn) => withProgress(news.progressUrn ?? olds.progressUrn, () => p.update(id, olds as never, news as never) as Promise<unknown>),
+    update: (id: string, olds: WithUrn, news: WithUrn) =>
+      withProgress(news.progressUrn ?? olds.progressUrn, () => p.update(id, olds as never, news as never) as Promise<unknown>),
     delete: (id: string, props: WithUrn) => withProgress(props.progressUrn, () => p.delete(id, props as never) as Promise<unknown>),
   };
 }

@@ -47,7 +47,12 @@ export function makeTag(who: TagOwner, createdAt: Date): string {
 export function ownerPrefix({ owner, identity }: TagOwner): string {
   if (!isIdentity(identity)) {
     // Never fall back to a prefix without it: that one is shared by same-named resources.
-    throw new ValidationError([{ property: "identity", reason: `must be the ${IDENTITY_LENGTH}-hex-digit hash of the resource's URN that the resource class sets, got ${JSON.stringify(identity)}` }]);
+    throw new ValidationError([
+      {
+        property: "identity",
+        reason: `must be the ${IDENTITY_LENGTH}-hex-digit hash of the resource's URN that the resource class sets, got ${JSON.stringify(identity)}`,
+      },
+    ]);
   }
   const { project, stack } = ownerScope(owner);
   const name = owner.split("/").slice(2).join("/") || "resource";

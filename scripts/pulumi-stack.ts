@@ -31,7 +31,15 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { command: argv[0], dir: process.cwd(), stack: "dev", config: {}, expectNoChanges: false, clearPendingCreates: false, encrypted: false };
+  const opts: Options = {
+    command: argv[0],
+    dir: process.cwd(),
+    stack: "dev",
+    config: {},
+    expectNoChanges: false,
+    clearPendingCreates: false,
+    encrypted: false,
+  };
   for (let i = 1; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i] ?? fail(`${flag} needs a value`);
@@ -48,7 +56,8 @@ function parseArgs(argv: string[]): Options {
       opts.config[kv.slice(0, eq)] = { value: kv.slice(eq + 1), secret: flag === "--secret" };
     } else fail(`unknown option ${flag}`);
   }
-  if (!["up", "preview", "refresh", "destroy", "outputs", "export", "import", "cancel", "rm"].includes(opts.command)) fail(`unknown command ${opts.command}`);
+  if (!["up", "preview", "refresh", "destroy", "outputs", "export", "import", "cancel", "rm"].includes(opts.command))
+    fail(`unknown command ${opts.command}`);
   return opts;
 }
 

@@ -46,7 +46,14 @@ export = async () => {
   });
   const t = shared.tunnel;
   return {
-    url: shared.url, pid: shared.pid, listenAddress: shared.listenAddress, ruleTag: shared.ruleTag, tunnelTag: t.tag, expiresAt: shared.expiresAt,
-    keeperPid: t.keeperPid, listening: t.listening, restarts: t.restarts,
+    url: shared.url,
+    pid: shared.pid,
+    listenAddress: shared.listenAddress,
+    ruleTag: shared.ruleTag,
+    tunnelTag: t.tag,
+    expiresAt: shared.expiresAt,
+    keeperPid: t.keeperPid,
+    listening: t.listening,
+    restarts: t.restarts,
   };
 };

@@ -7,7 +7,12 @@ export = async () => {
   const tunnelHost = cfg.get("tunnelHost");
   const allow = new FirewallAllow("allow", {
     connection: tunnelHost
-      ? { host: tunnelHost, user: cfg.get("tunnelHostUser") ?? "root", privateKeyPath: cfg.require("tunnelHostKeyPath"), hostKey: cfg.require("tunnelHostKey") }
+      ? {
+          host: tunnelHost,
+          user: cfg.get("tunnelHostUser") ?? "root",
+          privateKeyPath: cfg.require("tunnelHostKeyPath"),
+          hostKey: cfg.require("tunnelHostKey"),
+        }
       : undefined,
     port: cfg.requireNumber("port"),
     sources: cfg.requireObject<string[]>("sources"),

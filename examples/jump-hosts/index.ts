@@ -10,7 +10,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { GatedTunnel } from "pulumi-shared-tunnel";
 
 /** One hop as config gives it: pinned, and (for the gateway's hops) a key file on the tunnel host. */
-interface Hop { host: string; port?: number; user: string; hostKey: string; privateKeyPath?: string }
+interface Hop {
+  host: string;
+  port?: number;
+  user: string;
+  hostKey: string;
+  privateKeyPath?: string;
+}
 
 export = async () => {
   const cfg = new pulumi.Config();

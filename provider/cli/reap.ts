@@ -43,13 +43,19 @@ export function parseReapArgs(argv: string[]): Parsed {
   }
   const host = str("--host");
   if (host === undefined) {
-    if (["--user", "--key", "--host-key", "--port", "--sudo"].some((k) => k in flags)) throw new Error("--user, --key, --host-key, --port and --sudo need --host");
+    if (["--user", "--key", "--host-key", "--port", "--sudo"].some((k) => k in flags))
+      throw new Error("--user, --key, --host-key, --port and --sudo need --host");
     return { options };
   }
-  const user = str("--user"), key = str("--key"), hostKey = str("--host-key");
+  const user = str("--user"),
+    key = str("--key"),
+    hostKey = str("--host-key");
   if (!user || !key || !hostKey) throw new Error("--host needs --user, --key and --host-key (the pinned host key line)");
   const port = str("--port");
-  return { options, connection: { host, user, privateKeyPath: key, hostKey, ...(port ? { port: Number(port) } : {}), ...(flags["--sudo"] ? { sudo: true } : {}) } };
+  return {
+    options,
+    connection: { host, user, privateKeyPath: key, hostKey, ...(port ? { port: Number(port) } : {}), ...(flags["--sudo"] ? { sudo: true } : {}) },
+  };
 }
 
 async function main(argv: string[]): Promise<number> {

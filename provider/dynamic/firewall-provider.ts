@@ -11,7 +11,15 @@ import { assertFirewallState } from "../validation/state";
 import { validateFirewallInputs, validateTunnelInputs } from "../validation/validate-inputs";
 import { isUnknown } from "../validation/fields";
 import { changedPaths, comparableConnection, CONNECTION_REPLACES } from "./changed-paths";
-import { createWithExpiry, expiryChanged, mergeExpiry, specForFirewall, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
+import {
+  createWithExpiry,
+  expiryChanged,
+  mergeExpiry,
+  specForFirewall,
+  stopOrphanWatchdogs,
+  stopWatchdog,
+  updateExpiry,
+} from "../expiry/resource-expiry";
 
 const REPLACE_ON = ["port", "protocol", "destination", "backend", ...CONNECTION_REPLACES];
 /** Inputs compared by diff; owner, identity and allowAnySource change nothing on the host. */
@@ -31,7 +39,11 @@ export const firewallProvider = {
    * read them differently, or drifted and refreshed) gets them rewritten in place, new before old.
    */
   async diff(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.DiffResult> {
-    const changed = changedPaths(comparable(olds as FirewallInputs, olds.requestedBackend, olds.requestedExpiresAt), comparable(news, news.backend, news.expiresAt), KEYS);
+    const changed = changedPaths(
+      comparable(olds as FirewallInputs, olds.requestedBackend, olds.requestedExpiresAt),
+      comparable(news, news.backend, news.expiresAt),
+      KEYS,
+    );
     const meant = knownRulesFor(news);
     if (meant && olds.rules && !sameRulesOn(olds.backend, olds.rules, meant)) changed.push("rules");
     return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p)), deleteBeforeReplace: true };
@@ -44,10 +56,15 @@ export const firewallProvider = {
     if (failures.length) throw new ValidationError(failures);
     const outs = await withRunner(inputs.connection, async (runner) => {
       await stopOrphanWatchdogs(runner, inputs);
-      return createWithExpiry(runner, inputs, async () => {
-        const made = await createRules(runner, inputs, gated && gated.preflight !== false ? () => preflightTunnel(runner, gated) : undefined);
-        return { outs: made, spec: specForFirewall({ ...made, gatesForwardsOf: inputs.gatesForwardsOf }) };
-      }, (made) => deleteRules(runner, { ...inputs, ...made, requestedBackend: inputs.backend ?? "auto" }));
+      return createWithExpiry(
+        runner,
+        inputs,
+        async () => {
+          const made = await createRules(runner, inputs, gated && gated.preflight !== false ? () => preflightTunnel(runner, gated) : undefined);
+          return { outs: made, spec: specForFirewall({ ...made, gatesForwardsOf: inputs.gatesForwardsOf }) };
+        },
+        (made) => deleteRules(runner, { ...inputs, ...made, requestedBackend: inputs.backend ?? "auto" }),
+      );
     });
     return { id: outs.ruleTag, outs: { ...inputs, ...outs, requestedBackend: inputs.backend ?? "auto" } };
   },
@@ -76,11 +93,17 @@ export const firewallProvider = {
     });
     if (!found) return {};
     // ufw denies by default: there, rules gone under the forward lock everyone out instead.
-    const drift = found.problems.length === 0 ? undefined : props.backend === "ufw"
-      ? `its rules are gone while the forward it gates still runs, so the trusted sources are shut out. pulumi up puts them back`
-      : `the gate does not keep other sources out: ${found.problems.join("; ")}. pulumi up puts it back`;
+    const drift =
+      found.problems.length === 0
+        ? undefined
+        : props.backend === "ufw"
+          ? `its rules are gone while the forward it gates still runs, so the trusted sources are shut out. pulumi up puts them back`
+          : `the gate does not keep other sources out: ${found.problems.join("; ")}. pulumi up puts it back`;
     if (drift) await reportWarning(drift);
-    return { id, props: { ...withoutDrift(props), rules: found.effective, sources: found.effective.map((r) => r.source), ...(drift ? { drift } : {}) } };
+    return {
+      id,
+      props: { ...withoutDrift(props), rules: found.effective, sources: found.effective.map((r) => r.source), ...(drift ? { drift } : {}) },
+    };
   },
 
   /** Adds the new sources first, then removes the dropped ones, so no source is ever locked out in between. */
@@ -98,12 +121,27 @@ export const firewallProvider = {
       // A rule whose gate does not hold is added again: add puts its gate back in place.
       const { effective, ineffective } = await inspectRules(runner, olds);
       for (const rule of wanted) if (!effective.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.add(rule, olds.ruleTag);
-      for (const rule of [...effective, ...ineffective]) if (!wanted.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.remove(rule, olds.ruleTag);
+      for (const rule of [...effective, ...ineffective])
+        if (!wanted.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.remove(rule, olds.ruleTag);
       // The watchdog's script names the rules it removes, so new sources mean restarting it.
       const spec = specForFirewall({ ...olds, rules: wanted, gatesForwardsOf });
       return updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && !sameRulesOn(olds.backend, olds.rules, wanted));
     });
-    return { outs: mergeExpiry({ ...withoutDrift(olds), ...news, owner: olds.owner, ...(gatesForwardsOf ? { gatesForwardsOf } : {}), backend: olds.backend, ruleTag: olds.ruleTag, rules: wanted, requestedBackend: news.backend ?? "auto" }, expiry) };
+    return {
+      outs: mergeExpiry(
+        {
+          ...withoutDrift(olds),
+          ...news,
+          owner: olds.owner,
+          ...(gatesForwardsOf ? { gatesForwardsOf } : {}),
+          backend: olds.backend,
+          ruleTag: olds.ruleTag,
+          rules: wanted,
+          requestedBackend: news.backend ?? "auto",
+        },
+        expiry,
+      ),
+    };
   },
 
   /** Removes exactly the rules this resource added; already gone is success. */
@@ -120,7 +158,16 @@ export const firewallProvider = {
 /** The inputs as diff compares them, with defaults filled in. */
 function comparable(values: FirewallInputs, backend: string | undefined, expiresAt: string | undefined): Record<string, unknown> {
   const { connection, port, sources, destination, expiresAfter } = values;
-  return { connection: comparableConnection(connection), port, sources, destination, protocol: values.protocol ?? "tcp", backend: backend ?? "auto", expiresAfter, expiresAt };
+  return {
+    connection: comparableConnection(connection),
+    port,
+    sources,
+    destination,
+    protocol: values.protocol ?? "tcp",
+    backend: backend ?? "auto",
+    expiresAfter,
+    expiresAt,
+  };
 }
 
 /** The rules the inputs mean, or undefined while any of them is unknown (a preview). */

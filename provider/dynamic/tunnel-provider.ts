@@ -17,9 +17,18 @@ import { formatDeadline, resolveDeadline } from "../expiry/watchdog";
 
 /** Inputs whose change means a different forward: a new process must replace the old one. */
 const REPLACE_ON = [
-  "bindAddress", "bindPort", "targetHost", "targetPort", "targetSocket", "keepAliveSeconds",
+  "bindAddress",
+  "bindPort",
+  "targetHost",
+  "targetPort",
+  "targetSocket",
+  "keepAliveSeconds",
   // Hops, key paths, agent sockets, passphrases added: see forwardShape in diff.
-  "gateway.host", "gateway.port", "gateway.user", "gateway", "gateTag",
+  "gateway.host",
+  "gateway.port",
+  "gateway.user",
+  "gateway",
+  "gateTag",
   ...CONNECTION_REPLACES,
 ];
 /** Inputs that never change what runs on the host. */
@@ -63,7 +72,10 @@ export const tunnelProvider = {
       await stopOrphanWatchdogs(runner, inputs);
       const deadline = await resolveDeadline(runner, inputs);
       const started = await createTunnel(runner, inputs, deadline);
-      return mergeExpiry({ ...inputs, ...started }, { expiresAfter: inputs.expiresAfter, expiresAt: formatDeadline(deadline), requestedExpiresAt: inputs.expiresAt });
+      return mergeExpiry(
+        { ...inputs, ...started },
+        { expiresAfter: inputs.expiresAfter, expiresAt: formatDeadline(deadline), requestedExpiresAt: inputs.expiresAt },
+      );
     });
     return { id: outs.tag, outs };
   },
@@ -93,7 +105,13 @@ export const tunnelProvider = {
       }
       const updated = await updateTunnel(runner, olds, news, gatewayChanged);
       const next = await nextDeadline(runner, olds, news);
-      if (next.changed) await moveKeeperDeadline(runner, await stateDir(runner), { pid: olds.keeperPid, startTicks: olds.keeperStartTicks ?? "", tag: olds.tag }, next.deadline);
+      if (next.changed)
+        await moveKeeperDeadline(
+          runner,
+          await stateDir(runner),
+          { pid: olds.keeperPid, startTicks: olds.keeperStartTicks ?? "", tag: olds.tag },
+          next.deadline,
+        );
       return { expiry: next.outputs, command: updated.command };
     });
     return { outs: mergeExpiry({ ...olds, ...news, owner: olds.owner, command }, expiry) };
@@ -121,6 +139,40 @@ function gateReplaced(old: string | undefined, next: string | undefined): boolea
 }
 
 function pickInputs(outs: TunnelOutputs): Partial<TunnelInputs> {
-  const { connection, gateway, bindAddress, bindPort, targetHost, targetPort, targetSocket, allowAllInterfaces, preflight, keepAliveSeconds, restart, owner, identity, progressUrn, expiresAfter, requestedExpiresAt } = outs;
-  return { connection, gateway, bindAddress, bindPort, targetHost, targetPort, targetSocket, allowAllInterfaces, preflight, keepAliveSeconds, restart, owner, identity, progressUrn, expiresAfter, expiresAt: requestedExpiresAt };
+  const {
+    connection,
+    gateway,
+    bindAddress,
+    bindPort,
+    targetHost,
+    targetPort,
+    targetSocket,
+    allowAllInterfaces,
+    preflight,
+    keepAliveSeconds,
+    restart,
+    owner,
+    identity,
+    progressUrn,
+    expiresAfter,
+    requestedExpiresAt,
+  } = outs;
+  return {
+    connection,
+    gateway,
+    bindAddress,
+    bindPort,
+    targetHost,
+    targetPort,
+    targetSocket,
+    allowAllInterfaces,
+    preflight,
+    keepAliveSeconds,
+    restart,
+    owner,
+    identity,
+    progressUrn,
+    expiresAfter,
+    expiresAt: requestedExpiresAt,
+  };
 }

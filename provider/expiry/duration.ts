@@ -18,7 +18,12 @@ export function parseDuration(value: unknown): number | string {
   const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(value);
   if (!m || value === "") return `${JSON.stringify(value)} is not a duration: use <n>s, <n>m, <n>h, <n>d parts, largest first, such as "1h30m"`;
   const [, d, h, min, s] = m;
-  const seconds = [[d, "d"], [h, "h"], [min, "m"], [s, "s"]].reduce((sum, [n, unit]) => sum + Number(n ?? 0) * UNIT_SECONDS[unit as string], 0);
+  const seconds = [
+    [d, "d"],
+    [h, "h"],
+    [min, "m"],
+    [s, "s"],
+  ].reduce((sum, [n, unit]) => sum + Number(n ?? 0) * UNIT_SECONDS[unit as string], 0);
   if (seconds < 1) return `${JSON.stringify(value)} is zero; an expiry must be in the future`;
   return seconds <= MAX_EXPIRY_SECONDS ? seconds : `${JSON.stringify(value)} is longer than 366 days`;
 }

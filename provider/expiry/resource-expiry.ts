@@ -12,7 +12,11 @@ export function specForTunnel(state: Pick<TunnelOutputs, "tag" | "pid" | "proces
 
 /** A FirewallAllow's watchdog: a gated forward first (if any), then the rules. */
 export function specForFirewall(state: Pick<FirewallOutputs, "ruleTag" | "backend" | "rules" | "gatesForwardsOf">): WatchdogSpec {
-  return { tag: state.ruleTag, rules: { backend: state.backend, rules: state.rules }, ...(state.gatesForwardsOf ? { forwardsOf: state.gatesForwardsOf } : {}) };
+  return {
+    tag: state.ruleTag,
+    rules: { backend: state.backend, rules: state.rules },
+    ...(state.gatesForwardsOf ? { forwardsOf: state.gatesForwardsOf } : {}),
+  };
 }
 
 /**
@@ -27,7 +31,12 @@ export async function stopOrphanWatchdogs(runner: Runner, who: TagOwner): Promis
  * Runs `make` (which creates the resource and returns its watchdog spec) with the deadline fixed
  * first, on the host's clock; arms the watchdog after. If arming fails, `undo` removes what was made.
  */
-export async function createWithExpiry<T>(runner: Runner, inputs: ExpiryArgs, make: () => Promise<{ outs: T; spec: WatchdogSpec }>, undo: (outs: T) => Promise<void>): Promise<T & ExpiryOutputs> {
+export async function createWithExpiry<T>(
+  runner: Runner,
+  inputs: ExpiryArgs,
+  make: () => Promise<{ outs: T; spec: WatchdogSpec }>,
+  undo: (outs: T) => Promise<void>,
+): Promise<T & ExpiryOutputs> {
   const deadline = await resolveDeadline(runner, inputs);
   const { outs, spec } = await make();
   if (deadline !== undefined) {
@@ -47,7 +56,11 @@ export function expiryChanged(olds: ExpiryArgs & ExpiryOutputs, news: ExpiryArgs
 }
 
 /** On update: the deadline the new inputs mean (a changed expiry is fixed anew, now, on the host's clock). */
-export async function nextDeadline(runner: Runner, olds: ExpiryArgs & ExpiryOutputs, news: ExpiryArgs): Promise<{ deadline: number | undefined; changed: boolean; outputs: ExpiryArgs & ExpiryOutputs }> {
+export async function nextDeadline(
+  runner: Runner,
+  olds: ExpiryArgs & ExpiryOutputs,
+  news: ExpiryArgs,
+): Promise<{ deadline: number | undefined; changed: boolean; outputs: ExpiryArgs & ExpiryOutputs }> {
   const changed = expiryChanged(olds, news);
   const deadline = changed ? await resolveDeadline(runner, news) : olds.expiresAt ? Math.floor(Date.parse(olds.expiresAt) / 1000) : undefined;
   return { deadline, changed, outputs: { expiresAfter: news.expiresAfter, expiresAt: formatDeadline(deadline), requestedExpiresAt: news.expiresAt } };
@@ -57,7 +70,13 @@ export async function nextDeadline(runner: Runner, olds: ExpiryArgs & ExpiryOutp
  * On update: a changed expiry moves the deadline (a new one, fixed now on the host) or cancels it;
  * `rearm` forces restarting the watchdog with the same deadline (its rules changed).
  */
-export async function updateExpiry(runner: Runner, olds: ExpiryArgs & ExpiryOutputs, news: ExpiryArgs, spec: WatchdogSpec, rearm = false): Promise<ExpiryArgs & ExpiryOutputs> {
+export async function updateExpiry(
+  runner: Runner,
+  olds: ExpiryArgs & ExpiryOutputs,
+  news: ExpiryArgs,
+  spec: WatchdogSpec,
+  rearm = false,
+): Promise<ExpiryArgs & ExpiryOutputs> {
   const { deadline, changed, outputs } = await nextDeadline(runner, olds, news);
   if (deadline === undefined) {
     if (changed) await stopWatchdog(runner, spec.tag);

@@ -18,7 +18,12 @@ export async function resolveDeadline(runner: Runner, inputs: ExpiryInputs): Pro
   const now = Number(stdout.trim());
   if (request.kind === "after") return now + request.seconds;
   if (request.unix <= now) {
-    throw new ValidationError([{ property: "expiresAt", reason: `${inputs.expiresAt} is already past on the tunnel host (its clock says ${new Date(now * 1000).toISOString()})` }]);
+    throw new ValidationError([
+      {
+        property: "expiresAt",
+        reason: `${inputs.expiresAt} is already past on the tunnel host (its clock says ${new Date(now * 1000).toISOString()})`,
+      },
+    ]);
   }
   return request.unix;
 }
@@ -43,15 +48,20 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
   const started = await runner.run(argv, { timeoutMs: 20_000 });
   // setsid -f returns before the child has become `sh <script>`; a deadline already past may even
   // have fired and removed its deadline file by the time we look. Either counts as started.
-  const running = started.exitCode === 0 && (await waitFor(async () => {
-    if ((await findWatchdogs(runner, spec.tag)).length > 0) return true;
-    return (await runner.run(["test", "-e", files.deadline])).exitCode !== 0 || undefined;
-  }, 3000));
+  const running =
+    started.exitCode === 0 &&
+    (await waitFor(async () => {
+      if ((await findWatchdogs(runner, spec.tag)).length > 0) return true;
+      return (await runner.run(["test", "-e", files.deadline])).exitCode !== 0 || undefined;
+    }, 3000));
   if (!running) {
     await stopWatchdog(runner, spec.tag);
     throw new CommandFailedError({
-      what: "start the expiry watchdog", where: runner.where, command: quoteArgv(argv),
-      exitCode: started.exitCode, stderr: started.stderr || "the watchdog is not running after it was started",
+      what: "start the expiry watchdog",
+      where: runner.where,
+      command: quoteArgv(argv),
+      exitCode: started.exitCode,
+      stderr: started.stderr || "the watchdog is not running after it was started",
       hint: "the tunnel host needs sh, setsid (util-linux), awk, pgrep and flock",
     });
   }
@@ -66,7 +76,13 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
   const remove = async (kind: "deadline" | "script") => {
     for (const d of dirs) {
       const file = watchdogFiles(d, tagOrPrefix.replace(/\.$/, ""))[kind];
-      await runner.run(["sh", "-c", exact ? 'rm -f -- "$1"' : `rm -f -- "$1"*.${kind === "script" ? "watchdog" : "deadline"}`, "sh", exact ? file : `${d}/${tagOrPrefix}`]);
+      await runner.run([
+        "sh",
+        "-c",
+        exact ? 'rm -f -- "$1"' : `rm -f -- "$1"*.${kind === "script" ? "watchdog" : "deadline"}`,
+        "sh",
+        exact ? file : `${d}/${tagOrPrefix}`,
+      ]);
     }
   };
   await remove("deadline");

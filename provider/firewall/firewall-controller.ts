@@ -21,11 +21,16 @@ import { sameUfwRule } from "./ufw-rules";
  */
 export async function openBackend(runner: Runner, choice: FirewallInputs["backend"]): Promise<FirewallBackend> {
   switch (choice ?? "auto") {
-    case "auto": return detectBackend(runner);
-    case "ufw": return new UfwBackend(runner);
-    case "nftables": return new NftablesBackend(runner);
-    case "iptables": return new IptablesBackend(runner);
-    default: throw new Error(`unknown firewall backend ${JSON.stringify(choice)}`);
+    case "auto":
+      return detectBackend(runner);
+    case "ufw":
+      return new UfwBackend(runner);
+    case "nftables":
+      return new NftablesBackend(runner);
+    case "iptables":
+      return new IptablesBackend(runner);
+    default:
+      throw new Error(`unknown firewall backend ${JSON.stringify(choice)}`);
   }
 }
 
@@ -76,7 +81,9 @@ export function sameRuleOn(backend: FirewallBackendName, a: FirewallRule, b: Fir
 
 /** Both lists hold the same rules, as `backend` sees them. */
 export function sameRulesOn(backend: FirewallBackendName, a: readonly FirewallRule[], b: readonly FirewallRule[]): boolean {
-  return a.length === b.length && a.every((r) => b.some((x) => sameRuleOn(backend, r, x))) && b.every((r) => a.some((x) => sameRuleOn(backend, r, x)));
+  return (
+    a.length === b.length && a.every((r) => b.some((x) => sameRuleOn(backend, r, x))) && b.every((r) => a.some((x) => sameRuleOn(backend, r, x)))
+  );
 }
 
 /**
@@ -84,7 +91,12 @@ export function sameRulesOn(backend: FirewallBackendName, a: readonly FirewallRu
  * `beforeApply` runs once the firewall is known to be usable and before any change (GatedTunnel's
  * tunnel preflight), so its failure leaves the host as it was.
  */
-export async function createRules(runner: Runner, inputs: FirewallInputs, beforeApply?: () => Promise<void>, now = new Date()): Promise<Pick<FirewallOutputs, "backend" | "ruleTag" | "rules">> {
+export async function createRules(
+  runner: Runner,
+  inputs: FirewallInputs,
+  beforeApply?: () => Promise<void>,
+  now = new Date(),
+): Promise<Pick<FirewallOutputs, "backend" | "ruleTag" | "rules">> {
   const backend = await openBackend(runner, inputs.backend);
   await backend.ensureReady();
   await beforeApply?.();
@@ -121,12 +133,17 @@ async function reapRuleOrphans(backend: FirewallBackend, prefix: string): Promis
  * them, split into those that do what they say and those that are listed but keep nobody else
  * out (gate backends: see gate-drift.ts), with the reason.
  */
-export async function inspectRules(runner: Runner, state: FirewallOutputs): Promise<{ effective: FirewallRule[]; ineffective: (FirewallRule & { why: string })[] }> {
+export async function inspectRules(
+  runner: Runner,
+  state: FirewallOutputs,
+): Promise<{ effective: FirewallRule[]; ineffective: (FirewallRule & { why: string })[] }> {
   const backend = await openBackend(runner, state.backend);
-  const ours = (await backend.list()).filter((r) => r.comment === state.ruleTag).map(({ comment: _c, ineffective, ...rule }) => {
-    const held = (state.rules ?? []).find((h) => sameRuleOn(state.backend, h, rule));
-    return { ...(held ?? rule), ...(ineffective ? { ineffective } : {}) };
-  });
+  const ours = (await backend.list())
+    .filter((r) => r.comment === state.ruleTag)
+    .map(({ comment: _c, ineffective, ...rule }) => {
+      const held = (state.rules ?? []).find((h) => sameRuleOn(state.backend, h, rule));
+      return { ...(held ?? rule), ...(ineffective ? { ineffective } : {}) };
+    });
   return splitByEffect(ours);
 }
 

@@ -16,7 +16,11 @@ type ExplainPlacement = (accept: GateEntry, drops: readonly (Family | undefined)
  * A gate backend's `list()`: our accepts, each with `ineffective` set when its gate does not hold.
  * `placeDrops` is the backend's rule for where a port's drops live (placeDropsOneRule, placeDropsPerTable).
  */
-export function listGateAccepts(entries: readonly GateEntry[], placeDrops: (rule: ParsedRule) => readonly (Family | undefined)[], explain: ExplainPlacement): ObservedRule[] {
+export function listGateAccepts(
+  entries: readonly GateEntry[],
+  placeDrops: (rule: ParsedRule) => readonly (Family | undefined)[],
+  explain: ExplainPlacement,
+): ObservedRule[] {
   const accepts = entries.filter((e) => e.verdict === "accept");
   // listAccepts keeps the accepts' order; it reads a whole-family accept back as such.
   return listAccepts(entries).map((rule, i) => {
@@ -35,7 +39,9 @@ function describeGatePort(e: Pick<GateEntry, "port" | "protocol" | "destination"
 }
 
 /** Splits a listing into the rules whose gates hold and those that are listed but keep nobody out. */
-export function splitByEffect<T extends { ineffective?: string }>(rules: readonly T[]): { effective: Omit<T, "ineffective">[]; ineffective: (Omit<T, "ineffective"> & { why: string })[] } {
+export function splitByEffect<T extends { ineffective?: string }>(
+  rules: readonly T[],
+): { effective: Omit<T, "ineffective">[]; ineffective: (Omit<T, "ineffective"> & { why: string })[] } {
   const effective: Omit<T, "ineffective">[] = [];
   const ineffective: (Omit<T, "ineffective"> & { why: string })[] = [];
   for (const { ineffective: why, ...rule } of rules) {

@@ -84,17 +84,29 @@ export function parseRule(rule: FirewallRule, where?: string): ParsedRule {
     if ((dst.address.kind() === "ipv4" ? "ip" : "ip6") !== family) {
       // A packet cannot come from an IPv6 source to an IPv4 destination: the rule would match nothing.
       throw new FirewallError(`source ${rule.source} and destination ${rule.destination} are of different IP versions`, {
-        what: "add the firewall rule", where, hint: "list sources of the destination's IP version only (one FirewallAllow per version)",
+        what: "add the firewall rule",
+        where,
+        hint: "list sources of the destination's IP version only (one FirewallAllow per version)",
       });
     }
     if (coversEverything(dst)) wholeFamily = true;
     else destination = dst.address.toString();
   }
-  return { family, source, destination, ...(wholeFamily ? { wholeFamily: true as const } : {}), port: assertPort(rule.port), protocol: assertProtocol(rule.protocol) };
+  return {
+    family,
+    source,
+    destination,
+    ...(wholeFamily ? { wholeFamily: true as const } : {}),
+    port: assertPort(rule.port),
+    protocol: assertProtocol(rule.protocol),
+  };
 }
 
 /** Same (destination, port, protocol): the unit a drop rule closes. */
-export function sameGatePort(a: { destination?: string; port: number; protocol: string }, b: { destination?: string; port: number; protocol: string }): boolean {
+export function sameGatePort(
+  a: { destination?: string; port: number; protocol: string },
+  b: { destination?: string; port: number; protocol: string },
+): boolean {
   return a.port === b.port && a.protocol === b.protocol && sameRange(a.destination, b.destination);
 }
 
@@ -132,7 +144,9 @@ export interface AddPlan {
  */
 export function planAdd(entries: readonly GateEntry[], rule: FirewallRule, tag: string, dropFamilies: readonly (Family | undefined)[]): AddPlan {
   const accept = !entries.some((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), rule, sameRange));
-  const drops = dropFamilies.filter((family) => !entries.some((e) => e.verdict === "drop" && e.comment === tag && e.family === family && sameGatePort(e, rule)));
+  const drops = dropFamilies.filter(
+    (family) => !entries.some((e) => e.verdict === "drop" && e.comment === tag && e.family === family && sameGatePort(e, rule)),
+  );
   return { accept, drops };
 }
 
@@ -165,12 +179,23 @@ export function placeDropsPerTable(rule: ParsedRule): Family[] {
  * that port say which of the two the accept belongs to.
  */
 export function listAccepts(entries: readonly GateEntry[]): ObservedRule[] {
-  return entries.filter((e) => e.verdict === "accept").map((accept) => {
-    const rule = makeObservedRule(accept);
-    if (accept.destination !== undefined || !accept.family) return rule;
-    const covered = new Set(entries
-      .filter((d) => d.verdict === "drop" && d.comment === accept.comment && d.destination === undefined && d.port === accept.port && d.protocol === accept.protocol)
-      .flatMap((d) => (d.family ? [d.family] : ["ip", "ip6"])));
-    return covered.size === 1 && covered.has(accept.family) ? { ...rule, destination: wholeFamilyDestination(accept.family) } : rule;
-  });
+  return entries
+    .filter((e) => e.verdict === "accept")
+    .map((accept) => {
+      const rule = makeObservedRule(accept);
+      if (accept.destination !== undefined || !accept.family) return rule;
+      const covered = new Set(
+        entries
+          .filter(
+            (d) =>
+              d.verdict === "drop" &&
+              d.comment === accept.comment &&
+              d.destination === undefined &&
+              d.port === accept.port &&
+              d.protocol === accept.protocol,
+          )
+          .flatMap((d) => (d.family ? [d.family] : ["ip", "ip6"])),
+      );
+      return covered.size === 1 && covered.has(accept.family) ? { ...rule, destination: wholeFamilyDestination(accept.family) } : rule;
+    });
 }

@@ -22,7 +22,9 @@ export async function ensureLockDir(runner: Runner): Promise<void> {
   const dir = await stateDir(runner);
   if (dir !== ROOT_STATE_DIR) {
     throw new FirewallError(`commands run as a user other than root (its state directory is ${dir}), and only root can change the firewall`, {
-      what: "take the host's firewall lock", where: runner.where, command: quoteArgv(["flock", FIREWALL_LOCK, "true"]),
+      what: "take the host's firewall lock",
+      where: runner.where,
+      command: quoteArgv(["flock", FIREWALL_LOCK, "true"]),
       hint: "connect as root, or set connection.sudo: true",
     });
   }
@@ -62,7 +64,9 @@ export interface Unchanged {
  * tool's rule comment) would otherwise never match, and every change would end "kept changing".
  */
 export function hashListing(stdout: Buffer | string): string {
-  return createHash("sha256").update(typeof stdout === "string" ? Buffer.from(stdout, "utf8") : stdout).digest("hex");
+  return createHash("sha256")
+    .update(typeof stdout === "string" ? Buffer.from(stdout, "utf8") : stdout)
+    .digest("hex");
 }
 
 /** The argv that runs `steps` under the lock (one plain `flock ... argv` when that is enough). */
@@ -91,7 +95,9 @@ export interface LockedOptions {
  */
 export async function runLocked(runner: Runner, steps: readonly (readonly string[])[], options: LockedOptions): Promise<"done" | "changed"> {
   await ensureLockDir(runner);
-  const result = await withLocalLock(runner.where, "exclusive", () => runner.run(buildLockedArgv(steps, options.unchanged), { input: options.input }));
+  const result = await withLocalLock(runner.where, "exclusive", () =>
+    runner.run(buildLockedArgv(steps, options.unchanged), { input: options.input }),
+  );
   if (result.exitCode === 0) return "done";
   if (options.unchanged && result.exitCode === CHANGED_EXIT) return "changed";
   throw new CommandFailedError({
@@ -118,6 +124,8 @@ export async function retryUntilApplied(runner: Runner, what: string, attempt: (
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * (i + 1)));
   }
   throw new FirewallError(`the firewall kept changing while we tried to change it (${ATTEMPTS} attempts)`, {
-    what, where: runner.where, hint: "another tool may be rewriting the firewall on the tunnel host; retry",
+    what,
+    where: runner.where,
+    hint: "another tool may be rewriting the firewall on the tunnel host; retry",
   });
 }

@@ -21,18 +21,28 @@ export function buildInputListArgv(family: Family): string[] {
 
 /** The part of a whole-table `-S` listing that `-S INPUT` prints, byte for byte (so one read serves both). */
 export function extractInputChain(text: string): string {
-  return text.split("\n").filter((line) => /^-[PA] INPUT( |$)/.test(line)).map((line) => `${line}\n`).join("");
+  return text
+    .split("\n")
+    .filter((line) => /^-[PA] INPUT( |$)/.test(line))
+    .map((line) => `${line}\n`)
+    .join("");
 }
 
 /** The rule spec shared by -I/-A, -C and -D (iptables matches -C and -D on the whole spec, comment included). */
 export function buildGateSpec(entry: Pick<GateEntry, "verdict" | "source" | "destination" | "port" | "protocol">, tag: string): string[] {
   return [
-    "-p", assertProtocol(entry.protocol),
+    "-p",
+    assertProtocol(entry.protocol),
     ...(entry.source !== undefined ? ["-s", entry.source] : []),
     ...(entry.destination !== undefined ? ["-d", entry.destination] : []),
-    "--dport", String(assertPort(entry.port)),
-    "-m", "comment", "--comment", assertTag(tag),
-    "-j", entry.verdict === "accept" ? "ACCEPT" : "DROP",
+    "--dport",
+    String(assertPort(entry.port)),
+    "-m",
+    "comment",
+    "--comment",
+    assertTag(tag),
+    "-j",
+    entry.verdict === "accept" ? "ACCEPT" : "DROP",
   ];
 }
 
@@ -88,7 +98,11 @@ function parseGateRule(words: string[], family: Family): GateEntry | undefined {
   const source = verdict === "accept" ? stripHostPrefix(opts.get("-s") ?? (family === "ip" ? "0.0.0.0/0" : "::/0")) : undefined;
   const destination = opts.has("-d") ? stripHostPrefix(opts.get("-d")!) : undefined;
   return {
-    verdict, port: Number(port), protocol, comment: opts.get("--comment") ?? "", family,
+    verdict,
+    port: Number(port),
+    protocol,
+    comment: opts.get("--comment") ?? "",
+    family,
     ...(source !== undefined ? { source } : {}),
     ...(destination !== undefined ? { destination } : {}),
   };
@@ -107,14 +121,20 @@ export function splitWords(line: string): string[] {
 }
 
 /** Steps that add the accept (top) and drops (bottom) of one family, creating the chain and jump if needed. */
-export function buildAddSteps(gate: IptablesGate, tag: string, add: Pick<GateEntry, "verdict" | "source" | "destination" | "port" | "protocol">[]): string[][] {
+export function buildAddSteps(
+  gate: IptablesGate,
+  tag: string,
+  add: Pick<GateEntry, "verdict" | "source" | "destination" | "port" | "protocol">[],
+): string[][] {
   if (add.length === 0) return [];
   const bin = [pickBinary(gate.family), "-w"];
   const steps: string[][] = [];
   if (!gate.chainExists) steps.push([...bin, "-N", GATE_CHAIN]);
   steps.push(...buildJumpSteps(gate));
   for (const e of add) {
-    steps.push(e.verdict === "accept" ? [...bin, "-I", GATE_CHAIN, "1", ...buildGateSpec(e, tag)] : [...bin, "-A", GATE_CHAIN, ...buildGateSpec(e, tag)]);
+    steps.push(
+      e.verdict === "accept" ? [...bin, "-I", GATE_CHAIN, "1", ...buildGateSpec(e, tag)] : [...bin, "-A", GATE_CHAIN, ...buildGateSpec(e, tag)],
+    );
   }
   return steps;
 }
@@ -170,7 +190,11 @@ export function buildIptablesRemovalLines(rules: FirewallRule[], tag: string): s
     }
   }
   const dropChain = [...binaries].sort().map((bin) => {
-    const [list, unjump, remove] = [[bin, "-w", "-S", GATE_CHAIN], [bin, "-w", "-D", "INPUT", "-j", GATE_CHAIN], [bin, "-w", "-X", GATE_CHAIN]].map((a) => quoteArgv(a));
+    const [list, unjump, remove] = [
+      [bin, "-w", "-S", GATE_CHAIN],
+      [bin, "-w", "-D", "INPUT", "-j", GATE_CHAIN],
+      [bin, "-w", "-X", GATE_CHAIN],
+    ].map((a) => quoteArgv(a));
     return `if ${list} >/dev/null 2>&1 && [ "$(${list} | grep -c -- '^-A ')" = 0 ]; then while ${unjump} 2>/dev/null; do :; done; ${remove}; fi`;
   });
   return [...[...accepts, ...drops].map((cmd) => `while ${cmd} 2>/dev/null; do :; done`), ...dropChain];

@@ -8,7 +8,21 @@ import { sameRule } from "./backend";
 import { findStrayDrops, placeDropsPerTable, parseRule, planAdd, planRemove, makeObservedRule, type Family, type GateEntry } from "./gate";
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
 import { listGateAccepts } from "./gate-drift";
-import { explainJump, buildJumpSteps, pickBinary, buildAddSteps, buildDropChainSteps, buildGateSpec, buildRemoveSteps, GATE_CHAIN, extractInputChain, buildInputListArgv, buildListArgv, parseIptablesGate, type IptablesGate } from "./iptables-rules";
+import {
+  explainJump,
+  buildJumpSteps,
+  pickBinary,
+  buildAddSteps,
+  buildDropChainSteps,
+  buildGateSpec,
+  buildRemoveSteps,
+  GATE_CHAIN,
+  extractInputChain,
+  buildInputListArgv,
+  buildListArgv,
+  parseIptablesGate,
+  type IptablesGate,
+} from "./iptables-rules";
 import { refuseOtherFirewalls } from "./other-firewalls";
 
 const HINT = "check iptables -S PST-GATE and ip6tables -S PST-GATE on the tunnel host";
@@ -36,7 +50,10 @@ export class IptablesBackend implements FirewallBackend {
 
   async ensureReady(): Promise<void> {
     for (const family of ["ip", "ip6"] as const) {
-      await runChecked(this.runner, buildListArgv(family), { what: `read ${pickBinary(family)}' filter table`, hint: "install iptables and run the provider as root (or with sudo)" });
+      await runChecked(this.runner, buildListArgv(family), {
+        what: `read ${pickBinary(family)}' filter table`,
+        hint: "install iptables and run the provider as root (or with sudo)",
+      });
     }
     await refuseOtherFirewalls(this.runner, "iptables");
   }
@@ -61,10 +78,13 @@ export class IptablesBackend implements FirewallBackend {
         const needed = placeDropsPerTable(parsed).includes(family);
         const add = [
           ...(plan.accept && family === parsed.family ? [{ verdict: "accept" as const, ...parsed }] : []),
-          ...plan.drops.filter((f) => f === family).map(() => ({ verdict: "drop" as const, destination: parsed.destination, port: parsed.port, protocol: parsed.protocol })),
+          ...plan.drops
+            .filter((f) => f === family)
+            .map(() => ({ verdict: "drop" as const, destination: parsed.destination, port: parsed.port, protocol: parsed.protocol })),
         ];
         // Nothing to add but the gate is there: make it reachable again (the jump first in INPUT).
-        steps[family].steps = add.length > 0 ? buildAddSteps(gates[family], tag, add) : needed && gates[family].chainExists ? buildJumpSteps(gates[family]) : [];
+        steps[family].steps =
+          add.length > 0 ? buildAddSteps(gates[family], tag, add) : needed && gates[family].chainExists ? buildJumpSteps(gates[family]) : [];
       }
       return steps;
     });
@@ -85,12 +105,20 @@ export class IptablesBackend implements FirewallBackend {
     const parsed = parseRule(rule, this.runner.where);
     await this.change("remove the iptables rule", orderFamilies(parsed.family), (gates, entries) => {
       const doomed = planRemove(entries, parsed, tag);
-      const forFamily = (f: Family) => ({ steps: buildRemoveSteps(gates[f], tag, doomed.filter((e) => e.family === f)), guard: undefined });
+      const forFamily = (f: Family) => ({
+        steps: buildRemoveSteps(
+          gates[f],
+          tag,
+          doomed.filter((e) => e.family === f),
+        ),
+        guard: undefined,
+      });
       return { ip: forFamily("ip"), ip6: forFamily("ip6") };
     });
     // Only the last resource out can see the chain empty (after its own removal); a stale "empty" is guarded.
     await this.change("remove the empty PST-GATE chain", ["ip", "ip6"], (gates) => ({
-      ip: { steps: buildDropChainSteps(gates.ip), guard: "table" }, ip6: { steps: buildDropChainSteps(gates.ip6), guard: "table" },
+      ip: { steps: buildDropChainSteps(gates.ip), guard: "table" },
+      ip6: { steps: buildDropChainSteps(gates.ip6), guard: "table" },
     }));
     const left = (await this.readBoth())[parsed.family].gate.entries;
     if (left.some((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), parsed, sameRange))) {
@@ -117,8 +145,12 @@ export class IptablesBackend implements FirewallBackend {
         const bytes = listings[family].bytes;
         // The INPUT lines cut from the bytes as they are (latin1 keeps each byte), not from decoded text.
         const input = () => Buffer.from(extractInputChain(bytes.toString("latin1")), "latin1");
-        const unchanged = guard === "input" ? { read: buildInputListArgv(family), digest: hashListing(input()) }
-          : guard === "table" ? { read: buildListArgv(family), digest: hashListing(bytes) } : undefined;
+        const unchanged =
+          guard === "input"
+            ? { read: buildInputListArgv(family), digest: hashListing(input()) }
+            : guard === "table"
+              ? { read: buildListArgv(family), digest: hashListing(bytes) }
+              : undefined;
         if ((await runLocked(this.runner, steps, { what, hint: HINT, ...(unchanged ? { unchanged } : {}) })) === "changed") return "changed";
       }
       return "done";

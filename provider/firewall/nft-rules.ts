@@ -23,10 +23,7 @@ export const NFT_LIST_ARGV = ["nft", "-a", "-j", "list", "table", NFT_FAMILY, NF
 export function renderNftAdd(rule: ParsedRule, tag: string, plan: AddPlan): string {
   const comment = `comment "${assertTag(tag)}"`;
   const port = `${rule.protocol} dport ${assertPort(rule.port)}`;
-  const lines = [
-    `add table ${NFT_FAMILY} ${NFT_TABLE}`,
-    `add chain ${TARGET} { type filter hook input priority filter - 10; policy accept; }`,
-  ];
+  const lines = [`add table ${NFT_FAMILY} ${NFT_TABLE}`, `add chain ${TARGET} { type filter hook input priority filter - 10; policy accept; }`];
   const dst = rule.destination ? `${rule.family} daddr ${rule.destination} ` : "";
   if (plan.accept) lines.push(`insert rule ${TARGET} ${rule.family} saddr ${rule.source} ${dst}${port} accept ${comment}`);
   for (const family of plan.drops) {
@@ -72,14 +69,25 @@ export function parseNftGate(json: string): NftGate {
   if (json.trim() === "") return { exists: false, entries: [], foreign: 0, hooked: false, order: [] };
   const items = (JSON.parse(json) as { nftables?: Record<string, any>[] }).nftables ?? [];
   const chain = items.find((i) => i.chain?.name === NFT_CHAIN && i.chain.table === NFT_TABLE && i.chain.family === NFT_FAMILY)?.chain;
-  const gate: NftGate = { exists: items.some((i) => i.table?.name === NFT_TABLE), entries: [], foreign: 0, hooked: chain?.hook === "input" && chain.type === "filter", order: [] };
+  const gate: NftGate = {
+    exists: items.some((i) => i.table?.name === NFT_TABLE),
+    entries: [],
+    foreign: 0,
+    hooked: chain?.hook === "input" && chain.type === "filter",
+    order: [],
+  };
   for (const item of items) {
     const r = item.rule;
     if (!r || r.table !== NFT_TABLE || r.family !== NFT_FAMILY) continue;
     const entry = r.chain === NFT_CHAIN ? parseGateRule(r.expr, r.comment ?? "", r.handle) : undefined;
     if (entry) gate.entries.push(entry);
     else gate.foreign++;
-    if (r.chain === NFT_CHAIN) gate.order.push({ handle: r.handle, ...(entry ? { entry } : {}), json: { expr: r.expr, ...(r.comment !== undefined ? { comment: r.comment } : {}) } });
+    if (r.chain === NFT_CHAIN)
+      gate.order.push({
+        handle: r.handle,
+        ...(entry ? { entry } : {}),
+        json: { expr: r.expr, ...(r.comment !== undefined ? { comment: r.comment } : {}) },
+      });
   }
   return gate;
 }
@@ -105,8 +113,7 @@ function parseGateRule(expr: unknown, comment: string, handle: number): GateEntr
       const p = e.match.right === "ipv4" ? "ip" : e.match.right === "ipv6" ? "ip6" : undefined;
       if (!p || (family && family !== p)) return undefined;
       family = p;
-    }
-    else if (e?.match?.op === "==" && e.match.left?.payload) {
+    } else if (e?.match?.op === "==" && e.match.left?.payload) {
       const { protocol: p, field } = e.match.left.payload;
       if ((p === "ip" || p === "ip6") && (field === "saddr" || field === "daddr")) {
         const value = formatNftAddress(e.match.right);
@@ -123,7 +130,12 @@ function parseGateRule(expr: unknown, comment: string, handle: number): GateEntr
   if (!verdict || port === undefined || !protocol) return undefined;
   if ((verdict === "accept") !== (source !== undefined)) return undefined; // our accepts name a source, our drops never do
   return {
-    verdict, port, protocol, comment, handle, family,
+    verdict,
+    port,
+    protocol,
+    comment,
+    handle,
+    family,
     ...(source !== undefined ? { source } : {}),
     ...(destination !== undefined ? { destination } : {}),
   };

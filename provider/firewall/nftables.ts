@@ -64,11 +64,20 @@ export class NftablesBackend implements FirewallBackend {
     const parsed = parseRule(rule, this.runner.where);
     await this.change("remove the nftables rule", (gate) => {
       const doomed = planRemove(gate.entries, parsed, tag);
-      return doomed.length ? { script: renderNftRemove(doomed.map((e) => e.handle!), false), guard: false } : undefined;
+      return doomed.length
+        ? {
+            script: renderNftRemove(
+              doomed.map((e) => e.handle!),
+              false,
+            ),
+            guard: false,
+          }
+        : undefined;
     });
     // Only the last resource out can see the table empty (after its own removal); a stale "empty" is guarded.
     await this.change("remove the empty nftables table", (gate) =>
-      gate.exists && gate.entries.length === 0 && gate.foreign === 0 ? { script: renderNftRemove([], true), guard: true } : undefined);
+      gate.exists && gate.entries.length === 0 && gate.foreign === 0 ? { script: renderNftRemove([], true), guard: true } : undefined,
+    );
     const gate = (await this.read()).gate;
     // Our drop may rightly stay while other sources of ours still use the port; our accept may not.
     if (gate.entries.some((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), parsed, sameRange))) {
@@ -82,8 +91,12 @@ export class NftablesBackend implements FirewallBackend {
     if (result.exitCode !== 0 && /No such file or directory/.test(result.stderr)) return { bytes: Buffer.alloc(0), gate: parseNftGate("") };
     if (result.exitCode !== 0) {
       throw new CommandFailedError({
-        what: "read the nftables gate", where: this.runner.where, command: quoteArgv(NFT_LIST_ARGV),
-        hint: "install nftables and run the provider as root (or with sudo)", exitCode: result.exitCode, stderr: result.stderr,
+        what: "read the nftables gate",
+        where: this.runner.where,
+        command: quoteArgv(NFT_LIST_ARGV),
+        hint: "install nftables and run the provider as root (or with sudo)",
+        exitCode: result.exitCode,
+        stderr: result.stderr,
       });
     }
     return { bytes: exactStdout(result), gate: parseNftGate(result.stdout) };
@@ -97,7 +110,9 @@ export class NftablesBackend implements FirewallBackend {
       if (!planned) return "done";
       // JSON goes in argv: `nft -j -f -` opens /dev/stdin, which fails when stdin is a socket.
       return runLocked(this.runner, [planned.json ? ["nft", "-j", planned.script] : ["nft", "-f", "-"]], {
-        what, hint: HINT, ...(planned.json ? {} : { input: planned.script }),
+        what,
+        hint: HINT,
+        ...(planned.json ? {} : { input: planned.script }),
         ...(planned.guard ? { unchanged: { read: NFT_LIST_ARGV, digest: hashListing(bytes) } } : {}),
       });
     });
@@ -105,7 +120,10 @@ export class NftablesBackend implements FirewallBackend {
 
   private fail(rule: FirewallRule, tag: string, message: string): never {
     throw new FirewallError(`${message} (${rule.protocol} port ${rule.port} from ${rule.source}, comment ${JSON.stringify(tag)})`, {
-      what: "verify the nftables rule", where: this.runner.where, command: quoteArgv(NFT_LIST_ARGV), hint: HINT,
+      what: "verify the nftables rule",
+      where: this.runner.where,
+      command: quoteArgv(NFT_LIST_ARGV),
+      hint: HINT,
     });
   }
 }

@@ -25,14 +25,14 @@ const FAMILIES = ["ip", "ip6", "inet"];
 /** Reads `nft -j list ruleset`; `ignore` skips tables whose drop a backend's own accept ends. */
 export function findBlockers(json: string, ignore: (family: string, table: string) => boolean): Blocker[] {
   const items = (JSON.parse(json) as { nftables?: Record<string, any>[] }).nftables ?? [];
-  const base = items
-    .map((i) => i.chain)
-    .filter((c) => c && HOOKS.includes(c.hook) && FAMILIES.includes(c.family) && !ignore(c.family, c.table));
+  const base = items.map((i) => i.chain).filter((c) => c && HOOKS.includes(c.hook) && FAMILIES.includes(c.family) && !ignore(c.family, c.table));
   const blockers: Blocker[] = [];
   for (const c of base) {
     const where = { family: c.family, table: c.table, chain: c.name };
     if (c.policy === "drop") blockers.push({ ...where, reason: "policy drop" });
-    const catchAll = items.find((i) => i.rule && i.rule.family === c.family && i.rule.table === c.table && i.rule.chain === c.name && isCatchAllDrop(i.rule.expr));
+    const catchAll = items.find(
+      (i) => i.rule && i.rule.family === c.family && i.rule.table === c.table && i.rule.chain === c.name && isCatchAllDrop(i.rule.expr),
+    );
     if (catchAll) blockers.push({ ...where, reason: `an unconditional drop/reject rule (handle ${catchAll.rule.handle})` });
   }
   return blockers;
@@ -43,8 +43,10 @@ function isCatchAllDrop(expr: unknown): boolean {
   if (!Array.isArray(expr) || expr.length === 0) return false;
   const last = expr[expr.length - 1];
   const rest = expr.slice(0, -1);
-  const terminal = typeof last === "object" && last !== null && ("drop" in last || "reject" in last ||
-    (last.xt?.type === "target" && ["DROP", "REJECT"].includes(last.xt.name)));
+  const terminal =
+    typeof last === "object" &&
+    last !== null &&
+    ("drop" in last || "reject" in last || (last.xt?.type === "target" && ["DROP", "REJECT"].includes(last.xt.name)));
   return terminal && rest.every((e) => typeof e === "object" && e !== null && ("counter" in e || "log" in e));
 }
 
@@ -94,20 +96,27 @@ export async function isUfwActive(runner: Runner): Promise<boolean> {
 export async function refuseOtherFirewalls(runner: Runner, backend: "nftables" | "iptables"): Promise<void> {
   if (await isUfwActive(runner)) {
     throw new FirewallError(`ufw is active, and its chains would still drop the sources this ${backend} gate accepts`, {
-      what: "check the firewall", where: runner.where, command: quoteArgv(UFW_STATUS),
+      what: "check the firewall",
+      where: runner.where,
+      command: quoteArgv(UFW_STATUS),
       hint: 'use backend "ufw" (or "auto", which picks ufw when it is active)',
     });
   }
   // Without nft there are no nftables tables to worry about (a host with neither is iptables-only).
   if (backend === "iptables" && !(await hasCommand(runner, "nft"))) return;
   const argv = ["nft", "-j", "list", "ruleset"];
-  const { stdout } = await runChecked(runner, argv, { what: "read the nftables ruleset", hint: "install nftables and run the provider as root (or with sudo)" });
+  const { stdout } = await runChecked(runner, argv, {
+    what: "read the nftables ruleset",
+    hint: "install nftables and run the provider as root (or with sudo)",
+  });
   const ignore = backend === "iptables" ? (f: string, t: string) => isOurNftTable(f, t) || isXtablesTable(f, t) : isOurNftTable;
   const blockers = findBlockers(stdout, ignore);
   if (blockers.length === 0) return;
   const onlyXtables = blockers.every((b) => isXtablesTable(b.family, b.table));
   throw new FirewallError(`${blockers.map(describeBlocker).join("; ")} would still drop the sources this ${backend} gate accepts`, {
-    what: "check the firewall", where: runner.where, command: quoteArgv(argv),
+    what: "check the firewall",
+    where: runner.where,
+    command: quoteArgv(argv),
     hint: onlyXtables
       ? 'that is iptables\' INPUT chain: use backend "iptables", whose ACCEPT sits in that chain and ends it'
       : "accept these sources in that chain as well (or set its policy to accept): no rule in another table can overrule its drop",

@@ -52,10 +52,14 @@ export function buildUfwRuleArgv(verb: "allow" | "delete", rule: FirewallRule, t
   const head = verb === "allow" ? ["ufw", "allow"] : ["ufw", "delete", "allow"];
   return [
     ...head,
-    "proto", rule.protocol,
-    "from", rule.source,
-    "to", ufwDestination(rule.destination) ?? "any",
-    "port", String(rule.port),
+    "proto",
+    rule.protocol,
+    "from",
+    rule.source,
+    "to",
+    ufwDestination(rule.destination) ?? "any",
+    "port",
+    String(rule.port),
     ...(tag ? ["comment", tag] : []),
   ];
 }
@@ -74,7 +78,21 @@ function buildUfwRemovalLine(rule: FirewallRule, tag: string): string {
   const parsed = parseCidr(rule.source);
   const spellings = new Set([rule.source, ...(typeof parsed === "string" ? [] : [formatCidr(parsed), parsed.address.toString()])]);
   const sources = [...spellings].flatMap((s) => (s.includes("/") ? [s] : [s, `${s}/32`, `${s}/128`])).join(" ");
-  const awk = 'BEGIN { n = split(srcs, s, " ") } $4 == "allow" && $5 == proto && $6 == port && $NF == "comment=" hex { for (i = 1; i <= n; i++) if ($9 == s[i]) found = 1 } END { exit !found }';
-  const check = ["awk", "-v", `proto=${rule.protocol}`, "-v", `port=${rule.port}`, "-v", `hex=${hex}`, "-v", `srcs=${sources}`, awk, "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
+  const awk =
+    'BEGIN { n = split(srcs, s, " ") } $4 == "allow" && $5 == proto && $6 == port && $NF == "comment=" hex { for (i = 1; i <= n; i++) if ($9 == s[i]) found = 1 } END { exit !found }';
+  const check = [
+    "awk",
+    "-v",
+    `proto=${rule.protocol}`,
+    "-v",
+    `port=${rule.port}`,
+    "-v",
+    `hex=${hex}`,
+    "-v",
+    `srcs=${sources}`,
+    awk,
+    "/etc/ufw/user.rules",
+    "/etc/ufw/user6.rules",
+  ];
   return `if ${quoteArgv(check)} 2>/dev/null; then ${quoteArgv(buildUfwRuleArgv("delete", rule))} >/dev/null; fi`;
 }

@@ -13,20 +13,34 @@ import { buildUfwRuleArgv, parseUfwUserRules, sameUfwRule, ufwDestination } from
 export class UfwBackend implements FirewallBackend {
   readonly name = "ufw" as const;
   /** `status`: a `ufw status verbose` just read (auto-detection's), so ensureReady need not read it again. */
-  constructor(private readonly runner: Runner, private readonly status?: string) {}
+  constructor(
+    private readonly runner: Runner,
+    private readonly status?: string,
+  ) {}
 
   async ensureReady(): Promise<void> {
     const argv = UFW_STATUS;
-    const stdout = this.status ?? (await runChecked(sharedReads(this.runner), argv, { what: "read ufw's status", hint: "install ufw and run the provider as root (or with sudo)" })).stdout;
+    const stdout =
+      this.status ??
+      (
+        await runChecked(sharedReads(this.runner), argv, {
+          what: "read ufw's status",
+          hint: "install ufw and run the provider as root (or with sudo)",
+        })
+      ).stdout;
     if (!/^Status: active/m.test(stdout)) {
       throw new FirewallError("ufw is inactive, so an allow rule would filter nothing", {
-        what: "check the firewall", where: this.runner.where, command: quoteArgv(argv),
+        what: "check the firewall",
+        where: this.runner.where,
+        command: quoteArgv(argv),
         hint: "enable ufw with a default deny incoming policy (ufw default deny incoming && ufw enable), allowing ssh first",
       });
     }
     if (!/^Default: (deny|reject) \(incoming\)/m.test(stdout)) {
       throw new FirewallError("ufw's default incoming policy is allow, so an allow rule would keep no one out", {
-        what: "check the firewall", where: this.runner.where, command: quoteArgv(argv),
+        what: "check the firewall",
+        where: this.runner.where,
+        command: quoteArgv(argv),
         hint: "set ufw default deny incoming (allow ssh first)",
       });
     }
@@ -47,10 +61,15 @@ export class UfwBackend implements FirewallBackend {
   async add(rule: FirewallRule, tag: string): Promise<void> {
     const existing = (await this.list()).find((r) => sameUfwRule(r, rule));
     if (existing && existing.comment !== tag) {
-      throw new FirewallError(`an identical ufw rule already exists (comment ${JSON.stringify(existing.comment)}), and ufw cannot hold a second copy we could delete separately`, {
-        what: "add the firewall rule", where: this.runner.where, command: quoteArgv(buildUfwRuleArgv("allow", rule, tag)),
-        hint: "remove the hand-made rule (ufw delete allow ...) so this resource can own it, or drop the duplicate source from sources",
-      });
+      throw new FirewallError(
+        `an identical ufw rule already exists (comment ${JSON.stringify(existing.comment)}), and ufw cannot hold a second copy we could delete separately`,
+        {
+          what: "add the firewall rule",
+          where: this.runner.where,
+          command: quoteArgv(buildUfwRuleArgv("allow", rule, tag)),
+          hint: "remove the hand-made rule (ufw delete allow ...) so this resource can own it, or drop the duplicate source from sources",
+        },
+      );
     }
     if (!existing) await this.locked(buildUfwRuleArgv("allow", rule, tag), "add the firewall rule");
     await this.verify(rule, tag, true);
@@ -70,7 +89,8 @@ export class UfwBackend implements FirewallBackend {
     const live = await this.isLive(rule);
     if (saved === present && live === present) return;
     throw new FirewallError(`after the change the rule is ${saved ? "" : "not "}saved and ${live ? "" : "not "}live`, {
-      what: present ? "verify the firewall rule" : "verify the firewall rule is gone", where: this.runner.where,
+      what: present ? "verify the firewall rule" : "verify the firewall rule is gone",
+      where: this.runner.where,
       command: quoteArgv(buildUfwRuleArgv(present ? "allow" : "delete", rule, present ? tag : undefined)),
       hint: "run ufw reload and check ufw status; another tool may be rewriting the firewall",
     });

@@ -108,20 +108,22 @@ export async function closeAllConnections(graceMs: number): Promise<void> {
   closing = true;
   const entries = [...pool.values()];
   pool.clear();
-  await Promise.all(entries.map(async (e) => {
-    if (e.idleTimer) clearTimeout(e.idleTimer);
-    const ssh = await e.connecting.catch(() => undefined);
-    if (!ssh) return;
-    if (e.active > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        e.onIdle = resolve;
-        timer = setTimeout(resolve, graceMs).unref();
-      });
-      clearTimeout(timer);
-    }
-    await ssh.close();
-  }));
+  await Promise.all(
+    entries.map(async (e) => {
+      if (e.idleTimer) clearTimeout(e.idleTimer);
+      const ssh = await e.connecting.catch(() => undefined);
+      if (!ssh) return;
+      if (e.active > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          e.onIdle = resolve;
+          timer = setTimeout(resolve, graceMs).unref();
+        });
+        clearTimeout(timer);
+      }
+      await ssh.close();
+    }),
+  );
 }
 
 function shuttingDown(where: string): SharedTunnelError {
@@ -138,7 +140,9 @@ function shuttingDown(where: string): SharedTunnelError {
  */
 function poolKey(conn: RemoteConnection): string {
   const steps = [...(conn.jumpHosts ?? []), conn].map((s) => {
-    const secret = createHash("sha256").update(JSON.stringify([s.privateKey, s.privateKeyPassphrase, s.privateKeyPath])).digest("hex");
+    const secret = createHash("sha256")
+      .update(JSON.stringify([s.privateKey, s.privateKeyPassphrase, s.privateKeyPath]))
+      .digest("hex");
     return [s.host, s.port ?? 22, s.user, (s.hostKey ?? "").trim().split(/\s+/)[1], secret];
   });
   const agent = conn.agent === true ? ["SSH_AUTH_SOCK", process.env.SSH_AUTH_SOCK] : conn.agent;

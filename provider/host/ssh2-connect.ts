@@ -39,7 +39,7 @@ export function agentPath(conn: ConnectionArgs): string | undefined {
   throw new SshConnectError("connection.agent is true, but SSH_AUTH_SOCK is not set for the process running pulumi", {
     what: "connect to the tunnel host",
     where: `${conn.user}@${conn.host}:${conn.port ?? 22}`,
-    hint: "start an agent and add the key (eval \"$(ssh-agent)\"; ssh-add KEY) before running pulumi, or set connection.agent to the agent's socket path",
+    hint: 'start an agent and add the key (eval "$(ssh-agent)"; ssh-add KEY) before running pulumi, or set connection.agent to the agent\'s socket path',
   });
 }
 
@@ -100,11 +100,14 @@ export async function connectStep(s: Step, sock: Duplex | undefined, agent: stri
 export function forwardTo(client: Client, from: Step, to: Step, timeoutMs: number): Promise<ClientChannel> {
   const port = to.endpoint.port ?? 22;
   return new Promise((resolve, reject) => {
-    const fail = (message: string) => reject(new SshConnectError(message, {
-      what: `open a channel from ${from.label} to ${to.label}`,
-      where: from.where,
-      hint: `check that ${from.endpoint.user} may forward TCP there (sshd's AllowTcpForwarding, PermitOpen) and that it reaches ${to.endpoint.host}:${port}`,
-    }));
+    const fail = (message: string) =>
+      reject(
+        new SshConnectError(message, {
+          what: `open a channel from ${from.label} to ${to.label}`,
+          where: from.where,
+          hint: `check that ${from.endpoint.user} may forward TCP there (sshd's AllowTcpForwarding, PermitOpen) and that it reaches ${to.endpoint.host}:${port}`,
+        }),
+      );
     const timer = setTimeout(() => fail(`no answer within ${timeoutMs / 1000}s`), timeoutMs);
     client.forwardOut("127.0.0.1", 0, to.endpoint.host, port, (err, channel) => {
       clearTimeout(timer);
@@ -136,11 +139,14 @@ function describeConnectError(err: Error & { level?: string }, s: Step, how: { h
     });
   }
   if (/Cannot parse privateKey/.test(err.message)) {
-    return new SshConnectError(`cannot use the private key of ${s.property}: ${err.message.replace(/^Cannot parse privateKey: /, "").replace(/passphrase.*$/i, "bad or missing passphrase")}`, {
-      what,
-      where: s.where,
-      hint: `check ${s.property}.privateKeyPassphrase is this key's passphrase, and that the key is an OpenSSH, PEM or PuTTY private key`,
-    });
+    return new SshConnectError(
+      `cannot use the private key of ${s.property}: ${err.message.replace(/^Cannot parse privateKey: /, "").replace(/passphrase.*$/i, "bad or missing passphrase")}`,
+      {
+        what,
+        where: s.where,
+        hint: `check ${s.property}.privateKeyPassphrase is this key's passphrase, and that the key is an OpenSSH, PEM or PuTTY private key`,
+      },
+    );
   }
   if (err.level === "agent") {
     return new SshConnectError(`the ssh-agent at ${how.agent} could not be used: ${err.message}`, {

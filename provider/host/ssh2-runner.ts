@@ -20,7 +20,11 @@ export class Ssh2Runner implements Runner {
   /** True once the connection has ended (the server closed it, or close() was called). */
   closed = false;
   /** `hops`: the jump hosts' connections, nearest first; they live exactly as long as `client`. */
-  private constructor(private readonly client: Client, hops: Client[], where: string) {
+  private constructor(
+    private readonly client: Client,
+    hops: Client[],
+    where: string,
+  ) {
     this.where = where;
     client.on("close", () => {
       this.closed = true;
@@ -64,7 +68,12 @@ export class Ssh2Runner implements Runner {
     }
     const client = clients.pop() as Client;
     const final = steps[steps.length - 1];
-    const where = clients.length ? `${final.where} via ${steps.slice(0, -1).map((s) => s.where).join(" > ")}` : final.where;
+    const where = clients.length
+      ? `${final.where} via ${steps
+          .slice(0, -1)
+          .map((s) => s.where)
+          .join(" > ")}`
+      : final.where;
     return new Ssh2Runner(client, clients, where);
   }
 
@@ -131,7 +140,13 @@ export class Ssh2Runner implements Runner {
         stream.on("close", (code: number | undefined) => {
           if (timer) clearTimeout(timer);
           const out = afterBegin(stdout.text, nonce);
-          resolve({ exitCode: timedOut ? undefined : code ?? undefined, stdout: out.text, stdoutBytes: out.bytes, stderr: afterBegin(stderr.text, nonce).text, timedOut });
+          resolve({
+            exitCode: timedOut ? undefined : (code ?? undefined),
+            stdout: out.text,
+            stdoutBytes: out.bytes,
+            stderr: afterBegin(stderr.text, nonce).text,
+            timedOut,
+          });
         });
         stream.end(options.input ?? undefined);
       });

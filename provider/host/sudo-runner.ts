@@ -9,7 +9,7 @@ import type { RunOptions, RunResult, Runner } from "./runner";
  * commands grants no less than ALL, so the rule to give is ALL, and saying less would mislead.
  */
 export const SUDO_HINT =
-  "give the connection user a NOPASSWD rule for all commands, e.g. \"<user> ALL=(root) NOPASSWD: ALL\" in /etc/sudoers.d/ " +
+  'give the connection user a NOPASSWD rule for all commands, e.g. "<user> ALL=(root) NOPASSWD: ALL" in /etc/sudoers.d/ ' +
   "(the provider runs sh -c scripts, env, flock, ssh, kill and the firewall tools as root, so a shorter list would not be narrower), or connect as root";
 
 /**
@@ -27,7 +27,10 @@ export class SudoRunner implements Runner {
   async run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
     const wrapped = ["sudo", "-n", "--", ...argv];
     const result = await this.inner.run(wrapped, options);
-    if (result.exitCode === 1 && /^sudo: (a password is required|a terminal is required|.*not in the sudoers|.*not allowed to execute)/m.test(result.stderr)) {
+    if (
+      result.exitCode === 1 &&
+      /^sudo: (a password is required|a terminal is required|.*not in the sudoers|.*not allowed to execute)/m.test(result.stderr)
+    ) {
       throw new CommandFailedError({
         what: "run a command through sudo",
         where: this.where,

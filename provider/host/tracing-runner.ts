@@ -8,14 +8,20 @@ import type { RunOptions, RunResult, Runner } from "./runner";
  */
 export class TracingRunner implements Runner {
   readonly where: string;
-  constructor(private readonly inner: Runner, private readonly file: string) {
+  constructor(
+    private readonly inner: Runner,
+    private readonly file: string,
+  ) {
     this.where = inner.where;
   }
 
   async run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
     const started = Date.now();
     const result = await this.inner.run(argv, options);
-    appendFileSync(this.file, `${new Date(started).toISOString()}\t${this.where}\t${Date.now() - started}ms\t${result.exitCode ?? "-"}\t${argv.join(" ")}\n`);
+    appendFileSync(
+      this.file,
+      `${new Date(started).toISOString()}\t${this.where}\t${Date.now() - started}ms\t${result.exitCode ?? "-"}\t${argv.join(" ")}\n`,
+    );
     return result;
   }
 

@@ -18,7 +18,14 @@ export type FirstStart =
  * be the one the keeper names, carry the tag, and be the keeper's child: another process on the
  * port is not our forward. `timeoutMs` covers ssh's ConnectTimeout and authentication.
  */
-export async function awaitFirstStart(runner: Runner, dir: string, tag: string, address: string, port: number, timeoutMs = 60_000): Promise<FirstStart> {
+export async function awaitFirstStart(
+  runner: Runner,
+  dir: string,
+  tag: string,
+  address: string,
+  port: number,
+  timeoutMs = 60_000,
+): Promise<FirstStart> {
   let seen: Listener | undefined;
   const outcome = await waitFor(async (): Promise<FirstStart | undefined> => {
     const status = await readKeeperStatus(runner, dir, tag);

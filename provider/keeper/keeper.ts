@@ -35,8 +35,13 @@ export function parseKeeperStatus(text: string): KeeperStatus | undefined {
   const state = v.get("state");
   if (keeperPid === undefined || !["starting", "running", "backoff", "exited"].includes(state ?? "")) return undefined;
   return {
-    keeperPid, state: state as KeeperStatus["state"], restarts: num("restarts") ?? 0,
-    sshPid: num("ssh_pid"), lastRestart: num("last_restart"), lastExit: num("last_exit"), lastError: v.get("last_error") || undefined,
+    keeperPid,
+    state: state as KeeperStatus["state"],
+    restarts: num("restarts") ?? 0,
+    sshPid: num("ssh_pid"),
+    lastRestart: num("last_restart"),
+    lastExit: num("last_exit"),
+    lastError: v.get("last_error") || undefined,
   };
 }
 
@@ -61,7 +66,11 @@ export async function startKeeper(runner: Runner, spec: KeeperSpec, sshArgv: str
   const started = await runner.run(argv, { timeoutMs: 20_000 });
   if (started.exitCode !== 0) {
     throw new CommandFailedError({
-      what: "start the forward's keeper", where: runner.where, command: quoteArgv(argv), exitCode: started.exitCode, stderr: started.stderr,
+      what: "start the forward's keeper",
+      where: runner.where,
+      command: quoteArgv(argv),
+      exitCode: started.exitCode,
+      stderr: started.stderr,
       hint: "the tunnel host needs sh, setsid (util-linux), date, pkill (procps) and a writable state directory",
     });
   }
@@ -92,7 +101,12 @@ export async function setRestartPolicy(runner: Runner, dir: string, tag: string,
 }
 
 /** Moves (or, with undefined, cancels) the keeper's deadline without touching its ssh: it re-reads the file on SIGUSR1. */
-export async function moveKeeperDeadline(runner: Runner, dir: string, keeper: { pid: number; startTicks: string; tag: string }, deadline: number | undefined): Promise<void> {
+export async function moveKeeperDeadline(
+  runner: Runner,
+  dir: string,
+  keeper: { pid: number; startTicks: string; tag: string },
+  deadline: number | undefined,
+): Promise<void> {
   const files = keeperFiles(dir, keeper.tag);
   if (deadline === undefined) await runner.run(["rm", "-f", "--", files.deadline]);
   else await writePrivateFile(runner, files.deadline, `${deadline}\n`);
@@ -109,7 +123,8 @@ export async function stopKeeper(runner: Runner, dir: string, keeper: { pid: num
   const p = await readKeeper(runner, keeper.pid, keeper.startTicks, keeper.tag);
   if (!p) return;
   // setsid made the keeper its group's leader; a keeper started otherwise is signalled alone.
-  const group = (await runner.run(["sh", "-c", 'test "$(sed "s/.*) //" "/proc/$1/stat" | cut -d" " -f3)" = "$1"', "sh", String(p.pid)])).exitCode === 0;
+  const group =
+    (await runner.run(["sh", "-c", 'test "$(sed "s/.*) //" "/proc/$1/stat" | cut -d" " -f3)" = "$1"', "sh", String(p.pid)])).exitCode === 0;
   // The shell's own kill: procps kill needs "--" before a group, dash's refuses it.
   const signal = (name: string) => ["sh", "-c", `kill -${name} "$1"`, "sh", group ? `-${p.pid}` : String(p.pid)];
   await runner.run(signal("TERM"));
@@ -118,7 +133,11 @@ export async function stopKeeper(runner: Runner, dir: string, keeper: { pid: num
   const killed = await runner.run(argv);
   if (await waitForExit(runner, p.pid, 2000, p.startTicks)) return;
   throw new CommandFailedError({
-    what: "stop the forward's keeper", where: runner.where, command: quoteArgv(argv), exitCode: killed.exitCode, stderr: killed.stderr,
+    what: "stop the forward's keeper",
+    where: runner.where,
+    command: quoteArgv(argv),
+    exitCode: killed.exitCode,
+    stderr: killed.stderr,
     reason: `keeper pid ${p.pid} still runs after TERM and KILL`,
     hint: `run with the privileges it was started with (connection.sudo, or reap --sudo), or stop it by hand (sudo kill -- -${p.pid})`,
   });
@@ -146,8 +165,9 @@ export function parseKeeperList(processes: readonly ListedProcess[], dirs: reado
 /** Keepers and timers of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
 export async function findKeepers(runner: Runner, tagOrPrefix: string): Promise<KeeperProcess[]> {
   const exact = !tagOrPrefix.endsWith(".");
-  return parseKeeperList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched)
-    .filter((k) => (exact ? k.tag === tagOrPrefix : k.tag.startsWith(tagOrPrefix)));
+  return parseKeeperList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched).filter((k) =>
+    exact ? k.tag === tagOrPrefix : k.tag.startsWith(tagOrPrefix),
+  );
 }
 
 /**

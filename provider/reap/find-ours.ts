@@ -57,21 +57,36 @@ export function parseTaggedForwards(processes: readonly ListedProcess[], dirs: r
 export async function findOurProcesses(runner: Runner): Promise<FoundProcess[]> {
   const clock = await readBootClock(runner);
   const { searched } = await stateDirs(runner);
-  const ssh = parseTaggedForwards(await listProcesses(runner, "ssh"), searched).map((p) => ({ ...p, kind: "forward" as const, file: `${p.dir}/${p.tag}.log` }));
+  const ssh = parseTaggedForwards(await listProcesses(runner, "ssh"), searched).map((p) => ({
+    ...p,
+    kind: "forward" as const,
+    file: `${p.dir}/${p.tag}.log`,
+  }));
   const shells = await listProcesses(runner, "sh");
   const sh = [
     ...parseWatchdogList(shells, searched).map((p) => ({ ...p, kind: "watchdog" as const, file: `${p.dir}/${p.tag}.watchdog` })),
-    ...parseKeeperList(shells, searched).filter((k) => k.kind === "keeper").map((p) => ({ ...p, kind: "keeper" as const, file: `${p.dir}/${p.tag}.keeper` })),
+    ...parseKeeperList(shells, searched)
+      .filter((k) => k.kind === "keeper")
+      .map((p) => ({ ...p, kind: "keeper" as const, file: `${p.dir}/${p.tag}.keeper` })),
   ];
   const found: FoundProcess[] = [];
-  const here = await readNetNamespaces(runner, [...sh, ...ssh].map((p) => p.pid));
+  const here = await readNetNamespaces(
+    runner,
+    [...sh, ...ssh].map((p) => p.pid),
+  );
   for (const p of [...sh, ...ssh]) {
     // A pid is visible from every network namespace; a forward in another one is another host's (a lab, a container).
     if (here.get(p.pid) !== here.get(0)) continue;
     const tag = parseTag(p.tag);
     const identity = await readProcessIdentity(runner, p.pid);
     if (!tag || !identity || identity.state === "Z" || !identity.argv.includes(p.file)) continue;
-    found.push({ kind: p.kind, pid: p.pid, tag, startTicks: identity.startTicks, startUnix: clock.bootUnix + Math.floor(Number(identity.startTicks) / clock.ticksPerSecond) });
+    found.push({
+      kind: p.kind,
+      pid: p.pid,
+      tag,
+      startTicks: identity.startTicks,
+      startUnix: clock.bootUnix + Math.floor(Number(identity.startTicks) / clock.ticksPerSecond),
+    });
   }
   return found;
 }

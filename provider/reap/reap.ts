@@ -77,7 +77,9 @@ async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Pr
 
 async function reapRule(r: FoundRule, dryRun: boolean): Promise<ReapRow> {
   const to = `${r.rule.protocol} port ${r.rule.port}${r.rule.destination ? ` to ${r.rule.destination}` : ""}`;
-  const what = r.strayDrop ? `${r.backend.name}: drop of ${to}, its accepts gone` : `${r.backend.name}: ${r.rule.protocol} port ${r.rule.port} from ${r.rule.source}${r.rule.destination ? ` to ${r.rule.destination}` : ""}`;
+  const what = r.strayDrop
+    ? `${r.backend.name}: drop of ${to}, its accepts gone`
+    : `${r.backend.name}: ${r.rule.protocol} port ${r.rule.port} from ${r.rule.source}${r.rule.destination ? ` to ${r.rule.destination}` : ""}`;
   if (dryRun) return { kind: "rule", tag: r.tag.tag, what, action: "would remove" };
   await r.backend.remove(r.rule, r.tag.tag);
   return { kind: "rule", tag: r.tag.tag, what, action: "removed" };

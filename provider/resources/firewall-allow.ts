@@ -40,9 +40,28 @@ export class FirewallAllow extends pulumi.dynamic.Resource {
   declare public readonly rules: pulumi.Output<{ source: string; destination?: string; port: number; protocol: string }[]>;
 
   constructor(name: string, args: FirewallAllowArgs, opts?: pulumi.CustomResourceOptions) {
-    super(firewallClosures, name, { ...args, connection: secretInput(args.connection), preflightFor: secretInput(args.preflightFor), owner: ownerOf(pulumi, name), ...urnInputs(name, "FirewallAllow", opts), ruleTag: undefined, rules: undefined, requestedBackend: undefined, requestedExpiresAt: undefined, drift: undefined, expiresAt: args.expiresAt }, {
-      ...opts,
-      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "preflightFor"],
-    }, "pulumi-shared-tunnel", "FirewallAllow");
+    super(
+      firewallClosures,
+      name,
+      {
+        ...args,
+        connection: secretInput(args.connection),
+        preflightFor: secretInput(args.preflightFor),
+        owner: ownerOf(pulumi, name),
+        ...urnInputs(name, "FirewallAllow", opts),
+        ruleTag: undefined,
+        rules: undefined,
+        requestedBackend: undefined,
+        requestedExpiresAt: undefined,
+        drift: undefined,
+        expiresAt: args.expiresAt,
+      },
+      {
+        ...opts,
+        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "preflightFor"],
+      },
+      "pulumi-shared-tunnel",
+      "FirewallAllow",
+    );
   }
 }

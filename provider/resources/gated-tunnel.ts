@@ -40,28 +40,37 @@ export class GatedTunnel extends pulumi.ComponentResource {
       return resolved.bindPort;
     });
     // tunnelArgs carries secrets (keys), which would make the port secret too; it is not.
-    this.firewall = new FirewallAllow(`${name}-allow`, {
-      connection: args.connection,
-      port: pulumi.unsecret(checkedPort),
-      sources,
-      destination: args.bindAddress,
-      backend,
-      // The tunnel's preflight runs before the rule goes in: a forward that cannot start leaves no rule.
-      preflightFor: forwardArgs,
-      // The deadline is fixed once, by the rule's create; the forward gets that same instant, and
-      // the rule's watchdog stops the forward before removing the rule (never the other way round).
-      expiresAfter,
-      expiresAt,
-      // The forward's own prefix (its identity is its URN's hash, known before it exists).
-      gatesForwardsOf: urnInputs(`${name}-forward`, "SharedTunnel", { parent: this }).identity.apply((identity) => ownerPrefix({ owner: ownerOf(pulumi, `${name}-forward`), identity })),
-    }, { parent: this });
+    this.firewall = new FirewallAllow(
+      `${name}-allow`,
+      {
+        connection: args.connection,
+        port: pulumi.unsecret(checkedPort),
+        sources,
+        destination: args.bindAddress,
+        backend,
+        // The tunnel's preflight runs before the rule goes in: a forward that cannot start leaves no rule.
+        preflightFor: forwardArgs,
+        // The deadline is fixed once, by the rule's create; the forward gets that same instant, and
+        // the rule's watchdog stops the forward before removing the rule (never the other way round).
+        expiresAfter,
+        expiresAt,
+        // The forward's own prefix (its identity is its URN's hash, known before it exists).
+        gatesForwardsOf: urnInputs(`${name}-forward`, "SharedTunnel", { parent: this }).identity.apply((identity) =>
+          ownerPrefix({ owner: ownerOf(pulumi, `${name}-forward`), identity }),
+        ),
+      },
+      { parent: this },
+    );
     // Only with an expiry: the rule's expiresAt output does not exist otherwise, and a preview
     // would show it as unknown, i.e. a spurious update of every unchanged forward.
     const expires = expiresAfter !== undefined || expiresAt !== undefined;
     // The rule's id (its ruleTag), not the ruleTag output: a preview of an in-place rule update
     // keeps the id known, so only a real replacement of the rule shows the gate as changing.
     const gated = { ...forwardArgs, gateTag: this.firewall.id };
-    this.tunnel = new SharedTunnel(`${name}-forward`, expires ? { ...gated, expiresAt: this.firewall.expiresAt as pulumi.Output<string> } : gated, { parent: this, dependsOn: [this.firewall] });
+    this.tunnel = new SharedTunnel(`${name}-forward`, expires ? { ...gated, expiresAt: this.firewall.expiresAt as pulumi.Output<string> } : gated, {
+      parent: this,
+      dependsOn: [this.firewall],
+    });
     this.url = this.tunnel.url;
     this.listenAddress = this.tunnel.listenAddress;
     this.pid = this.tunnel.pid;

@@ -37,7 +37,11 @@ export function ownerOf(pulumiModule: typeof pulumi, name: string): string {
  * the hash of it that makes the resource's tags on the host its own. Known before create, so a
  * create killed half-way leaves things the next create recognises as its own.
  */
-export function urnInputs(name: string, type: "SharedTunnel" | "FirewallAllow", opts?: pulumi.CustomResourceOptions): { progressUrn: pulumi.Output<string>; identity: pulumi.Output<string> } {
+export function urnInputs(
+  name: string,
+  type: "SharedTunnel" | "FirewallAllow",
+  opts?: pulumi.CustomResourceOptions,
+): { progressUrn: pulumi.Output<string>; identity: pulumi.Output<string> } {
   const urn = pulumi.createUrn(name, `pulumi-nodejs:dynamic/pulumi-shared-tunnel:${type}`, opts?.parent);
   // Only the string: createUrn's output depends on the parent, and an input depending on a
   // component makes the SDK wait for all of its children, this resource among them (a deadlock).

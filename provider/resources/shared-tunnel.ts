@@ -71,11 +71,43 @@ export class SharedTunnel extends pulumi.dynamic.Resource {
   declare public readonly expiresAt: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: SharedTunnelArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = { pid: undefined, processStartTicks: undefined, keeperPid: undefined, keeperStartTicks: undefined, listening: undefined, restarts: undefined, lastRestartAt: undefined, lastError: undefined, listenAddress: undefined, url: undefined, startedAt: undefined, command: undefined, logFile: undefined, tag: undefined, requestedExpiresAt: undefined };
+    const outputs = {
+      pid: undefined,
+      processStartTicks: undefined,
+      keeperPid: undefined,
+      keeperStartTicks: undefined,
+      listening: undefined,
+      restarts: undefined,
+      lastRestartAt: undefined,
+      lastError: undefined,
+      listenAddress: undefined,
+      url: undefined,
+      startedAt: undefined,
+      command: undefined,
+      logFile: undefined,
+      tag: undefined,
+      requestedExpiresAt: undefined,
+    };
     // expiresAt is an input and an output (the deadline fixed on the host): its key must always be registered.
-    super(tunnelClosures, name, { ...args, restart: args.restart ?? "always", connection: secretInput(args.connection), gateway: secretInput(args.gateway), owner: ownerOf(pulumi, name), ...urnInputs(name, "SharedTunnel", opts), ...outputs, expiresAt: args.expiresAt }, {
-      ...opts,
-      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "gateway", "connection"],
-    }, "pulumi-shared-tunnel", "SharedTunnel");
+    super(
+      tunnelClosures,
+      name,
+      {
+        ...args,
+        restart: args.restart ?? "always",
+        connection: secretInput(args.connection),
+        gateway: secretInput(args.gateway),
+        owner: ownerOf(pulumi, name),
+        ...urnInputs(name, "SharedTunnel", opts),
+        ...outputs,
+        expiresAt: args.expiresAt,
+      },
+      {
+        ...opts,
+        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "gateway", "connection"],
+      },
+      "pulumi-shared-tunnel",
+      "SharedTunnel",
+    );
   }
 }

@@ -39,17 +39,23 @@ const PATTERNS: Pattern[] = [
   {
     // A hop refusing to open the channel onwards: the next hop (or the gateway) is the problem.
     test: /open failed: (administratively prohibited|connect failed)/i,
-    diagnose: ({ server, isHop }) => (isHop ? {
-      cause: `${server.name} could not open a connection to ${server.next} (forwarding refused there, or ${server.next} does not answer from it)`,
-      hint: `check ${server.next} is reachable from that jump host and that it allows TCP forwarding (AllowTcpForwarding) for ${server.property}.user`,
-    } : undefined),
+    diagnose: ({ server, isHop }) =>
+      isHop
+        ? {
+            cause: `${server.name} could not open a connection to ${server.next} (forwarding refused there, or ${server.next} does not answer from it)`,
+            hint: `check ${server.next} is reachable from that jump host and that it allows TCP forwarding (AllowTcpForwarding) for ${server.property}.user`,
+          }
+        : undefined,
   },
   {
     test: /open failed: connect failed: open failed/i,
-    diagnose: ({ gateway, target, socketTarget }) => (socketTarget ? {
-      cause: `the gateway ${gateway} did not connect to the socket ${target}: it is missing or not listening there, or AllowStreamLocalForwarding is off for this user`,
-      hint: "check targetSocket as seen on the gateway (and that the gateway user may connect to it), and AllowStreamLocalForwarding yes (or local) in the gateway's sshd_config",
-    } : undefined),
+    diagnose: ({ gateway, target, socketTarget }) =>
+      socketTarget
+        ? {
+            cause: `the gateway ${gateway} did not connect to the socket ${target}: it is missing or not listening there, or AllowStreamLocalForwarding is off for this user`,
+            hint: "check targetSocket as seen on the gateway (and that the gateway user may connect to it), and AllowStreamLocalForwarding yes (or local) in the gateway's sshd_config",
+          }
+        : undefined,
   },
   {
     test: /administratively prohibited/i,

@@ -17,8 +17,12 @@ export async function diagnoseThroughHops(runner: Runner, gw: GatewayEndpoint, o
 export async function diagnoseHops(runner: Runner, gw: GatewayEndpoint, where: SshWhere): Promise<SshDiagnosis | undefined> {
   const hops = gw.jump?.hops ?? [];
   if (hops.length === 0) return undefined;
-  const logs = await readLogs(runner, hops.map((h) => h.logFile));
-  const name = (i: number) => (i < hops.length ? `the jump host gateway.jumpHosts[${i}] (${formatHostPort(hops[i].host, hops[i].port)})` : `the gateway ${where.gateway}`);
+  const logs = await readLogs(
+    runner,
+    hops.map((h) => h.logFile),
+  );
+  const name = (i: number) =>
+    i < hops.length ? `the jump host gateway.jumpHosts[${i}] (${formatHostPort(hops[i].host, hops[i].port)})` : `the gateway ${where.gateway}`;
   for (const [i] of hops.entries()) {
     const server = { name: name(i), property: `gateway.jumpHosts[${i}]`, next: name(i + 1) };
     const diagnosis = classifySshError(logs[i], { ...where, server });

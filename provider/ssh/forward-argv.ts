@@ -34,11 +34,14 @@ export function describeTarget(target: ForwardTarget): string {
  */
 function commonOptions(gw: GatewayEndpoint, keepAliveSeconds: number): string[] {
   return [
-    "-F", "none",
+    "-F",
+    "none",
     ...loginOptions(gw, keepAliveSeconds).flatMap(([k, v]) => ["-o", `${k}=${v}`]),
     ...(gw.jump ? ["-o", `ProxyCommand=${hopProxyCommand(gw.jump, gw.jump.hops.length)}`] : []),
-    "-p", String(gw.port),
-    "-l", gw.user,
+    "-p",
+    String(gw.port),
+    "-l",
+    gw.user,
   ];
 }
 
@@ -51,13 +54,19 @@ function commonOptions(gw: GatewayEndpoint, keepAliveSeconds: number): string[] 
 export function buildForwardArgv(spec: ForwardSpec): string[] {
   const listen = formatHostPort(spec.bindAddress, spec.bindPort);
   return [
-    ...sshCommand(spec.gateway), "-N",
-    "-E", spec.logFile,
+    ...sshCommand(spec.gateway),
+    "-N",
+    "-E",
+    spec.logFile,
     ...commonOptions(spec.gateway, spec.keepAliveSeconds),
-    "-o", "ExitOnForwardFailure=yes",
-    "-o", "LogLevel=VERBOSE",
-    "-L", `${listen}:${describeTarget(spec.target)}`,
-    "--", spec.gateway.host,
+    "-o",
+    "ExitOnForwardFailure=yes",
+    "-o",
+    "LogLevel=VERBOSE",
+    "-L",
+    `${listen}:${describeTarget(spec.target)}`,
+    "--",
+    spec.gateway.host,
   ];
 }
 
@@ -77,9 +86,23 @@ export function buildPreflightArgv(gw: GatewayEndpoint, targetHost: string, targ
  */
 export function buildSocketProbeArgv(gw: GatewayEndpoint, localSocket: string, socket: string, logFile: string): string[] {
   return [
-    ...sshCommand(gw), "-N", "-E", logFile, ...commonOptions(gw, 5),
-    "-o", "LogLevel=DEBUG2", "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes", "-o", "StreamLocalBindMask=0177",
-    "-L", `${localSocket}:${socket}`, "--", gw.host,
+    ...sshCommand(gw),
+    "-N",
+    "-E",
+    logFile,
+    ...commonOptions(gw, 5),
+    "-o",
+    "LogLevel=DEBUG2",
+    "-o",
+    "ExitOnForwardFailure=yes",
+    "-o",
+    "StreamLocalBindUnlink=yes",
+    "-o",
+    "StreamLocalBindMask=0177",
+    "-L",
+    `${localSocket}:${socket}`,
+    "--",
+    gw.host,
   ];
 }
 
@@ -90,7 +113,21 @@ export function buildSocketProbeArgv(gw: GatewayEndpoint, localSocket: string, s
 export function buildSftpListArgv(gw: GatewayEndpoint): string[] {
   const ssh = sshCommand(gw);
   const options = commonOptions(gw, 5).slice(0, -4);
-  return [...ssh.slice(0, -1), "sftp", "-b", "-", ...options, "-o", `Port=${gw.port}`, "-o", `User=${gw.user}`, "-o", `HostName=${gw.host}`, "--", "gateway"];
+  return [
+    ...ssh.slice(0, -1),
+    "sftp",
+    "-b",
+    "-",
+    ...options,
+    "-o",
+    `Port=${gw.port}`,
+    "-o",
+    `User=${gw.user}`,
+    "-o",
+    `HostName=${gw.host}`,
+    "--",
+    "gateway",
+  ];
 }
 
 /** A known_hosts line for the pinned key, or (`ca`) the CA that signs the host's certificate; non-standard ports use the [host]:port form. */

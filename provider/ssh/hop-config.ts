@@ -47,7 +47,11 @@ export function buildHopConfig(chain: JumpChain): string {
     ];
     return [`Host ${hop.alias}`, ...lines.map(([k, v]) => `  ${k} ${k === "ProxyCommand" ? v : configWord(v)}`)].join("\n");
   });
-  return ["# pulumi-shared-tunnel: the gateway's jump hosts, tunnel host's side first. Generated for one forward; removed with it.", ...blocks, ""].join("\n");
+  return [
+    "# pulumi-shared-tunnel: the gateway's jump hosts, tunnel host's side first. Generated for one forward; removed with it.",
+    ...blocks,
+    "",
+  ].join("\n");
 }
 
 /**

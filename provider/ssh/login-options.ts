@@ -23,7 +23,13 @@ export function loginOptions(login: SshLogin, keepAliveSeconds: number): [string
   return [
     // BatchMode would also refuse to ask for a key's passphrase; with askpass, every other prompt
     // is still off (no passwords; StrictHostKeyChecking=yes never asks).
-    ...(login.askpassFile ? [["BatchMode", "no"], ["PasswordAuthentication", "no"], ["KbdInteractiveAuthentication", "no"]] as [string, string][] : [["BatchMode", "yes"] as [string, string]]),
+    ...(login.askpassFile
+      ? ([
+          ["BatchMode", "no"],
+          ["PasswordAuthentication", "no"],
+          ["KbdInteractiveAuthentication", "no"],
+        ] as [string, string][])
+      : [["BatchMode", "yes"] as [string, string]]),
     ["ControlMaster", "no"],
     ["ControlPath", "none"],
     ["StrictHostKeyChecking", "yes"],

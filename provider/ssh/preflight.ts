@@ -60,7 +60,9 @@ function isWildcard(address: string): boolean {
 export async function checkGatewayPath(runner: Runner, gw: GatewayEndpoint, targetHost: string, targetPort: number): Promise<void> {
   const argv = buildPreflightArgv(gw, targetHost, targetPort);
   const where = { gateway: formatHostPort(gw.host, gw.port), target: formatHostPort(targetHost, targetPort), listen: "" };
-  reportProgress(`checking that ${where.target} answers through the gateway ${where.gateway}${gw.jump ? ` (via ${gw.jump.hops.length} jump host${gw.jump.hops.length > 1 ? "s" : ""})` : ""}`);
+  reportProgress(
+    `checking that ${where.target} answers through the gateway ${where.gateway}${gw.jump ? ` (via ${gw.jump.hops.length} jump host${gw.jump.hops.length > 1 ? "s" : ""})` : ""}`,
+  );
   // A hop's failure closes the gateway's connection early, which reads as a drop: not retried.
   const attempt = async () => {
     await clearHopLogs(runner, gw);

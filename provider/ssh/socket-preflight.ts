@@ -46,7 +46,10 @@ async function whyRefused(runner: Runner, gw: GatewayEndpoint, socket: string, g
   const r = await runner.run(buildSftpListArgv(gw), { input: `ls -l "${socket}"\n`, timeoutMs: 30_000 });
   const text = r.stdout + r.stderr;
   if (/not found|No such file/i.test(text)) {
-    return { cause: `the socket ${socket} does not exist on the gateway ${gateway}`, hint: "check targetSocket as the gateway sees it, and that the service there is running and listening on that path" };
+    return {
+      cause: `the socket ${socket} does not exist on the gateway ${gateway}`,
+      hint: "check targetSocket as the gateway sees it, and that the service there is running and listening on that path",
+    };
   }
   if (r.exitCode === 0 && new RegExp(`^s\\S*\\s.*${escapeRegExp(socket)}$`, "m").test(text)) {
     return {
@@ -76,7 +79,12 @@ export function probeSocketName(tag: string): string {
 }
 
 /** Proves the Unix socket `socket` on the gateway accepts a connection forwarded the way the forward's will be. */
-export async function checkSocketPath(runner: Runner, gw: GatewayEndpoint, socket: string, probe: { dir: string; tag: string; log: string }): Promise<void> {
+export async function checkSocketPath(
+  runner: Runner,
+  gw: GatewayEndpoint,
+  socket: string,
+  probe: { dir: string; tag: string; log: string },
+): Promise<void> {
   const local = probeSocketName(probe.tag);
   const sshArgv = buildSocketProbeArgv(gw, local, socket, probe.log);
   const argv = ["sh", "-c", PROBE, "sh", probe.log, probe.dir, local, ...sshArgv];
@@ -87,9 +95,19 @@ export async function checkSocketPath(runner: Runner, gw: GatewayEndpoint, socke
   const out = result.stdout;
   if (/^probe: done$/m.test(out) && /channel \d+: open confirm/.test(out)) return;
   const diagnosis: SshDiagnosis | undefined = /^probe: no client$/m.test(out)
-    ? { cause: "the tunnel host has neither perl nor python3 to connect once to the probe's socket", hint: "install perl (or python3) on the tunnel host, or set preflight: false" }
-    : /channel \d+: open failed/.test(out) ? await whyRefused(runner, gw, socket, where.gateway) : await diagnoseThroughHops(runner, gw, out, where);
-  const last = out.trim().split("\n").filter((l) => !l.startsWith("debug")).slice(-3).join(" | ");
+    ? {
+        cause: "the tunnel host has neither perl nor python3 to connect once to the probe's socket",
+        hint: "install perl (or python3) on the tunnel host, or set preflight: false",
+      }
+    : /channel \d+: open failed/.test(out)
+      ? await whyRefused(runner, gw, socket, where.gateway)
+      : await diagnoseThroughHops(runner, gw, out, where);
+  const last = out
+    .trim()
+    .split("\n")
+    .filter((l) => !l.startsWith("debug"))
+    .slice(-3)
+    .join(" | ");
   throw new PreflightError(diagnosis?.cause ?? `the probe through the gateway did not open the socket: ${last || result.stderr.trim()}`, {
     what: "preflight: reach the target socket through the gateway",
     where: runner.where,

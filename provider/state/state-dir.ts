@@ -82,13 +82,23 @@ export async function stateDir(runner: Runner): Promise<string> {
 
 async function resolveStateDirs(runner: Runner): Promise<StateDirs> {
   const argv = ["sh", "-c", RESOLVE, "sh", LEGACY_STATE_DIR];
-  const { stdout } = await runChecked(runner, argv, { what: "find the state directory", hint: "the tunnel host needs sh, id, getent, readlink and stat (coreutils)" });
+  const { stdout } = await runChecked(runner, argv, {
+    what: "find the state directory",
+    hint: "the tunnel host needs sh, id, getent, readlink and stat (coreutils)",
+  });
   const verdict = judgeStateDir(stdout);
-  if (typeof verdict === "string") throw new StateDirError(verdict, { what: "check the state directory", where: runner.where, command: quoteArgv(argv), hint: fixFor(stdout) });
+  if (typeof verdict === "string")
+    throw new StateDirError(verdict, { what: "check the state directory", where: runner.where, command: quoteArgv(argv), hint: fixFor(stdout) });
   return verdict;
 }
 
-interface Entry { uid: string; user: string; mode: number; type: string; path: string }
+interface Entry {
+  uid: string;
+  user: string;
+  mode: number;
+  type: string;
+  path: string;
+}
 
 function parseEntry(line: string): Entry {
   const bar = line.indexOf("|");
@@ -103,7 +113,8 @@ export function judgeStateDir(stdout: string): StateDirs | string {
   const legacy = entries.pop() as Entry;
   const [dir, ...parents] = entries;
   if (!dir || !/^\d+$/.test(uid)) return `could not read the state directory's owner and mode (got ${JSON.stringify(stdout.slice(0, 200))})`;
-  const describe = (e: Entry) => `${e.path} is ${e.type === "missing" ? "missing" : `a ${e.type} owned by ${e.user} (uid ${e.uid}) with mode ${e.mode.toString(8).padStart(4, "0")}`}`;
+  const describe = (e: Entry) =>
+    `${e.path} is ${e.type === "missing" ? "missing" : `a ${e.type} owned by ${e.user} (uid ${e.uid}) with mode ${e.mode.toString(8).padStart(4, "0")}`}`;
   // It ends up in ssh -o options (UserKnownHostsFile=, IdentityFile=): the same rules as key paths.
   const pathRules = new Failures();
   pathRules.sshConfigPath("the state directory", dir.path);
@@ -113,7 +124,9 @@ export function judgeStateDir(stdout: string): StateDirs | string {
   }
   // A parent someone else can write to would let them move our directory away and put theirs in
   // its place; a sticky one (/tmp) only lets them move what they own.
-  const unsafe = parents.find((p) => p.type !== "directory" || (p.uid !== "0" && p.uid !== uid) || ((p.mode & 0o022) !== 0 && (p.mode & 0o1000) === 0));
+  const unsafe = parents.find(
+    (p) => p.type !== "directory" || (p.uid !== "0" && p.uid !== uid) || ((p.mode & 0o022) !== 0 && (p.mode & 0o1000) === 0),
+  );
   if (unsafe) return `${describe(unsafe)}, a parent of the state directory ${dir.path} that another user could change`;
   const legacyOurs = legacy.type === "directory" && legacy.uid === uid && (legacy.mode & 0o7777) === 0o700;
   return { dir: dir.path, legacyOurs, searched: [dir.path, LEGACY_STATE_DIR] };
@@ -123,6 +136,7 @@ export function judgeStateDir(stdout: string): StateDirs | string {
 function fixFor(stdout: string): string {
   const uid = stdout.trim().split("\n")[0];
   const { path: dir, type } = parseEntry(stdout.trim().split("\n")[1] ?? "- - - missing|the state directory");
-  if (type === "missing") return `the user (uid ${uid}) needs a home directory it can write to: create ${quoteArgv([dir])} as that user with mode 0700, or connect as root (or with sudo)`;
+  if (type === "missing")
+    return `the user (uid ${uid}) needs a home directory it can write to: create ${quoteArgv([dir])} as that user with mode 0700, or connect as root (or with sudo)`;
   return `someone else may have made it first: inspect it (ls -la ${quoteArgv([dir])}), then remove it (rm -r) or, if it is really yours, chown it to uid ${uid} and chmod 700; parents must be writable only by root or that user (or be sticky, like /tmp)`;
 }

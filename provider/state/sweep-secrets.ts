@@ -26,7 +26,10 @@ export interface StaleSecrets {
  * forward or keeper carries and which are older than SECRET_GRACE_SECONDS: what a killed create, or a
  * forward that died on its own, left behind. Run by every create and by `reap`.
  */
-export async function sweepStaleSecrets(runner: Runner, options: { dryRun?: boolean; wanted?: (tag: ParsedTag) => boolean } = {}): Promise<StaleSecrets[]> {
+export async function sweepStaleSecrets(
+  runner: Runner,
+  options: { dryRun?: boolean; wanted?: (tag: ParsedTag) => boolean } = {},
+): Promise<StaleSecrets[]> {
   const { dir, legacyOurs, searched } = await stateDirs(runner);
   const dirs = [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])];
   const script = 'date +%s; for d; do for f in "$d"/pst.*; do [ -f "$f" ] && [ ! -L "$f" ] && echo "$f"; done; done; exit 0';

@@ -26,13 +26,20 @@ export function planGateway(gateway: GatewayArgs, keepAliveSeconds: number, dir:
 }
 
 /** One login: our key file for a key given by value, else the user's path; same for the certificate. */
-export function planLogin(args: JumpHostArgs | GatewayArgs, files: { knownHostsFile: string; keyFile: string; askpassFile: string; certFile: string }): SshLogin {
+export function planLogin(
+  args: JumpHostArgs | GatewayArgs,
+  files: { knownHostsFile: string; keyFile: string; askpassFile: string; certFile: string },
+): SshLogin {
   return {
     host: args.host,
     port: args.port ?? 22,
     user: args.user,
     knownHostsFile: files.knownHostsFile,
-    ...(args.privateKey !== undefined ? { identityFile: files.keyFile } : args.privateKeyPath !== undefined ? { identityFile: args.privateKeyPath } : {}),
+    ...(args.privateKey !== undefined
+      ? { identityFile: files.keyFile }
+      : args.privateKeyPath !== undefined
+        ? { identityFile: args.privateKeyPath }
+        : {}),
     ...(args.privateKeyPassphrase !== undefined ? { askpassFile: files.askpassFile } : {}),
     ...(args.certificate !== undefined ? { certificateFile: isCertificatePath(args.certificate) ? args.certificate : files.certFile } : {}),
     ...(args.agentSocket !== undefined ? { agentSocket: args.agentSocket } : {}),
@@ -46,7 +53,9 @@ export function isCertificatePath(certificate: string): boolean {
 
 /** The forward's far end: the Unix socket when targetSocket is given, else targetHost:targetPort. */
 export function targetOf(inputs: Pick<TunnelInputs, "targetHost" | "targetPort" | "targetSocket">): ForwardTarget {
-  return inputs.targetSocket !== undefined ? { socket: inputs.targetSocket } : { host: inputs.targetHost as string, port: inputs.targetPort as number };
+  return inputs.targetSocket !== undefined
+    ? { socket: inputs.targetSocket }
+    : { host: inputs.targetHost as string, port: inputs.targetPort as number };
 }
 
 /**
@@ -56,11 +65,20 @@ export function targetOf(inputs: Pick<TunnelInputs, "targetHost" | "targetPort" 
  * change (a hop, a key path, an agent socket, a passphrase added) changes what a restart of the
  * forward would run, so it replaces the forward.
  */
-export function forwardShape(inputs: Pick<TunnelInputs, "gateway" | "bindAddress" | "bindPort" | "targetHost" | "targetPort" | "targetSocket" | "keepAliveSeconds">): string | undefined {
+export function forwardShape(
+  inputs: Pick<TunnelInputs, "gateway" | "bindAddress" | "bindPort" | "targetHost" | "targetPort" | "targetSocket" | "keepAliveSeconds">,
+): string | undefined {
   try {
     const keepAliveSeconds = inputs.keepAliveSeconds ?? 15;
     const gateway = planGateway(inputs.gateway, keepAliveSeconds, "/state", "pst.tag");
-    const argv = buildForwardArgv({ gateway, bindAddress: inputs.bindAddress, bindPort: inputs.bindPort, target: targetOf(inputs), keepAliveSeconds, logFile: "/state/pst.tag.log" });
+    const argv = buildForwardArgv({
+      gateway,
+      bindAddress: inputs.bindAddress,
+      bindPort: inputs.bindPort,
+      target: targetOf(inputs),
+      keepAliveSeconds,
+      logFile: "/state/pst.tag.log",
+    });
     return JSON.stringify([argv, gateway.jump ? buildHopConfig(gateway.jump) : ""]);
   } catch {
     // Not computable (a value unknown until apply, or one validation refuses): say "changed".

@@ -24,7 +24,10 @@ export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: 
   const dir = await stateDir(runner);
   const gw = planGateway(inputs.gateway, inputs.keepAliveSeconds ?? 15, dir, tag);
   const hops = inputs.gateway.jumpHosts ?? [];
-  await checkCertificates(runner, [certificateOf(inputs.gateway, "gateway"), ...hops.map((h, i) => certificateOf(h, `gateway.jumpHosts[${i}]`))].filter((c) => c !== undefined));
+  await checkCertificates(
+    runner,
+    [certificateOf(inputs.gateway, "gateway"), ...hops.map((h, i) => certificateOf(h, `gateway.jumpHosts[${i}]`))].filter((c) => c !== undefined),
+  );
   await writeLogin(runner, inputs.gateway, gw, tunnelFiles(dir, tag));
   for (const [i, hop] of hops.entries()) await writeLogin(runner, hop, gw.jump!.hops[i], hopFiles(dir, tag, i + 1));
   if (gw.jump) await writePrivateFile(runner, gw.jump.configFile, buildHopConfig(gw.jump));
@@ -36,10 +39,15 @@ type LoginFiles = Omit<ReturnType<typeof hopFileNames>, "logFile">;
 /** One login's files (known_hosts, key, certificate, passphrase and askpass), written or rewritten by rename. */
 async function writeLogin(runner: Runner, args: JumpHostArgs | GatewayArgs, login: SshLogin, files: LoginFiles): Promise<void> {
   const ca = args.hostCertificateAuthority;
-  await writePrivateFile(runner, files.knownHostsFile, knownHostsLine(login.host, login.port, normalizeHostKey(ca ?? (args.hostKey as string)), ca !== undefined));
+  await writePrivateFile(
+    runner,
+    files.knownHostsFile,
+    knownHostsLine(login.host, login.port, normalizeHostKey(ca ?? (args.hostKey as string)), ca !== undefined),
+  );
   if (args.privateKey !== undefined) await writePrivateFile(runner, files.keyFile, withNewline(args.privateKey));
   if (args.privateKeyPassphrase !== undefined) await writeAskpass(runner, files, args.privateKeyPassphrase);
-  if (args.certificate !== undefined && login.certificateFile === files.certFile) await writePrivateFile(runner, files.certFile, withNewline(args.certificate.trim()));
+  if (args.certificate !== undefined && login.certificateFile === files.certFile)
+    await writePrivateFile(runner, files.certFile, withNewline(args.certificate.trim()));
 }
 
 /** A login's certificate to check: the file when given by path, else the value itself. */
@@ -59,7 +67,10 @@ export async function rewriteGatewayFiles(runner: Runner, inputs: TunnelInputs, 
   const gw = await prepareGateway(runner, inputs, tag);
   const dir = await stateDir(runner);
   const files = tunnelFiles(dir, tag);
-  const logins: [SshLogin, LoginFiles][] = [[gw, files], ...(gw.jump?.hops ?? []).map((h, i) => [h, hopFiles(dir, tag, i + 1)] as [SshLogin, LoginFiles])];
+  const logins: [SshLogin, LoginFiles][] = [
+    [gw, files],
+    ...(gw.jump?.hops ?? []).map((h, i) => [h, hopFiles(dir, tag, i + 1)] as [SshLogin, LoginFiles]),
+  ];
   const unused = logins.flatMap(([login, f]) => [
     ...(login.identityFile !== f.keyFile ? [f.keyFile] : []),
     ...(login.askpassFile === undefined ? [f.passFile, f.askpassFile] : []),
@@ -81,7 +92,9 @@ export async function runPreflight(runner: Runner, inputs: TunnelInputs, gw: Gat
   const path = { where: runner.where, gateway: inputs.gateway, target };
   const dir = await stateDir(runner);
   const probe = { dir, tag, log: tunnelFiles(dir, tag).probeLog };
-  await checkUnlessRecent(path, () => ("socket" in target ? checkSocketPath(runner, gw, target.socket, probe) : checkGatewayPath(runner, gw, target.host, target.port)));
+  await checkUnlessRecent(path, () =>
+    "socket" in target ? checkSocketPath(runner, gw, target.socket, probe) : checkGatewayPath(runner, gw, target.host, target.port),
+  );
   // The forward starts with fresh hop logs: a failure to start is then read from its own lines only.
   await clearHopLogs(runner, gw);
 }

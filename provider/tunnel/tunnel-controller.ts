@@ -41,26 +41,40 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     const gw = await prepareGateway(runner, inputs, tag);
     if (inputs.preflight !== false) await runPreflight(runner, inputs, gw, tag);
     const argv = forwardArgv(inputs, gw, files.logFile);
-    reportProgress(`starting ssh -L ${listen} to ${describeTarget(targetOf(inputs))} via ${formatHostPort(gw.host, gw.port)}, kept up by a keeper on the tunnel host`);
+    reportProgress(
+      `starting ssh -L ${listen} to ${describeTarget(targetOf(inputs))} via ${formatHostPort(gw.host, gw.port)}, kept up by a keeper on the tunnel host`,
+    );
     const spec = { dir, tag, files: allTunnelFileNames(tag) };
     // A start the gateway dropped before authentication is retried (a fresh keeper each time).
-    const first = await retryPreAuthDrops(async () => {
-      await startKeeper(runner, spec, argv, deadline);
-      reportProgress(`waiting for ${listen} to be held by the ssh the keeper started`);
-      return awaitFirstStart(runner, dir, tag, inputs.bindAddress, inputs.bindPort);
-    }, async (r) => (r.kind === "exited" ? (await runner.run(["cat", files.logFile])).stdout : ""));
+    const first = await retryPreAuthDrops(
+      async () => {
+        await startKeeper(runner, spec, argv, deadline);
+        reportProgress(`waiting for ${listen} to be held by the ssh the keeper started`);
+        return awaitFirstStart(runner, dir, tag, inputs.bindAddress, inputs.bindPort);
+      },
+      async (r) => (r.kind === "exited" ? (await runner.run(["cat", files.logFile])).stdout : ""),
+    );
     if (first.kind === "exited") return throwStartFailure(runner, argv, first.status?.lastExit, files.logFile, gw, inputs, listen);
     if (first.kind === "timeout") throw notOurs(runner, listen, inputs.bindPort, first.seen, files.logFile);
     await setRestartPolicy(runner, dir, tag, inputs.restart ?? "always");
     // The keeper reads the policy when ssh exits: one that exited just before it was written has ended for good.
-    if (!(await readKeeper(runner, first.keeper.pid, first.keeper.startTicks, tag))) await throwStartFailure(runner, argv, undefined, files.logFile, gw, inputs, listen);
+    if (!(await readKeeper(runner, first.keeper.pid, first.keeper.startTicks, tag)))
+      await throwStartFailure(runner, argv, undefined, files.logFile, gw, inputs, listen);
     // The key and passphrase stay (0600, in the private state directory) for the forward's life:
     // every restart needs them again. Destroy, expiry, refresh and reap remove them with it.
     return {
-      pid: first.ssh.pid, processStartTicks: first.ssh.startTicks,
-      keeperPid: first.keeper.pid, keeperStartTicks: first.keeper.startTicks,
-      restarts: 0, listening: true, tag, listenAddress: listen, url: `http://${listen}/`,
-      startedAt: now.toISOString(), command: quoteArgv(argv), logFile: files.logFile,
+      pid: first.ssh.pid,
+      processStartTicks: first.ssh.startTicks,
+      keeperPid: first.keeper.pid,
+      keeperStartTicks: first.keeper.startTicks,
+      restarts: 0,
+      listening: true,
+      tag,
+      listenAddress: listen,
+      url: `http://${listen}/`,
+      startedAt: now.toISOString(),
+      command: quoteArgv(argv),
+      logFile: files.logFile,
     };
   } catch (err) {
     // Undo: the keeper (and so its ssh) this create started, then any ssh left and the files.
@@ -85,7 +99,10 @@ export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promi
   }
   const status = await readKeeperStatus(runner, await stateDir(runner), state.tag);
   const listener = (await listAllListeners(runner)).find((l) => l.port === state.bindPort && sameAddress(l.address, state.bindAddress));
-  const held = status?.sshPid !== undefined && listener?.processes.some((p) => p.pid === status.sshPid) ? await readProcessIdentity(runner, status.sshPid) : undefined;
+  const held =
+    status?.sshPid !== undefined && listener?.processes.some((p) => p.pid === status.sshPid)
+      ? await readProcessIdentity(runner, status.sshPid)
+      : undefined;
   const ssh = held?.argv.some((a) => a.includes(state.tag)) ? held : undefined;
   const next: TunnelOutputs = { ...state, listening: ssh !== undefined, restarts: status?.restarts ?? state.restarts ?? 0 };
   if (ssh) Object.assign(next, { pid: ssh.pid, processStartTicks: ssh.startTicks });
@@ -113,7 +130,12 @@ export async function deleteTunnel(runner: Runner, state: TunnelOutputs): Promis
  * On update (credentials, restart policy): the gateway's files and the ssh argv the keeper's next
  * start uses are rewritten; the running ssh has authenticated and is untouched. Returns the new command.
  */
-export async function updateTunnel(runner: Runner, olds: TunnelOutputs, news: TunnelInputs, gatewayChanged: boolean): Promise<Pick<TunnelOutputs, "command">> {
+export async function updateTunnel(
+  runner: Runner,
+  olds: TunnelOutputs,
+  news: TunnelInputs,
+  gatewayChanged: boolean,
+): Promise<Pick<TunnelOutputs, "command">> {
   const dir = await stateDir(runner);
   let command = olds.command;
   if (gatewayChanged) {
@@ -140,11 +162,24 @@ function notOurs(runner: Runner, listen: string, port: number, seen: Listener | 
   });
 }
 
-async function throwStartFailure(runner: Runner, argv: string[], exitCode: number | undefined, logFile: string, gw: GatewayEndpoint, inputs: TunnelInputs, listen: string): Promise<never> {
+async function throwStartFailure(
+  runner: Runner,
+  argv: string[],
+  exitCode: number | undefined,
+  logFile: string,
+  gw: GatewayEndpoint,
+  inputs: TunnelInputs,
+  listen: string,
+): Promise<never> {
   // With -E, ssh writes its errors to the log file, not stderr.
   const log = (await runner.run(["cat", logFile])).stdout;
   const target = targetOf(inputs);
-  const diagnosis = await diagnoseThroughHops(runner, gw, log, { gateway: formatHostPort(gw.host, gw.port), target: describeTarget(target), listen, socketTarget: "socket" in target });
+  const diagnosis = await diagnoseThroughHops(runner, gw, log, {
+    gateway: formatHostPort(gw.host, gw.port),
+    target: describeTarget(target),
+    listen,
+    socketTarget: "socket" in target,
+  });
   throw new CommandFailedError({
     what: "start the ssh forward",
     where: runner.where,

@@ -27,7 +27,14 @@ export function tunnelFileNames(tag: string) {
 /** Hop `n`'s files (1 = nearest the tunnel host); its log is that of the ssh that logs in to it. */
 export function hopFileNames(tag: string, n: number) {
   const hop = `${tag}.hop${n}`;
-  return { logFile: `${hop}.log`, knownHostsFile: `${hop}.known_hosts`, keyFile: `${hop}.key`, passFile: `${hop}.pass`, askpassFile: `${hop}.askpass`, certFile: `${hop}.cert` };
+  return {
+    logFile: `${hop}.log`,
+    knownHostsFile: `${hop}.known_hosts`,
+    keyFile: `${hop}.key`,
+    passFile: `${hop}.pass`,
+    askpassFile: `${hop}.askpass`,
+    certFile: `${hop}.cert`,
+  };
 }
 
 /** Every file name a tunnel may have, hops included: what removal and the expiry watchdog take. */

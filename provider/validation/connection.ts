@@ -10,9 +10,12 @@ const MAX_JUMP_HOSTS = 8;
  * socket on the tunnel host, which the provider's connection never uses.
  */
 const GATEWAY_ONLY: Record<string, string> = {
-  certificate: "ssh2, which makes the provider's connection, cannot authenticate with certificates; use a plain key (or connection.agent) here, and certificates on the gateway side (gateway.certificate)",
-  hostCertificateAuthority: "ssh2, which makes the provider's connection, cannot check host certificates; pin the host's plain key with hostKey (ssh-keyscan it over a trusted path)",
-  agentSocket: "names an agent socket on the tunnel host, which only the gateway side uses (gateway.agentSocket); for the provider's own connection use connection.agent",
+  certificate:
+    "ssh2, which makes the provider's connection, cannot authenticate with certificates; use a plain key (or connection.agent) here, and certificates on the gateway side (gateway.certificate)",
+  hostCertificateAuthority:
+    "ssh2, which makes the provider's connection, cannot check host certificates; pin the host's plain key with hostKey (ssh-keyscan it over a trusted path)",
+  agentSocket:
+    "names an agent socket on the tunnel host, which only the gateway side uses (gateway.agentSocket); for the provider's own connection use connection.agent",
 };
 
 /** How the provider reaches the tunnel host, with its jump hosts; no I/O. */
@@ -54,8 +57,15 @@ function checkEndpoint(f: Failures, property: string, e: Record<string, unknown>
   f.user(`${property}.user`, v.user);
   f.hostKey(`${property}.hostKey`, v.hostKey);
   f.path(`${property}.privateKeyPath`, v.privateKeyPath);
-  if (v.privateKey !== undefined && !isUnknown(v.privateKey) && (typeof v.privateKey !== "string" || !/PRIVATE KEY-----|^PuTTY-User-Key-File/m.test(v.privateKey))) {
-    f.add(`${property}.privateKey`, "is not a PEM, OpenSSH or PuTTY private key (the value itself is not shown); a key file's path goes in privateKeyPath");
+  if (
+    v.privateKey !== undefined &&
+    !isUnknown(v.privateKey) &&
+    (typeof v.privateKey !== "string" || !/PRIVATE KEY-----|^PuTTY-User-Key-File/m.test(v.privateKey))
+  ) {
+    f.add(
+      `${property}.privateKey`,
+      "is not a PEM, OpenSSH or PuTTY private key (the value itself is not shown); a key file's path goes in privateKeyPath",
+    );
   }
   if (v.privateKeyPassphrase !== undefined && !isUnknown(v.privateKeyPassphrase) && typeof v.privateKeyPassphrase !== "string") {
     f.add(`${property}.privateKeyPassphrase`, "must be a string (the value itself is not shown)");

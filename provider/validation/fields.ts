@@ -44,14 +44,18 @@ export class Failures {
     const parsed = parseAddress(value);
     if (typeof parsed !== "string") {
       // Connecting to 0.0.0.0 or :: reaches the local machine on Linux, by accident rather than by name.
-      if (isUnspecified(parsed)) this.add(property, `${value} is the unspecified address, not a host; use 127.0.0.1 (or ::1) for ${self}, or the host's own address`);
+      if (isUnspecified(parsed))
+        this.add(property, `${value} is the unspecified address, not a host; use 127.0.0.1 (or ::1) for ${self}, or the host's own address`);
       return;
     }
     if (!HOSTNAME.test(value)) return this.add(property, `${JSON.stringify(value)} is neither a host name nor an address (${parsed})`);
     // getaddrinfo tries inet_aton before DNS, and inet_aton reads 017.0.0.1 as 15.0.0.1 and
     // 0x7f.1 or 2130706433 as 127.0.0.1: such a "name" connects somewhere other than it says.
     if (NUMERIC_LAST_LABEL.test(value)) {
-      this.add(property, `${JSON.stringify(value)} is not an a.b.c.d address, and resolvers would read it as one in octal, hex or short form; write four decimal numbers, or use a host name`);
+      this.add(
+        property,
+        `${JSON.stringify(value)} is not an a.b.c.d address, and resolvers would read it as one in octal, hex or short form; write four decimal numbers, or use a host name`,
+      );
     }
   }
 

@@ -3,7 +3,8 @@ import { MAX_JUMP_HOSTS } from "../tunnel/tunnel-files";
 import { Failures, hostKeyReason, isUnknown } from "./fields";
 
 /** "ssh-ed25519-cert-v01@openssh.com AAAA... [comment]": one line, as ssh-keygen -s writes it. */
-const CERTIFICATE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)-cert-v01@openssh\.com [A-Za-z0-9+/]+={0,2}( [^\0\r\n]*)?\n?$/;
+const CERTIFICATE =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)-cert-v01@openssh\.com [A-Za-z0-9+/]+={0,2}( [^\0\r\n]*)?\n?$/;
 /** A Unix socket path as the forward's -L spec carries it: no ':' (the spec's separator), brackets, whitespace or quotes (sftp's batch line); sun_path's length. */
 const SOCKET_PATH = /^\/[^\s:[\]\0"'\\]{0,103}$/;
 
@@ -53,11 +54,16 @@ function checkPin(f: Failures, p: string, g: JumpHostArgs): void {
   const key = g.hostKey;
   const ca = g.hostCertificateAuthority;
   if (key !== undefined && ca !== undefined) {
-    return f.add(`${p}.hostCertificateAuthority`, "set hostKey (the pinned key) or hostCertificateAuthority (the CA signing its host certificate), not both");
+    return f.add(
+      `${p}.hostCertificateAuthority`,
+      "set hostKey (the pinned key) or hostCertificateAuthority (the CA signing its host certificate), not both",
+    );
   }
-  if (key === undefined && ca === undefined) return f.add(`${p}.hostKey`, "is required (or hostCertificateAuthority, the CA that signs its host certificate)");
+  if (key === undefined && ca === undefined)
+    return f.add(`${p}.hostKey`, "is required (or hostCertificateAuthority, the CA that signs its host certificate)");
   if (ca !== undefined) {
-    if (!isUnknown(ca) && (typeof ca !== "string" || hostKeyReason(ca) !== undefined)) f.add(`${p}.hostCertificateAuthority`, `must be the CA's public key line: ${hostKeyReason(String(ca)) ?? "not a string"}`);
+    if (!isUnknown(ca) && (typeof ca !== "string" || hostKeyReason(ca) !== undefined))
+      f.add(`${p}.hostCertificateAuthority`, `must be the CA's public key line: ${hostKeyReason(String(ca)) ?? "not a string"}`);
     return;
   }
   f.hostKey(`${p}.hostKey`, key);
@@ -68,7 +74,8 @@ function checkCertificate(f: Failures, property: string, value: unknown): void {
   if (value === undefined || isUnknown(value)) return;
   if (typeof value !== "string") return f.add(property, "must be an OpenSSH certificate line or a path to one on the tunnel host");
   if (value.startsWith("/")) return f.sshConfigPath(property, value);
-  if (!CERTIFICATE.test(value.trim() + "\n")) f.add(property, 'is neither an OpenSSH user certificate ("ssh-ed25519-cert-v01@openssh.com AAAA...") nor an absolute path');
+  if (!CERTIFICATE.test(value.trim() + "\n"))
+    f.add(property, 'is neither an OpenSSH user certificate ("ssh-ed25519-cert-v01@openssh.com AAAA...") nor an absolute path');
 }
 
 /** targetSocket, or targetHost and targetPort: one of the two. */
@@ -82,6 +89,9 @@ export function checkTarget(f: Failures, inputs: Partial<TunnelInputs>): void {
   if (targetHost !== undefined || targetPort !== undefined) f.add("targetSocket", "set targetSocket or targetHost/targetPort, not both");
   if (isUnknown(targetSocket)) return;
   if (typeof targetSocket !== "string" || !SOCKET_PATH.test(targetSocket)) {
-    f.add("targetSocket", "must be an absolute path of at most 104 characters, without whitespace, quotes, backslashes, ':' or brackets (ssh's -L spec splits on ':')");
+    f.add(
+      "targetSocket",
+      "must be an absolute path of at most 104 characters, without whitespace, quotes, backslashes, ':' or brackets (ssh's -L spec splits on ':')",
+    );
   }
 }

@@ -25,7 +25,8 @@ export function assertTunnelState(state: TunnelOutputs): void {
     f.add("processStartTicks", `must be a start time in clock ticks (digits), got ${JSON.stringify(state.processStartTicks)}`);
   }
   if (state.keeperPid !== undefined) {
-    if (!Number.isInteger(state.keeperPid) || state.keeperPid < 1 || state.keeperPid > PID_MAX) f.add("keeperPid", `must be a process id, got ${JSON.stringify(state.keeperPid)}`);
+    if (!Number.isInteger(state.keeperPid) || state.keeperPid < 1 || state.keeperPid > PID_MAX)
+      f.add("keeperPid", `must be a process id, got ${JSON.stringify(state.keeperPid)}`);
     if (typeof state.keeperStartTicks !== "string" || !/^\d{1,20}$/.test(state.keeperStartTicks)) {
       f.add("keeperStartTicks", `must be a start time in clock ticks (digits), got ${JSON.stringify(state.keeperStartTicks)}`);
     }
@@ -40,7 +41,8 @@ export function assertTunnelState(state: TunnelOutputs): void {
 export function assertFirewallState(state: FirewallOutputs): void {
   const f = new Failures();
   checkTag(f, "ruleTag", state.ruleTag);
-  if (!["ufw", "nftables", "iptables"].includes(state.backend)) f.add("backend", `must be "ufw", "nftables" or "iptables", got ${JSON.stringify(state.backend)}`);
+  if (!["ufw", "nftables", "iptables"].includes(state.backend))
+    f.add("backend", `must be "ufw", "nftables" or "iptables", got ${JSON.stringify(state.backend)}`);
   // Empty only after a refresh found the gate's rules gone under its running forward (drift names it).
   if (!Array.isArray(state.rules) || (state.rules.length === 0 && !state.drift)) f.add("rules", "must list the rules create added");
   else state.rules.forEach((rule, i) => checkRule(f, `rules[${i}]`, rule));
@@ -50,7 +52,8 @@ export function assertFirewallState(state: FirewallOutputs): void {
 }
 
 function checkTag(f: Failures, property: string, tag: unknown): void {
-  if (typeof tag !== "string" || !parseTag(tag)) f.add(property, `${JSON.stringify(tag)} is not a tag this provider makes ("pst.<project>.<stack>.<resource>.<unix time>")`);
+  if (typeof tag !== "string" || !parseTag(tag))
+    f.add(property, `${JSON.stringify(tag)} is not a tag this provider makes ("pst.<project>.<stack>.<resource>.<unix time>")`);
 }
 
 function checkAddress(f: Failures, property: string, value: unknown): void {
@@ -59,10 +62,12 @@ function checkAddress(f: Failures, property: string, value: unknown): void {
 
 function checkRule(f: Failures, property: string, rule: FirewallRule): void {
   if (typeof rule !== "object" || rule === null) return f.add(property, "must be a rule");
-  if (typeof rule.source !== "string" || typeof parseCidr(rule.source) === "string") f.add(`${property}.source`, `must be an address or CIDR, got ${JSON.stringify(rule.source)}`);
+  if (typeof rule.source !== "string" || typeof parseCidr(rule.source) === "string")
+    f.add(`${property}.source`, `must be an address or CIDR, got ${JSON.stringify(rule.source)}`);
   if (rule.destination !== undefined) checkDestination(f, `${property}.destination`, rule.destination);
   f.port(`${property}.port`, rule.port);
-  if (rule.protocol !== "tcp" && rule.protocol !== "udp") f.add(`${property}.protocol`, `must be "tcp" or "udp", got ${JSON.stringify(rule.protocol)}`);
+  if (rule.protocol !== "tcp" && rule.protocol !== "udp")
+    f.add(`${property}.protocol`, `must be "tcp" or "udp", got ${JSON.stringify(rule.protocol)}`);
 }
 
 /** What both resources use: how to reach the host, and the deadline an update keeps. */
@@ -75,8 +80,11 @@ function checkCommon(f: Failures, state: TunnelOutputs | FirewallOutputs): void 
 
 function raise(f: Failures, type: string, tag: unknown): void {
   if (f.list.length === 0) return;
-  throw new CorruptStateError(`the saved state holds values this provider never writes: ${f.list.map((x) => `${x.property}: ${x.reason}`).join("; ")}`, {
-    what: `use the saved state of ${type}${typeof tag === "string" && parseTag(tag) ? ` ${tag}` : ""}`,
-    hint: "nothing was run on the host; the stack's state was edited or damaged. Restore it from a backup (pulumi stack export/import), or remove the resource from the state (pulumi state delete <urn>) and clean up what it made with `pulumi-shared-tunnel reap`",
-  });
+  throw new CorruptStateError(
+    `the saved state holds values this provider never writes: ${f.list.map((x) => `${x.property}: ${x.reason}`).join("; ")}`,
+    {
+      what: `use the saved state of ${type}${typeof tag === "string" && parseTag(tag) ? ` ${tag}` : ""}`,
+      hint: "nothing was run on the host; the stack's state was edited or damaged. Restore it from a backup (pulumi stack export/import), or remove the resource from the state (pulumi state delete <urn>) and clean up what it made with `pulumi-shared-tunnel reap`",
+    },
+  );
 }

@@ -64,7 +64,10 @@ export function checkGatesForwardsOf(f: Failures, prefix: unknown, owner: unknow
   const parsed = typeof prefix === "string" ? parseOwnerPrefix(prefix) : undefined;
   const mine = typeof owner === "string" ? ownerScope(owner) : undefined;
   if (!parsed || !mine || parsed.project !== mine.project || parsed.stack !== mine.stack) {
-    f.add("gatesForwardsOf", `${JSON.stringify(prefix)} is not the owner prefix of one resource of this stack ("pst.<project>.<stack>.<resource>.<identity>."); it is set by GatedTunnel, not by hand`);
+    f.add(
+      "gatesForwardsOf",
+      `${JSON.stringify(prefix)} is not the owner prefix of one resource of this stack ("pst.<project>.<stack>.<resource>.<identity>."); it is set by GatedTunnel, not by hand`,
+    );
   }
 }
 
@@ -73,7 +76,7 @@ function checkBindAddress(f: Failures, value: unknown, allowAll: boolean | undef
   if (typeof value !== "string") return f.add("bindAddress", `must be an address (a string), got ${JSON.stringify(value)}`);
   if (value === "*" || value === "") {
     if (allowAll !== true) f.add("bindAddress", `${JSON.stringify(value)} binds every interface; set allowAllInterfaces: true if you mean it`);
-    else f.add("bindAddress", "use 0.0.0.0 or :: rather than \"*\" or an empty string");
+    else f.add("bindAddress", 'use 0.0.0.0 or :: rather than "*" or an empty string');
     return;
   }
   const parsed = parseAddress(value);
@@ -92,7 +95,10 @@ function checkSources(f: Failures, sources: unknown, allowAny: boolean): void {
     const cidr = parseCidr(s);
     if (typeof cidr === "string") return f.add(`sources[${i}]`, `${JSON.stringify(s)}: ${cidr}`);
     if (isOneAddress(cidr) && isUnspecified(cidr.address)) {
-      return f.add(`sources[${i}]`, `${s} is the unspecified address: as a source it is one address no packet comes from, so it admits nobody; list who may connect (0.0.0.0/0 with allowAnySource: true admits everyone)`);
+      return f.add(
+        `sources[${i}]`,
+        `${s} is the unspecified address: as a source it is one address no packet comes from, so it admits nobody; list who may connect (0.0.0.0/0 with allowAnySource: true admits everyone)`,
+      );
     }
     if (coversEverything(cidr) && !allowAny) {
       f.add(`sources[${i}]`, `${s} admits every source; narrow it, or set allowAnySource: true`);
@@ -110,6 +116,9 @@ function checkSourcesTogether(f: Failures, sources: unknown[]): void {
   for (const family of familiesCovered(parsed.map((p) => p.cidr))) {
     const ranges = parsed.filter((p) => p.cidr.address.kind() === family);
     if (ranges.some((p) => coversEverything(p.cidr))) continue; // a single /0 was already named on its own
-    f.add("sources", `${ranges.map((p) => p.text).join(", ")} together admit every ${family === "ipv4" ? "IPv4" : "IPv6"} source; narrow them, or set allowAnySource: true`);
+    f.add(
+      "sources",
+      `${ranges.map((p) => p.text).join(", ")} together admit every ${family === "ipv4" ? "IPv4" : "IPv6"} source; narrow them, or set allowAnySource: true`,
+    );
   }
 }

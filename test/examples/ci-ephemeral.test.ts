@@ -50,14 +50,27 @@ async function checkout(dir: string): Promise<void> {
 /** `run.sh <cmd>` in checkout `dir`, with the environment a pipeline job would give it. */
 function runSh(dir: string, cmd: string, extra: Record<string, string> = {}): Promise<RunResult> {
   const env: Record<string, string> = {
-    CI_STACK: stackName, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "ci-example-passphrase",
+    CI_STACK: stackName,
+    PULUMI_BACKEND_URL: `file://${backend}`,
+    PULUMI_CONFIG_PASSPHRASE: "ci-example-passphrase",
     PULUMI_HOME: path.join(dir, ".pulumi/home"),
-    TUNNEL_HOST: lab.thSshAddr, TUNNEL_HOST_USER: lab.thUser, TUNNEL_HOST_KEY_PATH: lab.thKey, TUNNEL_HOST_KEY: lab.thHostKey,
-    GATEWAY_HOST: lab.gwAddr, GATEWAY_USER: lab.gwUser, GATEWAY_KEY_PATH: lab.gwKey, GATEWAY_HOST_KEY: lab.gwHostKey,
-    BIND_ADDRESS: lab.thTrusted, BIND_PORT: String(PORT), TARGET_HOST: lab.targetHost, TARGET_PORT: String(lab.targetPort),
-    SOURCES: JSON.stringify([lab.trustedCidr]), EXPIRES_AFTER: "2h",
+    TUNNEL_HOST: lab.thSshAddr,
+    TUNNEL_HOST_USER: lab.thUser,
+    TUNNEL_HOST_KEY_PATH: lab.thKey,
+    TUNNEL_HOST_KEY: lab.thHostKey,
+    GATEWAY_HOST: lab.gwAddr,
+    GATEWAY_USER: lab.gwUser,
+    GATEWAY_KEY_PATH: lab.gwKey,
+    GATEWAY_HOST_KEY: lab.gwHostKey,
+    BIND_ADDRESS: lab.thTrusted,
+    BIND_PORT: String(PORT),
+    TARGET_HOST: lab.targetHost,
+    TARGET_PORT: String(lab.targetPort),
+    SOURCES: JSON.stringify([lab.trustedCidr]),
+    EXPIRES_AFTER: "2h",
     // In the lab the trusted side is the trusted client's namespace; a CI runner would be on it.
-    TRUSTED_EXEC: `ip netns exec ${lab.nsTc}`, EXPECT_BODY: "internal service reached",
+    TRUSTED_EXEC: `ip netns exec ${lab.nsTc}`,
+    EXPECT_BODY: "internal service reached",
     ...extra,
   };
   const argv = ["env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "bash", path.join(dir, "examples/ci-ephemeral/run.sh"), cmd];
@@ -67,7 +80,9 @@ function runSh(dir: string, cmd: string, extra: Record<string, string> = {}): Pr
 function stateFiles(): string[] {
   const dir = path.join(backend, ".pulumi", "stacks");
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith(".json")).map((e) => path.join(e.parentPath, e.name));
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".json"))
+    .map((e) => path.join(e.parentPath, e.name));
 }
 
 let url = "";

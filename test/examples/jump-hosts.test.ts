@@ -41,14 +41,22 @@ afterAll(async () => {
 
 test("up through a bastion and two gateway hops, agents only: the trusted client gets in, the untrusted one never does", async () => {
   const config = {
-    tunnelHost: lab.thBehindJump, tunnelHostUser: lab.thUser, tunnelHostKey: lab.thHostKey, agentSocket,
+    tunnelHost: lab.thBehindJump,
+    tunnelHostUser: lab.thUser,
+    tunnelHostKey: lab.thHostKey,
+    agentSocket,
     bastions: JSON.stringify([{ host: lab.jump.addr, port: lab.jump.port, user: lab.jump.user, hostKey: lab.jump.hostKey }]),
-    gatewayHost: gp.gwBehindAddr, gatewayUser: lab.gwUser, gatewayHostKey: lab.gwHostKey, gatewayAgentSocket: gp.thAgentSock,
+    gatewayHost: gp.gwBehindAddr,
+    gatewayUser: lab.gwUser,
+    gatewayHostKey: lab.gwHostKey,
+    gatewayAgentSocket: gp.thAgentSock,
     gatewayJumpHosts: JSON.stringify([
       { host: gp.j1Addr, user: gp.jumpUser, privateKeyPath: gp.j1Key, hostKey: gp.j1HostKey },
       { host: gp.j2Addr, user: gp.jumpUser, privateKeyPath: gp.j2Key, hostKey: gp.j2HostKey },
     ]),
-    bindAddress: lab.thTrusted, bindPort: String(PORT), sources: JSON.stringify([lab.trustedCidr]),
+    bindAddress: lab.thTrusted,
+    bindPort: String(PORT),
+    sources: JSON.stringify([lab.trustedCidr]),
   };
   const { result } = await whileUntrustedTries(lab.nsUc, [{ host: lab.thTrusted, port: PORT }], () => stack.ok("up", config));
   url = String(result.url);

@@ -33,7 +33,16 @@ test("npm pack makes a tarball of the provider's build, its types and the README
   tarball = path.join(work, out[0].filename);
   files = (out[0].files as { path: string }[]).map((f) => f.path);
   expect(existsSync(tarball)).toBe(true);
-  expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "dist/provider/index.js", "dist/provider/index.d.ts", "dist/provider/runtime.js", "dist/provider/runtime.d.ts"]));
+  expect(files).toEqual(
+    expect.arrayContaining([
+      "package.json",
+      "README.md",
+      "dist/provider/index.js",
+      "dist/provider/index.d.ts",
+      "dist/provider/runtime.js",
+      "dist/provider/runtime.d.ts",
+    ]),
+  );
   const outside = files.filter((f) => !f.startsWith("dist/provider/") && !["package.json", "README.md", "LICENSE"].includes(f));
   expect(outside).toEqual([]);
   expect(files.filter((f) => /(^|\/)test\/|\.test\.|\.map$|\.ts$/.test(f) && !f.endsWith(".d.ts"))).toEqual([]);
@@ -58,19 +67,25 @@ test("installed by path into a project outside the repo, with @pulumi/pulumi", a
 });
 
 test("the types are there: a TypeScript stack compiles against the installed package", async () => {
-  writeFileSync(path.join(app, "check.ts"), [
-    'import { GatedTunnel, type GatedTunnelArgs, type Connection } from "pulumi-shared-tunnel";',
-    'const connection: Connection = { host: "198.18.0.2", user: "root", hostKey: "ssh-ed25519 AAAA" };',
-    'const args: GatedTunnelArgs = { connection, gateway: { host: "gw", user: "u", hostKey: "k" }, bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, sources: ["198.51.100.0/24"] };',
-    "export const make = () => new GatedTunnel(\"svc\", args);",
-    "// @ts-expect-error: bindPort is a number; the types must say so",
-    'export const bad: GatedTunnelArgs = { ...args, bindPort: "8080" };',
-    "",
-  ].join("\n"));
-  writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify({
-    compilerOptions: { module: "node16", moduleResolution: "node16", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true, types: [] },
-    files: ["check.ts"],
-  }));
+  writeFileSync(
+    path.join(app, "check.ts"),
+    [
+      'import { GatedTunnel, type GatedTunnelArgs, type Connection } from "pulumi-shared-tunnel";',
+      'const connection: Connection = { host: "198.18.0.2", user: "root", hostKey: "ssh-ed25519 AAAA" };',
+      'const args: GatedTunnelArgs = { connection, gateway: { host: "gw", user: "u", hostKey: "k" }, bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, sources: ["198.51.100.0/24"] };',
+      'export const make = () => new GatedTunnel("svc", args);',
+      "// @ts-expect-error: bindPort is a number; the types must say so",
+      'export const bad: GatedTunnelArgs = { ...args, bindPort: "8080" };',
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(
+    path.join(app, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: { module: "node16", moduleResolution: "node16", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true, types: [] },
+      files: ["check.ts"],
+    }),
+  );
   await ok([path.join(ROOT, "node_modules/.bin/tsc"), "-p", app]);
 });
 
@@ -79,11 +94,23 @@ describe("a stack in that folder, in the lab", () => {
   const stack = exStackName("pack");
   const prefix = stackTagPrefix("ex-pack-app", stack);
   // The app's own copy of the driver, so the Automation API and the program share the app's @pulumi/pulumi.
-  const driver = (cmd: string, config: Record<string, string> = {}) => local.run([
-    "env", `PULUMI_BACKEND_URL=file://${work}/state`, `PULUMI_HOME=${work}/home`,
-    "node", path.join(app, "pulumi-stack.js"), cmd, "--dir", app, "--stack", stack,
-    ...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]),
-  ], { timeoutMs: 240_000 });
+  const driver = (cmd: string, config: Record<string, string> = {}) =>
+    local.run(
+      [
+        "env",
+        `PULUMI_BACKEND_URL=file://${work}/state`,
+        `PULUMI_HOME=${work}/home`,
+        "node",
+        path.join(app, "pulumi-stack.js"),
+        cmd,
+        "--dir",
+        app,
+        "--stack",
+        stack,
+        ...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]),
+      ],
+      { timeoutMs: 240_000 },
+    );
   let url = "";
 
   afterAll(() => driver("destroy"));
@@ -92,21 +119,24 @@ describe("a stack in that folder, in the lab", () => {
     mkdirSync(path.join(work, "state"));
     copyFileSync(path.join(ROOT, "dist/scripts/pulumi-stack.js"), path.join(app, "pulumi-stack.js"));
     writeFileSync(path.join(app, "Pulumi.yaml"), "name: ex-pack-app\nruntime: nodejs\nmain: index.js\n");
-    writeFileSync(path.join(app, "index.js"), [
-      'const pulumi = require("@pulumi/pulumi");',
-      'const { GatedTunnel } = require("pulumi-shared-tunnel");',
-      "module.exports = async () => {",
-      "  const c = new pulumi.Config();",
-      "  const t = new GatedTunnel(\"svc\", {",
-      "    connection: { host: c.require(\"tunnelHost\"), user: c.require(\"tunnelHostUser\"), privateKeyPath: c.require(\"tunnelHostKeyPath\"), hostKey: c.require(\"tunnelHostKey\") },",
-      "    gateway: { host: c.require(\"gatewayHost\"), user: c.require(\"gatewayUser\"), privateKeyPath: c.require(\"gatewayKeyPath\"), hostKey: c.require(\"gatewayHostKey\") },",
-      "    bindAddress: c.require(\"bindAddress\"), bindPort: c.requireNumber(\"bindPort\"),",
-      "    targetHost: c.require(\"targetHost\"), targetPort: c.requireNumber(\"targetPort\"), sources: c.requireObject(\"sources\"),",
-      "  });",
-      "  return { url: t.url };",
-      "};",
-      "",
-    ].join("\n"));
+    writeFileSync(
+      path.join(app, "index.js"),
+      [
+        'const pulumi = require("@pulumi/pulumi");',
+        'const { GatedTunnel } = require("pulumi-shared-tunnel");',
+        "module.exports = async () => {",
+        "  const c = new pulumi.Config();",
+        '  const t = new GatedTunnel("svc", {',
+        '    connection: { host: c.require("tunnelHost"), user: c.require("tunnelHostUser"), privateKeyPath: c.require("tunnelHostKeyPath"), hostKey: c.require("tunnelHostKey") },',
+        '    gateway: { host: c.require("gatewayHost"), user: c.require("gatewayUser"), privateKeyPath: c.require("gatewayKeyPath"), hostKey: c.require("gatewayHostKey") },',
+        '    bindAddress: c.require("bindAddress"), bindPort: c.requireNumber("bindPort"),',
+        '    targetHost: c.require("targetHost"), targetPort: c.requireNumber("targetPort"), sources: c.requireObject("sources"),',
+        "  });",
+        "  return { url: t.url };",
+        "};",
+        "",
+      ].join("\n"),
+    );
     const up = await driver("up", exampleConfig(lab, 8165, true));
     if (up.exitCode !== 0) throw new Error(`up failed:\n${up.stderr.slice(-3000)}`);
     url = String(JSON.parse(up.stdout.trim().split("\n").pop() ?? "{}").url);

@@ -43,9 +43,14 @@ export async function expectNothingLeft(lab: Lab, tagPrefix: string, urls: strin
 export function exampleConfig(lab: Lab, bindPort: number, remote: boolean, extra: Record<string, string> = {}): Record<string, string> {
   return {
     ...(remote ? { tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey } : {}),
-    gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayKeyPath: lab.gwKey, gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted, bindPort: String(bindPort),
-    targetHost: lab.targetHost, targetPort: String(lab.targetPort),
+    gatewayHost: lab.gwAddr,
+    gatewayUser: lab.gwUser,
+    gatewayKeyPath: lab.gwKey,
+    gatewayHostKey: lab.gwHostKey,
+    bindAddress: lab.thTrusted,
+    bindPort: String(bindPort),
+    targetHost: lab.targetHost,
+    targetPort: String(lab.targetPort),
     sources: JSON.stringify([lab.trustedCidr]),
     ...extra,
   };

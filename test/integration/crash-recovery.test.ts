@@ -41,7 +41,10 @@ describe("killed once the forward is starting (the run's group only: the provide
   async function keptForward(): Promise<number | undefined> {
     const keeper = (await keepersWith(PREFIX))[0];
     const ps = await local.run(["ps", "-eo", "pid=,ppid=,args="]);
-    const line = ps.stdout.split("\n").map((l) => l.trim().split(/\s+/)).find((f) => keeper?.startsWith(`${f[1]} `) && f[2] === "ssh" && f.join(" ").includes(PREFIX));
+    const line = ps.stdout
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/))
+      .find((f) => keeper?.startsWith(`${f[1]} `) && f[2] === "ssh" && f.join(" ").includes(PREFIX));
     return line ? Number(line[0]) : undefined;
   }
 
@@ -85,7 +88,8 @@ describe("killed once the forward is starting (the run's group only: the provide
 });
 
 /** Processes carrying the rule's tag whose argv matches `what`: the rule's create at work on the host. */
-const ruleCommands = (what: RegExp) => async (prefix: string) => (await processesWith(`${prefix}internal-service-allow.`)).filter((l) => what.test(l));
+const ruleCommands = (what: RegExp) => async (prefix: string) =>
+  (await processesWith(`${prefix}internal-service-allow.`)).filter((l) => what.test(l));
 /** Commands that end by themselves: the gateway check (ssh -W) and ufw (or the flock around it). */
 const TRANSIENT = /\sufw\s|\s-W\s/;
 
@@ -101,7 +105,14 @@ describe.each([
   // The rule's watchdog is armed at the end of its create. The engine is stopped once the rule is
   // being added, so the create that armed it is never recorded (else the race is lost: the state is
   // saved within milliseconds of the watchdog starting).
-  ["while the expiry watchdog is armed", "it-crash-watchdog", 8104, { expiresAfter: "1h" }, (prefix: string) => watchdogsWith(prefix), ruleCommands(/\sufw allow\s/)],
+  [
+    "while the expiry watchdog is armed",
+    "it-crash-watchdog",
+    8104,
+    { expiresAfter: "1h" },
+    (prefix: string) => watchdogsWith(prefix),
+    ruleCommands(/\sufw allow\s/),
+  ],
 ] as const)("killed %s", (when, name, port, extra, evidence, freezeEngineWhen?: (prefix: string) => Promise<string[]>) => {
   const stack = new TestStack(name);
   const prefix = stackPrefix(name);

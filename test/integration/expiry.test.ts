@@ -48,7 +48,12 @@ test("moving the deadline keeps the pid; at the deadline the host ends the forwa
     expect(short.pid).toBe(first.pid);
     expect(await fetchFrom(lab.nsTc, String(short.url))).toBe("internal service reached");
     expect(await tunnelHostUfwRules(lab)).toContain(String(short.ruleTag));
-    const gone = await waitFor(async () => ((await sshProcessesWith(String(short.tunnelTag))).length === 0 && !(await tunnelHostUfwRules(lab)).includes(String(short.ruleTag))) || undefined, 25_000);
+    const gone = await waitFor(
+      async () =>
+        ((await sshProcessesWith(String(short.tunnelTag))).length === 0 && !(await tunnelHostUfwRules(lab)).includes(String(short.ruleTag))) ||
+        undefined,
+      25_000,
+    );
     expect(gone).toBe(true);
     expect(await fetchFrom(lab.nsTc, String(short.url))).toBeUndefined();
     expect(await waitFor(async () => ((await watchdogs()).length === 0 && (await keepersWith(PREFIX)).length === 0) || undefined, 5000)).toBe(true);
@@ -87,7 +92,7 @@ test("a rule that expires before its forward's keeper stops the keeper first: no
     await probe(lab.nsTh, ["kill", "-USR1", String(out.keeperPid)]);
     writeFileSync(`${ROOT_STATE_DIR}/${String(out.ruleTag)}.deadline`, `${Math.floor(Date.now() / 1000) + 3}\n`);
     await whileUntrustedTries(lab.nsUc, [{ host: lab.thTrusted, port }], async () => {
-      const gone = await waitFor(async () => (!(await tunnelHostUfwRules(lab)).includes(String(out.ruleTag)) || undefined), 20_000);
+      const gone = await waitFor(async () => !(await tunnelHostUfwRules(lab)).includes(String(out.ruleTag)) || undefined, 20_000);
       expect(gone).toBe(true);
       // Nothing of the forward runs, and nothing starts again (a keeper would restart within a second).
       expect({ keepers: await keepersWith(prefix), ssh: await sshProcessesWith(prefix) }).toEqual({ keepers: [], ssh: [] });

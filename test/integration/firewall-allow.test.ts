@@ -67,7 +67,8 @@ test("an identical hand-made rule is refused, left alone, and never deleted by u
 
 test("a gated port admits the listed source only (checked with a real client)", async () => {
   // A plain listener on the tunnel host stands in for the forward; it exits after one answer (or 60 s).
-  const script = "setTimeout(() => process.exit(1), 60000); require('http').createServer((q, s) => s.end('open', () => process.exit(0))).listen(8099, process.argv[1])";
+  const script =
+    "setTimeout(() => process.exit(1), 60000); require('http').createServer((q, s) => s.end('open', () => process.exit(0))).listen(8099, process.argv[1])";
   const server = inNs(lab.nsTh, [process.execPath, "-e", script, lab.thTrusted], 70_000);
   const stack = new TestStack("it-fw-gate", undefined, DIR);
   try {

@@ -20,7 +20,13 @@ function config(port: number, backend: string): Record<string, string> {
 }
 
 async function hostState(port: number): Promise<string> {
-  const parts = await Promise.all([["nft", "list", "ruleset"], ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${port}`], ["conntrack", "-L"]].map((argv) => inNs(lab.nsTh, argv)));
+  const parts = await Promise.all(
+    [
+      ["nft", "list", "ruleset"],
+      ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${port}`],
+      ["conntrack", "-L"],
+    ].map((argv) => inNs(lab.nsTh, argv)),
+  );
   return parts.map((r) => r.stdout + r.stderr).join("\n---\n");
 }
 
@@ -47,7 +53,10 @@ describe("ufw inactive (the host accepts everything)", () => {
     await stack.run("destroy");
   });
 
-  test.each([["auto", "nftables", 8122], ["iptables", "iptables", 8123]])("backend %s installs a %s gate: the listed source gets in, others are dropped, destroy opens it again", async (requested, chosen, port) => {
+  test.each([
+    ["auto", "nftables", 8122],
+    ["iptables", "iptables", 8123],
+  ])("backend %s installs a %s gate: the listed source gets in, others are dropped, destroy opens it again", async (requested, chosen, port) => {
     await withStandInListener(lab, port, async (url) => {
       expect(await fetchFrom(lab.nsUc, url)).toBe("open");
       const stack = new TestStack(`it-be-${chosen}`, undefined, DIR);

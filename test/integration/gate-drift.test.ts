@@ -49,7 +49,11 @@ const NFT_DRIFTS: Drift[] = [
   {
     name: "our chain deleted and re-created empty",
     make: async () => {
-      for (const cmd of [["flush", "chain", ...NFT_CHAIN], ["delete", "chain", ...NFT_CHAIN]]) expect((await th("nft", ...cmd)).exitCode).toBe(0);
+      for (const cmd of [
+        ["flush", "chain", ...NFT_CHAIN],
+        ["delete", "chain", ...NFT_CHAIN],
+      ])
+        expect((await th("nft", ...cmd)).exitCode).toBe(0);
       expect((await th("nft", `add chain ${NFT_CHAIN.join(" ")} { type filter hook input priority filter - 10; policy accept; }`)).exitCode).toBe(0);
     },
   },
@@ -57,13 +61,21 @@ const NFT_DRIFTS: Drift[] = [
 
 /** The FirewallAllow's outputs in the stack's state (what refresh wrote). */
 async function ruleState(stack: TestStack): Promise<Record<string, unknown>> {
-  const exported = JSON.parse((await stack.run("export")).stdout) as { deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] } };
+  const exported = JSON.parse((await stack.run("export")).stdout) as {
+    deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] };
+  };
   return exported.deployment.resources.find((r) => r.type.endsWith("FirewallAllow"))?.outputs ?? {};
 }
 
 /** Lines of the host's firewall listing for `backend` that carry `tag` (none once it is removed). */
 async function rulesOnHost(backend: string, tag: string): Promise<string[]> {
-  const listings = backend === "nftables" ? [["nft", "list", "ruleset"]] : [["iptables", "-w", "-S"], ["ip6tables", "-w", "-S"]];
+  const listings =
+    backend === "nftables"
+      ? [["nft", "list", "ruleset"]]
+      : [
+          ["iptables", "-w", "-S"],
+          ["ip6tables", "-w", "-S"],
+        ];
   const lines: string[] = [];
   for (const argv of listings) {
     const r = await th(...argv);

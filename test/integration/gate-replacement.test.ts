@@ -28,7 +28,12 @@ async function sshWith(fragment: string): Promise<string[]> {
 
 /** The tunnel host's live rules of every backend (and ufw's saved ones), each listing exit-status-checked. */
 async function rulesOnTunnelHost(): Promise<string> {
-  const listings = [["nft", "list", "ruleset"], ["iptables", "-w", "-S"], ["ip6tables", "-w", "-S"], ["ufw", "show", "added"]];
+  const listings = [
+    ["nft", "list", "ruleset"],
+    ["iptables", "-w", "-S"],
+    ["ip6tables", "-w", "-S"],
+    ["ufw", "show", "added"],
+  ];
   const out: string[] = [];
   for (const argv of listings) {
     const r = await inNs(lab.nsTh, argv);
@@ -110,10 +115,18 @@ describe("connection.sudo, with the lab's non-root operator (NOPASSWD sudo)", ()
       // The state an in-place sudo change used to leave: the same forward, recorded without sudo.
       const unprivileged = {
         connection: { host: lab.thSshAddr, user: lab.thOpUser, privateKeyPath: lab.thKey, hostKey: lab.thHostKey, sudo: false },
-        pid, processStartTicks: identity!.startTicks, tag: String(out.tunnelTag),
-        bindAddress: lab.thTrusted, bindPort: port, listenAddress: String(out.listenAddress),
+        pid,
+        processStartTicks: identity!.startTicks,
+        tag: String(out.tunnelTag),
+        bindAddress: lab.thTrusted,
+        bindPort: port,
+        listenAddress: String(out.listenAddress),
       } as TunnelOutputs;
-      await expect(tunnelProvider.delete(String(out.tunnelTag), unprivileged)).rejects.toThrow(new RegExp(`stop the ssh forward on ${lab.thOpUser}@\\S+ failed: pid ${pid} still runs after TERM and KILL[\\s\\S]*command: 'kill' '-KILL' '${pid}'[\\s\\S]*hint: .*connection\\.sudo`));
+      await expect(tunnelProvider.delete(String(out.tunnelTag), unprivileged)).rejects.toThrow(
+        new RegExp(
+          `stop the ssh forward on ${lab.thOpUser}@\\S+ failed: pid ${pid} still runs after TERM and KILL[\\s\\S]*command: 'kill' '-KILL' '${pid}'[\\s\\S]*hint: .*connection\\.sudo`,
+        ),
+      );
       expect(await sshWith(String(out.tunnelTag))).toHaveLength(1);
       expect(await fetchFrom(lab.nsTc, String(out.url))).toBe(REACHED);
       return out;

@@ -94,7 +94,11 @@ describe.each([
 
   test("destroy kills exactly that process and removes exactly that rule, saying so on each row", async () => {
     const { log } = await stack.okWithLog("destroy");
-    expect(log).toMatch(new RegExp(`SharedTunnel internal-service-forward deleting \\(\\d+s\\) stopping the keeper \\(pid ${outputs.keeperPid}\\) and its ssh, and waiting for \\S+ to close`));
+    expect(log).toMatch(
+      new RegExp(
+        `SharedTunnel internal-service-forward deleting \\(\\d+s\\) stopping the keeper \\(pid ${outputs.keeperPid}\\) and its ssh, and waiting for \\S+ to close`,
+      ),
+    );
     expect(log).toMatch(/FirewallAllow internal-service-allow deleting \(\d+s\) removing allow \S+ to port \d+\/tcp \(ufw\)/);
     await expectNothingLeft(stack.name, outputs.url as string);
   });

@@ -22,17 +22,30 @@ const REACHED = "internal service reached";
 /** The project and resource names in the program: every tag of its forward starts with this. */
 const TAG_START = "pst.gateway-paths.";
 
-function config(stackName: string, port: number, target: Record<string, string> = { targetHost: lab.targetHost, targetPort: String(lab.targetPort) }): Record<string, string> {
+function config(
+  stackName: string,
+  port: number,
+  target: Record<string, string> = { targetHost: lab.targetHost, targetPort: String(lab.targetPort) },
+): Record<string, string> {
   return {
-    tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-    bindAddress: lab.thTrusted, bindPort: String(port), sources: JSON.stringify([lab.trustedCidr]), ...target,
+    tunnelHost: lab.thSshAddr,
+    tunnelHostUser: lab.thUser,
+    tunnelHostKeyPath: lab.thKey,
+    tunnelHostKey: lab.thHostKey,
+    bindAddress: lab.thTrusted,
+    bindPort: String(port),
+    sources: JSON.stringify([lab.trustedCidr]),
+    ...target,
   };
 }
 
 /** The gateway's second sshd, reachable from the tunnel host only through j1 then j2. */
 function viaHops(j2HostKey = gp.j2HostKey): Record<string, unknown> {
   return {
-    host: gp.gwBehindAddr, user: lab.gwUser, privateKeyPath: lab.gwKey, hostKey: lab.gwHostKey,
+    host: gp.gwBehindAddr,
+    user: lab.gwUser,
+    privateKeyPath: lab.gwKey,
+    hostKey: lab.gwHostKey,
     jumpHosts: [
       { host: gp.j1Addr, user: gp.jumpUser, privateKey: readFileSync(gp.j1Key, "utf8"), hostKey: gp.j1HostKey },
       { host: gp.j2Addr, user: gp.jumpUser, privateKeyPath: gp.j2Key, hostKey: j2HostKey },
@@ -52,14 +65,23 @@ describe("a gateway behind two jump hosts", () => {
 
   test("the forward works through both hops; the trusted client gets in and the untrusted one never does", async () => {
     const port = 8121;
-    const targets = [{ host: lab.thTrusted, port }, { host: lab.thUntrustedSide, port }];
+    const targets = [
+      { host: lab.thTrusted, port },
+      { host: lab.thUntrustedSide, port },
+    ];
     const { result } = await whileUntrustedTries(lab.nsUc, targets, () => up(stack, config(stack.name, port), viaHops()));
     expect(result.exitCode).toBe(0);
     expect(await fetchFrom(lab.nsTc, result.outputs.url)).toBe(REACHED);
     expect(await fetchFrom(lab.nsUc, result.outputs.url)).toBeUndefined();
     // Every hop's files live in the private state directory, named with the tag; the hop key given by value too.
     const files = stateFilesWith(result.outputs.tunnelTag);
-    expect(files).toEqual(expect.arrayContaining([`${result.outputs.tunnelTag}.ssh_config`, `${result.outputs.tunnelTag}.hop1.key`, `${result.outputs.tunnelTag}.hop2.known_hosts`]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        `${result.outputs.tunnelTag}.ssh_config`,
+        `${result.outputs.tunnelTag}.hop1.key`,
+        `${result.outputs.tunnelTag}.hop2.known_hosts`,
+      ]),
+    );
     // The hop key is secret in the state, like the gateway's.
     expect(stack.storedState()).not.toContain(readFileSync(gp.j1Key, "utf8").split("\n")[1]);
     expect((await stack.run("destroy")).exitCode).toBe(0);
@@ -85,7 +107,9 @@ describe("a gateway behind two jump hosts", () => {
   test("a wrong host key on the second hop fails naming that hop, and leaves nothing", async () => {
     const r = await up(stack, config(stack.name, 8122), viaHops(gp.j1HostKey));
     expect(r.exitCode).not.toBe(0);
-    expect(r.stdout + r.stderr).toMatch(/the jump host gateway\.jumpHosts\[1\] \(198\.18\.8\.2:22\) offered a host key that does not match gateway\.jumpHosts\[1\]\.hostKey/);
+    expect(r.stdout + r.stderr).toMatch(
+      /the jump host gateway\.jumpHosts\[1\] \(198\.18\.8\.2:22\) offered a host key that does not match gateway\.jumpHosts\[1\]\.hostKey/,
+    );
     await expectNothingLeftOnTunnelHost(lab, TAG_START);
   });
 });
@@ -99,8 +123,13 @@ describe("a gateway pinned by its host CA, logged in to with a user certificate"
   const stack = new TestStack("it-gwp-cert", undefined, PROGRAM);
   afterAll(() => stack.run("destroy"));
   const certGateway = (extra: Record<string, unknown> = {}) => ({
-    host: lab.gwAddr, port: gp.gwCertPort, user: lab.gwUser, privateKeyPath: gp.certKey,
-    certificate: readFileSync(gp.cert, "utf8"), hostCertificateAuthority: gp.gwHostCa, ...extra,
+    host: lab.gwAddr,
+    port: gp.gwCertPort,
+    user: lab.gwUser,
+    privateKeyPath: gp.certKey,
+    certificate: readFileSync(gp.cert, "utf8"),
+    hostCertificateAuthority: gp.gwHostCa,
+    ...extra,
   });
 
   test("works: the host certificate is trusted through the CA, the user certificate lets a key in no authorized_keys in", async () => {
@@ -132,7 +161,9 @@ describe("a gateway pinned by its host CA, logged in to with a user certificate"
     const before = connectionsLogged();
     const r = await up(stack, config(stack.name, 8132), certGateway({ privateKeyPath: gp.certExpiredKey, certificate: gp.certExpired }));
     expect(r.exitCode).not.toBe(0);
-    expect(r.stdout + r.stderr).toMatch(/gateway\.certificate: the certificate has expired \(valid from 2020-01-01T00:00:00 to 2020-01-02T00:00:00 UTC/);
+    expect(r.stdout + r.stderr).toMatch(
+      /gateway\.certificate: the certificate has expired \(valid from 2020-01-01T00:00:00 to 2020-01-02T00:00:00 UTC/,
+    );
     expect(connectionsLogged()).toBe(before);
     await expectNothingLeftOnTunnelHost(lab, TAG_START);
   });
@@ -166,10 +197,21 @@ describe("an ssh-agent on the tunnel host", () => {
 describe("a Unix-socket target on the gateway", () => {
   const stack = new TestStack("it-gwp-socket", undefined, PROGRAM);
   afterAll(() => stack.run("destroy"));
-  const onCertSshd = (user: string) => ({ host: lab.gwAddr, port: gp.gwCertPort, user, privateKeyPath: lab.gwKey, hostCertificateAuthority: gp.gwHostCa });
+  const onCertSshd = (user: string) => ({
+    host: lab.gwAddr,
+    port: gp.gwCertPort,
+    user,
+    privateKeyPath: lab.gwKey,
+    hostCertificateAuthority: gp.gwHostCa,
+  });
 
   test("works", async () => {
-    const r = await up(stack, config(stack.name, 8151, { targetSocket: gp.targetSocket }), { host: lab.gwAddr, user: lab.gwUser, privateKeyPath: lab.gwKey, hostKey: lab.gwHostKey });
+    const r = await up(stack, config(stack.name, 8151, { targetSocket: gp.targetSocket }), {
+      host: lab.gwAddr,
+      user: lab.gwUser,
+      privateKeyPath: lab.gwKey,
+      hostKey: lab.gwHostKey,
+    });
     expect(r.exitCode === 0 ? "" : r.stderr.slice(-3000)).toBe("");
     expect(await fetchFrom(lab.nsTc, r.outputs.url)).toBe(REACHED);
     expect((await stack.run("destroy")).exitCode).toBe(0);
@@ -178,7 +220,12 @@ describe("a Unix-socket target on the gateway", () => {
 
   test.each([
     ["a missing socket", lab.gwUser, `${lab.dir}/no-such.sock`, /the socket \S+no-such\.sock does not exist on the gateway/],
-    ["AllowStreamLocalForwarding no", gp.gwNoStreamUser, gp.targetSocket, /refused to connect this user to \S+http\.sock, which exists there: AllowStreamLocalForwarding is off/],
+    [
+      "AllowStreamLocalForwarding no",
+      gp.gwNoStreamUser,
+      gp.targetSocket,
+      /refused to connect this user to \S+http\.sock, which exists there: AllowStreamLocalForwarding is off/,
+    ],
   ])("%s gets its own error, and nothing is left", async (_what, user, socket, message) => {
     const r = await up(stack, config(stack.name, 8152, { targetSocket: socket }), onCertSshd(user));
     expect(r.exitCode).not.toBe(0);

@@ -24,15 +24,31 @@ const local = new LocalRunner();
 const DIR = path.join(ROOT, "test/programs/identity");
 const PROJECT = "identity";
 
-interface Forward { pid: number; tag: string; url: string }
-interface GateOut extends Forward { ruleTag: string }
+interface Forward {
+  pid: number;
+  tag: string;
+  url: string;
+}
+interface GateOut extends Forward {
+  ruleTag: string;
+}
 
 function config(scenario: string, step: number, port: number, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    scenario, step: String(step), port: String(port),
-    tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-    gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayKeyPath: lab.gwKey, gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted, targetHost: lab.targetHost, targetPort: String(lab.targetPort),
+    scenario,
+    step: String(step),
+    port: String(port),
+    tunnelHost: lab.thSshAddr,
+    tunnelHostUser: lab.thUser,
+    tunnelHostKeyPath: lab.thKey,
+    tunnelHostKey: lab.thHostKey,
+    gatewayHost: lab.gwAddr,
+    gatewayUser: lab.gwUser,
+    gatewayKeyPath: lab.gwKey,
+    gatewayHostKey: lab.gwHostKey,
+    bindAddress: lab.thTrusted,
+    targetHost: lab.targetHost,
+    targetPort: String(lab.targetPort),
     sources: JSON.stringify([lab.trustedCidr]),
     ...extra,
   };
@@ -69,7 +85,7 @@ async function expectNothingLeft(stack: string): Promise<void> {
 describe.each([
   ["the SharedTunnel", "tunnel", "it-ident-svc-t", 8610],
   ["the FirewallAllow", "rule", "it-ident-svc-r", 8611],
-])("a SharedTunnel and a FirewallAllow both named \"svc\", each with an expiry, %s first", (_title, first, name, port) => {
+])('a SharedTunnel and a FirewallAllow both named "svc", each with an expiry, %s first', (_title, first, name, port) => {
   test("creating the second leaves the first one's process, watchdog, deadline and rule alone", async () => {
     const stack = new TestStack(name, undefined, DIR);
     try {
@@ -102,7 +118,7 @@ describe.each([
   });
 });
 
-describe("two components of different types, each with children \"allow\" and \"forward\" (nftables gates)", () => {
+describe('two components of different types, each with children "allow" and "forward" (nftables gates)', () => {
   // The nftables backend gates a port with accepts and a drop; it refuses while ufw is active.
   withUfwInactive(lab);
 
@@ -118,7 +134,9 @@ describe("two components of different types, each with children \"allow\" and \"
 
       // While the second component's "allow" and "forward" are created, an untrusted client keeps
       // trying the first one's port: it must never get in.
-      const { result: two } = await whileUntrustedTries(lab.nsUc, [{ host: lab.thTrusted, port }], () => stack.ok("up", config("children", 2, port, extra)));
+      const { result: two } = await whileUntrustedTries(lab.nsUc, [{ host: lab.thTrusted, port }], () =>
+        stack.ok("up", config("children", 2, port, extra)),
+      );
       const right = two.right as GateOut;
       expect(two.left).toEqual(left);
       expect(parseTag(left.ruleTag)?.resource).toBe(parseTag(right.ruleTag)?.resource);
@@ -155,7 +173,9 @@ test("two backends' stacks of one name on one host share identities: the second 
     const second = (await b.ok("up", config("same-name", 1, 8615, { first: "tunnel" }))).tunnel as Forward;
     expect(parseTag(second.tag)?.identity).toBe(parseTag(first.tag)?.identity);
     await expectForwardAlive(second);
-    expect(await readProcessIdentity(local, first.pid).then((p) => p?.argv.includes(tunnelFiles(ROOT_STATE_DIR, first.tag).logFile) ?? false)).toBe(false);
+    expect(await readProcessIdentity(local, first.pid).then((p) => p?.argv.includes(tunnelFiles(ROOT_STATE_DIR, first.tag).logFile) ?? false)).toBe(
+      false,
+    );
   } finally {
     await b.run("destroy");
     await a.run("destroy");
@@ -170,7 +190,9 @@ test("a GatedTunnel's rule stops its forward by the forward's own prefix, identi
     const gated = (await stack.ok("up", config("gated", 1, 8616))).gated as GateOut;
     const prefix = gated.tag.replace(/\d+$/, "");
     expect(parseTag(gated.tag)?.identity).toMatch(/^[0-9a-f]{12}$/);
-    const exported = JSON.parse((await stack.run("export")).stdout) as { deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] } };
+    const exported = JSON.parse((await stack.run("export")).stdout) as {
+      deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] };
+    };
     const rule = exported.deployment.resources.find((r) => r.type.endsWith(":FirewallAllow"));
     expect(rule?.outputs?.gatesForwardsOf).toBe(prefix);
     // The armed watchdog's script names exactly that prefix.

@@ -25,15 +25,37 @@ const DIR = path.join(ROOT, "test/programs/jump-hosts");
 const ROOT_SIDE = lab.thSshAddr.replace(/\d+$/, "1");
 const accepted = (from: string) => new RegExp(`Accepted publickey for ${lab.thUser} from ${from.replace(/\./g, "\\.")} port`);
 
-interface Hop { host: string; port?: number; user: string; hostKey: string; privateKeyFile?: string; [more: string]: unknown }
-const bastion = (key: boolean): Hop => ({ host: lab.jump.addr, port: lab.jump.port, user: lab.jump.user, hostKey: lab.jump.hostKey, ...(key ? { privateKeyFile: lab.jump.key } : {}) });
+interface Hop {
+  host: string;
+  port?: number;
+  user: string;
+  hostKey: string;
+  privateKeyFile?: string;
+  [more: string]: unknown;
+}
+const bastion = (key: boolean): Hop => ({
+  host: lab.jump.addr,
+  port: lab.jump.port,
+  user: lab.jump.user,
+  hostKey: lab.jump.hostKey,
+  ...(key ? { privateKeyFile: lab.jump.key } : {}),
+});
 const gatewayHop: Hop = { host: lab.gwAddr, user: lab.gwUser, hostKey: lab.gwHostKey, privateKeyFile: lab.gwKey };
 
 function config(port: number, tunnelHost: string, hops: Hop[], more: Record<string, string> = {}): Record<string, string> {
   return {
-    tunnelHost, tunnelHostUser: lab.thUser, tunnelHostKey: lab.thHostKey, tunnelHostKeyFile: lab.thKey, jumpHosts: JSON.stringify(hops),
-    gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayKeyPath: lab.gwKey, gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted, bindPort: String(port), ...more,
+    tunnelHost,
+    tunnelHostUser: lab.thUser,
+    tunnelHostKey: lab.thHostKey,
+    tunnelHostKeyFile: lab.thKey,
+    jumpHosts: JSON.stringify(hops),
+    gatewayHost: lab.gwAddr,
+    gatewayUser: lab.gwUser,
+    gatewayKeyPath: lab.gwKey,
+    gatewayHostKey: lab.gwHostKey,
+    bindAddress: lab.thTrusted,
+    bindPort: String(port),
+    ...more,
   };
 }
 
@@ -55,7 +77,9 @@ describe("through one bastion, then two hops", () => {
     expect(log()).toMatch(accepted(lab.thBehindGw));
     expect(log()).not.toMatch(accepted(ROOT_SIDE));
     // The bastion's key went in by value, as a plain string: the provider keeps it secret in state.
-    const keyLines = readFileSync(lab.jump.key, "utf8").split("\n").filter((l) => l.length >= 40 && !l.startsWith("-----"));
+    const keyLines = readFileSync(lab.jump.key, "utf8")
+      .split("\n")
+      .filter((l) => l.length >= 40 && !l.startsWith("-----"));
     expect(keyLines.length).toBeGreaterThan(0);
     const state = stack.storedState();
     expect(state).toContain("ciphertext");
@@ -112,7 +136,9 @@ test("a wrong host key on hop 2 fails naming that hop, and nothing is left on th
     const up = await stack.run("up", config(8532, lab.thBehindGw, [bastion(true), { ...gatewayHop, hostKey: lab.jump.hostKey }]));
     expect(up.exitCode).not.toBe(0);
     const said = up.stdout + up.stderr;
-    expect(said).toContain(`connect to jump host 2 of 2 (${lab.gwAddr}:22) on ${lab.gwUser}@${lab.gwAddr}:22 failed: host key mismatch: the host key it offered does not match connection.jumpHosts[1].hostKey`);
+    expect(said).toContain(
+      `connect to jump host 2 of 2 (${lab.gwAddr}:22) on ${lab.gwUser}@${lab.gwAddr}:22 failed: host key mismatch: the host key it offered does not match connection.jumpHosts[1].hostKey`,
+    );
     expect(said).toContain("hint: check you are reaching the right host");
     expect(log()).not.toMatch(/Accepted publickey/);
     await expectNothingLeftOnTunnelHost(lab, `.${stack.name}.`);
@@ -124,10 +150,18 @@ test("a wrong host key on hop 2 fails naming that hop, and nothing is left on th
 test("certificate, hostCertificateAuthority and agentSocket on the connection or a hop fail check, each named", async () => {
   const stack = new TestStack("it-jump-check", undefined, DIR);
   const extra = { certificate: "ssh-ed25519-cert-v01@openssh.com AAAA", hostCertificateAuthority: lab.thHostKey, agentSocket: "/run/agent.sock" };
-  const preview = await stack.run("preview", config(8533, lab.thBehindJump, [{ ...bastion(true), certificate: "/etc/ssh/hop-cert.pub" }], { connectionExtra: JSON.stringify(extra) }));
+  const preview = await stack.run(
+    "preview",
+    config(8533, lab.thBehindJump, [{ ...bastion(true), certificate: "/etc/ssh/hop-cert.pub" }], { connectionExtra: JSON.stringify(extra) }),
+  );
   expect(preview.exitCode).not.toBe(0);
   const said = preview.stdout + preview.stderr;
-  for (const property of ["connection.certificate", "connection.hostCertificateAuthority", "connection.agentSocket", "connection.jumpHosts[0].certificate"]) {
+  for (const property of [
+    "connection.certificate",
+    "connection.hostCertificateAuthority",
+    "connection.agentSocket",
+    "connection.jumpHosts[0].certificate",
+  ]) {
     expect(said).toMatch(new RegExp(`property ${property.replace(/[.[\]]/g, "\\$&")} value .* has a problem: is not supported here`));
   }
   expect(said).toMatch(/use a plain key \(or connection\.agent\) here, and certificates on the gateway side/);
@@ -140,7 +174,9 @@ describe("an ssh-agent instead of keys", () => {
   let agent: ChildProcess;
   /** `pulumi <command>` with SSH_AUTH_SOCK set to `authSock`, or unset. */
   const withAuthSock = (authSock: string | undefined, command: "up" | "destroy", cfg: Record<string, string> = {}) =>
-    local.run([...(authSock ? ["env", `SSH_AUTH_SOCK=${authSock}`] : ["env", "-u", "SSH_AUTH_SOCK"]), ...stack.commandLine(command, cfg)], { timeoutMs: 300_000 });
+    local.run([...(authSock ? ["env", `SSH_AUTH_SOCK=${authSock}`] : ["env", "-u", "SSH_AUTH_SOCK"]), ...stack.commandLine(command, cfg)], {
+      timeoutMs: 300_000,
+    });
   // No key for the tunnel host or the bastion: both come from the agent.
   const agentConfig = (agentInput: string) => {
     const { tunnelHostKeyFile: _, ...rest } = config(8531, lab.thBehindJump, [bastion(false)], { agent: agentInput });

@@ -15,15 +15,25 @@ const lab: Lab = readLab();
 const stack = new TestStack("it-keeper-idle", undefined, path.join(ROOT, "bench/programs/gated-many"));
 const PREFIX = `pst.bench-gated-many.${stack.name}.`;
 const config = {
-  tunnelHost: lab.thSshAddr, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-  gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayKeyPath: lab.gwKey, gatewayHostKey: lab.gwHostKey,
-  bindAddress: lab.thTrusted, basePort: "8300", source: lab.trustedCidr, count: "20",
+  tunnelHost: lab.thSshAddr,
+  tunnelHostKeyPath: lab.thKey,
+  tunnelHostKey: lab.thHostKey,
+  gatewayHost: lab.gwAddr,
+  gatewayUser: lab.gwUser,
+  gatewayKeyPath: lab.gwKey,
+  gatewayHostKey: lab.gwHostKey,
+  bindAddress: lab.thTrusted,
+  basePort: "8300",
+  source: lab.trustedCidr,
+  count: "20",
 };
 
 /** Ticks of CPU (fields 14-17 of /proc/<pid>/stat) used so far by each keeper. */
 function cpuTicks(pids: number[]): number[] {
   return pids.map((pid) => {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8")
+      .replace(/^.*\) /s, "")
+      .split(" ");
     // After "pid (comm) ", field 3 is index 0: fields 14-17 are indexes 11-14.
     return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0);
   });

@@ -111,8 +111,11 @@ test("the keeper killed: refresh reports the tunnel gone and ends what it left; 
   await whileUntrustedTries(lab.nsUc, targets, async () => {
     await probe(lab.nsTh, ["kill", "-KILL", String(out.keeperPid)]);
     expect(await stack.ok("refresh")).toMatchObject({ delete: 1 });
-    expect({ ssh: await sshProcessesWith(String(out.tunnelTag)), keepers: await keepersWith(String(out.tunnelTag)), files: stateFilesWith(String(out.tunnelTag)) })
-      .toEqual({ ssh: [], keepers: [], files: [] });
+    expect({
+      ssh: await sshProcessesWith(String(out.tunnelTag)),
+      keepers: await keepersWith(String(out.tunnelTag)),
+      files: stateFilesWith(String(out.tunnelTag)),
+    }).toEqual({ ssh: [], keepers: [], files: [] });
     const again = await stack.ok("up", config);
     expect(again.keeperPid).not.toBe(out.keeperPid);
     expect(await fetchFrom(lab.nsTc, String(again.url))).toBe(REACHED);
@@ -141,7 +144,11 @@ test("a stack from before keepers (a lone ssh -f) refreshes as it did; its next 
   // Turn the kept forward into what an older version left: the same ssh, started with -f, no keeper.
   await probe(lab.nsTh, ["kill", "-TERM", "--", `-${current.keeperPid}`]);
   await timeUntil(async () => (await listenerPid()) === undefined, 10_000);
-  await probe(lab.nsTh, ["sh", "-c", `rm -f ${ROOT_STATE_DIR}/${tag}.keeper ${ROOT_STATE_DIR}/${tag}.argv ${ROOT_STATE_DIR}/${tag}.restart ${ROOT_STATE_DIR}/${tag}.status`]);
+  await probe(lab.nsTh, [
+    "sh",
+    "-c",
+    `rm -f ${ROOT_STATE_DIR}/${tag}.keeper ${ROOT_STATE_DIR}/${tag}.argv ${ROOT_STATE_DIR}/${tag}.restart ${ROOT_STATE_DIR}/${tag}.status`,
+  ]);
   const { command } = (await stack.stateOutputs(":SharedTunnel")) ?? {};
   await probe(lab.nsTh, ["sh", "-c", String(command).replace("'ssh' '-N'", "'ssh' '-f' '-N'")]);
   const legacyPid = await waitFor(listenerPid, 10_000);
@@ -156,7 +163,9 @@ test("a stack from before keepers (a lone ssh -f) refreshes as it did; its next 
   expect(await stack.ok("refresh")).not.toHaveProperty("delete");
   // The diff names the reason: the new `restart` input, which the old state lacks.
   const preview = await stack.run("preview", config);
-  expect(preview.stderr).toMatch(/\+-\s*pulumi-nodejs:dynamic\/pulumi-shared-tunnel:SharedTunnel[\s\S]*internal-service-forward[\s\S]*\+ restart\s*: "always"/);
+  expect(preview.stderr).toMatch(
+    /\+-\s*pulumi-nodejs:dynamic\/pulumi-shared-tunnel:SharedTunnel[\s\S]*internal-service-forward[\s\S]*\+ restart\s*: "always"/,
+  );
   const upgraded = await whileUntrustedTries(lab.nsUc, targets, () => stack.ok("up", config));
   expect(upgraded.result.ruleTag).toBe(current.ruleTag);
   expect(upgraded.result.keeperPid).toBeDefined();

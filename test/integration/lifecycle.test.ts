@@ -46,7 +46,8 @@ describe("a stack changed over its life", () => {
     // Inputs derived from a secret-bearing object must not turn secret themselves.
     expect(state).toMatch(/"port":\s*8090/);
     // The key stays for the forward's life (a restart needs it), private to root in /run.
-    const files = (await inNs(lab.nsTh, ["sh", "-c", 'cd "$1" && stat -c "%a %U %n" -- "$2".*', "sh", ROOT_STATE_DIR, String(first.tunnelTag)])).stdout;
+    const files = (await inNs(lab.nsTh, ["sh", "-c", 'cd "$1" && stat -c "%a %U %n" -- "$2".*', "sh", ROOT_STATE_DIR, String(first.tunnelTag)]))
+      .stdout;
     expect(files).toContain(`600 root ${first.tunnelTag}.known_hosts`);
     expect(files).toContain(`600 root ${first.tunnelTag}.key`);
   });

@@ -18,17 +18,26 @@ test("a prober on the tunnel host itself (loopback, never filtered) gets in, and
     const report = await prober.stop();
     expect(report.attempts).toBeGreaterThanOrEqual(5);
     expect(report.connected[`${lab.thTrusted}:8190`]).toBe(report.attempts);
-    await expect(whileUntrustedTries(lab.nsTh, [target], async () => {
-      await new Promise((r) => setTimeout(r, 500));
-    })).rejects.toThrow(/the untrusted client got in \d+ times/);
+    await expect(
+      whileUntrustedTries(lab.nsTh, [target], async () => {
+        await new Promise((r) => setTimeout(r, 500));
+      }),
+    ).rejects.toThrow(/the untrusted client got in \d+ times/);
   });
 });
 
 test("the untrusted client is kept out of a gated port and a closed one, and the count shows it kept trying", async () => {
   await withStandInListener(lab, 8191, async () => {
-    const { report } = await whileUntrustedTries(lab.nsUc, [{ host: lab.thTrusted, port: 8191 }, { host: lab.thTrusted, port: 8192 }], async () => {
-      await new Promise((r) => setTimeout(r, 1500));
-    });
+    const { report } = await whileUntrustedTries(
+      lab.nsUc,
+      [
+        { host: lab.thTrusted, port: 8191 },
+        { host: lab.thTrusted, port: 8192 },
+      ],
+      async () => {
+        await new Promise((r) => setTimeout(r, 1500));
+      },
+    );
     expect(report.breaches).toEqual([]);
     expect(report.attempts).toBeGreaterThanOrEqual(6);
   });

@@ -20,7 +20,11 @@ const REAP = path.join(ROOT, "dist/provider/cli/reap.js");
 
 /** Commands inside the tunnel host's namespace, as the provider runs them there. */
 const local = new LocalRunner();
-const th: Runner = { where: "tunnel host", run: (argv, options) => local.run(["ip", "netns", "exec", lab.nsTh, ...argv], options), close: async () => {} };
+const th: Runner = {
+  where: "tunnel host",
+  run: (argv, options) => local.run(["ip", "netns", "exec", lab.nsTh, ...argv], options),
+  close: async () => {},
+};
 
 /** What `nft list ruleset` or `iptables -S` shows on the tunnel host. */
 async function listing(backend: string): Promise<string> {
@@ -39,7 +43,10 @@ async function removeAcceptsByHand(backend: string, tag: string): Promise<void> 
     const chain = (await inNs(lab.nsTh, ["iptables", "-S", "PST-GATE"])).stdout;
     // -S prints the comment in double quotes; a tag is one plain word, so splitting on spaces is exact.
     for (const line of chain.split("\n").filter((l) => l.includes(`--comment "${tag}"`) && l.endsWith("-j ACCEPT"))) {
-      const spec = line.split(" ").slice(1).map((word) => word.replace(/^"(.*)"$/, "$1"));
+      const spec = line
+        .split(" ")
+        .slice(1)
+        .map((word) => word.replace(/^"(.*)"$/, "$1"));
       expect((await inNs(lab.nsTh, ["iptables", "-w", "-D", ...spec])).exitCode).toBe(0);
     }
   }
@@ -48,7 +55,10 @@ async function removeAcceptsByHand(backend: string, tag: string): Promise<void> 
 describe("ufw inactive: gate backends", () => {
   withUfwInactive(lab);
 
-  test.each([["nftables", 8127], ["iptables", 8128]] as const)("%s: a drop left without its accept is listed by --dry-run and removed", async (name, port) => {
+  test.each([
+    ["nftables", 8127],
+    ["iptables", 8128],
+  ] as const)("%s: a drop left without its accept is listed by --dry-run and removed", async (name, port) => {
     const backend = name === "nftables" ? new NftablesBackend(th) : new IptablesBackend(th);
     const stack = `it-stray-${name}`;
     const tag = `pst.reap-gates.${stack}.gate.${Math.floor(Date.now() / 1000)}`;

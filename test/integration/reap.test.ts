@@ -50,8 +50,24 @@ async function ours(): Promise<string[]> {
 
 /** An ssh session on the tunnel host that is not ours: same gateway, no tag. */
 async function startUnrelatedSsh(): Promise<number> {
-  const argv = ["ssh", "-f", "-N", "-F", "none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-    "-i", lab.gwKey, "-L", `127.0.0.1:8199:${lab.targetHost}:${lab.targetPort}`, `${lab.gwUser}@${lab.gwAddr}`];
+  const argv = [
+    "ssh",
+    "-f",
+    "-N",
+    "-F",
+    "none",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-i",
+    lab.gwKey,
+    "-L",
+    `127.0.0.1:8199:${lab.targetHost}:${lab.targetPort}`,
+    `${lab.gwUser}@${lab.gwAddr}`,
+  ];
   const r = await inNs(lab.nsTh, argv);
   if (r.exitCode !== 0) throw new Error(`unrelated ssh failed: ${r.stderr}`);
   const pid = (await local.run(["pgrep", "-f", "-x", `ssh .*-L 127\\.0\\.0\\.1:8199:.*`])).stdout.trim().split("\n")[0];
@@ -69,7 +85,10 @@ test("reap lists a killed run's leftovers with --dry-run, removes exactly them, 
     await local.run(reapArgs(...remote), { timeoutMs: 120_000 });
     await upKilledAfterForward(stack);
     // The forward is the ssh that owns the listener; its keeper is its parent.
-    const listener = await waitFor(async () => /pid=(\d+)/.exec((await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${PORT}`])).stdout)?.[1], 10_000);
+    const listener = await waitFor(
+      async () => /pid=(\d+)/.exec((await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${PORT}`])).stdout)?.[1],
+      10_000,
+    );
     const forwardPid = Number(listener);
     expect(await tunnelHostUfwRules(lab)).toContain(`${PREFIX}internal-service-allow.`);
     unrelated = await startUnrelatedSsh();
@@ -80,12 +99,22 @@ test("reap lists a killed run's leftovers with --dry-run, removes exactly them, 
     const dry = await inNs(lab.nsTh, reapArgs("--dry-run"), 60_000);
     expect(dry.exitCode).toBe(0);
     const rows = dry.stdout.trim().split("\n").slice(1);
-    expect(rows.find((r) => r.startsWith("forward"))).toMatch(new RegExp(`${PREFIX.replace(/\./g, "\\.")}internal-service-forward\\.[0-9a-f]{12}\\.\\d+ +pid ${forwardPid},.* would stop$`));
-    expect(rows.filter((r) => r.startsWith("rule"))).toEqual([expect.stringMatching(new RegExp(`internal-service-allow\\.[0-9a-f]{12}\\.\\d+ +ufw: tcp port ${PORT} from ${lab.trustedCidr.replace(/\./g, "\\.")} to ${lab.thTrusted.replace(/\./g, "\\.")} +would remove$`))]);
+    expect(rows.find((r) => r.startsWith("forward"))).toMatch(
+      new RegExp(`${PREFIX.replace(/\./g, "\\.")}internal-service-forward\\.[0-9a-f]{12}\\.\\d+ +pid ${forwardPid},.* would stop$`),
+    );
+    expect(rows.filter((r) => r.startsWith("rule"))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `internal-service-allow\\.[0-9a-f]{12}\\.\\d+ +ufw: tcp port ${PORT} from ${lab.trustedCidr.replace(/\./g, "\\.")} to ${lab.thTrusted.replace(/\./g, "\\.")} +would remove$`,
+        ),
+      ),
+    ]);
     expect(rows.every((r) => r.includes(PREFIX))).toBe(true);
     expect(rows.filter((r) => r.startsWith("forward"))).toHaveLength(1);
     const keeperPid = Number((await keepersWith(PREFIX))[0]?.split(" ")[0]);
-    expect(rows.filter((r) => r.startsWith("keeper"))).toEqual([expect.stringMatching(new RegExp(`internal-service-forward\\.[0-9a-f]{12}\\.\\d+ +pid ${keeperPid},.* would stop$`))]);
+    expect(rows.filter((r) => r.startsWith("keeper"))).toEqual([
+      expect.stringMatching(new RegExp(`internal-service-forward\\.[0-9a-f]{12}\\.\\d+ +pid ${keeperPid},.* would stop$`)),
+    ]);
     expect(await sshProcessesWith(PREFIX)).toHaveLength(1);
     expect((await ours()).length).toBe(rows.filter((r) => !r.startsWith("rule")).length);
     expect(await tunnelHostUfwRules(lab)).toBe(rulesBefore);

@@ -31,7 +31,12 @@ async function encryptedCopy(key: string, dir: string, passphrase: string): Prom
 
 /** What must never be stored: 40 characters from each line of each key's body, and the whole passphrase. */
 function needles(keyFiles: string[], passphrase: string): string[] {
-  const slices = keyFiles.flatMap((f) => readFileSync(f, "utf8").split("\n").filter((l) => l.length >= 40 && !l.startsWith("-----")).map((l) => l.slice(0, 40)));
+  const slices = keyFiles.flatMap((f) =>
+    readFileSync(f, "utf8")
+      .split("\n")
+      .filter((l) => l.length >= 40 && !l.startsWith("-----"))
+      .map((l) => l.slice(0, 40)),
+  );
   return [...slices, passphrase];
 }
 
@@ -75,10 +80,20 @@ test("keys and a passphrase given as plain strings stay out of the export, the s
     expect(readFileSync(thKey, "utf8")).not.toContain(readFileSync(lab.thKey, "utf8").split("\n")[1]);
 
     const config = {
-      tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKey: lab.thHostKey, tunnelHostKeyFile: thKey,
-      gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayHostKey: lab.gwHostKey, gatewayKeyFile: gwKey,
-      passphraseFile, bindAddress: lab.thTrusted, basePort: String(BASE_PORT),
-      targetHost: lab.targetHost, targetPort: String(lab.targetPort), source: lab.trustedCidr,
+      tunnelHost: lab.thSshAddr,
+      tunnelHostUser: lab.thUser,
+      tunnelHostKey: lab.thHostKey,
+      tunnelHostKeyFile: thKey,
+      gatewayHost: lab.gwAddr,
+      gatewayUser: lab.gwUser,
+      gatewayHostKey: lab.gwHostKey,
+      gatewayKeyFile: gwKey,
+      passphraseFile,
+      bindAddress: lab.thTrusted,
+      basePort: String(BASE_PORT),
+      targetHost: lab.targetHost,
+      targetPort: String(lab.targetPort),
+      source: lab.trustedCidr,
     };
     const up = await stack.run("up", config);
     expect(up.exitCode).toBe(0);

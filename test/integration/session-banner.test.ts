@@ -39,11 +39,29 @@ async function withOperator<T>(exec: boolean, work: (runner: Runner) => Promise<
 }
 
 test("the rc file really prints its banner when a session starts (so the tests below can fail)", async () => {
-  const r = await new LocalRunner().run(["ssh", "-i", lab.thKey, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${lab.dir}/known_hosts_th`, `${lab.thOpUser}@${lab.thSshAddr}`, "true"], { timeoutMs: 20_000 });
+  const r = await new LocalRunner().run(
+    [
+      "ssh",
+      "-i",
+      lab.thKey,
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${lab.dir}/known_hosts_th`,
+      `${lab.thOpUser}@${lab.thSshAddr}`,
+      "true",
+    ],
+    { timeoutMs: 20_000 },
+  );
   expect(r.stdout).toContain(banner);
 });
 
-test.each([["a long-lived shell", false], ["an exec channel per command", true]])("through %s, a command's output is only its own", async (_how, exec) => {
+test.each([
+  ["a long-lived shell", false],
+  ["an exec channel per command", true],
+])("through %s, a command's output is only its own", async (_how, exec) => {
   await withOperator(exec, async (runner) => {
     // The first command of a new session is the one the banner arrives with.
     expect(await runner.run(["sh", "-c", "echo out; echo err >&2; exit 3"])).toMatchObject({ exitCode: 3, stdout: "out\n", stderr: "err\n" });

@@ -54,7 +54,11 @@ test("a wrong host key on hop 2 fails naming that hop, its address and the prope
   await leavesNothingOpen(async () => {
     const conn = { ...viaBastionAndGateway(lab), jumpHosts: [bastion(lab), { ...gatewayHop(lab), hostKey: lab.jump.hostKey }] };
     const err = await Ssh2Runner.connect(conn).catch((e: Error) => e);
-    expect(String(err)).toMatch(new RegExp(`connect to jump host 2 of 2 \\(${lab.gwAddr.replace(/\./g, "\\.")}:22\\) on ${lab.gwUser}@${lab.gwAddr.replace(/\./g, "\\.")}:22 failed: host key mismatch: the host key it offered does not match connection\\.jumpHosts\\[1\\]\\.hostKey`));
+    expect(String(err)).toMatch(
+      new RegExp(
+        `connect to jump host 2 of 2 \\(${lab.gwAddr.replace(/\./g, "\\.")}:22\\) on ${lab.gwUser}@${lab.gwAddr.replace(/\./g, "\\.")}:22 failed: host key mismatch: the host key it offered does not match connection\\.jumpHosts\\[1\\]\\.hostKey`,
+      ),
+    );
     expect(String(err)).toMatch(/hint: check you are reaching the right host/);
   });
 });
@@ -70,7 +74,9 @@ test("a hop that will not forward to the next one fails naming both, with a hint
   await leavesNothingOpen(async () => {
     // The bastion's PermitOpen admits the tunnel host's loopback sshd and the gateway only.
     const conn = { ...viaBastion(lab), host: "127.0.0.2" };
-    await expect(Ssh2Runner.connect(conn)).rejects.toThrow(/open a channel from jump host 1 of 1 \(.*:2222\) to the tunnel host on .* failed: \(SSH\) Channel open failure[\s\S]*hint: check that .*jb may forward TCP there/);
+    await expect(Ssh2Runner.connect(conn)).rejects.toThrow(
+      /open a channel from jump host 1 of 1 \(.*:2222\) to the tunnel host on .* failed: \(SSH\) Channel open failure[\s\S]*hint: check that .*jb may forward TCP there/,
+    );
   });
 });
 
@@ -82,7 +88,9 @@ test("a next hop that accepts but never speaks ssh fails within connectTimeoutSe
     expect(await waitFor(async () => (await established(lab.nsGw, 2299, "listening")).length || undefined, 10_000)).toBe(1);
     const conn = { ...viaBastionAndGateway(lab), host: "127.0.0.1", port: 2299, connectTimeoutSeconds: 2 };
     const started = Date.now();
-    await expect(Ssh2Runner.connect(conn)).rejects.toThrow(/connect to the tunnel host on root@127\.0\.0\.1:2299 failed: Timed out while waiting for handshake/);
+    await expect(Ssh2Runner.connect(conn)).rejects.toThrow(
+      /connect to the tunnel host on root@127\.0\.0\.1:2299 failed: Timed out while waiting for handshake/,
+    );
     expect(Date.now() - started).toBeLessThan(8_000);
   } finally {
     await inNs(lab.nsGw, ["pkill", "-f", "listen\\(2299, '127.0.0.1'\\)"]);
@@ -103,8 +111,9 @@ test("a hop's key may be encrypted: its own passphrase opens it; a wrong one is 
     } finally {
       await ssh.close();
     }
-    await expect(Ssh2Runner.connect({ ...viaBastion(lab), jumpHosts: [{ ...hop, privateKeyPassphrase: "wrong" }] }))
-      .rejects.toThrow(/connect to jump host 1 of 1 \(.*:2222\) on .*jb@.*:2222 failed: cannot use the private key of connection\.jumpHosts\[0\]: .*bad or missing passphrase[\s\S]*hint: check connection\.jumpHosts\[0\]\.privateKeyPassphrase/);
+    await expect(Ssh2Runner.connect({ ...viaBastion(lab), jumpHosts: [{ ...hop, privateKeyPassphrase: "wrong" }] })).rejects.toThrow(
+      /connect to jump host 1 of 1 \(.*:2222\) on .*jb@.*:2222 failed: cannot use the private key of connection\.jumpHosts\[0\]: .*bad or missing passphrase[\s\S]*hint: check connection\.jumpHosts\[0\]\.privateKeyPassphrase/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -112,7 +121,11 @@ test("a hop's key may be encrypted: its own passphrase opens it; a wrong one is 
 
 test("the shared pool keys on the whole chain: the same host and user through a bastion is another connection", async () => {
   const direct = { host: lab.thSshAddr, user: lab.thUser, privateKeyPath: lab.thKey, hostKey: lab.thHostKey };
-  const [a, b, c] = await Promise.all([acquireRemote(direct), acquireRemote({ ...direct, jumpHosts: [{ ...bastion(lab) }], host: lab.thBehindJump }), acquireRemote({ ...viaBastion(lab) })]);
+  const [a, b, c] = await Promise.all([
+    acquireRemote(direct),
+    acquireRemote({ ...direct, jumpHosts: [{ ...bastion(lab) }], host: lab.thBehindJump }),
+    acquireRemote({ ...viaBastion(lab) }),
+  ]);
   try {
     expect(a.where).toBe(`${lab.thUser}@${lab.thSshAddr}:22`);
     expect(b.where).toBe(`${lab.thUser}@${lab.thBehindJump}:22 via ${lab.jump.user}@${lab.jump.addr}:${lab.jump.port}`);

@@ -15,7 +15,13 @@ beforeAll(async () => {
 afterAll(() => ssh.close());
 
 test("stdout, stderr and the exit code come back separately and exactly", async () => {
-  expect(await ssh.run(["sh", "-c", "printf out; printf err >&2; exit 3"])).toEqual({ exitCode: 3, stdout: "out", stdoutBytes: Buffer.from("out"), stderr: "err", timedOut: false });
+  expect(await ssh.run(["sh", "-c", "printf out; printf err >&2; exit 3"])).toEqual({
+    exitCode: 3,
+    stdout: "out",
+    stdoutBytes: Buffer.from("out"),
+    stderr: "err",
+    timedOut: false,
+  });
   expect(await ssh.run(["printf", "%s\\n", "a b", "$(id)"])).toMatchObject({ exitCode: 0, stdout: "a b\n$(id)\n" });
 });
 
@@ -25,7 +31,10 @@ test("input arrives byte for byte; without input a command reads EOF, not the se
   expect((await ssh.run(["echo", "still in sync"])).stdout).toBe("still in sync\n");
 });
 
-test.each([["a long-lived shell", "0"], ["an exec channel", "1"]])("through %s, large output of multi-byte characters comes back whole, split across ssh packets", async (_how, exec) => {
+test.each([
+  ["a long-lived shell", "0"],
+  ["an exec channel", "1"],
+])("through %s, large output of multi-byte characters comes back whole, split across ssh packets", async (_how, exec) => {
   // One byte first, so that packet boundaries fall inside two-byte characters.
   const argv = ["awk", 'BEGIN { printf "x"; for (i = 0; i < 100000; i++) printf "é" }'];
   const before = process.env.PULUMI_SHARED_TUNNEL_EXEC;

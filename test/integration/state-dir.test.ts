@@ -20,7 +20,8 @@ jest.setTimeout(400_000);
 const lab: Lab = readLab();
 const local = new LocalRunner();
 const asMal = (argv: string[]) => local.run(["runuser", "-u", lab.thMalUser, "--", ...argv], { timeoutMs: 120_000 });
-const filesOf = async (dir: string, tag: string) => (await local.run(["sh", "-c", 'cd "$1" 2>/dev/null && stat -c "%a %U %n" -- "$2".* 2>/dev/null; true', "sh", dir, tag])).stdout;
+const filesOf = async (dir: string, tag: string) =>
+  (await local.run(["sh", "-c", 'cd "$1" 2>/dev/null && stat -c "%a %U %n" -- "$2".* 2>/dev/null; true', "sh", dir, tag])).stdout;
 
 test("an unprivileged user who planted FIFOs and symlinks under every name our tags could take gets no byte of the key or passphrase", async () => {
   const stackName = "it-sd-attack";
@@ -32,8 +33,10 @@ test("an unprivileged user who planted FIFOs and symlinks under every name our t
   await local.run(["mkdir", "-p", "-m", "700", LEGACY_STATE_DIR]);
   // Tags are guessable: project, stack, name and a hash of the URN, all known before the run.
   const component = `urn:pulumi:${stackName}::shared-tunnel-demo::pulumi-shared-tunnel:index:GatedTunnel$pulumi-nodejs:dynamic/pulumi-shared-tunnel:`;
-  const prefixes = [["internal-service-allow", "FirewallAllow"], ["internal-service-forward", "SharedTunnel"]]
-    .map(([n, type]) => ownerPrefix({ owner: `shared-tunnel-demo/${stackName}/${n}`, identity: identityOf(`${component}${type}::${n}`) }));
+  const prefixes = [
+    ["internal-service-allow", "FirewallAllow"],
+    ["internal-service-forward", "SharedTunnel"],
+  ].map(([n, type]) => ownerPrefix({ owner: `shared-tunnel-demo/${stackName}/${n}`, identity: identityOf(`${component}${type}::${n}`) }));
   const planted = new PlantedNames(LEGACY_STATE_DIR, prefixes, uid, lab.thMalHome);
   try {
     // The lab's gateway key, encrypted with a passphrase of this run: its body is unique to this test.
@@ -60,8 +63,16 @@ test("an unprivileged user who planted FIFOs and symlinks under every name our t
     expect(planted.bytesRead()).toEqual({});
     expect(planted.changedTargets()).toEqual([]);
     // Every file changed during the run that the attacker can read: none holds a key or passphrase byte.
-    const readable = await asMal(["sh", "-c", 'find /tmp /run /var/tmp /dev/shm "$2" -newer "$1" -type f -readable -print0 2>/dev/null | xargs -0r grep -lF -e "$3" -e "$4" --; true', "sh",
-      `${work}/marker`, lab.thMalHome, keySlice, passphrase]);
+    const readable = await asMal([
+      "sh",
+      "-c",
+      'find /tmp /run /var/tmp /dev/shm "$2" -newer "$1" -type f -readable -print0 2>/dev/null | xargs -0r grep -lF -e "$3" -e "$4" --; true',
+      "sh",
+      `${work}/marker`,
+      lab.thMalHome,
+      keySlice,
+      passphrase,
+    ]);
     expect(readable.stdout).toBe("");
     expect(r.exitCode).toBe(0);
     const out = JSON.parse(r.stdout.trim().split("\n").pop() as string);
@@ -83,8 +94,15 @@ test("a connection user without root keeps its state in its own ~/.local/state, 
   const stack = new TestStack("it-sd-user", undefined, path.join(ROOT, "test/programs/shared-tunnel-only"));
   const dir = `${lab.thMalHome}/.local/state/pulumi-shared-tunnel`;
   const config = {
-    tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thMalUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-    gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayHostKey: lab.gwHostKey, bindAddress: lab.thTrusted, bindPort: "8131",
+    tunnelHost: lab.thSshAddr,
+    tunnelHostUser: lab.thMalUser,
+    tunnelHostKeyPath: lab.thKey,
+    tunnelHostKey: lab.thHostKey,
+    gatewayHost: lab.gwAddr,
+    gatewayUser: lab.gwUser,
+    gatewayHostKey: lab.gwHostKey,
+    bindAddress: lab.thTrusted,
+    bindPort: "8131",
   };
   const secrets = { gatewayKey: readFileSync(lab.gwKey, "utf8") };
   try {
@@ -93,7 +111,9 @@ test("a connection user without root keeps its state in its own ~/.local/state, 
     const refused = await stack.run("up", config, secrets);
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stderr).toContain(`${dir} is a directory owned by ${lab.thMalUser} (uid`);
-    expect(refused.stderr).toMatch(/with mode 0755; it must be a real directory \(not a symlink\) owned by uid \d+, the user commands run as, with mode 0700/);
+    expect(refused.stderr).toMatch(
+      /with mode 0755; it must be a real directory \(not a symlink\) owned by uid \d+, the user commands run as, with mode 0700/,
+    );
     expect(refused.stderr).toMatch(/hint: someone else may have made it first/);
     expect(await sshProcessesWith(".it-sd-user.")).toEqual([]);
 

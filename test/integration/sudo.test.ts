@@ -17,7 +17,9 @@ test("without sudo, a non-root operator gets a clear error and nothing is left",
   try {
     const r = await stack.run("up", config({}));
     expect(r.exitCode).not.toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`choose a firewall backend on ${lab.thOpUser}@${lab.thSshAddr.replace(/\./g, "\\.")}:22 failed: found none of ufw, nft or iptables`));
+    expect(r.stderr).toMatch(
+      new RegExp(`choose a firewall backend on ${lab.thOpUser}@${lab.thSshAddr.replace(/\./g, "\\.")}:22 failed: found none of ufw, nft or iptables`),
+    );
     expect(r.stderr).toMatch(/hint: install ufw \(or nftables\), and run the provider as root or set connection\.sudo: true/);
     await expectNothingLeftOnTunnelHost(lab, ".it-nosudo.");
   } finally {

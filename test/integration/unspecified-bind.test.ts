@@ -22,20 +22,45 @@ jest.setTimeout(600_000);
 const lab: Lab = readLab();
 const BODY = "internal service reached";
 const local = new LocalRunner();
-const th: Runner = { where: "tunnel host", run: (argv, options) => local.run(["ip", "netns", "exec", lab.nsTh, ...argv], options), close: async () => {} };
+const th: Runner = {
+  where: "tunnel host",
+  run: (argv, options) => local.run(["ip", "netns", "exec", lab.nsTh, ...argv], options),
+  close: async () => {},
+};
 
-interface Bind { bindAddress: string; sources: string[]; targets: ProbeTarget[]; url: string }
+interface Bind {
+  bindAddress: string;
+  sources: string[];
+  targets: ProbeTarget[];
+  url: string;
+}
 const v4 = (port: number): Bind => ({
-  bindAddress: "0.0.0.0", sources: [lab.trustedCidr],
-  targets: [{ host: lab.thUntrustedSide, port }, { host: lab.thTrusted, port }], url: `http://${lab.thTrusted}:${port}/`,
+  bindAddress: "0.0.0.0",
+  sources: [lab.trustedCidr],
+  targets: [
+    { host: lab.thUntrustedSide, port },
+    { host: lab.thTrusted, port },
+  ],
+  url: `http://${lab.thTrusted}:${port}/`,
 });
 const v6 = (port: number): Bind => ({
-  bindAddress: "::", sources: [lab.trustedCidr6],
-  targets: [{ host: lab.thUntrustedSide6, port }, { host: lab.thTrusted6, port }], url: `http://[${lab.thTrusted6}]:${port}/`,
+  bindAddress: "::",
+  sources: [lab.trustedCidr6],
+  targets: [
+    { host: lab.thUntrustedSide6, port },
+    { host: lab.thTrusted6, port },
+  ],
+  url: `http://[${lab.thTrusted6}]:${port}/`,
 });
 
 function config(backend: string, port: number, bind: Bind): Record<string, string> {
-  return demoConfig(lab, { backend, bindPort: String(port), bindAddress: bind.bindAddress, allowAllInterfaces: "true", sources: JSON.stringify(bind.sources) });
+  return demoConfig(lab, {
+    backend,
+    bindPort: String(port),
+    bindAddress: bind.bindAddress,
+    allowAllInterfaces: "true",
+    sources: JSON.stringify(bind.sources),
+  });
 }
 
 /** `up` with the untrusted client trying all the while; then the trusted client gets the service. */
@@ -47,7 +72,12 @@ async function upWatched(stack: TestStack, backend: string, port: number, bind: 
 
 /** Every rule listing of the tunnel host (each command must succeed), to check that nothing of a tag is left. */
 async function everyRuleListing(): Promise<string> {
-  const listings = [["nft", "list", "ruleset"], ["iptables", "-S"], ["ip6tables", "-S"], ["ufw", "show", "added"]];
+  const listings = [
+    ["nft", "list", "ruleset"],
+    ["iptables", "-S"],
+    ["ip6tables", "-S"],
+    ["ufw", "show", "added"],
+  ];
   const results = await Promise.all(listings.map((argv) => inNs(lab.nsTh, argv)));
   results.forEach((r, i) => expect([listings[i].join(" "), r.exitCode]).toEqual([listings[i].join(" "), 0]));
   return results.map((r) => r.stdout).join("\n");
@@ -71,7 +101,11 @@ async function eachBindWatched(backend: string, port: number): Promise<void> {
 
 /** destroy, watched too; then no rule, process or table of ours is left. */
 async function destroyWatched(stack: TestStack, binds: Bind[], ruleTags: unknown[]): Promise<void> {
-  await whileUntrustedTries(lab.nsUc, binds.flatMap((b) => b.targets), () => stack.ok("destroy"));
+  await whileUntrustedTries(
+    lab.nsUc,
+    binds.flatMap((b) => b.targets),
+    () => stack.ok("destroy"),
+  );
   const left = await everyRuleListing();
   for (const tag of ruleTags) expect(left).not.toContain(String(tag));
   expect(left).not.toMatch(/pulumi_shared_tunnel|PST-GATE/);
@@ -95,11 +129,17 @@ async function makeOldFormat(stack: TestStack, backend: "nftables" | "iptables",
 describe("ufw inactive: the gate backends on a host that accepts by default", () => {
   withUfwInactive(lab);
 
-  test.each([["nftables", 8161], ["iptables", 8162]] as const)("%s: a gate on 0.0.0.0, then on ::, keeps the untrusted client out of every address; destroy leaves nothing", async (backend, port) => {
+  test.each([
+    ["nftables", 8161],
+    ["iptables", 8162],
+  ] as const)("%s: a gate on 0.0.0.0, then on ::, keeps the untrusted client out of every address; destroy leaves nothing", async (backend, port) => {
     await eachBindWatched(backend, port);
   });
 
-  test.each([["nftables", 8163], ["iptables", 8164]] as const)("%s: a stack holding the old rule for the literal 0.0.0.0 (open to everyone) is repaired by its next up", async (backend, port) => {
+  test.each([
+    ["nftables", 8163],
+    ["iptables", 8164],
+  ] as const)("%s: a stack holding the old rule for the literal 0.0.0.0 (open to everyone) is repaired by its next up", async (backend, port) => {
     const stack = new TestStack(`it-unspec-repair-${backend}`);
     try {
       const bind = v4(port);

@@ -31,7 +31,9 @@ test("a state edited to an empty tag and another stack's pid is refused, and tha
 
     const r = await edited.run("destroy");
     expect(r.exitCode).not.toBe(0);
-    expect(r.stderr).toMatch(/use the saved state of SharedTunnel failed: the saved state holds values this provider never writes: tag: "" is not a tag this provider makes/);
+    expect(r.stderr).toMatch(
+      /use the saved state of SharedTunnel failed: the saved state holds values this provider never writes: tag: "" is not a tag this provider makes/,
+    );
     expect(r.stderr).toMatch(/hint: nothing was run on the host/);
     expect(await fetchFrom(lab.nsTc, String(theirs.url))).toBe("internal service reached");
     expect(await sshProcessesWith(String(theirs.tunnelTag))).toHaveLength(1);

@@ -4,34 +4,41 @@
 // Usage: node http-service.js [port=8000 | /path/to.sock] [pid-file]
 // With a path, it listens on that Unix socket only (mode 0666: the gateway's users connect to it).
 // The pid file is written only once every listener is bound, so its presence means "ready".
-'use strict';
-const http = require('node:http');
-const fs = require('node:fs');
+"use strict";
+const http = require("node:http");
+const fs = require("node:fs");
 
-const socketPath = (process.argv[2] || '').startsWith('/') ? process.argv[2] : undefined;
+const socketPath = (process.argv[2] || "").startsWith("/") ? process.argv[2] : undefined;
 const port = socketPath ? 0 : Number(process.argv[2] || 8000);
 const pidFile = process.argv[3];
-const body = 'internal service reached';
+const body = "internal service reached";
 
 const handler = (req, res) => {
   req.resume(); // drain any request body so keep-alive connections stay usable
-  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(200, { "content-type": "text/plain", "content-length": Buffer.byteLength(body) });
   res.end(body);
 };
 
 const listen = (host) =>
   new Promise((resolve, reject) => {
     const server = http.createServer(handler);
-    server.once('error', reject);
+    server.once("error", reject);
     server.listen(port, host, () => resolve(server));
   });
 
 const listenSocket = (path) =>
   new Promise((resolve, reject) => {
-    try { fs.unlinkSync(path); } catch (err) { if (err.code !== 'ENOENT') return reject(err); }
+    try {
+      fs.unlinkSync(path);
+    } catch (err) {
+      if (err.code !== "ENOENT") return reject(err);
+    }
     const server = http.createServer(handler);
-    server.once('error', reject);
-    server.listen(path, () => { fs.chmodSync(path, 0o666); resolve(server); });
+    server.once("error", reject);
+    server.listen(path, () => {
+      fs.chmodSync(path, 0o666);
+      resolve(server);
+    });
   });
 
 (async () => {
@@ -41,9 +48,9 @@ const listenSocket = (path) =>
     console.error(`http-service ${process.pid} listening on ${socketPath}`);
     return;
   }
-  await listen('127.0.0.1');
+  await listen("127.0.0.1");
   // IPv6 loopback is optional: a namespace without IPv6 must not stop the IPv4 service.
-  await listen('::1').catch((err) => console.error(`no [::1]:${port} listener: ${err.message}`));
+  await listen("::1").catch((err) => console.error(`no [::1]:${port} listener: ${err.message}`));
   if (pidFile) fs.writeFileSync(pidFile, `${process.pid}\n`);
   console.error(`http-service ${process.pid} listening on port ${port}`);
 })().catch((err) => {
@@ -51,4 +58,4 @@ const listenSocket = (path) =>
   process.exit(1);
 });
 
-for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => process.exit(0));
+for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(sig, () => process.exit(0));

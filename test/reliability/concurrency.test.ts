@@ -17,21 +17,45 @@ const COUNT = 20;
 
 function config(basePort: number): Record<string, string> {
   return {
-    count: String(COUNT), basePort: String(basePort),
-    tunnelHost: lab.thSshAddr, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-    gatewayHost: lab.gwAddr, gatewayUser: lab.gwUser, gatewayKeyPath: lab.gwKey, gatewayHostKey: lab.gwHostKey,
+    count: String(COUNT),
+    basePort: String(basePort),
+    tunnelHost: lab.thSshAddr,
+    tunnelHostKeyPath: lab.thKey,
+    tunnelHostKey: lab.thHostKey,
+    gatewayHost: lab.gwAddr,
+    gatewayUser: lab.gwUser,
+    gatewayKeyPath: lab.gwKey,
+    gatewayHostKey: lab.gwHostKey,
     bindAddress: lab.thTrusted,
   };
 }
 
-interface Outputs { ruleTags: string[]; tunnels: { pid: number; listenAddress: string; tag: string }[] }
+interface Outputs {
+  ruleTags: string[];
+  tunnels: { pid: number; listenAddress: string; tag: string }[];
+}
 
 /** Checks every rule is saved (ufw's user.rules) and live (iptables), every listener owned by its pid. */
 async function expectAllApplied(out: Outputs, basePort: number): Promise<void> {
   const saved = await tunnelHostUfwRules(lab);
   for (let i = 0; i < COUNT; i++) {
     expect(saved).toContain(out.ruleTags[i]);
-    const live = await inNs(lab.nsTh, ["iptables", "-w", "-C", "ufw-user-input", "-p", "tcp", "-s", `198.51.100.${100 + i}`, "-d", lab.thTrusted, "--dport", String(basePort + i), "-j", "ACCEPT"]);
+    const live = await inNs(lab.nsTh, [
+      "iptables",
+      "-w",
+      "-C",
+      "ufw-user-input",
+      "-p",
+      "tcp",
+      "-s",
+      `198.51.100.${100 + i}`,
+      "-d",
+      lab.thTrusted,
+      "--dport",
+      String(basePort + i),
+      "-j",
+      "ACCEPT",
+    ]);
     expect(live.exitCode).toBe(0);
   }
   const ss = (await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "-p"])).stdout;

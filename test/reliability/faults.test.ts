@@ -22,9 +22,24 @@ async function expectCleanFailure(stack: TestStack, overrides: Record<string, st
 }
 
 describe.each([
-  ["gateway unreachable", { gatewayHost: "198.18.1.99" }, /the gateway 198\.18\.1\.99:22 cannot be reached/, /hint: check gateway\.host and gateway\.port/],
-  ["wrong gateway host key", { gatewayHostKey: "" }, /offered a host key that does not match gateway\.hostKey/, /hint: check you reach the right host; if its key really changed, pin the new one/],
-  ["key refused by the gateway", { gatewayKeyPath: "" }, /the gateway 198\.18\.1\.2:22 refused the key/, /hint: add the public key to gateway\.user's authorized_keys/],
+  [
+    "gateway unreachable",
+    { gatewayHost: "198.18.1.99" },
+    /the gateway 198\.18\.1\.99:22 cannot be reached/,
+    /hint: check gateway\.host and gateway\.port/,
+  ],
+  [
+    "wrong gateway host key",
+    { gatewayHostKey: "" },
+    /offered a host key that does not match gateway\.hostKey/,
+    /hint: check you reach the right host; if its key really changed, pin the new one/,
+  ],
+  [
+    "key refused by the gateway",
+    { gatewayKeyPath: "" },
+    /the gateway 198\.18\.1\.2:22 refused the key/,
+    /hint: add the public key to gateway\.user's authorized_keys/,
+  ],
   ["AllowTcpForwarding no", { gatewayUser: "" }, /AllowTcpForwarding is off for this user on the gateway/, /hint: set AllowTcpForwarding yes/],
   ["target port closed", { targetPort: "9" }, /the target 127\.0\.0\.1:9 does not answer from the gateway/, /hint: check targetHost\/targetPort/],
 ])("%s", (title, overrides: Record<string, string>, cause, hint) => {
@@ -88,7 +103,13 @@ async function waitUntilGone(tag: string, timeoutMs: number): Promise<boolean> {
     const live = [];
     for (const line of await sshProcessesWith(tag)) {
       const pid = line.split(" ")[0];
-      const stat = (() => { try { return readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { return ""; } })();
+      const stat = (() => {
+        try {
+          return readFileSync(`/proc/${pid}/stat`, "utf8");
+        } catch {
+          return "";
+        }
+      })();
       if (stat && stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z") live.push(pid);
     }
     if (live.length === 0) return true;

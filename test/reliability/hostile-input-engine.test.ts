@@ -44,18 +44,21 @@ afterAll(async () => {
 });
 
 test("tunnel inputs: every payload is refused at once, each naming its property", async () => {
-  const r = await stack.run("up", demoConfig(lab, {
-    bindPort: "8120",
-    tunnelHostUser: `-oProxyCommand=${T}`,
-    gatewayHost: `${lab.gwAddr}; ${T}`,
-    gatewayUser: `-oProxyCommand=${T}`,
-    // ssh would split this at the space and read a second option from the config parser.
-    gatewayKeyPath: `${lab.gwKey} -oProxyCommand=${T}`,
-    // A zone id names an interface of whichever host reads it; fe80::1 is also not the tunnel host's.
-    bindAddress: "fe80::1%to-tc",
-    // getaddrinfo on the gateway would read this as 127.0.0.1: it must be refused, not reach the target.
-    targetHost: "0x7f.1",
-  }));
+  const r = await stack.run(
+    "up",
+    demoConfig(lab, {
+      bindPort: "8120",
+      tunnelHostUser: `-oProxyCommand=${T}`,
+      gatewayHost: `${lab.gwAddr}; ${T}`,
+      gatewayUser: `-oProxyCommand=${T}`,
+      // ssh would split this at the space and read a second option from the config parser.
+      gatewayKeyPath: `${lab.gwKey} -oProxyCommand=${T}`,
+      // A zone id names an interface of whichever host reads it; fe80::1 is also not the tunnel host's.
+      bindAddress: "fe80::1%to-tc",
+      // getaddrinfo on the gateway would read this as 127.0.0.1: it must be refused, not reach the target.
+      targetHost: "0x7f.1",
+    }),
+  );
   expect(r.exitCode).not.toBe(0);
   for (const property of ["connection.user", "gateway.host", "gateway.user", "gateway.privateKeyPath", "bindAddress", "targetHost"]) {
     expect(r.stderr).toContain(`${property}: `);
@@ -67,10 +70,13 @@ test("tunnel inputs: every payload is refused at once, each naming its property"
 });
 
 test("firewall inputs: ufw syntax and a command substitution in sources are refused by index", async () => {
-  const r = await stack.run("up", demoConfig(lab, {
-    bindPort: "8120",
-    sources: JSON.stringify([`${lab.trustedCidr} port 22`, lab.trustedCidr, `$(${T})`]),
-  }));
+  const r = await stack.run(
+    "up",
+    demoConfig(lab, {
+      bindPort: "8120",
+      sources: JSON.stringify([`${lab.trustedCidr} port 22`, lab.trustedCidr, `$(${T})`]),
+    }),
+  );
   expect(r.exitCode).not.toBe(0);
   expect(r.stderr).toMatch(/sources\[0\]/);
   expect(r.stderr).toMatch(/sources\[2\]/);
@@ -133,10 +139,14 @@ describe("accepted but odd values, through a real up and destroy onto the tunnel
   });
 
   test("up carries every value whole (the forward works through the odd key path and passphrase), nothing runs, destroy leaves nothing", async () => {
-    const up = await sink.run("up", {
-      ...demoConfig(lab, { bindPort: "8133", gatewayKeyPath: value("path"), gatewayHostKey: value("hostkey"), expiresAfter: "1h" }),
-      name: value("name"),
-    }, { gatewayKeyPassphrase: value("pass") });
+    const up = await sink.run(
+      "up",
+      {
+        ...demoConfig(lab, { bindPort: "8133", gatewayKeyPath: value("path"), gatewayHostKey: value("hostkey"), expiresAfter: "1h" }),
+        name: value("name"),
+      },
+      { gatewayKeyPassphrase: value("pass") },
+    );
     // The canary first: a quoting bug shows here, not only as a failed up.
     expect(await canaries(lab)).toEqual([]);
     if (up.exitCode !== 0) throw new Error(`up failed:\n${up.stderr.slice(-3000)}`);

@@ -51,7 +51,11 @@ describe.each(CASES.map((c) => [c.input, c] as [string, Case]))("%s", (_name, c)
     // One connection object reaches both providers in a GatedTunnel: they must agree on it.
     expect(new Set(outcomes).size).toBe(1);
     const t = tally.get(c.input) ?? { payloads: 0, refused: 0, inert: 0 };
-    tally.set(c.input, { payloads: t.payloads + 1, refused: t.refused + (outcomes[0] === "refused" ? 1 : 0), inert: t.inert + (outcomes[0] === "inert" ? 1 : 0) });
+    tally.set(c.input, {
+      payloads: t.payloads + 1,
+      refused: t.refused + (outcomes[0] === "refused" ? 1 : 0),
+      inert: t.inert + (outcomes[0] === "inert" ? 1 : 0),
+    });
   });
 });
 
@@ -106,8 +110,16 @@ describe("secrets are never echoed", () => {
   // A distinctive prefix: an echo would carry it even through JSON escaping of the payload.
   const secrets = BASE.map((p, i) => `S3CRET-${i}-${p}`);
   type Put = { field: string; kind: Kind; build: (s: string) => Record<string, unknown> };
-  const gw = (patch: object) => ({ ...GOOD_TUNNEL, bindPort: 0, gateway: { ...GOOD_TUNNEL.gateway, privateKeyPath: undefined, privateKey: PEM, ...patch } });
-  const conn = (patch: object) => ({ ...GOOD_FIREWALL, port: 0, connection: { ...GOOD_CONNECTION, privateKeyPath: undefined, privateKey: PEM, ...patch } });
+  const gw = (patch: object) => ({
+    ...GOOD_TUNNEL,
+    bindPort: 0,
+    gateway: { ...GOOD_TUNNEL.gateway, privateKeyPath: undefined, privateKey: PEM, ...patch },
+  });
+  const conn = (patch: object) => ({
+    ...GOOD_FIREWALL,
+    port: 0,
+    connection: { ...GOOD_CONNECTION, privateKeyPath: undefined, privateKey: PEM, ...patch },
+  });
   const puts: Put[] = [
     { field: "gateway.privateKey", kind: "tunnel", build: (s) => gw({ privateKey: s }) },
     { field: "gateway.privateKey (a real key with the payload in it)", kind: "tunnel", build: (s) => gw({ privateKey: PEM + s }) },
@@ -142,8 +154,11 @@ describe("aftermath", () => {
 });
 
 afterAll(() => {
-  const rows = [...tally].map(([input, t]) => `${input.padEnd(58)} ${String(t.payloads).padStart(4)} ${String(t.refused).padStart(8)} ${String(t.inert).padStart(6)}`);
-  const legend = "refused: check named exactly that input; inert: accepted, and carried whole through argv, sh, bash and ssh -G.\n" +
+  const rows = [...tally].map(
+    ([input, t]) => `${input.padEnd(58)} ${String(t.payloads).padStart(4)} ${String(t.refused).padStart(8)} ${String(t.inert).padStart(6)}`,
+  );
+  const legend =
+    "refused: check named exactly that input; inert: accepted, and carried whole through argv, sh, bash and ssh -G.\n" +
     "secret rows: refused/accepted by check; in every row the secret appears in no failure and no error message.";
   console.log([`${"input".padEnd(58)} payl  refused  inert`, ...rows, legend].join("\n"));
 });

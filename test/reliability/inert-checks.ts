@@ -70,10 +70,23 @@ export function expectLocalPath(p: unknown): void {
 function tunnelArgvs(i: TunnelInputs) {
   const tag = tagFor(i.owner);
   const files = tunnelFiles(STATE_DIR, tag);
-  const gw = { host: i.gateway.host, port: i.gateway.port ?? 22, user: i.gateway.user, identityFile: i.gateway.privateKeyPath as string, knownHostsFile: files.knownHostsFile };
+  const gw = {
+    host: i.gateway.host,
+    port: i.gateway.port ?? 22,
+    user: i.gateway.user,
+    identityFile: i.gateway.privateKeyPath as string,
+    knownHostsFile: files.knownHostsFile,
+  };
   return {
     tag,
-    forward: buildForwardArgv({ gateway: gw, bindAddress: i.bindAddress, bindPort: i.bindPort, target: { host: i.targetHost as string, port: i.targetPort as number }, keepAliveSeconds: 15, logFile: files.logFile }),
+    forward: buildForwardArgv({
+      gateway: gw,
+      bindAddress: i.bindAddress,
+      bindPort: i.bindPort,
+      target: { host: i.targetHost as string, port: i.targetPort as number },
+      keepAliveSeconds: 15,
+      logFile: files.logFile,
+    }),
     preflight: buildPreflightArgv(gw, i.targetHost as string, i.targetPort as number),
   };
 }
@@ -96,8 +109,11 @@ export function expectInertTunnelArgv(i: TunnelInputs): void {
   for (const v of [i.gateway.host, i.gateway.user, i.gateway.privateKeyPath, i.bindAddress, i.targetHost]) expect(typeof v).toBe("string");
   const { tag, forward, preflight } = tunnelArgvs(i);
   const common = {
-    "UserKnownHostsFile=": `${STATE_DIR}/${tag}.known_hosts`, "IdentityFile=": i.gateway.privateKeyPath as string,
-    "-p": String(i.gateway.port ?? 22), "-l": i.gateway.user, "--": i.gateway.host,
+    "UserKnownHostsFile=": `${STATE_DIR}/${tag}.known_hosts`,
+    "IdentityFile=": i.gateway.privateKeyPath as string,
+    "-p": String(i.gateway.port ?? 22),
+    "-l": i.gateway.user,
+    "--": i.gateway.host,
   };
   const target = hostPort(i.targetHost as string, i.targetPort as number);
   const fSlots = { ...common, "-E": `${STATE_DIR}/${tag}.log`, "-L": `${hostPort(i.bindAddress, i.bindPort)}:${target}` };
@@ -117,14 +133,26 @@ function expectSshReads(argv: string[], i: TunnelInputs, forward: boolean): void
   if (typeof seen === "string") throw new Error(`ssh refuses the argv built from accepted input: ${seen}\n${JSON.stringify(argv)}`);
   const key = i.gateway.privateKeyPath as string;
   expect({
-    user: seen.get("user"), hostname: seen.get("hostname"), port: seen.get("port"), identityfile: seen.get("identityfile"),
-    proxycommand: seen.get("proxycommand"), localcommand: seen.get("localcommand"), remoteforward: seen.get("remoteforward"),
-    dynamicforward: seen.get("dynamicforward"), localforward: forward ? seen.get("localforward") : undefined,
+    user: seen.get("user"),
+    hostname: seen.get("hostname"),
+    port: seen.get("port"),
+    identityfile: seen.get("identityfile"),
+    proxycommand: seen.get("proxycommand"),
+    localcommand: seen.get("localcommand"),
+    remoteforward: seen.get("remoteforward"),
+    dynamicforward: seen.get("dynamicforward"),
+    localforward: forward ? seen.get("localforward") : undefined,
     // ssh_config(5): IdentityFile expands %-tokens and ${VAR} when the key is loaded (-G prints it unexpanded).
     expandsWhenLoaded: /%|\$\{/.test(key),
   }).toEqual({
-    user: [i.gateway.user], hostname: [i.gateway.host.toLowerCase()], port: [String(i.gateway.port ?? 22)], identityfile: [key],
-    proxycommand: undefined, localcommand: undefined, remoteforward: undefined, dynamicforward: undefined,
+    user: [i.gateway.user],
+    hostname: [i.gateway.host.toLowerCase()],
+    port: [String(i.gateway.port ?? 22)],
+    identityfile: [key],
+    proxycommand: undefined,
+    localcommand: undefined,
+    remoteforward: undefined,
+    dynamicforward: undefined,
     localforward: forward ? [`[${i.bindAddress}]:${i.bindPort} [${i.targetHost}]:${i.targetPort}`] : undefined,
     expandsWhenLoaded: false,
   });
@@ -134,7 +162,12 @@ function ufwArgv(verb: "allow" | "delete", rule: FirewallRule, tag: string): str
   return buildUfwRuleArgv(verb, rule, verb === "allow" ? tag : undefined);
 }
 
-const BASE_RULE: FirewallRule = { source: GOOD_FIREWALL.sources[0], destination: GOOD_FIREWALL.destination, port: GOOD_FIREWALL.port, protocol: "tcp" };
+const BASE_RULE: FirewallRule = {
+  source: GOOD_FIREWALL.sources[0],
+  destination: GOOD_FIREWALL.destination,
+  port: GOOD_FIREWALL.port,
+  protocol: "tcp",
+};
 const BASE_TAG = tagFor(GOOD_FIREWALL.owner);
 
 /** `ufw allow|delete allow` of every rule the inputs make. */
@@ -142,11 +175,22 @@ export function expectInertUfwArgv(i: FirewallInputs): void {
   const tag = tagFor(i.owner);
   for (const source of i.sources) {
     for (const v of [source, i.destination ?? "any", i.protocol ?? "tcp"]) expect(typeof v).toBe("string");
-    const rule: FirewallRule = { source, ...(i.destination !== undefined ? { destination: i.destination } : {}), port: i.port, protocol: i.protocol ?? "tcp" };
+    const rule: FirewallRule = {
+      source,
+      ...(i.destination !== undefined ? { destination: i.destination } : {}),
+      port: i.port,
+      protocol: i.protocol ?? "tcp",
+    };
     for (const verb of ["allow", "delete"] as const) {
       const argv = ufwArgv(verb, rule, tag);
       const baseline = ufwArgv(verb, BASE_RULE, BASE_TAG);
-      const slots: Record<string, string> = { proto: rule.protocol, from: source, to: i.destination ?? "any", port: String(i.port), ...(verb === "allow" ? { comment: tag } : {}) };
+      const slots: Record<string, string> = {
+        proto: rule.protocol,
+        from: source,
+        to: i.destination ?? "any",
+        port: String(i.port),
+        ...(verb === "allow" ? { comment: tag } : {}),
+      };
       expect(argv).toEqual(withSlots(baseline, slots));
       expectNoNewFlags(argv, baseline, slots);
       expectShellRoundTrip(argv);

@@ -21,7 +21,10 @@ const TUNNEL_TYPE = "pulumi-nodejs:dynamic/pulumi-shared-tunnel:SharedTunnel";
  * `argv` is appended to its command line (to make it carry one of our tags).
  */
 function startBystander(...argv: string[]): { pid: number; alive: () => boolean; stop: () => void } {
-  const child = spawn("ip", ["netns", "exec", lab.nsTh, process.execPath, "-e", "setTimeout(() => {}, 300000)", "--", ...argv], { stdio: "ignore", detached: true });
+  const child = spawn("ip", ["netns", "exec", lab.nsTh, process.execPath, "-e", "setTimeout(() => {}, 300000)", "--", ...argv], {
+    stdio: "ignore",
+    detached: true,
+  });
   return {
     pid: child.pid as number,
     alive: () => child.exitCode === null && child.signalCode === null,
@@ -56,7 +59,12 @@ test("a recorded keeper pid now held by another process (its argv or its start t
     expect(await startTicksOf(tagged.pid)).not.toBe(recorded.keeperStartTicks);
     for (const { bystander, startTicks } of reuses) {
       const reused = structuredClone(state);
-      Object.assign(reused.deployment.resources.find((r: { type: string }) => r.type === TUNNEL_TYPE).outputs, { keeperPid: bystander.pid, keeperStartTicks: startTicks, pid: bystander.pid, processStartTicks: startTicks });
+      Object.assign(reused.deployment.resources.find((r: { type: string }) => r.type === TUNNEL_TYPE).outputs, {
+        keeperPid: bystander.pid,
+        keeperStartTicks: startTicks,
+        pid: bystander.pid,
+        processStartTicks: startTicks,
+      });
       await stack.importState(reused);
       await stack.ok("refresh");
       expect((await stack.run("export")).stdout).not.toContain(TUNNEL_TYPE);
@@ -93,8 +101,12 @@ test("ufw with a default allow incoming policy is refused with a hint", async ()
   try {
     await inNs(lab.nsTh, ["ufw", "default", "allow", "incoming"]);
     const r = await stack.run("up", {
-      tunnelHost: lab.thSshAddr, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-      port: "8132", sources: JSON.stringify([lab.trustedCidr]), backend: "ufw",
+      tunnelHost: lab.thSshAddr,
+      tunnelHostKeyPath: lab.thKey,
+      tunnelHostKey: lab.thHostKey,
+      port: "8132",
+      sources: JSON.stringify([lab.trustedCidr]),
+      backend: "ufw",
     });
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toMatch(/ufw's default incoming policy is allow, so an allow rule would keep no one out/);

@@ -14,29 +14,75 @@ export const PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA
 
 export const BASE: readonly string[] = [
   // shell metacharacters and quote break-outs
-  `x; ${T}`, `x | ${T}`, `x && ${T}`, `$(${T})`, `\`${T}\``, `x > ${CANARY}`, `x' ; ${T} ; '`, `x" ; ${T} ; "`, `\\"; ${T} #`,
+  `x; ${T}`,
+  `x | ${T}`,
+  `x && ${T}`,
+  `$(${T})`,
+  `\`${T}\``,
+  `x > ${CANARY}`,
+  `x' ; ${T} ; '`,
+  `x" ; ${T} ; "`,
+  `\\"; ${T} #`,
   // line breaks and NUL: a second line in a known_hosts file, a second ufw command, a truncated C string
-  `x\n${T}`, `x\r${T}`, `x\0${T}`, "x\ty", "x\u2028y",
+  `x\n${T}`,
+  `x\r${T}`,
+  `x\0${T}`,
+  "x\ty",
+  "x\u2028y",
   // option injection: ssh and ufw read a leading dash as a flag
-  `-oProxyCommand=${T}`, `-o ProxyCommand=${T}`, "--", "-", "-v", "-L0.0.0.0:2222:127.0.0.1:22",
+  `-oProxyCommand=${T}`,
+  `-o ProxyCommand=${T}`,
+  "--",
+  "-",
+  "-v",
+  "-L0.0.0.0:2222:127.0.0.1:22",
   // firewall rule syntax smuggled into one value
-  "198.51.100.0/24 port 22", "any", "from any", "} ; flush ruleset", "198.51.100.0/24 to any port 22 proto tcp",
+  "198.51.100.0/24 port 22",
+  "any",
+  "from any",
+  "} ; flush ruleset",
+  "198.51.100.0/24 to any port 22 proto tcp",
   // over-long
-  "a".repeat(300), "b".repeat(5000), `${"a".repeat(63)}.`.repeat(5) + "a",
+  "a".repeat(300),
+  "b".repeat(5000),
+  `${"a".repeat(63)}.`.repeat(5) + "a",
   // look-alikes: fullwidth, Cyrillic a (U+0430), RTL override, zero-width space, fullwidth digits
-  "ｇａｔｅｗａｙ.example", "g\u0430teway.example", "gateway\u202e.example", "gate\u200bway.example", "１９８.51.100.40",
+  "ｇａｔｅｗａｙ.example",
+  "g\u0430teway.example",
+  "gateway\u202e.example",
+  "gate\u200bway.example",
+  "１９８.51.100.40",
   // an IPv6 zone id and IPv4 spellings resolvers read as numbers (octal, hex, short, one integer)
-  "fe80::1%eth0", "0x7f.1", "017.0.0.1", "2130706433", "127.1",
+  "fe80::1%eth0",
+  "0x7f.1",
+  "017.0.0.1",
+  "2130706433",
+  "127.1",
   // empty and whitespace
-  "", " ", "\t", " 198.18.1.2",
+  "",
+  " ",
+  "\t",
+  " 198.18.1.2",
   // JSON / YAML fragments
-  '{"host":"x"}', '["198.51.100.0/24"]', "&a [*a, *a]", "!!js/function 'x'",
+  '{"host":"x"}',
+  '["198.51.100.0/24"]',
+  "&a [*a, *a]",
+  "!!js/function 'x'",
   // percent-encoding and ssh's %-tokens
-  "%2e%2e%2f%2e%2e%2fetc", "198.51.100.40%0a", "%h",
+  "%2e%2e%2f%2e%2e%2fetc",
+  "198.51.100.40%0a",
+  "%h",
   // globbing and tilde (a shell expands them in an unquoted word)
-  "*", "?", "[a-z]*", "~", "~root",
+  "*",
+  "?",
+  "[a-z]*",
+  "~",
+  "~root",
   // paths: traversal and relative
-  "../../etc/shadow", "/keys/../../etc/shadow", "keys/id", "./id",
+  "../../etc/shadow",
+  "/keys/../../etc/shadow",
+  "keys/id",
+  "./id",
 ];
 
 /** Values a careful user could legitimately give, per kind, so the "inert" branch is exercised too. */
@@ -66,4 +112,10 @@ export const GOOD_TUNNEL: TunnelInputs = {
 
 export const GOOD_CONNECTION = { host: "198.18.0.2", user: "root", privateKeyPath: "/keys/th", hostKey: KEY };
 
-export const GOOD_FIREWALL = { port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "shared-tunnel-demo/rel/internal-service-allow", identity: "ba9876543210" };
+export const GOOD_FIREWALL = {
+  port: 8080,
+  sources: ["198.51.100.0/24"],
+  destination: "198.51.100.40",
+  owner: "shared-tunnel-demo/rel/internal-service-allow",
+  identity: "ba9876543210",
+};

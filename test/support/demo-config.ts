@@ -22,8 +22,13 @@ export function demoConfig(lab: Lab, overrides: Record<string, string> = {}, rem
 /** Config for examples/firewall-allow (one FirewallAllow on the lab's tunnel host, over ssh2). */
 export function firewallConfig(lab: Lab, port: number, sources: string[], overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey,
-    port: String(port), sources: JSON.stringify(sources), destination: lab.thTrusted,
+    tunnelHost: lab.thSshAddr,
+    tunnelHostUser: lab.thUser,
+    tunnelHostKeyPath: lab.thKey,
+    tunnelHostKey: lab.thHostKey,
+    port: String(port),
+    sources: JSON.stringify(sources),
+    destination: lab.thTrusted,
     ...overrides,
   };
 }

@@ -18,13 +18,23 @@ export interface KilledRun<T> {
  * `freezeEngineWhen`: once it returns a value, the pulumi CLI (the engine, which saves the state)
  * is stopped first while the provider finishes its step: a step whose end the state never records.
  */
-export async function upKilledWhen<T>(stack: TestStack, config: Record<string, string>, secrets: Record<string, string>, evidence: () => Promise<T | undefined>, kill: "group" | "tree", freezeEngineWhen?: () => Promise<unknown>): Promise<KilledRun<T>> {
+export async function upKilledWhen<T>(
+  stack: TestStack,
+  config: Record<string, string>,
+  secrets: Record<string, string>,
+  evidence: () => Promise<T | undefined>,
+  kill: "group" | "tree",
+  freezeEngineWhen?: () => Promise<unknown>,
+): Promise<KilledRun<T>> {
   const argv = stack.commandLine("up", config, secrets);
   const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore" });
   let ended = false;
   const exited = new Promise((resolve) => child.on("exit", () => resolve((ended = true))));
   if (freezeEngineWhen && (await pollUntil(freezeEngineWhen, () => ended)) !== undefined) {
-    signal((await descendants(child.pid as number)).filter((p) => p.comm === "pulumi").map((p) => p.pid), "SIGSTOP");
+    signal(
+      (await descendants(child.pid as number)).filter((p) => p.comm === "pulumi").map((p) => p.pid),
+      "SIGSTOP",
+    );
   }
   const seen = await pollUntil(evidence, () => ended);
   const endedFirst = ended;
@@ -35,7 +45,7 @@ export async function upKilledWhen<T>(stack: TestStack, config: Record<string, s
 
 /** Polls `probe` every few ms for up to a minute, until it returns a value or `over()` says the run ended. */
 async function pollUntil<T>(probe: () => Promise<T | undefined>, over: () => boolean): Promise<T | undefined> {
-  for (const deadline = Date.now() + 60_000; !over() && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 60_000; !over() && Date.now() < deadline;) {
     const value = await probe();
     if (value !== undefined) return value;
     await new Promise((r) => setTimeout(r, 5));
@@ -67,7 +77,7 @@ async function descendants(root: number): Promise<{ pid: number; comm: string }[
     children.set(Number(ppid), [...(children.get(Number(ppid)) ?? []), { pid: Number(pid), comm }]);
   }
   const found: { pid: number; comm: string }[] = [];
-  for (let queue = [root]; queue.length > 0; ) {
+  for (let queue = [root]; queue.length > 0;) {
     const next = children.get(queue.shift() as number) ?? [];
     found.push(...next);
     queue.push(...next.map((p) => p.pid));

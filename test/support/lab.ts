@@ -6,17 +6,33 @@ import { waitFor } from "../../provider/tunnel/wait-for";
 /** The lab's addresses, keys and namespace names, as `test/lab/lab.sh up` wrote them. */
 export interface Lab {
   dir: string;
-  nsGw: string; nsTh: string; nsTc: string; nsUc: string;
-  gwAddr: string; gwUser: string; gwNoForwardUser: string; gwKey: string; gwHostKey: string;
-  thSshAddr: string; thUser: string; thOpUser: string; thKey: string; thHostKey: string;
+  nsGw: string;
+  nsTh: string;
+  nsTc: string;
+  nsUc: string;
+  gwAddr: string;
+  gwUser: string;
+  gwNoForwardUser: string;
+  gwKey: string;
+  gwHostKey: string;
+  thSshAddr: string;
+  thUser: string;
+  thOpUser: string;
+  thKey: string;
+  thHostKey: string;
   /** An unprivileged user on the tunnel host (no sudo) and its home, which it owns. */
-  thMalUser: string; thMalHome: string;
-  thTrusted: string; trustedCidr: string;
+  thMalUser: string;
+  thMalHome: string;
+  thTrusted: string;
+  trustedCidr: string;
   /** IPv6: the tunnel host's trusted address and the trusted clients' range. */
-  thTrusted6: string; trustedCidr6: string;
+  thTrusted6: string;
+  trustedCidr6: string;
   /** The tunnel host's own addresses on the untrusted client's link (IPv4, IPv6). */
-  thUntrustedSide: string; thUntrustedSide6: string;
-  targetHost: string; targetPort: number;
+  thUntrustedSide: string;
+  thUntrustedSide6: string;
+  targetHost: string;
+  targetPort: number;
   /**
    * The connection's jump hosts: a bastion sshd in the tunnel host's namespace (its own host key
    * and account, forwarding only), and the tunnel host's own sshd at addresses the root namespace
@@ -24,26 +40,56 @@ export interface Lab {
    * each connection came from.
    */
   jump: { addr: string; port: number; user: string; key: string; hostKey: string };
-  thBehindJump: string; thBehindGw: string; thSshdLog: string;
+  thBehindJump: string;
+  thBehindGw: string;
+  thSshdLog: string;
 }
 
 export function readLab(): Lab {
   const file = `${process.env.PST_LAB_DIR ?? "/tmp/pst-lab"}/lab.env`;
   const env: Record<string, string> = {};
   for (const m of readFileSync(file, "utf8").matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]] = unquote(m[2]);
-  const need = (k: string) => env[k] ?? (() => { throw new Error(`${file} has no ${k}; is the lab up?`); })();
+  const need = (k: string) =>
+    env[k] ??
+    (() => {
+      throw new Error(`${file} has no ${k}; is the lab up?`);
+    })();
   return {
     dir: need("PST_LAB_DIR"),
-    nsGw: need("PST_NS_GW"), nsTh: need("PST_NS_TH"), nsTc: need("PST_NS_TC"), nsUc: need("PST_NS_UC"),
-    gwAddr: need("PST_GW_ADDR"), gwUser: need("PST_GW_USER"), gwNoForwardUser: need("PST_GW_NOFWD_USER"), gwKey: need("PST_GW_KEY"), gwHostKey: need("PST_GW_HOSTKEY"),
-    thSshAddr: need("PST_TH_SSH_ADDR"), thUser: need("PST_TH_USER"), thOpUser: need("PST_TH_OP_USER"),
-    thMalUser: need("PST_TH_MAL_USER"), thMalHome: need("PST_TH_MAL_HOME"), thKey: need("PST_TH_KEY"), thHostKey: need("PST_TH_HOSTKEY"),
-    thTrusted: need("PST_TH_TRUSTED_ADDR"), trustedCidr: need("PST_TRUSTED_CIDR"),
-    thTrusted6: need("PST_TH_TRUSTED_ADDR6"), trustedCidr6: need("PST_TRUSTED_CIDR6"),
-    thUntrustedSide: need("PST_TH_UC_ADDR"), thUntrustedSide6: need("PST_TH_UC_ADDR6"),
-    targetHost: need("PST_TARGET_HOST"), targetPort: Number(need("PST_TARGET_PORT")),
-    jump: { addr: need("PST_JUMP_ADDR"), port: Number(need("PST_JUMP_PORT")), user: need("PST_JUMP_USER"), key: need("PST_JUMP_KEY"), hostKey: need("PST_JUMP_HOSTKEY") },
-    thBehindJump: need("PST_TH_BEHIND_JUMP_ADDR"), thBehindGw: need("PST_TH_BEHIND_GW_ADDR"), thSshdLog: need("PST_TH_SSHD_LOG"),
+    nsGw: need("PST_NS_GW"),
+    nsTh: need("PST_NS_TH"),
+    nsTc: need("PST_NS_TC"),
+    nsUc: need("PST_NS_UC"),
+    gwAddr: need("PST_GW_ADDR"),
+    gwUser: need("PST_GW_USER"),
+    gwNoForwardUser: need("PST_GW_NOFWD_USER"),
+    gwKey: need("PST_GW_KEY"),
+    gwHostKey: need("PST_GW_HOSTKEY"),
+    thSshAddr: need("PST_TH_SSH_ADDR"),
+    thUser: need("PST_TH_USER"),
+    thOpUser: need("PST_TH_OP_USER"),
+    thMalUser: need("PST_TH_MAL_USER"),
+    thMalHome: need("PST_TH_MAL_HOME"),
+    thKey: need("PST_TH_KEY"),
+    thHostKey: need("PST_TH_HOSTKEY"),
+    thTrusted: need("PST_TH_TRUSTED_ADDR"),
+    trustedCidr: need("PST_TRUSTED_CIDR"),
+    thTrusted6: need("PST_TH_TRUSTED_ADDR6"),
+    trustedCidr6: need("PST_TRUSTED_CIDR6"),
+    thUntrustedSide: need("PST_TH_UC_ADDR"),
+    thUntrustedSide6: need("PST_TH_UC_ADDR6"),
+    targetHost: need("PST_TARGET_HOST"),
+    targetPort: Number(need("PST_TARGET_PORT")),
+    jump: {
+      addr: need("PST_JUMP_ADDR"),
+      port: Number(need("PST_JUMP_PORT")),
+      user: need("PST_JUMP_USER"),
+      key: need("PST_JUMP_KEY"),
+      hostKey: need("PST_JUMP_HOSTKEY"),
+    },
+    thBehindJump: need("PST_TH_BEHIND_JUMP_ADDR"),
+    thBehindGw: need("PST_TH_BEHIND_GW_ADDR"),
+    thSshdLog: need("PST_TH_SSHD_LOG"),
   };
 }
 
@@ -69,7 +115,9 @@ export function inNs(ns: string, argv: string[], timeoutMs = 20_000): Promise<Ru
 export async function probe(ns: string | undefined, argv: string[], answers: number[] = [0]): Promise<string> {
   const r = await (ns ? inNs(ns, argv) : local.run(argv, { timeoutMs: 20_000 }));
   if (r.exitCode === undefined || !answers.includes(r.exitCode)) {
-    throw new Error(`probe failed${ns ? ` in ${ns}` : ""}: ${argv.join(" ")} exited ${r.timedOut ? "(timed out)" : r.exitCode}, so it says nothing about what is there:\n${r.stderr}`);
+    throw new Error(
+      `probe failed${ns ? ` in ${ns}` : ""}: ${argv.join(" ")} exited ${r.timedOut ? "(timed out)" : r.exitCode}, so it says nothing about what is there:\n${r.stderr}`,
+    );
   }
   return r.stdout;
 }
@@ -104,10 +152,14 @@ export async function tunnelHostUfwRules(lab: Lab): Promise<string> {
  * tests' listeners (another lab's, too) are left alone.
  */
 export async function withStandInListener<T>(lab: Lab, port: number, work: (url: string) => Promise<T>): Promise<T> {
-  const script = "setTimeout(() => process.exit(0), 120000); require('http').createServer((q, s) => s.end('open')).listen(+process.argv[2], process.argv[1])";
+  const script =
+    "setTimeout(() => process.exit(0), 120000); require('http').createServer((q, s) => s.end('open')).listen(+process.argv[2], process.argv[1])";
   const server = inNs(lab.nsTh, [process.execPath, "-e", script, lab.thTrusted, String(port)], 130_000);
   try {
-    const up = await waitFor(async () => (await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "sport", "=", `:${port}`])).stdout.trim() || undefined, 10_000);
+    const up = await waitFor(
+      async () => (await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "sport", "=", `:${port}`])).stdout.trim() || undefined,
+      10_000,
+    );
     if (!up) throw new Error(`the stand-in listener on :${port} never came up`);
     return await work(`http://${lab.thTrusted}:${port}/`);
   } finally {

@@ -31,7 +31,9 @@ export async function tunnelHostFirewall(lab: Lab): Promise<FirewallState> {
 /** Which views of the tunnel host's firewall still mention `fragment` (a tag or tag prefix). */
 export async function firewallViewsWith(lab: Lab, fragment: string): Promise<string[]> {
   const state = await tunnelHostFirewall(lab);
-  return Object.entries(state).filter(([, text]) => text.includes(fragment)).map(([view]) => view);
+  return Object.entries(state)
+    .filter(([, text]) => text.includes(fragment))
+    .map(([view]) => view);
 }
 
 /** No rule carrying `fragment` is saved by ufw or live in iptables, ip6tables or nftables. */

@@ -16,7 +16,12 @@ export class PlantedNames {
   private timer?: NodeJS.Timeout;
   readonly planted = new Set<string>();
 
-  constructor(private readonly dir: string, private readonly prefixes: string[], private readonly uid: number, private readonly targetDir: string) {
+  constructor(
+    private readonly dir: string,
+    private readonly prefixes: string[],
+    private readonly uid: number,
+    private readonly targetDir: string,
+  ) {
     for (const ext of EXTS) writeFileSync(this.target(ext), "untouched\n", { mode: 0o666 });
     spawnSync("chown", [String(uid), ...EXTS.map((e) => this.target(e))]);
   }
@@ -37,11 +42,13 @@ export class PlantedNames {
       }
     }
     if (missing.length === 0) return;
-    const script = 'u=$1; shift; while [ $# -gt 0 ]; do if [ "$1" = f ]; then mkfifo -m 666 "$2"; else ln -s "$3" "$2"; fi; chown -h "$u" "$2"; shift 3; done';
+    const script =
+      'u=$1; shift; while [ $# -gt 0 ]; do if [ "$1" = f ]; then mkfifo -m 666 "$2"; else ln -s "$3" "$2"; fi; chown -h "$u" "$2"; shift 3; done';
     spawnSync("sh", ["-c", script, "sh", String(this.uid), ...missing.flatMap((m) => [m.fifo ? "f" : "l", m.path, this.target(m.ext)])]);
     for (const m of missing) {
       this.planted.add(m.path);
-      if (m.fifo && exists(m.path)) this.fifos.set(m.path, [...(this.fifos.get(m.path) ?? []), openSync(m.path, constants.O_RDWR | constants.O_NONBLOCK)]);
+      if (m.fifo && exists(m.path))
+        this.fifos.set(m.path, [...(this.fifos.get(m.path) ?? []), openSync(m.path, constants.O_RDWR | constants.O_NONBLOCK)]);
     }
   }
 
@@ -84,7 +91,11 @@ export class PlantedNames {
       for (const fd of fds) {
         for (;;) {
           let n = 0;
-          try { n = readSync(fd, buf); } catch { break; }
+          try {
+            n = readSync(fd, buf);
+          } catch {
+            break;
+          }
           if (n <= 0) break;
           this.got.set(path, (this.got.get(path) ?? 0) + n);
         }
@@ -94,7 +105,11 @@ export class PlantedNames {
 }
 
 function lstatOrUndefined(path: string) {
-  try { return lstatSync(path); } catch { return undefined; }
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function exists(path: string): boolean {

@@ -64,7 +64,9 @@ export async function startProber(ns: string, targets: ProbeTarget[], intervalMs
   });
   let out = "";
   child.stdout!.setEncoding("utf8");
-  child.stdout!.on("data", (chunk: string) => { out += chunk; });
+  child.stdout!.on("data", (chunk: string) => {
+    out += chunk;
+  });
   const exited = once(child, "exit");
   const deadline = Date.now() + 10_000;
   while (!out.startsWith("ready\n")) {
@@ -100,9 +102,16 @@ export function parseProbeOutput(text: string): ProbeReport {
  * Runs `work` while an untrusted client keeps trying `targets`; fails the test if it ever got in,
  * and if it made too few attempts to have watched the whole operation (at least one per second).
  */
-export async function whileUntrustedTries<T>(ns: string, targets: ProbeTarget[], work: () => Promise<T>): Promise<{ result: T; report: ProbeReport }> {
+export async function whileUntrustedTries<T>(
+  ns: string,
+  targets: ProbeTarget[],
+  work: () => Promise<T>,
+): Promise<{ result: T; report: ProbeReport }> {
   const prober = await startProber(ns, targets);
-  const outcome = await work().then((value) => ({ value }), (error: unknown) => ({ error }));
+  const outcome = await work().then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
   const report = await prober.stop();
   if ("error" in outcome) throw outcome.error;
   const result = outcome.value;

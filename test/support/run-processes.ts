@@ -26,6 +26,5 @@ export function processesWithEnv(entry: string): RunProcess[] {
 
 /** The dynamic-provider processes (Pulumi's shim and its node) that `stack`'s pulumi runs started. */
 export function providerProcessesOf(stack: TestStack): RunProcess[] {
-  return processesWithEnv(`PULUMI_HOME=${stack.env().PULUMI_HOME}`)
-    .filter((p) => /pulumi-resource-pulumi-nodejs|cmd\/dynamic-provider/.test(p.args));
+  return processesWithEnv(`PULUMI_HOME=${stack.env().PULUMI_HOME}`).filter((p) => /pulumi-resource-pulumi-nodejs|cmd\/dynamic-provider/.test(p.args));
 }

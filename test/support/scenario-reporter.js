@@ -11,7 +11,9 @@ class ScenarioReporter {
       const grouped = file.testResults.length > 50;
       const groups = new Map();
       for (const t of file.testResults) {
-        const name = grouped ? `${t.ancestorTitles[0] ?? t.title} (x${file.testResults.filter((u) => (u.ancestorTitles[0] ?? u.title) === (t.ancestorTitles[0] ?? t.title)).length})` : [...t.ancestorTitles, t.title].join(" > ");
+        const name = grouped
+          ? `${t.ancestorTitles[0] ?? t.title} (x${file.testResults.filter((u) => (u.ancestorTitles[0] ?? u.title) === (t.ancestorTitles[0] ?? t.title)).length})`
+          : [...t.ancestorTitles, t.title].join(" > ");
         const row = groups.get(name) ?? { ok: true, ms: 0, status: "PASS" };
         row.ms += t.duration ?? 0;
         if (t.status !== "passed") row.status = t.status.toUpperCase();
@@ -24,7 +26,9 @@ class ScenarioReporter {
     const width = Math.min(110, Math.max(...rows.map((r) => r[0].length)));
     const line = (r) => `${r[0].length > width ? r[0].slice(0, width - 1) + "…" : r[0].padEnd(width)}  ${r[1].padEnd(7)} ${r[2]}`;
     const passed = rows.filter((r) => r[1] === "PASS").length;
-    process.stdout.write(`\nReliability scenarios (${passed}/${rows.length} held)\n${line(["scenario", "outcome", "time"])}\n${rows.map(line).join("\n")}\n\n`);
+    process.stdout.write(
+      `\nReliability scenarios (${passed}/${rows.length} held)\n${line(["scenario", "outcome", "time"])}\n${rows.map(line).join("\n")}\n\n`,
+    );
   }
 }
 module.exports = ScenarioReporter;

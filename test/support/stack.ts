@@ -19,7 +19,11 @@ export class TestStack {
 
   /** `netns`: run pulumi itself inside that namespace (local mode: pulumi on the tunnel host). */
   /** `dir`: the project (default: the repo root's demo stack). */
-  constructor(readonly name: string, private readonly netns?: string, private readonly dir = ROOT) {}
+  constructor(
+    readonly name: string,
+    private readonly netns?: string,
+    private readonly dir = ROOT,
+  ) {}
 
   async run(command: Command, config: Record<string, string> = {}, secrets: Record<string, string> = {}, flags: string[] = []): Promise<RunResult> {
     return this.runner.run(this.commandLine(command, config, secrets, flags), { timeoutMs: 300_000 });
@@ -63,12 +67,18 @@ export class TestStack {
     return ["stacks", "backups", "history"]
       .map((sub) => path.join(this.backend, ".pulumi", sub))
       .filter((dir) => existsSync(dir))
-      .flatMap((dir) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)));
+      .flatMap((dir) =>
+        readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => path.join(e.parentPath, e.name)),
+      );
   }
 
   /** All of storedFiles() as text (what "plaintext in state" means). */
   storedState(): string {
-    return this.storedFiles().map((f) => readFileSync(f, "utf8")).join("\n");
+    return this.storedFiles()
+      .map((f) => readFileSync(f, "utf8"))
+      .join("\n");
   }
 
   /**

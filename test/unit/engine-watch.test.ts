@@ -9,7 +9,8 @@ import { healthProbe, watchEngine, type EngineState } from "../../provider/engin
 async function fakeEngine(): Promise<{ address: string; server: grpc.Server }> {
   const server = new grpc.Server();
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
   return { address: `127.0.0.1:${port}`, server };
 }
 
@@ -44,7 +45,12 @@ test("leaves only after `misses` gone answers in a row; an answer in between sta
 test("a failing probe counts as alive, and stop() ends the watch", async () => {
   let probes = 0;
   let gone = false;
-  const watch = watchEngine({ intervalMs: 5, misses: 1, probe: async () => (probes++, Promise.reject(new Error("boom"))), onGone: () => void (gone = true) });
+  const watch = watchEngine({
+    intervalMs: 5,
+    misses: 1,
+    probe: async () => (probes++, Promise.reject(new Error("boom"))),
+    onGone: () => void (gone = true),
+  });
   await new Promise((r) => setTimeout(r, 60));
   watch.stop();
   const seen = probes;
@@ -72,10 +78,12 @@ function fakeProvider(address: string, keepAlive: boolean): { exited: Promise<nu
   // keepAlive stands in for the provider's gRPC server, which keeps a real provider running.
   writeFileSync(script, `require(${JSON.stringify(watch)}).leaveWithEngine();${keepAlive ? " setInterval(() => {}, 60000);" : ""}\n`);
   const child = spawn(process.execPath, [script, address], { stdio: "ignore" });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => {
-    rmSync(dir, { recursive: true, force: true });
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      rmSync(dir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   return { exited, kill: () => child.kill("SIGKILL") };
 }
 

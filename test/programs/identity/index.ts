@@ -11,8 +11,18 @@ import { FirewallAllow, GatedTunnel, SharedTunnel } from "pulumi-shared-tunnel";
 
 export = async () => {
   const cfg = new pulumi.Config();
-  const connection = { host: cfg.require("tunnelHost"), user: cfg.require("tunnelHostUser"), privateKeyPath: cfg.require("tunnelHostKeyPath"), hostKey: cfg.require("tunnelHostKey") };
-  const gateway = { host: cfg.require("gatewayHost"), user: cfg.require("gatewayUser"), privateKeyPath: cfg.require("gatewayKeyPath"), hostKey: cfg.require("gatewayHostKey") };
+  const connection = {
+    host: cfg.require("tunnelHost"),
+    user: cfg.require("tunnelHostUser"),
+    privateKeyPath: cfg.require("tunnelHostKeyPath"),
+    hostKey: cfg.require("tunnelHostKey"),
+  };
+  const gateway = {
+    host: cfg.require("gatewayHost"),
+    user: cfg.require("gatewayUser"),
+    privateKeyPath: cfg.require("gatewayKeyPath"),
+    hostKey: cfg.require("gatewayHostKey"),
+  };
   const bindAddress = cfg.require("bindAddress");
   const sources = cfg.requireObject<string[]>("sources");
   const backend = cfg.get("backend") as "auto" | "ufw" | "nftables" | "iptables" | undefined;
@@ -20,7 +30,19 @@ export = async () => {
   const step = cfg.requireNumber("step");
 
   function tunnel(name: string, port: number, opts?: pulumi.CustomResourceOptions): SharedTunnel {
-    return new SharedTunnel(name, { connection, gateway, bindAddress, bindPort: port, targetHost: cfg.require("targetHost"), targetPort: cfg.requireNumber("targetPort"), expiresAfter }, opts);
+    return new SharedTunnel(
+      name,
+      {
+        connection,
+        gateway,
+        bindAddress,
+        bindPort: port,
+        targetHost: cfg.require("targetHost"),
+        targetPort: cfg.requireNumber("targetPort"),
+        expiresAfter,
+      },
+      opts,
+    );
   }
 
   function allow(name: string, port: number, opts?: pulumi.CustomResourceOptions): FirewallAllow {
@@ -48,7 +70,16 @@ export = async () => {
     if (first === "tunnel" || step >= 2) out.tunnel = forwardOutputs(tunnel("svc", port));
     if (first === "rule" || step >= 2) out.ruleTag = allow("svc", port).ruleTag;
   } else if (cfg.require("scenario") === "gated") {
-    const gated = new GatedTunnel("gated", { connection, gateway, bindAddress, bindPort: port, targetHost: cfg.require("targetHost"), targetPort: cfg.requireNumber("targetPort"), sources, expiresAfter });
+    const gated = new GatedTunnel("gated", {
+      connection,
+      gateway,
+      bindAddress,
+      bindPort: port,
+      targetHost: cfg.require("targetHost"),
+      targetPort: cfg.requireNumber("targetPort"),
+      sources,
+      expiresAfter,
+    });
     out.gated = pulumi.all([gated.ruleTag, forwardOutputs(gated.tunnel)]).apply(([ruleTag, f]) => ({ ruleTag, ...f }));
   } else {
     out.left = new Gate("Left", "left", port).outputs;

@@ -7,7 +7,14 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { GatedTunnel, SharedTunnel } from "pulumi-shared-tunnel";
 
-interface HopConfig { host: string; port?: number; user: string; hostKey: string; privateKeyFile?: string; [more: string]: unknown }
+interface HopConfig {
+  host: string;
+  port?: number;
+  user: string;
+  hostKey: string;
+  privateKeyFile?: string;
+  [more: string]: unknown;
+}
 
 export = async () => {
   const cfg = new pulumi.Config();
@@ -28,7 +35,12 @@ export = async () => {
       // What a user might add that the provider's connection cannot do (certificates, ...).
       ...cfg.getObject<Record<string, unknown>>("connectionExtra"),
     },
-    gateway: { host: cfg.require("gatewayHost"), user: cfg.require("gatewayUser"), privateKeyPath: cfg.require("gatewayKeyPath"), hostKey: cfg.require("gatewayHostKey") },
+    gateway: {
+      host: cfg.require("gatewayHost"),
+      user: cfg.require("gatewayUser"),
+      privateKeyPath: cfg.require("gatewayKeyPath"),
+      hostKey: cfg.require("gatewayHostKey"),
+    },
     bindAddress: cfg.require("bindAddress"),
     bindPort: cfg.requireNumber("bindPort"),
     targetHost: "127.0.0.1",

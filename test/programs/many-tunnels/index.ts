@@ -7,15 +7,32 @@ export = async () => {
   const count = cfg.requireNumber("count");
   const basePort = cfg.requireNumber("basePort");
   const connection = {
-    host: cfg.require("tunnelHost"), user: "root", privateKeyPath: cfg.require("tunnelHostKeyPath"), hostKey: cfg.require("tunnelHostKey"),
+    host: cfg.require("tunnelHost"),
+    user: "root",
+    privateKeyPath: cfg.require("tunnelHostKeyPath"),
+    hostKey: cfg.require("tunnelHostKey"),
   };
-  const gateway = { host: cfg.require("gatewayHost"), user: cfg.require("gatewayUser"), privateKeyPath: cfg.require("gatewayKeyPath"), hostKey: cfg.require("gatewayHostKey") };
+  const gateway = {
+    host: cfg.require("gatewayHost"),
+    user: cfg.require("gatewayUser"),
+    privateKeyPath: cfg.require("gatewayKeyPath"),
+    hostKey: cfg.require("gatewayHostKey"),
+  };
   const rules = [];
   const tunnels = [];
   for (let i = 0; i < count; i++) {
     const port = basePort + i;
     rules.push(new FirewallAllow(`allow-${i}`, { connection, port, sources: [`198.51.100.${100 + i}`], destination: cfg.require("bindAddress") }));
-    tunnels.push(new SharedTunnel(`forward-${i}`, { connection, gateway, bindAddress: cfg.require("bindAddress"), bindPort: port, targetHost: "127.0.0.1", targetPort: 8000 }));
+    tunnels.push(
+      new SharedTunnel(`forward-${i}`, {
+        connection,
+        gateway,
+        bindAddress: cfg.require("bindAddress"),
+        bindPort: port,
+        targetHost: "127.0.0.1",
+        targetPort: 8000,
+      }),
+    );
   }
   return {
     ruleTags: rules.map((r) => r.ruleTag),

@@ -12,12 +12,18 @@ export = async () => {
   const cfg = new pulumi.Config();
   const passphrase = readFileSync(cfg.require("passphraseFile"), "utf8").trim();
   const connection = {
-    host: cfg.require("tunnelHost"), user: cfg.require("tunnelHostUser"), hostKey: cfg.require("tunnelHostKey"),
-    privateKey: readFileSync(cfg.require("tunnelHostKeyFile"), "utf8"), privateKeyPassphrase: passphrase,
+    host: cfg.require("tunnelHost"),
+    user: cfg.require("tunnelHostUser"),
+    hostKey: cfg.require("tunnelHostKey"),
+    privateKey: readFileSync(cfg.require("tunnelHostKeyFile"), "utf8"),
+    privateKeyPassphrase: passphrase,
   };
   const gateway = {
-    host: cfg.require("gatewayHost"), user: cfg.require("gatewayUser"), hostKey: cfg.require("gatewayHostKey"),
-    privateKey: readFileSync(cfg.require("gatewayKeyFile"), "utf8"), privateKeyPassphrase: passphrase,
+    host: cfg.require("gatewayHost"),
+    user: cfg.require("gatewayUser"),
+    hostKey: cfg.require("gatewayHostKey"),
+    privateKey: readFileSync(cfg.require("gatewayKeyFile"), "utf8"),
+    privateKeyPassphrase: passphrase,
   };
   const bindAddress = cfg.require("bindAddress");
   const port = cfg.requireNumber("basePort");

@@ -5,8 +5,18 @@ import { SharedTunnel } from "pulumi-shared-tunnel";
 export = async () => {
   const cfg = new pulumi.Config();
   const tunnel = new SharedTunnel("forward", {
-    connection: { host: cfg.require("tunnelHost"), user: cfg.require("tunnelHostUser"), privateKeyPath: cfg.require("tunnelHostKeyPath"), hostKey: cfg.require("tunnelHostKey") },
-    gateway: { host: cfg.require("gatewayHost"), user: cfg.require("gatewayUser"), privateKey: cfg.requireSecret("gatewayKey"), hostKey: cfg.require("gatewayHostKey") },
+    connection: {
+      host: cfg.require("tunnelHost"),
+      user: cfg.require("tunnelHostUser"),
+      privateKeyPath: cfg.require("tunnelHostKeyPath"),
+      hostKey: cfg.require("tunnelHostKey"),
+    },
+    gateway: {
+      host: cfg.require("gatewayHost"),
+      user: cfg.require("gatewayUser"),
+      privateKey: cfg.requireSecret("gatewayKey"),
+      hostKey: cfg.require("gatewayHostKey"),
+    },
     bindAddress: cfg.require("bindAddress"),
     bindPort: cfg.requireNumber("bindPort"),
     targetHost: "127.0.0.1",

@@ -5,22 +5,57 @@ import { UNKNOWN } from "../../../provider/validation/fields";
 
 const olds = {
   gateway: { host: "gw", user: "u", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nA\n", hostKey: "ssh-ed25519 AAAA" },
-  bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, owner: "p/s/t",
-  pid: 1, processStartTicks: "1", keeperPid: 2, keeperStartTicks: "2", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x",
+  bindAddress: "198.51.100.40",
+  bindPort: 8080,
+  targetHost: "127.0.0.1",
+  targetPort: 8000,
+  owner: "p/s/t",
+  pid: 1,
+  processStartTicks: "1",
+  keeperPid: 2,
+  keeperStartTicks: "2",
+  tag: "t",
+  listenAddress: "x",
+  url: "x",
+  startedAt: "x",
+  command: "x",
+  logFile: "x",
 } as TunnelOutputs;
-const inputsOf = ({ pid, processStartTicks, keeperPid, keeperStartTicks, tag, listenAddress, url, startedAt, command, logFile, ...inputs }: TunnelOutputs) => inputs;
+const inputsOf = ({
+  pid,
+  processStartTicks,
+  keeperPid,
+  keeperStartTicks,
+  tag,
+  listenAddress,
+  url,
+  startedAt,
+  command,
+  logFile,
+  ...inputs
+}: TunnelOutputs) => inputs;
 
 describe("SharedTunnel diff", () => {
   test("no change, no diff", async () => {
     expect(await tunnelProvider.diff("t", olds, inputsOf(olds))).toMatchObject({ changes: false, replaces: [] });
   });
-  test.each([["bindPort", 8081], ["bindAddress", "198.51.100.41"], ["targetPort", 9000]])("changing %s replaces, deleting first", async (k, v) => {
+  test.each([
+    ["bindPort", 8081],
+    ["bindAddress", "198.51.100.41"],
+    ["targetPort", 9000],
+  ])("changing %s replaces, deleting first", async (k, v) => {
     expect(await tunnelProvider.diff("t", olds, { ...inputsOf(olds), [k]: v })).toEqual({ changes: true, replaces: [k], deleteBeforeReplace: true });
   });
   test("changing the gateway host replaces; rotating its key updates in place", async () => {
-    expect((await tunnelProvider.diff("t", olds, { ...inputsOf(olds), gateway: { ...olds.gateway, host: "gw2" } })).replaces).toEqual(["gateway.host"]);
-    expect(await tunnelProvider.diff("t", olds, { ...inputsOf(olds), gateway: { ...olds.gateway, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nB\n" } }))
-      .toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    expect((await tunnelProvider.diff("t", olds, { ...inputsOf(olds), gateway: { ...olds.gateway, host: "gw2" } })).replaces).toEqual([
+      "gateway.host",
+    ]);
+    expect(
+      await tunnelProvider.diff("t", olds, {
+        ...inputsOf(olds),
+        gateway: { ...olds.gateway, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nB\n" },
+      }),
+    ).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
   });
   test("moving from local to a remote tunnel host replaces", async () => {
     const connection = { host: "th", user: "root", privateKeyPath: "/k", hostKey: "ssh-ed25519 AAAA" };
@@ -37,11 +72,19 @@ describe("SharedTunnel diff", () => {
 describe("SharedTunnel diff: the keeper", () => {
   const kept = { ...olds, restart: "always" } as TunnelOutputs;
   test("switching restart between always and never updates in place: the keeper reads its policy at each exit", async () => {
-    expect(await tunnelProvider.diff("t", kept, { ...inputsOf(kept), restart: "never" })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    expect(await tunnelProvider.diff("t", kept, { ...inputsOf(kept), restart: "never" })).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: true,
+    });
   });
   test("state from before keepers (a lone ssh -f) is replaced, and the diff names restart as the reason", async () => {
     const { keeperPid, keeperStartTicks, ...unkept } = olds;
-    expect(await tunnelProvider.diff("t", unkept as TunnelOutputs, { ...inputsOf(olds), restart: "always" })).toEqual({ changes: true, replaces: ["restart"], deleteBeforeReplace: true });
+    expect(await tunnelProvider.diff("t", unkept as TunnelOutputs, { ...inputsOf(olds), restart: "always" })).toEqual({
+      changes: true,
+      replaces: ["restart"],
+      deleteBeforeReplace: true,
+    });
     // Even when the new inputs carry no restart (a program that sets none): such a forward cannot be kept.
     expect((await tunnelProvider.diff("t", unkept as TunnelOutputs, inputsOf(olds))).replaces).toEqual(["restart"]);
   });
@@ -49,7 +92,13 @@ describe("SharedTunnel diff: the keeper", () => {
 
 describe("FirewallAllow diff", () => {
   const fw = {
-    port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/f", backend: "ufw", requestedBackend: "auto", ruleTag: "t",
+    port: 8080,
+    sources: ["198.51.100.0/24"],
+    destination: "198.51.100.40",
+    owner: "p/s/f",
+    backend: "ufw",
+    requestedBackend: "auto",
+    ruleTag: "t",
     rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }],
   } as unknown as FirewallOutputs;
   const news = { port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/f" };
@@ -57,28 +106,55 @@ describe("FirewallAllow diff", () => {
     expect((await firewallProvider.diff("t", fw, { ...news, protocol: "tcp", backend: "auto" })).changes).toBe(false);
   });
   test("sources change in place", async () => {
-    expect(await firewallProvider.diff("t", fw, { ...news, sources: ["198.51.100.0/25"] })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    expect(await firewallProvider.diff("t", fw, { ...news, sources: ["198.51.100.0/25"] })).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: true,
+    });
   });
   test("port change replaces", async () => {
     expect((await firewallProvider.diff("t", fw, { ...news, port: 9090 })).replaces).toEqual(["port"]);
   });
 
   describe("the rules the state holds are compared with the rules the inputs now mean", () => {
-    const wide = (backend: string, destination: string, source = "198.51.100.0/24") => ({
-      ...fw, backend, sources: [source], destination: "0.0.0.0",
-      rules: [{ source, destination, port: 8080, protocol: "tcp" }],
-    }) as unknown as FirewallOutputs;
+    const wide = (backend: string, destination: string, source = "198.51.100.0/24") =>
+      ({
+        ...fw,
+        backend,
+        sources: [source],
+        destination: "0.0.0.0",
+        rules: [{ source, destination, port: 8080, protocol: "tcp" }],
+      }) as unknown as FirewallOutputs;
     const on0 = { ...news, destination: "0.0.0.0" };
 
-    test.each(["nftables", "iptables", "ufw"])("%s: a rule an older version wrote for 0.0.0.0 (one address) is rewritten in place by the next up, with no input changed", async (backend) => {
-      expect(await firewallProvider.diff("t", wide(backend, "0.0.0.0"), on0)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
-    });
+    test.each(["nftables", "iptables", "ufw"])(
+      "%s: a rule an older version wrote for 0.0.0.0 (one address) is rewritten in place by the next up, with no input changed",
+      async (backend) => {
+        expect(await firewallProvider.diff("t", wide(backend, "0.0.0.0"), on0)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+      },
+    );
     test.each(["nftables", "iptables", "ufw"])("%s: the same inputs over the rules they mean: no diff", async (backend) => {
       expect((await firewallProvider.diff("t", wide(backend, "0.0.0.0/0"), on0)).changes).toBe(false);
     });
     test("ufw holds 'to any' and 'to 0.0.0.0/0' as one rule, so a refreshed state without the /0 is no diff there; for a gate it is", async () => {
-      expect((await firewallProvider.diff("t", { ...wide("ufw", "0.0.0.0/0"), rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }] } as unknown as FirewallOutputs, on0)).changes).toBe(false);
-      expect((await firewallProvider.diff("t", { ...wide("nftables", "0.0.0.0/0"), rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }] } as unknown as FirewallOutputs, on0)).changes).toBe(true);
+      expect(
+        (
+          await firewallProvider.diff(
+            "t",
+            { ...wide("ufw", "0.0.0.0/0"), rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }] } as unknown as FirewallOutputs,
+            on0,
+          )
+        ).changes,
+      ).toBe(false);
+      expect(
+        (
+          await firewallProvider.diff(
+            "t",
+            { ...wide("nftables", "0.0.0.0/0"), rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }] } as unknown as FirewallOutputs,
+            on0,
+          )
+        ).changes,
+      ).toBe(true);
     });
     test(":: means any IPv6 destination", async () => {
       const olds = { ...wide("nftables", "::", "2001:db8:100::/64"), destination: "::" };
@@ -87,7 +163,11 @@ describe("FirewallAllow diff", () => {
       expect((await firewallProvider.diff("t", { ...olds, rules: [{ ...olds.rules[0], destination: "::/0" }] }, inputs)).changes).toBe(false);
     });
     test("a rule lost from the state (drifted, then refreshed) is put back in place", async () => {
-      expect(await firewallProvider.diff("t", { ...fw, rules: [] } as unknown as FirewallOutputs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+      expect(await firewallProvider.diff("t", { ...fw, rules: [] } as unknown as FirewallOutputs, news)).toEqual({
+        changes: true,
+        replaces: [],
+        deleteBeforeReplace: true,
+      });
     });
     test("unknown inputs during a preview compare nothing", async () => {
       expect((await firewallProvider.diff("t", wide("nftables", "0.0.0.0"), { ...on0, sources: UNKNOWN as unknown as string[] })).changes).toBe(true);
@@ -95,6 +175,8 @@ describe("FirewallAllow diff", () => {
     });
   });
   test("the identity and the gated forward's prefix are no change (states from before identities)", async () => {
-    expect((await firewallProvider.diff("t", fw, { ...news, identity: "0123456789ab", gatesForwardsOf: "pst.p.s.g-forward.0123456789ab." })).changes).toBe(false);
+    expect(
+      (await firewallProvider.diff("t", fw, { ...news, identity: "0123456789ab", gatesForwardsOf: "pst.p.s.g-forward.0123456789ab." })).changes,
+    ).toBe(false);
   });
 });

@@ -4,11 +4,26 @@ import type { FirewallInputs, FirewallOutputs, TunnelInputs, TunnelOutputs } fro
 
 const tunnelInputs: TunnelInputs = {
   gateway: { host: "gw", user: "u", privateKeyPath: "/k", hostKey: "ssh-ed25519 AAAA" },
-  bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, owner: "p/s/t",
+  bindAddress: "198.51.100.40",
+  bindPort: 8080,
+  targetHost: "127.0.0.1",
+  targetPort: 8000,
+  owner: "p/s/t",
 };
 const tunnelOutputs = (inputs: TunnelInputs, deadline: string): TunnelOutputs => ({
-  ...inputs, expiresAt: deadline, requestedExpiresAt: inputs.expiresAt,
-  pid: 1, processStartTicks: "1", keeperPid: 2, keeperStartTicks: "2", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x",
+  ...inputs,
+  expiresAt: deadline,
+  requestedExpiresAt: inputs.expiresAt,
+  pid: 1,
+  processStartTicks: "1",
+  keeperPid: 2,
+  keeperStartTicks: "2",
+  tag: "t",
+  listenAddress: "x",
+  url: "x",
+  startedAt: "x",
+  command: "x",
+  logFile: "x",
 });
 
 describe("expiry in SharedTunnel diff", () => {
@@ -31,7 +46,14 @@ describe("expiry in SharedTunnel diff", () => {
 
 describe("expiry in FirewallAllow diff", () => {
   const inputs: FirewallInputs = { port: 8080, sources: ["198.51.100.0/24"], owner: "p/s/f", expiresAfter: "1h" };
-  const olds: FirewallOutputs = { ...inputs, backend: "ufw", requestedBackend: "auto", ruleTag: "t", rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }], expiresAt: "2030-01-01T00:00:00.000Z" };
+  const olds: FirewallOutputs = {
+    ...inputs,
+    backend: "ufw",
+    requestedBackend: "auto",
+    ruleTag: "t",
+    rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }],
+    expiresAt: "2030-01-01T00:00:00.000Z",
+  };
   test("unchanged: no diff", async () => {
     expect(await firewallProvider.diff("f", olds, inputs)).toMatchObject({ changes: false });
   });

@@ -12,8 +12,21 @@ const PEM = (x: string) => `-----BEGIN OPENSSH PRIVATE KEY-----\n${x}\n`;
 const hop: JumpHostArgs = { host: "j1", user: "jump", privateKey: PEM("J"), hostKey: KEY };
 const gateway: GatewayArgs = { host: "gw", user: "u", privateKey: PEM("A"), hostKey: KEY, jumpHosts: [hop, { ...hop, host: "j2" }] };
 const inputs: TunnelInputs = { gateway, bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, owner: "p/s/t" };
-const olds = { ...inputs, pid: 1, processStartTicks: "1", keeperPid: 2, keeperStartTicks: "2", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x" } as TunnelOutputs;
-const diff = (g: Partial<GatewayArgs>, rest: Partial<TunnelInputs> = {}) => tunnelProvider.diff("t", olds, { ...inputs, ...rest, gateway: { ...gateway, ...g } });
+const olds = {
+  ...inputs,
+  pid: 1,
+  processStartTicks: "1",
+  keeperPid: 2,
+  keeperStartTicks: "2",
+  tag: "t",
+  listenAddress: "x",
+  url: "x",
+  startedAt: "x",
+  command: "x",
+  logFile: "x",
+} as TunnelOutputs;
+const diff = (g: Partial<GatewayArgs>, rest: Partial<TunnelInputs> = {}) =>
+  tunnelProvider.diff("t", olds, { ...inputs, ...rest, gateway: { ...gateway, ...g } });
 const hops = (second: Partial<JumpHostArgs>) => ({ jumpHosts: [hop, { ...hop, host: "j2", ...second }] });
 
 test.each([
@@ -42,7 +55,9 @@ test.each([
 test("a certificate by value is a file: added, it replaces (CertificateFile is new); rotated, it updates", async () => {
   const withCert = { ...olds, gateway: { ...gateway, certificate: "ssh-ed25519-cert-v01@openssh.com AAAA" } } as TunnelOutputs;
   expect((await diff({ certificate: "ssh-ed25519-cert-v01@openssh.com AAAA" })).replaces).toEqual(["gateway.certificate"]);
-  expect((await tunnelProvider.diff("t", withCert, { ...inputs, gateway: { ...gateway, certificate: "ssh-ed25519-cert-v01@openssh.com BBBB" } })).replaces).toEqual([]);
+  expect(
+    (await tunnelProvider.diff("t", withCert, { ...inputs, gateway: { ...gateway, certificate: "ssh-ed25519-cert-v01@openssh.com BBBB" } })).replaces,
+  ).toEqual([]);
 });
 
 test("a socket target instead of a TCP one replaces", async () => {

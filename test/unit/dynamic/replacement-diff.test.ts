@@ -10,10 +10,28 @@ import { UNKNOWN } from "../../../provider/validation/fields";
  */
 const connection = { host: "th", user: "op", privateKeyPath: "/k", hostKey: "ssh-ed25519 AAAA", sudo: true };
 const forward = {
-  connection, gateway: { host: "gw", user: "u", privateKeyPath: "/g", hostKey: "ssh-ed25519 AAAA" },
-  bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, owner: "p/s/t-forward", gateTag: "pst.s.t-allow.1",
+  connection,
+  gateway: { host: "gw", user: "u", privateKeyPath: "/g", hostKey: "ssh-ed25519 AAAA" },
+  bindAddress: "198.51.100.40",
+  bindPort: 8080,
+  targetHost: "127.0.0.1",
+  targetPort: 8000,
+  owner: "p/s/t-forward",
+  gateTag: "pst.s.t-allow.1",
 };
-const running = { ...forward, pid: 1, processStartTicks: "1", keeperPid: 2, keeperStartTicks: "2", tag: "t", listenAddress: "x", url: "x", startedAt: "x", command: "x", logFile: "x" } as TunnelOutputs;
+const running = {
+  ...forward,
+  pid: 1,
+  processStartTicks: "1",
+  keeperPid: 2,
+  keeperStartTicks: "2",
+  tag: "t",
+  listenAddress: "x",
+  url: "x",
+  startedAt: "x",
+  command: "x",
+  logFile: "x",
+} as TunnelOutputs;
 const tunnelDiff = (olds: TunnelOutputs, news: Partial<TunnelInputs>) => tunnelProvider.diff("t", olds, { ...forward, ...news } as TunnelInputs);
 
 describe("SharedTunnel diff: its gate", () => {
@@ -42,9 +60,17 @@ describe("SharedTunnel diff: its gate", () => {
 });
 
 describe("SharedTunnel diff: connection.sudo", () => {
-  test.each([[true, false], [false, true], [undefined, true]])("sudo %s to %s replaces", async (before, after) => {
+  test.each([
+    [true, false],
+    [false, true],
+    [undefined, true],
+  ])("sudo %s to %s replaces", async (before, after) => {
     const olds = { ...running, connection: { ...connection, sudo: before } } as TunnelOutputs;
-    expect(await tunnelDiff(olds, { connection: { ...connection, sudo: after } })).toEqual({ changes: true, replaces: ["connection.sudo"], deleteBeforeReplace: true });
+    expect(await tunnelDiff(olds, { connection: { ...connection, sudo: after } })).toEqual({
+      changes: true,
+      replaces: ["connection.sudo"],
+      deleteBeforeReplace: true,
+    });
   });
   test("sudo omitted is sudo false: no change", async () => {
     const olds = { ...running, connection: { ...connection, sudo: undefined } } as TunnelOutputs;
@@ -53,12 +79,32 @@ describe("SharedTunnel diff: connection.sudo", () => {
 });
 
 describe("FirewallAllow diff: replacements under a forward", () => {
-  const rule = { connection, port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/t-allow", backend: "nftables" } as FirewallInputs;
-  const made = { ...rule, backend: "nftables", requestedBackend: "nftables", ruleTag: "pst.s.t-allow.1", rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }] } as FirewallOutputs;
+  const rule = {
+    connection,
+    port: 8080,
+    sources: ["198.51.100.0/24"],
+    destination: "198.51.100.40",
+    owner: "p/s/t-allow",
+    backend: "nftables",
+  } as FirewallInputs;
+  const made = {
+    ...rule,
+    backend: "nftables",
+    requestedBackend: "nftables",
+    ruleTag: "pst.s.t-allow.1",
+    rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }],
+  } as FirewallOutputs;
   test("a backend change replaces the rule, deleting it first", async () => {
-    expect(await firewallProvider.diff("t", made, { ...rule, backend: "iptables" })).toEqual({ changes: true, replaces: ["backend"], deleteBeforeReplace: true });
+    expect(await firewallProvider.diff("t", made, { ...rule, backend: "iptables" })).toEqual({
+      changes: true,
+      replaces: ["backend"],
+      deleteBeforeReplace: true,
+    });
   });
-  test.each([[true, false], [undefined, true]])("sudo %s to %s replaces the rule", async (before, after) => {
+  test.each([
+    [true, false],
+    [undefined, true],
+  ])("sudo %s to %s replaces the rule", async (before, after) => {
     const olds = { ...made, connection: { ...connection, sudo: before } } as FirewallOutputs;
     expect((await firewallProvider.diff("t", olds, { ...rule, connection: { ...connection, sudo: after } })).replaces).toEqual(["connection.sudo"]);
   });
@@ -80,17 +126,39 @@ describe("jump hosts and the agent: another way to the same host updates in plac
     ["the agent added", {}, { agent: "/a.sock" }, ["connection.agent"]],
     ["the agent switched to SSH_AUTH_SOCK", { agent: "/a.sock" }, { agent: true }, ["connection.agent"]],
   ])("hops %s: a change, no replacement", async (_what, before, after, _paths) => {
-    expect(await tunnelDiff(via(before), { connection: { ...connection, ...after } as TunnelInputs["connection"] })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    expect(await tunnelDiff(via(before), { connection: { ...connection, ...after } as TunnelInputs["connection"] })).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: true,
+    });
   });
   test("no hops and an empty list are the same", async () => {
     expect((await tunnelDiff(via({}), { connection: { ...connection, jumpHosts: [] } })).changes).toBe(false);
   });
   test("the tunnel host's own address still replaces, hops or not", async () => {
-    expect((await tunnelDiff(via({ jumpHosts: [hop] }), { connection: { ...connection, host: "127.0.0.1", jumpHosts: [hop, hop2] } })).replaces).toEqual(["connection.host"]);
+    expect(
+      (await tunnelDiff(via({ jumpHosts: [hop] }), { connection: { ...connection, host: "127.0.0.1", jumpHosts: [hop, hop2] } })).replaces,
+    ).toEqual(["connection.host"]);
   });
   test("FirewallAllow: hops changed, updated in place", async () => {
-    const rule = { connection: { ...connection, jumpHosts: [hop] }, port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/t-allow", backend: "nftables" } as FirewallInputs;
-    const made = { ...rule, requestedBackend: "nftables", ruleTag: "pst.s.t-allow.1", rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }] } as FirewallOutputs;
-    expect(await firewallProvider.diff("t", made, { ...rule, connection: { ...connection, jumpHosts: [hop, hop2] } })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    const rule = {
+      connection: { ...connection, jumpHosts: [hop] },
+      port: 8080,
+      sources: ["198.51.100.0/24"],
+      destination: "198.51.100.40",
+      owner: "p/s/t-allow",
+      backend: "nftables",
+    } as FirewallInputs;
+    const made = {
+      ...rule,
+      requestedBackend: "nftables",
+      ruleTag: "pst.s.t-allow.1",
+      rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }],
+    } as FirewallOutputs;
+    expect(await firewallProvider.diff("t", made, { ...rule, connection: { ...connection, jumpHosts: [hop, hop2] } })).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: true,
+    });
   });
 });

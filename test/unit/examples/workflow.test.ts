@@ -19,7 +19,11 @@ async function schemaErrors(name: string, content: string): Promise<string[]> {
   return parsed.context.errors.getErrors().map((e) => e.message);
 }
 
-interface Job { needs?: string | string[]; if?: string; steps: { uses?: string; with?: Record<string, string>; run?: string; "working-directory"?: string }[] }
+interface Job {
+  needs?: string | string[];
+  if?: string;
+  steps: { uses?: string; with?: Record<string, string>; run?: string; "working-directory"?: string }[];
+}
 
 test("the workflow is valid against GitHub's workflow schema", async () => {
   expect(await schemaErrors("workflow.yml", readFileSync(FILE, "utf8"))).toEqual([]);
@@ -31,7 +35,9 @@ test("the lint catches what it should (an unknown key, a missing job in needs, a
   expect((await schemaErrors("bad-key.yml", base.replace("steps:", "stepz: 1\n    steps:"))).join("\n")).toMatch(/stepz/);
   const second = "  b:\n    needs: nope\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n";
   expect((await schemaErrors("bad-needs.yml", base + second)).join("\n")).toMatch(/nope/);
-  expect((await schemaErrors("bad-ctx.yml", base.replace("runs-on:", "env:\n      X: ${{ runner.temp }}\n    runs-on:"))).join("\n")).toMatch(/runner/);
+  expect((await schemaErrors("bad-ctx.yml", base.replace("runs-on:", "env:\n      X: ${{ runner.temp }}\n    runs-on:"))).join("\n")).toMatch(
+    /runner/,
+  );
 });
 
 describe("the destroy job", () => {

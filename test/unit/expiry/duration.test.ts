@@ -3,12 +3,19 @@ import { Failures, UNKNOWN } from "../../../provider/validation/fields";
 
 describe("parseDuration", () => {
   test.each([
-    [90, 90], ["90s", 90], ["5m", 300], ["1h30m", 5400], ["2d", 172800], ["1d2h3m4s", 93784], ["0h5s", 5],
+    [90, 90],
+    ["90s", 90],
+    ["5m", 300],
+    ["1h30m", 5400],
+    ["2d", 172800],
+    ["1d2h3m4s", 93784],
+    ["0h5s", 5],
   ])("%j is %d seconds", (value, seconds) => expect(parseDuration(value)).toBe(seconds));
 
-  test.each([
-    0, -5, 1.5, "", "0s", "90", "1m1h", "1h 30m", "1.5h", "5w", "h", " 5s", "5s ", "1h1h", null, true, [], {},
-  ])("%j is refused with a reason", (value) => expect(typeof parseDuration(value)).toBe("string"));
+  test.each([0, -5, 1.5, "", "0s", "90", "1m1h", "1h 30m", "1.5h", "5w", "h", " 5s", "5s ", "1h1h", null, true, [], {}])(
+    "%j is refused with a reason",
+    (value) => expect(typeof parseDuration(value)).toBe("string"),
+  );
 
   test("more than 366 days is refused", () => {
     expect(typeof parseDuration("367d")).toBe("string");
@@ -33,7 +40,9 @@ describe("checkExpiry", () => {
     return f.list;
   };
   test("both at once is a check error on expiresAfter", () => {
-    expect(failuresOf({ expiresAfter: "1h", expiresAt: "2030-01-31T18:00:00Z" })).toEqual([{ property: "expiresAfter", reason: "set expiresAfter or expiresAt, not both" }]);
+    expect(failuresOf({ expiresAfter: "1h", expiresAt: "2030-01-31T18:00:00Z" })).toEqual([
+      { property: "expiresAfter", reason: "set expiresAfter or expiresAt, not both" },
+    ]);
   });
   test("a bad value is named by its property", () => {
     expect(failuresOf({ expiresAfter: "soon" })[0].property).toBe("expiresAfter");

@@ -13,7 +13,7 @@ describe("rule removal lines reuse the backends' commands", () => {
   test("ufw: deletes only while ufw's saved copy carries our comment", () => {
     const [line] = buildRemoveRuleLines("ufw", [rule], "pst.p.s.r.1");
     expect(line).toContain(`hex=${Buffer.from("pst.p.s.r.1").toString("hex")}`);
-    expect(line).toContain("$NF == \"comment=\" hex");
+    expect(line).toContain('$NF == "comment=" hex');
     expect(line).toContain("then 'ufw' 'delete' 'allow' 'proto' 'tcp' 'from' '198.51.100.0/24' 'to' '198.51.100.40' 'port' '8080'");
   });
   test("iptables: -D with the whole spec (comment included), accepts before drops, then the emptied chain", () => {
@@ -22,7 +22,9 @@ describe("rule removal lines reuse the backends' commands", () => {
     expect(lines[0]).toMatch(/'-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' .*'--comment' 'pst\.p\.s\.r\.1' '-j' 'ACCEPT'/);
     expect(lines[1]).toMatch(/'-D' 'PST-GATE' '-p' 'tcp' '-d' '198\.51\.100\.40' .*'-j' 'DROP'/);
     // Only a chain with no rule left ("-A" lines) loses its jump and goes; IPv4 rule, so iptables only.
-    expect(lines[2]).toMatch(/^if 'iptables' '-w' '-S' 'PST-GATE' .*grep -c -- '\^-A '\)" = 0 \]; then while 'iptables' '-w' '-D' 'INPUT' '-j' 'PST-GATE'.*'iptables' '-w' '-X' 'PST-GATE'; fi$/);
+    expect(lines[2]).toMatch(
+      /^if 'iptables' '-w' '-S' 'PST-GATE' .*grep -c -- '\^-A '\)" = 0 \]; then while 'iptables' '-w' '-D' 'INPUT' '-j' 'PST-GATE'.*'iptables' '-w' '-X' 'PST-GATE'; fi$/,
+    );
   });
   test("nftables: by handle, for rules whose comment is exactly our tag, accepts first, then the emptied table", () => {
     const lines = buildRemoveRuleLines("nftables", [rule], "pst.p.s.r.1");
@@ -30,13 +32,17 @@ describe("rule removal lines reuse the backends' commands", () => {
     expect(lines[0]).toContain("'v= accept '");
     expect(lines[1]).toContain("'v= drop '");
     // Only a table holding our one chain and no rule at all goes.
-    expect(lines[2]).toMatch(/-eq 1 \] && ! printf %s "\$t" \| grep -q '"rule": \*\{'; then 'nft' 'delete' 'table' 'inet' 'pulumi_shared_tunnel'; fi$/);
+    expect(lines[2]).toMatch(
+      /-eq 1 \] && ! printf %s "\$t" \| grep -q '"rule": \*\{'; then 'nft' 'delete' 'table' 'inet' 'pulumi_shared_tunnel'; fi$/,
+    );
   });
   test("a rule for any destination of its family (a gate on 0.0.0.0 or ::) is removed as it was written", () => {
     const wide = { ...rule, destination: "0.0.0.0/0" };
     const [accept, drop] = buildRemoveRuleLines("iptables", [wide], "pst.p.s.r.1");
     // No -d, and the drop in iptables only: the same spec as the add, so -D matches it.
-    expect(accept).toMatch(/^while 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' '--dport' '8080' .*'ACCEPT' 2>\/dev\/null; do :; done$/);
+    expect(accept).toMatch(
+      /^while 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' '--dport' '8080' .*'ACCEPT' 2>\/dev\/null; do :; done$/,
+    );
     expect(drop).toMatch(/^while 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '--dport' '8080' .*'DROP' 2>\/dev\/null; do :; done$/);
     expect(buildRemoveRuleLines("iptables", [wide], "pst.p.s.r.1").join("\n")).not.toContain("ip6tables");
     // ufw holds it as "to any".
@@ -49,10 +55,16 @@ describe("rule removal lines reuse the backends' commands", () => {
 });
 
 test.each(["ufw", "nftables", "iptables"] as const)("the script for a %s rule is valid POSIX sh (dash -n)", async (backend) => {
-  const script = buildWatchdogScript({
-    tag: "pst.p.s.r.1", process: { pid: 42, startTicks: "100", tag: "pst.p.s.r.1" }, forwardsOf: "pst.p.s.g-forward.",
-    rules: { backend, rules: [rule, { ...rule, source: "2001:db8:100::/64", destination: "2001:db8:100::40" }] }, files: ["pst.p.s.r.1.log"],
-  }, { dir: "/run/pulumi-shared-tunnel", searched: ["/run/pulumi-shared-tunnel", LEGACY_STATE_DIR] });
+  const script = buildWatchdogScript(
+    {
+      tag: "pst.p.s.r.1",
+      process: { pid: 42, startTicks: "100", tag: "pst.p.s.r.1" },
+      forwardsOf: "pst.p.s.g-forward.",
+      rules: { backend, rules: [rule, { ...rule, source: "2001:db8:100::/64", destination: "2001:db8:100::40" }] },
+      files: ["pst.p.s.r.1.log"],
+    },
+    { dir: "/run/pulumi-shared-tunnel", searched: ["/run/pulumi-shared-tunnel", LEGACY_STATE_DIR] },
+  );
   const r = await local.run(["dash", "-n"], { input: script });
   expect(r.stderr).toBe("");
   expect(r.exitCode).toBe(0);
@@ -67,7 +79,8 @@ test("parseWatchdogList reads only our watchdogs' tags, in the state directory o
     { pid: 16, argv: ["sh", "/run/pulumi-shared-tunnel/pst.p.s.r.1.watchdog", "extra"] },
   ];
   expect(parseWatchdogList(listed, ["/run/pulumi-shared-tunnel", LEGACY_STATE_DIR])).toEqual([
-    { pid: 12, dir: "/run/pulumi-shared-tunnel", tag: "pst.p.s.r.1" }, { pid: 15, dir: LEGACY_STATE_DIR, tag: "pst.p.s.r.2" },
+    { pid: 12, dir: "/run/pulumi-shared-tunnel", tag: "pst.p.s.r.1" },
+    { pid: 15, dir: LEGACY_STATE_DIR, tag: "pst.p.s.r.2" },
   ]);
 });
 
@@ -79,12 +92,19 @@ async function fireAgainst(tag: string, startTicks: (real: string) => string): P
   const identity = await readProcessIdentity(local, victim.pid as number);
   const dir = await stateDir(local);
   const files = watchdogFiles(dir, tag);
-  writeFileSync(files.script, buildWatchdogScript({ tag, process: { pid: victim.pid as number, startTicks: startTicks(identity!.startTicks), tag } }, { dir, searched: [dir] }));
+  writeFileSync(
+    files.script,
+    buildWatchdogScript({ tag, process: { pid: victim.pid as number, startTicks: startTicks(identity!.startTicks), tag } }, { dir, searched: [dir] }),
+  );
   writeFileSync(files.deadline, "1\n");
   await local.run(["sh", files.script], { timeoutMs: 20_000 });
   const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
   // The whole group either way: the watchdog stops the shell, and its sleep child would outlive it.
-  try { process.kill(-(victim.pid as number), "SIGKILL"); } catch { /* already gone */ }
+  try {
+    process.kill(-(victim.pid as number), "SIGKILL");
+  } catch {
+    /* already gone */
+  }
   return killed;
 }
 

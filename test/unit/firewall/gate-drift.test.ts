@@ -52,14 +52,32 @@ describe("iptables: the gate holds only while INPUT's first rule jumps to PST-GA
   test("a drop deleted by hand: its accepts keep nobody out", async () => {
     const noDrop = IPTABLES_S.replace(/^-A PST-GATE -d 198\.51\.100\.40\/32 .*DROP\n/m, "");
     const web = (await iptables(noDrop)).filter((r) => r.comment === "pst.dev.web.1");
-    expect(web.map((r) => r.ineffective)).toEqual(["its drop for port 8080/tcp to 198.51.100.40 is missing", "its drop for port 8080/tcp to 198.51.100.40 is missing"]);
+    expect(web.map((r) => r.ineffective)).toEqual([
+      "its drop for port 8080/tcp to 198.51.100.40 is missing",
+      "its drop for port 8080/tcp to 198.51.100.40 is missing",
+    ]);
   });
 
   test.each<[string, number[], string[][]]>([
     ["first and only: nothing", [1], []],
     ["missing: insert it at 1", [], [["iptables", "-w", "-I", "INPUT", "1", "-j", "PST-GATE"]]],
-    ["second: insert at 1, then delete the old one (now 3)", [2], [["iptables", "-w", "-I", "INPUT", "1", "-j", "PST-GATE"], ["iptables", "-w", "-D", "INPUT", "3"]]],
-    ["twice: one at 1, old ones deleted last first", [1, 4], [["iptables", "-w", "-I", "INPUT", "1", "-j", "PST-GATE"], ["iptables", "-w", "-D", "INPUT", "5"], ["iptables", "-w", "-D", "INPUT", "2"]]],
+    [
+      "second: insert at 1, then delete the old one (now 3)",
+      [2],
+      [
+        ["iptables", "-w", "-I", "INPUT", "1", "-j", "PST-GATE"],
+        ["iptables", "-w", "-D", "INPUT", "3"],
+      ],
+    ],
+    [
+      "twice: one at 1, old ones deleted last first",
+      [1, 4],
+      [
+        ["iptables", "-w", "-I", "INPUT", "1", "-j", "PST-GATE"],
+        ["iptables", "-w", "-D", "INPUT", "5"],
+        ["iptables", "-w", "-D", "INPUT", "2"],
+      ],
+    ],
   ])("buildJumpSteps: %s", (_name, jumpAt, steps) => {
     expect(buildJumpSteps({ family: "ip", jumpAt })).toEqual(steps);
   });
@@ -81,7 +99,11 @@ describe("nftables: the gate holds only while no rule of someone else's comes be
     const items = captured();
     const foreign = items.findIndex((i) => i.rule?.handle === 11);
     const [moved] = items.splice(foreign, 1);
-    items.splice(items.findIndex((i) => i.rule), 0, moved);
+    items.splice(
+      items.findIndex((i) => i.rule),
+      0,
+      moved,
+    );
     return items;
   };
 
@@ -92,10 +114,24 @@ describe("nftables: the gate holds only while no rule of someone else's comes be
 
   test("a gate-shaped accept without our tag before the drop counts as someone else's", async () => {
     const items = captured();
-    const sneaky = { rule: { family: "inet", table: "pulumi_shared_tunnel", chain: "input", handle: 30, expr: [
-      { match: { op: "==", left: { payload: { protocol: "ip", field: "saddr" } }, right: "203.0.113.9" } },
-      { match: { op: "==", left: { payload: { protocol: "tcp", field: "dport" } }, right: 8080 } }, { accept: null }] } };
-    items.splice(items.findIndex((i) => i.rule), 0, sneaky);
+    const sneaky = {
+      rule: {
+        family: "inet",
+        table: "pulumi_shared_tunnel",
+        chain: "input",
+        handle: 30,
+        expr: [
+          { match: { op: "==", left: { payload: { protocol: "ip", field: "saddr" } }, right: "203.0.113.9" } },
+          { match: { op: "==", left: { payload: { protocol: "tcp", field: "dport" } }, right: 8080 } },
+          { accept: null },
+        ],
+      },
+    };
+    items.splice(
+      items.findIndex((i) => i.rule),
+      0,
+      sneaky,
+    );
     const web = (await nft(json(items))).find((r) => r.comment === "pst.dev.web.1");
     expect(web?.ineffective).toMatch(/handle 30/);
   });
@@ -103,11 +139,14 @@ describe("nftables: the gate holds only while no rule of someone else's comes be
   test("a foreign rule inserted at the top: every accept is marked, naming the rule by handle", async () => {
     const listed = await nft(json(foreignFirst()));
     expect(listed.length).toBe(5);
-    for (const r of listed) expect(r.ineffective).toBe("a rule that is not ours (handle 11) comes before its drop in inet pulumi_shared_tunnel input");
+    for (const r of listed)
+      expect(r.ineffective).toBe("a rule that is not ours (handle 11) comes before its drop in inet pulumi_shared_tunnel input");
   });
 
   test("the chain re-created without the input hook: nothing in it is ever met", async () => {
-    const items = captured().map((i) => (i.chain?.name === "input" ? { chain: { family: "inet", table: "pulumi_shared_tunnel", name: "input", handle: 1 } } : i));
+    const items = captured().map((i) =>
+      i.chain?.name === "input" ? { chain: { family: "inet", table: "pulumi_shared_tunnel", name: "input", handle: 1 } } : i,
+    );
     for (const r of await nft(json(items))) expect(r.ineffective).toMatch(/is not on the input hook/);
   });
 
@@ -121,9 +160,15 @@ describe("nftables: the gate holds only while no rule of someone else's comes be
     expect(deletes).toEqual([9, 7, 5, 4, 2, 3, 6, 8, 10]);
     // Accepts carry no position (top of the chain); drops go before handle 11.
     expect(inserts.map((r) => [r.comment, r.expr.at(-1), r.handle])).toEqual([
-      ["pst.dev.mdns.4", { accept: null }, undefined], ["pst.dev.dns.3", { accept: null }, undefined], ["pst.dev.web6.2", { accept: null }, undefined],
-      ["pst.dev.web.1", { accept: null }, undefined], ["pst.dev.web.1", { accept: null }, undefined],
-      ["pst.dev.web.1", { drop: null }, 11], ["pst.dev.web6.2", { drop: null }, 11], ["pst.dev.dns.3", { drop: null }, 11], ["pst.dev.mdns.4", { drop: null }, 11],
+      ["pst.dev.mdns.4", { accept: null }, undefined],
+      ["pst.dev.dns.3", { accept: null }, undefined],
+      ["pst.dev.web6.2", { accept: null }, undefined],
+      ["pst.dev.web.1", { accept: null }, undefined],
+      ["pst.dev.web.1", { accept: null }, undefined],
+      ["pst.dev.web.1", { drop: null }, 11],
+      ["pst.dev.web6.2", { drop: null }, 11],
+      ["pst.dev.dns.3", { drop: null }, 11],
+      ["pst.dev.mdns.4", { drop: null }, 11],
     ]);
     // Re-inserted exactly as listed.
     const original = gate.order.find((r) => r.handle === 4)!.json;
@@ -136,6 +181,7 @@ test("splitByEffect separates what holds from what is listed but keeps nobody ou
   const rule = { source: "198.51.100.7", port: 8080, protocol: "tcp" as const };
   const listed: (typeof rule & { ineffective?: string })[] = [rule, { ...rule, source: "198.51.100.8", ineffective: "why" }];
   expect(splitByEffect(listed)).toEqual({
-    effective: [rule], ineffective: [{ ...rule, source: "198.51.100.8", why: "why" }],
+    effective: [rule],
+    ineffective: [{ ...rule, source: "198.51.100.8", why: "why" }],
   });
 });

@@ -1,8 +1,23 @@
 import { FirewallError } from "../../../provider/errors";
-import { assertTag, findStrayDrops, listAccepts, placeDropsOneRule, placeDropsPerTable, parseRule, planAdd, planRemove, type GateEntry } from "../../../provider/firewall/gate";
+import {
+  assertTag,
+  findStrayDrops,
+  listAccepts,
+  placeDropsOneRule,
+  placeDropsPerTable,
+  parseRule,
+  planAdd,
+  planRemove,
+  type GateEntry,
+} from "../../../provider/firewall/gate";
 import type { FirewallRule } from "../../../provider/types";
 
-const tcp = (source: string, destination?: string, port = 8080): FirewallRule => ({ source, ...(destination ? { destination } : {}), port, protocol: "tcp" });
+const tcp = (source: string, destination?: string, port = 8080): FirewallRule => ({
+  source,
+  ...(destination ? { destination } : {}),
+  port,
+  protocol: "tcp",
+});
 
 describe("parseRule re-spells addresses from their parsed form", () => {
   test.each([
@@ -28,11 +43,14 @@ describe("parseRule re-spells addresses from their parsed form", () => {
     expect(parseRule(rule)).toEqual({ family, source: rule.source, destination: undefined, wholeFamily: true, port: 8080, protocol: "tcp" });
   });
 
-  test.each(["0.0.0.0", "0.0.0.0/32", "::", "::ffff:0.0.0.0"])("a bare unspecified destination %j stays the literal address (how an older version wrote it)", (destination) => {
-    const parsed = parseRule(tcp(destination.includes(":") && destination !== "::ffff:0.0.0.0" ? "2001:db8::7" : "198.51.100.7", destination));
-    expect(parsed.wholeFamily).toBeUndefined();
-    expect(parsed.destination).toMatch(/^(0\.0\.0\.0|::)$/);
-  });
+  test.each(["0.0.0.0", "0.0.0.0/32", "::", "::ffff:0.0.0.0"])(
+    "a bare unspecified destination %j stays the literal address (how an older version wrote it)",
+    (destination) => {
+      const parsed = parseRule(tcp(destination.includes(":") && destination !== "::ffff:0.0.0.0" ? "2001:db8::7" : "198.51.100.7", destination));
+      expect(parsed.wholeFamily).toBeUndefined();
+      expect(parsed.destination).toMatch(/^(0\.0\.0\.0|::)$/);
+    },
+  );
 
   test.each([
     [{ ...tcp("198.51.100.1"), port: 0 }, /bad port/],
@@ -59,10 +77,25 @@ test.each([
   expect(placeDropsPerTable(parseRule(rule))).toEqual(iptables);
 });
 
-const accept = (source: string, comment: string, extra: Partial<GateEntry> = {}): GateEntry =>
-  ({ verdict: "accept", source, destination: "198.51.100.40", port: 8080, protocol: "tcp", comment, family: "ip", ...extra });
-const drop = (comment: string, extra: Partial<GateEntry> = {}): GateEntry =>
-  ({ verdict: "drop", destination: "198.51.100.40", port: 8080, protocol: "tcp", comment, family: "ip", ...extra });
+const accept = (source: string, comment: string, extra: Partial<GateEntry> = {}): GateEntry => ({
+  verdict: "accept",
+  source,
+  destination: "198.51.100.40",
+  port: 8080,
+  protocol: "tcp",
+  comment,
+  family: "ip",
+  ...extra,
+});
+const drop = (comment: string, extra: Partial<GateEntry> = {}): GateEntry => ({
+  verdict: "drop",
+  destination: "198.51.100.40",
+  port: 8080,
+  protocol: "tcp",
+  comment,
+  family: "ip",
+  ...extra,
+});
 
 describe("planAdd", () => {
   const rule = tcp("198.51.100.7", "198.51.100.40");
@@ -85,16 +118,32 @@ describe("planAdd", () => {
 describe("planRemove", () => {
   const rule = tcp("198.51.100.7", "198.51.100.40");
   test.each<[string, GateEntry[], GateEntry[]]>([
-    ["last source of ours on the port: the accept, then the drop", [accept("198.51.100.7", "t"), drop("t"), drop("other")], [accept("198.51.100.7", "t"), drop("t")]],
-    ["another source of ours remains: the accept only", [accept("198.51.100.7", "t"), accept("198.51.100.8", "t"), drop("t")], [accept("198.51.100.7", "t")]],
+    [
+      "last source of ours on the port: the accept, then the drop",
+      [accept("198.51.100.7", "t"), drop("t"), drop("other")],
+      [accept("198.51.100.7", "t"), drop("t")],
+    ],
+    [
+      "another source of ours remains: the accept only",
+      [accept("198.51.100.7", "t"), accept("198.51.100.8", "t"), drop("t")],
+      [accept("198.51.100.7", "t")],
+    ],
     ["another tag's accept for the same source is never ours", [accept("198.51.100.7", "other"), drop("other")], []],
     ["already gone, but our drop lingers: the drop", [drop("t")], [drop("t")]],
-    ["duplicates of ours all go", [accept("198.51.100.7", "t"), accept("198.51.100.7/32", "t"), drop("t")], [accept("198.51.100.7", "t"), accept("198.51.100.7/32", "t"), drop("t")]],
+    [
+      "duplicates of ours all go",
+      [accept("198.51.100.7", "t"), accept("198.51.100.7/32", "t"), drop("t")],
+      [accept("198.51.100.7", "t"), accept("198.51.100.7/32", "t"), drop("t")],
+    ],
     ["our rules on another port stay", [accept("198.51.100.7", "t", { port: 9 }), drop("t", { port: 9 })], []],
   ])("%s", (_name, entries, expected) => expect(planRemove(entries, rule, "t")).toEqual(expected));
 
   test("a port's both-family drop stays while our source of the other family still uses it", () => {
-    const entries = [accept("198.51.100.7", "t", { destination: undefined }), accept("2001:db8::7", "t", { destination: undefined, family: "ip6" }), drop("t", { destination: undefined, family: undefined })];
+    const entries = [
+      accept("198.51.100.7", "t", { destination: undefined }),
+      accept("2001:db8::7", "t", { destination: undefined, family: "ip6" }),
+      drop("t", { destination: undefined, family: undefined }),
+    ];
     expect(planRemove(entries, tcp("198.51.100.7"), "t")).toEqual([entries[0]]);
     expect(planRemove(entries.slice(1), tcp("2001:db8::7"), "t")).toEqual(entries.slice(1));
   });
@@ -127,11 +176,27 @@ describe("listAccepts: an accept with no address is for the whole family when it
   test.each<[string, GateEntry[], (string | undefined)[]]>([
     ["nft: a drop for both families: no destination", [accept("198.51.100.7", "t", bare), drop("t", { ...bare, family: undefined })], [undefined]],
     ["nft: an IPv4-only drop: any IPv4 destination", [accept("198.51.100.7", "t", bare), drop("t", bare)], ["0.0.0.0/0"]],
-    ["nft: an IPv6-only drop: any IPv6 destination", [accept("2001:db8::7", "t", { ...bare, family: "ip6" }), drop("t", { ...bare, family: "ip6" })], ["::/0"]],
-    ["iptables: drops in both tables: no destination", [accept("198.51.100.7", "t", bare), drop("t", bare), drop("t", { ...bare, family: "ip6" })], [undefined]],
-    ["a drop for the other family only says nothing of this accept", [accept("198.51.100.7", "t", bare), drop("t", { ...bare, family: "ip6" })], [undefined]],
+    [
+      "nft: an IPv6-only drop: any IPv6 destination",
+      [accept("2001:db8::7", "t", { ...bare, family: "ip6" }), drop("t", { ...bare, family: "ip6" })],
+      ["::/0"],
+    ],
+    [
+      "iptables: drops in both tables: no destination",
+      [accept("198.51.100.7", "t", bare), drop("t", bare), drop("t", { ...bare, family: "ip6" })],
+      [undefined],
+    ],
+    [
+      "a drop for the other family only says nothing of this accept",
+      [accept("198.51.100.7", "t", bare), drop("t", { ...bare, family: "ip6" })],
+      [undefined],
+    ],
     ["another tag's family drop says nothing either", [accept("198.51.100.7", "t", bare), drop("other", bare)], [undefined]],
-    ["an accept with an address keeps it (0.0.0.0 stays literal)", [accept("198.51.100.7", "t", { destination: "0.0.0.0" }), drop("t", { destination: "0.0.0.0" })], ["0.0.0.0"]],
+    [
+      "an accept with an address keeps it (0.0.0.0 stays literal)",
+      [accept("198.51.100.7", "t", { destination: "0.0.0.0" }), drop("t", { destination: "0.0.0.0" })],
+      ["0.0.0.0"],
+    ],
   ])("%s", (_name, entries, destinations) => {
     expect(listAccepts(entries).map((r) => r.destination)).toEqual(destinations);
   });
@@ -140,7 +205,10 @@ describe("listAccepts: an accept with no address is for the whole family when it
     const entries = [accept("198.51.100.7", "t", bare), drop("t", bare)];
     const parsed = parseRule(tcp("198.51.100.7", "0.0.0.0/0"));
     expect(planAdd(entries, parsed, "t", placeDropsOneRule(parsed))).toEqual({ accept: false, drops: [] });
-    expect(planAdd([entries[0], drop("t", { ...bare, family: undefined })], parsed, "t", placeDropsOneRule(parsed))).toEqual({ accept: false, drops: ["ip"] });
+    expect(planAdd([entries[0], drop("t", { ...bare, family: undefined })], parsed, "t", placeDropsOneRule(parsed))).toEqual({
+      accept: false,
+      drops: ["ip"],
+    });
     expect(planRemove(entries, parsed, "t")).toEqual(entries);
   });
 

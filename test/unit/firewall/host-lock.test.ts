@@ -18,13 +18,19 @@ test("one step with no check is a plain flock of that argv, on the one lock ever
 test("steps run in order under the lock, and their words stay data (no shell parsing)", async () => {
   const marker = path.join(dir, "pwned");
   const weird = ["$(touch " + marker + ")", "`id`", "a b", "'\"", ";", "*", ""];
-  const r = await run([["printf", "%s|", ...weird], ["printf", "[%s]", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]]);
+  const r = await run([
+    ["printf", "%s|", ...weird],
+    ["printf", "[%s]", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"],
+  ]);
   expect(r).toMatchObject({ exitCode: 0, stdout: weird.map((w) => `${w}|`).join("") + "[1][2][3][4][5][6][7][8][9][10][11]" });
   expect(existsSync(marker)).toBe(false);
 });
 
 test("stops at the first failing step with its exit status", async () => {
-  const r = await run([["sh", "-c", "exit 3"], ["printf", "never"]]);
+  const r = await run([
+    ["sh", "-c", "exit 3"],
+    ["printf", "never"],
+  ]);
   expect(r).toMatchObject({ exitCode: 3, stdout: "" });
 });
 

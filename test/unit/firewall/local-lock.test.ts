@@ -20,7 +20,12 @@ test("exclusive holders on one host never overlap", async () => {
 
 test("shared holders overlap, and a writer waits until no reader holds the lock", async () => {
   const log: string[] = [];
-  await Promise.all([holder(log, "h", "shared", "r1"), holder(log, "h", "shared", "r2"), holder(log, "h", "exclusive", "w"), holder(log, "h", "shared", "r3")]);
+  await Promise.all([
+    holder(log, "h", "shared", "r1"),
+    holder(log, "h", "shared", "r2"),
+    holder(log, "h", "exclusive", "w"),
+    holder(log, "h", "shared", "r3"),
+  ]);
   expect(log.slice(0, 3)).toEqual(["r1+", "r2+", "r3+"]);
   expect(log.indexOf("w+")).toBeGreaterThan(Math.max(log.indexOf("r1-"), log.indexOf("r2-"), log.indexOf("r3-")));
 });
@@ -43,6 +48,10 @@ test("different hosts do not wait for each other", async () => {
 });
 
 test("a holder that throws releases the lock", async () => {
-  await expect(withLocalLock("h", "exclusive", async () => { throw new Error("boom"); })).rejects.toThrow("boom");
+  await expect(
+    withLocalLock("h", "exclusive", async () => {
+      throw new Error("boom");
+    }),
+  ).rejects.toThrow("boom");
   await expect(withLocalLock("h", "exclusive", async () => "next")).resolves.toBe("next");
 });

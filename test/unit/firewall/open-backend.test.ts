@@ -7,7 +7,10 @@ let hosts = 0;
 class FakeHost implements Runner {
   readonly where = `fake-${++hosts}`;
   readonly calls: string[] = [];
-  constructor(private readonly installed: string[], private readonly ufwStatus = "Status: inactive\n") {}
+  constructor(
+    private readonly installed: string[],
+    private readonly ufwStatus = "Status: inactive\n",
+  ) {}
   async run(argv: readonly string[], _options?: RunOptions): Promise<RunResult> {
     this.calls.push(argv.join(" "));
     const ok = (stdout = ""): RunResult => ({ exitCode: 0, stdout, stderr: "", timedOut: false });

@@ -29,18 +29,61 @@ test("reads allow-in rules with their decoded comments and skips the rest", () =
 
 test("argv names every part of the rule and the comment only on add", () => {
   const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
-  expect(buildUfwRuleArgv("allow", rule, "pst.x")).toEqual(["ufw", "allow", "proto", "tcp", "from", "198.51.100.0/24", "to", "198.51.100.40", "port", "8080", "comment", "pst.x"]);
-  expect(buildUfwRuleArgv("delete", { ...rule, destination: undefined })).toEqual(["ufw", "delete", "allow", "proto", "tcp", "from", "198.51.100.0/24", "to", "any", "port", "8080"]);
+  expect(buildUfwRuleArgv("allow", rule, "pst.x")).toEqual([
+    "ufw",
+    "allow",
+    "proto",
+    "tcp",
+    "from",
+    "198.51.100.0/24",
+    "to",
+    "198.51.100.40",
+    "port",
+    "8080",
+    "comment",
+    "pst.x",
+  ]);
+  expect(buildUfwRuleArgv("delete", { ...rule, destination: undefined })).toEqual([
+    "ufw",
+    "delete",
+    "allow",
+    "proto",
+    "tcp",
+    "from",
+    "198.51.100.0/24",
+    "to",
+    "any",
+    "port",
+    "8080",
+  ]);
 });
 
 test("any destination of the family is ufw's `to any`; a bare 0.0.0.0 stays the single host ufw makes of it", () => {
   const rule = { source: "198.51.100.0/24", port: 8080, protocol: "tcp" as const };
-  expect(buildUfwRuleArgv("allow", { ...rule, destination: "0.0.0.0/0" }, "t")).toEqual(["ufw", "allow", "proto", "tcp", "from", "198.51.100.0/24", "to", "any", "port", "8080", "comment", "t"]);
+  expect(buildUfwRuleArgv("allow", { ...rule, destination: "0.0.0.0/0" }, "t")).toEqual([
+    "ufw",
+    "allow",
+    "proto",
+    "tcp",
+    "from",
+    "198.51.100.0/24",
+    "to",
+    "any",
+    "port",
+    "8080",
+    "comment",
+    "t",
+  ]);
   expect(buildUfwRuleArgv("delete", { ...rule, source: "2001:db8:100::/64", destination: "::/0" })).toContain("any");
   expect(buildUfwRuleArgv("delete", { ...rule, destination: "0.0.0.0" })).toContain("0.0.0.0");
   // ufw saves both as the family's whole range, so for ufw they are one rule; the literal address is another.
   expect(sameUfwRule({ ...rule, destination: "0.0.0.0/0" }, rule)).toBe(true);
   expect(sameUfwRule({ ...rule, destination: "0.0.0.0/0" }, { ...rule, destination: "0.0.0.0" })).toBe(false);
-  const saved = parseUfwUserRules(`### tuple ### allow tcp 8080 0.0.0.0 any 198.51.100.0/24 in comment=${hex("old")}\n### tuple ### allow tcp 8080 0.0.0.0/0 any 198.51.100.0/24 in comment=${hex("new")}\n`);
-  expect(saved.map((r) => [r.comment, sameUfwRule(r, { ...rule, destination: "0.0.0.0/0" })])).toEqual([["old", false], ["new", true]]);
+  const saved = parseUfwUserRules(
+    `### tuple ### allow tcp 8080 0.0.0.0 any 198.51.100.0/24 in comment=${hex("old")}\n### tuple ### allow tcp 8080 0.0.0.0/0 any 198.51.100.0/24 in comment=${hex("new")}\n`,
+  );
+  expect(saved.map((r) => [r.comment, sameUfwRule(r, { ...rule, destination: "0.0.0.0/0" })])).toEqual([
+    ["old", false],
+    ["new", true],
+  ]);
 });

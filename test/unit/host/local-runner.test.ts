@@ -44,10 +44,13 @@ test("a missing binary is an error, not an exit code", async () => {
   await expect(runner.run(["/nonexistent/binary"])).rejects.toThrow(/could not run \/nonexistent\/binary/);
 });
 
-test.each([["a b"], ["$(touch /tmp/pst-canary)"], ["'\"\\"], ["-oProxyCommand=x"], ["\n"], ["ünïcode"], ["~"], ["!!'x'"]])("quoteArgv round-trips %j through sh", async (arg) => {
-  const r = await runner.run(["sh", "-c", `printf %s ${quoteArgv([arg])}`]);
-  expect(r.stdout).toBe(arg);
-});
+test.each([["a b"], ["$(touch /tmp/pst-canary)"], ["'\"\\"], ["-oProxyCommand=x"], ["\n"], ["ünïcode"], ["~"], ["!!'x'"]])(
+  "quoteArgv round-trips %j through sh",
+  async (arg) => {
+    const r = await runner.run(["sh", "-c", `printf %s ${quoteArgv([arg])}`]);
+    expect(r.stdout).toBe(arg);
+  },
+);
 
 test.each([["a\0b"], ["a\rb"], ["a\x1bb"]])("quoteArgv refuses %j rather than drop a character", (arg) => {
   expect(() => quoteArgv(["echo", arg])).toThrow(/NUL byte or a terminal control character/);

@@ -16,12 +16,17 @@ function shellChannel(banner: string): { channel: ClientChannel; stop: () => voi
     close: () => sh.kill("SIGKILL"),
     end: (line: string) => sh.stdin.end(line),
   });
-  const byteByByte = (to: EventEmitter) => (d: Buffer) => { for (const b of d) to.emit("data", Buffer.from([b])); };
+  const byteByByte = (to: EventEmitter) => (d: Buffer) => {
+    for (const b of d) to.emit("data", Buffer.from([b]));
+  };
   sh.stdout.on("data", byteByByte(channel));
   sh.stderr.on("data", byteByByte(channel.stderr));
   sh.on("close", () => channel.emit("close"));
   // What sshd's rc handling does: the banner reaches both streams before the shell reads a command.
-  setImmediate(() => { byteByByte(channel)(Buffer.from(banner)); byteByByte(channel.stderr)(Buffer.from(banner)); });
+  setImmediate(() => {
+    byteByByte(channel)(Buffer.from(banner));
+    byteByByte(channel.stderr)(Buffer.from(banner));
+  });
   return { channel: channel as unknown as ClientChannel, stop: () => sh.kill("SIGKILL") };
 }
 

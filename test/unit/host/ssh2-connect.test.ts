@@ -36,6 +36,8 @@ describe("agentPath", () => {
   test("true without SSH_AUTH_SOCK fails with what, where and a hint", () => {
     delete process.env.SSH_AUTH_SOCK;
     expect(() => agentPath({ ...conn, agent: true })).toThrow(SshConnectError);
-    expect(() => agentPath({ ...conn, agent: true })).toThrow(/connect to the tunnel host on root@127\.0\.0\.1:22 failed: connection\.agent is true, but SSH_AUTH_SOCK is not set[\s\S]*hint: start an agent/);
+    expect(() => agentPath({ ...conn, agent: true })).toThrow(
+      /connect to the tunnel host on root@127\.0\.0\.1:22 failed: connection\.agent is true, but SSH_AUTH_SOCK is not set[\s\S]*hint: start an agent/,
+    );
   });
 });

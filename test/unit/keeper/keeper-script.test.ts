@@ -21,9 +21,10 @@ const sh = (script: string) => spawnSync("sh", ["-c", script], { encoding: "utf8
 
 function fakeSsh(kind: "authenticated" | "refused"): string {
   const p = file(`fake-${kind}`);
-  const body = kind === "authenticated"
-    ? `echo 'Authenticated to gw ([198.18.1.2]:22) using "publickey".' >>"$1"\nexec sleep 300\n`
-    : `echo 'ssh: connect to host 198.18.1.2 port 22: Connection refused' >>"$1"\nexit 255\n`;
+  const body =
+    kind === "authenticated"
+      ? `echo 'Authenticated to gw ([198.18.1.2]:22) using "publickey".' >>"$1"\nexec sleep 300\n`
+      : `echo 'ssh: connect to host 198.18.1.2 port 22: Connection refused' >>"$1"\nexit 255\n`;
   writeFileSync(p, `#!/bin/sh\n${body}`, { mode: 0o700 });
   return p;
 }

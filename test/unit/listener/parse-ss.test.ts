@@ -12,7 +12,14 @@ const output = [
 test("reads address, port and owning processes", () => {
   expect(parseSsListeners(output)).toEqual([
     { address: "198.51.100.40", port: 8080, processes: [{ name: "ssh", pid: 4242, fd: 5 }] },
-    { address: "2001:db8:100::40", port: 8080, processes: [{ name: "ssh", pid: 4243, fd: 6 }, { name: "ssh", pid: 4244, fd: 6 }] },
+    {
+      address: "2001:db8:100::40",
+      port: 8080,
+      processes: [
+        { name: "ssh", pid: 4243, fd: 6 },
+        { name: "ssh", pid: 4244, fd: 6 },
+      ],
+    },
     { address: "127.0.0.53", port: 53, processes: [{ name: "systemd-resolve", pid: 1, fd: 12 }] },
     { address: "*", port: 80, processes: [{ name: "nginx", pid: 812, fd: 6 }] },
     { address: "0.0.0.0", port: 22, processes: [] },

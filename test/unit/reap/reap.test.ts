@@ -5,16 +5,33 @@ import { formatReapTable } from "../../../provider/reap/reap";
 
 describe("parseTag", () => {
   test("reads our tags", () => {
-    expect(parseTag("pst.demo.ci-1.web-forward.1795617874")).toEqual({ tag: "pst.demo.ci-1.web-forward.1795617874", project: "demo", stack: "ci-1", resource: "web-forward", createdUnix: 1795617874 });
+    expect(parseTag("pst.demo.ci-1.web-forward.1795617874")).toEqual({
+      tag: "pst.demo.ci-1.web-forward.1795617874",
+      project: "demo",
+      stack: "ci-1",
+      resource: "web-forward",
+      createdUnix: 1795617874,
+    });
   });
-  test.each(["pst.demo.ci.web", "pst.demo.ci.web.x", "handmade", "pst.a.b.c.d.1795617874", "xpst.demo.ci.web.1795617874", "pst.demo.ci.we b.1795617874", ""])("%j is not ours", (tag) => {
+  test.each([
+    "pst.demo.ci.web",
+    "pst.demo.ci.web.x",
+    "handmade",
+    "pst.a.b.c.d.1795617874",
+    "xpst.demo.ci.web.1795617874",
+    "pst.demo.ci.we b.1795617874",
+    "",
+  ])("%j is not ours", (tag) => {
     expect(parseTag(tag)).toBeUndefined();
   });
 });
 
 test("parseTaggedForwards: only ssh with -E <state dir>/<tag>.log", () => {
   const listed = [
-    { pid: 100, argv: ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.p.s.r.1795617874.log", "-F", "none", "-L", "1.2.3.4:80:x:80", "--", "gw"] },
+    {
+      pid: 100,
+      argv: ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.p.s.r.1795617874.log", "-F", "none", "-L", "1.2.3.4:80:x:80", "--", "gw"],
+    },
     { pid: 101, argv: ["ssh", "-f", "-N", "-L", "127.0.0.1:8199:x:80", "user@gw"] },
     { pid: 102, argv: ["ssh", "-E", "/home/me/pst.p.s.r.1795617874.log", "gw"] },
     { pid: 103, argv: ["ssh", "-o", "ProxyCommand=pst.p.s.r.1795617874", "gw"] },
@@ -22,7 +39,8 @@ test("parseTaggedForwards: only ssh with -E <state dir>/<tag>.log", () => {
     { pid: 105, argv: ["ssh", "-f", "-N", "-E", "/run/pulumi-shared-tunnel/pst.p.s.r.1795617875.log", "--", "gw"] },
   ];
   expect(parseTaggedForwards(listed, ["/run/pulumi-shared-tunnel", "/tmp/pulumi-shared-tunnel"])).toEqual([
-    { pid: 100, dir: "/tmp/pulumi-shared-tunnel", tag: "pst.p.s.r.1795617874" }, { pid: 105, dir: "/run/pulumi-shared-tunnel", tag: "pst.p.s.r.1795617875" },
+    { pid: 100, dir: "/tmp/pulumi-shared-tunnel", tag: "pst.p.s.r.1795617874" },
+    { pid: 105, dir: "/run/pulumi-shared-tunnel", tag: "pst.p.s.r.1795617875" },
   ]);
 });
 
@@ -56,12 +74,33 @@ describe("startFitsTag", () => {
 
 describe("parseReapArgs", () => {
   test("local, with filters", () => {
-    expect(parseReapArgs(["--older-than", "1h", "--stack", "ci-1", "--dry-run"])).toEqual({ options: { dryRun: true, stack: "ci-1", olderThanSeconds: 3600 } });
+    expect(parseReapArgs(["--older-than", "1h", "--stack", "ci-1", "--dry-run"])).toEqual({
+      options: { dryRun: true, stack: "ci-1", olderThanSeconds: 3600 },
+    });
     expect(parseReapArgs(["--older-than", "90"]).options.olderThanSeconds).toBe(90);
   });
   test("remote needs user, key and the pinned host key", () => {
-    const parsed = parseReapArgs(["--host", "198.18.0.2", "--user", "root", "--key", "/k", "--host-key", "ssh-ed25519 AAAA", "--sudo", "--port", "2222"]);
-    expect(parsed.connection).toEqual({ host: "198.18.0.2", user: "root", privateKeyPath: "/k", hostKey: "ssh-ed25519 AAAA", port: 2222, sudo: true });
+    const parsed = parseReapArgs([
+      "--host",
+      "198.18.0.2",
+      "--user",
+      "root",
+      "--key",
+      "/k",
+      "--host-key",
+      "ssh-ed25519 AAAA",
+      "--sudo",
+      "--port",
+      "2222",
+    ]);
+    expect(parsed.connection).toEqual({
+      host: "198.18.0.2",
+      user: "root",
+      privateKeyPath: "/k",
+      hostKey: "ssh-ed25519 AAAA",
+      port: 2222,
+      sudo: true,
+    });
     expect(() => parseReapArgs(["--host", "198.18.0.2", "--user", "root"])).toThrow(/--host-key/);
     expect(() => parseReapArgs(["--user", "root"])).toThrow(/need --host/);
   });

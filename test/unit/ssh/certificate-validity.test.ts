@@ -13,7 +13,11 @@ const listing = (valid: string) => `/tmp/c-cert.pub:
 const at = (iso: string) => Date.parse(iso) / 1000;
 
 test.each([
-  ["from 2020-01-01T00:00:00 to 2020-01-02T00:00:00", "2026-01-01T00:00:00Z", /has expired \(valid from 2020-01-01T00:00:00 to 2020-01-02T00:00:00 UTC; now is 2026-01-01T00:00:00 UTC/],
+  [
+    "from 2020-01-01T00:00:00 to 2020-01-02T00:00:00",
+    "2026-01-01T00:00:00Z",
+    /has expired \(valid from 2020-01-01T00:00:00 to 2020-01-02T00:00:00 UTC; now is 2026-01-01T00:00:00 UTC/,
+  ],
   ["from 2030-01-01T00:00:00 to 2031-01-02T00:00:00", "2026-01-01T00:00:00Z", /not valid yet \(valid from 2030/],
   ["after 2030-01-01T00:00:00", "2026-01-01T00:00:00Z", /not valid yet/],
   ["before 2020-01-01T00:00:00", "2026-01-01T00:00:00Z", /has expired/],
@@ -36,5 +40,9 @@ test("a file ssh-keygen cannot read as a certificate is refused, with its messag
 });
 
 test("the window is read in UTC (the script runs ssh-keygen with TZ=UTC0)", () => {
-  expect(parseValidity(listing("from 2020-01-01T00:00:00 to 2020-01-02T00:00:00"))).toEqual({ from: at("2020-01-01T00:00:00Z"), to: at("2020-01-02T00:00:00Z"), text: "from 2020-01-01T00:00:00 to 2020-01-02T00:00:00" });
+  expect(parseValidity(listing("from 2020-01-01T00:00:00 to 2020-01-02T00:00:00"))).toEqual({
+    from: at("2020-01-01T00:00:00Z"),
+    to: at("2020-01-02T00:00:00Z"),
+    text: "from 2020-01-01T00:00:00 to 2020-01-02T00:00:00",
+  });
 });

@@ -34,13 +34,18 @@ describe("through jump hosts and to sockets", () => {
   test.each([
     ["Host key verification failed.", /jumpHosts\[1\] \(198.18.8.2:22\) offered a host key that does not match gateway.jumpHosts\[1\].hostKey/],
     ["jump@198.18.8.2: Permission denied (publickey).", /jumpHosts\[1\] \(198.18.8.2:22\) refused the key/],
-    ["channel 0: open failed: connect failed: Connection refused\nstdio forwarding failed", /could not open a connection to the gateway 198.18.9.2:22/],
+    [
+      "channel 0: open failed: connect failed: Connection refused\nstdio forwarding failed",
+      /could not open a connection to the gateway 198.18.9.2:22/,
+    ],
     ["channel 0: open failed: administratively prohibited: open failed", /could not open a connection to the gateway/],
     ["ssh: connect to host 198.18.8.2 port 22: Connection refused", /jumpHosts\[1\] \(198.18.8.2:22\) cannot be reached/],
   ])("a hop's log %j names the hop", (log, cause) => {
     expect(classifySshError(log, { ...where, server })?.cause).toMatch(cause);
   });
   test("a refused socket channel names the socket, not a TCP target", () => {
-    expect(classifySshError("channel 1: open failed: connect failed: open failed", { ...where, target: "/run/app.sock", socketTarget: true })?.cause).toMatch(/did not connect to the socket \/run\/app.sock/);
+    expect(
+      classifySshError("channel 1: open failed: connect failed: open failed", { ...where, target: "/run/app.sock", socketTarget: true })?.cause,
+    ).toMatch(/did not connect to the socket \/run\/app.sock/);
   });
 });

@@ -1,7 +1,14 @@
 import { buildForwardArgv, buildPreflightArgv, knownHostsLine } from "../../../provider/ssh/forward-argv";
 
 const gw = { host: "198.18.1.2", port: 22, user: "pstgw", identityFile: "/k", knownHostsFile: "/kh" };
-const spec = { gateway: gw, bindAddress: "198.51.100.40", bindPort: 8080, target: { host: "127.0.0.1", port: 8000 }, keepAliveSeconds: 15, logFile: "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log" };
+const spec = {
+  gateway: gw,
+  bindAddress: "198.51.100.40",
+  bindPort: 8080,
+  target: { host: "127.0.0.1", port: 8000 },
+  keepAliveSeconds: 15,
+  logFile: "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log",
+};
 
 const optionValues = (argv: string[]) => argv.flatMap((a, i) => (argv[i - 1] === "-o" ? [a] : []));
 
@@ -17,7 +24,16 @@ describe("buildForwardArgv", () => {
 
   test("ignores the user's ssh config so no ControlMaster can own the listener", () => {
     expect(argv[argv.indexOf("-F") + 1]).toBe("none");
-    expect(optionValues(argv)).toEqual(expect.arrayContaining(["ControlMaster=no", "ControlPath=none", "BatchMode=yes", "StrictHostKeyChecking=yes", "UserKnownHostsFile=/kh", "IdentityFile=/k"]));
+    expect(optionValues(argv)).toEqual(
+      expect.arrayContaining([
+        "ControlMaster=no",
+        "ControlPath=none",
+        "BatchMode=yes",
+        "StrictHostKeyChecking=yes",
+        "UserKnownHostsFile=/kh",
+        "IdentityFile=/k",
+      ]),
+    );
   });
 
   test("the host comes after -- so it can never be read as an option", () => {
@@ -48,6 +64,8 @@ test("known_hosts uses [host]:port for non-standard ports", () => {
 test("an encrypted key is unlocked through askpass: env execs ssh, and no other prompt is allowed", () => {
   const argv = buildForwardArgv({ ...spec, gateway: { ...gw, askpassFile: "/tmp/pulumi-shared-tunnel/t.askpass" } });
   expect(argv.slice(0, 5)).toEqual(["env", "SSH_ASKPASS=/tmp/pulumi-shared-tunnel/t.askpass", "SSH_ASKPASS_REQUIRE=force", "ssh", "-N"]);
-  expect(optionValues(argv)).toEqual(expect.arrayContaining(["BatchMode=no", "PasswordAuthentication=no", "KbdInteractiveAuthentication=no", "StrictHostKeyChecking=yes"]));
+  expect(optionValues(argv)).toEqual(
+    expect.arrayContaining(["BatchMode=no", "PasswordAuthentication=no", "KbdInteractiveAuthentication=no", "StrictHostKeyChecking=yes"]),
+  );
   expect(optionValues(argv)).not.toContain("BatchMode=yes");
 });

@@ -8,10 +8,20 @@ const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA";
 const DIR = "/run/pulumi-shared-tunnel";
 const TAG = "pst.p.s.n.0123456789ab.1700000000";
 const gateway: GatewayArgs = {
-  host: "198.18.9.2", user: "gw", privateKeyPath: "/keys/gw", hostKey: KEY,
+  host: "198.18.9.2",
+  user: "gw",
+  privateKeyPath: "/keys/gw",
+  hostKey: KEY,
   jumpHosts: [
     { host: "198.18.7.2", user: "jump", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n", privateKeyPassphrase: "p", hostKey: KEY },
-    { host: "2001:db8:8::2", port: 2222, user: "jump", agentSocket: "/run/agent.sock", certificate: "/certs/j2-cert.pub", hostCertificateAuthority: KEY },
+    {
+      host: "2001:db8:8::2",
+      port: 2222,
+      user: "jump",
+      agentSocket: "/run/agent.sock",
+      certificate: "/certs/j2-cert.pub",
+      hostCertificateAuthority: KEY,
+    },
   ],
 };
 const gw = planGateway(gateway, 15, DIR, TAG);
@@ -20,7 +30,14 @@ const config = buildHopConfig(chain);
 const block = (n: number) => config.split(/^Host /m)[n];
 
 test("the forward keeps -F none and reaches the gateway through the last hop, logging that hop's ssh under the tag", () => {
-  const argv = buildForwardArgv({ gateway: gw, bindAddress: "198.51.100.40", bindPort: 8080, target: { host: "127.0.0.1", port: 8000 }, keepAliveSeconds: 15, logFile: `${DIR}/${TAG}.log` });
+  const argv = buildForwardArgv({
+    gateway: gw,
+    bindAddress: "198.51.100.40",
+    bindPort: 8080,
+    target: { host: "127.0.0.1", port: 8000 },
+    keepAliveSeconds: 15,
+    logFile: `${DIR}/${TAG}.log`,
+  });
   expect(argv[argv.indexOf("-F") + 1]).toBe("none");
   const proxy = argv.find((a) => a.startsWith("ProxyCommand="));
   expect(proxy).toBe(`ProxyCommand='ssh' '-F' '${DIR}/${TAG}.ssh_config' '-E' '${DIR}/${TAG}.hop2.log' '-W' '[%h]:%p' '--' '${TAG}.hop2'`);
@@ -48,7 +65,9 @@ test("every hop is pinned with its own known_hosts and nothing from ~/.ssh or th
 
 test("hop 2 is reached through hop 1, whose ssh gets hop 1's askpass and logs to hop 1's log", () => {
   expect(block(2)).toContain(`  ProxyCommand ${hopProxyCommand(chain, 1)}`);
-  expect(hopProxyCommand(chain, 1)).toBe(`'env' 'SSH_ASKPASS=${DIR}/${TAG}.hop1.askpass' 'SSH_ASKPASS_REQUIRE=force' 'ssh' '-F' '${DIR}/${TAG}.ssh_config' '-E' '${DIR}/${TAG}.hop1.log' '-W' '[%h]:%p' '--' '${TAG}.hop1'`);
+  expect(hopProxyCommand(chain, 1)).toBe(
+    `'env' 'SSH_ASKPASS=${DIR}/${TAG}.hop1.askpass' 'SSH_ASKPASS_REQUIRE=force' 'ssh' '-F' '${DIR}/${TAG}.ssh_config' '-E' '${DIR}/${TAG}.hop1.log' '-W' '[%h]:%p' '--' '${TAG}.hop1'`,
+  );
 });
 
 test("a value ssh_config would split or expand is never written", () => {
@@ -58,6 +77,11 @@ test("a value ssh_config would split or expand is never written", () => {
 
 test("every file a chain uses is one removal and the watchdog know by name", () => {
   const names = allTunnelFileNames(TAG).map((n) => `${DIR}/${n}`);
-  const used = [chain.configFile, ...chain.hops.flatMap((h) => [h.knownHostsFile, h.logFile, h.identityFile, h.askpassFile].filter((f): f is string => f?.startsWith(DIR) ?? false))];
+  const used = [
+    chain.configFile,
+    ...chain.hops.flatMap((h) =>
+      [h.knownHostsFile, h.logFile, h.identityFile, h.askpassFile].filter((f): f is string => f?.startsWith(DIR) ?? false),
+    ),
+  ];
   expect(names).toEqual(expect.arrayContaining(used));
 });

@@ -1,4 +1,16 @@
-import { constants, existsSync, lstatSync, openSync, readFileSync, readSync, readlinkSync, rmSync, symlinkSync, writeFileSync, closeSync } from "node:fs";
+import {
+  constants,
+  existsSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  closeSync,
+} from "node:fs";
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { writePrivateFile } from "../../../provider/state/private-file";
 import { judgeStateDir, LEGACY_STATE_DIR, ROOT_STATE_DIR, StateDirError, stateDir, stateDirs } from "../../../provider/state/state-dir";
@@ -6,7 +18,16 @@ import type { Runner } from "../../../provider/host/runner";
 
 const home = "/home/ann/.local/state/pulumi-shared-tunnel";
 const output = (first: string, legacy = `0 root 700 directory|${LEGACY_STATE_DIR}`) =>
-  ["1000", first, "1000 ann 700 directory|/home/ann/.local/state", "1000 ann 700 directory|/home/ann/.local", "1000 ann 755 directory|/home/ann", "0 root 755 directory|/home", "0 root 755 directory|/", legacy].join("\n");
+  [
+    "1000",
+    first,
+    "1000 ann 700 directory|/home/ann/.local/state",
+    "1000 ann 700 directory|/home/ann/.local",
+    "1000 ann 755 directory|/home/ann",
+    "0 root 755 directory|/home",
+    "0 root 755 directory|/",
+    legacy,
+  ].join("\n");
 
 describe("judgeStateDir", () => {
   test("a real directory of the user's, mode 0700, below safe parents, is used; the legacy one is searched", () => {
@@ -14,7 +35,9 @@ describe("judgeStateDir", () => {
   });
   test("the legacy directory is cleaned only when it is the user's own, 0700", () => {
     expect(judgeStateDir(output(`1000 ann 700 directory|${home}`, `1000 ann 700 directory|${LEGACY_STATE_DIR}`))).toMatchObject({ legacyOurs: true });
-    expect(judgeStateDir(output(`1000 ann 700 directory|${home}`, `1000 ann 777 directory|${LEGACY_STATE_DIR}`))).toMatchObject({ legacyOurs: false });
+    expect(judgeStateDir(output(`1000 ann 700 directory|${home}`, `1000 ann 777 directory|${LEGACY_STATE_DIR}`))).toMatchObject({
+      legacyOurs: false,
+    });
     expect(judgeStateDir(output(`1000 ann 700 directory|${home}`, `- - - missing|${LEGACY_STATE_DIR}`))).toMatchObject({ legacyOurs: false });
   });
   test.each([
@@ -49,10 +72,16 @@ test("as root the state directory is /run/pulumi-shared-tunnel, made 0700", asyn
 
 test("a directory that is not the user's is refused with its path, owner, mode and the fix", async () => {
   // A runner whose commands see the state directory as a user's, owned by someone else.
-  const fake: Runner = { where: "fake", close: async () => {}, run: async () => ({ exitCode: 0, stdout: output(`1001 mal 777 directory|${home}`), stderr: "", timedOut: false }) };
+  const fake: Runner = {
+    where: "fake",
+    close: async () => {},
+    run: async () => ({ exitCode: 0, stdout: output(`1001 mal 777 directory|${home}`), stderr: "", timedOut: false }),
+  };
   const err = await stateDirs(fake).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(StateDirError);
-  expect(String((err as Error).message)).toMatch(/\/home\/ann\/\.local\/state\/pulumi-shared-tunnel is a directory owned by mal \(uid 1001\) with mode 0777/);
+  expect(String((err as Error).message)).toMatch(
+    /\/home\/ann\/\.local\/state\/pulumi-shared-tunnel is a directory owned by mal \(uid 1001\) with mode 0777/,
+  );
   expect(String((err as Error).message)).toMatch(/hint: someone else may have made it first: inspect it .*chmod 700/);
 });
 

@@ -6,7 +6,14 @@ import { parseWatchdogList } from "../../../provider/expiry/watchdog";
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { parseTaggedForwards } from "../../../provider/reap/find-ours";
 import { LEGACY_STATE_DIR, ROOT_STATE_DIR as STATE_DIR } from "../../../provider/state/state-dir";
-import { isOurProcess, listProcesses, parseProcessList, parseProcFiles, readProcessIdentity, waitForExit } from "../../../provider/tunnel/process-identity";
+import {
+  isOurProcess,
+  listProcesses,
+  parseProcessList,
+  parseProcFiles,
+  readProcessIdentity,
+  waitForExit,
+} from "../../../provider/tunnel/process-identity";
 import { waitFor } from "../../../provider/tunnel/wait-for";
 
 // /proc/<pid>/stat with a comm that contains ") " to prove fields are counted from the last ")".
@@ -15,7 +22,9 @@ const cmdline = ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.dev.web
 
 test("reads state, start ticks and argv", () => {
   expect(parseProcFiles(4242, `${stat}\n${cmdline}`)).toEqual({
-    pid: 4242, state: "S", startTicks: "987654",
+    pid: 4242,
+    state: "S",
+    startTicks: "987654",
     argv: ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log", "--", "gw"],
   });
 });
@@ -25,7 +34,8 @@ describe("isOurProcess never takes a reused pid for ours", () => {
   test("same start and tag: ours", () => expect(isOurProcess(p, "987654", "pst.dev.web.1")).toBe(true));
   test("other start time: a reused pid", () => expect(isOurProcess(p, "987653", "pst.dev.web.1")).toBe(false));
   test("no tag in argv: someone else's", () => expect(isOurProcess(p, "987654", "pst.dev.other.1")).toBe(false));
-  test("zombie: already exited", () => expect(isOurProcess(parseProcFiles(4242, `${stat.replace(" S ", " Z ")}\n${cmdline}`), "987654", "pst.dev.web.1")).toBe(false));
+  test("zombie: already exited", () =>
+    expect(isOurProcess(parseProcFiles(4242, `${stat.replace(" S ", " Z ")}\n${cmdline}`), "987654", "pst.dev.web.1")).toBe(false));
   test("an empty tag (corrupt state) matches nobody", () => expect(isOurProcess(p, "987654", "")).toBe(false));
   test("gone", () => expect(isOurProcess(undefined, "987654", "pst.dev.web.1")).toBe(false));
 });
@@ -60,7 +70,11 @@ describe("waitForExit, on real local processes", () => {
 
 test("a comm holding a newline and parentheses does not shift the stat fields or the argv", () => {
   const odd = "4242 (a)\n) S 1 2) S 1 4242 4242 0 -1 4194624 300 0 0 0 1 0 0 0 20 0 1 0 987654 1000 200 18446744073709551615";
-  expect(parseProcFiles(4242, `${odd}\n${cmdline}`)).toMatchObject({ state: "S", startTicks: "987654", argv: ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log", "--", "gw"] });
+  expect(parseProcFiles(4242, `${odd}\n${cmdline}`)).toMatchObject({
+    state: "S",
+    startTicks: "987654",
+    argv: ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log", "--", "gw"],
+  });
 });
 
 describe("listProcesses reads argv from /proc, so no argument can forge another process", () => {

@@ -10,7 +10,8 @@ function unprivilegedHost(): Runner & { calls: string[][] } {
   const calls: string[][] = [];
   const answer = (r: Partial<RunResult>): RunResult => ({ exitCode: 0, stdout: "", stderr: "", timedOut: false, ...r });
   return {
-    where: "op@th:22", calls,
+    where: "op@th:22",
+    calls,
     async run(argv) {
       calls.push([...argv]);
       if (argv[0] === "kill") return answer({ exitCode: 1, stderr: `kill: (${argv[2]}) - Operation not permitted` });
@@ -22,14 +23,20 @@ function unprivilegedHost(): Runner & { calls: string[][] } {
 
 test("a process the kill could not stop is an error naming the pid, the command and the fix, not a success", async () => {
   const host = unprivilegedHost();
-  const err = await stopProcess(host, 4242, "987654").then(() => undefined, (e: unknown) => e);
+  const err = await stopProcess(host, 4242, "987654").then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(CommandFailedError);
   expect(String(err)).toMatch(/stop the ssh forward on op@th:22 failed: pid 4242 still runs after TERM and KILL/);
   expect(String(err)).toMatch(/command: 'kill' '-KILL' '4242'/);
   expect(String(err)).toMatch(/Operation not permitted/);
   expect(String(err)).toMatch(/hint: .*connection\.sudo.*sudo kill 4242/);
   // A refused TERM is not waited on for seconds: TERM, one look, KILL, then the bounded wait.
-  expect(host.calls.filter((c) => c[0] === "kill")).toEqual([["kill", "-TERM", "4242"], ["kill", "-KILL", "4242"]]);
+  expect(host.calls.filter((c) => c[0] === "kill")).toEqual([
+    ["kill", "-TERM", "4242"],
+    ["kill", "-KILL", "4242"],
+  ]);
 });
 
 test("a real process is stopped, and that is checked in /proc", async () => {

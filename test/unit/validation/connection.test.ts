@@ -9,8 +9,13 @@ const PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE
 const hop = { host: "198.18.22.2", port: 2222, user: "bastion", privateKey: PEM, hostKey: KEY };
 const connection: ConnectionArgs = { host: "127.0.0.1", user: "root", privateKeyPath: "/k", hostKey: KEY, jumpHosts: [hop] };
 const tunnel = (c: unknown): Partial<TunnelInputs> => ({
-  connection: c as ConnectionArgs, gateway: { host: "198.18.1.2", user: "gw", privateKeyPath: "/g", hostKey: KEY },
-  bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, owner: "p/s/n",
+  connection: c as ConnectionArgs,
+  gateway: { host: "198.18.1.2", user: "gw", privateKeyPath: "/g", hostKey: KEY },
+  bindAddress: "198.51.100.40",
+  bindPort: 8080,
+  targetHost: "127.0.0.1",
+  targetPort: 8000,
+  owner: "p/s/n",
 });
 const failures = (c: unknown) => validateTunnelInputs(tunnel(c));
 const props = (c: unknown) => failures(c).map((f) => f.property);
@@ -19,14 +24,19 @@ const withHop = (h: Record<string, unknown>, rest: Partial<ConnectionArgs> = {})
 describe("connection.jumpHosts", () => {
   test("one and two pinned hops, each with its own key (by value or path, with a passphrase), pass", () => {
     expect(failures(connection)).toEqual([]);
-    expect(failures(withHop({ host: "gw.example.net", user: "u", privateKeyPath: "/keys/hop2", privateKeyPassphrase: "p w", hostKey: `${KEY} comment` }))).toEqual([]);
+    expect(
+      failures(withHop({ host: "gw.example.net", user: "u", privateKeyPath: "/keys/hop2", privateKeyPassphrase: "p w", hostKey: `${KEY} comment` })),
+    ).toEqual([]);
   });
 
   test("every bad field of every hop is named at once, by position", () => {
     const bad = { host: "a;b", port: 0, user: "-oProxyCommand=x", hostKey: "ssh-ed25519", privateKeyPath: "relative" };
     expect(props(withHop(bad))).toEqual([
-      "connection.jumpHosts[1].host", "connection.jumpHosts[1].port", "connection.jumpHosts[1].user",
-      "connection.jumpHosts[1].hostKey", "connection.jumpHosts[1].privateKeyPath",
+      "connection.jumpHosts[1].host",
+      "connection.jumpHosts[1].port",
+      "connection.jumpHosts[1].user",
+      "connection.jumpHosts[1].hostKey",
+      "connection.jumpHosts[1].privateKeyPath",
     ]);
   });
 
@@ -38,7 +48,10 @@ describe("connection.jumpHosts", () => {
   test("a hop without a key of its own is refused (never borrowed from the tunnel host), unless the agent is asked for", () => {
     const { privateKey: _, ...keyless } = hop;
     const [f] = failures(withHop(keyless));
-    expect(f).toEqual({ property: "connection.jumpHosts[1]", reason: expect.stringMatching(/its own privateKey or privateKeyPath.*never shared.*connection\.agent/) });
+    expect(f).toEqual({
+      property: "connection.jumpHosts[1]",
+      reason: expect.stringMatching(/its own privateKey or privateKeyPath.*never shared.*connection\.agent/),
+    });
     expect(failures(withHop(keyless, { agent: "/run/agent.sock" }))).toEqual([]);
   });
 
@@ -68,7 +81,9 @@ describe("connection.jumpHosts", () => {
 
   test("the same checks guard FirewallAllow, and a saved state holding a bad hop", () => {
     const bad = withHop({ ...hop, host: "$(id)" });
-    expect(validateFirewallInputs({ connection: bad as ConnectionArgs, port: 80, sources: ["198.51.100.0/24"], owner: "p/s/f" }).map((f) => f.property)).toEqual(["connection.jumpHosts[1].host"]);
+    expect(
+      validateFirewallInputs({ connection: bad as ConnectionArgs, port: 80, sources: ["198.51.100.0/24"], owner: "p/s/f" }).map((f) => f.property),
+    ).toEqual(["connection.jumpHosts[1].host"]);
     const state = { ...tunnel(bad), pid: 1, processStartTicks: "1", tag: "pst.p.s.n.1" } as TunnelOutputs;
     expect(() => assertTunnelState(state)).toThrow(/connection\.jumpHosts\[1\]\.host/);
   });
@@ -81,7 +96,9 @@ describe("what ssh2 cannot do is refused on connection and its hops, naming the 
     ["agentSocket", "/run/agent.sock", /on the tunnel host.*gateway\.agentSocket.*connection\.agent/],
   ])("%s", (name, value, hint) => {
     expect(failures({ ...connection, [name]: value })).toEqual([{ property: `connection.${name}`, reason: expect.stringMatching(hint) }]);
-    expect(failures(withHop({ ...hop, [name]: value }))).toEqual([{ property: `connection.jumpHosts[1].${name}`, reason: expect.stringMatching(hint) }]);
+    expect(failures(withHop({ ...hop, [name]: value }))).toEqual([
+      { property: `connection.jumpHosts[1].${name}`, reason: expect.stringMatching(hint) },
+    ]);
   });
 });
 

@@ -6,7 +6,13 @@ import type { GatewayArgs, JumpHostArgs, TunnelInputs } from "../../../provider/
 const KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString("base64")}`;
 const CERT = `ssh-ed25519-cert-v01@openssh.com ${Buffer.from("cert").toString("base64")} user@host`;
 const hop: JumpHostArgs = { host: "198.18.7.2", user: "jump", privateKeyPath: "/keys/j1", hostKey: KEY };
-const gateway: GatewayArgs = { host: "198.18.9.2", user: "gw", privateKeyPath: "/keys/gw", hostKey: KEY, jumpHosts: [hop, { ...hop, host: "198.18.8.2" }] };
+const gateway: GatewayArgs = {
+  host: "198.18.9.2",
+  user: "gw",
+  privateKeyPath: "/keys/gw",
+  hostKey: KEY,
+  jumpHosts: [hop, { ...hop, host: "198.18.8.2" }],
+};
 const good: TunnelInputs = { gateway, bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, owner: "p/s/n" };
 
 const props = (inputs: Partial<TunnelInputs>) => validateTunnelInputs(inputs).map((f) => f.property);
@@ -23,8 +29,12 @@ test.each([
   ["a hop's agent socket with a %", { agentSocket: "/run/%u/agent" }, "gateway.jumpHosts[1].agentSocket"],
   ["a hop's key that is no key", { privateKeyPath: undefined, privateKey: "not a key" }, "gateway.jumpHosts[1].privateKey"],
   ["a hop's certificate that is none", { certificate: "ssh-ed25519 AAAA" }, "gateway.jumpHosts[1].certificate"],
-  ["a hop's certificate path with a quote", { certificate: "/certs/a\"b" }, "gateway.jumpHosts[1].certificate"],
-  ["a hop's passphrase without a key", { privateKeyPath: undefined, agentSocket: "/run/agent.sock", privateKeyPassphrase: "x" }, "gateway.jumpHosts[1].privateKeyPassphrase"],
+  ["a hop's certificate path with a quote", { certificate: '/certs/a"b' }, "gateway.jumpHosts[1].certificate"],
+  [
+    "a hop's passphrase without a key",
+    { privateKeyPath: undefined, agentSocket: "/run/agent.sock", privateKeyPassphrase: "x" },
+    "gateway.jumpHosts[1].privateKeyPassphrase",
+  ],
   ["a hop with neither key nor agent", { privateKeyPath: undefined }, "gateway.jumpHosts[1]"],
   ["a hop with both key and path", { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n" }, "gateway.jumpHosts[1]"],
   ["a hop with both hostKey and hostCertificateAuthority", { hostCertificateAuthority: KEY }, "gateway.jumpHosts[1].hostCertificateAuthority"],
@@ -61,8 +71,12 @@ describe("targetSocket", () => {
   const socket = { ...good, targetHost: undefined, targetPort: undefined, targetSocket: "/run/app/http.sock" };
   test("instead of targetHost/targetPort: passes", () => expect(validateTunnelInputs(socket)).toEqual([]));
   test("beside them: refused", () => expect(props({ ...socket, targetHost: "127.0.0.1" })).toEqual(["targetSocket"]));
-  test("neither: targetHost and targetPort are required", () => expect(props({ ...socket, targetSocket: undefined })).toEqual(["targetHost", "targetPort"]));
-  test.each(["run/app.sock", "/run/a:b.sock", "/run/a b.sock", "/run/[x].sock", `/${"x".repeat(110)}`, "/run/a\"b.sock"])("%j is refused", (targetSocket) => {
-    expect(props({ ...socket, targetSocket })).toEqual(["targetSocket"]);
-  });
+  test("neither: targetHost and targetPort are required", () =>
+    expect(props({ ...socket, targetSocket: undefined })).toEqual(["targetHost", "targetPort"]));
+  test.each(["run/app.sock", "/run/a:b.sock", "/run/a b.sock", "/run/[x].sock", `/${"x".repeat(110)}`, '/run/a"b.sock'])(
+    "%j is refused",
+    (targetSocket) => {
+      expect(props({ ...socket, targetSocket })).toEqual(["targetSocket"]);
+    },
+  );
 });

@@ -21,12 +21,15 @@ describe("validateTunnelInputs", () => {
   test("good inputs pass", () => expect(validateTunnelInputs(good)).toEqual([]));
 
   test.each(["sometimes", "", 1])("restart %j is refused, naming the two values", (restart) => {
-    expect(validateTunnelInputs({ ...good, restart: restart as "always" })).toEqual([{ property: "restart", reason: `must be "always" or "never", got ${JSON.stringify(restart)}` }]);
+    expect(validateTunnelInputs({ ...good, restart: restart as "always" })).toEqual([
+      { property: "restart", reason: `must be "always" or "never", got ${JSON.stringify(restart)}` },
+    ]);
   });
 
   test("every failure is reported at once, each naming its property", () => {
-    expect(props({ ...good, bindPort: 0, targetPort: 70000, gateway: { ...good.gateway, user: "-oProxyCommand=x", host: "a;b" } }))
-      .toEqual(expect.arrayContaining(["bindPort", "targetPort", "gateway.user", "gateway.host"]));
+    expect(props({ ...good, bindPort: 0, targetPort: 70000, gateway: { ...good.gateway, user: "-oProxyCommand=x", host: "a;b" } })).toEqual(
+      expect.arrayContaining(["bindPort", "targetPort", "gateway.user", "gateway.host"]),
+    );
   });
 
   test.each(["0.0.0.0", "::", "0:0::0", "::ffff:0.0.0.0", "*", ""])("binding %j needs allowAllInterfaces", (bindAddress) => {
@@ -38,25 +41,38 @@ describe("validateTunnelInputs", () => {
   });
 
   test.each([
-    "host.example.net; touch /tmp/x", "$(id)", "`id`", "-oProxyCommand=sh", "a\nb", "a\0b", "exa mple", "ｅxample.net", "x".repeat(300), "fe80::1%eth0",
+    "host.example.net; touch /tmp/x",
+    "$(id)",
+    "`id`",
+    "-oProxyCommand=sh",
+    "a\nb",
+    "a\0b",
+    "exa mple",
+    "ｅxample.net",
+    "x".repeat(300),
+    "fe80::1%eth0",
   ])("gateway host %j is refused", (host) => {
     expect(props({ ...good, gateway: { ...good.gateway, host } })).toEqual(["gateway.host"]);
   });
 
-  test.each([
-    "ssh-ed25519", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "ssh-ed25519 not*base64", `ssh-rsa ${KEY.split(" ")[1]}`, `${KEY}\nssh-ed25519 AAAA`,
-  ])("hostKey %j is refused", (hostKey) => {
-    expect(props({ ...good, gateway: { ...good.gateway, hostKey } })).toEqual(["gateway.hostKey"]);
-  });
+  test.each(["ssh-ed25519", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "ssh-ed25519 not*base64", `ssh-rsa ${KEY.split(" ")[1]}`, `${KEY}\nssh-ed25519 AAAA`])(
+    "hostKey %j is refused",
+    (hostKey) => {
+      expect(props({ ...good, gateway: { ...good.gateway, hostKey } })).toEqual(["gateway.hostKey"]);
+    },
+  );
 
   const UNSPECIFIED = ["0.0.0.0", "::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0"];
-  test.each(UNSPECIFIED)("the unspecified address %j is no host: refused as targetHost, gateway.host and connection.host, with the address to use", (host) => {
-    const connection = { host, user: "root", privateKeyPath: "/k", hostKey: KEY };
-    const failures = validateTunnelInputs({ ...good, targetHost: host, gateway: { ...good.gateway, host }, connection });
-    expect(failures.map((f) => f.property)).toEqual(["connection.host", "gateway.host", "targetHost"]);
-    for (const f of failures) expect(f.reason).toMatch(/unspecified address.*use 127\.0\.0\.1/);
-    expect(failures.find((f) => f.property === "targetHost")!.reason).toContain("the gateway itself");
-  });
+  test.each(UNSPECIFIED)(
+    "the unspecified address %j is no host: refused as targetHost, gateway.host and connection.host, with the address to use",
+    (host) => {
+      const connection = { host, user: "root", privateKeyPath: "/k", hostKey: KEY };
+      const failures = validateTunnelInputs({ ...good, targetHost: host, gateway: { ...good.gateway, host }, connection });
+      expect(failures.map((f) => f.property)).toEqual(["connection.host", "gateway.host", "targetHost"]);
+      for (const f of failures) expect(f.reason).toMatch(/unspecified address.*use 127\.0\.0\.1/);
+      expect(failures.find((f) => f.property === "targetHost")!.reason).toContain("the gateway itself");
+    },
+  );
 
   test("a bind on every interface stays allowed with allowAllInterfaces, in every spelling", () => {
     for (const bindAddress of UNSPECIFIED) expect(props({ ...good, bindAddress, allowAllInterfaces: true })).toEqual([]);
@@ -67,7 +83,9 @@ describe("validateTunnelInputs", () => {
   });
 
   test("unknown values during preview pass through", () => {
-    expect(props({ ...good, bindAddress: UNKNOWN, bindPort: UNKNOWN as unknown as number, gateway: UNKNOWN as unknown as TunnelInputs["gateway"] })).toEqual([]);
+    expect(
+      props({ ...good, bindAddress: UNKNOWN, bindPort: UNKNOWN as unknown as number, gateway: UNKNOWN as unknown as TunnelInputs["gateway"] }),
+    ).toEqual([]);
   });
 
   test("a private key value that is not a key is refused without echoing it", () => {
@@ -90,16 +108,27 @@ describe("validateFirewallInputs", () => {
     expect(fprops({ sources: ["198.51.100.0/24", s] })).toEqual(["sources[1]"]);
     expect(fprops({ sources: [s], allowAnySource: true })).toEqual([]);
   });
-  test.each(["0.0.0.0", "::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0", "0.0.0.0/32"])("a bare unspecified source %j (one address nothing comes from) is refused, allowAnySource or not", (s) => {
-    for (const allowAnySource of [false, true]) {
-      const [f, ...rest] = validateFirewallInputs({ ...fw, sources: [s], allowAnySource });
-      expect(rest).toEqual([]);
-      expect(f).toEqual({ property: "sources[0]", reason: expect.stringMatching(/unspecified address.*admits nobody.*0\.0\.0\.0\/0 with allowAnySource/) });
-    }
-  });
-  test.each(["0.0.0.0", "::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0", "0.0.0.0/0", "::/0"])("destination %j (any destination of its family) is allowed", (destination) => {
-    expect(fprops({ destination, sources: [destination.includes(":") && !destination.includes("ffff") ? "2001:db8::/64" : "198.51.100.0/24"] })).toEqual([]);
-  });
+  test.each(["0.0.0.0", "::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0", "0.0.0.0/32"])(
+    "a bare unspecified source %j (one address nothing comes from) is refused, allowAnySource or not",
+    (s) => {
+      for (const allowAnySource of [false, true]) {
+        const [f, ...rest] = validateFirewallInputs({ ...fw, sources: [s], allowAnySource });
+        expect(rest).toEqual([]);
+        expect(f).toEqual({
+          property: "sources[0]",
+          reason: expect.stringMatching(/unspecified address.*admits nobody.*0\.0\.0\.0\/0 with allowAnySource/),
+        });
+      }
+    },
+  );
+  test.each(["0.0.0.0", "::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0", "0.0.0.0/0", "::/0"])(
+    "destination %j (any destination of its family) is allowed",
+    (destination) => {
+      expect(
+        fprops({ destination, sources: [destination.includes(":") && !destination.includes("ffff") ? "2001:db8::/64" : "198.51.100.0/24"] }),
+      ).toEqual([]);
+    },
+  );
   test.each(["198.51.100.0/24", "2001:db8::/64"])("a destination range other than /0 (%j) is refused", (destination) => {
     expect(fprops({ destination })).toEqual(["destination"]);
   });
@@ -111,26 +140,43 @@ describe("validateFirewallInputs", () => {
     [["0.0.0.0/1", "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2", "2001:db8::/32"]],
   ])("sources %j together admit a whole family: they need allowAnySource too", (sources) => {
     const failures = validateFirewallInputs({ ...fw, sources });
-    expect(failures).toEqual([{ property: "sources", reason: expect.stringMatching(/together admit every IPv[46] source; narrow them, or set allowAnySource: true/) }]);
+    expect(failures).toEqual([
+      { property: "sources", reason: expect.stringMatching(/together admit every IPv[46] source; narrow them, or set allowAnySource: true/) },
+    ]);
     expect(fprops({ sources, allowAnySource: true })).toEqual([]);
   });
-  test.each([
-    [["0.0.0.0/1", "192.0.0.0/2"]],
-    [["0.0.0.0/1", "::/1", "128.0.0.0/2", "8000::/2"]],
-    [["128.0.0.0/1", "2001:db8::/32", "0.0.0.0/2"]],
-  ])("sources %j leave some addresses out: no allowAnySource needed", (sources) => {
-    expect(fprops({ sources })).toEqual([]);
-  });
+  test.each([[["0.0.0.0/1", "192.0.0.0/2"]], [["0.0.0.0/1", "::/1", "128.0.0.0/2", "8000::/2"]], [["128.0.0.0/1", "2001:db8::/32", "0.0.0.0/2"]]])(
+    "sources %j leave some addresses out: no allowAnySource needed",
+    (sources) => {
+      expect(fprops({ sources })).toEqual([]);
+    },
+  );
   test("both families covered: both are named", () => {
     const failures = validateFirewallInputs({ ...fw, sources: ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"] });
-    expect(failures.map((f) => f.reason)).toEqual([expect.stringContaining("0.0.0.0/1, 128.0.0.0/1 together admit every IPv4"), expect.stringContaining("::/1, 8000::/1 together admit every IPv6")]);
+    expect(failures.map((f) => f.reason)).toEqual([
+      expect.stringContaining("0.0.0.0/1, 128.0.0.0/1 together admit every IPv4"),
+      expect.stringContaining("::/1, 8000::/1 together admit every IPv6"),
+    ]);
   });
 
   describe("gatesForwardsOf (set by GatedTunnel) names one resource of this stack", () => {
     test("the prefix of a resource of the same stack passes", () => {
       expect(fprops({ gatesForwardsOf: ownerPrefix({ owner: "p/s/n-forward", identity: "0123456789ab" }) })).toEqual([]);
     });
-    test.each(["pst", "pst.", "pst.p.", "pst.p.s.", "pst.p.s.n", "pst.p.s.n.1795617874", "pst.p.s.n.0123456789ab.1795617874", "pst.other.s.n-forward.", "pst.p.other.n-forward.", "", "pst.p.s.a b.", 7])("%j is refused", (gatesForwardsOf) => {
+    test.each([
+      "pst",
+      "pst.",
+      "pst.p.",
+      "pst.p.s.",
+      "pst.p.s.n",
+      "pst.p.s.n.1795617874",
+      "pst.p.s.n.0123456789ab.1795617874",
+      "pst.other.s.n-forward.",
+      "pst.p.other.n-forward.",
+      "",
+      "pst.p.s.a b.",
+      7,
+    ])("%j is refused", (gatesForwardsOf) => {
       expect(fprops({ gatesForwardsOf })).toEqual(["gatesForwardsOf"]);
     });
   });
