@@ -4,8 +4,8 @@ import { runChecked, type Runner } from "../host/runner";
 import { TAG_TEXT } from "../tag";
 import { writePrivateFile } from "../state/private-file";
 import { dirsPattern, LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
-import { listProcesses, type ListedProcess } from "../tunnel/process-identity";
-import { waitFor } from "../tunnel/wait-for";
+import { listProcesses, type ListedProcess } from "../state/process-identity";
+import { waitFor } from "../state/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "./duration";
 import { buildWatchdogScript, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
 

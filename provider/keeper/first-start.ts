@@ -1,7 +1,7 @@
 import type { Runner } from "../host/runner";
 import { buildListListenersArgv, parseSsListeners, type Listener } from "../listener/parse-ss";
-import { readProcessIdentity, type ProcessIdentity } from "../tunnel/process-identity";
-import { waitFor } from "../tunnel/wait-for";
+import { readProcessIdentity, type ProcessIdentity } from "../state/process-identity";
+import { waitFor } from "../state/wait-for";
 import { sameAddress } from "../validation/net";
 import { readKeeper, readKeeperStatus, type KeeperStatus } from "./keeper";
 

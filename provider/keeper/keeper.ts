@@ -4,7 +4,8 @@ import type { Runner } from "../host/runner";
 import { writePrivateFile } from "../state/private-file";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { TAG_TEXT } from "../tag";
-import { listProcesses, readProcessIdentity, waitForExit, type ListedProcess, type ProcessIdentity } from "../tunnel/process-identity";
+import { listProcesses, readProcessIdentity, type ListedProcess, type ProcessIdentity } from "../state/process-identity";
+import { stopProcess } from "../state/stop-process";
 import { buildKeeperArgvFile, buildKeeperScript, keeperFileNames, type KeeperSpec } from "./keeper-script";
 
 /** What the keeper last wrote to its status file. */
@@ -125,22 +126,7 @@ export async function stopKeeper(runner: Runner, dir: string, keeper: { pid: num
   // setsid made the keeper its group's leader; a keeper started otherwise is signalled alone.
   const group =
     (await runner.run(["sh", "-c", 'test "$(sed "s/.*) //" "/proc/$1/stat" | cut -d" " -f3)" = "$1"', "sh", String(p.pid)])).exitCode === 0;
-  // The shell's own kill: procps kill needs "--" before a group, dash's refuses it.
-  const signal = (name: string) => ["sh", "-c", `kill -${name} "$1"`, "sh", group ? `-${p.pid}` : String(p.pid)];
-  await runner.run(signal("TERM"));
-  if (await waitForExit(runner, p.pid, 5000, p.startTicks)) return;
-  const argv = signal("KILL");
-  const killed = await runner.run(argv);
-  if (await waitForExit(runner, p.pid, 2000, p.startTicks)) return;
-  throw new CommandFailedError({
-    what: "stop the forward's keeper",
-    where: runner.where,
-    command: quoteArgv(argv),
-    exitCode: killed.exitCode,
-    stderr: killed.stderr,
-    reason: `keeper pid ${p.pid} still runs after TERM and KILL`,
-    hint: `run with the privileges it was started with (connection.sudo, or reap --sudo), or stop it by hand (sudo kill -- -${p.pid})`,
-  });
+  await stopProcess(runner, { pid: p.pid, startTicks: p.startTicks, group, label: "keeper pid" }, { what: "stop the forward's keeper" });
 }
 
 /** A process of a keeper: the keeper itself (`sh <dir>/<tag>.keeper`) or its deadline timer. */

@@ -7,7 +7,7 @@ import { runChecked, type Runner } from "../host/runner";
 import { parseWatchdogList } from "../expiry/watchdog";
 import { parseKeeperList } from "../keeper/keeper";
 import { dirsPattern, stateDirs } from "../state/state-dir";
-import { listProcesses, readProcessIdentity, type ListedProcess } from "../tunnel/process-identity";
+import { listProcesses, readProcessIdentity, type ListedProcess } from "../state/process-identity";
 import { parseTag, TAG_TEXT, type ParsedTag } from "../tag";
 import type { FirewallRule } from "../types";
 

@@ -6,7 +6,8 @@ import { stateDirs } from "../state/state-dir";
 import { stopKeeper } from "../keeper/keeper";
 import { keeperFileNames } from "../keeper/keeper-script";
 import { stackPart } from "../tag";
-import { readProcessIdentity, stopProcess } from "../tunnel/process-identity";
+import { readProcessIdentity } from "../state/process-identity";
+import { stopProcess } from "../state/stop-process";
 import { removeStateFiles, removeTunnelFiles } from "../tunnel/tunnel-files";
 import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule, type ParsedTag } from "./find-ours";
 
@@ -69,7 +70,7 @@ async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Pr
     await removeStateFiles(runner, Object.values(keeperFileNames(p.tag.tag)));
     return { ...row, action: "stopped" };
   }
-  await stopProcess(runner, p.pid, p.startTicks, `stop the ${p.kind} ${p.tag.tag}`);
+  await stopProcess(runner, { pid: p.pid, startTicks: p.startTicks }, { what: `stop the ${p.kind} ${p.tag.tag}` });
   if (p.kind === "forward") await removeTunnelFiles(runner, p.tag.tag);
   else await removeStateFiles(runner, Object.values(watchdogFileNames(p.tag.tag)));
   return { ...row, action: "stopped" };

@@ -4,7 +4,7 @@ import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { buildListListenersArgv, parseSsListeners } from "../listener/parse-ss";
 import { formatHostPort, isUnspecified, parseAddress, sameAddress } from "../validation/net";
-import { readProcessIdentity } from "../tunnel/process-identity";
+import { readProcessIdentity } from "../state/process-identity";
 import { retryPreAuthDrops } from "./classify-ssh-error";
 import { clearHopLogs, diagnoseHops, diagnoseThroughHops } from "./diagnose-hops";
 import { buildPreflightArgv, type GatewayEndpoint } from "./forward-argv";

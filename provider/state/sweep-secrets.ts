@@ -1,7 +1,7 @@
 import { runChecked, type Runner } from "../host/runner";
 import { parseTaggedForwards } from "../reap/find-ours";
 import { parseKeeperList } from "../keeper/keeper";
-import { listProcesses } from "../tunnel/process-identity";
+import { listProcesses } from "../state/process-identity";
 import { parseTag, type ParsedTag } from "../tag";
 import { LEGACY_STATE_DIR, stateDirs } from "./state-dir";
 

@@ -4,7 +4,8 @@ import { sharedReads } from "../host/shared-reads";
 import { parseSsListeners } from "../listener/parse-ss";
 import type { TunnelOutputs } from "../types";
 import { sameAddress } from "../validation/net";
-import { isOurProcess, readProcessIdentity, stopProcess } from "./process-identity";
+import { isOurProcess, readProcessIdentity } from "../state/process-identity";
+import { stopProcess } from "../state/stop-process";
 import { removeTunnelFiles } from "./tunnel-files";
 
 /*
@@ -39,7 +40,7 @@ export async function deleteLegacyForward(runner: Runner, state: TunnelOutputs):
   const identity = await readProcessIdentity(runner, state.pid);
   if (isOurProcess(identity, state.processStartTicks, state.tag)) {
     reportProgress(`stopping ssh pid ${state.pid} and waiting for ${state.listenAddress} to close`);
-    await stopProcess(runner, state.pid, state.processStartTicks);
+    await stopProcess(runner, { pid: state.pid, startTicks: state.processStartTicks }, { what: "stop the ssh forward" });
   }
   await removeTunnelFiles(runner, state.tag);
 }

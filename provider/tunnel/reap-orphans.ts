@@ -1,6 +1,7 @@
 import type { Runner } from "../host/runner";
 import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
-import { listProcesses, readProcessIdentity, stopProcess } from "./process-identity";
+import { listProcesses, readProcessIdentity } from "../state/process-identity";
+import { stopProcess } from "../state/stop-process";
 
 /**
  * Stops forwards and removes files left by an earlier create of the same resource that never
@@ -17,7 +18,7 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise
     // Re-read the argv right before signalling: the pid must still be that ssh.
     const identity = await readProcessIdentity(runner, pid);
     if (!identity || identity.state === "Z" || !markers.some((marker) => logsUnder(identity.argv, marker))) continue;
-    await stopProcess(runner, pid, identity.startTicks);
+    await stopProcess(runner, { pid, startTicks: identity.startTicks }, { what: "stop the ssh forward" });
   }
   // Files of this owner's earlier tunnels (the glob is ours: the prefix is [A-Za-z0-9_.-] only).
   for (const d of [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])]) await runner.run(["sh", "-c", 'rm -f -- "$1"*', "sh", `${d}/${prefix}`]);

@@ -11,7 +11,7 @@ import { buildForwardArgv, describeTarget, type GatewayEndpoint } from "../ssh/f
 import { makeTag, ownerPrefix } from "../tag";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { formatHostPort, sameAddress } from "../validation/net";
-import { readProcessIdentity } from "./process-identity";
+import { readProcessIdentity } from "../state/process-identity";
 import { targetOf } from "./gateway-plan";
 import { prepareGateway, rewriteGatewayFiles, runPreflight } from "./prepare-gateway";
 import { stateDir } from "../state/state-dir";

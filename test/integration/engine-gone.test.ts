@@ -1,4 +1,4 @@
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitFor } from "../../provider/state/wait-for";
 import { readLab, sshProcessesWith, type Lab } from "../support/lab";
 import { killTagged } from "../support/leftovers";
 import { demoConfig } from "../support/demo-config";

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitFor } from "../../provider/state/wait-for";
 import { fetchFrom, inNs, probe, readLab, withStandInListener, withUfwInactive, type Lab } from "../support/lab";
 import { expectNoFirewallTrace, expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { firewallConfig } from "../support/demo-config";

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitFor } from "../../provider/state/wait-for";
 import { demoConfig } from "../support/demo-config";
 import { fetchFrom, probe, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { whileUntrustedTries } from "../support/prober";

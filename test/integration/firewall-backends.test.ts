@@ -3,7 +3,7 @@ import { fetchFrom, inNs, readLab, withStandInListener, withUfwInactive, type La
 import { firewallConfig } from "../support/demo-config";
 import { expectNoFirewallTrace } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitFor } from "../../provider/state/wait-for";
 
 /**
  * The three backends on the lab's tunnel host. ufw must be active with default deny to mean

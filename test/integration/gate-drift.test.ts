@@ -2,7 +2,7 @@ import { demoConfig } from "../support/demo-config";
 import { fetchFrom, inNs, readLab, withUfwInactive, type Lab } from "../support/lab";
 import { whileUntrustedTries } from "../support/prober";
 import { TestStack } from "../support/stack";
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitFor } from "../../provider/state/wait-for";
 
 /**
  * A real GatedTunnel (the demo stack) behind the nftables and iptables gates, on a tunnel host

@@ -1,6 +1,6 @@
 import { tunnelProvider } from "../../provider/dynamic/tunnel-provider";
 import { LocalRunner } from "../../provider/host/local-runner";
-import { readProcessIdentity } from "../../provider/tunnel/process-identity";
+import { readProcessIdentity } from "../../provider/state/process-identity";
 import type { TunnelOutputs } from "../../provider/types";
 import { fetchFrom, inNs, readLab, withUfwInactive, type Lab } from "../support/lab";
 import { demoConfig } from "../support/demo-config";

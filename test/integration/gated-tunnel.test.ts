@@ -4,8 +4,8 @@ import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
-import { waitForExit } from "../../provider/tunnel/process-identity";
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitForExit } from "../../provider/state/process-identity";
+import { waitFor } from "../../provider/state/wait-for";
 
 /**
  * The demo stack (Pulumi.yaml at the repo root) through real `pulumi up/refresh/destroy`, against

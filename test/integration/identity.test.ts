@@ -5,7 +5,7 @@ import { watchdogFiles } from "../../provider/expiry/watchdog-script";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { LEGACY_STATE_DIR, ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { parseTag } from "../../provider/tag";
-import { listProcesses, readProcessIdentity } from "../../provider/tunnel/process-identity";
+import { listProcesses, readProcessIdentity } from "../../provider/state/process-identity";
 import { tunnelFiles } from "../../provider/tunnel/tunnel-files";
 import { fetchFrom, inNs, readLab, sshProcessesWith, tunnelHostUfwRules, withUfwInactive, type Lab } from "../support/lab";
 import { whileUntrustedTries } from "../support/prober";

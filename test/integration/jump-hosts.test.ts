@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LocalRunner } from "../../provider/host/local-runner";
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitFor } from "../../provider/state/wait-for";
 import { fetchFrom, readLab, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { thSshdLogFromNow } from "../support/jump-hosts";
 import { expectNothingLeftOnTunnelHost } from "../support/leftovers";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { parseKeeperStatus, type KeeperStatus } from "../../provider/keeper/keeper";
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitFor } from "../../provider/state/wait-for";
 import { demoConfig } from "../support/demo-config";
 import { fetchFrom, inNs, probe, readLab, sshProcessesWith, type Lab } from "../support/lab";
 import { expectNothingLeftOnTunnelHost, keepersWith, killTagged, stateFilesWith } from "../support/leftovers";

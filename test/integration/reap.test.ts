@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { LocalRunner } from "../../provider/host/local-runner";
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitFor } from "../../provider/state/wait-for";
 import { demoConfig } from "../support/demo-config";
 import { inNs, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { expectNothingLeftOnTunnelHost, keepersWith, watchdogsWith } from "../support/leftovers";

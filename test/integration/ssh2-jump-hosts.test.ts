@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { acquireRemote, closeAllConnections } from "../../provider/host/connection-pool";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { Ssh2Runner } from "../../provider/host/ssh2-runner";
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitFor } from "../../provider/state/wait-for";
 import { inNs, readLab } from "../support/lab";
 import { bastion, established, gatewayHop, settlesTo, viaBastion, viaBastionAndGateway } from "../support/jump-hosts";
 

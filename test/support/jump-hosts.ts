@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import type { ConnectionArgs } from "../../provider/types";
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitFor } from "../../provider/state/wait-for";
 import { probe, type Lab } from "./lab";
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { LocalRunner } from "../../provider/host/local-runner";
 import type { RunResult } from "../../provider/host/runner";
-import { waitFor } from "../../provider/tunnel/wait-for";
+import { waitFor } from "../../provider/state/wait-for";
 
 /** The lab's addresses, keys and namespace names, as `test/lab/lab.sh up` wrote them. */
 export interface Lab {

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { buildRemoveRuleLines, buildWatchdogScript, watchdogFiles } from "../../../provider/expiry/watchdog-script";
 import { parseWatchdogList } from "../../../provider/expiry/watchdog";
-import { readProcessIdentity } from "../../../provider/tunnel/process-identity";
+import { readProcessIdentity } from "../../../provider/state/process-identity";
 import { LEGACY_STATE_DIR, stateDir } from "../../../provider/state/state-dir";
 
 const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { buildKeeperArgvFile, buildKeeperScript, keeperFileNames } from "../../../provider/keeper/keeper-script";
 import { parseKeeperStatus, type KeeperStatus } from "../../../provider/keeper/keeper";
-import { waitFor } from "../../../provider/tunnel/wait-for";
+import { waitFor } from "../../../provider/state/wait-for";
 
 /**
  * The keeper script run by the real /bin/sh, with a stand-in for ssh: a script that logs what

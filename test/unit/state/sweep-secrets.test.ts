@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "no
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { stateDir } from "../../../provider/state/state-dir";
 import { SECRET_GRACE_SECONDS, sweepStaleSecrets } from "../../../provider/state/sweep-secrets";
-import { waitFor } from "../../../provider/tunnel/wait-for";
+import { waitFor } from "../../../provider/state/wait-for";
 
 const local = new LocalRunner();
 const stack = `s${process.pid}`;

@@ -1,5 +1,3 @@
-import { CommandFailedError } from "../errors";
-import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { waitFor } from "./wait-for";
 
@@ -82,27 +80,4 @@ export async function waitForExit(runner: Runner, pid: number, timeoutMs: number
     return p === undefined || p.state === "Z" || (startTicks !== undefined && p.startTicks !== startTicks) || undefined;
   };
   return (await waitFor(exited, timeoutMs)) === true;
-}
-
-/**
- * Stops a process: TERM, then KILL if it outlives `graceMs`. /proc decides whether it exited (not
- * `kill`'s exit code, nor `ss -p`, which shows an unprivileged caller only its own processes).
- * Throws when it still runs after both signals, e.g. root's ssh signalled without sudo.
- */
-export async function stopProcess(runner: Runner, pid: number, startTicks: string, what = "stop the ssh forward", graceMs = 5000): Promise<void> {
-  const term = await runner.run(["kill", "-TERM", String(pid)]);
-  // A refused TERM (not permitted) will not be obeyed later: go on to KILL without waiting.
-  if (await waitForExit(runner, pid, term.exitCode === 0 ? graceMs : 0, startTicks)) return;
-  const argv = ["kill", "-KILL", String(pid)];
-  const kill = await runner.run(argv);
-  if (await waitForExit(runner, pid, 2000, startTicks)) return;
-  throw new CommandFailedError({
-    what,
-    where: runner.where,
-    command: quoteArgv(argv),
-    exitCode: kill.exitCode,
-    stderr: kill.stderr,
-    reason: `pid ${pid} still runs after TERM and KILL (kill exit code ${kill.exitCode ?? "none"})`,
-    hint: `it likely belongs to another user: run with the privileges it was started with (connection.sudo, or reap --sudo), or stop it by hand (sudo kill ${pid})`,
-  });
 }

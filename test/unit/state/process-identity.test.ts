@@ -13,8 +13,8 @@ import {
   parseProcFiles,
   readProcessIdentity,
   waitForExit,
-} from "../../../provider/tunnel/process-identity";
-import { waitFor } from "../../../provider/tunnel/wait-for";
+} from "../../../provider/state/process-identity";
+import { waitFor } from "../../../provider/state/wait-for";
 
 // /proc/<pid>/stat with a comm that contains ") " to prove fields are counted from the last ")".
 const stat = "4242 (ss) h) S 1 4242 4242 0 -1 4194624 300 0 0 0 1 0 0 0 20 0 1 0 987654 1000 200 18446744073709551615";
