@@ -6,9 +6,10 @@ import { UfwBackend } from "../firewall/ufw";
 import { runChecked, type Runner } from "../host/runner";
 import { parseWatchdogList } from "../expiry/watchdog";
 import { parseKeeperList } from "../keeper/keeper";
-import { dirsPattern, stateDirs } from "../state/state-dir";
-import { listProcesses, readProcessIdentity, type ListedProcess } from "../state/process-identity";
-import { parseTag, TAG_TEXT, type ParsedTag } from "../tag";
+import { stateDirs } from "../state/state-dir";
+import { listProcesses, readProcessIdentity } from "../state/process-identity";
+import { parseTag, type ParsedTag } from "../tag";
+import { parseTaggedForwards } from "../tunnel/reap-orphans";
 import type { FirewallRule } from "../types";
 
 export { parseTag, type ParsedTag } from "../tag";
@@ -41,16 +42,6 @@ export function startFitsTag(p: Pick<FoundProcess, "kind" | "startUnix" | "tag">
   const skew = 300;
   if (p.startUnix < p.tag.createdUnix - skew) return false;
   return p.kind !== "keeper" || p.startUnix <= p.tag.createdUnix + 900;
-}
-
-/** Our forwards among `ssh` processes: argv holding "-E" then "<dir>/<tag>.log", `dir` one of `dirs` (the state directories searched; our watchdogs: parseWatchdogList). */
-export function parseTaggedForwards(processes: readonly ListedProcess[], dirs: readonly string[]): { pid: number; tag: string; dir: string }[] {
-  const re = new RegExp(`^(${dirsPattern(dirs)})/(${TAG_TEXT})\\.log$`);
-  return processes.flatMap(({ pid, argv }) => {
-    const at = argv.indexOf("-E");
-    const m = argv[0] === "ssh" && at > 0 ? re.exec(argv[at + 1] ?? "") : null;
-    return m ? [{ pid, dir: m[1], tag: m[2] }] : [];
-  });
 }
 
 /** Our forwards and watchdogs, each checked against /proc (argv still carries the tag's file). */

@@ -1,7 +1,7 @@
 import type { Runner } from "../host/runner";
 import { runChecked } from "../host/runner";
 import { watchdogFileNames } from "../expiry/watchdog-script";
-import { sweepStaleSecrets } from "../state/sweep-secrets";
+import { sweepStaleSecrets } from "../tunnel/sweep-secrets";
 import { stateDirs } from "../state/state-dir";
 import { stopKeeper } from "../keeper/keeper";
 import { keeperFileNames } from "../keeper/keeper-script";

@@ -1,7 +1,8 @@
 import type { Runner } from "../host/runner";
-import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
-import { listProcesses, readProcessIdentity } from "../state/process-identity";
+import { dirsPattern, LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
+import { listProcesses, readProcessIdentity, type ListedProcess } from "../state/process-identity";
 import { stopProcess } from "../state/stop-process";
+import { TAG_TEXT } from "../tag";
 
 /**
  * Stops forwards and removes files left by an earlier create of the same resource that never
@@ -29,6 +30,16 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise
 export async function findForwards(runner: Runner, prefix: string): Promise<number[]> {
   const markers = (await stateDirs(runner)).searched.map((d) => `${d}/${prefix}`);
   return (await listProcesses(runner, "ssh")).filter((p) => markers.some((marker) => logsUnder(p.argv, marker))).map((p) => p.pid);
+}
+
+/** Our forwards among `ssh` processes: argv holding "-E" then "<dir>/<tag>.log", `dir` one of `dirs` (the state directories searched; our watchdogs: parseWatchdogList). */
+export function parseTaggedForwards(processes: readonly ListedProcess[], dirs: readonly string[]): { pid: number; tag: string; dir: string }[] {
+  const re = new RegExp(`^(${dirsPattern(dirs)})/(${TAG_TEXT})\\.log$`);
+  return processes.flatMap(({ pid, argv }) => {
+    const at = argv.indexOf("-E");
+    const m = argv[0] === "ssh" && at > 0 ? re.exec(argv[at + 1] ?? "") : null;
+    return m ? [{ pid, dir: m[1], tag: m[2] }] : [];
+  });
 }
 
 /** True when argv holds "-E" followed by a log path starting with `marker`: how our forwards carry their tag. */

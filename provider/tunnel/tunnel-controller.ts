@@ -15,7 +15,7 @@ import { readProcessIdentity } from "../state/process-identity";
 import { targetOf } from "./gateway-plan";
 import { prepareGateway, rewriteGatewayFiles, runPreflight } from "./prepare-gateway";
 import { stateDir } from "../state/state-dir";
-import { sweepStaleSecrets } from "../state/sweep-secrets";
+import { sweepStaleSecrets } from "./sweep-secrets";
 import { allTunnelFileNames, tunnelFiles } from "./tunnel-files";
 import { reapTunnelOrphans } from "./reap-orphans";
 import { deleteLegacyForward, listAllListeners, refreshLegacyForward } from "./legacy-forward";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseWatchdogList } from "../../../provider/expiry/watchdog";
 import { LocalRunner } from "../../../provider/host/local-runner";
-import { parseTaggedForwards } from "../../../provider/reap/find-ours";
+import { parseTaggedForwards } from "../../../provider/tunnel/reap-orphans";
 import { LEGACY_STATE_DIR, ROOT_STATE_DIR as STATE_DIR } from "../../../provider/state/state-dir";
 import {
   isOurProcess,

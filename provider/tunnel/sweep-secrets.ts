@@ -1,9 +1,9 @@
 import { runChecked, type Runner } from "../host/runner";
-import { parseTaggedForwards } from "../reap/find-ours";
 import { parseKeeperList } from "../keeper/keeper";
 import { listProcesses } from "../state/process-identity";
 import { parseTag, type ParsedTag } from "../tag";
-import { LEGACY_STATE_DIR, stateDirs } from "./state-dir";
+import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
+import { parseTaggedForwards } from "./reap-orphans";
 
 /**
  * How old (by its tag's time) a key or passphrase file must be before a sweep may take it. A

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { stateDir } from "../../../provider/state/state-dir";
-import { SECRET_GRACE_SECONDS, sweepStaleSecrets } from "../../../provider/state/sweep-secrets";
+import { SECRET_GRACE_SECONDS, sweepStaleSecrets } from "../../../provider/tunnel/sweep-secrets";
 import { waitFor } from "../../../provider/state/wait-for";
 
 const local = new LocalRunner();
