@@ -1,6 +1,6 @@
 import { PreflightError } from "../../../provider/errors";
 import type { RunResult, Runner } from "../../../provider/host/runner";
-import { checkPortFree } from "../../../provider/ssh/preflight";
+import { checkPortFree } from "../../../provider/listener/bind-checks";
 
 const ok = (stdout: string): RunResult => ({ exitCode: 0, stdout, stderr: "", timedOut: false });
 

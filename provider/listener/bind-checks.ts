@@ -1,0 +1,53 @@
+import { PreflightError } from "../errors";
+import { quoteArgv } from "../host/quote";
+import type { Runner } from "../host/runner";
+import { readProcessIdentity } from "../state/process-identity";
+import { formatHostPort, isUnspecified, parseAddress, sameAddress } from "../validation/net";
+import { buildListListenersArgv, parseSsListeners } from "./parse-ss";
+
+/** Proves the bind address belongs to the tunnel host. Cheap, so it runs first. */
+export async function checkBindAddress(runner: Runner, bindAddress: string): Promise<void> {
+  const parsed = parseAddress(bindAddress);
+  if (typeof parsed !== "string" && isUnspecified(parsed)) return;
+  const argv = ["ip", "-o", "addr", "show"];
+  const result = await runner.run(argv);
+  const addresses = [...result.stdout.matchAll(/\binet6? ([0-9a-fA-F:.]+)\//g)].map((m) => m[1]);
+  if (!addresses.some((a) => sameAddress(a, bindAddress))) {
+    throw new PreflightError(`${bindAddress} is not an address of the tunnel host`, {
+      what: "preflight: check the bind address",
+      where: runner.where,
+      command: quoteArgv(argv),
+      hint: `bind one of the tunnel host's own addresses (${addresses.join(", ") || "none found"})`,
+    });
+  }
+}
+
+/** Proves nothing listens on the port yet (on that address or on a wildcard). */
+export async function checkPortFree(runner: Runner, bindAddress: string, bindPort: number): Promise<void> {
+  const argv = buildListListenersArgv(bindPort);
+  const result = await runner.run(argv);
+  const clash = parseSsListeners(result.stdout).find(
+    (l) => l.port === bindPort && (sameAddress(l.address, bindAddress) || l.address === "*" || isWildcard(l.address) || isWildcard(bindAddress)),
+  );
+  if (clash) {
+    const holder = (await Promise.all(clash.processes.map((p) => describeProcess(runner, p.pid, p.name)))).join(", ") || "a process ss cannot name";
+    throw new PreflightError(`port ${bindPort} is held by ${holder} (listening on ${formatHostPort(clash.address, clash.port)})`, {
+      what: "preflight: check the port is free",
+      where: runner.where,
+      command: quoteArgv(argv),
+      hint: "stop that program or choose another bindPort",
+    });
+  }
+}
+
+/** "nginx pid 812": the program's name from its argv (ss shows the thread name, e.g. MainThread). */
+async function describeProcess(runner: Runner, pid: number, ssName: string): Promise<string> {
+  const identity = await readProcessIdentity(runner, pid);
+  const program = identity?.argv[0]?.split("/").pop() || ssName;
+  return `${program} pid ${pid}`;
+}
+
+function isWildcard(address: string): boolean {
+  const p = parseAddress(address);
+  return typeof p !== "string" && isUnspecified(p);
+}
