@@ -5,7 +5,7 @@
  * left behind when `pulumi destroy` never ran; see README "Troubleshooting".
  */
 import { SharedTunnelError } from "../errors";
-import { parseDuration } from "../expiry/duration";
+import { parseDuration } from "../validation/duration";
 import { withRunner } from "../host/open-runner";
 import { formatReapTable, reapHost, type ReapOptions } from "../reap/reap";
 import type { ConnectionArgs } from "../types";

@@ -6,7 +6,7 @@ import { writePrivateFile } from "../state/private-file";
 import { dirsPattern, LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
 import { listProcesses, type ListedProcess } from "../state/process-identity";
 import { waitFor } from "../state/wait-for";
-import { readExpiryRequest, type ExpiryInputs } from "./duration";
+import { readExpiryRequest, type ExpiryInputs } from "../validation/duration";
 import { buildWatchdogScript, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
 
 /** The deadline as unix seconds on the tunnel host's clock, or undefined when none is asked for. */

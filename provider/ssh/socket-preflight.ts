@@ -3,7 +3,6 @@ import { PreflightError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { reportProgress } from "../progress";
-import { tunnelFileNames } from "../tunnel/tunnel-files";
 import { formatHostPort } from "../validation/net";
 import type { SshDiagnosis } from "./classify-ssh-error";
 import { clearHopLogs, diagnoseThroughHops } from "./diagnose-hops";
@@ -67,13 +66,18 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** The probe's files in the state directory, named after the tunnel's tag: its local socket (private) and the probe ssh's log. */
+export function probeFileNames(tag: string) {
+  return { probeSocket: `${tag}.probe.sock`, probeLog: `${tag}.probe.log` };
+}
+
 /**
  * The probe's local socket, relative to the state directory (the script runs there): a socket path
  * has room for about 100 bytes, less than a long tag needs with the directory in front. A tag too
  * long even alone gets a name from its hash (the script removes the socket in every case).
  */
 export function probeSocketName(tag: string): string {
-  const named = tunnelFileNames(tag).probeSocket;
+  const named = probeFileNames(tag).probeSocket;
   // "./": ssh's -L reads a listen spec without a "/" as a port.
   return named.length <= 100 ? `./${named}` : `./pst.probe.${createHash("sha256").update(tag).digest("hex").slice(0, 16)}.sock`;
 }

@@ -2,9 +2,8 @@ import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { writePrivateFile } from "../state/private-file";
 import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
-
-/** At most this many jump hosts per gateway: every hop's files have fixed names, listed below. */
-export const MAX_JUMP_HOSTS = 4;
+import { probeFileNames } from "../ssh/socket-preflight";
+import { MAX_JUMP_HOSTS } from "../validation/gateway-inputs";
 
 /** The per-tunnel files' names (in the state directory): all of them carry the tag. */
 export function tunnelFileNames(tag: string) {
@@ -19,8 +18,7 @@ export function tunnelFileNames(tag: string) {
     /** The jump hosts' ssh config: one Host alias per hop (see hop-config.ts). */
     sshConfigFile: `${tag}.ssh_config`,
     /** A Unix-socket target's preflight: its local end (private) and the probe ssh's log. */
-    probeSocket: `${tag}.probe.sock`,
-    probeLog: `${tag}.probe.log`,
+    ...probeFileNames(tag),
   };
 }
 

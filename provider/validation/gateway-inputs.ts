@@ -1,6 +1,8 @@
 import type { GatewayArgs, JumpHostArgs, TunnelInputs } from "../types";
-import { MAX_JUMP_HOSTS } from "../tunnel/tunnel-files";
 import { Failures, hostKeyReason, isUnknown } from "./fields";
+
+/** At most this many jump hosts per gateway: every hop's files have fixed names (tunnel/tunnel-files.ts lists them). */
+export const MAX_JUMP_HOSTS = 4;
 
 /** "ssh-ed25519-cert-v01@openssh.com AAAA... [comment]": one line, as ssh-keygen -s writes it. */
 const CERTIFICATE =

@@ -1,6 +1,6 @@
 import type { InputFailure } from "../errors";
 import type { FirewallInputs, TunnelInputs } from "../types";
-import { checkExpiry } from "../expiry/duration";
+import { checkExpiry } from "./duration";
 import { ownerScope, parseOwnerPrefix } from "../tag";
 import { checkConnection } from "./connection";
 import { Failures, isUnknown } from "./fields";

@@ -1,5 +1,5 @@
-import type { Failures } from "../validation/fields";
-import { isUnknown } from "../validation/fields";
+import type { Failures } from "./fields";
+import { isUnknown } from "./fields";
 
 /** Longest expiry we accept: a "temporary" path left open for more than a year is not one. */
 export const MAX_EXPIRY_SECONDS = 366 * 24 * 3600;

@@ -1,4 +1,4 @@
-import { checkExpiry, parseDuration, parseTimestamp, readExpiryRequest } from "../../../provider/expiry/duration";
+import { checkExpiry, parseDuration, parseTimestamp, readExpiryRequest } from "../../../provider/validation/duration";
 import { Failures, UNKNOWN } from "../../../provider/validation/fields";
 
 describe("parseDuration", () => {
