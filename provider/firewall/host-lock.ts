@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { CommandFailedError, FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
+import { retry } from "../retry";
 import { ROOT_STATE_DIR, stateDir } from "../state/state-dir";
 import { withLocalLock } from "./local-lock";
 
@@ -119,10 +120,8 @@ export const ATTEMPTS = 8;
  * while between tries so that writers who collided do not collide again in lockstep.
  */
 export async function retryUntilApplied(runner: Runner, what: string, attempt: () => Promise<"done" | "changed">): Promise<void> {
-  for (let i = 0; i < ATTEMPTS; i++) {
-    if ((await attempt()) === "done") return;
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * (i + 1)));
-  }
+  const last = await retry(attempt, { attempts: ATTEMPTS, delayMs: (n) => Math.random() * 50 * n, retryResult: (r) => r === "changed" });
+  if (last === "done") return;
   throw new FirewallError(`the firewall kept changing while we tried to change it (${ATTEMPTS} attempts)`, {
     what,
     where: runner.where,

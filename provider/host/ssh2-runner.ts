@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Client, ClientChannel } from "ssh2";
 import { SshConnectError } from "../errors";
+import { retry } from "../retry";
 import type { ConnectionArgs } from "../types";
 import { afterBegin, ByteText, printBegin } from "./framing";
 import { quoteArgv } from "./quote";
@@ -38,14 +39,11 @@ export class Ssh2Runner implements Runner {
    * authentication (sshd's MaxStartups does that under load). Refusals (host key, auth) are final.
    */
   static async connect(conn: RemoteConnection): Promise<Ssh2Runner> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await Ssh2Runner.connectOnce(conn);
-      } catch (err) {
-        if (!(err instanceof SshConnectError) || !err.transient || attempt >= 5) throw err;
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt + Math.random() * 100));
-      }
-    }
+    return retry(() => Ssh2Runner.connectOnce(conn), {
+      attempts: 5,
+      delayMs: (n) => 100 * 2 ** n + Math.random() * 100,
+      retryError: (err) => err instanceof SshConnectError && err.transient,
+    });
   }
 
   /**
@@ -108,15 +106,14 @@ export class Ssh2Runner implements Runner {
    */
   private async runExec(argv: readonly string[], options: RunOptions): Promise<RunResult> {
     const command = quoteArgv(argv);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.runOnce(command, options);
-      } catch (err) {
-        if (!/Channel open failure/i.test((err as Error).message) || attempt >= 6 || this.closed) {
-          throw new Error(`could not run ${argv[0]} on ${this.where}: ${(err as Error).message}`);
-        }
-        await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
-      }
+    try {
+      return await retry(() => this.runOnce(command, options), {
+        attempts: 6,
+        delayMs: (n) => 25 * 2 ** n,
+        retryError: (err) => /Channel open failure/i.test((err as Error).message) && !this.closed,
+      });
+    } catch (err) {
+      throw new Error(`could not run ${argv[0]} on ${this.where}: ${(err as Error).message}`);
     }
   }
 

@@ -1,3 +1,5 @@
+import { retry } from "../retry";
+
 /** What an ssh client's stderr says went wrong, and what a user should do about it. */
 export interface SshDiagnosis {
   cause: string;
@@ -117,9 +119,9 @@ export function isPreAuthDrop(text: string): boolean {
 
 /** Runs `attempt` again, with backoff, while its output says the gateway dropped us early. */
 export async function retryPreAuthDrops<T>(attempt: () => Promise<T>, output: (result: T) => Promise<string>): Promise<T> {
-  for (let n = 1; ; n++) {
-    const result = await attempt();
-    if (n >= 5 || !isPreAuthDrop(await output(result))) return result;
-    await new Promise((r) => setTimeout(r, 150 * 2 ** n + Math.random() * 200));
-  }
+  return retry(attempt, {
+    attempts: 5,
+    delayMs: (n) => 150 * 2 ** n + Math.random() * 200,
+    retryResult: async (result) => isPreAuthDrop(await output(result)),
+  });
 }
