@@ -1,4 +1,4 @@
-import { FirewallError } from "../errors";
+import { FirewallError, InternalError } from "../errors";
 import type { Runner } from "../host/runner";
 import { sharedReads } from "../host/shared-reads";
 import { reportProgress } from "../progress";
@@ -30,7 +30,8 @@ export async function openBackend(runner: Runner, choice: FirewallInputs["backen
     case "iptables":
       return new IptablesBackend(runner);
     default:
-      throw new Error(`unknown firewall backend ${JSON.stringify(choice)}`);
+      // Inputs and saved state are both checked before they get here.
+      throw new InternalError(`unknown firewall backend ${JSON.stringify(choice)}`, "open the firewall backend");
   }
 }
 
