@@ -106,6 +106,37 @@ export class OwnershipError extends SharedTunnelError {}
  */
 export class CorruptStateError extends SharedTunnelError {}
 
+/**
+ * A runner could not carry a command to its end: it could not be started (no such binary, no
+ * permission) or the connection or shell carrying it went away. Unlike CommandFailedError there
+ * is no exit code, so whether the command did anything is unknown.
+ */
+export class RunnerError extends SharedTunnelError {}
+
+/**
+ * A value refused where it would become part of a command line, a ruleset, an ssh config or a path
+ * on a host (a terminal control character in an argument, a tag that is not a plain word). Input
+ * validation refuses such values first; this is the last guard, so nothing ran with the value.
+ */
+export class UnsafeValueError extends SharedTunnelError {}
+
+/** A call broke an internal contract (an empty argv): a bug in this package, not in the inputs. */
+export class InternalError extends SharedTunnelError {
+  constructor(message: string, what: string) {
+    super(message, { what, hint: "this is a bug in pulumi-shared-tunnel: please report it with this message" });
+  }
+}
+
+/** The command line of the `pulumi-shared-tunnel` CLI was not understood. */
+export class UsageError extends SharedTunnelError {
+  /** The one line the CLI prints above its usage text. */
+  readonly reason: string;
+  constructor(reason: string) {
+    super(reason, { what: "read the command line", hint: "run `pulumi-shared-tunnel reap --help` for the usage" });
+    this.reason = printable(reason);
+  }
+}
+
 function lastLines(text: string, n: number): string {
   const lines = text.split("\n");
   return lines.slice(-n).join(" | ");

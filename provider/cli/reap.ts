@@ -4,7 +4,7 @@
  * watchdogs, firewall rules, all carrying a pst.* tag) and removes it. For what a dead pipeline
  * left behind when `pulumi destroy` never ran; see README "Troubleshooting".
  */
-import { SharedTunnelError } from "../errors";
+import { SharedTunnelError, UsageError } from "../errors";
 import { parseDuration } from "../validation/duration";
 import { withRunner } from "../host/open-runner";
 import { formatReapTable, reapHost, type ReapOptions } from "../reap/reap";
@@ -21,7 +21,7 @@ interface Parsed {
   options: ReapOptions;
 }
 
-/** Parses argv after the command name; throws a message meant for the user. */
+/** Parses argv after the command name; throws a UsageError whose reason is meant for the user. */
 export function parseReapArgs(argv: string[]): Parsed {
   const flags: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -29,28 +29,28 @@ export function parseReapArgs(argv: string[]): Parsed {
     if (flag === "--dry-run" || flag === "--sudo") flags[flag] = true;
     else if (["--host", "--user", "--key", "--host-key", "--port", "--older-than", "--stack"].includes(flag)) {
       const value = argv[++i];
-      if (value === undefined) throw new Error(`${flag} needs a value`);
+      if (value === undefined) throw new UsageError(`${flag} needs a value`);
       flags[flag] = value;
-    } else throw new Error(`unknown argument ${JSON.stringify(flag)}`);
+    } else throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
   }
   const str = (k: string) => (typeof flags[k] === "string" ? (flags[k] as string) : undefined);
   const options: ReapOptions = { dryRun: flags["--dry-run"] === true, stack: str("--stack") };
   const older = str("--older-than");
   if (older !== undefined) {
     const seconds = parseDuration(/^\d+$/.test(older) ? Number(older) : older);
-    if (typeof seconds === "string") throw new Error(`--older-than ${seconds}`);
+    if (typeof seconds === "string") throw new UsageError(`--older-than ${seconds}`);
     options.olderThanSeconds = seconds;
   }
   const host = str("--host");
   if (host === undefined) {
     if (["--user", "--key", "--host-key", "--port", "--sudo"].some((k) => k in flags))
-      throw new Error("--user, --key, --host-key, --port and --sudo need --host");
+      throw new UsageError("--user, --key, --host-key, --port and --sudo need --host");
     return { options };
   }
   const user = str("--user"),
     key = str("--key"),
     hostKey = str("--host-key");
-  if (!user || !key || !hostKey) throw new Error("--host needs --user, --key and --host-key (the pinned host key line)");
+  if (!user || !key || !hostKey) throw new UsageError("--host needs --user, --key and --host-key (the pinned host key line)");
   const port = str("--port");
   return {
     options,
@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseReapArgs(argv.slice(1));
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    process.stderr.write(`${err instanceof UsageError ? err.reason : (err as Error).message}\n${USAGE}`);
     return 2;
   }
   try {

@@ -1,4 +1,5 @@
-import { FirewallError } from "../errors";
+import { FirewallError, InternalError } from "../errors";
+import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { sharedReads } from "../host/shared-reads";
 import { reportProgress } from "../progress";
@@ -10,7 +11,7 @@ import { wholeFamilyDestination } from "./gate";
 import { splitByEffect } from "./gate-drift";
 import { IptablesBackend } from "./iptables";
 import { NftablesBackend } from "./nftables";
-import { hasCommand, readUfwStatus, saysUfwActive } from "./other-firewalls";
+import { hasCommand, hasCommandArgv, readUfwStatus, saysUfwActive } from "./other-firewalls";
 import { UfwBackend } from "./ufw";
 import { sameUfwRule } from "./ufw-rules";
 
@@ -30,7 +31,8 @@ export async function openBackend(runner: Runner, choice: FirewallInputs["backen
     case "iptables":
       return new IptablesBackend(runner);
     default:
-      throw new Error(`unknown firewall backend ${JSON.stringify(choice)}`);
+      // Inputs and saved state are both checked before they get here.
+      throw new InternalError(`unknown firewall backend ${JSON.stringify(choice)}`, "open the firewall backend");
   }
 }
 
@@ -45,7 +47,7 @@ async function detectBackend(runner: Runner): Promise<FirewallBackend> {
   throw new FirewallError("found none of ufw, nft or iptables", {
     what: "choose a firewall backend",
     where: runner.where,
-    command: "command -v ufw nft iptables",
+    command: (["ufw", "nft", "iptables"] as const).map((tool) => quoteArgv(hasCommandArgv(tool))).join("; "),
     hint: "install ufw (or nftables), and run the provider as root or set connection.sudo: true",
   });
 }

@@ -1,4 +1,4 @@
-import { FirewallError } from "../errors";
+import { FirewallError, UnsafeValueError } from "../errors";
 import type { FirewallRule } from "../types";
 import { coversEverything, formatCidr, isOneAddress, parseCidr, sameRange } from "../validation/net";
 import { sameRule, type ObservedRule } from "./backend";
@@ -30,18 +30,30 @@ export interface GateEntry {
 
 /** Tags become nft comments inside generated ruleset text, so they must be plain words. */
 export function assertTag(tag: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(tag)) throw new Error(`unsafe rule tag ${JSON.stringify(tag)}`);
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(tag)) throw refused(`unsafe rule tag ${JSON.stringify(tag)}`);
   return tag;
 }
 
 export function assertPort(port: number): number {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${JSON.stringify(port)}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw refused(`bad port ${JSON.stringify(port)}`);
   return port;
 }
 
 export function assertProtocol(protocol: string): "tcp" | "udp" {
-  if (protocol !== "tcp" && protocol !== "udp") throw new Error(`bad protocol ${JSON.stringify(protocol)}`);
+  if (protocol !== "tcp" && protocol !== "udp") throw refused(`bad protocol ${JSON.stringify(protocol)}`);
   return protocol;
+}
+
+/**
+ * The last guard before a value becomes ruleset text or a firewall command's argument. Validation
+ * refuses such values in inputs, so one that gets here came from saved state or a host's listing.
+ */
+function refused(reason: string, where?: string): UnsafeValueError {
+  return new UnsafeValueError(reason, {
+    what: "build the firewall rule",
+    where,
+    hint: "validation refuses this value in inputs, so saved state or a rule on the host held it: check who changed them",
+  });
 }
 
 /**
@@ -70,7 +82,7 @@ export function wholeFamilyDestination(family: Family): string {
  */
 export function parseRule(rule: FirewallRule, where?: string): ParsedRule {
   const src = parseCidr(rule.source);
-  if (typeof src === "string") throw new Error(`bad source ${JSON.stringify(rule.source)}: ${src}`);
+  if (typeof src === "string") throw refused(`bad source ${JSON.stringify(rule.source)}: ${src}`, where);
   const family: Family = src.address.kind() === "ipv4" ? "ip" : "ip6";
   const max = family === "ip" ? 32 : 128;
   const source = src.prefixLength === max ? src.address.toString() : formatCidr(src);
@@ -79,7 +91,7 @@ export function parseRule(rule: FirewallRule, where?: string): ParsedRule {
   if (rule.destination !== undefined) {
     const dst = parseCidr(rule.destination);
     if (typeof dst === "string" || (!coversEverything(dst) && !isOneAddress(dst))) {
-      throw new Error(`bad destination ${JSON.stringify(rule.destination)}: ${typeof dst === "string" ? dst : "an address or a /0"}`);
+      throw refused(`bad destination ${JSON.stringify(rule.destination)}: ${typeof dst === "string" ? dst : "an address or a /0"}`, where);
     }
     if ((dst.address.kind() === "ipv4" ? "ip" : "ip6") !== family) {
       // A packet cannot come from an IPv6 source to an IPv4 destination: the rule would match nothing.

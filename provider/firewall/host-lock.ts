@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { CommandFailedError, FirewallError } from "../errors";
+import { CommandFailedError, FirewallError, InternalError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { retry } from "../retry";
@@ -72,7 +72,8 @@ export function hashListing(stdout: Buffer | string): string {
 
 /** The argv that runs `steps` under the lock (one plain `flock ... argv` when that is enough). */
 export function buildLockedArgv(steps: readonly (readonly string[])[], unchanged?: Unchanged, lockFile = FIREWALL_LOCK): string[] {
-  if (steps.length === 0 || steps.some((s) => s.length === 0)) throw new Error("buildLockedArgv: empty step");
+  if (steps.length === 0 || steps.some((s) => s.length === 0))
+    throw new InternalError("buildLockedArgv: empty step", "run a firewall change under the host's lock");
   const head = ["flock", "-w", "120", lockFile];
   if (steps.length === 1 && !unchanged) return [...head, ...steps[0]];
   const encode = (argv: readonly string[]) => [String(argv.length), ...argv];

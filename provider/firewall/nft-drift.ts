@@ -1,5 +1,5 @@
 import { makeObservedRule, sameGatePort, type GateEntry } from "./gate";
-import { NFT_CHAIN, NFT_FAMILY, NFT_TABLE, type NftChainRule, type NftGate } from "./nft-rules";
+import { assertHandle, NFT_CHAIN, NFT_FAMILY, NFT_TABLE, type NftChainRule, type NftGate } from "./nft-rules";
 
 const CHAIN = `${NFT_FAMILY} ${NFT_TABLE} ${NFT_CHAIN}`;
 
@@ -36,15 +36,11 @@ export function renderNftMoveAboveForeign(gate: NftGate): string | undefined {
   const behind = first < 0 ? [] : gate.order.slice(first).filter(isOurs);
   if (behind.length === 0) return undefined;
   const where = { family: NFT_FAMILY, table: NFT_TABLE, chain: NFT_CHAIN };
-  const handle = (h: number) => {
-    if (!Number.isInteger(h) || h < 1) throw new Error(`bad nft handle ${JSON.stringify(h)}`);
-    return h;
-  };
-  const before = handle(gate.order[first].handle);
+  const before = assertHandle(gate.order[first].handle);
   return JSON.stringify({
     nftables: [
       ...behind.map((r) => ({ insert: { rule: { ...where, ...(r.entry!.verdict === "drop" ? { handle: before } : {}), ...r.json } } })),
-      ...behind.map((r) => ({ delete: { rule: { ...where, handle: handle(r.handle) } } })),
+      ...behind.map((r) => ({ delete: { rule: { ...where, handle: assertHandle(r.handle) } } })),
     ],
   });
 }

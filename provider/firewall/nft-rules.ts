@@ -1,3 +1,4 @@
+import { UnsafeValueError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { assertPort, assertTag, type AddPlan, type Family, type GateEntry, type ParsedRule } from "./gate";
 
@@ -36,12 +37,20 @@ export function renderNftAdd(rule: ParsedRule, tag: string, plan: AddPlan): stri
 
 /** The `nft -f -` text that deletes rules by handle, and the table when nothing else is left in it. */
 export function renderNftRemove(handles: readonly number[], dropTable: boolean): string {
-  const lines = handles.map((h) => {
-    if (!Number.isInteger(h) || h < 1) throw new Error(`bad nft handle ${JSON.stringify(h)}`);
-    return `delete rule ${TARGET} handle ${h}`;
-  });
+  const lines = handles.map((h) => `delete rule ${TARGET} handle ${assertHandle(h)}`);
   if (dropTable) lines.push(`delete table ${NFT_FAMILY} ${NFT_TABLE}`);
   return lines.join("\n") + "\n";
+}
+
+/** A rule handle from an `nft -j` listing, refused unless it is one nft could have given. */
+export function assertHandle(h: number): number {
+  if (!Number.isInteger(h) || h < 1) {
+    throw new UnsafeValueError(`bad nft handle ${JSON.stringify(h)}`, {
+      what: "write the nftables change",
+      hint: "nft lists rule handles as positive integers: check what `nft -j list ruleset` prints on the host",
+    });
+  }
+  return h;
 }
 
 export interface NftGate {

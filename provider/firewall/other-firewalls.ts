@@ -64,8 +64,15 @@ export function isOurNftTable(family: string, table: string): boolean {
 }
 
 /** True when a binary is on the host's PATH. */
-export async function hasCommand(runner: Runner, name: "ufw" | "nft" | "iptables"): Promise<boolean> {
-  return (await runner.run(["sh", "-c", 'command -v "$1" >/dev/null', "sh", name])).exitCode === 0;
+export async function hasCommand(runner: Runner, name: FirewallTool): Promise<boolean> {
+  return (await runner.run(hasCommandArgv(name))).exitCode === 0;
+}
+
+type FirewallTool = "ufw" | "nft" | "iptables";
+
+/** The argv hasCommand runs, also for errors that show what was looked for. */
+export function hasCommandArgv(name: FirewallTool): string[] {
+  return ["sh", "-c", 'command -v "$1" >/dev/null', "sh", name];
 }
 
 /**

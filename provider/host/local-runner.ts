@@ -1,3 +1,5 @@
+import { RunnerError } from "../errors";
+import { quoteArgv } from "./quote";
 import type { RunOptions, RunResult, Runner } from "./runner";
 
 /** Runs argv on this machine through execa, with no shell in between. */
@@ -22,7 +24,12 @@ export class LocalRunner implements Runner {
     });
     if (result.failed && result.exitCode === undefined && !result.timedOut && !result.signal) {
       // Not a non-zero exit: the command could not be started (ENOENT, EACCES).
-      throw new Error(`could not run ${file} locally: ${result.shortMessage}`);
+      throw new RunnerError(`could not start it: ${result.shortMessage}`, {
+        what: `run ${file}`,
+        where: this.where,
+        command: quoteArgv(argv),
+        hint: `check that ${file} is installed and on the PATH of the process running pulumi, and that it may run it`,
+      });
     }
     const stdout = Buffer.from(result.stdout ?? new Uint8Array());
     return {

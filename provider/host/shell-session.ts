@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { ClientChannel } from "ssh2";
+import { RunnerError } from "../errors";
 import { afterBegin, ByteText, printBegin } from "./framing";
 import { quoteArgv } from "./quote";
 import type { RunOptions, RunResult } from "./runner";
@@ -22,7 +23,11 @@ export class ShellSession {
   private waiter?: () => void;
   dead = false;
 
-  constructor(private readonly channel: ClientChannel) {
+  /** `where`: the connection's user@host:port, for errors. */
+  constructor(
+    private readonly channel: ClientChannel,
+    private readonly where: string,
+  ) {
     channel.on("data", (d: Buffer) => this.feed(() => this.stdout.push(d)));
     channel.stderr.on("data", (d: Buffer) => this.feed(() => this.stderr.push(d)));
     channel.on("close", () => this.feed(() => (this.dead = true)));
@@ -30,7 +35,7 @@ export class ShellSession {
 
   /** Runs one command; the caller makes sure only one runs at a time on a session. */
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-    if (this.dead) throw new Error("shell session closed");
+    if (this.dead) throw this.closedError(argv);
     const nonce = `PST-${randomBytes(16).toString("hex")}`;
     const input = options.input === undefined ? "" : `printf %s ${quoteArgv([Buffer.from(options.input).toString("base64")])} | base64 -d | `;
     const line = `${printBegin(nonce)}${input}${quoteArgv(argv)}${options.input === undefined ? " </dev/null" : ""}; printf '\\n%s:end %d\\n' ${nonce} "$?"; printf '\\n%s:end\\n' ${nonce} >&2\n`;
@@ -45,7 +50,7 @@ export class ShellSession {
       // Timed out or the shell died: this session's state is unknown, so it is not used again.
       this.dead = true;
       this.channel.close();
-      if (finished) throw new Error("shell session closed");
+      if (finished) throw this.closedError(argv);
       const out = afterBegin(this.stdout.text, nonce);
       return { exitCode: undefined, stdout: out.text, stdoutBytes: out.bytes, stderr: afterBegin(this.stderr.text, nonce).text, timedOut: true };
     }
@@ -58,6 +63,16 @@ export class ShellSession {
       stderr: afterBegin(this.stderr.text.slice(0, -errEnd.length), nonce).text,
       timedOut: false,
     };
+  }
+
+  /** The shell went away (the connection dropped, or sh exited): the command's outcome is unknown. */
+  private closedError(argv: readonly string[]): RunnerError {
+    return new RunnerError("shell session closed", {
+      what: `run ${argv[0]}`,
+      where: this.where,
+      command: quoteArgv(argv),
+      hint: "the connection to the host or its shell ended; check the host is up and run the operation again",
+    });
   }
 
   close(): void {

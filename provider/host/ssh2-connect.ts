@@ -83,7 +83,7 @@ export async function connectStep(s: Step, sock: Duplex | undefined, agent: stri
       client.end();
     };
     // A forwarded channel can close before the handshake without an error: that must not hang.
-    client.once("close", () => reject(describeConnectError(new Error("Connection lost before handshake"), s, {})));
+    client.once("close", () => reject(describeConnectError({ message: "Connection lost before handshake" }, s, {})));
     // Small command lines and window adjusts must not wait for a delayed ACK (Nagle: ~40 ms each).
     client.once("connect", () => client.setNoDelay(true));
     try {
@@ -129,7 +129,11 @@ async function readKey(path: string, s: Step): Promise<Buffer> {
   }
 }
 
-function describeConnectError(err: Error & { level?: string }, s: Step, how: { hostKeyMismatch?: boolean; agent?: string }): SshConnectError {
+function describeConnectError(
+  err: { message: string; level?: string },
+  s: Step,
+  how: { hostKeyMismatch?: boolean; agent?: string },
+): SshConnectError {
   const what = `connect to ${s.label}`;
   if (how.hostKeyMismatch) {
     return new SshConnectError(`host key mismatch: the host key it offered does not match ${s.property}.hostKey`, {

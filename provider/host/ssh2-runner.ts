@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Client, ClientChannel } from "ssh2";
-import { SshConnectError } from "../errors";
+import { RunnerError, SshConnectError } from "../errors";
 import { retry } from "../retry";
 import type { ConnectionArgs } from "../types";
 import { afterBegin, ByteText, printBegin } from "./framing";
@@ -96,7 +96,7 @@ export class Ssh2Runner implements Runner {
     const idle = this.idleShells.pop();
     if (idle && !idle.dead) return idle;
     return new Promise((resolve) => {
-      this.client.exec("sh", (err: Error | undefined, channel: ClientChannel) => resolve(err ? undefined : new ShellSession(channel)));
+      this.client.exec("sh", (err: Error | undefined, channel: ClientChannel) => resolve(err ? undefined : new ShellSession(channel, this.where)));
     });
   }
 
@@ -113,7 +113,12 @@ export class Ssh2Runner implements Runner {
         retryError: (err) => /Channel open failure/i.test((err as Error).message) && !this.closed,
       });
     } catch (err) {
-      throw new Error(`could not run ${argv[0]} on ${this.where}: ${(err as Error).message}`);
+      throw new RunnerError(`could not start it: ${(err as Error).message}`, {
+        what: `run ${argv[0]}`,
+        where: this.where,
+        command,
+        hint: "check the host is up and its sshd allows sessions (MaxSessions), then run the operation again",
+      });
     }
   }
 

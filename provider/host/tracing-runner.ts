@@ -1,10 +1,12 @@
 import { appendFileSync } from "node:fs";
+import { quoteArgv } from "./quote";
 import type { RunOptions, RunResult, Runner } from "./runner";
 
 /**
  * Appends one line per command to the file named by PULUMI_SHARED_TUNNEL_TRACE: time, host,
- * duration, exit code and argv (argv never holds secrets: keys and passphrases travel in files
- * and stdin). For "what did the provider run on my host?" and for counting round trips.
+ * duration, exit code and the command line quoted by quoteArgv, so it can be pasted into a shell
+ * and runs exactly what the provider ran (argv never holds secrets: keys and passphrases travel in
+ * files and stdin). For "what did the provider run on my host?" and for counting round trips.
  */
 export class TracingRunner implements Runner {
   readonly where: string;
@@ -20,13 +22,26 @@ export class TracingRunner implements Runner {
     const result = await this.inner.run(argv, options);
     appendFileSync(
       this.file,
-      `${new Date(started).toISOString()}\t${this.where}\t${Date.now() - started}ms\t${result.exitCode ?? "-"}\t${argv.join(" ")}\n`,
+      `${new Date(started).toISOString()}\t${this.where}\t${Date.now() - started}ms\t${result.exitCode ?? "-"}\t${traceCommand(argv)}\n`,
     );
     return result;
   }
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+}
+
+/**
+ * argv as quoteArgv quotes it. An argv it refuses (a control character: only a local runner, with
+ * no shell in between, can have run one) is written as a JSON array instead, so tracing never
+ * turns a command that ran into a failure.
+ */
+export function traceCommand(argv: readonly string[]): string {
+  try {
+    return quoteArgv(argv);
+  } catch {
+    return JSON.stringify(argv);
   }
 }
 

@@ -1,3 +1,4 @@
+import { UnsafeValueError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { loginOptions, sshCommand, type SshLogin } from "./login-options";
 
@@ -60,6 +61,11 @@ export function buildHopConfig(chain: JumpChain): string {
  * or ${ (validation, and the state directory's own check); double quotes keep them one word.
  */
 function configWord(value: string): string {
-  if (/[\s"'\\%\0]|\$\{/.test(value)) throw new Error(`hop-config: ${JSON.stringify(value)} cannot be written into an ssh config safely`);
+  if (/[\s"'\\%\0]|\$\{/.test(value)) {
+    throw new UnsafeValueError(`hop-config: ${JSON.stringify(value)} cannot be written into an ssh config safely`, {
+      what: "write the jump hosts' ssh config",
+      hint: "remove whitespace, quotes, backslashes, % and ${ from the gateway's jump host values (host, user, paths)",
+    });
+  }
   return `"${value}"`;
 }

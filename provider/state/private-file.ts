@@ -1,3 +1,4 @@
+import { UnsafeValueError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { stateDir } from "./state-dir";
@@ -17,7 +18,11 @@ rm -f -- "$t"; exit 1`;
 export async function writePrivateFile(runner: Runner, path: string, content: string, mode: "600" | "700" = "600"): Promise<void> {
   const dir = await stateDir(runner);
   if (!path.startsWith(`${dir}/`) || path.slice(dir.length + 1).includes("/")) {
-    throw new Error(`writePrivateFile: ${quoteArgv([path])} is not directly in the state directory ${dir}`);
+    throw new UnsafeValueError(`writePrivateFile: ${quoteArgv([path])} is not directly in the state directory ${dir}`, {
+      what: "write a private file",
+      where: runner.where,
+      hint: "the provider writes only directly in its state directory; a path elsewhere means a tag or file name from saved state was changed",
+    });
   }
   await runChecked(runner, ["sh", "-c", WRITE, "sh", dir, path, mode], { what: `write ${path}`, input: content });
 }

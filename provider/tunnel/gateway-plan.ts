@@ -1,3 +1,4 @@
+import { ValidationError } from "../errors";
 import { buildForwardArgv, type ForwardTarget, type GatewayEndpoint } from "../ssh/forward-argv";
 import { buildHopConfig } from "../ssh/hop-config";
 import type { SshLogin } from "../ssh/login-options";
@@ -14,7 +15,7 @@ export function planGateway(gateway: GatewayArgs, keepAliveSeconds: number, dir:
   const files = tunnelFiles(dir, tag);
   const gw: GatewayEndpoint = planLogin(gateway, files);
   const jumpHosts = gateway.jumpHosts ?? [];
-  if (!Array.isArray(jumpHosts)) throw new Error("gateway.jumpHosts is not a list (yet)");
+  if (!Array.isArray(jumpHosts)) throw new ValidationError([{ property: "gateway.jumpHosts", reason: "is not a list (yet)" }]);
   if (jumpHosts.length > 0) {
     const hops = jumpHosts.map((hop, i) => {
       const hf = hopFiles(dir, tag, i + 1);

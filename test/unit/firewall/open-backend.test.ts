@@ -1,4 +1,6 @@
 import { openBackend } from "../../../provider/firewall/firewall-controller";
+import { FirewallError } from "../../../provider/errors";
+import { quoteArgv } from "../../../provider/host/quote";
 import type { RunOptions, RunResult, Runner } from "../../../provider/host/runner";
 
 let hosts = 0;
@@ -50,4 +52,13 @@ test.each(["ufw", "nftables", "iptables"] as const)("a stored %s is opened as is
 
 test("an unknown stored backend is an error, not a fresh detection", async () => {
   await expect(openBackend(new FakeHost([]), "pf" as "ufw")).rejects.toThrow(/unknown firewall backend "pf"/);
+});
+
+test("a host with none of the tools is a FirewallError showing the three look-ups exactly as they ran", async () => {
+  const host = new FakeHost([]);
+  const err = await openBackend(host, "auto").catch((e: unknown) => e);
+  const lookups = ["ufw", "nft", "iptables"].map((tool) => ["sh", "-c", 'command -v "$1" >/dev/null', "sh", tool]);
+  expect(host.calls).toEqual(lookups.map((argv) => argv.join(" ")));
+  expect(err).toBeInstanceOf(FirewallError);
+  expect((err as FirewallError).command).toBe(lookups.map((argv) => quoteArgv(argv)).join("; "));
 });

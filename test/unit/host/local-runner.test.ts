@@ -41,7 +41,7 @@ test("runChecked throws a CommandFailedError with a copy-pasteable command", asy
 });
 
 test("a missing binary is an error, not an exit code", async () => {
-  await expect(runner.run(["/nonexistent/binary"])).rejects.toThrow(/could not run \/nonexistent\/binary/);
+  await expect(runner.run(["/nonexistent/binary"])).rejects.toThrow(/run \/nonexistent\/binary on local failed: could not start it/);
 });
 
 test.each([["a b"], ["$(touch /tmp/pst-canary)"], ["'\"\\"], ["-oProxyCommand=x"], ["\n"], ["ünïcode"], ["~"], ["!!'x'"]])(

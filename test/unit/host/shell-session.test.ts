@@ -35,7 +35,7 @@ const comment = "pst gate — café ☕ 𝄞";
 test("a multi-byte character split across chunks comes back whole, and the bytes are exact", async () => {
   const { channel, stop } = shellChannel("");
   try {
-    const session = new ShellSession(channel);
+    const session = new ShellSession(channel, "test@shell:22");
     const r = await session.run(["printf", "%s", comment]);
     expect(r.stdout).toBe(comment);
     expect(r.stdoutBytes).toEqual(Buffer.from(comment));
@@ -50,7 +50,7 @@ test("a multi-byte character split across chunks comes back whole, and the bytes
 test("what the session prints before a command begins is never the command's output", async () => {
   const { channel, stop } = shellChannel("welcome from ~/.ssh/rc\n");
   try {
-    const session = new ShellSession(channel);
+    const session = new ShellSession(channel, "test@shell:22");
     await new Promise((r) => setTimeout(r, 20));
     expect(await session.run(["sh", "-c", "echo out; echo err >&2"])).toMatchObject({ exitCode: 0, stdout: "out\n", stderr: "err\n" });
     expect((await session.run(["echo", "next"])).stdout).toBe("next\n");
@@ -62,7 +62,11 @@ test("what the session prints before a command begins is never the command's out
 test("a banner still arriving when the first command is written is not its output either", async () => {
   const { channel, stop } = shellChannel("late banner\n");
   try {
-    expect(await new ShellSession(channel).run(["printf", "%s", "only this"])).toMatchObject({ exitCode: 0, stdout: "only this", stderr: "" });
+    expect(await new ShellSession(channel, "test@shell:22").run(["printf", "%s", "only this"])).toMatchObject({
+      exitCode: 0,
+      stdout: "only this",
+      stderr: "",
+    });
   } finally {
     stop();
   }

@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { LocalRunner } from "../../../provider/host/local-runner";
+import { quoteArgv } from "../../../provider/host/quote";
+import type { RunResult, Runner } from "../../../provider/host/runner";
+import { traceCommand, TracingRunner } from "../../../provider/host/tracing-runner";
+
+const dir = mkdtempSync(path.join(tmpdir(), "pst-trace-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ok: RunResult = { exitCode: 0, stdout: "", stderr: "", timedOut: false };
+
+/** A runner that runs nothing: what is traced is only what the tracing runner writes. */
+function fake(result: RunResult = ok): Runner & { calls: string[][] } {
+  const calls: string[][] = [];
+  return { where: "root@198.18.0.2:22", calls, run: async (argv) => (calls.push([...argv]), result), close: async () => {} };
+}
+
+let files = 0;
+/** A new trace file, so that it holds one command (a quoted argument may span lines). */
+const freshFile = () => path.join(dir, `trace-${++files}.log`);
+
+/** The command field of a trace file holding one line (time, host, duration, exit code, command). */
+function tracedCommand(file: string): string {
+  return readFileSync(file, "utf8").replace(/\n$/, "").split("\t").slice(4).join("\t");
+}
+
+test("a traced line holds the command quoted exactly as quoteArgv quotes it, with host and exit code", async () => {
+  const file = freshFile();
+  const argv = ["sh", "-c", 'echo "$1" | wc -c', "sh", "it's a b; $(id) `x` *"];
+  const inner = fake({ ...ok, exitCode: 3 });
+  await new TracingRunner(inner, file).run(argv);
+  expect(inner.calls).toEqual([argv]);
+  const fields = readFileSync(file, "utf8").split("\t");
+  expect(fields[1]).toBe("root@198.18.0.2:22");
+  expect(fields[3]).toBe("3");
+  expect(tracedCommand(file)).toBe(quoteArgv(argv));
+});
+
+test.each([["a b"], ["it's"], ['"$HOME"'], ["$(touch /tmp/pst-canary)"], ["a\tb"], ["line\nbreak"], ["ünïcode ☕"], [""]])(
+  "the traced command, pasted into sh, hands the program %j unchanged",
+  async (arg) => {
+    const file = freshFile();
+    await new TracingRunner(fake(), file).run(["printf", "%s", arg]);
+    const traced = tracedCommand(file);
+    expect(traced).toBe(quoteArgv(["printf", "%s", arg]));
+    expect((await new LocalRunner().run(["sh", "-c", traced])).stdout).toBe(arg);
+  },
+);
+
+test("an argv quoteArgv refuses is traced as JSON, and the command's result is still returned", async () => {
+  const file = freshFile();
+  const argv = ["printf", "a\rb"];
+  expect(await new TracingRunner(fake(), file).run(argv)).toBe(ok);
+  expect(tracedCommand(file)).toBe(JSON.stringify(argv));
+  expect(traceCommand(["echo", "x y"])).toBe(quoteArgv(["echo", "x y"]));
+});
