@@ -1,6 +1,6 @@
 import { buildUfwRemovalLines } from "../firewall/ufw-rules";
 import { buildIptablesRemovalLines } from "../firewall/iptables-rules";
-import { assertTag } from "../firewall/gate";
+import { assertTag } from "../tag";
 import { buildNftRemovalLines } from "../firewall/nft-rules";
 import { FIREWALL_LOCK } from "../firewall/host-lock";
 import { quoteArgv } from "../host/quote";

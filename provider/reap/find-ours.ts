@@ -8,10 +8,8 @@ import { parseWatchdogList } from "../expiry/watchdog";
 import { parseKeeperList } from "../keeper/keeper";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { listProcesses, readProcessIdentity, type ListedProcess } from "../tunnel/process-identity";
-import { parseTag, TAG_TEXT, type ParsedTag } from "../tag";
+import { parseTag, taggedPathPattern, type ParsedTag } from "../tag";
 import type { FirewallRule } from "../types";
-
-export { parseTag, type ParsedTag } from "../tag";
 
 /** A process of ours found on the host: a forward (ssh), its keeper (sh), or an expiry watchdog (sh). */
 export interface FoundProcess {
@@ -45,7 +43,7 @@ export function startFitsTag(p: Pick<FoundProcess, "kind" | "startUnix" | "tag">
 
 /** Our forwards among `ssh` processes: argv holding "-E" then "<dir>/<tag>.log", `dir` one of `dirs` (the state directories searched; our watchdogs: parseWatchdogList). */
 export function parseTaggedForwards(processes: readonly ListedProcess[], dirs: readonly string[]): { pid: number; tag: string; dir: string }[] {
-  const re = new RegExp(`^(${dirsPattern(dirs)})/(${TAG_TEXT})\\.log$`);
+  const re = taggedPathPattern(dirsPattern(dirs), "\\.log");
   return processes.flatMap(({ pid, argv }) => {
     const at = argv.indexOf("-E");
     const m = argv[0] === "ssh" && at > 0 ? re.exec(argv[at + 1] ?? "") : null;
