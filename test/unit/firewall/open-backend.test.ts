@@ -1,4 +1,5 @@
 import { openBackend } from "../../../provider/firewall/firewall-controller";
+import { FirewallError } from "../../../provider/errors";
 import type { RunOptions, RunResult, Runner } from "../../../provider/host/runner";
 
 let hosts = 0;
@@ -50,4 +51,20 @@ test.each(["ufw", "nftables", "iptables"] as const)("a stored %s is opened as is
 
 test("an unknown stored backend is an error, not a fresh detection", async () => {
   await expect(openBackend(new FakeHost([]), "pf" as "ufw")).rejects.toThrow(/unknown firewall backend "pf"/);
+});
+
+test.each([
+  ["nothing installed", new FakeHost([])],
+  ["ufw installed but inactive", new FakeHost(["ufw"])],
+])("auto on a host with %s names every command it ran, exactly as run", async (_name, host) => {
+  const error = await openBackend(host, "auto").catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(FirewallError);
+  expect((error as FirewallError).message).toMatch(/found none of ufw, nft or iptables/);
+  const shown = (error as FirewallError).command?.split("; ");
+  const quoted = (call: string) => {
+    const tool = /^sh -c command -v "\$1" >\/dev\/null sh (\S+)$/.exec(call)?.[1];
+    return tool ? `'sh' '-c' 'command -v "$1" >/dev/null' 'sh' '${tool}'` : call === "ufw status verbose" ? "'ufw' 'status' 'verbose'" : call;
+  };
+  expect(shown).toEqual(host.calls.map(quoted));
+  expect(shown).toHaveLength(host.calls.length);
 });
