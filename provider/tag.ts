@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ValidationError } from "./errors";
+import { UnsafeValueError, ValidationError } from "./errors";
 
 /**
  * Tags name what we made on a host: "pst.<project>.<stack>.<name>.<identity>.<unix seconds>".
@@ -15,8 +15,49 @@ export const TAG_MAX_LENGTH = 128;
 const IDENTITY_LENGTH = 12;
 /** Unix seconds: 11 digits last until the year 5138. */
 const SECONDS_ROOM = 11;
+/** What every tag and owner prefix starts with. */
+export const TAG_PREFIX = "pst.";
 /** A tag as it appears in argv and file names ("pst." then tag-safe text), for building larger patterns. */
 export const TAG_TEXT = "pst\\.[A-Za-z0-9_.-]+";
+
+/**
+ * Returns `tag` when it is plain words (what a tag or owner prefix is made of), else throws: tags
+ * become nft comments inside generated ruleset text and words of sh scripts, so nothing else may pass.
+ */
+export function assertTag(tag: string): string {
+  if (!new RegExp(`^[A-Za-z0-9_.-]{1,${TAG_MAX_LENGTH}}$`).test(tag))
+    throw new UnsafeValueError(`unsafe rule tag ${JSON.stringify(tag)}`, {
+      what: "use a tag",
+      hint: "tags are made by this provider and validated in saved state, so saved state or a host's listing held this one: check who changed them",
+    });
+  return tag;
+}
+
+/** Whether `text` carries our mark ("pst." first): a candidate for parseTag, not yet proof it is ours. */
+export function hasTagPrefix(text: string): boolean {
+  return text.startsWith(TAG_PREFIX);
+}
+
+/**
+ * Whether `tag` is selected by `tagOrPrefix`: a tag ("pst....123") selects only itself, an owner
+ * prefix ("pst....<identity>.", ending in a dot) every tag of that one resource.
+ */
+export function tagMatches(tag: string, tagOrPrefix: string): boolean {
+  return isOwnerPrefix(tagOrPrefix) ? tag.startsWith(tagOrPrefix) : tag === tagOrPrefix;
+}
+
+/** An owner prefix ends in the dot before the creation time; a whole tag ends in a digit. */
+export function isOwnerPrefix(tagOrPrefix: string): boolean {
+  return tagOrPrefix.endsWith(".");
+}
+
+/**
+ * The file path "<dir>/<tag><suffix>" as a RegExp capturing the directory (1) and the tag (2);
+ * `dirs` and `suffix` are regex source (dirsPattern of the state directories, an escaped extension).
+ */
+export function taggedPathPattern(dirs: string, suffix: string): RegExp {
+  return new RegExp(`^(${dirs})/(${TAG_TEXT})${suffix}$`);
+}
 
 /** The host identity of a resource: a short hash of its full URN (type chain and parent included). */
 export function identityOf(urn: string): string {

@@ -1,3 +1,5 @@
+import type { FirewallBackendName } from "./firewall/registry";
+
 /**
  * Plain (resolved) shapes of the resources' inputs and outputs, as the dynamic providers see them.
  * The public `pulumi.Input<>` wrappers live beside the resource classes.
@@ -149,8 +151,8 @@ export interface FirewallInputs extends ExpiryArgs {
   gatesForwardsOf?: string;
 }
 
-/** A host firewall the FirewallAllow resource can drive. */
-export type FirewallBackendName = "ufw" | "nftables" | "iptables";
+/** A host firewall the FirewallAllow resource can drive (firewall/registry.ts lists them). */
+export type { FirewallBackendName };
 
 export interface FirewallRule {
   source: string;

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { createRules, deleteRules, inspectRules, openBackend, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
+import { backendKind } from "../firewall/registry";
 import { withRunner } from "../host/open-runner";
 import { sharedReads } from "../host/shared-reads";
 import { reportWarning } from "../progress";
@@ -96,7 +97,7 @@ export const firewallProvider = {
     const drift =
       found.problems.length === 0
         ? undefined
-        : props.backend === "ufw"
+        : backendKind(props.backend)?.deniesByDefault
           ? `its rules are gone while the forward it gates still runs, so the trusted sources are shut out. pulumi up puts them back`
           : `the gate does not keep other sources out: ${found.problems.join("; ")}. pulumi up puts it back`;
     if (drift) await reportWarning(drift);

@@ -1,9 +1,6 @@
-import { buildUfwRemovalLines } from "../firewall/ufw-rules";
-import { buildIptablesRemovalLines } from "../firewall/iptables-rules";
-import { assertTag } from "../firewall/gate";
-import { buildNftRemovalLines } from "../firewall/nft-rules";
-import { FIREWALL_LOCK } from "../firewall/host-lock";
+import { buildLockedRuleRemovalLines } from "../firewall/registry";
 import { quoteArgv } from "../host/quote";
+import { assertTag } from "../tag";
 import type { FirewallBackendName, FirewallRule } from "../types";
 
 /** The watchdog's file names: its script (whose path, in the process's argv, carries the tag) and its deadline. */
@@ -83,9 +80,7 @@ export function buildWatchdogScript(spec: WatchdogSpec, dirs: WatchdogDirs): str
   }
   if (spec.forwardsOf) lines.push(...buildKillForwardsOf(spec.forwardsOf, dirs.searched));
   if (spec.rules && spec.rules.rules.length > 0) {
-    lines.push(`exec 9>>${quoteArgv([FIREWALL_LOCK])}`, "flock -w 120 9");
-    lines.push(...buildRemoveRuleLines(spec.rules.backend, spec.rules.rules, spec.tag));
-    lines.push("flock -u 9");
+    lines.push(...buildLockedRuleRemovalLines(spec.rules.backend, spec.rules.rules, spec.tag));
   }
   lines.push(`rm -f -- ${quoteArgv([...(spec.files ?? []).map((name) => `${dirs.dir}/${name}`), files.deadline, files.script])}`);
   return lines.join("\n") + "\n";
@@ -112,19 +107,4 @@ function buildKillForwardsOf(prefix: string, searched: readonly string[]): strin
     `  done`,
     `done`,
   ];
-}
-
-/**
- * The sh lines that remove our rules, per backend. A Record, so a new backend does not compile
- * until it says how its rules go away without Node; each backend's lines live beside its argv builders.
- */
-const REMOVAL: Record<FirewallBackendName, (rules: FirewallRule[], tag: string) => string[]> = {
-  ufw: buildUfwRemovalLines,
-  iptables: buildIptablesRemovalLines,
-  nftables: (_rules, tag) => buildNftRemovalLines(tag),
-};
-
-export function buildRemoveRuleLines(backend: FirewallBackendName, rules: FirewallRule[], tag: string): string[] {
-  assertTag(tag);
-  return REMOVAL[backend](rules, tag);
 }

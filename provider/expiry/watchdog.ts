@@ -1,7 +1,7 @@
 import { CommandFailedError, ValidationError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
-import { TAG_TEXT } from "../tag";
+import { isOwnerPrefix, tagMatches, taggedPathPattern } from "../tag";
 import { writePrivateFile } from "../state/private-file";
 import { dirsPattern, LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
 import { listProcesses, type ListedProcess } from "../state/process-identity";
@@ -72,7 +72,7 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
   const { dir, legacyOurs } = await stateDirs(runner);
   // Also a watchdog an older version started from the legacy directory, when that one is ours.
   const dirs = [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])];
-  const exact = !tagOrPrefix.endsWith(".");
+  const exact = !isOwnerPrefix(tagOrPrefix);
   const remove = async (kind: "deadline" | "script") => {
     for (const d of dirs) {
       const file = watchdogFiles(d, tagOrPrefix.replace(/\.$/, ""))[kind];
@@ -92,15 +92,14 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
 
 /** Running watchdogs of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
 export async function findWatchdogs(runner: Runner, tagOrPrefix: string): Promise<number[]> {
-  const exact = !tagOrPrefix.endsWith(".");
   return parseWatchdogList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched)
-    .filter((w) => (exact ? w.tag === tagOrPrefix : w.tag.startsWith(tagOrPrefix)))
+    .filter((w) => tagMatches(w.tag, tagOrPrefix))
     .map((w) => w.pid);
 }
 
 /** Our watchdogs among `sh` processes: argv exactly "sh <dir>/<tag>.watchdog", `dir` one of `dirs` (the state directories searched). */
 export function parseWatchdogList(processes: readonly ListedProcess[], dirs: readonly string[]): { pid: number; tag: string; dir: string }[] {
-  const re = new RegExp(`^(${dirsPattern(dirs)})/(${TAG_TEXT})\\.watchdog$`);
+  const re = taggedPathPattern(dirsPattern(dirs), "\\.watchdog");
   return processes.flatMap(({ pid, argv }) => {
     const m = argv.length === 2 && argv[0] === "sh" ? re.exec(argv[1]) : null;
     return m ? [{ pid, dir: m[1], tag: m[2] }] : [];

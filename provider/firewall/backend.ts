@@ -1,3 +1,4 @@
+import type { Runner } from "../host/runner";
 import type { FirewallBackendName, FirewallRule } from "../types";
 
 /** A rule found on the host, with the comment (tag) it carries there. */
@@ -29,6 +30,23 @@ export interface FirewallBackend {
    * any-address source of its family, and `remove` with it deletes the drop.
    */
   listStrayDrops?(): Promise<ObservedRule[]>;
+}
+
+/** What the registry (registry.ts) holds of one backend, declared in the backend's own file. */
+export interface BackendKind {
+  readonly name: FirewallBackendName;
+  /** Drops every source it has no rule for (ufw): without its rules the port is shut, not open. */
+  readonly deniesByDefault: boolean;
+  /** The tool the backend runs: when it is installed, the reaper looks for our rules there. */
+  readonly tool: string;
+  /** The backend as a state names it: no look at the host. */
+  open(runner: Runner): FirewallBackend;
+  /** For "auto": the backend when the host uses it, and every command run to tell (errors show them). */
+  detect(runner: Runner): Promise<{ backend?: FirewallBackend; ran: string[][] }>;
+  /** Whether the backend holds a and b as one rule. */
+  sameRule(a: FirewallRule, b: FirewallRule): boolean;
+  /** POSIX sh lines removing the rules carrying `tag` (the watchdog's: tunnel hosts need not have Node); `tag` is already checked. */
+  removalLines(rules: FirewallRule[], tag: string): string[];
 }
 
 /** Same source, destination, port and protocol, compared as parsed ranges by the caller's `same`. */

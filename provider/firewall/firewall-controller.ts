@@ -1,53 +1,42 @@
 import { FirewallError, InternalError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { sharedReads } from "../host/shared-reads";
 import { reportProgress } from "../progress";
 import { makeTag, ownerPrefix } from "../tag";
 import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
-import { coversEverything, isUnspecified, parseCidr, sameRange } from "../validation/net";
-import { sameRule, type FirewallBackend } from "./backend";
+import { orList } from "../validation/fields";
+import { coversEverything, isUnspecified, parseCidr } from "../validation/net";
+import type { FirewallBackend } from "./backend";
 import { wholeFamilyDestination } from "./gate";
 import { splitByEffect } from "./gate-drift";
-import { IptablesBackend } from "./iptables";
-import { NftablesBackend } from "./nftables";
-import { hasCommand, hasCommandArgv, readUfwStatus, saysUfwActive } from "./other-firewalls";
-import { UfwBackend } from "./ufw";
-import { sameUfwRule } from "./ufw-rules";
+import { backendKind, backendKinds } from "./registry";
 
 /**
- * The backend to use. "auto" looks at the host (ufw when it is active, else nftables when nft
- * is installed, else iptables); the state then stores the name it chose, and read, update and
- * delete open exactly that one, never detecting again.
+ * The backend to use. "auto" looks at the host (registry.ts: the first backend in its order that
+ * the host uses); the state then stores the name it chose, and read, update and delete open
+ * exactly that one, never detecting again.
  */
 export async function openBackend(runner: Runner, choice: FirewallInputs["backend"]): Promise<FirewallBackend> {
-  switch (choice ?? "auto") {
-    case "auto":
-      return detectBackend(runner);
-    case "ufw":
-      return new UfwBackend(runner);
-    case "nftables":
-      return new NftablesBackend(runner);
-    case "iptables":
-      return new IptablesBackend(runner);
-    default:
-      // Inputs and saved state are both checked before they get here.
-      throw new InternalError(`unknown firewall backend ${JSON.stringify(choice)}`, "open the firewall backend");
-  }
+  const name = choice ?? "auto";
+  if (name === "auto") return detectBackend(runner);
+  const kind = backendKind(name);
+  // Inputs and saved state are both checked before they get here.
+  if (!kind) throw new InternalError(`unknown firewall backend ${JSON.stringify(choice)}`, "open the firewall backend");
+  return kind.open(runner);
 }
 
 async function detectBackend(runner: Runner): Promise<FirewallBackend> {
-  // The status read here is the one the ufw backend checks next: one `ufw status verbose`, not two,
-  // and one for all the rules a run creates on this host within a second (each costs ~100 ms of CPU).
-  const ufwStatus = await readUfwStatus(sharedReads(runner));
-  if (saysUfwActive(ufwStatus)) return new UfwBackend(runner, ufwStatus);
-  if (await hasCommand(runner, "nft")) return new NftablesBackend(runner);
-  if (await hasCommand(runner, "iptables")) return new IptablesBackend(runner);
+  const ran: string[][] = [];
+  for (const kind of backendKinds()) {
+    const found = await kind.detect(runner);
+    ran.push(...found.ran);
+    if (found.backend) return found.backend;
+  }
   // Usually a non-root user: the firewall tools live in /usr/sbin, outside its PATH.
-  throw new FirewallError("found none of ufw, nft or iptables", {
+  throw new FirewallError(`found none of ${orList(backendKinds().map((k) => k.tool))}`, {
     what: "choose a firewall backend",
     where: runner.where,
-    command: (["ufw", "nft", "iptables"] as const).map((tool) => quoteArgv(hasCommandArgv(tool))).join("; "),
+    command: ran.map((argv) => quoteArgv(argv)).join("; "),
     hint: "install ufw (or nftables), and run the provider as root or set connection.sudo: true",
   });
 }
@@ -78,7 +67,7 @@ function ruleDestination(destination: string): string {
 
 /** Whether `backend` holds a and b as one rule (ufw has one rule for "to any" and "to 0.0.0.0/0"; the gates do not). */
 export function sameRuleOn(backend: FirewallBackendName, a: FirewallRule, b: FirewallRule): boolean {
-  return backend === "ufw" ? sameUfwRule(a, b) : sameRule(a, b, sameRange);
+  return backendKind(backend)?.sameRule(a, b) ?? false;
 }
 
 /** Both lists hold the same rules, as `backend` sees them. */

@@ -28,12 +28,6 @@ export interface GateEntry {
   handle?: number;
 }
 
-/** Tags become nft comments inside generated ruleset text, so they must be plain words. */
-export function assertTag(tag: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(tag)) throw refused(`unsafe rule tag ${JSON.stringify(tag)}`);
-  return tag;
-}
-
 export function assertPort(port: number): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw refused(`bad port ${JSON.stringify(port)}`);
   return port;

@@ -1,6 +1,7 @@
 import { quoteArgv } from "../host/quote";
 import type { FirewallRule } from "../types";
-import { assertPort, assertProtocol, assertTag, parseRule, placeDropsPerTable, type Family, type GateEntry } from "./gate";
+import { assertTag } from "../tag";
+import { assertPort, assertProtocol, parseRule, placeDropsPerTable, type Family, type GateEntry } from "./gate";
 
 /** Our chain in the filter table of iptables and of ip6tables, jumped to from INPUT at position 1. */
 export const GATE_CHAIN = "PST-GATE";

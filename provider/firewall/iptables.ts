@@ -20,9 +20,11 @@ import {
   extractInputChain,
   buildInputListArgv,
   buildListArgv,
+  buildIptablesRemovalLines,
   parseIptablesGate,
   type IptablesGate,
 } from "./iptables-rules";
+import { gateBackendKind } from "./gate-kind";
 import { refuseOtherFirewalls } from "./other-firewalls";
 
 const HINT = "check iptables -S PST-GATE and ip6tables -S PST-GATE on the tunnel host";
@@ -44,6 +46,14 @@ type Planner = (gates: Record<Family, IptablesGate>, entries: GateEntry[]) => Re
  * only the ip filter table's INPUT; other nftables base chains still run (ensureReady checks them).
  * A port's drop goes in both tables when there is no destination, so no family stands open.
  */
+/** iptables, in use when neither ufw is active nor nft installed. */
+export const IPTABLES = gateBackendKind({
+  name: "iptables",
+  tool: "iptables",
+  open: (runner) => new IptablesBackend(runner),
+  removalLines: buildIptablesRemovalLines,
+});
+
 export class IptablesBackend implements FirewallBackend {
   readonly name = "iptables" as const;
   constructor(private readonly runner: Runner) {}
@@ -55,7 +65,7 @@ export class IptablesBackend implements FirewallBackend {
         hint: "install iptables and run the provider as root (or with sudo)",
       });
     }
-    await refuseOtherFirewalls(this.runner, "iptables");
+    await refuseOtherFirewalls(this.runner, { name: this.name, inXtablesInput: true });
   }
 
   /** Our accepts; one whose table's INPUT does not jump to PST-GATE first is marked ineffective. */

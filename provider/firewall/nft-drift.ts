@@ -1,3 +1,4 @@
+import { hasTagPrefix } from "../tag";
 import { makeObservedRule, sameGatePort, type GateEntry } from "./gate";
 import { assertHandle, NFT_CHAIN, NFT_FAMILY, NFT_TABLE, type NftChainRule, type NftGate } from "./nft-rules";
 
@@ -5,7 +6,7 @@ const CHAIN = `${NFT_FAMILY} ${NFT_TABLE} ${NFT_CHAIN}`;
 
 /** A gate rule carrying one of our tags; anything else in the chain (gate-shaped or not) may admit anyone. */
 function isOurs(rule: NftChainRule): boolean {
-  return rule.entry !== undefined && rule.entry.comment.startsWith("pst.");
+  return rule.entry !== undefined && hasTagPrefix(rule.entry.comment);
 }
 
 /**

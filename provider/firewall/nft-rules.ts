@@ -1,6 +1,7 @@
 import { UnsafeValueError } from "../errors";
 import { quoteArgv } from "../host/quote";
-import { assertPort, assertTag, type AddPlan, type Family, type GateEntry, type ParsedRule } from "./gate";
+import { assertTag } from "../tag";
+import { assertPort, type AddPlan, type Family, type GateEntry, type ParsedRule } from "./gate";
 
 /**
  * Our own table and base chain. Priority filter - 10 runs before the usual filter chains; that

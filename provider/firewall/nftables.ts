@@ -8,7 +8,8 @@ import { findStrayDrops, placeDropsOneRule, parseRule, planAdd, planRemove, make
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
 import { listGateAccepts } from "./gate-drift";
 import { explainNftPlacement, renderNftMoveAboveForeign } from "./nft-drift";
-import { NFT_LIST_ARGV, parseNftGate, renderNftAdd, renderNftRemove, type NftGate } from "./nft-rules";
+import { buildNftRemovalLines, NFT_LIST_ARGV, parseNftGate, renderNftAdd, renderNftRemove, type NftGate } from "./nft-rules";
+import { gateBackendKind } from "./gate-kind";
 import { refuseOtherFirewalls } from "./other-firewalls";
 
 const HINT = "check nft list table inet pulumi_shared_tunnel on the tunnel host";
@@ -22,12 +23,20 @@ const HINT = "check nft list table inet pulumi_shared_tunnel on the tunnel host"
  * resource may have just added to it), so that one is applied only if the listing is unchanged,
  * and is made after our own removal, so that the last resource out sees the table empty.
  */
+/** nftables, in use (when ufw is not) whenever nft is installed. */
+export const NFTABLES = gateBackendKind({
+  name: "nftables",
+  tool: "nft",
+  open: (runner) => new NftablesBackend(runner),
+  removalLines: (_rules, tag) => buildNftRemovalLines(tag),
+});
+
 export class NftablesBackend implements FirewallBackend {
   readonly name = "nftables" as const;
   constructor(private readonly runner: Runner) {}
 
   async ensureReady(): Promise<void> {
-    await refuseOtherFirewalls(this.runner, "nftables");
+    await refuseOtherFirewalls(this.runner, { name: this.name, inXtablesInput: false });
   }
 
   /** Our accepts; one whose drop is missing or comes after a rule that is not ours is marked ineffective. */

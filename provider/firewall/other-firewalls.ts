@@ -64,14 +64,12 @@ export function isOurNftTable(family: string, table: string): boolean {
 }
 
 /** True when a binary is on the host's PATH. */
-export async function hasCommand(runner: Runner, name: FirewallTool): Promise<boolean> {
+export async function hasCommand(runner: Runner, name: string): Promise<boolean> {
   return (await runner.run(hasCommandArgv(name))).exitCode === 0;
 }
 
-type FirewallTool = "ufw" | "nft" | "iptables";
-
-/** The argv hasCommand runs, also for errors that show what was looked for. */
-export function hasCommandArgv(name: FirewallTool): string[] {
+/** The command hasCommand runs. */
+export function hasCommandArgv(name: string): string[] {
   return ["sh", "-c", 'command -v "$1" >/dev/null', "sh", name];
 }
 
@@ -95,12 +93,20 @@ export async function isUfwActive(runner: Runner): Promise<boolean> {
   return saysUfwActive(await readUfwStatus(runner));
 }
 
+/** A gate backend, as the check needs it: its name for messages, and where its accept sits. */
+export interface GateBackend {
+  name: string;
+  /** The accept sits in iptables' own INPUT chain (ip/ip6 filter) and ends it, so that table's drop does not count. */
+  inXtablesInput: boolean;
+}
+
 /**
  * Refuses (FirewallError) when another active firewall would still drop the sources a gate of
  * this backend accepts. The iptables backend's ACCEPT sits in iptables' own INPUT chain and ends
  * it, so that table's drop does not count against it; for nftables it does.
  */
-export async function refuseOtherFirewalls(runner: Runner, backend: "nftables" | "iptables"): Promise<void> {
+export async function refuseOtherFirewalls(runner: Runner, gate: GateBackend): Promise<void> {
+  const backend = gate.name;
   if (await isUfwActive(runner)) {
     throw new FirewallError(`ufw is active, and its chains would still drop the sources this ${backend} gate accepts`, {
       what: "check the firewall",
@@ -110,13 +116,13 @@ export async function refuseOtherFirewalls(runner: Runner, backend: "nftables" |
     });
   }
   // Without nft there are no nftables tables to worry about (a host with neither is iptables-only).
-  if (backend === "iptables" && !(await hasCommand(runner, "nft"))) return;
+  if (gate.inXtablesInput && !(await hasCommand(runner, "nft"))) return;
   const argv = ["nft", "-j", "list", "ruleset"];
   const { stdout } = await runChecked(runner, argv, {
     what: "read the nftables ruleset",
     hint: "install nftables and run the provider as root (or with sudo)",
   });
-  const ignore = backend === "iptables" ? (f: string, t: string) => isOurNftTable(f, t) || isXtablesTable(f, t) : isOurNftTable;
+  const ignore = gate.inXtablesInput ? (f: string, t: string) => isOurNftTable(f, t) || isXtablesTable(f, t) : isOurNftTable;
   const blockers = findBlockers(stdout, ignore);
   if (blockers.length === 0) return;
   const onlyXtables = blockers.every((b) => isXtablesTable(b.family, b.table));

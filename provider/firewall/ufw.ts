@@ -4,11 +4,28 @@ import { runChecked, type Runner } from "../host/runner";
 import { sharedReads } from "../host/shared-reads";
 import type { FirewallRule } from "../types";
 import { formatCidr, parseCidr } from "../validation/net";
-import type { FirewallBackend, ObservedRule } from "./backend";
+import type { BackendKind, FirewallBackend, ObservedRule } from "./backend";
 import { ensureLockDir, FIREWALL_LOCK, runLocked } from "./host-lock";
 import { withLocalLock } from "./local-lock";
-import { UFW_STATUS } from "./other-firewalls";
-import { buildUfwRuleArgv, parseUfwUserRules, sameUfwRule, ufwDestination } from "./ufw-rules";
+import { hasCommandArgv, readUfwStatus, saysUfwActive, UFW_STATUS } from "./other-firewalls";
+import { buildUfwRemovalLines, buildUfwRuleArgv, parseUfwUserRules, sameUfwRule, ufwDestination } from "./ufw-rules";
+
+/** ufw, in use when `ufw status` says active; it holds "to any" and "to 0.0.0.0/0" as one rule. */
+export const UFW: BackendKind = {
+  name: "ufw",
+  tool: "ufw",
+  deniesByDefault: true,
+  open: (runner) => new UfwBackend(runner),
+  async detect(runner) {
+    // The status read here is the one the backend checks next: one `ufw status verbose`, not two,
+    // and one for all the rules a run creates on this host within a second (each costs ~100 ms of CPU).
+    const status = await readUfwStatus(sharedReads(runner));
+    const ran = [hasCommandArgv("ufw"), ...(status === undefined ? [] : [UFW_STATUS])];
+    return { ...(saysUfwActive(status) ? { backend: new UfwBackend(runner, status) } : {}), ran };
+  },
+  sameRule: sameUfwRule,
+  removalLines: buildUfwRemovalLines,
+};
 
 export class UfwBackend implements FirewallBackend {
   readonly name = "ufw" as const;

@@ -1,5 +1,5 @@
 import { quoteArgv } from "../host/quote";
-import { assertTag } from "../firewall/gate";
+import { assertTag } from "../tag";
 
 /** The keeper's own files, beside the tunnel's (all named with the tag, in the private state directory). */
 export function keeperFileNames(tag: string) {

@@ -3,7 +3,7 @@ import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { writePrivateFile } from "../state/private-file";
 import { dirsPattern, stateDirs } from "../state/state-dir";
-import { TAG_TEXT } from "../tag";
+import { tagMatches, taggedPathPattern } from "../tag";
 import { listProcesses, readProcessIdentity, type ListedProcess, type ProcessIdentity } from "../state/process-identity";
 import { stopProcess } from "../state/stop-process";
 import { buildKeeperArgvFile, buildKeeperScript, keeperFileNames, type KeeperSpec } from "./keeper-script";
@@ -139,7 +139,7 @@ export interface KeeperProcess {
 
 /** Our keepers and their timers among `sh` processes, in one of `dirs` (the state directories searched). */
 export function parseKeeperList(processes: readonly ListedProcess[], dirs: readonly string[]): KeeperProcess[] {
-  const re = new RegExp(`^(${dirsPattern(dirs)})/(${TAG_TEXT})\\.(keeper|timer)$`);
+  const re = taggedPathPattern(dirsPattern(dirs), "\\.(keeper|timer)");
   return processes.flatMap(({ pid, argv }): KeeperProcess[] => {
     const keeper = argv.length === 2 && argv[0] === "sh" ? re.exec(argv[1]) : null;
     if (keeper?.[3] === "keeper") return [{ pid, dir: keeper[1], tag: keeper[2], kind: "keeper" as const }];
@@ -150,10 +150,7 @@ export function parseKeeperList(processes: readonly ListedProcess[], dirs: reado
 
 /** Keepers and timers of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
 export async function findKeepers(runner: Runner, tagOrPrefix: string): Promise<KeeperProcess[]> {
-  const exact = !tagOrPrefix.endsWith(".");
-  return parseKeeperList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched).filter((k) =>
-    exact ? k.tag === tagOrPrefix : k.tag.startsWith(tagOrPrefix),
-  );
+  return parseKeeperList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched).filter((k) => tagMatches(k.tag, tagOrPrefix));
 }
 
 /**

@@ -1,8 +1,5 @@
 import type { FirewallBackend } from "../firewall/backend";
-import { IptablesBackend } from "../firewall/iptables";
-import { NftablesBackend } from "../firewall/nftables";
-import { hasCommand } from "../firewall/other-firewalls";
-import { UfwBackend } from "../firewall/ufw";
+import { openInstalledBackends } from "../firewall/registry";
 import { runChecked, type Runner } from "../host/runner";
 import { parseWatchdogList } from "../expiry/watchdog";
 import { parseKeeperList } from "../keeper/keeper";
@@ -11,8 +8,6 @@ import { listProcesses, readProcessIdentity } from "../state/process-identity";
 import { parseTag, type ParsedTag } from "../tag";
 import { parseTaggedForwards } from "../tunnel/reap-orphans";
 import type { FirewallRule } from "../types";
-
-export { parseTag, type ParsedTag } from "../tag";
 
 /** A process of ours found on the host: a forward (ssh), its keeper (sh), or an expiry watchdog (sh). */
 export interface FoundProcess {
@@ -84,12 +79,8 @@ export async function findOurProcesses(runner: Runner): Promise<FoundProcess[]> 
 
 /** Rules whose comment is one of our tags, in every firewall present on the host. */
 export async function findOurRules(runner: Runner): Promise<FoundRule[]> {
-  const backends: FirewallBackend[] = [];
-  if (await hasCommand(runner, "ufw")) backends.push(new UfwBackend(runner));
-  if (await hasCommand(runner, "nft")) backends.push(new NftablesBackend(runner));
-  if (await hasCommand(runner, "iptables")) backends.push(new IptablesBackend(runner));
   const found: FoundRule[] = [];
-  for (const backend of backends) {
+  for (const backend of await openInstalledBackends(runner)) {
     const listed = [
       ...(await backend.list()).map((r) => ({ ...r, strayDrop: false })),
       ...((await backend.listStrayDrops?.()) ?? []).map((r) => ({ ...r, strayDrop: true })),

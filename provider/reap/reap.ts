@@ -5,11 +5,11 @@ import { sweepStaleSecrets } from "../tunnel/sweep-secrets";
 import { stateDirs } from "../state/state-dir";
 import { stopKeeper } from "../keeper/keeper";
 import { keeperFileNames } from "../keeper/keeper-script";
-import { stackPart } from "../tag";
+import { stackPart, type ParsedTag } from "../tag";
 import { readProcessIdentity } from "../state/process-identity";
 import { stopProcess } from "../state/stop-process";
 import { removeStateFiles, removeTunnelFiles } from "../tunnel/tunnel-files";
-import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule, type ParsedTag } from "./find-ours";
+import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule } from "./find-ours";
 
 export interface ReapOptions {
   /** Only what was made at least this many seconds ago (by the tag's time). */

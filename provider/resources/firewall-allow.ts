@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { firewallClosures } from "../dynamic/closures";
 import { ownerOf, secretInput, urnInputs, type Connection } from "./inputs";
 import type { SharedTunnelArgs } from "./shared-tunnel";
+import type { FirewallBackendName } from "../types";
 
 export interface FirewallAllowArgs {
   connection?: pulumi.Input<Connection>;
@@ -13,7 +14,7 @@ export interface FirewallAllowArgs {
   /** Usually the tunnel's bindAddress; omitted = any local address. */
   destination?: pulumi.Input<string>;
   /** "auto" (default) picks ufw when it is active, else nftables when nft is installed, else iptables. */
-  backend?: pulumi.Input<"auto" | "ufw" | "nftables" | "iptables">;
+  backend?: pulumi.Input<"auto" | FirewallBackendName>;
   /** Required for a source that admits everyone (0.0.0.0/0, ::/0, any spelling). */
   allowAnySource?: pulumi.Input<boolean>;
   /**

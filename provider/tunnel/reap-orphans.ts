@@ -2,7 +2,7 @@ import type { Runner } from "../host/runner";
 import { dirsPattern, LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
 import { listProcesses, readProcessIdentity, type ListedProcess } from "../state/process-identity";
 import { stopProcess } from "../state/stop-process";
-import { TAG_TEXT } from "../tag";
+import { taggedPathPattern } from "../tag";
 
 /**
  * Stops forwards and removes files left by an earlier create of the same resource that never
@@ -34,7 +34,7 @@ export async function findForwards(runner: Runner, prefix: string): Promise<numb
 
 /** Our forwards among `ssh` processes: argv holding "-E" then "<dir>/<tag>.log", `dir` one of `dirs` (the state directories searched; our watchdogs: parseWatchdogList). */
 export function parseTaggedForwards(processes: readonly ListedProcess[], dirs: readonly string[]): { pid: number; tag: string; dir: string }[] {
-  const re = new RegExp(`^(${dirsPattern(dirs)})/(${TAG_TEXT})\\.log$`);
+  const re = taggedPathPattern(dirsPattern(dirs), "\\.log");
   return processes.flatMap(({ pid, argv }) => {
     const at = argv.indexOf("-E");
     const m = argv[0] === "ssh" && at > 0 ? re.exec(argv[at + 1] ?? "") : null;

@@ -1,7 +1,7 @@
 import { runChecked, type Runner } from "../host/runner";
 import { parseKeeperList } from "../keeper/keeper";
 import { listProcesses } from "../state/process-identity";
-import { parseTag, type ParsedTag } from "../tag";
+import { parseTag, TAG_TEXT, type ParsedTag } from "../tag";
 import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
 import { parseTaggedForwards } from "./reap-orphans";
 
@@ -13,7 +13,7 @@ import { parseTaggedForwards } from "./reap-orphans";
 export const SECRET_GRACE_SECONDS = 900;
 
 /** A tunnel's secret files, the gateway's ("<tag>.key") and its jump hosts' ("<tag>.hop1.key"). */
-const SECRET_FILE = /^(pst\.[A-Za-z0-9_.-]+?)(?:\.hop\d+)?\.(key|pass|askpass)$/;
+const SECRET_FILE = new RegExp(`^(${TAG_TEXT}?)(?:\\.hop\\d+)?\\.(key|pass|askpass)$`);
 
 /** The secret files of one tag found stale, in one directory. */
 export interface StaleSecrets {

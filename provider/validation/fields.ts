@@ -22,6 +22,11 @@ const KEY_TYPES = [
   "sk-ecdsa-sha2-nistp256@openssh.com",
 ];
 
+/** "a, b or c" (a list of one is itself). */
+export function orList(words: readonly string[]): string {
+  return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;
+}
+
 /** Collects failures for one resource's inputs; each names the property. */
 export class Failures {
   readonly list: InputFailure[] = [];

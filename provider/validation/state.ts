@@ -1,7 +1,8 @@
 import { CorruptStateError } from "../errors";
+import { FIREWALL_BACKEND_NAMES, isFirewallBackendName } from "../firewall/registry";
 import { parseTag } from "../tag";
 import type { FirewallOutputs, FirewallRule, TunnelOutputs } from "../types";
-import { Failures } from "./fields";
+import { Failures, orList } from "./fields";
 import { parseAddress, parseCidr } from "./net";
 import { checkConnection } from "./connection";
 import { checkDestination, checkGatesForwardsOf } from "./validate-inputs";
@@ -41,8 +42,8 @@ export function assertTunnelState(state: TunnelOutputs): void {
 export function assertFirewallState(state: FirewallOutputs): void {
   const f = new Failures();
   checkTag(f, "ruleTag", state.ruleTag);
-  if (!["ufw", "nftables", "iptables"].includes(state.backend))
-    f.add("backend", `must be "ufw", "nftables" or "iptables", got ${JSON.stringify(state.backend)}`);
+  if (!isFirewallBackendName(state.backend))
+    f.add("backend", `must be ${orList(FIREWALL_BACKEND_NAMES.map((n) => JSON.stringify(n)))}, got ${JSON.stringify(state.backend)}`);
   // Empty only after a refresh found the gate's rules gone under its running forward (drift names it).
   if (!Array.isArray(state.rules) || (state.rules.length === 0 && !state.drift)) f.add("rules", "must list the rules create added");
   else state.rules.forEach((rule, i) => checkRule(f, `rules[${i}]`, rule));

@@ -1,9 +1,10 @@
 import type { InputFailure } from "../errors";
 import type { FirewallInputs, TunnelInputs } from "../types";
 import { checkExpiry } from "./duration";
+import { FIREWALL_BACKEND_NAMES, isFirewallBackendName } from "../firewall/registry";
 import { ownerScope, parseOwnerPrefix } from "../tag";
 import { checkConnection } from "./connection";
-import { Failures, isUnknown } from "./fields";
+import { Failures, isUnknown, orList } from "./fields";
 import { checkGateway, checkTarget } from "./gateway-inputs";
 import { coversEverything, familiesCovered, isOneAddress, isUnspecified, parseAddress, parseCidr } from "./net";
 
@@ -33,8 +34,8 @@ export function validateFirewallInputs(inputs: Partial<FirewallInputs>): InputFa
   if (inputs.protocol !== undefined && !isUnknown(inputs.protocol) && !["tcp", "udp"].includes(inputs.protocol)) {
     f.add("protocol", `must be "tcp" or "udp", got ${JSON.stringify(inputs.protocol)}`);
   }
-  if (inputs.backend !== undefined && !isUnknown(inputs.backend) && !["auto", "ufw", "nftables", "iptables"].includes(inputs.backend)) {
-    f.add("backend", `must be "auto", "ufw", "nftables" or "iptables", got ${JSON.stringify(inputs.backend)}`);
+  if (inputs.backend !== undefined && !isUnknown(inputs.backend) && inputs.backend !== "auto" && !isFirewallBackendName(inputs.backend)) {
+    f.add("backend", `must be ${orList(["auto", ...FIREWALL_BACKEND_NAMES].map((n) => JSON.stringify(n)))}, got ${JSON.stringify(inputs.backend)}`);
   }
   f.boolean("allowAnySource", inputs.allowAnySource);
   checkSources(f, inputs.sources, inputs.allowAnySource === true);

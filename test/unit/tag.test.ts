@@ -1,4 +1,17 @@
-import { identityOf, makeTag, ownerPrefix, parseTag, stackPart, TAG_MAX_LENGTH } from "../../provider/tag";
+import {
+  assertTag,
+  hasTagPrefix,
+  identityOf,
+  isOwnerPrefix,
+  makeTag,
+  ownerPrefix,
+  parseOwnerPrefix,
+  parseTag,
+  stackPart,
+  TAG_MAX_LENGTH,
+  taggedPathPattern,
+  tagMatches,
+} from "../../provider/tag";
 
 const at = new Date("2026-11-25T12:00:00Z");
 const ID = "0123456789ab";
@@ -85,4 +98,50 @@ describe("parseTag reads both forms", () => {
   test.each([`pst.p.s.r.0123456789aB.1795617874`, `pst.p.s.r.0123456789a.x.1795617874`, `pst.p.s.${ID}.1795617874.`])("%j is not ours", (tag) => {
     expect(parseTag(tag)).toBeUndefined();
   });
+});
+
+test.each(["pst.dev.web.1", "a-b_c.9"])("tag %j is safe", (tag) => expect(assertTag(tag)).toBe(tag));
+test.each(['a"b', "a b", "a;b", "", "x".repeat(129), "a\nb"])("tag %j is refused", (tag) => expect(() => assertTag(tag)).toThrow(/unsafe rule tag/));
+
+describe("make, parse, prefix, assert and match agree", () => {
+  const owners = ["demo/dev/web", "a.b/c d/e/f/g", `${"x".repeat(90)}/dev/${"y".repeat(90)}`, "p/s/näme;rm -rf /"];
+  test.each(owners)("owner %j", (owner) => {
+    const w = who(owner);
+    const tag = makeTag(w, at);
+    const prefix = ownerPrefix(w);
+    expect(assertTag(tag)).toBe(tag);
+    expect(assertTag(prefix)).toBe(prefix);
+    expect(hasTagPrefix(tag)).toBe(true);
+    expect(isOwnerPrefix(prefix)).toBe(true);
+    expect(isOwnerPrefix(tag)).toBe(false);
+    expect(parseTag(tag)).toMatchObject({ tag, identity: w.identity, createdUnix: 1795608000 });
+    const { tag: _t, createdUnix: _c, ...parts } = parseTag(tag)!;
+    expect(parseOwnerPrefix(prefix)).toEqual(parts);
+    expect(tagMatches(tag, prefix)).toBe(true);
+    expect(tagMatches(tag, tag)).toBe(true);
+    expect(tagMatches(`${tag}0`, tag)).toBe(false);
+    expect(tagMatches(makeTag(who(`${owner}-2`), at), prefix)).toBe(false);
+  });
+});
+
+test.each(['pst."; reboot; "', "pst.a.b.c.1 x", "pst.a.b.c.1\n", "pst.a/../b.c.1", "pst.a.b.c.$(id)", "pst.", "xpst.a.b.c.1"])(
+  "hostile or foreign text %j is not a tag",
+  (text) => {
+    expect(parseTag(text)).toBeUndefined();
+    expect(parseOwnerPrefix(text)).toBeUndefined();
+  },
+);
+
+test("a tagged path is <one of the dirs>/<tag><suffix>, nothing around it", () => {
+  const re = taggedPathPattern("/run/pst|/tmp/pst", "\\.log");
+  expect(re.exec("/tmp/pst/pst.p.s.r.1.log")?.slice(1)).toEqual(["/tmp/pst", "pst.p.s.r.1"]);
+  for (const path of [
+    "/tmp/pst/pst.p.s.r.1.log.x",
+    "/elsewhere/pst.p.s.r.1.log",
+    "/tmp/pst/x/pst.p.s.r.1.log",
+    "/tmp/pst/pst.p s.1.log",
+    "/tmp/pst/other.1.log",
+  ]) {
+    expect(re.exec(path)).toBeNull();
+  }
 });

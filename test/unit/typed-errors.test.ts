@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { InternalError, RunnerError, SharedTunnelError, UnsafeValueError, UsageError } from "../../provider/errors";
 import { openBackend } from "../../provider/firewall/firewall-controller";
-import { assertTag } from "../../provider/firewall/gate";
+import { assertTag } from "../../provider/tag";
 import { buildLockedArgv } from "../../provider/firewall/host-lock";
 import { renderNftRemove } from "../../provider/firewall/nft-rules";
 import { LocalRunner } from "../../provider/host/local-runner";

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { LocalRunner } from "../../../provider/host/local-runner";
-import { buildRemoveRuleLines, buildWatchdogScript, watchdogFiles } from "../../../provider/expiry/watchdog-script";
+import { buildWatchdogScript, watchdogFiles } from "../../../provider/expiry/watchdog-script";
 import { parseWatchdogList } from "../../../provider/expiry/watchdog";
 import { readProcessIdentity } from "../../../provider/state/process-identity";
 import { LEGACY_STATE_DIR, stateDir } from "../../../provider/state/state-dir";
@@ -9,47 +9,8 @@ import { LEGACY_STATE_DIR, stateDir } from "../../../provider/state/state-dir";
 const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
 const local = new LocalRunner();
 
-describe("rule removal lines reuse the backends' commands", () => {
-  test("ufw: deletes only while ufw's saved copy carries our comment", () => {
-    const [line] = buildRemoveRuleLines("ufw", [rule], "pst.p.s.r.1");
-    expect(line).toContain(`hex=${Buffer.from("pst.p.s.r.1").toString("hex")}`);
-    expect(line).toContain('$NF == "comment=" hex');
-    expect(line).toContain("then 'ufw' 'delete' 'allow' 'proto' 'tcp' 'from' '198.51.100.0/24' 'to' '198.51.100.40' 'port' '8080'");
-  });
-  test("iptables: -D with the whole spec (comment included), accepts before drops, then the emptied chain", () => {
-    const lines = buildRemoveRuleLines("iptables", [rule], "pst.p.s.r.1");
-    expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/'-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' .*'--comment' 'pst\.p\.s\.r\.1' '-j' 'ACCEPT'/);
-    expect(lines[1]).toMatch(/'-D' 'PST-GATE' '-p' 'tcp' '-d' '198\.51\.100\.40' .*'-j' 'DROP'/);
-    // Only a chain with no rule left ("-A" lines) loses its jump and goes; IPv4 rule, so iptables only.
-    expect(lines[2]).toMatch(
-      /^if 'iptables' '-w' '-S' 'PST-GATE' .*grep -c -- '\^-A '\)" = 0 \]; then while 'iptables' '-w' '-D' 'INPUT' '-j' 'PST-GATE'.*'iptables' '-w' '-X' 'PST-GATE'; fi$/,
-    );
-  });
-  test("nftables: by handle, for rules whose comment is exactly our tag, accepts first, then the emptied table", () => {
-    const lines = buildRemoveRuleLines("nftables", [rule], "pst.p.s.r.1");
-    expect(lines[0]).toContain("'c=comment \"pst.p.s.r.1\"'");
-    expect(lines[0]).toContain("'v= accept '");
-    expect(lines[1]).toContain("'v= drop '");
-    // Only a table holding our one chain and no rule at all goes.
-    expect(lines[2]).toMatch(
-      /-eq 1 \] && ! printf %s "\$t" \| grep -q '"rule": \*\{'; then 'nft' 'delete' 'table' 'inet' 'pulumi_shared_tunnel'; fi$/,
-    );
-  });
-  test("a rule for any destination of its family (a gate on 0.0.0.0 or ::) is removed as it was written", () => {
-    const wide = { ...rule, destination: "0.0.0.0/0" };
-    const [accept, drop] = buildRemoveRuleLines("iptables", [wide], "pst.p.s.r.1");
-    // No -d, and the drop in iptables only: the same spec as the add, so -D matches it.
-    expect(accept).toMatch(
-      /^while 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' '--dport' '8080' .*'ACCEPT' 2>\/dev\/null; do :; done$/,
-    );
-    expect(drop).toMatch(/^while 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '--dport' '8080' .*'DROP' 2>\/dev\/null; do :; done$/);
-    expect(buildRemoveRuleLines("iptables", [wide], "pst.p.s.r.1").join("\n")).not.toContain("ip6tables");
-    // ufw holds it as "to any".
-    expect(buildRemoveRuleLines("ufw", [wide], "pst.p.s.r.1")[0]).toContain("'from' '198.51.100.0/24' 'to' 'any' 'port' '8080'");
-  });
+describe("tags in the script", () => {
   test("a tag that is not a plain word never reaches a script", () => {
-    expect(() => buildRemoveRuleLines("nftables", [rule], 'pst."; reboot; "')).toThrow(/unsafe rule tag/);
     expect(() => watchdogFiles("/run/x", "../etc/passwd x")).toThrow(/unsafe rule tag/);
   });
 });

@@ -1,6 +1,5 @@
 import { openBackend } from "../../../provider/firewall/firewall-controller";
 import { FirewallError } from "../../../provider/errors";
-import { quoteArgv } from "../../../provider/host/quote";
 import type { RunOptions, RunResult, Runner } from "../../../provider/host/runner";
 
 let hosts = 0;
@@ -54,11 +53,18 @@ test("an unknown stored backend is an error, not a fresh detection", async () =>
   await expect(openBackend(new FakeHost([]), "pf" as "ufw")).rejects.toThrow(/unknown firewall backend "pf"/);
 });
 
-test("a host with none of the tools is a FirewallError showing the three look-ups exactly as they ran", async () => {
-  const host = new FakeHost([]);
-  const err = await openBackend(host, "auto").catch((e: unknown) => e);
-  const lookups = ["ufw", "nft", "iptables"].map((tool) => ["sh", "-c", 'command -v "$1" >/dev/null', "sh", tool]);
-  expect(host.calls).toEqual(lookups.map((argv) => argv.join(" ")));
-  expect(err).toBeInstanceOf(FirewallError);
-  expect((err as FirewallError).command).toBe(lookups.map((argv) => quoteArgv(argv)).join("; "));
+test.each([
+  ["nothing installed", new FakeHost([])],
+  ["ufw installed but inactive", new FakeHost(["ufw"])],
+])("auto on a host with %s names every command it ran, exactly as run", async (_name, host) => {
+  const error = await openBackend(host, "auto").catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(FirewallError);
+  expect((error as FirewallError).message).toMatch(/found none of ufw, nft or iptables/);
+  const shown = (error as FirewallError).command?.split("; ");
+  const quoted = (call: string) => {
+    const tool = /^sh -c command -v "\$1" >\/dev\/null sh (\S+)$/.exec(call)?.[1];
+    return tool ? `'sh' '-c' 'command -v "$1" >/dev/null' 'sh' '${tool}'` : call === "ufw status verbose" ? "'ufw' 'status' 'verbose'" : call;
+  };
+  expect(shown).toEqual(host.calls.map(quoted));
+  expect(shown).toHaveLength(host.calls.length);
 });

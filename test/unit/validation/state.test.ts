@@ -97,6 +97,10 @@ test.each<[string, Partial<FirewallOutputs>]>([
   expect(failedProperties(() => assertFirewallState({ ...firewall, ...change }))).toEqual([property]);
 });
 
+test("a stored backend no registry entry has is named with every one it could be", () => {
+  expect(() => assertFirewallState({ ...firewall, backend: "pf" as "ufw" })).toThrow('backend: must be "ufw", "nftables" or "iptables", got "pf"');
+});
+
 test.each(["0.0.0.0/0", "::/0", "0.0.0.0"])(
   "a rule for any destination of a family (%j: the /0 a rule holds, or the literal address an older version wrote) is sound state",
   (destination) => {

@@ -184,6 +184,11 @@ describe("validateFirewallInputs", () => {
   test("empty sources, bad protocol, bad backend", () => {
     expect(fprops({ sources: [], protocol: "icmp", backend: "pf" })).toEqual(["protocol", "backend", "sources"]);
   });
+  test("a bad backend's message names every backend the registry has, and auto", () => {
+    expect(validateFirewallInputs({ backend: "pf" } as never).find((f) => f.property === "backend")?.reason).toBe(
+      'must be "auto", "ufw", "nftables" or "iptables", got "pf"',
+    );
+  });
   test.each(["198.51.100.0/24 port 22", "any", "198.51.100.0/24\nallow"])("ufw syntax in a source (%j) is refused", (s) => {
     expect(fprops({ sources: [s] })).toEqual(["sources[0]"]);
   });
