@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `npm run lint`: every check runs even after one fails, so a single run lists all findings;
+# exits non-zero if any check found anything.
+#   eslint            type-aware typescript-eslint (eslint.config.mjs); it builds the whole
+#                     TypeScript program, so a separate `tsc --noEmit` would add nothing
+#   prettier --check  the format `npm run format` writes (.prettierrc.json)
+#   knip              unused files, exports, dependencies and binaries (knip.json)
+#   knip --production the same from the shipped entry points alone (the `!` patterns in
+#                     knip.json): an export of provider/ that only tests use is dead code too
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+failed=()
+run() {
+  echo "lint: $*"
+  "$@" || failed+=("$1${2:+ $2}")
+}
+run eslint --max-warnings 0 .
+run prettier --check --log-level warn "**/*.{ts,js,mjs}"
+run knip --no-progress
+run knip --no-progress --production
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "lint: findings from: ${failed[*]}" >&2
+  exit 1
+fi
+echo "lint: clean"
