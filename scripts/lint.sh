@@ -7,6 +7,10 @@
 #   knip              unused files, exports, dependencies and binaries (knip.json)
 #   knip --production the same from the shipped entry points alone (the `!` patterns in
 #                     knip.json): an export of provider/ that only tests use is dead code too
+# knip.json, for what JSON cannot say: the shipped entry points come from package.json (main, bin,
+# exports, mapped from dist/ to the sources) and `provider/**/*.ts!` marks the shipped files;
+# `node` is the devDependency that puts Node 24 on PATH (setup.sh); ssh-agent, ssh-add and ip are
+# system commands the lab tests run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
