@@ -15,16 +15,20 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 failed=()
+# run NAME COMMAND...: runs it, and remembers NAME if it found anything.
 run() {
-  echo "lint: $*"
-  "$@" || failed+=("$1${2:+ $2}")
+  local name=$1
+  shift
+  echo "lint: $name: $*"
+  "$@" || failed+=("$name")
 }
-run eslint --max-warnings 0 .
-run prettier --check --log-level warn "**/*.{ts,js,mjs}"
-run knip --no-progress
-run knip --no-progress --production
+run eslint eslint --max-warnings 0 .
+run prettier prettier --check --log-level warn "**/*.{ts,js,mjs}"
+run knip knip --no-progress
+run "knip --production" knip --no-progress --production
 if [ "${#failed[@]}" -gt 0 ]; then
-  echo "lint: findings from: ${failed[*]}" >&2
+  printf -v list '%s, ' "${failed[@]}"
+  echo "lint: findings from ${list%, }" >&2
   exit 1
 fi
 echo "lint: clean"
