@@ -15,7 +15,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import * as path from "node:path";
-import { LocalWorkspace, type ConfigMap, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, type ConfigMap, type Deployment, type Stack } from "@pulumi/pulumi/automation";
 
 interface Options {
   command: string;
@@ -70,10 +70,13 @@ function fail(message: string): never {
 function loadProgram(dir: string): () => Promise<Record<string, unknown> | void> {
   const yaml = readFileSync(path.join(dir, "Pulumi.yaml"), "utf8");
   const main = /^main:\s*(\S+)\s*$/m.exec(yaml)?.[1] ?? "index.js";
-  const mod = require(path.resolve(dir, main));
-  const program = typeof mod === "function" ? mod : mod.default;
+  // The program is CommonJS that tsc wrote, at a path known only now; it runs in this process,
+  // as pulumi's own Node host would load it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod: unknown = require(path.resolve(dir, main));
+  const program: unknown = typeof mod === "function" ? mod : (mod as { default?: unknown }).default;
   if (typeof program !== "function") fail(`${main} must export the program function`);
-  return program;
+  return program as () => Promise<Record<string, unknown> | void>;
 }
 
 async function run(opts: Options): Promise<void> {
@@ -114,9 +117,9 @@ async function run(opts: Options): Promise<void> {
       // The repair a user makes by hand: `pulumi stack export > f; edit f; pulumi stack import < f`.
       const text = await new Promise<string>((resolve) => {
         let data = "";
-        process.stdin.on("data", (d) => (data += d)).on("end", () => resolve(data));
+        process.stdin.on("data", (d: Buffer) => (data += d.toString())).on("end", () => resolve(data));
       });
-      await stack.importStack(JSON.parse(text));
+      await stack.importStack(JSON.parse(text) as Deployment);
       break;
     }
     case "export":

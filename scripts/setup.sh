@@ -16,7 +16,8 @@ fi
 node -e 'const [maj] = process.versions.node.split("."); if (+maj < 22) { console.error(`need Node >= 22, got ${process.version}`); process.exit(1) }'
 # The demo stack and examples use the package by its name, as a user's stack would.
 ln -sfn .. node_modules/pulumi-shared-tunnel
-tsc -p .
+# From an empty dist/ (npm run build), so a deleted or moved source never runs from a stale file.
+npm run --silent build
 
 # Use a pulumi already on PATH when it is at least our pinned version; else build and cache it.
 have=$(command -v pulumi >/dev/null && pulumi version 2>/dev/null || true)

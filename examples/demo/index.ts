@@ -36,10 +36,10 @@ export = async () => {
     targetPort: cfg.getNumber("targetPort") ?? 8000,
     sources: cfg.requireObject<string[]>("sources"),
     // "auto" (default), "ufw", "nftables" or "iptables": the firewall that gates the forward.
-    backend: cfg.get("backend") as "auto" | "ufw" | "nftables" | "iptables" | undefined,
+    backend: cfg.get<"auto" | "ufw" | "nftables" | "iptables">("backend"),
     keepAliveSeconds: cfg.getNumber("keepAliveSeconds"),
     // "always" (default): the tunnel host's keeper starts ssh again when it dies; "never": it stays dead.
-    restart: cfg.get("restart") as "always" | "never" | undefined,
+    restart: cfg.get<"always" | "never">("restart"),
     // The safety net behind `pulumi destroy`: the tunnel host closes the path by itself.
     expiresAfter: cfg.get("expiresAfter"),
     expiresAt: cfg.get("expiresAt"),

@@ -17,7 +17,7 @@ export = async () => {
     port: cfg.requireNumber("port"),
     sources: cfg.requireObject<string[]>("sources"),
     destination: cfg.get("destination"),
-    backend: cfg.get("backend") as "auto" | "ufw" | undefined,
+    backend: cfg.get<"auto" | "ufw">("backend"),
     expiresAfter: cfg.get("expiresAfter"),
   });
   return { backend: allow.backend, ruleTag: allow.ruleTag, rules: allow.rules, expiresAt: allow.expiresAt };

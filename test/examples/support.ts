@@ -10,7 +10,7 @@ export function exStackName(kind: string): string {
 }
 
 /** The project directory of examples/<name>. */
-export function exampleDir(name: string): string {
+function exampleDir(name: string): string {
   return path.join(ROOT, "examples", name);
 }
 

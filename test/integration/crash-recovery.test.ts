@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { LocalRunner } from "../../provider/host/local-runner";
-import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { waitFor } from "../../provider/state/wait-for";
 import { fetchFrom, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
 import { demoConfig } from "../support/demo-config";

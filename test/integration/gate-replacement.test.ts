@@ -139,7 +139,7 @@ type State = { deployment: { resources: Record<string, Record<string, unknown>>[
 /** The stack's exported state, and the forward's entry in it. */
 async function exported(stack: TestStack): Promise<{ state: State; forward: Record<string, Record<string, unknown>> }> {
   const state = JSON.parse((await stack.run("export")).stdout) as State;
-  const forward = state.deployment.resources.find((r) => String(r.urn).endsWith("::internal-service-forward"));
+  const forward = state.deployment.resources.find((r) => String(r.urn as unknown).endsWith("::internal-service-forward"));
   if (!forward) throw new Error("no forward in the exported state");
   return { state, forward };
 }

@@ -3,7 +3,6 @@ import { expectNoFirewallTrace, expectNothingLeftOnTunnelHost, stateFilesWith } 
 import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 import { LocalRunner } from "../../provider/host/local-runner";
-import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { waitForExit } from "../../provider/state/process-identity";
 import { waitFor } from "../../provider/state/wait-for";
 
@@ -66,7 +65,7 @@ describe.each([
     expect(await fetchFrom(lab.nsUc, outputs.url as string)).toBeUndefined();
     // The listener belongs to the pid the stack reports.
     const ss = await inNs(lab.nsTh, ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${port}`]);
-    expect(ss.stdout).toContain(`pid=${outputs.pid},`);
+    expect(ss.stdout).toContain(`pid=${String(outputs.pid)},`);
     expect(await tunnelHostUfwRules(lab)).toContain(String(outputs.ruleTag));
   });
 
@@ -96,7 +95,7 @@ describe.each([
     const { log } = await stack.okWithLog("destroy");
     expect(log).toMatch(
       new RegExp(
-        `SharedTunnel internal-service-forward deleting \\(\\d+s\\) stopping the keeper \\(pid ${outputs.keeperPid}\\) and its ssh, and waiting for \\S+ to close`,
+        `SharedTunnel internal-service-forward deleting \\(\\d+s\\) stopping the keeper \\(pid ${String(outputs.keeperPid)}\\) and its ssh, and waiting for \\S+ to close`,
       ),
     );
     expect(log).toMatch(/FirewallAllow internal-service-allow deleting \(\d+s\) removing allow \S+ to port \d+\/tcp \(ufw\)/);

@@ -142,7 +142,7 @@ test("a stack from before keepers (a lone ssh -f) refreshes as it did; its next 
   const current = await stack.ok("up", config);
   const tag = String(current.tunnelTag);
   // Turn the kept forward into what an older version left: the same ssh, started with -f, no keeper.
-  await probe(lab.nsTh, ["kill", "-TERM", "--", `-${current.keeperPid}`]);
+  await probe(lab.nsTh, ["kill", "-TERM", "--", `-${String(current.keeperPid)}`]);
   await timeUntil(async () => (await listenerPid()) === undefined, 10_000);
   await probe(lab.nsTh, [
     "sh",

@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
-import { fetchFrom, inNs, probe, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
-import { expectNothingLeftOnTunnelHost, stateFilesWith } from "../support/leftovers";
+import { fetchFrom, inNs, readLab, sshProcessesWith, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { demoConfig } from "../support/demo-config";
 import { TestStack } from "../support/stack";
 
@@ -48,8 +48,8 @@ describe("a stack changed over its life", () => {
     // The key stays for the forward's life (a restart needs it), private to root in /run.
     const files = (await inNs(lab.nsTh, ["sh", "-c", 'cd "$1" && stat -c "%a %U %n" -- "$2".*', "sh", ROOT_STATE_DIR, String(first.tunnelTag)]))
       .stdout;
-    expect(files).toContain(`600 root ${first.tunnelTag}.known_hosts`);
-    expect(files).toContain(`600 root ${first.tunnelTag}.key`);
+    expect(files).toContain(`600 root ${String(first.tunnelTag)}.known_hosts`);
+    expect(files).toContain(`600 root ${String(first.tunnelTag)}.key`);
   });
 
   test("changing sources updates the rule in place: same process, the new source gets in", async () => {

@@ -53,7 +53,10 @@ test.each([
 test("a wrong host key on hop 2 fails naming that hop, its address and the property; hop 1 is closed again", async () => {
   await leavesNothingOpen(async () => {
     const conn = { ...viaBastionAndGateway(lab), jumpHosts: [bastion(lab), { ...gatewayHop(lab), hostKey: lab.jump.hostKey }] };
-    const err = await Ssh2Runner.connect(conn).catch((e: Error) => e);
+    const err = await Ssh2Runner.connect(conn).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(String(err)).toMatch(
       new RegExp(
         `connect to jump host 2 of 2 \\(${lab.gwAddr.replace(/\./g, "\\.")}:22\\) on ${lab.gwUser}@${lab.gwAddr.replace(/\./g, "\\.")}:22 failed: host key mismatch: the host key it offered does not match connection\\.jumpHosts\\[1\\]\\.hostKey`,

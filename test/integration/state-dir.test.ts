@@ -150,7 +150,7 @@ test("with sudo, state is root's in /run, and nothing lands in the operator's ho
   try {
     const out = await stack.ok("up", demoConfig(lab, { tunnelHostUser: lab.thOpUser, tunnelHostSudo: "true", bindPort: "8132" }));
     expect(await fetchFrom(lab.nsTc, out.url as string)).toBe("internal service reached");
-    expect(await filesOf(ROOT_STATE_DIR, String(out.tunnelTag))).toContain(`600 root ${out.tunnelTag}.known_hosts`);
+    expect(await filesOf(ROOT_STATE_DIR, String(out.tunnelTag))).toContain(`600 root ${String(out.tunnelTag)}.known_hosts`);
     expect(await filesOf(`${lab.dir}/op-home/.local/state/pulumi-shared-tunnel`, String(out.tunnelTag))).toBe("");
     await stack.ok("destroy");
     expect(await filesOf(ROOT_STATE_DIR, String(out.tunnelTag))).toBe("");

@@ -19,7 +19,7 @@ test("a state edited to an empty tag and another stack's pid is refused, and tha
   try {
     const theirs = await victim.ok("up", demoConfig(lab, { bindPort: "8150" }));
     await edited.ok("up", demoConfig(lab, { bindPort: "8151" }));
-    const stat = (await inNs(lab.nsTh, ["cat", `/proc/${theirs.pid}/stat`])).stdout;
+    const stat = (await inNs(lab.nsTh, ["cat", `/proc/${String(theirs.pid)}/stat`])).stdout;
     const startTicks = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
     const exported = (await edited.run("export")).stdout;
     original = JSON.parse(exported);

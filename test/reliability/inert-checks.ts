@@ -23,7 +23,7 @@ export function tagFor(owner: string, at = AT): string {
 }
 
 /** The shape of every tag, whatever the name: "pst", dot-separated [A-Za-z0-9_-] parts, unix seconds. */
-export const TAG_SHAPE = /^pst(\.[A-Za-z0-9_-]+)+\.\d+$/;
+const TAG_SHAPE = /^pst(\.[A-Za-z0-9_-]+)+\.\d+$/;
 
 /** A tag is a file name under STATE_DIR, a pgrep pattern and a ufw comment: nothing in it may mean anything. */
 export function expectInertTag(owner: string): string {

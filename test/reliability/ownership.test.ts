@@ -45,7 +45,7 @@ test("a recorded keeper pid now held by another process (its argv or its start t
   try {
     const out = await stack.ok("up", demoConfig(lab, { bindPort: "8130" }));
     // The keeper's whole group ends (keeper and ssh): its pid is the kernel's to give away.
-    await inNs(lab.nsTh, ["kill", "-KILL", "--", `-${out.keeperPid}`]);
+    await inNs(lab.nsTh, ["kill", "-KILL", "--", `-${String(out.keeperPid)}`]);
     const state = JSON.parse((await stack.run("export")).stdout);
     const recorded = state.deployment.resources.find((r: { type: string }) => r.type === TUNNEL_TYPE).outputs;
     // Carries our keeper's own script path in its argv: only the start time tells it is not ours.

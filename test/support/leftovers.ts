@@ -8,7 +8,7 @@ import { probe, sshProcessesWith, type Lab } from "./lab";
  */
 
 /** The tunnel host's firewall as it really is: ufw's saved rules and every live ruleset. */
-export interface FirewallState {
+interface FirewallState {
   /** `ufw show added`: the rules ufw reloads at boot. */
   ufwSaved: string;
   /** `iptables -S` / `ip6tables -S`: live rules (ufw's, and the PST-GATE gate). */
@@ -18,7 +18,7 @@ export interface FirewallState {
   nft: string;
 }
 
-export async function tunnelHostFirewall(lab: Lab): Promise<FirewallState> {
+async function tunnelHostFirewall(lab: Lab): Promise<FirewallState> {
   const [ufwSaved, iptables, ip6tables, nft] = await Promise.all([
     probe(lab.nsTh, ["ufw", "show", "added"]),
     probe(lab.nsTh, ["iptables", "-w", "-S"]),

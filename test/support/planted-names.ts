@@ -90,7 +90,7 @@ export class PlantedNames {
     for (const [path, fds] of this.fifos) {
       for (const fd of fds) {
         for (;;) {
-          let n = 0;
+          let n: number;
           try {
             n = readSync(fd, buf);
           } catch {

@@ -82,7 +82,7 @@ export async function startProber(ns: string, targets: ProbeTarget[], intervalMs
   };
 }
 
-export function parseProbeOutput(text: string): ProbeReport {
+function parseProbeOutput(text: string): ProbeReport {
   const report: ProbeReport = { attempts: 0, connected: {}, breaches: [], durationMs: 0 };
   for (const line of text.split("\n")) {
     const [verdict, host, port, ms] = line.split(" ");

@@ -10,7 +10,7 @@ export interface RunProcess {
  * Live processes whose environment holds `entry` exactly ("NAME=value"), read from /proc. Zombies
  * have no environment left and are not listed (init reaps them late on these machines).
  */
-export function processesWithEnv(entry: string): RunProcess[] {
+function processesWithEnv(entry: string): RunProcess[] {
   const found: RunProcess[] = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;

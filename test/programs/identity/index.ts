@@ -25,7 +25,7 @@ export = async () => {
   };
   const bindAddress = cfg.require("bindAddress");
   const sources = cfg.requireObject<string[]>("sources");
-  const backend = cfg.get("backend") as "auto" | "ufw" | "nftables" | "iptables" | undefined;
+  const backend = cfg.get<"auto" | "ufw" | "nftables" | "iptables">("backend");
   const expiresAfter = "1h";
   const step = cfg.requireNumber("step");
 

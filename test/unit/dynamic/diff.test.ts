@@ -163,7 +163,7 @@ describe("FirewallAllow diff", () => {
       expect((await firewallProvider.diff("t", { ...olds, rules: [{ ...olds.rules[0], destination: "::/0" }] }, inputs)).changes).toBe(false);
     });
     test("a rule lost from the state (drifted, then refreshed) is put back in place", async () => {
-      expect(await firewallProvider.diff("t", { ...fw, rules: [] } as unknown as FirewallOutputs, news)).toEqual({
+      expect(await firewallProvider.diff("t", { ...fw, rules: [] }, news)).toEqual({
         changes: true,
         replaces: [],
         deleteBeforeReplace: true,

@@ -32,7 +32,7 @@ const running = {
   command: "x",
   logFile: "x",
 } as TunnelOutputs;
-const tunnelDiff = (olds: TunnelOutputs, news: Partial<TunnelInputs>) => tunnelProvider.diff("t", olds, { ...forward, ...news } as TunnelInputs);
+const tunnelDiff = (olds: TunnelOutputs, news: Partial<TunnelInputs>) => tunnelProvider.diff("t", olds, { ...forward, ...news });
 
 describe("SharedTunnel diff: its gate", () => {
   test("the same gate: no change", async () => {

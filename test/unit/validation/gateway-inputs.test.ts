@@ -53,7 +53,7 @@ test.each([
   ["jump hosts that are not a list", { jumpHosts: "j1" as unknown as JumpHostArgs[] }, ["gateway.jumpHosts"]],
   ["a hop that is not an object", { jumpHosts: ["j1" as unknown as JumpHostArgs] }, ["gateway.jumpHosts[0]"]],
 ])("the gateway with %s is refused", (_what, changes, properties) => {
-  expect(props({ ...good, gateway: { ...gateway, ...changes } as GatewayArgs })).toEqual(properties);
+  expect(props({ ...good, gateway: { ...gateway, ...changes } })).toEqual(properties);
 });
 
 test.each([
@@ -64,7 +64,7 @@ test.each([
   ["an agent and a certificate", { privateKeyPath: undefined, agentSocket: "/run/agent.sock", certificate: CERT }],
   ["unknown hops (preview)", { jumpHosts: UNKNOWN as unknown as JumpHostArgs[] }],
 ])("the gateway with %s passes", (_what, changes) => {
-  expect(validateTunnelInputs({ ...good, gateway: { ...gateway, ...changes } as GatewayArgs })).toEqual([]);
+  expect(validateTunnelInputs({ ...good, gateway: { ...gateway, ...changes } })).toEqual([]);
 });
 
 describe("targetSocket", () => {

@@ -86,7 +86,7 @@ test.each<[string, Partial<FirewallOutputs>]>([
   ["ruleTag", { ruleTag: "pst" }],
   ["backend", { backend: "pf" as "ufw" }],
   ["rules", { rules: [] }],
-  ["rules", { rules: undefined as unknown as [] }],
+  ["rules", { rules: undefined }],
   ["rules[0].source", { rules: [{ ...firewall.rules[0], source: "any" }] }],
   ["rules[0].destination", { rules: [{ ...firewall.rules[0], destination: "to any" }] }],
   ["rules[0].port", { rules: [{ ...firewall.rules[0], port: 70000 }] }],
@@ -123,7 +123,7 @@ test("every corrupt value is named at once, with what was refused and the fix", 
     }
   })();
   expect(err?.message).toMatch(
-    /^use the saved state of SharedTunnel failed: the saved state holds values this provider never writes: tag: "" is not a tag this provider makes .*; pid: must be a process id, got 0\n  hint: nothing was run on the host; .*pulumi state delete/,
+    /^use the saved state of SharedTunnel failed: the saved state holds values this provider never writes: tag: "" is not a tag this provider makes .*; pid: must be a process id, got 0\n {2}hint: nothing was run on the host; .*pulumi state delete/,
   );
 });
 

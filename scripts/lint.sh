@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `npm run lint`: every check runs even after one fails, so a single run lists all findings;
+# exits non-zero if any check found anything.
+#   eslint            type-aware typescript-eslint (eslint.config.mjs); it builds the whole
+#                     TypeScript program, so a separate `tsc --noEmit` would add nothing
+#   prettier --check  the format `npm run format` writes (.prettierrc.json)
+#   knip              unused files, exports, dependencies and binaries (knip.json)
+#   knip --production the same from the shipped entry points alone (the `!` patterns in
+#                     knip.json): an export of provider/ that only tests use is dead code too
+# knip.json, for what JSON cannot say: the shipped entry points come from package.json (main, bin,
+# exports, mapped from dist/ to the sources) and `provider/**/*.ts!` marks the shipped files;
+# `node` is the devDependency that puts Node 24 on PATH (setup.sh); ssh-agent, ssh-add and ip are
+# system commands the lab tests run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+failed=()
+# run NAME COMMAND...: runs it, and remembers NAME if it found anything.
+run() {
+  local name=$1
+  shift
+  echo "lint: $name: $*"
+  "$@" || failed+=("$name")
+}
+run eslint eslint --max-warnings 0 .
+run prettier prettier --check --log-level warn "**/*.{ts,js,mjs}"
+run knip knip --no-progress
+run "knip --production" knip --no-progress --production
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf -v list '%s, ' "${failed[@]}"
+  echo "lint: findings from ${list%, }" >&2
+  exit 1
+fi
+echo "lint: clean"
