@@ -5,8 +5,8 @@
  */
 import { firewallProvider } from "./dynamic/firewall-provider";
 import { tunnelProvider } from "./dynamic/tunnel-provider";
-import { leaveWithEngine } from "./engine-watch";
-import { withProgress } from "./progress";
+import { leaveWithEngine } from "./dynamic/engine/engine-watch";
+import { withProgress } from "./dynamic/engine/engine-log";
 
 // Loaded by the first provider call: from then on, this process exits when its engine is gone.
 leaveWithEngine();

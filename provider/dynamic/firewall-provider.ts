@@ -3,7 +3,7 @@ import { ValidationError } from "../errors";
 import { createRules, deleteRules, inspectRules, openBackend, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
 import { withRunner } from "../host/open-runner";
 import { sharedReads } from "../host/shared-reads";
-import { reportWarning } from "../progress";
+import { reportWarning } from "./engine/engine-log";
 import { findForwards } from "../tunnel/reap-orphans";
 import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { preflightTunnel } from "../tunnel/prepare-gateway";

@@ -1,7 +1,7 @@
 import { FirewallError } from "../errors";
 import type { Runner } from "../host/runner";
 import { sharedReads } from "../host/shared-reads";
-import { reportProgress } from "../progress";
+import { reportProgress } from "../dynamic/engine/engine-log";
 import { makeTag, ownerPrefix } from "../tag";
 import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { coversEverything, isUnspecified, parseCidr, sameRange } from "../validation/net";

@@ -1,4 +1,4 @@
-import { reportProgress } from "../progress";
+import { reportProgress } from "../dynamic/engine/engine-log";
 
 /**
  * The firewall lock's twin inside this provider process, one per host. Why: the host's flock

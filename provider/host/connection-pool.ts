@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { SharedTunnelError } from "../errors";
-import { reportProgress } from "../progress";
+import { reportProgress } from "../dynamic/engine/engine-log";
 import type { RunOptions, RunResult, Runner } from "./runner";
 import { Ssh2Runner, type RemoteConnection } from "./ssh2-runner";
 

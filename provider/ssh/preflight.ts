@@ -1,5 +1,5 @@
 import { PreflightError } from "../errors";
-import { reportProgress } from "../progress";
+import { reportProgress } from "../dynamic/engine/engine-log";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { buildListListenersArgv, parseSsListeners } from "../listener/parse-ss";

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { PreflightError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { reportProgress } from "../progress";
+import { reportProgress } from "../dynamic/engine/engine-log";
 import { tunnelFileNames } from "../tunnel/tunnel-files";
 import { formatHostPort } from "../validation/net";
 import type { SshDiagnosis } from "./classify-ssh-error";

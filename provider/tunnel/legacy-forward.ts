@@ -1,5 +1,5 @@
 import type { Runner } from "../host/runner";
-import { reportProgress } from "../progress";
+import { reportProgress } from "../dynamic/engine/engine-log";
 import { sharedReads } from "../host/shared-reads";
 import { parseSsListeners } from "../listener/parse-ss";
 import type { TunnelOutputs } from "../types";

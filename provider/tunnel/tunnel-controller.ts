@@ -1,7 +1,7 @@
 import { CommandFailedError, OwnershipError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { reportProgress } from "../progress";
+import { reportProgress } from "../dynamic/engine/engine-log";
 import { buildListListenersArgv, type Listener } from "../listener/parse-ss";
 import { awaitFirstStart } from "../keeper/first-start";
 import { readKeeper, readKeeperStatus, setRestartPolicy, startKeeper, stopKeeper, stopKeepersOf, writeKeeperArgv } from "../keeper/keeper";
