@@ -2,8 +2,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { createRules, deleteRules, inspectRules, openBackend, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
 import { withRunner } from "../host/open-runner";
+import { resourceLog } from "./engine/engine-log";
 import { sharedReads } from "../host/shared-reads";
-import { reportWarning } from "./engine/engine-log";
 import { findForwards } from "../tunnel/reap-orphans";
 import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { preflightTunnel } from "../tunnel/prepare-gateway";
@@ -54,7 +54,7 @@ export const firewallProvider = {
     const gated = inputs.preflightFor && { ...inputs.preflightFor, connection: inputs.connection, owner: inputs.owner, identity: inputs.identity };
     const failures = [...validateFirewallInputs(inputs), ...(gated ? validateTunnelInputs(gated) : [])];
     if (failures.length) throw new ValidationError(failures);
-    const outs = await withRunner(inputs.connection, async (runner) => {
+    const outs = await withRunner(inputs.connection, resourceLog(inputs.progressUrn).progress, async (runner) => {
       await stopOrphanWatchdogs(runner, inputs);
       return createWithExpiry(
         runner,
@@ -79,7 +79,8 @@ export const firewallProvider = {
    */
   async read(id: string, props: FirewallOutputs): Promise<pulumi.dynamic.ReadResult> {
     assertFirewallState(props);
-    const found = await withRunner(props.connection, async (runner) => {
+    const log = resourceLog(props.progressUrn);
+    const found = await withRunner(props.connection, log.progress, async (runner) => {
       // Refresh reads every rule resource at once: they share one listing of the firewall.
       const shared = sharedReads(runner);
       const { effective, ineffective } = await inspectRules(shared, props);
@@ -99,7 +100,7 @@ export const firewallProvider = {
         : props.backend === "ufw"
           ? `its rules are gone while the forward it gates still runs, so the trusted sources are shut out. pulumi up puts them back`
           : `the gate does not keep other sources out: ${found.problems.join("; ")}. pulumi up puts it back`;
-    if (drift) await reportWarning(drift);
+    if (drift) await log.warning(drift);
     return {
       id,
       props: { ...withoutDrift(props), rules: found.effective, sources: found.effective.map((r) => r.source), ...(drift ? { drift } : {}) },
@@ -115,7 +116,7 @@ export const firewallProvider = {
     // The prefix the rule was made with: a rule made before identities existed gates a forward
     // whose tag has none, and GatedTunnel now passes its forward's prefix with one.
     const gatesForwardsOf = olds.gatesForwardsOf ?? news.gatesForwardsOf;
-    const expiry = await withRunner(news.connection, async (runner) => {
+    const expiry = await withRunner(news.connection, resourceLog(news.progressUrn ?? olds.progressUrn).progress, async (runner) => {
       const backend = await openBackend(runner, olds.backend);
       await backend.ensureReady();
       // A rule whose gate does not hold is added again: add puts its gate back in place.
@@ -147,7 +148,7 @@ export const firewallProvider = {
   /** Removes exactly the rules this resource added; already gone is success. */
   async delete(_id: string, props: FirewallOutputs): Promise<void> {
     assertFirewallState(props);
-    await withRunner(props.connection, async (runner) => {
+    await withRunner(props.connection, resourceLog(props.progressUrn).progress, async (runner) => {
       // Cancel the pending expiry first, so the watchdog and this delete never race.
       await stopWatchdog(runner, props.ruleTag);
       await deleteRules(runner, props);

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { withRunner } from "../host/open-runner";
+import { resourceLog } from "./engine/engine-log";
 import { forwardShape } from "../tunnel/gateway-plan";
 import { rewriteGatewayFiles } from "../tunnel/prepare-gateway";
 import { createTunnel, deleteTunnel, refreshTunnel, updateTunnel } from "../tunnel/tunnel-controller";
@@ -67,7 +68,7 @@ export const tunnelProvider = {
   async create(inputs: TunnelInputs): Promise<pulumi.dynamic.CreateResult> {
     const failures = validateTunnelInputs(inputs);
     if (failures.length) throw new ValidationError(failures);
-    const outs = await withRunner(inputs.connection, async (runner) => {
+    const outs = await withRunner(inputs.connection, resourceLog(inputs.progressUrn).progress, async (runner) => {
       // Watchdogs an older version's create left for this resource would stop its next forward.
       await stopOrphanWatchdogs(runner, inputs);
       const deadline = await resolveDeadline(runner, inputs);
@@ -83,7 +84,7 @@ export const tunnelProvider = {
   /** Reports the truth: a keeper gone takes the tunnel with it; one backing off is present and not listening. */
   async read(id: string, props: TunnelOutputs): Promise<pulumi.dynamic.ReadResult> {
     assertTunnelState(props);
-    const now = await withRunner(props.connection, async (runner) => {
+    const now = await withRunner(props.connection, resourceLog(props.progressUrn).progress, async (runner) => {
       const found = await refreshTunnel(runner, props);
       if (!found && props.keeperPid === undefined) await stopWatchdog(runner, props.tag);
       return found;
@@ -97,7 +98,7 @@ export const tunnelProvider = {
     if (failures.length) throw new ValidationError(failures);
     assertTunnelState(olds);
     const gatewayChanged = !isDeepStrictEqual(olds.gateway, news.gateway);
-    const { expiry, command } = await withRunner(news.connection, async (runner) => {
+    const { expiry, command } = await withRunner(news.connection, resourceLog(news.progressUrn ?? olds.progressUrn).progress, async (runner) => {
       if (olds.keeperPid === undefined) {
         // Not reached through diff (it replaces such state); kept so an update can never strand one.
         if (gatewayChanged) await rewriteGatewayFiles(runner, news, olds.tag);
@@ -120,7 +121,7 @@ export const tunnelProvider = {
   /** Idempotent: a keeper or process already gone, or a pid now owned by someone else, is success. */
   async delete(_id: string, props: TunnelOutputs): Promise<void> {
     assertTunnelState(props);
-    await withRunner(props.connection, async (runner) => {
+    await withRunner(props.connection, resourceLog(props.progressUrn).progress, async (runner) => {
       // State from before keepers: cancel its watchdog first, so the watchdog and this delete never race.
       if (props.keeperPid === undefined) await stopWatchdog(runner, props.tag);
       await deleteTunnel(runner, props);

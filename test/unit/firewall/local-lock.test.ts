@@ -4,7 +4,7 @@ const tick = () => new Promise((r) => setTimeout(r, 5));
 
 /** Runs a holder that records when it starts and ends, holding the lock for a few ticks. */
 function holder(log: string[], host: string, mode: "shared" | "exclusive", name: string): Promise<void> {
-  return withLocalLock(host, mode, async () => {
+  return withLocalLock({ where: host }, mode, async () => {
     log.push(`${name}+`);
     await tick();
     await tick();
@@ -49,9 +49,9 @@ test("different hosts do not wait for each other", async () => {
 
 test("a holder that throws releases the lock", async () => {
   await expect(
-    withLocalLock("h", "exclusive", async () => {
+    withLocalLock({ where: "h" }, "exclusive", async () => {
       throw new Error("boom");
     }),
   ).rejects.toThrow("boom");
-  await expect(withLocalLock("h", "exclusive", async () => "next")).resolves.toBe("next");
+  await expect(withLocalLock({ where: "h" }, "exclusive", async () => "next")).resolves.toBe("next");
 });
