@@ -10,6 +10,7 @@ import { preflightTunnel } from "../tunnel/prepare-gateway";
 import { assertFirewallState } from "../validation/state";
 import { validateFirewallInputs, validateTunnelInputs } from "../validation/validate-inputs";
 import { isUnknown } from "../validation/fields";
+import { savedState } from "./saved-state";
 import { changedPaths, comparableConnection, CONNECTION_REPLACES } from "./changed-paths";
 import {
   createWithExpiry,
@@ -28,7 +29,7 @@ const KEYS = ["connection", "port", "protocol", "sources", "destination", "backe
 /** The FirewallAllow lifecycle. */
 export const firewallProvider = {
   /** Validates every input with no I/O. */
-  async check(_olds: unknown, news: FirewallInputs): Promise<pulumi.dynamic.CheckResult> {
+  async check(_olds: unknown, news: FirewallInputs): Promise<pulumi.dynamic.CheckResult<FirewallInputs>> {
     return { inputs: news, failures: validateFirewallInputs(news) };
   },
 
@@ -50,7 +51,7 @@ export const firewallProvider = {
   },
 
   /** Applies every rule (live and persisted) or none. */
-  async create(inputs: FirewallInputs): Promise<pulumi.dynamic.CreateResult> {
+  async create(inputs: FirewallInputs): Promise<pulumi.dynamic.CreateResult<FirewallOutputs>> {
     const gated = inputs.preflightFor && { ...inputs.preflightFor, connection: inputs.connection, owner: inputs.owner, identity: inputs.identity };
     const failures = [...validateFirewallInputs(inputs), ...(gated ? validateTunnelInputs(gated) : [])];
     if (failures.length) throw new ValidationError(failures);
@@ -77,7 +78,8 @@ export const firewallProvider = {
    * except under a GatedTunnel's forward that still runs: then a create would refuse (the
    * forward holds the port), so that too is drift that update repairs.
    */
-  async read(id: string, props: FirewallOutputs): Promise<pulumi.dynamic.ReadResult> {
+  async read(id: string, saved?: FirewallOutputs): Promise<pulumi.dynamic.ReadResult<FirewallOutputs>> {
+    const props = savedState(saved, "FirewallAllow");
     assertFirewallState(props);
     const log = resourceLog(props.progressUrn);
     const found = await withRunner(props.connection, log.progress, async (runner) => {
@@ -108,7 +110,7 @@ export const firewallProvider = {
   },
 
   /** Adds the new sources first, then removes the dropped ones, so no source is ever locked out in between. */
-  async update(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.UpdateResult> {
+  async update(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.UpdateResult<FirewallOutputs>> {
     const failures = validateFirewallInputs(news);
     if (failures.length) throw new ValidationError(failures);
     assertFirewallState(olds);
@@ -154,7 +156,7 @@ export const firewallProvider = {
       await deleteRules(runner, props);
     });
   },
-};
+} satisfies pulumi.dynamic.ResourceProvider<FirewallInputs, FirewallOutputs>;
 
 /** The inputs as diff compares them, with defaults filled in. */
 function comparable(values: FirewallInputs, backend: string | undefined, expiresAt: string | undefined): Record<string, unknown> {

@@ -12,6 +12,7 @@ import type { TunnelInputs, TunnelOutputs } from "../types";
 import { assertTunnelState } from "../validation/state";
 import { validateTunnelInputs } from "../validation/validate-inputs";
 import { isUnknown } from "../validation/fields";
+import { savedState } from "./saved-state";
 import { changedPaths, comparableConnection, CONNECTION_REPLACES } from "./changed-paths";
 import { mergeExpiry, nextDeadline, specForTunnel, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
 import { formatDeadline, resolveDeadline } from "../expiry/watchdog";
@@ -38,7 +39,7 @@ const COSMETIC = ["owner", "identity", "progressUrn", "preflight", "allowAllInte
 /** The SharedTunnel lifecycle. Contract per hook is in each TSDoc line. */
 export const tunnelProvider = {
   /** Validates every input with no I/O; all failures at once, each naming its property. */
-  async check(_olds: unknown, news: TunnelInputs): Promise<pulumi.dynamic.CheckResult> {
+  async check(_olds: unknown, news: TunnelInputs): Promise<pulumi.dynamic.CheckResult<TunnelInputs>> {
     return { inputs: news, failures: validateTunnelInputs(news) };
   },
 
@@ -65,7 +66,7 @@ export const tunnelProvider = {
   },
 
   /** Starts the forward under its keeper (which owns the deadline, when asked), or leaves nothing behind and throws. */
-  async create(inputs: TunnelInputs): Promise<pulumi.dynamic.CreateResult> {
+  async create(inputs: TunnelInputs): Promise<pulumi.dynamic.CreateResult<TunnelOutputs>> {
     const failures = validateTunnelInputs(inputs);
     if (failures.length) throw new ValidationError(failures);
     const outs = await withRunner(inputs.connection, resourceLog(inputs.progressUrn).progress, async (runner) => {
@@ -82,7 +83,8 @@ export const tunnelProvider = {
   },
 
   /** Reports the truth: a keeper gone takes the tunnel with it; one backing off is present and not listening. */
-  async read(id: string, props: TunnelOutputs): Promise<pulumi.dynamic.ReadResult> {
+  async read(id: string, saved?: TunnelOutputs): Promise<pulumi.dynamic.ReadResult<TunnelOutputs>> {
+    const props = savedState(saved, "SharedTunnel");
     assertTunnelState(props);
     const now = await withRunner(props.connection, resourceLog(props.progressUrn).progress, async (runner) => {
       const found = await refreshTunnel(runner, props);
@@ -93,7 +95,7 @@ export const tunnelProvider = {
   },
 
   /** Only credentials, the expiry, the restart policy and cosmetic inputs reach here: the running ssh keeps its pid. */
-  async update(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.UpdateResult> {
+  async update(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.UpdateResult<TunnelOutputs>> {
     const failures = validateTunnelInputs(news);
     if (failures.length) throw new ValidationError(failures);
     assertTunnelState(olds);
@@ -127,7 +129,7 @@ export const tunnelProvider = {
       await deleteTunnel(runner, props);
     });
   },
-};
+} satisfies pulumi.dynamic.ResourceProvider<TunnelInputs, TunnelOutputs>;
 
 /**
  * True when the rule gating this forward is being replaced (the engine asks with the gate unknown
