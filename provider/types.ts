@@ -41,8 +41,8 @@ export interface ConnectionArgs extends SshEndpointArgs {
   connectTimeoutSeconds?: number;
   /** Run every command on the tunnel host through `sudo -n` (firewall changes, low ports). */
   sudo?: boolean;
-  /** Bastions between the machine running pulumi and the tunnel host, nearest first. */
-  jumpHosts?: Omit<JumpHostArgs, "certificate" | "hostCertificateAuthority" | "agentSocket">[];
+  /** Bastions between the machine running pulumi and the tunnel host, nearest first; each pinned by its hostKey. */
+  jumpHosts?: SshEndpointArgs[];
   /** An ssh-agent socket path for this connection and its hops; `true` = this process's SSH_AUTH_SOCK. */
   agent?: string | true;
 }

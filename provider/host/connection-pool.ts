@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { SharedTunnelError } from "../errors";
 import type { Report } from "./report";
 import type { RunOptions, RunResult, Runner } from "./runner";
-import { Ssh2Runner, type RemoteConnection } from "./ssh2-runner";
+import type { RemoteConnection } from "./remote-connection";
+import { Ssh2Runner } from "./ssh2-runner";
 
 /**
  * One ssh2 connection per tunnel host and credentials, shared by every resource the provider

@@ -4,7 +4,7 @@ import type { Runner } from "./runner";
 import { SudoRunner } from "./sudo-runner";
 import { traced } from "./tracing-runner";
 import { acquireRemote } from "./connection-pool";
-import type { RemoteConnection } from "./ssh2-runner";
+import type { RemoteConnection } from "./remote-connection";
 
 /**
  * A local runner when no connection is given (the machine running pulumi is the tunnel host),
