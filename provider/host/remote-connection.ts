@@ -1,6 +1,7 @@
 /**
  * How the provider itself reaches a remote tunnel host over ssh2: the resolved connection, with no
- * idea where it came from (a resource's inputs, the reaper's command line).
+ * idea where it came from (a resource's inputs, the reaper's command line). The resources' input
+ * shapes (types.ts) extend these, so their docs are also the user's.
  */
 
 /** One ssh server the provider logs in to (a jump host, or the tunnel host), with its own credentials. */
@@ -9,9 +10,11 @@ export interface RemoteLogin {
   /** Default 22. */
   port?: number;
   user: string;
-  /** The key itself; or privateKeyPath, a file on the machine running the provider. */
+  /** The key itself (secret). */
   privateKey?: string;
+  /** The key's passphrase (secret). */
   privateKeyPassphrase?: string;
+  /** A key file on the machine that connects. */
   privateKeyPath?: string;
   /** Pinned, e.g. "ssh-ed25519 AAAA..."; a mismatch refuses to connect. */
   hostKey: string;
@@ -20,10 +23,10 @@ export interface RemoteLogin {
 export interface RemoteConnection extends RemoteLogin {
   /** Default 10. */
   connectTimeoutSeconds?: number;
-  /** Run every command through `sudo -n`. */
+  /** Run every command on the tunnel host through `sudo -n` (firewall changes, low ports). */
   sudo?: boolean;
-  /** Reached one after another before the tunnel host, nearest first. */
+  /** Bastions between the machine running pulumi and the tunnel host, nearest first; each pinned by its hostKey. */
   jumpHosts?: RemoteLogin[];
-  /** An ssh-agent socket path for the logins without a key of their own; `true` = this process's SSH_AUTH_SOCK. */
+  /** An ssh-agent socket path for this connection and its hops; `true` = this process's SSH_AUTH_SOCK. */
   agent?: string | true;
 }
