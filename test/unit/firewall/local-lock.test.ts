@@ -55,3 +55,11 @@ test("a holder that throws releases the lock", async () => {
   ).rejects.toThrow("boom");
   await expect(withLocalLock({ where: "h" }, "exclusive", async () => "next")).resolves.toBe("next");
 });
+
+test("a change that has to queue says so through the runner's report, with how many are ahead", async () => {
+  const lines: string[] = [];
+  const runner = { where: "h", report: (line: string) => lines.push(line) };
+  const hold = () => withLocalLock(runner, "exclusive", tick);
+  await Promise.all([hold(), hold(), hold()]);
+  expect(lines).toEqual(["waiting for the firewall on h (1 change ahead)", "waiting for the firewall on h (2 changes ahead)"]);
+});
