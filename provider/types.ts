@@ -2,23 +2,20 @@ import type { FirewallBackendName } from "./firewall/registry";
 
 /**
  * Plain (resolved) shapes of the resources' inputs and outputs, as the dynamic providers see them.
- * The public `pulumi.Input<>` wrappers live beside the resource classes.
+ * The public `*Args` are derived from these beside the resource classes (each property a
+ * `pulumi.Input<>`), so the TSDoc here is the user documentation of those properties.
  */
 
+import type { RemoteConnection, RemoteLogin } from "./host/remote-connection";
+
 /** An ssh server and how to log in to it, with a pinned host key. */
-export interface SshEndpointArgs {
-  host: string;
-  /** Default 22. */
-  port?: number;
-  user: string;
+export interface SshEndpointArgs extends RemoteLogin {
   /** Secret. For the gateway: kept on the tunnel host (0600, in the private state directory) while the forward lives. */
   privateKey?: string;
   /** Secret. For the gateway: handed to ssh through an askpass file in the private state directory, kept while the forward lives. */
   privateKeyPassphrase?: string;
   /** A key file on the machine that connects (for the gateway: on the tunnel host). */
   privateKeyPath?: string;
-  /** Pinned, e.g. "ssh-ed25519 AAAA..."; a mismatch refuses to connect. */
-  hostKey: string;
 }
 
 /**
@@ -38,15 +35,9 @@ export interface JumpHostArgs extends Omit<SshEndpointArgs, "hostKey"> {
 }
 
 /** How the provider reaches the tunnel host; omitted means the machine running pulumi. */
-export interface ConnectionArgs extends SshEndpointArgs {
-  /** Default 10. */
-  connectTimeoutSeconds?: number;
-  /** Run every command on the tunnel host through `sudo -n` (firewall changes, low ports). */
-  sudo?: boolean;
-  /** Bastions between the machine running pulumi and the tunnel host, nearest first. */
-  jumpHosts?: Omit<JumpHostArgs, "certificate" | "hostCertificateAuthority" | "agentSocket">[];
-  /** An ssh-agent socket path for this connection and its hops; `true` = this process's SSH_AUTH_SOCK. */
-  agent?: string | true;
+export interface ConnectionArgs extends RemoteConnection, SshEndpointArgs {
+  /** Bastions between the machine running pulumi and the tunnel host, nearest first; each pinned by its hostKey. */
+  jumpHosts?: SshEndpointArgs[];
 }
 
 /** The ssh server the forward goes through, as seen from the tunnel host. */
@@ -68,8 +59,12 @@ export interface GatewayArgs extends Omit<SshEndpointArgs, "hostKey"> {
  * `expiresAfter` (seconds, or "1h30m") counts from create or update, on the host's clock.
  */
 export interface ExpiryArgs {
+  /**
+   * Seconds or "1h30m" (<n>s|m|h|d parts), counted from create or update on the tunnel host's
+   * clock: then the host ends what the resource made by itself (stops the forward, removes the rules).
+   */
   expiresAfter?: number | string;
-  /** ISO 8601 with a zone. */
+  /** ISO 8601 with a zone; the same as expiresAfter at a fixed time. Set one of the two, not both. */
   expiresAt?: string;
 }
 
@@ -83,17 +78,25 @@ export interface ExpiryOutputs {
 export interface TunnelInputs extends ExpiryArgs {
   connection?: ConnectionArgs;
   gateway: GatewayArgs;
+  /** The trusted interface on the tunnel host, e.g. "198.51.100.40". */
   bindAddress: string;
   bindPort: number;
-  /** Required unless targetSocket is given. */
+  /** As seen from the gateway, e.g. "127.0.0.1". Required unless targetSocket is given. */
   targetHost?: string;
   targetPort?: number;
-  /** A Unix socket on the gateway to forward to, instead of targetHost/targetPort. */
+  /** A Unix socket on the gateway (e.g. "/run/app/http.sock"), instead of targetHost/targetPort: `-L bind:port:/path`. */
   targetSocket?: string;
+  /** Required to bind 0.0.0.0 or :: (any spelling). */
   allowAllInterfaces?: boolean;
+  /** Check the gateway path, bind address and port before starting. Default true. */
   preflight?: boolean;
+  /** ServerAliveInterval; default 15 (ServerAliveCountMax 3). */
   keepAliveSeconds?: number;
-  /** "always" (default): the keeper starts ssh again when it exits; "never": a dead forward stays dead until refresh and up. */
+  /**
+   * "always" (default): a keeper on the tunnel host starts ssh again when it exits (at once after
+   * a run that got through, backing off 1 s to 30 s while starts fail). "never": a forward that
+   * dies stays dead until refresh and up.
+   */
   restart?: "always" | "never";
   /** "project/stack/name", set by the resource class; names the tag on the process. */
   owner: string;
@@ -101,7 +104,11 @@ export interface TunnelInputs extends ExpiryArgs {
   identity?: string;
   /** The resource's URN, set by the resource class: where `pulumi up` shows its progress lines. */
   progressUrn?: string;
-  /** The ruleTag of the FirewallAllow gating this forward: replacing that rule replaces the forward first. */
+  /**
+   * The `id` of the FirewallAllow gating this forward (its ruleTag; GatedTunnel sets it). An input,
+   * not only a dependsOn, so that anything replacing the rule replaces this forward first: the
+   * forward stops before its rule goes, and starts again only behind the new one.
+   */
   gateTag?: string;
 }
 
@@ -132,10 +139,15 @@ export interface TunnelOutputs extends Omit<TunnelInputs, "expiresAt">, ExpiryOu
 export interface FirewallInputs extends ExpiryArgs {
   connection?: ConnectionArgs;
   port: number;
+  /** Default "tcp". */
   protocol?: "tcp" | "udp";
+  /** Addresses or CIDRs, IPv4 and IPv6. */
   sources: string[];
+  /** Usually the tunnel's bindAddress; omitted = any local address. */
   destination?: string;
+  /** "auto" (default) picks ufw when it is active, else nftables when nft is installed, else iptables. */
   backend?: "auto" | FirewallBackendName;
+  /** Required for a source that admits everyone (0.0.0.0/0, ::/0, any spelling). */
   allowAnySource?: boolean;
   owner: string;
   /** A hash of the resource's URN, set by the resource class: makes its tags its own (see tag.ts). */
@@ -147,7 +159,7 @@ export interface FirewallInputs extends ExpiryArgs {
    * so a tunnel that cannot start leaves no rule. Not compared by diff.
    */
   preflightFor?: Omit<TunnelInputs, "owner">;
-  /** Set by GatedTunnel: the owner prefix of the forward this rule gates, stopped before the rule expires. */
+  /** Set by GatedTunnel: the owner prefix of its forward, which the expiry stops before the rule goes. */
   gatesForwardsOf?: string;
 }
 

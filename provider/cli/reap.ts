@@ -7,6 +7,7 @@
 import { SharedTunnelError, UsageError } from "../errors";
 import { parseDuration } from "../validation/duration";
 import { withRunner } from "../host/open-runner";
+import { silent } from "../host/report";
 import { formatReapTable, reapHost, type ReapOptions } from "../reap/reap";
 import type { ConnectionArgs } from "../types";
 
@@ -71,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const rows = await withRunner(parsed.connection, (runner) => reapHost(runner, parsed.options));
+    const rows = await withRunner(parsed.connection, silent, (runner) => reapHost(runner, parsed.options));
     process.stdout.write(formatReapTable(rows));
     return 0;
   } catch (err) {

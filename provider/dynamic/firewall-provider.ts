@@ -3,14 +3,15 @@ import { ValidationError } from "../errors";
 import { createRules, deleteRules, inspectRules, openBackend, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
 import { backendKind } from "../firewall/registry";
 import { withRunner } from "../host/open-runner";
+import { resourceLog } from "./engine/engine-log";
 import { sharedReads } from "../host/shared-reads";
-import { reportWarning } from "../progress";
 import { findForwards } from "../tunnel/reap-orphans";
 import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { preflightTunnel } from "../tunnel/prepare-gateway";
 import { assertFirewallState } from "../validation/state";
 import { validateFirewallInputs, validateTunnelInputs } from "../validation/validate-inputs";
 import { isUnknown } from "../validation/fields";
+import { savedState } from "./saved-state";
 import { changedPaths, comparableConnection, CONNECTION_REPLACES } from "./changed-paths";
 import {
   createWithExpiry,
@@ -29,7 +30,7 @@ const KEYS = ["connection", "port", "protocol", "sources", "destination", "backe
 /** The FirewallAllow lifecycle. */
 export const firewallProvider = {
   /** Validates every input with no I/O. */
-  async check(_olds: unknown, news: FirewallInputs): Promise<pulumi.dynamic.CheckResult> {
+  async check(_olds: unknown, news: FirewallInputs): Promise<pulumi.dynamic.CheckResult<FirewallInputs>> {
     return { inputs: news, failures: validateFirewallInputs(news) };
   },
 
@@ -51,11 +52,11 @@ export const firewallProvider = {
   },
 
   /** Applies every rule (live and persisted) or none. */
-  async create(inputs: FirewallInputs): Promise<pulumi.dynamic.CreateResult> {
+  async create(inputs: FirewallInputs): Promise<pulumi.dynamic.CreateResult<FirewallOutputs>> {
     const gated = inputs.preflightFor && { ...inputs.preflightFor, connection: inputs.connection, owner: inputs.owner, identity: inputs.identity };
     const failures = [...validateFirewallInputs(inputs), ...(gated ? validateTunnelInputs(gated) : [])];
     if (failures.length) throw new ValidationError(failures);
-    const outs = await withRunner(inputs.connection, async (runner) => {
+    const outs = await withRunner(inputs.connection, resourceLog(inputs.progressUrn).progress, async (runner) => {
       await stopOrphanWatchdogs(runner, inputs);
       return createWithExpiry(
         runner,
@@ -78,9 +79,11 @@ export const firewallProvider = {
    * except under a GatedTunnel's forward that still runs: then a create would refuse (the
    * forward holds the port), so that too is drift that update repairs.
    */
-  async read(id: string, props: FirewallOutputs): Promise<pulumi.dynamic.ReadResult> {
+  async read(id: string, saved?: FirewallOutputs): Promise<pulumi.dynamic.ReadResult<FirewallOutputs>> {
+    const props = savedState(saved, "FirewallAllow");
     assertFirewallState(props);
-    const found = await withRunner(props.connection, async (runner) => {
+    const log = resourceLog(props.progressUrn);
+    const found = await withRunner(props.connection, log.progress, async (runner) => {
       // Refresh reads every rule resource at once: they share one listing of the firewall.
       const shared = sharedReads(runner);
       const { effective, ineffective } = await inspectRules(shared, props);
@@ -100,7 +103,7 @@ export const firewallProvider = {
         : backendKind(props.backend)?.deniesByDefault
           ? `its rules are gone while the forward it gates still runs, so the trusted sources are shut out. pulumi up puts them back`
           : `the gate does not keep other sources out: ${found.problems.join("; ")}. pulumi up puts it back`;
-    if (drift) await reportWarning(drift);
+    if (drift) await log.warning(drift);
     return {
       id,
       props: { ...withoutDrift(props), rules: found.effective, sources: found.effective.map((r) => r.source), ...(drift ? { drift } : {}) },
@@ -108,7 +111,7 @@ export const firewallProvider = {
   },
 
   /** Adds the new sources first, then removes the dropped ones, so no source is ever locked out in between. */
-  async update(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.UpdateResult> {
+  async update(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.UpdateResult<FirewallOutputs>> {
     const failures = validateFirewallInputs(news);
     if (failures.length) throw new ValidationError(failures);
     assertFirewallState(olds);
@@ -116,7 +119,7 @@ export const firewallProvider = {
     // The prefix the rule was made with: a rule made before identities existed gates a forward
     // whose tag has none, and GatedTunnel now passes its forward's prefix with one.
     const gatesForwardsOf = olds.gatesForwardsOf ?? news.gatesForwardsOf;
-    const expiry = await withRunner(news.connection, async (runner) => {
+    const expiry = await withRunner(news.connection, resourceLog(news.progressUrn ?? olds.progressUrn).progress, async (runner) => {
       const backend = await openBackend(runner, olds.backend);
       await backend.ensureReady();
       // A rule whose gate does not hold is added again: add puts its gate back in place.
@@ -148,13 +151,13 @@ export const firewallProvider = {
   /** Removes exactly the rules this resource added; already gone is success. */
   async delete(_id: string, props: FirewallOutputs): Promise<void> {
     assertFirewallState(props);
-    await withRunner(props.connection, async (runner) => {
+    await withRunner(props.connection, resourceLog(props.progressUrn).progress, async (runner) => {
       // Cancel the pending expiry first, so the watchdog and this delete never race.
       await stopWatchdog(runner, props.ruleTag);
       await deleteRules(runner, props);
     });
   },
-};
+} satisfies pulumi.dynamic.ResourceProvider<FirewallInputs, FirewallOutputs>;
 
 /** The inputs as diff compares them, with defaults filled in. */
 function comparable(values: FirewallInputs, backend: string | undefined, expiresAt: string | undefined): Record<string, unknown> {

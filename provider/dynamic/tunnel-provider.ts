@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { withRunner } from "../host/open-runner";
+import { resourceLog } from "./engine/engine-log";
 import { forwardShape } from "../tunnel/gateway-plan";
 import { rewriteGatewayFiles } from "../tunnel/prepare-gateway";
 import { createTunnel, deleteTunnel, refreshTunnel, updateTunnel } from "../tunnel/tunnel-controller";
@@ -11,6 +12,7 @@ import type { TunnelInputs, TunnelOutputs } from "../types";
 import { assertTunnelState } from "../validation/state";
 import { validateTunnelInputs } from "../validation/validate-inputs";
 import { isUnknown } from "../validation/fields";
+import { savedState } from "./saved-state";
 import { changedPaths, comparableConnection, CONNECTION_REPLACES } from "./changed-paths";
 import { mergeExpiry, nextDeadline, specForTunnel, stopOrphanWatchdogs, stopWatchdog, updateExpiry } from "../expiry/resource-expiry";
 import { formatDeadline, resolveDeadline } from "../expiry/watchdog";
@@ -37,7 +39,7 @@ const COSMETIC = ["owner", "identity", "progressUrn", "preflight", "allowAllInte
 /** The SharedTunnel lifecycle. Contract per hook is in each TSDoc line. */
 export const tunnelProvider = {
   /** Validates every input with no I/O; all failures at once, each naming its property. */
-  async check(_olds: unknown, news: TunnelInputs): Promise<pulumi.dynamic.CheckResult> {
+  async check(_olds: unknown, news: TunnelInputs): Promise<pulumi.dynamic.CheckResult<TunnelInputs>> {
     return { inputs: news, failures: validateTunnelInputs(news) };
   },
 
@@ -64,10 +66,10 @@ export const tunnelProvider = {
   },
 
   /** Starts the forward under its keeper (which owns the deadline, when asked), or leaves nothing behind and throws. */
-  async create(inputs: TunnelInputs): Promise<pulumi.dynamic.CreateResult> {
+  async create(inputs: TunnelInputs): Promise<pulumi.dynamic.CreateResult<TunnelOutputs>> {
     const failures = validateTunnelInputs(inputs);
     if (failures.length) throw new ValidationError(failures);
-    const outs = await withRunner(inputs.connection, async (runner) => {
+    const outs = await withRunner(inputs.connection, resourceLog(inputs.progressUrn).progress, async (runner) => {
       // Watchdogs an older version's create left for this resource would stop its next forward.
       await stopOrphanWatchdogs(runner, inputs);
       const deadline = await resolveDeadline(runner, inputs);
@@ -81,9 +83,10 @@ export const tunnelProvider = {
   },
 
   /** Reports the truth: a keeper gone takes the tunnel with it; one backing off is present and not listening. */
-  async read(id: string, props: TunnelOutputs): Promise<pulumi.dynamic.ReadResult> {
+  async read(id: string, saved?: TunnelOutputs): Promise<pulumi.dynamic.ReadResult<TunnelOutputs>> {
+    const props = savedState(saved, "SharedTunnel");
     assertTunnelState(props);
-    const now = await withRunner(props.connection, async (runner) => {
+    const now = await withRunner(props.connection, resourceLog(props.progressUrn).progress, async (runner) => {
       const found = await refreshTunnel(runner, props);
       if (!found && props.keeperPid === undefined) await stopWatchdog(runner, props.tag);
       return found;
@@ -92,12 +95,12 @@ export const tunnelProvider = {
   },
 
   /** Only credentials, the expiry, the restart policy and cosmetic inputs reach here: the running ssh keeps its pid. */
-  async update(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.UpdateResult> {
+  async update(_id: string, olds: TunnelOutputs, news: TunnelInputs): Promise<pulumi.dynamic.UpdateResult<TunnelOutputs>> {
     const failures = validateTunnelInputs(news);
     if (failures.length) throw new ValidationError(failures);
     assertTunnelState(olds);
     const gatewayChanged = !isDeepStrictEqual(olds.gateway, news.gateway);
-    const { expiry, command } = await withRunner(news.connection, async (runner) => {
+    const { expiry, command } = await withRunner(news.connection, resourceLog(news.progressUrn ?? olds.progressUrn).progress, async (runner) => {
       if (olds.keeperPid === undefined) {
         // Not reached through diff (it replaces such state); kept so an update can never strand one.
         if (gatewayChanged) await rewriteGatewayFiles(runner, news, olds.tag);
@@ -120,13 +123,13 @@ export const tunnelProvider = {
   /** Idempotent: a keeper or process already gone, or a pid now owned by someone else, is success. */
   async delete(_id: string, props: TunnelOutputs): Promise<void> {
     assertTunnelState(props);
-    await withRunner(props.connection, async (runner) => {
+    await withRunner(props.connection, resourceLog(props.progressUrn).progress, async (runner) => {
       // State from before keepers: cancel its watchdog first, so the watchdog and this delete never race.
       if (props.keeperPid === undefined) await stopWatchdog(runner, props.tag);
       await deleteTunnel(runner, props);
     });
   },
-};
+} satisfies pulumi.dynamic.ResourceProvider<TunnelInputs, TunnelOutputs>;
 
 /**
  * True when the rule gating this forward is being replaced (the engine asks with the gate unknown

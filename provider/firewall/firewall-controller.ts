@@ -1,7 +1,7 @@
 import { FirewallError, InternalError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { reportProgress } from "../progress";
+import { sharedReads } from "../host/shared-reads";
 import { makeTag, ownerPrefix } from "../tag";
 import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { orList } from "../validation/fields";
@@ -95,7 +95,7 @@ export async function createRules(
   const ruleTag = makeTag(inputs, now);
   const rules = rulesFor(inputs);
   const added: FirewallRule[] = [];
-  reportProgress(`adding ${describeRules(rules)} (${backend.name})`);
+  runner.report?.(`adding ${describeRules(rules)} (${backend.name})`);
   try {
     for (const rule of rules) {
       await backend.add(rule, ruleTag);
@@ -141,7 +141,7 @@ export async function inspectRules(
 /** Removes exactly the rules this resource added; already gone counts as success. */
 export async function deleteRules(runner: Runner, state: FirewallOutputs): Promise<void> {
   const backend = await openBackend(runner, state.backend);
-  reportProgress(`removing ${describeRules(state.rules)} (${backend.name})`);
+  runner.report?.(`removing ${describeRules(state.rules)} (${backend.name})`);
   for (const rule of state.rules) await backend.remove(rule, state.ruleTag);
 }
 

@@ -97,9 +97,7 @@ export interface LockedOptions {
  */
 export async function runLocked(runner: Runner, steps: readonly (readonly string[])[], options: LockedOptions): Promise<"done" | "changed"> {
   await ensureLockDir(runner);
-  const result = await withLocalLock(runner.where, "exclusive", () =>
-    runner.run(buildLockedArgv(steps, options.unchanged), { input: options.input }),
-  );
+  const result = await withLocalLock(runner, "exclusive", () => runner.run(buildLockedArgv(steps, options.unchanged), { input: options.input }));
   if (result.exitCode === 0) return "done";
   if (options.unchanged && result.exitCode === CHANGED_EXIT) return "changed";
   throw new CommandFailedError({

@@ -1,4 +1,4 @@
-import { reportProgress } from "../progress";
+import type { Runner } from "../host/runner";
 
 /**
  * The firewall lock's twin inside this provider process, one per host. Why: the host's flock
@@ -16,8 +16,9 @@ interface HostLock {
 
 const locks = new Map<string, HostLock>();
 
-/** Runs `work` holding this host's lock: any number of shared holders, or one exclusive. */
-export async function withLocalLock<T>(host: string, mode: "shared" | "exclusive", work: () => Promise<T>): Promise<T> {
+/** Runs `work` holding the lock of the runner's host: any number of shared holders, or one exclusive. */
+export async function withLocalLock<T>(runner: Pick<Runner, "where" | "report">, mode: "shared" | "exclusive", work: () => Promise<T>): Promise<T> {
+  const host = runner.where;
   const lock = locks.get(host) ?? { readers: 0, writing: false, queue: [] };
   locks.set(host, lock);
   await new Promise<void>((grant) => {
@@ -26,7 +27,7 @@ export async function withLocalLock<T>(host: string, mode: "shared" | "exclusive
     // Still queued: say so, since 50 rules on one host queue for seconds.
     if (mode === "exclusive" && lock.queue.some((w) => w.grant === grant)) {
       const ahead = lock.queue.filter((w) => w.mode === "exclusive").length - 1 + (lock.writing ? 1 : 0);
-      reportProgress(`waiting for the firewall on ${host} (${ahead} change${ahead === 1 ? "" : "s"} ahead)`);
+      runner.report?.(`waiting for the firewall on ${host} (${ahead} change${ahead === 1 ? "" : "s"} ahead)`);
     }
   });
   try {

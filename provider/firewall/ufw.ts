@@ -71,7 +71,7 @@ export class UfwBackend implements FirewallBackend {
   async list(): Promise<ObservedRule[]> {
     await ensureLockDir(this.runner);
     const argv = ["flock", "-s", "-w", "120", FIREWALL_LOCK, "cat", "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
-    const { stdout } = await withLocalLock(this.runner.where, "shared", () => runChecked(this.runner, argv, { what: "read ufw's saved rules" }));
+    const { stdout } = await withLocalLock(this.runner, "shared", () => runChecked(this.runner, argv, { what: "read ufw's saved rules" }));
     return parseUfwUserRules(stdout);
   }
 

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { SharedTunnelError } from "../errors";
-import { reportProgress } from "../progress";
+import type { Report } from "./report";
 import type { RunOptions, RunResult, Runner } from "./runner";
-import { Ssh2Runner, type RemoteConnection } from "./ssh2-runner";
+import type { RemoteConnection } from "./remote-connection";
+import { Ssh2Runner } from "./ssh2-runner";
 
 /**
  * One ssh2 connection per tunnel host and credentials, shared by every resource the provider
@@ -31,14 +32,14 @@ const pool = new Map<string, Entry>();
 /** Set by closeAllConnections: the process is leaving, so no new connection or command starts. */
 let closing = false;
 
-/** A runner on the shared connection for `conn`; its close() only releases it. */
-export function acquireRemote(conn: RemoteConnection): Promise<Runner> {
+/** A runner on the shared connection for `conn`; its close() only releases it. `report` hears of a new connection. */
+export function acquireRemote(conn: RemoteConnection, report: Report): Promise<Runner> {
   if (closing) return Promise.reject(shuttingDown(`${conn.user}@${conn.host}`));
   const key = poolKey(conn);
   let entry = pool.get(key);
   if (!entry) {
     const hops = conn.jumpHosts?.length ? ` through ${conn.jumpHosts.length} jump host${conn.jumpHosts.length > 1 ? "s" : ""}` : "";
-    reportProgress(`connecting to ${conn.user}@${conn.host}${hops}`);
+    report(`connecting to ${conn.user}@${conn.host}${hops}`);
     entry = { connecting: Ssh2Runner.connect(conn), users: 0, active: 0, waiting: [] };
     pool.set(key, entry);
     // A failed connect is not cached: the next resource tries again.
@@ -48,7 +49,7 @@ export function acquireRemote(conn: RemoteConnection): Promise<Runner> {
   return e.connecting.then((ssh) => {
     if (ssh.closed) {
       pool.delete(key);
-      return acquireRemote(conn);
+      return acquireRemote(conn, report);
     }
     return sharedRunner(key, e, ssh);
   });

@@ -1,5 +1,6 @@
 import { CommandFailedError } from "../errors";
 import { quoteArgv } from "./quote";
+import type { Report } from "./report";
 
 /** What a command printed and how it ended. */
 export interface RunResult {
@@ -35,6 +36,8 @@ export interface RunOptions {
 export interface Runner {
   /** "local" or "user@host:port", for error messages. */
   readonly where: string;
+  /** Where progress lines of the steps using this runner go; absent: nowhere (set by openRunner). */
+  readonly report?: Report;
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
   close(): Promise<void>;
 }

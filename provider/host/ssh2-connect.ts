@@ -2,14 +2,14 @@ import { readFile } from "node:fs/promises";
 import type { Duplex } from "node:stream";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { SshConnectError } from "../errors";
-import type { ConnectionArgs, SshEndpointArgs } from "../types";
+import type { RemoteConnection, RemoteLogin } from "./remote-connection";
 
 /**
  * One ssh server on the way to the tunnel host (a jump host, or the tunnel host itself): where it
  * is, its own credentials, and how errors name it ("jump host 2 of 2 (198.18.1.2:22)").
  */
 export interface Step {
-  endpoint: SshEndpointArgs;
+  endpoint: RemoteLogin;
   /** The input property it came from: "connection" or "connection.jumpHosts[1]". */
   property: string;
   label: string;
@@ -18,20 +18,20 @@ export interface Step {
 }
 
 /** The steps of a connection, nearest first, the tunnel host last. */
-export function stepsOf(conn: ConnectionArgs): Step[] {
+export function stepsOf(conn: RemoteConnection): Step[] {
   const hops = conn.jumpHosts ?? [];
-  const steps = hops.map((hop, i) => step(hop as SshEndpointArgs, `connection.jumpHosts[${i}]`, `jump host ${i + 1} of ${hops.length}`));
+  const steps = hops.map((hop, i) => step(hop, `connection.jumpHosts[${i}]`, `jump host ${i + 1} of ${hops.length}`));
   return [...steps, step(conn, "connection", "the tunnel host")];
 }
 
-function step(endpoint: SshEndpointArgs, property: string, name: string): Step {
+function step(endpoint: RemoteLogin, property: string, name: string): Step {
   const port = endpoint.port ?? 22;
   const label = property === "connection" ? name : `${name} (${endpoint.host}:${port})`;
   return { endpoint, property, label, where: `${endpoint.user}@${endpoint.host}:${port}` };
 }
 
 /** The agent socket the steps without a key of their own use, or undefined when none was asked for. */
-export function agentPath(conn: ConnectionArgs): string | undefined {
+export function agentPath(conn: RemoteConnection): string | undefined {
   if (conn.agent === undefined) return undefined;
   if (conn.agent !== true) return conn.agent;
   const sock = process.env.SSH_AUTH_SOCK;

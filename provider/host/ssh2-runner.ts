@@ -2,15 +2,12 @@ import { randomBytes } from "node:crypto";
 import type { Client, ClientChannel } from "ssh2";
 import { RunnerError, SshConnectError } from "../errors";
 import { retry } from "../retry";
-import type { ConnectionArgs } from "../types";
 import { afterBegin, ByteText, printBegin } from "./framing";
 import { quoteArgv } from "./quote";
+import type { RemoteConnection } from "./remote-connection";
 import type { RunOptions, RunResult, Runner } from "./runner";
 import { ShellSession } from "./shell-session";
 import { agentPath, connectStep, forwardTo, stepsOf } from "./ssh2-connect";
-
-/** How the provider reaches a remote tunnel host: the public `Connection` input, resolved. */
-export type RemoteConnection = ConnectionArgs;
 
 /**
  * Runs argv on a remote host over one ssh2 connection. sshd hands an exec request to the user's

@@ -1,33 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { firewallClosures } from "../dynamic/closures";
-import { ownerOf, secretInput, urnInputs, type Connection } from "./inputs";
+import type { FirewallInputs } from "../types";
+import { ownerOf, secretInput, urnInputs, type Connection, type InputsOf, type SetByResource } from "./inputs";
 import type { SharedTunnelArgs } from "./shared-tunnel";
 import type { FirewallBackendName } from "../types";
 
-export interface FirewallAllowArgs {
+export interface FirewallAllowArgs extends InputsOf<Omit<FirewallInputs, "connection" | "preflightFor" | SetByResource>> {
   connection?: pulumi.Input<Connection>;
-  port: pulumi.Input<number>;
-  /** Default "tcp". */
-  protocol?: pulumi.Input<"tcp" | "udp">;
-  /** Addresses or CIDRs, IPv4 and IPv6. */
-  sources: pulumi.Input<pulumi.Input<string>[]>;
-  /** Usually the tunnel's bindAddress; omitted = any local address. */
-  destination?: pulumi.Input<string>;
-  /** "auto" (default) picks ufw when it is active, else nftables when nft is installed, else iptables. */
-  backend?: pulumi.Input<"auto" | FirewallBackendName>;
-  /** Required for a source that admits everyone (0.0.0.0/0, ::/0, any spelling). */
-  allowAnySource?: pulumi.Input<boolean>;
   /**
    * The tunnel this rule gates (GatedTunnel sets it): its preflight runs before the rule goes in,
    * so a forward that cannot start leaves no rule. Kept secret in state, as input and output (it holds the gateway key).
    */
   preflightFor?: Omit<SharedTunnelArgs, "connection">;
-  /** Seconds or "1h30m", counted from create or update on the tunnel host: then the host removes the rules by itself. */
-  expiresAfter?: pulumi.Input<number | string>;
-  /** ISO 8601 with a zone. Set expiresAfter or expiresAt, not both. */
-  expiresAt?: pulumi.Input<string>;
-  /** Set by GatedTunnel: the owner prefix of its forward, which the expiry stops before the rule goes. */
-  gatesForwardsOf?: pulumi.Input<string>;
 }
 
 /** Host-firewall allow rules for a port from a source range, tagged so delete removes exactly them. */

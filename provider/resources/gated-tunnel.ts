@@ -7,10 +7,9 @@ import { FirewallAllow, type FirewallAllowArgs } from "./firewall-allow";
 import { ownerOf, urnInputs } from "./inputs";
 import { SharedTunnel, type SharedTunnelArgs } from "./shared-tunnel";
 
-export interface GatedTunnelArgs extends Omit<SharedTunnelArgs, "gateTag"> {
+export interface GatedTunnelArgs extends Omit<SharedTunnelArgs, "gateTag">, Pick<FirewallAllowArgs, "backend"> {
   /** Who may connect to the shared forward: addresses or CIDRs. */
-  sources: pulumi.Input<pulumi.Input<string>[]>;
-  backend?: FirewallAllowArgs["backend"];
+  sources: FirewallAllowArgs["sources"];
 }
 
 /**

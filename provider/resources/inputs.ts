@@ -2,8 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { identityOf } from "../tag";
 import type { ConnectionArgs, GatewayArgs } from "../types";
 
-/** Every property of T as a pulumi.Input (so other resources' outputs can feed it); docs carry over. */
-type InputsOf<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+/**
+ * Every property of T as a pulumi.Input (so other resources' outputs can feed it), and each item
+ * of a list property too (a list may mix outputs and plain values); docs carry over.
+ */
+export type InputsOf<T> = { [K in keyof T]: pulumi.Input<T[K] extends readonly (infer Item)[] ? pulumi.Input<Item>[] : T[K]> };
+
+/** Inputs the resource classes fill in themselves: never part of the public *Args. */
+export type SetByResource = "owner" | "identity" | "progressUrn";
 
 /** One bastion in front of the tunnel host; each field may be an output (a key from a secret). */
 export type ConnectionJumpHost = InputsOf<NonNullable<ConnectionArgs["jumpHosts"]>[number]>;

@@ -1,41 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { tunnelClosures } from "../dynamic/closures";
-import { ownerOf, secretInput, urnInputs, type Connection, type Gateway } from "./inputs";
+import type { TunnelInputs } from "../types";
+import { ownerOf, secretInput, urnInputs, type Connection, type Gateway, type InputsOf, type SetByResource } from "./inputs";
 
-export interface SharedTunnelArgs {
+export interface SharedTunnelArgs extends InputsOf<Omit<TunnelInputs, "connection" | "gateway" | SetByResource>> {
   /** How to reach the tunnel host; omitted = the machine running pulumi. */
   connection?: pulumi.Input<Connection>;
   gateway: pulumi.Input<Gateway>;
-  /** The trusted interface on the tunnel host, e.g. "198.51.100.40". */
-  bindAddress: pulumi.Input<string>;
-  bindPort: pulumi.Input<number>;
-  /** As seen from the gateway, e.g. "127.0.0.1". Required unless targetSocket is given. */
-  targetHost?: pulumi.Input<string>;
-  targetPort?: pulumi.Input<number>;
-  /** A Unix socket on the gateway (e.g. "/run/app/http.sock"), instead of targetHost/targetPort: `-L bind:port:/path`. */
-  targetSocket?: pulumi.Input<string>;
-  /** Required to bind 0.0.0.0 or :: (any spelling). */
-  allowAllInterfaces?: pulumi.Input<boolean>;
-  /** Check the gateway path, bind address and port before starting. Default true. */
-  preflight?: pulumi.Input<boolean>;
-  /** ServerAliveInterval; default 15 (ServerAliveCountMax 3). */
-  keepAliveSeconds?: pulumi.Input<number>;
-  /**
-   * "always" (default): a keeper on the tunnel host starts ssh again when it exits (at once after
-   * a run that got through, backing off 1 s to 30 s while starts fail). "never": a forward that
-   * dies stays dead until refresh and up.
-   */
-  restart?: pulumi.Input<"always" | "never">;
-  /** Seconds or "1h30m" (<n>s|m|h|d parts), counted from create or update on the tunnel host's clock: then the host stops the forward by itself. */
-  expiresAfter?: pulumi.Input<number | string>;
-  /** ISO 8601 with a zone; the same as expiresAfter at a fixed time. Set one of the two, not both. */
-  expiresAt?: pulumi.Input<string>;
-  /**
-   * The `id` of the FirewallAllow gating this forward (GatedTunnel sets it). An input, not only a
-   * dependsOn, so that anything replacing the rule replaces this forward first: the forward stops
-   * before its rule goes, and starts again only behind the new one.
-   */
-  gateTag?: pulumi.Input<string>;
 }
 
 /**

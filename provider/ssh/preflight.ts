@@ -1,5 +1,4 @@
 import { PreflightError } from "../errors";
-import { reportProgress } from "../progress";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { formatHostPort } from "../validation/net";
@@ -11,7 +10,7 @@ import { buildPreflightArgv, type GatewayEndpoint } from "./forward-argv";
 export async function checkGatewayPath(runner: Runner, gw: GatewayEndpoint, targetHost: string, targetPort: number): Promise<void> {
   const argv = buildPreflightArgv(gw, targetHost, targetPort);
   const where = { gateway: formatHostPort(gw.host, gw.port), target: formatHostPort(targetHost, targetPort), listen: "" };
-  reportProgress(
+  runner.report?.(
     `checking that ${where.target} answers through the gateway ${where.gateway}${gw.jump ? ` (via ${gw.jump.hops.length} jump host${gw.jump.hops.length > 1 ? "s" : ""})` : ""}`,
   );
   // A hop's failure closes the gateway's connection early, which reads as a drop: not retried.

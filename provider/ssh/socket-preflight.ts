@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import { PreflightError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { reportProgress } from "../progress";
 import { formatHostPort } from "../validation/net";
 import type { SshDiagnosis } from "./classify-ssh-error";
 import { clearHopLogs, diagnoseThroughHops } from "./diagnose-hops";
@@ -93,7 +92,7 @@ export async function checkSocketPath(
   const sshArgv = buildSocketProbeArgv(gw, local, socket, probe.log);
   const argv = ["sh", "-c", PROBE, "sh", probe.log, probe.dir, local, ...sshArgv];
   const where = { gateway: formatHostPort(gw.host, gw.port), target: socket, listen: "", socketTarget: true };
-  reportProgress(`checking that the socket ${socket} answers through the gateway ${where.gateway}`);
+  runner.report?.(`checking that the socket ${socket} answers through the gateway ${where.gateway}`);
   await clearHopLogs(runner, gw);
   const result = await runner.run(argv, { timeoutMs: 60_000 });
   const out = result.stdout;

@@ -1,5 +1,4 @@
 import type { Runner } from "../host/runner";
-import { reportProgress } from "../progress";
 import { sharedReads } from "../host/shared-reads";
 import { parseSsListeners } from "../listener/parse-ss";
 import type { TunnelOutputs } from "../types";
@@ -39,7 +38,7 @@ export async function refreshLegacyForward(runner: Runner, state: TunnelOutputs)
 export async function deleteLegacyForward(runner: Runner, state: TunnelOutputs): Promise<void> {
   const identity = await readProcessIdentity(runner, state.pid);
   if (isOurProcess(identity, state.processStartTicks, state.tag)) {
-    reportProgress(`stopping ssh pid ${state.pid} and waiting for ${state.listenAddress} to close`);
+    runner.report?.(`stopping ssh pid ${state.pid} and waiting for ${state.listenAddress} to close`);
     await stopProcess(runner, { pid: state.pid, startTicks: state.processStartTicks }, { what: "stop the ssh forward" });
   }
   await removeTunnelFiles(runner, state.tag);

@@ -1,7 +1,6 @@
 import { CommandFailedError, OwnershipError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { reportProgress } from "../progress";
 import { buildListListenersArgv, type Listener } from "../listener/parse-ss";
 import { awaitFirstStart } from "../keeper/first-start";
 import { readKeeper, readKeeperStatus, setRestartPolicy, startKeeper, stopKeeper, stopKeepersOf, writeKeeperArgv } from "../keeper/keeper";
@@ -41,7 +40,7 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     const gw = await prepareGateway(runner, inputs, tag);
     if (inputs.preflight !== false) await runPreflight(runner, inputs, gw, tag);
     const argv = forwardArgv(inputs, gw, files.logFile);
-    reportProgress(
+    runner.report?.(
       `starting ssh -L ${listen} to ${describeTarget(targetOf(inputs))} via ${formatHostPort(gw.host, gw.port)}, kept up by a keeper on the tunnel host`,
     );
     const spec = { dir, tag, files: allTunnelFileNames(tag) };
@@ -49,7 +48,7 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     const first = await retryPreAuthDrops(
       async () => {
         await startKeeper(runner, spec, argv, deadline);
-        reportProgress(`waiting for ${listen} to be held by the ssh the keeper started`);
+        runner.report?.(`waiting for ${listen} to be held by the ssh the keeper started`);
         return awaitFirstStart(runner, dir, tag, inputs.bindAddress, inputs.bindPort);
       },
       async (r) => (r.kind === "exited" ? (await runner.run(["cat", files.logFile])).stdout : ""),
@@ -120,7 +119,7 @@ export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promi
  */
 export async function deleteTunnel(runner: Runner, state: TunnelOutputs): Promise<void> {
   if (state.keeperPid === undefined) return deleteLegacyForward(runner, state);
-  reportProgress(`stopping the keeper (pid ${state.keeperPid}) and its ssh, and waiting for ${state.listenAddress} to close`);
+  runner.report?.(`stopping the keeper (pid ${state.keeperPid}) and its ssh, and waiting for ${state.listenAddress} to close`);
   await stopKeeper(runner, await stateDir(runner), { pid: state.keeperPid, startTicks: state.keeperStartTicks, tag: state.tag });
   await stopKeepersOf(runner, state.tag);
   await reapTunnelOrphans(runner, `${state.tag}.`);

@@ -2,6 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { acquireRemote, closeAllConnections } from "../../provider/host/connection-pool";
+import { silent } from "../../provider/host/report";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { Ssh2Runner } from "../../provider/host/ssh2-runner";
 import { waitFor } from "../../provider/state/wait-for";
@@ -125,9 +126,9 @@ test("a hop's key may be encrypted: its own passphrase opens it; a wrong one is 
 test("the shared pool keys on the whole chain: the same host and user through a bastion is another connection", async () => {
   const direct = { host: lab.thSshAddr, user: lab.thUser, privateKeyPath: lab.thKey, hostKey: lab.thHostKey };
   const [a, b, c] = await Promise.all([
-    acquireRemote(direct),
-    acquireRemote({ ...direct, jumpHosts: [{ ...bastion(lab) }], host: lab.thBehindJump }),
-    acquireRemote({ ...viaBastion(lab) }),
+    acquireRemote(direct, silent),
+    acquireRemote({ ...direct, jumpHosts: [{ ...bastion(lab) }], host: lab.thBehindJump }, silent),
+    acquireRemote({ ...viaBastion(lab) }, silent),
   ]);
   try {
     expect(a.where).toBe(`${lab.thUser}@${lab.thSshAddr}:22`);

@@ -1,4 +1,5 @@
 import { acquireRemote, closeAllConnections } from "../../provider/host/connection-pool";
+import { silent } from "../../provider/host/report";
 import { Ssh2Runner } from "../../provider/host/ssh2-runner";
 import { readLab } from "../support/lab";
 
@@ -66,7 +67,7 @@ test("a timed-out command gives a timed-out result and the next command still ru
 });
 
 test("30 commands at once through the shared connection all come back right", async () => {
-  const shared = await acquireRemote(conn);
+  const shared = await acquireRemote(conn, silent);
   try {
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => shared.run(["sh", "-c", `printf '%s' ${i}; exit $((${i} % 4))`])));
     results.forEach((r, i) => expect(r).toMatchObject({ stdout: String(i), exitCode: i % 4 }));
@@ -77,7 +78,7 @@ test("30 commands at once through the shared connection all come back right", as
 
 // Last in this file: it closes the pool for good, as a provider leaving with its engine does.
 test("closing every connection lets a running command finish, then refuses new ones", async () => {
-  const shared = await acquireRemote(conn);
+  const shared = await acquireRemote(conn, silent);
   const running = shared.run(["sh", "-c", "sleep 0.5; echo finished"]);
   await new Promise((r) => setTimeout(r, 100));
   const started = Date.now();
@@ -85,6 +86,6 @@ test("closing every connection lets a running command finish, then refuses new o
   expect(await running).toMatchObject({ exitCode: 0, stdout: "finished\n" });
   expect(Date.now() - started).toBeLessThan(3000);
   await expect(shared.run(["true"])).rejects.toThrow(/exiting and has closed its connections/);
-  await expect(acquireRemote(conn)).rejects.toThrow(/exiting and has closed its connections/);
+  await expect(acquireRemote(conn, silent)).rejects.toThrow(/exiting and has closed its connections/);
   await shared.close();
 });

@@ -4,7 +4,7 @@ const tick = () => new Promise((r) => setTimeout(r, 5));
 
 /** Runs a holder that records when it starts and ends, holding the lock for a few ticks. */
 function holder(log: string[], host: string, mode: "shared" | "exclusive", name: string): Promise<void> {
-  return withLocalLock(host, mode, async () => {
+  return withLocalLock({ where: host }, mode, async () => {
     log.push(`${name}+`);
     await tick();
     await tick();
@@ -49,9 +49,17 @@ test("different hosts do not wait for each other", async () => {
 
 test("a holder that throws releases the lock", async () => {
   await expect(
-    withLocalLock("h", "exclusive", async () => {
+    withLocalLock({ where: "h" }, "exclusive", async () => {
       throw new Error("boom");
     }),
   ).rejects.toThrow("boom");
-  await expect(withLocalLock("h", "exclusive", async () => "next")).resolves.toBe("next");
+  await expect(withLocalLock({ where: "h" }, "exclusive", async () => "next")).resolves.toBe("next");
+});
+
+test("a change that has to queue says so through the runner's report, with how many are ahead", async () => {
+  const lines: string[] = [];
+  const runner = { where: "h", report: (line: string) => lines.push(line) };
+  const hold = () => withLocalLock(runner, "exclusive", tick);
+  await Promise.all([hold(), hold(), hold()]);
+  expect(lines).toEqual(["waiting for the firewall on h (1 change ahead)", "waiting for the firewall on h (2 changes ahead)"]);
 });

@@ -1,4 +1,4 @@
-import { engineAddress } from "../../provider/engine-address";
+import { engineAddress } from "../../../../provider/dynamic/engine/engine-address";
 
 const script = "/p/node_modules/@pulumi/pulumi/cmd/dynamic-provider/index.js";
 

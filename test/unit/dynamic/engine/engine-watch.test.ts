@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { healthProbe, watchEngine, type EngineState } from "../../provider/engine-watch";
+import { healthProbe, watchEngine, type EngineState } from "../../../../provider/dynamic/engine/engine-watch";
 
 /** A gRPC server standing in for the engine (it serves no health service: any answer means "there"). */
 async function fakeEngine(): Promise<{ address: string; server: grpc.Server }> {
@@ -74,7 +74,7 @@ function fakeProvider(address: string, keepAlive: boolean): { exited: Promise<nu
   const dir = mkdtempSync(path.join(tmpdir(), "pst-engine-watch-"));
   const script = path.join(dir, "cmd", "dynamic-provider", "index.js");
   mkdirSync(path.dirname(script), { recursive: true });
-  const watch = require.resolve("../../provider/engine-watch");
+  const watch = require.resolve("../../../../provider/dynamic/engine/engine-watch");
   // keepAlive stands in for the provider's gRPC server, which keeps a real provider running.
   writeFileSync(script, `require(${JSON.stringify(watch)}).leaveWithEngine();${keepAlive ? " setInterval(() => {}, 60000);" : ""}\n`);
   const child = spawn(process.execPath, [script, address], { stdio: "ignore" });

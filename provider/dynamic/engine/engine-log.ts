@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from "node:async_hooks";
+import type { Report } from "../../host/report";
 import { engineAddress } from "./engine-address";
 
 /**
@@ -13,29 +13,26 @@ import { engineAddress } from "./engine-address";
  * Progress is best effort: when there is no engine (tests, the reaper), it goes nowhere, and a
  * failed send never fails the step.
  */
-const current = new AsyncLocalStorage<string>();
-
-/** Runs `work` with progress lines going to `urn`'s row (no URN: nowhere). */
-export function withProgress<T>(urn: string | undefined, work: () => Promise<T>): Promise<T> {
-  return urn ? current.run(urn, work) : work();
+export interface ResourceLog {
+  /** Shows `message` on the resource's row; returns at once. */
+  progress: Report;
+  /**
+   * A warning on the resource, kept in the run's diagnostics (what `pulumi refresh` and
+   * `pulumi up` list at the end). Resolves once the engine has it (at most 2 s), so it is shown
+   * before the step reports done; still best effort.
+   */
+  warning(message: string): Promise<void>;
 }
 
-/** Shows `message` on the current resource's row; returns at once. */
-export function reportProgress(message: string): void {
-  void sendLog(message, "INFO", true);
+/** Progress lines and warnings for the resource `urn` (no URN: nowhere). */
+export function resourceLog(urn: string | undefined): ResourceLog {
+  return {
+    progress: (message) => void sendLog(urn, message, "INFO", true),
+    warning: (message) => sendLog(urn, message, "WARNING", false),
+  };
 }
 
-/**
- * A warning on the current resource, kept in the run's diagnostics (what `pulumi refresh` and
- * `pulumi up` list at the end). Resolves once the engine has it (at most 2 s), so it is shown
- * before the step reports done; still best effort.
- */
-export function reportWarning(message: string): Promise<void> {
-  return sendLog(message, "WARNING", false);
-}
-
-function sendLog(message: string, severity: "INFO" | "WARNING", ephemeral: boolean): Promise<void> {
-  const urn = current.getStore();
+function sendLog(urn: string | undefined, message: string, severity: "INFO" | "WARNING", ephemeral: boolean): Promise<void> {
   const engine = urn ? engineClient() : undefined;
   if (!urn || !engine) return Promise.resolve();
   return new Promise((resolve) => {

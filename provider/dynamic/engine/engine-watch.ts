@@ -1,5 +1,5 @@
 import { engineAddress } from "./engine-address";
-import { closeAllConnections } from "./host/connection-pool";
+import { closeAllConnections } from "../../host/connection-pool";
 
 /**
  * Makes this provider process leave when the Pulumi engine that started it is gone.
