@@ -1,5 +1,3 @@
-import type { FirewallBackendName } from "./firewall/registry";
-
 /**
  * Plain (resolved) shapes of the resources' inputs and outputs, as the dynamic providers see them.
  * The public `*Args` are derived from these beside the resource classes (each property a
@@ -163,8 +161,18 @@ export interface FirewallInputs extends ExpiryArgs {
   gatesForwardsOf?: string;
 }
 
-/** A host firewall the FirewallAllow resource can drive (firewall/registry.ts lists them). */
-export type { FirewallBackendName };
+/**
+ * Every host firewall the FirewallAllow resource can drive, in the order "auto" tries them: ufw
+ * when it is active, else nftables when nft is installed, else iptables. firewall/registry.ts
+ * maps each name to its implementation.
+ */
+export const FIREWALL_BACKEND_NAMES = ["ufw", "nftables", "iptables"] as const;
+
+export type FirewallBackendName = (typeof FIREWALL_BACKEND_NAMES)[number];
+
+export function isFirewallBackendName(name: unknown): name is FirewallBackendName {
+  return typeof name === "string" && (FIREWALL_BACKEND_NAMES as readonly string[]).includes(name);
+}
 
 export interface FirewallRule {
   source: string;

@@ -1,7 +1,7 @@
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { assertTag } from "../tag";
-import type { FirewallRule } from "../types";
+import { FIREWALL_BACKEND_NAMES, isFirewallBackendName, type FirewallBackendName, type FirewallRule } from "../types";
 import type { BackendKind, FirewallBackend } from "./backend";
 import { FIREWALL_LOCK } from "./host-lock";
 import { IPTABLES } from "./iptables";
@@ -10,19 +10,11 @@ import { hasCommand } from "./other-firewalls";
 import { UFW } from "./ufw";
 
 /**
- * Every firewall backend, in the order "auto" tries them: ufw when it is active, else nftables
- * when nft is installed, else iptables. A new backend is its own file (a BackendKind beside its
- * FirewallBackend) plus its name here and its line in KINDS.
+ * Each backend's kind, by name. The names and their detection order are FIREWALL_BACKEND_NAMES in
+ * types.ts (the inputs' vocabulary); a new backend is its own file (a BackendKind beside its
+ * FirewallBackend), its name there, and its line here: the type refuses a name without a line.
  */
-export const FIREWALL_BACKEND_NAMES = ["ufw", "nftables", "iptables"] as const;
-
-export type FirewallBackendName = (typeof FIREWALL_BACKEND_NAMES)[number];
-
 const KINDS: Readonly<Record<FirewallBackendName, BackendKind>> = { ufw: UFW, nftables: NFTABLES, iptables: IPTABLES };
-
-export function isFirewallBackendName(name: unknown): name is FirewallBackendName {
-  return typeof name === "string" && (FIREWALL_BACKEND_NAMES as readonly string[]).includes(name);
-}
 
 /** The backend called `name`, or undefined for a name no backend has. */
 export function backendKind(name: string): BackendKind | undefined {

@@ -1,5 +1,5 @@
 import { CorruptStateError } from "../errors";
-import { FIREWALL_BACKEND_NAMES, isFirewallBackendName } from "../firewall/registry";
+import { FIREWALL_BACKEND_NAMES, isFirewallBackendName } from "../types";
 import { parseTag } from "../tag";
 import type { FirewallOutputs, FirewallRule, TunnelOutputs } from "../types";
 import { Failures, orList } from "./fields";

@@ -1,7 +1,7 @@
 import type { InputFailure } from "../errors";
 import type { FirewallInputs, TunnelInputs } from "../types";
 import { checkExpiry } from "./duration";
-import { FIREWALL_BACKEND_NAMES, isFirewallBackendName } from "../firewall/registry";
+import { FIREWALL_BACKEND_NAMES, isFirewallBackendName } from "../types";
 import { ownerScope, parseOwnerPrefix } from "../tag";
 import { checkConnection } from "./connection";
 import { Failures, isUnknown, orList } from "./fields";

@@ -1,12 +1,6 @@
 import { FIREWALL_LOCK } from "../../../provider/firewall/host-lock";
-import {
-  backendKind,
-  backendKinds,
-  buildLockedRuleRemovalLines,
-  buildRuleRemovalLines,
-  FIREWALL_BACKEND_NAMES,
-  isFirewallBackendName,
-} from "../../../provider/firewall/registry";
+import { backendKind, backendKinds, buildLockedRuleRemovalLines, buildRuleRemovalLines } from "../../../provider/firewall/registry";
+import { FIREWALL_BACKEND_NAMES, isFirewallBackendName } from "../../../provider/types";
 
 const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
 
