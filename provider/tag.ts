@@ -16,7 +16,7 @@ const IDENTITY_LENGTH = 12;
 /** Unix seconds: 11 digits last until the year 5138. */
 const SECONDS_ROOM = 11;
 /** What every tag and owner prefix starts with. */
-export const TAG_PREFIX = "pst.";
+const TAG_PREFIX = "pst.";
 /** A tag as it appears in argv and file names ("pst." then tag-safe text), for building larger patterns. */
 export const TAG_TEXT = "pst\\.[A-Za-z0-9_.-]+";
 
@@ -65,7 +65,7 @@ export function identityOf(urn: string): string {
 }
 
 /** Whether `text` is an identity as identityOf makes it. */
-export function isIdentity(text: unknown): text is string {
+function isIdentity(text: unknown): text is string {
   return typeof text === "string" && new RegExp(`^[0-9a-f]{${IDENTITY_LENGTH}}$`).test(text);
 }
 

@@ -52,7 +52,7 @@ const SCRIPT = [
   'while [ $# -gt 0 ]; do refs "$1"; eval "$r" || exit; shift $(($1 + 1)); done',
 ].join("\n");
 
-export interface Unchanged {
+interface Unchanged {
   /** The command whose stdout the plan was made from. */
   read: readonly string[];
   /** sha256 (hex) of that stdout, from `hashListing`. */
@@ -112,7 +112,7 @@ export async function runLocked(runner: Runner, steps: readonly (readonly string
 }
 
 /** How often a plan is re-made when the listing it came from changed before it could be applied. */
-export const ATTEMPTS = 8;
+const ATTEMPTS = 8;
 
 /**
  * Re-reads, re-plans and re-applies until `attempt` reports "done". Waits a random, growing

@@ -47,7 +47,7 @@ export function parseKeeperStatus(text: string): KeeperStatus | undefined {
 }
 
 /** The keeper's files in state directory `dir`. */
-export function keeperFiles(dir: string, tag: string) {
+function keeperFiles(dir: string, tag: string) {
   const names = keeperFileNames(tag);
   return Object.fromEntries(Object.entries(names).map(([k, v]) => [k, `${dir}/${v}`])) as ReturnType<typeof keeperFileNames>;
 }
@@ -149,7 +149,7 @@ export function parseKeeperList(processes: readonly ListedProcess[], dirs: reado
 }
 
 /** Keepers and timers of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
-export async function findKeepers(runner: Runner, tagOrPrefix: string): Promise<KeeperProcess[]> {
+async function findKeepers(runner: Runner, tagOrPrefix: string): Promise<KeeperProcess[]> {
   return parseKeeperList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched).filter((k) => tagMatches(k.tag, tagOrPrefix));
 }
 

@@ -36,7 +36,7 @@ export async function checkCertificates(runner: Runner, certs: CertificateToChec
 }
 
 /** "from 2026-01-01T00:00:00 to 2026-01-02T00:00:00" (UTC), as `ssh-keygen -L` prints it with TZ=UTC0. */
-export interface Validity {
+interface Validity {
   from?: number;
   to?: number;
   text: string;

@@ -2,7 +2,7 @@ import type { Failures } from "./fields";
 import { isUnknown } from "./fields";
 
 /** Longest expiry we accept: a "temporary" path left open for more than a year is not one. */
-export const MAX_EXPIRY_SECONDS = 366 * 24 * 3600;
+const MAX_EXPIRY_SECONDS = 366 * 24 * 3600;
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /**

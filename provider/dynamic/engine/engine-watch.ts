@@ -15,7 +15,7 @@ import { closeAllConnections } from "../../host/connection-pool";
  */
 export type EngineState = "alive" | "gone";
 
-export interface EngineWatchOptions {
+interface EngineWatchOptions {
   /** One look at the engine; a rejection counts as "alive" (only a clear "gone" ends the process). */
   probe: () => Promise<EngineState>;
   /** Runs once, after `misses` "gone" in a row. */
