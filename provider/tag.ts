@@ -10,7 +10,10 @@ import { UnsafeValueError, ValidationError } from "./errors";
  * Tags made before the identity existed ("pst.<project>.<stack>.<name>.<unix seconds>") still parse.
  */
 
-/** nft comments and `assertTag` allow 128 characters. */
+/**
+ * nft comments and `assertTag` allow 128 characters.
+ * @internal exported for its unit tests
+ */
 export const TAG_MAX_LENGTH = 128;
 const IDENTITY_LENGTH = 12;
 /** Unix seconds: 11 digits last until the year 5138. */

@@ -31,7 +31,10 @@ export async function ensureLockDir(runner: Runner): Promise<void> {
   }
 }
 
-/** Exit status of the locked script when the listing changed since it was planned from. */
+/**
+ * Exit status of the locked script when the listing changed since it was planned from.
+ * @internal exported for its unit tests
+ */
 export const CHANGED_EXIT = 75;
 
 /**
@@ -70,7 +73,10 @@ export function hashListing(stdout: Buffer | string): string {
     .digest("hex");
 }
 
-/** The argv that runs `steps` under the lock (one plain `flock ... argv` when that is enough). */
+/**
+ * The argv that runs `steps` under the lock (one plain `flock ... argv` when that is enough).
+ * @internal exported for its unit tests
+ */
 export function buildLockedArgv(steps: readonly (readonly string[])[], unchanged?: Unchanged, lockFile = FIREWALL_LOCK): string[] {
   if (steps.length === 0 || steps.some((s) => s.length === 0))
     throw new InternalError("buildLockedArgv: empty step", "run a firewall change under the host's lock");

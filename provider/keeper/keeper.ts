@@ -24,7 +24,10 @@ export interface KeeperStatus {
   lastError?: string;
 }
 
-/** Parses the key=value lines the keeper writes; undefined when there is no keeper_pid. */
+/**
+ * Parses the key=value lines the keeper writes; undefined when there is no keeper_pid.
+ * @internal exported for its unit tests
+ */
 export function parseKeeperStatus(text: string): KeeperStatus | undefined {
   const v = new Map<string, string>();
   for (const line of text.split("\n")) {

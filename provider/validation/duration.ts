@@ -28,7 +28,10 @@ export function parseDuration(value: unknown): number | string {
   return seconds <= MAX_EXPIRY_SECONDS ? seconds : `${JSON.stringify(value)} is longer than 366 days`;
 }
 
-/** The instant in an expiresAt value (ISO 8601 with a date, a time and a zone), or the reason it is not one. */
+/**
+ * The instant in an expiresAt value (ISO 8601 with a date, a time and a zone), or the reason it is not one.
+ * @internal exported for its unit tests
+ */
 export function parseTimestamp(value: unknown): Date | string {
   const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
   if (typeof value !== "string" || !iso.test(value)) {
