@@ -45,6 +45,7 @@ function formatMessage(message: string, d: ErrorDetails): string {
  * escape sequence, a carriage return that hides what came before it, a newline that fakes a
  * "hint:" line, a bidi override that reorders what follows) becomes a visible escape (\n, \x1b, \u202e).
  * Every error message passes through here; it is the one place host text is made printable.
+ * @internal exported for its unit tests
  */
 export function printable(text: string): string {
   return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => {

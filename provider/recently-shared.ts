@@ -5,8 +5,6 @@
  */
 export interface RecentlyShared<T> {
   (key: string, make: () => Promise<T>, now?: () => number): Promise<T>;
-  /** Forgets everything kept (tests). */
-  clear(): void;
 }
 
 export function recentlyShared<T>(ttlMs: number): RecentlyShared<T> {
@@ -22,5 +20,5 @@ export function recentlyShared<T>(ttlMs: number): RecentlyShared<T> {
     });
     return entry.value;
   };
-  return Object.assign(share, { clear: () => kept.clear() });
+  return share;
 }

@@ -10,13 +10,16 @@ import { UnsafeValueError, ValidationError } from "./errors";
  * Tags made before the identity existed ("pst.<project>.<stack>.<name>.<unix seconds>") still parse.
  */
 
-/** nft comments and `assertTag` allow 128 characters. */
+/**
+ * nft comments and `assertTag` allow 128 characters.
+ * @internal exported for its unit tests
+ */
 export const TAG_MAX_LENGTH = 128;
 const IDENTITY_LENGTH = 12;
 /** Unix seconds: 11 digits last until the year 5138. */
 const SECONDS_ROOM = 11;
 /** What every tag and owner prefix starts with. */
-export const TAG_PREFIX = "pst.";
+const TAG_PREFIX = "pst.";
 /** A tag as it appears in argv and file names ("pst." then tag-safe text), for building larger patterns. */
 export const TAG_TEXT = "pst\\.[A-Za-z0-9_.-]+";
 
@@ -65,7 +68,7 @@ export function identityOf(urn: string): string {
 }
 
 /** Whether `text` is an identity as identityOf makes it. */
-export function isIdentity(text: unknown): text is string {
+function isIdentity(text: unknown): text is string {
   return typeof text === "string" && new RegExp(`^[0-9a-f]{${IDENTITY_LENGTH}}$`).test(text);
 }
 

@@ -7,7 +7,7 @@
 import type { RemoteConnection, RemoteLogin } from "./host/remote-connection";
 
 /** An ssh server and how to log in to it, with a pinned host key. */
-export interface SshEndpointArgs extends RemoteLogin {
+interface SshEndpointArgs extends RemoteLogin {
   /** Secret. For the gateway: kept on the tunnel host (0600, in the private state directory) while the forward lives. */
   privateKey?: string;
   /** Secret. For the gateway: handed to ssh through an askpass file in the private state directory, kept while the forward lives. */

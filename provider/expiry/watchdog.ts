@@ -91,7 +91,7 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
 }
 
 /** Running watchdogs of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
-export async function findWatchdogs(runner: Runner, tagOrPrefix: string): Promise<number[]> {
+async function findWatchdogs(runner: Runner, tagOrPrefix: string): Promise<number[]> {
   return parseWatchdogList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched)
     .filter((w) => tagMatches(w.tag, tagOrPrefix))
     .map((w) => w.pid);

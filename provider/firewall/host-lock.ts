@@ -31,7 +31,10 @@ export async function ensureLockDir(runner: Runner): Promise<void> {
   }
 }
 
-/** Exit status of the locked script when the listing changed since it was planned from. */
+/**
+ * Exit status of the locked script when the listing changed since it was planned from.
+ * @internal exported for its unit tests
+ */
 export const CHANGED_EXIT = 75;
 
 /**
@@ -52,7 +55,7 @@ const SCRIPT = [
   'while [ $# -gt 0 ]; do refs "$1"; eval "$r" || exit; shift $(($1 + 1)); done',
 ].join("\n");
 
-export interface Unchanged {
+interface Unchanged {
   /** The command whose stdout the plan was made from. */
   read: readonly string[];
   /** sha256 (hex) of that stdout, from `hashListing`. */
@@ -70,7 +73,10 @@ export function hashListing(stdout: Buffer | string): string {
     .digest("hex");
 }
 
-/** The argv that runs `steps` under the lock (one plain `flock ... argv` when that is enough). */
+/**
+ * The argv that runs `steps` under the lock (one plain `flock ... argv` when that is enough).
+ * @internal exported for its unit tests
+ */
 export function buildLockedArgv(steps: readonly (readonly string[])[], unchanged?: Unchanged, lockFile = FIREWALL_LOCK): string[] {
   if (steps.length === 0 || steps.some((s) => s.length === 0))
     throw new InternalError("buildLockedArgv: empty step", "run a firewall change under the host's lock");
@@ -112,7 +118,7 @@ export async function runLocked(runner: Runner, steps: readonly (readonly string
 }
 
 /** How often a plan is re-made when the listing it came from changed before it could be applied. */
-export const ATTEMPTS = 8;
+const ATTEMPTS = 8;
 
 /**
  * Re-reads, re-plans and re-applies until `attempt` reports "done". Waits a random, growing

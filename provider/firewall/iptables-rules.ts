@@ -114,7 +114,10 @@ function stripHostPrefix(address: string): string {
   return address.replace(/\/(32|128)$/, "");
 }
 
-/** Splits an -S line into words; iptables double-quotes a comment and escapes quotes in it. */
+/**
+ * Splits an -S line into words; iptables double-quotes a comment and escapes quotes in it.
+ * @internal exported for its unit tests
+ */
 export function splitWords(line: string): string[] {
   const words: string[] = [];
   for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]);

@@ -54,7 +54,7 @@ export const IPTABLES = gateBackendKind({
   removalLines: buildIptablesRemovalLines,
 });
 
-export class IptablesBackend implements FirewallBackend {
+class IptablesBackend implements FirewallBackend {
   readonly name = "iptables" as const;
   constructor(private readonly runner: Runner) {}
 

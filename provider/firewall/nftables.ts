@@ -31,7 +31,7 @@ export const NFTABLES = gateBackendKind({
   removalLines: (_rules, tag) => buildNftRemovalLines(tag),
 });
 
-export class NftablesBackend implements FirewallBackend {
+class NftablesBackend implements FirewallBackend {
   readonly name = "nftables" as const;
   constructor(private readonly runner: Runner) {}
 

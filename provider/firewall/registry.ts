@@ -33,7 +33,10 @@ export async function openInstalledBackends(runner: Runner): Promise<FirewallBac
   return found;
 }
 
-/** The sh lines that remove rules carrying `tag` from `backend`, with that backend's own commands. */
+/**
+ * The sh lines that remove rules carrying `tag` from `backend`, with that backend's own commands.
+ * @internal exported for its unit tests
+ */
 export function buildRuleRemovalLines(backend: FirewallBackendName, rules: FirewallRule[], tag: string): string[] {
   return KINDS[backend].removalLines(rules, assertTag(tag));
 }

@@ -27,7 +27,7 @@ export const UFW: BackendKind = {
   removalLines: buildUfwRemovalLines,
 };
 
-export class UfwBackend implements FirewallBackend {
+class UfwBackend implements FirewallBackend {
   readonly name = "ufw" as const;
   /** `status`: a `ufw status verbose` just read (auto-detection's), so ensureReady need not read it again. */
   constructor(

@@ -18,7 +18,7 @@ export class ByteText {
 }
 
 /** The marker line a command prints before anything else, on stdout and on stderr. */
-export function beginMarker(nonce: string): string {
+function beginMarker(nonce: string): string {
   return `${nonce}:begin\n`;
 }
 

@@ -11,7 +11,7 @@ import type { RemoteConnection } from "./remote-connection";
  * else one ssh2 connection; wrapped in sudo when the connection asks for it. Every step given the
  * runner sends its progress lines to `report`.
  */
-export async function openRunner(connection: RemoteConnection | undefined, report: Report): Promise<Runner> {
+async function openRunner(connection: RemoteConnection | undefined, report: Report): Promise<Runner> {
   if (!connection) return reporting(traced(new LocalRunner()), report);
   const remote = await acquireRemote(connection, report);
   return reporting(traced(connection.sudo ? new SudoRunner(remote) : remote), report);

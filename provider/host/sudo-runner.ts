@@ -8,7 +8,7 @@ import type { RunOptions, RunResult, Runner } from "./runner";
  * `ssh`, `kill`, `cat`, `rm` and the firewall tools: with `sh` and `env` allowed, a list of
  * commands grants no less than ALL, so the rule to give is ALL, and saying less would mislead.
  */
-export const SUDO_HINT =
+const SUDO_HINT =
   'give the connection user a NOPASSWD rule for all commands, e.g. "<user> ALL=(root) NOPASSWD: ALL" in /etc/sudoers.d/ ' +
   "(the provider runs sh -c scripts, env, flock, ssh, kill and the firewall tools as root, so a shorter list would not be narrower), or connect as root";
 

@@ -8,7 +8,7 @@ import type { RunOptions, RunResult, Runner } from "./runner";
  * and runs exactly what the provider ran (argv never holds secrets: keys and passphrases travel in
  * files and stdin). For "what did the provider run on my host?" and for counting round trips.
  */
-export class TracingRunner implements Runner {
+class TracingRunner implements Runner {
   readonly where: string;
   constructor(
     private readonly inner: Runner,
@@ -37,7 +37,7 @@ export class TracingRunner implements Runner {
  * no shell in between, can have run one) is written as a JSON array instead, so tracing never
  * turns a command that ran into a failure.
  */
-export function traceCommand(argv: readonly string[]): string {
+function traceCommand(argv: readonly string[]): string {
   try {
     return quoteArgv(argv);
   } catch {

@@ -24,7 +24,10 @@ export interface KeeperStatus {
   lastError?: string;
 }
 
-/** Parses the key=value lines the keeper writes; undefined when there is no keeper_pid. */
+/**
+ * Parses the key=value lines the keeper writes; undefined when there is no keeper_pid.
+ * @internal exported for its unit tests
+ */
 export function parseKeeperStatus(text: string): KeeperStatus | undefined {
   const v = new Map<string, string>();
   for (const line of text.split("\n")) {
@@ -47,7 +50,7 @@ export function parseKeeperStatus(text: string): KeeperStatus | undefined {
 }
 
 /** The keeper's files in state directory `dir`. */
-export function keeperFiles(dir: string, tag: string) {
+function keeperFiles(dir: string, tag: string) {
   const names = keeperFileNames(tag);
   return Object.fromEntries(Object.entries(names).map(([k, v]) => [k, `${dir}/${v}`])) as ReturnType<typeof keeperFileNames>;
 }
@@ -149,7 +152,7 @@ export function parseKeeperList(processes: readonly ListedProcess[], dirs: reado
 }
 
 /** Keepers and timers of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
-export async function findKeepers(runner: Runner, tagOrPrefix: string): Promise<KeeperProcess[]> {
+async function findKeepers(runner: Runner, tagOrPrefix: string): Promise<KeeperProcess[]> {
   return parseKeeperList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched).filter((k) => tagMatches(k.tag, tagOrPrefix));
 }
 

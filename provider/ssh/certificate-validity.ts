@@ -36,13 +36,16 @@ export async function checkCertificates(runner: Runner, certs: CertificateToChec
 }
 
 /** "from 2026-01-01T00:00:00 to 2026-01-02T00:00:00" (UTC), as `ssh-keygen -L` prints it with TZ=UTC0. */
-export interface Validity {
+interface Validity {
   from?: number;
   to?: number;
   text: string;
 }
 
-/** Why `ssh-keygen -L` output (with the host's clock `now`) shows an unusable certificate, or undefined. */
+/**
+ * Why `ssh-keygen -L` output (with the host's clock `now`) shows an unusable certificate, or undefined.
+ * @internal exported for its unit tests
+ */
 export function certificateProblem(listing: string, now: number): string | undefined {
   if (/ssh-keygen-failed/.test(listing) || !/^\s*Type: .*certificate/m.test(listing)) {
     return `is not an OpenSSH certificate ssh-keygen can read: ${listing.trim().split("\n").slice(-1)[0] ?? ""}`;
@@ -55,7 +58,10 @@ export function certificateProblem(listing: string, now: number): string | undef
   return undefined;
 }
 
-/** The "Valid:" line: forever, from X to Y, after X, before Y. */
+/**
+ * The "Valid:" line: forever, from X to Y, after X, before Y.
+ * @internal exported for its unit tests
+ */
 export function parseValidity(listing: string): Validity | undefined {
   const line = /^\s*Valid: (.*)$/m.exec(listing)?.[1]?.trim();
   if (!line) return undefined;

@@ -112,6 +112,7 @@ export function classifySshError(stderr: string, where: SshWhere): SshDiagnosis 
  * True when the gateway's sshd dropped the connection before the key exchange: what it does past
  * MaxStartups (default 10 unauthenticated connections) when many forwards start at once.
  * Worth another try, unlike every other failure above.
+ * @internal exported for its unit tests
  */
 export function isPreAuthDrop(text: string): boolean {
   return /kex_exchange_identification|Connection reset by peer|Connection reset by \S+ port \d+/i.test(text);

@@ -2,8 +2,6 @@ import { formatHostPort } from "../validation/net";
 import { hopProxyCommand, type JumpChain } from "./hop-config";
 import { loginOptions, sshCommand, type SshLogin } from "./login-options";
 
-export { sshCommand, type SshLogin };
-
 export interface GatewayEndpoint extends SshLogin {
   /** The jump hosts in front of the gateway, each pinned through its own files (hop-config.ts). */
   jump?: JumpChain;

@@ -10,7 +10,7 @@ import { loginOptions, sshCommand, type SshLogin } from "./login-options";
  * each hop is reached through a ProxyCommand that reads only that config: every hop gets exactly
  * its own known_hosts, key, certificate and agent, and StrictHostKeyChecking=yes.
  */
-export interface Hop extends SshLogin {
+interface Hop extends SshLogin {
   /** The Host alias in the config ("<tag>.hop1"): tag characters only, so never a pattern. */
   alias: string;
   /** The -E log of the ssh that logs in to this hop: errors name the hop from it. */

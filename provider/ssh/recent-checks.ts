@@ -15,8 +15,3 @@ export function checkUnlessRecent(subject: unknown, check: () => Promise<void>, 
   // A digest, so keys and passphrases in the subject are not kept in memory.
   return passed(createHash("sha256").update(JSON.stringify(subject)).digest("hex"), check, now);
 }
-
-/** Forgets every kept check (tests). */
-export function forgetRecentChecks(): void {
-  passed.clear();
-}

@@ -75,7 +75,7 @@ export function probeFileNames(tag: string) {
  * has room for about 100 bytes, less than a long tag needs with the directory in front. A tag too
  * long even alone gets a name from its hash (the script removes the socket in every case).
  */
-export function probeSocketName(tag: string): string {
+function probeSocketName(tag: string): string {
   const named = probeFileNames(tag).probeSocket;
   // "./": ssh's -L reads a listen spec without a "/" as a port.
   return named.length <= 100 ? `./${named}` : `./pst.probe.${createHash("sha256").update(tag).digest("hex").slice(0, 16)}.sock`;

@@ -19,7 +19,10 @@ export async function readProcessIdentity(runner: Runner, pid: number): Promise<
   return parseProcFiles(pid, result.stdout);
 }
 
-/** Parses `cat stat cmdline` output: the stat line, then NUL-separated argv. */
+/**
+ * Parses `cat stat cmdline` output: the stat line, then NUL-separated argv.
+ * @internal exported for its unit tests
+ */
 export function parseProcFiles(pid: number, text: string): ProcessIdentity | undefined {
   // comm (field 2) is in parentheses and may itself hold ")" or a newline, but never more than 15
   // bytes: its closing ")" is the last one within reach, and the stat line ends at the next newline.
@@ -56,7 +59,10 @@ export async function listProcesses(runner: Runner, name: string): Promise<Liste
   return parseProcessList((await runner.run(["sh", "-c", script, "sh", name])).stdout);
 }
 
-/** Lines "<pid> <base64 of cmdline>"; a process that exited meanwhile (no cmdline) is left out. */
+/**
+ * Lines "<pid> <base64 of cmdline>"; a process that exited meanwhile (no cmdline) is left out.
+ * @internal exported for its unit tests
+ */
 export function parseProcessList(text: string): ListedProcess[] {
   return text.split("\n").flatMap((line) => {
     const m = /^(\d+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);

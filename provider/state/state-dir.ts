@@ -24,7 +24,10 @@ export function dirsPattern(dirs: readonly string[]): string {
   return dirs.map((d) => d.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|");
 }
 
-/** The state directory was not one only the connection user could have made. */
+/**
+ * The state directory was not one only the connection user could have made.
+ * @internal exported for its unit tests
+ */
 export class StateDirError extends SharedTunnelError {}
 
 /** The verified state directory for one runner, and whether the legacy one is ours to clean. */
@@ -106,7 +109,10 @@ function parseEntry(line: string): Entry {
   return { uid, user, mode: parseInt(mode, 8), type: type.join(" "), path: line.slice(bar + 1) };
 }
 
-/** StateDirs from RESOLVE's output, or why the directory must not be used. */
+/**
+ * StateDirs from RESOLVE's output, or why the directory must not be used.
+ * @internal exported for its unit tests
+ */
 export function judgeStateDir(stdout: string): StateDirs | string {
   const [uid, ...lines] = stdout.trim().split("\n");
   const entries = lines.map(parseEntry);

@@ -27,7 +27,7 @@ export function planGateway(gateway: GatewayArgs, keepAliveSeconds: number, dir:
 }
 
 /** One login: our key file for a key given by value, else the user's path; same for the certificate. */
-export function planLogin(
+function planLogin(
   args: JumpHostArgs | GatewayArgs,
   files: { knownHostsFile: string; keyFile: string; askpassFile: string; certFile: string },
 ): SshLogin {

@@ -20,7 +20,7 @@ export async function listAllListeners(runner: Runner) {
 }
 
 /** True when the recorded ssh still runs and still owns the listener. */
-export async function isLegacyForwardAlive(runner: Runner, state: TunnelOutputs): Promise<boolean> {
+async function isLegacyForwardAlive(runner: Runner, state: TunnelOutputs): Promise<boolean> {
   const identity = await readProcessIdentity(runner, state.pid);
   if (!isOurProcess(identity, state.processStartTicks, state.tag)) return false;
   const listener = (await listAllListeners(runner)).find((l) => l.port === state.bindPort && sameAddress(l.address, state.bindAddress));

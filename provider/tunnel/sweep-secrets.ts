@@ -9,6 +9,7 @@ import { parseTaggedForwards } from "./reap-orphans";
  * How old (by its tag's time) a key or passphrase file must be before a sweep may take it. A
  * create writes them before it starts ssh, so for a while they have no forward yet; no create
  * takes minutes between the two, so one running right now is never swept.
+ * @internal exported for its unit tests
  */
 export const SECRET_GRACE_SECONDS = 900;
 

@@ -2,7 +2,7 @@ import type { Failures } from "./fields";
 import { isUnknown } from "./fields";
 
 /** Longest expiry we accept: a "temporary" path left open for more than a year is not one. */
-export const MAX_EXPIRY_SECONDS = 366 * 24 * 3600;
+const MAX_EXPIRY_SECONDS = 366 * 24 * 3600;
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /**
@@ -28,7 +28,10 @@ export function parseDuration(value: unknown): number | string {
   return seconds <= MAX_EXPIRY_SECONDS ? seconds : `${JSON.stringify(value)} is longer than 366 days`;
 }
 
-/** The instant in an expiresAt value (ISO 8601 with a date, a time and a zone), or the reason it is not one. */
+/**
+ * The instant in an expiresAt value (ISO 8601 with a date, a time and a zone), or the reason it is not one.
+ * @internal exported for its unit tests
+ */
 export function parseTimestamp(value: unknown): Date | string {
   const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
   if (typeof value !== "string" || !iso.test(value)) {

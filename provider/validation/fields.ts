@@ -1,7 +1,10 @@
 import type { InputFailure } from "../errors";
 import { isUnspecified, parseAddress } from "./net";
 
-/** Pulumi's placeholder for a value not known until apply; preview lets it through. */
+/**
+ * Pulumi's placeholder for a value not known until apply; preview lets it through.
+ * @internal exported for its unit tests
+ */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export function isUnknown(value: unknown): boolean {

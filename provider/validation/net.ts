@@ -44,7 +44,7 @@ export function parseCidr(text: string): Cidr | string {
   return { address: parsed, prefixLength };
 }
 
-export function networkOf(address: Address, prefixLength: number): Address {
+function networkOf(address: Address, prefixLength: number): Address {
   const text = `${address.toString()}/${prefixLength}`;
   return address.kind() === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
 }

@@ -1,6 +1,5 @@
 import * as path from "node:path";
-import { IptablesBackend } from "../../provider/firewall/iptables";
-import { NftablesBackend } from "../../provider/firewall/nftables";
+import { backendKind } from "../../provider/firewall/registry";
 import { LocalRunner } from "../../provider/host/local-runner";
 import type { Runner } from "../../provider/host/runner";
 import { inNs, probe, readLab, withUfwInactive, type Lab } from "../support/lab";
@@ -59,7 +58,7 @@ describe("ufw inactive: gate backends", () => {
     ["nftables", 8127],
     ["iptables", 8128],
   ] as const)("%s: a drop left without its accept is listed by --dry-run and removed", async (name, port) => {
-    const backend = name === "nftables" ? new NftablesBackend(th) : new IptablesBackend(th);
+    const backend = backendKind(name)!.open(th);
     const stack = `it-stray-${name}`;
     const tag = `pst.reap-gates.${stack}.gate.${Math.floor(Date.now() / 1000)}`;
     const rule = { source: lab.trustedCidr, destination: lab.thTrusted, port, protocol: "tcp" as const };

@@ -1,5 +1,4 @@
-import { IptablesBackend } from "../../provider/firewall/iptables";
-import { NftablesBackend } from "../../provider/firewall/nftables";
+import { backendKind } from "../../provider/firewall/registry";
 import { LocalRunner } from "../../provider/host/local-runner";
 import type { Runner } from "../../provider/host/runner";
 import type { FirewallRule } from "../../provider/types";
@@ -120,7 +119,7 @@ async function makeOldFormat(stack: TestStack, backend: "nftables" | "iptables",
   expect(rules).toEqual([{ source: lab.trustedCidr, destination: "0.0.0.0/0", port, protocol: "tcp" }]);
   allow.outputs.rules = rules.map((r) => ({ ...r, destination: "0.0.0.0" }));
   await stack.importState(state);
-  const gate = backend === "nftables" ? new NftablesBackend(th) : new IptablesBackend(th);
+  const gate = backendKind(backend)!.open(th);
   // Old rule in before the new one goes, as an old version's create left it: same tag, literal destination.
   await gate.add({ ...rules[0], destination: "0.0.0.0" }, ruleTag);
   await gate.remove(rules[0], ruleTag);

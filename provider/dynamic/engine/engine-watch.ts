@@ -13,9 +13,10 @@ import { closeAllConnections } from "../../host/connection-pool";
  * Cost: one health-check call a second on a loopback connection kept open between calls; the timer
  * is unref'd, so it never keeps a provider that is done from exiting.
  */
+/** @internal exported for its unit tests */
 export type EngineState = "alive" | "gone";
 
-export interface EngineWatchOptions {
+interface EngineWatchOptions {
   /** One look at the engine; a rejection counts as "alive" (only a clear "gone" ends the process). */
   probe: () => Promise<EngineState>;
   /** Runs once, after `misses` "gone" in a row. */
@@ -24,7 +25,10 @@ export interface EngineWatchOptions {
   misses: number;
 }
 
-/** Probes every `intervalMs` (never two probes at once) until `misses` "gone" in a row, then calls onGone. */
+/**
+ * Probes every `intervalMs` (never two probes at once) until `misses` "gone" in a row, then calls onGone.
+ * @internal exported for its unit tests
+ */
 export function watchEngine(options: EngineWatchOptions): { stop(): void } {
   let missed = 0;
   let stopped = false;
@@ -54,6 +58,7 @@ const PROBE_TIMEOUT_MS = 5000;
  * Asks the engine's gRPC health service (which the Pulumi engine serves, and Go providers poll).
  * Only UNAVAILABLE (nothing listens at the address any more) means gone; any answer, even an error
  * status, or a slow engine, means something is there.
+ * @internal exported for its unit tests
  */
 export function healthProbe(address: string): () => Promise<EngineState> {
   const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");

@@ -1,9 +1,8 @@
 import type { RunResult, Runner } from "../../../provider/host/runner";
 import { splitByEffect } from "../../../provider/firewall/gate-drift";
-import { IptablesBackend } from "../../../provider/firewall/iptables";
 import { buildJumpSteps, explainJump, parseIptablesGate } from "../../../provider/firewall/iptables-rules";
 import { renderNftMoveAboveForeign } from "../../../provider/firewall/nft-drift";
-import { NftablesBackend } from "../../../provider/firewall/nftables";
+import { backendKind } from "../../../provider/firewall/registry";
 import { parseNftGate } from "../../../provider/firewall/nft-rules";
 import { IP6TABLES_S, IPTABLES_S, NFT_GATE_JSON } from "./captured";
 
@@ -23,7 +22,10 @@ function listingHost(outputs: Record<string, string>): Runner {
 const FOREIGN_ACCEPT = "-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT";
 
 describe("iptables: the gate holds only while INPUT's first rule jumps to PST-GATE", () => {
-  const iptables = (v4: string, v6 = IP6TABLES_S) => new IptablesBackend(listingHost({ "iptables -w -S": v4, "ip6tables -w -S": v6 })).list();
+  const iptables = (v4: string, v6 = IP6TABLES_S) =>
+    backendKind("iptables")!
+      .open(listingHost({ "iptables -w -S": v4, "ip6tables -w -S": v6 }))
+      .list();
   const flushed = IPTABLES_S.replace("-A INPUT -j PST-GATE\n", "");
   const below = IPTABLES_S.replace("-A INPUT -j PST-GATE\n", `${FOREIGN_ACCEPT}\n-A INPUT -j PST-GATE\n`);
 
@@ -95,7 +97,10 @@ describe("nftables: the gate holds only while no rule of someone else's comes be
   type Item = Record<string, any>;
   const captured = (): Item[] => JSON.parse(NFT_GATE_JSON).nftables;
   const json = (items: Item[]) => JSON.stringify({ nftables: items });
-  const nft = (text: string) => new NftablesBackend(listingHost({ "nft -a -j list table inet pulumi_shared_tunnel": text })).list();
+  const nft = (text: string) =>
+    backendKind("nftables")!
+      .open(listingHost({ "nft -a -j list table inet pulumi_shared_tunnel": text }))
+      .list();
   /** The captured table with its `ct state established accept` (handle 11) moved to the top of the chain. */
   const foreignFirst = (): Item[] => {
     const items = captured();

@@ -1,8 +1,11 @@
-import { checkUnlessRecent, forgetRecentChecks } from "../../../provider/ssh/recent-checks";
+import { checkUnlessRecent } from "../../../provider/ssh/recent-checks";
 
-const path = { where: "root@th:22", host: "gw", port: 22, user: "u", privateKey: "KEY", target: ["127.0.0.1", 8000] };
+const base = { where: "root@th:22", host: "gw", port: 22, user: "u", privateKey: "KEY", target: ["127.0.0.1", 8000] };
 
-beforeEach(() => forgetRecentChecks());
+// Passed checks are kept for the whole process: each test checks a path of its own, so none reuses another's pass.
+let tests = 0;
+let path = base;
+beforeEach(() => void (path = { ...base, host: `gw${++tests}` }));
 
 test("the same path checked again within 30 s reuses the passed check", async () => {
   let runs = 0;
@@ -20,10 +23,11 @@ test("checks of the same path at the same moment share one run", async () => {
 });
 
 test.each([
-  ["another target port", { ...path, target: ["127.0.0.1", 8001] }],
-  ["another key", { ...path, privateKey: "OTHER" }],
-  ["another tunnel host", { ...path, where: "root@th2:22" }],
-])("%s is checked on its own", async (_name, other) => {
+  ["another target port", (p: typeof base) => ({ ...p, target: ["127.0.0.1", 8001] })],
+  ["another key", (p: typeof base) => ({ ...p, privateKey: "OTHER" })],
+  ["another tunnel host", (p: typeof base) => ({ ...p, where: "root@th2:22" })],
+])("%s is checked on its own", async (_name, vary) => {
+  const other = vary(path);
   let runs = 0;
   const check = async () => void runs++;
   await checkUnlessRecent(path, check);
