@@ -111,7 +111,7 @@ function parseGateRule(expr: unknown, comment: string, handle: number): GateEntr
   let destination: string | undefined;
   let port: number | undefined;
   let protocol: "tcp" | "udp" | undefined;
-  for (const e of expr as any[]) {
+  for (const e of expr) {
     // Nothing may follow the verdict.
     if (verdict || typeof e !== "object" || e === null) return undefined;
     if ("accept" in e) verdict = "accept";
