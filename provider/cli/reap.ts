@@ -34,7 +34,7 @@ export function parseReapArgs(argv: string[]): Parsed {
       flags[flag] = value;
     } else throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
   }
-  const str = (k: string) => (typeof flags[k] === "string" ? (flags[k] as string) : undefined);
+  const str = (k: string) => (typeof flags[k] === "string" ? flags[k] : undefined);
   const options: ReapOptions = { dryRun: flags["--dry-run"] === true, stack: str("--stack") };
   const older = str("--older-than");
   if (older !== undefined) {
@@ -82,5 +82,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

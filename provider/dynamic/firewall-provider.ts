@@ -42,7 +42,7 @@ export const firewallProvider = {
    */
   async diff(_id: string, olds: FirewallOutputs, news: FirewallInputs): Promise<pulumi.dynamic.DiffResult> {
     const changed = changedPaths(
-      comparable(olds as FirewallInputs, olds.requestedBackend, olds.requestedExpiresAt),
+      comparable(olds, olds.requestedBackend, olds.requestedExpiresAt),
       comparable(news, news.backend, news.expiresAt),
       KEYS,
     );

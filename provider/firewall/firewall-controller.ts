@@ -1,7 +1,6 @@
 import { FirewallError, InternalError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { sharedReads } from "../host/shared-reads";
 import { makeTag, ownerPrefix } from "../tag";
 import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { orList } from "../validation/fields";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { CommandFailedError, FirewallError, InternalError } from "../errors";
 import { quoteArgv } from "../host/quote";
-import { runChecked, type Runner } from "../host/runner";
+import type { Runner } from "../host/runner";
 import { retry } from "../retry";
 import { ROOT_STATE_DIR, stateDir } from "../state/state-dir";
 import { withLocalLock } from "./local-lock";

@@ -2,6 +2,7 @@ import { UnsafeValueError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { assertTag } from "../tag";
 import { assertPort, type AddPlan, type Family, type GateEntry, type ParsedRule } from "./gate";
+import { nftItems, type NftStatement } from "./nft-json";
 
 /**
  * Our own table and base chain. Priority filter - 10 runs before the usual filter chains; that
@@ -77,7 +78,7 @@ export interface NftChainRule {
 /** Reads `nft -a -j list table inet pulumi_shared_tunnel`; empty text means the table is absent. */
 export function parseNftGate(json: string): NftGate {
   if (json.trim() === "") return { exists: false, entries: [], foreign: 0, hooked: false, order: [] };
-  const items = (JSON.parse(json) as { nftables?: Record<string, any>[] }).nftables ?? [];
+  const items = nftItems(json);
   const chain = items.find((i) => i.chain?.name === NFT_CHAIN && i.chain.table === NFT_TABLE && i.chain.family === NFT_FAMILY)?.chain;
   const gate: NftGate = {
     exists: items.some((i) => i.table?.name === NFT_TABLE),
@@ -111,9 +112,10 @@ function parseGateRule(expr: unknown, comment: string, handle: number): GateEntr
   let destination: string | undefined;
   let port: number | undefined;
   let protocol: "tcp" | "udp" | undefined;
-  for (const e of expr as any[]) {
+  for (const item of expr as unknown[]) {
     // Nothing may follow the verdict.
-    if (verdict || typeof e !== "object" || e === null) return undefined;
+    if (verdict || typeof item !== "object" || item === null) return undefined;
+    const e = item as NftStatement;
     if ("accept" in e) verdict = "accept";
     else if ("drop" in e) verdict = "drop";
     else if ("counter" in e) continue;
@@ -131,7 +133,7 @@ function parseGateRule(expr: unknown, comment: string, handle: number): GateEntr
         family = p;
         if (field === "saddr") source = value;
         else destination = value;
-      } else if ((p === "tcp" || p === "udp") && field === "dport" && Number.isInteger(e.match.right)) {
+      } else if ((p === "tcp" || p === "udp") && field === "dport" && typeof e.match.right === "number" && Number.isInteger(e.match.right)) {
         protocol = p;
         port = e.match.right;
       } else return undefined;
@@ -155,7 +157,8 @@ function parseGateRule(expr: unknown, comment: string, handle: number): GateEntr
 function formatNftAddress(right: unknown): string | undefined {
   if (typeof right === "string") return right;
   const prefix = (right as { prefix?: { addr?: unknown; len?: unknown } } | null)?.prefix;
-  if (prefix && typeof prefix.addr === "string" && Number.isInteger(prefix.len)) return `${prefix.addr}/${prefix.len}`;
+  if (prefix && typeof prefix.addr === "string" && typeof prefix.len === "number" && Number.isInteger(prefix.len))
+    return `${prefix.addr}/${prefix.len}`;
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 import { FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
+import { nftItems, type NftChain, type NftStatement } from "./nft-json";
 import { NFT_FAMILY, NFT_TABLE } from "./nft-rules";
 
 /**
@@ -11,7 +12,7 @@ import { NFT_FAMILY, NFT_TABLE } from "./nft-rules";
  */
 
 /** A base chain that drops what it does not accept itself. */
-export interface Blocker {
+interface Blocker {
   family: string;
   table: string;
   chain: string;
@@ -23,17 +24,19 @@ const HOOKS = ["prerouting", "input"];
 const FAMILIES = ["ip", "ip6", "inet"];
 
 /** Reads `nft -j list ruleset`; `ignore` skips tables whose drop a backend's own accept ends. */
-export function findBlockers(json: string, ignore: (family: string, table: string) => boolean): Blocker[] {
-  const items = (JSON.parse(json) as { nftables?: Record<string, any>[] }).nftables ?? [];
-  const base = items.map((i) => i.chain).filter((c) => c && HOOKS.includes(c.hook) && FAMILIES.includes(c.family) && !ignore(c.family, c.table));
+function findBlockers(json: string, ignore: (family: string, table: string) => boolean): Blocker[] {
+  const items = nftItems(json);
+  const base = items
+    .map((i) => i.chain)
+    .filter((c): c is NftChain => !!c && c.hook !== undefined && HOOKS.includes(c.hook) && FAMILIES.includes(c.family) && !ignore(c.family, c.table));
   const blockers: Blocker[] = [];
   for (const c of base) {
     const where = { family: c.family, table: c.table, chain: c.name };
     if (c.policy === "drop") blockers.push({ ...where, reason: "policy drop" });
     const catchAll = items.find(
       (i) => i.rule && i.rule.family === c.family && i.rule.table === c.table && i.rule.chain === c.name && isCatchAllDrop(i.rule.expr),
-    );
-    if (catchAll) blockers.push({ ...where, reason: `an unconditional drop/reject rule (handle ${catchAll.rule.handle})` });
+    )?.rule;
+    if (catchAll) blockers.push({ ...where, reason: `an unconditional drop/reject rule (handle ${catchAll.handle})` });
   }
   return blockers;
 }
@@ -41,25 +44,28 @@ export function findBlockers(json: string, ignore: (family: string, table: strin
 /** True for a rule with no match at all before a drop or reject (counters and logs aside). */
 function isCatchAllDrop(expr: unknown): boolean {
   if (!Array.isArray(expr) || expr.length === 0) return false;
-  const last = expr[expr.length - 1];
-  const rest = expr.slice(0, -1);
-  const terminal =
-    typeof last === "object" &&
-    last !== null &&
-    ("drop" in last || "reject" in last || (last.xt?.type === "target" && ["DROP", "REJECT"].includes(last.xt.name)));
+  const statements: unknown[] = expr;
+  const last = statements[statements.length - 1];
+  const rest = statements.slice(0, -1);
+  const terminal = typeof last === "object" && last !== null && ("drop" in last || "reject" in last || isXtDropTarget(last));
   return terminal && rest.every((e) => typeof e === "object" && e !== null && ("counter" in e || "log" in e));
 }
 
-export function describeBlocker(b: Blocker): string {
+/** iptables-nft's `-j DROP` or `-j REJECT`, as nft lists it. */
+function isXtDropTarget(s: NftStatement): boolean {
+  return s.xt?.type === "target" && typeof s.xt.name === "string" && ["DROP", "REJECT"].includes(s.xt.name);
+}
+
+function describeBlocker(b: Blocker): string {
   return `the ${b.chain} chain of table ${b.family} ${b.table} (${b.reason})`;
 }
 
 /** iptables-nft's own tables: `iptables -P INPUT DROP` shows up as ip filter INPUT. */
-export function isXtablesTable(family: string, table: string): boolean {
+function isXtablesTable(family: string, table: string): boolean {
   return (family === "ip" || family === "ip6") && table === "filter";
 }
 
-export function isOurNftTable(family: string, table: string): boolean {
+function isOurNftTable(family: string, table: string): boolean {
   return family === NFT_FAMILY && table === NFT_TABLE;
 }
 
@@ -89,7 +95,7 @@ export function saysUfwActive(status: string | undefined): boolean {
 }
 
 /** True when ufw is installed and `ufw status` says active. */
-export async function isUfwActive(runner: Runner): Promise<boolean> {
+async function isUfwActive(runner: Runner): Promise<boolean> {
   return saysUfwActive(await readUfwStatus(runner));
 }
 

@@ -3,7 +3,6 @@ import { firewallClosures } from "../dynamic/closures";
 import type { FirewallInputs } from "../types";
 import { ownerOf, secretInput, urnInputs, type Connection, type InputsOf, type SetByResource } from "./inputs";
 import type { SharedTunnelArgs } from "./shared-tunnel";
-import type { FirewallBackendName } from "../types";
 
 export interface FirewallAllowArgs extends InputsOf<Omit<FirewallInputs, "connection" | "preflightFor" | SetByResource>> {
   connection?: pulumi.Input<Connection>;

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { ownerPrefix } from "../tag";
-import type { TunnelInputs } from "../types";
 import { validateTunnelInputs } from "../validation/validate-inputs";
 import { FirewallAllow, type FirewallAllowArgs } from "./firewall-allow";
 import { ownerOf, urnInputs } from "./inputs";
@@ -34,7 +33,7 @@ export class GatedTunnel extends pulumi.ComponentResource {
     // The rule would go in before the tunnel's own check runs, so check the tunnel's inputs here
     // first: bad input fails the program before anything is started on the host.
     const checkedPort = pulumi.output(tunnelArgs).apply((resolved) => {
-      const failures = validateTunnelInputs({ ...resolved, owner: name } as TunnelInputs);
+      const failures = validateTunnelInputs({ ...resolved, owner: name });
       if (failures.length) throw new ValidationError(failures);
       return resolved.bindPort;
     });
@@ -66,7 +65,7 @@ export class GatedTunnel extends pulumi.ComponentResource {
     // The rule's id (its ruleTag), not the ruleTag output: a preview of an in-place rule update
     // keeps the id known, so only a real replacement of the rule shows the gate as changing.
     const gated = { ...forwardArgs, gateTag: this.firewall.id };
-    this.tunnel = new SharedTunnel(`${name}-forward`, expires ? { ...gated, expiresAt: this.firewall.expiresAt as pulumi.Output<string> } : gated, {
+    this.tunnel = new SharedTunnel(`${name}-forward`, expires ? { ...gated, expiresAt: this.firewall.expiresAt } : gated, {
       parent: this,
       dependsOn: [this.firewall],
     });

@@ -23,7 +23,7 @@ export function parseDuration(value: unknown): number | string {
     [h, "h"],
     [min, "m"],
     [s, "s"],
-  ].reduce((sum, [n, unit]) => sum + Number(n ?? 0) * UNIT_SECONDS[unit as string], 0);
+  ].reduce((sum, [n, unit]) => sum + Number(n ?? 0) * UNIT_SECONDS[unit], 0);
   if (seconds < 1) return `${JSON.stringify(value)} is zero; an expiry must be in the future`;
   return seconds <= MAX_EXPIRY_SECONDS ? seconds : `${JSON.stringify(value)} is longer than 366 days`;
 }

@@ -90,8 +90,8 @@ export function familiesCovered(cidrs: readonly Cidr[]): Set<"ipv4" | "ipv6"> {
 function contains(outer: Cidr, inner: Cidr): boolean {
   if (outer.prefixLength > inner.prefixLength) return false;
   return inner.address.kind() === "ipv4"
-    ? (inner.address as ipaddr.IPv4).match(outer.address as ipaddr.IPv4, outer.prefixLength)
-    : (inner.address as ipaddr.IPv6).match(outer.address as ipaddr.IPv6, outer.prefixLength);
+    ? (inner.address as ipaddr.IPv4).match(outer.address, outer.prefixLength)
+    : (inner.address as ipaddr.IPv6).match(outer.address, outer.prefixLength);
 }
 
 /** Formats host:port the way ssh -L and URLs expect (IPv6 in brackets). */

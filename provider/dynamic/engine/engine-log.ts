@@ -68,9 +68,13 @@ function connect(): Engine | null {
   const address = engineAddress();
   if (!address) return null;
   try {
+    // Loaded here, not imported: only a process with an engine to talk to needs gRPC, and one that
+    // cannot load it sends nothing (progress is best effort) rather than failing to start.
+    /* eslint-disable @typescript-eslint/no-require-imports -- loaded lazily, and inside the try, on purpose (see above) */
     const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
-    const rpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
-    const proto = require("@pulumi/pulumi/proto/engine_pb");
+    const rpc = require("@pulumi/pulumi/proto/engine_grpc_pb") as typeof import("@pulumi/pulumi/proto/engine_grpc_pb");
+    const proto = require("@pulumi/pulumi/proto/engine_pb") as typeof import("@pulumi/pulumi/proto/engine_pb");
+    /* eslint-enable @typescript-eslint/no-require-imports */
     return { client: new rpc.EngineClient(address, grpc.credentials.createInsecure()), proto };
   } catch {
     return null;

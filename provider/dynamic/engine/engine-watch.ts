@@ -33,7 +33,7 @@ export function watchEngine(options: EngineWatchOptions): { stop(): void } {
   let missed = 0;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  const schedule = () => (timer = setTimeout(tick, options.intervalMs).unref());
+  const schedule = () => (timer = setTimeout(() => void tick(), options.intervalMs).unref());
   const tick = async () => {
     const state = await options.probe().catch((): EngineState => "alive");
     if (stopped) return;
@@ -61,6 +61,8 @@ const PROBE_TIMEOUT_MS = 5000;
  * @internal exported for its unit tests
  */
 export function healthProbe(address: string): () => Promise<EngineState> {
+  // Loaded here, not imported: only a provider process that has an engine to watch needs gRPC.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily on purpose (see above)
   const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   const raw = (b: Buffer) => b;
