@@ -43,13 +43,16 @@ function target(from: string, spec: string): { folder: string; name: string } {
   return rel.includes("/") ? { folder: rel.split("/")[0], name: rel } : { folder: "", name: rel };
 }
 
-/** The imports of `folder`'s modules that reach a folder above it, or a top-level file that is not a shared leaf. */
+/**
+ * The imports of `folder`'s modules that reach a folder above it, or a top-level file that is not a
+ * shared leaf. dynamic/ may name runtime.ts, the module its serialized closures require.
+ */
 function backEdges(mods: readonly Module[], folder: string): string[] {
   const allowed = new Set(LAYERS.slice(0, LAYERS.indexOf(folder) + 1));
   return mods
     .filter((m) => m.folder === folder)
     .flatMap((m) => m.imports.filter((s) => s.startsWith(".")).map((s) => ({ m: m.file, t: target(m.file, s) })))
-    .filter(({ t }) => (t.folder === "" ? !LEAVES.includes(t.name) : !allowed.has(t.folder)))
+    .filter(({ t }) => (t.folder === "" ? !LEAVES.includes(t.name) && !(folder === "dynamic" && t.name === "runtime") : !allowed.has(t.folder)))
     .map(({ m, t }) => `${m} -> ${t.folder || t.name}`);
 }
 
