@@ -141,41 +141,25 @@ function gateReplaced(old: string | undefined, next: string | undefined): boolea
   return isUnknown(next) || (old !== undefined && old !== next);
 }
 
+/** The inputs saved in the outputs under their own names; the requested deadline is saved as requestedExpiresAt. */
+const SAVED_INPUTS = [
+  "connection",
+  "gateway",
+  "bindAddress",
+  "bindPort",
+  "targetHost",
+  "targetPort",
+  "targetSocket",
+  "allowAllInterfaces",
+  "preflight",
+  "keepAliveSeconds",
+  "restart",
+  "owner",
+  "identity",
+  "progressUrn",
+  "expiresAfter",
+] as const satisfies readonly (keyof TunnelInputs & keyof TunnelOutputs)[];
+
 function pickInputs(outs: TunnelOutputs): Partial<TunnelInputs> {
-  const {
-    connection,
-    gateway,
-    bindAddress,
-    bindPort,
-    targetHost,
-    targetPort,
-    targetSocket,
-    allowAllInterfaces,
-    preflight,
-    keepAliveSeconds,
-    restart,
-    owner,
-    identity,
-    progressUrn,
-    expiresAfter,
-    requestedExpiresAt,
-  } = outs;
-  return {
-    connection,
-    gateway,
-    bindAddress,
-    bindPort,
-    targetHost,
-    targetPort,
-    targetSocket,
-    allowAllInterfaces,
-    preflight,
-    keepAliveSeconds,
-    restart,
-    owner,
-    identity,
-    progressUrn,
-    expiresAfter,
-    expiresAt: requestedExpiresAt,
-  };
+  return { ...Object.fromEntries(SAVED_INPUTS.map((key) => [key, outs[key]])), expiresAt: outs.requestedExpiresAt };
 }

@@ -5,16 +5,23 @@ import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
 import { probeFileNames } from "../ssh/socket-preflight";
 import { MAX_JUMP_HOSTS } from "../validation/gateway-inputs";
 
+/** The files one ssh login needs, named `<stem>.<kind>`: its log, pinned host keys and credentials. */
+function loginFileNames(stem: string) {
+  return {
+    logFile: `${stem}.log`,
+    knownHostsFile: `${stem}.known_hosts`,
+    keyFile: `${stem}.key`,
+    passFile: `${stem}.pass`,
+    askpassFile: `${stem}.askpass`,
+    /** A certificate given by value. */
+    certFile: `${stem}.cert`,
+  };
+}
+
 /** The per-tunnel files' names (in the state directory): all of them carry the tag. */
 export function tunnelFileNames(tag: string) {
   return {
-    logFile: `${tag}.log`,
-    knownHostsFile: `${tag}.known_hosts`,
-    keyFile: `${tag}.key`,
-    passFile: `${tag}.pass`,
-    askpassFile: `${tag}.askpass`,
-    /** gateway.certificate given by value. */
-    certFile: `${tag}.cert`,
+    ...loginFileNames(tag),
     /** The jump hosts' ssh config: one Host alias per hop (see hop-config.ts). */
     sshConfigFile: `${tag}.ssh_config`,
     /** A Unix-socket target's preflight: its local end (private) and the probe ssh's log. */
@@ -24,15 +31,7 @@ export function tunnelFileNames(tag: string) {
 
 /** Hop `n`'s files (1 = nearest the tunnel host); its log is that of the ssh that logs in to it. */
 export function hopFileNames(tag: string, n: number) {
-  const hop = `${tag}.hop${n}`;
-  return {
-    logFile: `${hop}.log`,
-    knownHostsFile: `${hop}.known_hosts`,
-    keyFile: `${hop}.key`,
-    passFile: `${hop}.pass`,
-    askpassFile: `${hop}.askpass`,
-    certFile: `${hop}.cert`,
-  };
+  return loginFileNames(`${tag}.hop${n}`);
 }
 
 /** Every file name a tunnel may have, hops included: what removal and the expiry watchdog take. */
