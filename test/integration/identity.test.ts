@@ -8,6 +8,7 @@ import { parseTag } from "../../provider/tag";
 import { listProcesses, readProcessIdentity } from "../../provider/state/process-identity";
 import { tunnelFiles } from "../../provider/tunnel/tunnel-files";
 import { fetchFrom, inNs, readLab, sshProcessesWith, tunnelHostUfwRules, withUfwInactive, type Lab } from "../support/lab";
+import { labForwardConfig, labTunnelHostAsUser } from "../support/lab-config";
 import { whileUntrustedTries } from "../support/prober";
 import { ROOT, TestStack } from "../support/stack";
 
@@ -38,18 +39,8 @@ function config(scenario: string, step: number, port: number, extra: Record<stri
     scenario,
     step: String(step),
     port: String(port),
-    tunnelHost: lab.thSshAddr,
-    tunnelHostUser: lab.thUser,
-    tunnelHostKeyPath: lab.thKey,
-    tunnelHostKey: lab.thHostKey,
-    gatewayHost: lab.gwAddr,
-    gatewayUser: lab.gwUser,
-    gatewayKeyPath: lab.gwKey,
-    gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted,
-    targetHost: lab.targetHost,
-    targetPort: String(lab.targetPort),
-    sources: JSON.stringify([lab.trustedCidr]),
+    ...labTunnelHostAsUser(lab),
+    ...labForwardConfig(lab),
     ...extra,
   };
 }
