@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { fetchFrom, type Lab } from "../support/lab";
+import { labForwardConfig, labTunnelHostAsUser } from "../support/lab-config";
 import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 
@@ -42,16 +43,9 @@ export async function expectNothingLeft(lab: Lab, tagPrefix: string, urls: strin
 /** Lab config for the examples' shared config keys (examples/shared/config.ts). */
 export function exampleConfig(lab: Lab, bindPort: number, remote: boolean, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    ...(remote ? { tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey } : {}),
-    gatewayHost: lab.gwAddr,
-    gatewayUser: lab.gwUser,
-    gatewayKeyPath: lab.gwKey,
-    gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted,
+    ...(remote ? labTunnelHostAsUser(lab) : {}),
+    ...labForwardConfig(lab),
     bindPort: String(bindPort),
-    targetHost: lab.targetHost,
-    targetPort: String(lab.targetPort),
-    sources: JSON.stringify([lab.trustedCidr]),
     ...extra,
   };
 }

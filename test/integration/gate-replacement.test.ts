@@ -5,7 +5,7 @@ import type { TunnelOutputs } from "../../provider/types";
 import { fetchFrom, inNs, readLab, withUfwInactive, type Lab } from "../support/lab";
 import { demoConfig } from "../support/demo-config";
 import { whileUntrustedTries } from "../support/prober";
-import { TestStack } from "../support/stack";
+import { destroyAfter, TestStack } from "../support/stack";
 
 /**
  * Changes that replace a GatedTunnel's rule while its forward runs, through real `pulumi up` of
@@ -52,14 +52,7 @@ const target = (port: number) => [{ host: lab.thTrusted, port }];
 
 /** Runs `work` on a new demo stack; then destroy must leave nothing of what it made last (`work`'s outputs). */
 async function onStack(name: string, work: (stack: TestStack) => Promise<Record<string, unknown>>): Promise<void> {
-  const stack = new TestStack(name);
-  try {
-    const last = await work(stack);
-    await stack.ok("destroy");
-    await expectNothingLeft(last);
-  } finally {
-    await stack.run("destroy");
-  }
+  await destroyAfter(new TestStack(name), work, expectNothingLeft);
 }
 
 describe("ufw inactive: the nftables and iptables gates", () => {

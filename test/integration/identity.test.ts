@@ -8,8 +8,9 @@ import { parseTag } from "../../provider/tag";
 import { listProcesses, readProcessIdentity } from "../../provider/state/process-identity";
 import { tunnelFiles } from "../../provider/tunnel/tunnel-files";
 import { fetchFrom, inNs, readLab, sshProcessesWith, tunnelHostUfwRules, withUfwInactive, type Lab } from "../support/lab";
+import { labForwardConfig, labTunnelHostAsUser } from "../support/lab-config";
 import { whileUntrustedTries } from "../support/prober";
-import { ROOT, TestStack } from "../support/stack";
+import { destroyAfter, ROOT, TestStack } from "../support/stack";
 
 /**
  * Resources that share a project, stack and name but are different resources (another type, or
@@ -38,18 +39,8 @@ function config(scenario: string, step: number, port: number, extra: Record<stri
     scenario,
     step: String(step),
     port: String(port),
-    tunnelHost: lab.thSshAddr,
-    tunnelHostUser: lab.thUser,
-    tunnelHostKeyPath: lab.thKey,
-    tunnelHostKey: lab.thHostKey,
-    gatewayHost: lab.gwAddr,
-    gatewayUser: lab.gwUser,
-    gatewayKeyPath: lab.gwKey,
-    gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted,
-    targetHost: lab.targetHost,
-    targetPort: String(lab.targetPort),
-    sources: JSON.stringify([lab.trustedCidr]),
+    ...labTunnelHostAsUser(lab),
+    ...labForwardConfig(lab),
     ...extra,
   };
 }
@@ -87,34 +78,32 @@ describe.each([
   ["the FirewallAllow", "rule", "it-ident-svc-r", 8611],
 ])('a SharedTunnel and a FirewallAllow both named "svc", each with an expiry, %s first', (_title, first, name, port) => {
   test("creating the second leaves the first one's process, watchdog, deadline and rule alone", async () => {
-    const stack = new TestStack(name, undefined, DIR);
-    try {
-      const one = await stack.ok("up", config("same-name", 1, port, { first }));
-      const two = await stack.ok("up", config("same-name", 2, port, { first }));
-      const tunnel = two.tunnel as Forward;
-      const ruleTag = String(two.ruleTag);
-      // The one made at step 1 is the same one at step 2: not replaced, not re-created.
-      if (first === "tunnel") expect(tunnel).toEqual(one.tunnel);
-      else expect(ruleTag).toBe(one.ruleTag);
-      // Same project, stack and name; different identities.
-      expect(parseTag(tunnel.tag)?.identity).toMatch(/^[0-9a-f]{12}$/);
-      expect(parseTag(ruleTag)?.identity).toMatch(/^[0-9a-f]{12}$/);
-      expect(parseTag(tunnel.tag)?.identity).not.toBe(parseTag(ruleTag)?.identity);
+    await destroyAfter(
+      new TestStack(name, undefined, DIR),
+      async (stack) => {
+        const one = await stack.ok("up", config("same-name", 1, port, { first }));
+        const two = await stack.ok("up", config("same-name", 2, port, { first }));
+        const tunnel = two.tunnel as Forward;
+        const ruleTag = String(two.ruleTag);
+        // The one made at step 1 is the same one at step 2: not replaced, not re-created.
+        if (first === "tunnel") expect(tunnel).toEqual(one.tunnel);
+        else expect(ruleTag).toBe(one.ruleTag);
+        // Same project, stack and name; different identities.
+        expect(parseTag(tunnel.tag)?.identity).toMatch(/^[0-9a-f]{12}$/);
+        expect(parseTag(ruleTag)?.identity).toMatch(/^[0-9a-f]{12}$/);
+        expect(parseTag(tunnel.tag)?.identity).not.toBe(parseTag(ruleTag)?.identity);
 
-      await expectForwardAlive(tunnel);
-      await expectExpiryArmed(tunnel.tag);
-      await expectExpiryArmed(ruleTag);
-      expect(await tunnelHostUfwRules(lab)).toContain(ruleTag);
-      // The rule is live and the forward answers: the trusted client gets through.
-      expect(await fetchFrom(lab.nsTc, tunnel.url)).toBe("internal service reached");
-      expect(await fetchFrom(lab.nsUc, tunnel.url)).toBeUndefined();
-      expect((await stack.run("preview", config("same-name", 2, port, { first }), {}, ["--expect-no-changes"])).exitCode).toBe(0);
-
-      await stack.ok("destroy");
-      await expectNothingLeft(name);
-    } finally {
-      await stack.run("destroy");
-    }
+        await expectForwardAlive(tunnel);
+        await expectExpiryArmed(tunnel.tag);
+        await expectExpiryArmed(ruleTag);
+        expect(await tunnelHostUfwRules(lab)).toContain(ruleTag);
+        // The rule is live and the forward answers: the trusted client gets through.
+        expect(await fetchFrom(lab.nsTc, tunnel.url)).toBe("internal service reached");
+        expect(await fetchFrom(lab.nsUc, tunnel.url)).toBeUndefined();
+        expect((await stack.run("preview", config("same-name", 2, port, { first }), {}, ["--expect-no-changes"])).exitCode).toBe(0);
+      },
+      () => expectNothingLeft(name),
+    );
   });
 });
 
@@ -127,37 +116,36 @@ describe('two components of different types, each with children "allow" and "for
     const port = 8612;
     const stack = new TestStack(name, undefined, DIR);
     const extra = { backend: "nftables" };
-    try {
-      const one = await stack.ok("up", config("children", 1, port, extra));
-      const left = one.left as GateOut;
-      expect(await fetchFrom(lab.nsTc, left.url)).toBe("internal service reached");
+    await destroyAfter(
+      stack,
+      async () => {
+        const one = await stack.ok("up", config("children", 1, port, extra));
+        const left = one.left as GateOut;
+        expect(await fetchFrom(lab.nsTc, left.url)).toBe("internal service reached");
 
-      // While the second component's "allow" and "forward" are created, an untrusted client keeps
-      // trying the first one's port: it must never get in.
-      const { result: two } = await whileUntrustedTries(lab.nsUc, [{ host: lab.thTrusted, port }], () =>
-        stack.ok("up", config("children", 2, port, extra)),
-      );
-      const right = two.right as GateOut;
-      expect(two.left).toEqual(left);
-      expect(parseTag(left.ruleTag)?.resource).toBe(parseTag(right.ruleTag)?.resource);
-      expect(parseTag(left.ruleTag)?.identity).not.toBe(parseTag(right.ruleTag)?.identity);
+        // While the second component's "allow" and "forward" are created, an untrusted client keeps
+        // trying the first one's port: it must never get in.
+        const { result: two } = await whileUntrustedTries(lab.nsUc, [{ host: lab.thTrusted, port }], () =>
+          stack.ok("up", config("children", 2, port, extra)),
+        );
+        const right = two.right as GateOut;
+        expect(two.left).toEqual(left);
+        expect(parseTag(left.ruleTag)?.resource).toBe(parseTag(right.ruleTag)?.resource);
+        expect(parseTag(left.ruleTag)?.identity).not.toBe(parseTag(right.ruleTag)?.identity);
 
-      const ruleset = (await inNs(lab.nsTh, ["nft", "list", "ruleset"])).stdout;
-      for (const g of [left, right]) {
-        // Each gate's accept and its drop, live.
-        expect(ruleset.split(`comment "${g.ruleTag}"`).length - 1).toBeGreaterThanOrEqual(2);
-        await expectForwardAlive(g);
-        await expectExpiryArmed(g.tag);
-        await expectExpiryArmed(g.ruleTag);
-        expect(await fetchFrom(lab.nsTc, g.url)).toBe("internal service reached");
-        expect(await fetchFrom(lab.nsUc, g.url)).toBeUndefined();
-      }
-
-      await stack.ok("destroy");
-      await expectNothingLeft(name);
-    } finally {
-      await stack.run("destroy");
-    }
+        const ruleset = (await inNs(lab.nsTh, ["nft", "list", "ruleset"])).stdout;
+        for (const g of [left, right]) {
+          // Each gate's accept and its drop, live.
+          expect(ruleset.split(`comment "${g.ruleTag}"`).length - 1).toBeGreaterThanOrEqual(2);
+          await expectForwardAlive(g);
+          await expectExpiryArmed(g.tag);
+          await expectExpiryArmed(g.ruleTag);
+          expect(await fetchFrom(lab.nsTc, g.url)).toBe("internal service reached");
+          expect(await fetchFrom(lab.nsUc, g.url)).toBeUndefined();
+        }
+      },
+      () => expectNothingLeft(name),
+    );
   });
 });
 

@@ -8,6 +8,8 @@ import { fetchFrom, readLab, tunnelHostUfwRules, type Lab } from "../support/lab
 import { thSshdLogFromNow } from "../support/jump-hosts";
 import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
+import { labGatewayConfig } from "../support/lab-config";
+import type { HopConfig } from "../programs/lab-hosts";
 
 /**
  * connection.jumpHosts and connection.agent through real `pulumi up`: a SharedTunnel reaches its
@@ -25,34 +27,23 @@ const DIR = path.join(ROOT, "test/programs/jump-hosts");
 const ROOT_SIDE = lab.thSshAddr.replace(/\d+$/, "1");
 const accepted = (from: string) => new RegExp(`Accepted publickey for ${lab.thUser} from ${from.replace(/\./g, "\\.")} port`);
 
-interface Hop {
-  host: string;
-  port?: number;
-  user: string;
-  hostKey: string;
-  privateKeyFile?: string;
-  [more: string]: unknown;
-}
-const bastion = (key: boolean): Hop => ({
+const bastion = (key: boolean): HopConfig => ({
   host: lab.jump.addr,
   port: lab.jump.port,
   user: lab.jump.user,
   hostKey: lab.jump.hostKey,
   ...(key ? { privateKeyFile: lab.jump.key } : {}),
 });
-const gatewayHop: Hop = { host: lab.gwAddr, user: lab.gwUser, hostKey: lab.gwHostKey, privateKeyFile: lab.gwKey };
+const gatewayHop: HopConfig = { host: lab.gwAddr, user: lab.gwUser, hostKey: lab.gwHostKey, privateKeyFile: lab.gwKey };
 
-function config(port: number, tunnelHost: string, hops: Hop[], more: Record<string, string> = {}): Record<string, string> {
+function config(port: number, tunnelHost: string, hops: HopConfig[], more: Record<string, string> = {}): Record<string, string> {
   return {
     tunnelHost,
     tunnelHostUser: lab.thUser,
     tunnelHostKey: lab.thHostKey,
     tunnelHostKeyFile: lab.thKey,
     jumpHosts: JSON.stringify(hops),
-    gatewayHost: lab.gwAddr,
-    gatewayUser: lab.gwUser,
-    gatewayKeyPath: lab.gwKey,
-    gatewayHostKey: lab.gwHostKey,
+    ...labGatewayConfig(lab),
     bindAddress: lab.thTrusted,
     bindPort: String(port),
     ...more,

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { readFileSync } from "node:fs";
 import { readLab, type Lab } from "../support/lab";
+import { labGatewayConfig, labTunnelHostConfig } from "../support/lab-config";
 import { expectNothingLeftOnTunnelHost, keepersWith } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 
@@ -15,13 +16,8 @@ const lab: Lab = readLab();
 const stack = new TestStack("it-keeper-idle", undefined, path.join(ROOT, "bench/programs/gated-many"));
 const PREFIX = `pst.bench-gated-many.${stack.name}.`;
 const config = {
-  tunnelHost: lab.thSshAddr,
-  tunnelHostKeyPath: lab.thKey,
-  tunnelHostKey: lab.thHostKey,
-  gatewayHost: lab.gwAddr,
-  gatewayUser: lab.gwUser,
-  gatewayKeyPath: lab.gwKey,
-  gatewayHostKey: lab.gwHostKey,
+  ...labTunnelHostConfig(lab),
+  ...labGatewayConfig(lab),
   bindAddress: lab.thTrusted,
   basePort: "8300",
   source: lab.trustedCidr,

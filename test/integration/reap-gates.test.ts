@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { backendKind } from "../../provider/firewall/registry";
 import { LocalRunner } from "../../provider/host/local-runner";
 import type { Runner } from "../../provider/host/runner";
-import { inNs, probe, readLab, withUfwInactive, type Lab } from "../support/lab";
+import { inNs, probe, readLab, ufwlessGatesFrom, withUfwInactive, type Lab } from "../support/lab";
 import { expectNoFirewallTrace } from "../support/leftovers";
 import { ROOT } from "../support/stack";
 
@@ -54,10 +54,7 @@ async function removeAcceptsByHand(backend: string, tag: string): Promise<void> 
 describe("ufw inactive: gate backends", () => {
   withUfwInactive(lab);
 
-  test.each([
-    ["nftables", 8127],
-    ["iptables", 8128],
-  ] as const)("%s: a drop left without its accept is listed by --dry-run and removed", async (name, port) => {
+  test.each(ufwlessGatesFrom(8127))("%s: a drop left without its accept is listed by --dry-run and removed", async (name, port) => {
     const backend = backendKind(name)!.open(th);
     const stack = `it-stray-${name}`;
     const tag = `pst.reap-gates.${stack}.gate.${Math.floor(Date.now() / 1000)}`;

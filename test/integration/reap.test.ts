@@ -50,24 +50,9 @@ async function ours(): Promise<string[]> {
 
 /** An ssh session on the tunnel host that is not ours: same gateway, no tag. */
 async function startUnrelatedSsh(): Promise<number> {
-  const argv = [
-    "ssh",
-    "-f",
-    "-N",
-    "-F",
-    "none",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=no",
-    "-o",
-    "UserKnownHostsFile=/dev/null",
-    "-i",
-    lab.gwKey,
-    "-L",
-    `127.0.0.1:8199:${lab.targetHost}:${lab.targetPort}`,
-    `${lab.gwUser}@${lab.gwAddr}`,
-  ];
+  const unpinned = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
+  const forward = `127.0.0.1:8199:${lab.targetHost}:${lab.targetPort}`;
+  const argv = ["ssh", "-f", "-N", "-F", "none", ...unpinned, "-i", lab.gwKey, "-L", forward, `${lab.gwUser}@${lab.gwAddr}`];
   const r = await inNs(lab.nsTh, argv);
   if (r.exitCode !== 0) throw new Error(`unrelated ssh failed: ${r.stderr}`);
   const pid = (await local.run(["pgrep", "-f", "-x", `ssh .*-L 127\\.0\\.0\\.1:8199:.*`])).stdout.trim().split("\n")[0];

@@ -3,7 +3,7 @@ import { LocalRunner } from "../../provider/host/local-runner";
 import type { Runner } from "../../provider/host/runner";
 import type { FirewallRule } from "../../provider/types";
 import { demoConfig } from "../support/demo-config";
-import { fetchFrom, inNs, readLab, sshProcessesWith, withUfwInactive, type Lab } from "../support/lab";
+import { fetchFrom, inNs, readLab, sshProcessesWith, ufwlessGatesFrom, withUfwInactive, type Lab } from "../support/lab";
 import { whileUntrustedTries, type ProbeTarget } from "../support/prober";
 import { TestStack } from "../support/stack";
 
@@ -33,24 +33,20 @@ interface Bind {
   targets: ProbeTarget[];
   url: string;
 }
-const v4 = (port: number): Bind => ({
-  bindAddress: "0.0.0.0",
-  sources: [lab.trustedCidr],
-  targets: [
-    { host: lab.thUntrustedSide, port },
-    { host: lab.thTrusted, port },
-  ],
-  url: `http://${lab.thTrusted}:${port}/`,
-});
-const v6 = (port: number): Bind => ({
-  bindAddress: "::",
-  sources: [lab.trustedCidr6],
-  targets: [
-    { host: lab.thUntrustedSide6, port },
-    { host: lab.thTrusted6, port },
-  ],
-  url: `http://[${lab.thTrusted6}]:${port}/`,
-});
+/** A forward on one family's unspecified address, open to `source`, probed on both of the tunnel host's addresses of that family. */
+const bindOn =
+  (bindAddress: string, source: string, untrustedSide: string, trusted: string, urlHost: string) =>
+  (port: number): Bind => ({
+    bindAddress,
+    sources: [source],
+    targets: [
+      { host: untrustedSide, port },
+      { host: trusted, port },
+    ],
+    url: `http://${urlHost}:${port}/`,
+  });
+const v4 = bindOn("0.0.0.0", lab.trustedCidr, lab.thUntrustedSide, lab.thTrusted, lab.thTrusted);
+const v6 = bindOn("::", lab.trustedCidr6, lab.thUntrustedSide6, lab.thTrusted6, `[${lab.thTrusted6}]`);
 
 function config(backend: string, port: number, bind: Bind): Record<string, string> {
   return demoConfig(lab, {
@@ -128,36 +124,36 @@ async function makeOldFormat(stack: TestStack, backend: "nftables" | "iptables",
 describe("ufw inactive: the gate backends on a host that accepts by default", () => {
   withUfwInactive(lab);
 
-  test.each([
-    ["nftables", 8161],
-    ["iptables", 8162],
-  ] as const)("%s: a gate on 0.0.0.0, then on ::, keeps the untrusted client out of every address; destroy leaves nothing", async (backend, port) => {
-    await eachBindWatched(backend, port);
-  });
+  test.each(ufwlessGatesFrom(8161))(
+    "%s: a gate on 0.0.0.0, then on ::, keeps the untrusted client out of every address; destroy leaves nothing",
+    async (backend, port) => {
+      await eachBindWatched(backend, port);
+    },
+  );
 
-  test.each([
-    ["nftables", 8163],
-    ["iptables", 8164],
-  ] as const)("%s: a stack holding the old rule for the literal 0.0.0.0 (open to everyone) is repaired by its next up", async (backend, port) => {
-    const stack = new TestStack(`it-unspec-repair-${backend}`);
-    try {
-      const bind = v4(port);
-      const out = await upWatched(stack, backend, port, bind);
-      await makeOldFormat(stack, backend, port, String(out.ruleTag));
-      // What the old rule means: the untrusted client gets the service.
-      expect(await fetchFrom(lab.nsUc, bind.url)).toBe(BODY);
-      const repaired = await stack.ok("up", config(backend, port, bind));
-      expect(repaired.pid).toBe(out.pid); // the rule is rewritten in place; the forward is not touched
-      await whileUntrustedTries(lab.nsUc, bind.targets, () => new Promise((r) => setTimeout(r, 1500)));
-      expect(await fetchFrom(lab.nsTc, bind.url)).toBe(BODY);
-      const listing = await everyRuleListing();
-      expect(listing).toContain(String(out.ruleTag));
-      expect(listing).not.toMatch(/daddr 0\.0\.0\.0 |-d 0\.0\.0\.0\/32/);
-      await destroyWatched(stack, [bind], [out.ruleTag]);
-    } finally {
-      await stack.run("destroy");
-    }
-  });
+  test.each(ufwlessGatesFrom(8163))(
+    "%s: a stack holding the old rule for the literal 0.0.0.0 (open to everyone) is repaired by its next up",
+    async (backend, port) => {
+      const stack = new TestStack(`it-unspec-repair-${backend}`);
+      try {
+        const bind = v4(port);
+        const out = await upWatched(stack, backend, port, bind);
+        await makeOldFormat(stack, backend, port, String(out.ruleTag));
+        // What the old rule means: the untrusted client gets the service.
+        expect(await fetchFrom(lab.nsUc, bind.url)).toBe(BODY);
+        const repaired = await stack.ok("up", config(backend, port, bind));
+        expect(repaired.pid).toBe(out.pid); // the rule is rewritten in place; the forward is not touched
+        await whileUntrustedTries(lab.nsUc, bind.targets, () => new Promise((r) => setTimeout(r, 1500)));
+        expect(await fetchFrom(lab.nsTc, bind.url)).toBe(BODY);
+        const listing = await everyRuleListing();
+        expect(listing).toContain(String(out.ruleTag));
+        expect(listing).not.toMatch(/daddr 0\.0\.0\.0 |-d 0\.0\.0\.0\/32/);
+        await destroyWatched(stack, [bind], [out.ruleTag]);
+      } finally {
+        await stack.run("destroy");
+      }
+    },
+  );
 });
 
 test("ufw: a gate on 0.0.0.0, then on ::, admits the trusted client (ufw reads `to 0.0.0.0` as one host) and nobody else; destroy leaves nothing", async () => {

@@ -108,8 +108,7 @@ gwpaths_up() { # NODE COMMON_SSHD_OPTIONS
   mapfile -t j1 < <(ssh_opts "$LAB_DIR/known_hosts_j1" "$LAB_DIR/jump1_key")
   mapfile -t j2 < <(ssh_opts "$LAB_DIR/known_hosts_j2" "$LAB_DIR/jump2_key")
   mapfile -t gwx < <(ssh_opts "$LAB_DIR/known_hosts_gwx" "$LAB_DIR/gateway_key")
-  wait_for "HTTP service on $LAB_DIR/http.sock" 15 \
-    sh -c "ip netns exec '$NS_GW' curl -sf -m 1 --unix-socket '$LAB_DIR/http.sock' http://x/ | grep -qx 'internal service reached'"
+  wait_for_service "HTTP service on $LAB_DIR/http.sock" "--unix-socket '$LAB_DIR/http.sock' http://x/"
   wait_for "jump host 1 sshd" 10 ip netns exec "$NS_TH" ssh "${j1[@]}" "$JUMP_USER@198.18.7.2" true
   wait_for "jump host 2 sshd" 10 ip netns exec "$NS_J1" ssh "${j2[@]}" "$JUMP_USER@198.18.8.2" true
   wait_for "the gateway's second sshd behind j2" 10 ip netns exec "$NS_J2" ssh "${gwx[@]}" "$GW_USER@198.18.9.2" true

@@ -228,8 +228,7 @@ EOF
   local gw_ssh th_ssh
   mapfile -t gw_ssh < <(ssh_opts "$LAB_DIR/known_hosts_gw" "$LAB_DIR/gateway_key")
   mapfile -t th_ssh < <(ssh_opts "$LAB_DIR/known_hosts_th" "$LAB_DIR/tunnel_host_key")
-  wait_for "HTTP service in $NS_GW" 15 \
-    sh -c "ip netns exec '$NS_GW' curl -sf -m 1 http://127.0.0.1:8000/ | grep -qx 'internal service reached'"
+  wait_for_service "HTTP service in $NS_GW" "http://127.0.0.1:8000/"
   wait_for "gateway sshd (IPv4)" 10 ip netns exec "$NS_TH" ssh "${gw_ssh[@]}" "$GW_USER@198.18.1.2" true
   wait_for "gateway sshd (IPv6)" 5 ip netns exec "$NS_TH" ssh "${gw_ssh[@]}" "$GW_USER@2001:db8:1::2" true
   wait_for "tunnel host sshd" 10 ssh "${th_ssh[@]}" "root@$TH_ADDR" true

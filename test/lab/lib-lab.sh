@@ -108,6 +108,12 @@ wait_for() {
   done
 }
 
+# wait_for_service DESCRIPTION CURL_ARGS: wait up to 15 s until curl in the gateway's namespace,
+# given CURL_ARGS (a shell string: the URL, and how to reach it), gets http-service.js's fixed body.
+wait_for_service() {
+  wait_for "$1" 15 sh -c "ip netns exec '$NS_GW' curl -sf -m 1 $2 | grep -qx 'internal service reached'"
+}
+
 # The fixed ssh client options for the readiness checks: no user config, pinned host keys.
 ssh_opts() { # KNOWN_HOSTS_FILE KEY
   printf '%s\n' -F none -i "$2" -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=2 \

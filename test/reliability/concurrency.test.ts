@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { inNs, readLab, tunnelHostUfwRules, type Lab } from "../support/lab";
+import { labGatewayConfig, labTunnelHostConfig } from "../support/lab-config";
 import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 
@@ -19,13 +20,8 @@ function config(basePort: number): Record<string, string> {
   return {
     count: String(COUNT),
     basePort: String(basePort),
-    tunnelHost: lab.thSshAddr,
-    tunnelHostKeyPath: lab.thKey,
-    tunnelHostKey: lab.thHostKey,
-    gatewayHost: lab.gwAddr,
-    gatewayUser: lab.gwUser,
-    gatewayKeyPath: lab.gwKey,
-    gatewayHostKey: lab.gwHostKey,
+    ...labTunnelHostConfig(lab),
+    ...labGatewayConfig(lab),
     bindAddress: lab.thTrusted,
   };
 }

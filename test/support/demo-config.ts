@@ -1,4 +1,5 @@
 import type { Lab } from "./lab";
+import { labForwardConfig, labTunnelHostAsUser } from "./lab-config";
 
 /**
  * Config for the demo stack (Pulumi.yaml at the repo root) against the lab: a GatedTunnel on the
@@ -6,15 +7,8 @@ import type { Lab } from "./lab";
  */
 export function demoConfig(lab: Lab, overrides: Record<string, string> = {}, remote = true): Record<string, string> {
   return {
-    ...(remote ? { tunnelHost: lab.thSshAddr, tunnelHostUser: lab.thUser, tunnelHostKeyPath: lab.thKey, tunnelHostKey: lab.thHostKey } : {}),
-    gatewayHost: lab.gwAddr,
-    gatewayUser: lab.gwUser,
-    gatewayKeyPath: lab.gwKey,
-    gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted,
-    targetHost: lab.targetHost,
-    targetPort: String(lab.targetPort),
-    sources: JSON.stringify([lab.trustedCidr]),
+    ...(remote ? labTunnelHostAsUser(lab) : {}),
+    ...labForwardConfig(lab),
     ...overrides,
   };
 }
@@ -22,10 +16,7 @@ export function demoConfig(lab: Lab, overrides: Record<string, string> = {}, rem
 /** Config for examples/firewall-allow (one FirewallAllow on the lab's tunnel host, over ssh2). */
 export function firewallConfig(lab: Lab, port: number, sources: string[], overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    tunnelHost: lab.thSshAddr,
-    tunnelHostUser: lab.thUser,
-    tunnelHostKeyPath: lab.thKey,
-    tunnelHostKey: lab.thHostKey,
+    ...labTunnelHostAsUser(lab),
     port: String(port),
     sources: JSON.stringify(sources),
     destination: lab.thTrusted,

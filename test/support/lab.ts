@@ -168,6 +168,14 @@ export async function withStandInListener<T>(lab: Lab, port: number, work: (url:
   }
 }
 
+/** The gates that need ufw inactive, each with its own port: `firstPort` and the one after it. */
+export function ufwlessGatesFrom(firstPort: number) {
+  return [
+    ["nftables", firstPort],
+    ["iptables", firstPort + 1],
+  ] as const;
+}
+
 /**
  * In the enclosing describe: ufw off on the tunnel host for its tests (the nftables and iptables
  * gates are for hosts that accept by default, and refuse to run beside an active ufw), on again

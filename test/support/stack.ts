@@ -105,3 +105,21 @@ export class TestStack {
     return { outputs: last ? JSON.parse(last) : {}, log: r.stderr };
   }
 }
+
+/**
+ * Runs `work` on `stack`, then destroy must succeed and `expectNothingLeft` must pass on what `work`
+ * returned; the stack is destroyed again however a step failed, so a failing test leaves nothing behind.
+ */
+export async function destroyAfter<T>(
+  stack: TestStack,
+  work: (stack: TestStack) => Promise<T>,
+  expectNothingLeft: (last: T) => Promise<void>,
+): Promise<void> {
+  try {
+    const last = await work(stack);
+    await stack.ok("destroy");
+    await expectNothingLeft(last);
+  } finally {
+    await stack.run("destroy");
+  }
+}

@@ -8,41 +8,28 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { FirewallAllow, GatedTunnel, SharedTunnel } from "pulumi-shared-tunnel";
+import { gatewayFromConfig, tunnelHostFromConfig } from "../lab-hosts";
 
 export = async () => {
   const cfg = new pulumi.Config();
-  const connection = {
-    host: cfg.require("tunnelHost"),
-    user: cfg.require("tunnelHostUser"),
-    privateKeyPath: cfg.require("tunnelHostKeyPath"),
-    hostKey: cfg.require("tunnelHostKey"),
-  };
-  const gateway = {
-    host: cfg.require("gatewayHost"),
-    user: cfg.require("gatewayUser"),
-    privateKeyPath: cfg.require("gatewayKeyPath"),
-    hostKey: cfg.require("gatewayHostKey"),
-  };
+  const connection = tunnelHostFromConfig(cfg, cfg.require("tunnelHostUser"));
+  const gateway = gatewayFromConfig(cfg);
   const bindAddress = cfg.require("bindAddress");
   const sources = cfg.requireObject<string[]>("sources");
   const backend = cfg.get<"auto" | "ufw" | "nftables" | "iptables">("backend");
   const expiresAfter = "1h";
   const step = cfg.requireNumber("step");
+  const forwardOn = (port: number) => ({
+    connection,
+    gateway,
+    bindAddress,
+    bindPort: port,
+    targetHost: cfg.require("targetHost"),
+    targetPort: cfg.requireNumber("targetPort"),
+  });
 
   function tunnel(name: string, port: number, opts?: pulumi.CustomResourceOptions): SharedTunnel {
-    return new SharedTunnel(
-      name,
-      {
-        connection,
-        gateway,
-        bindAddress,
-        bindPort: port,
-        targetHost: cfg.require("targetHost"),
-        targetPort: cfg.requireNumber("targetPort"),
-        expiresAfter,
-      },
-      opts,
-    );
+    return new SharedTunnel(name, { ...forwardOn(port), expiresAfter }, opts);
   }
 
   function allow(name: string, port: number, opts?: pulumi.CustomResourceOptions): FirewallAllow {
@@ -70,16 +57,7 @@ export = async () => {
     if (first === "tunnel" || step >= 2) out.tunnel = forwardOutputs(tunnel("svc", port));
     if (first === "rule" || step >= 2) out.ruleTag = allow("svc", port).ruleTag;
   } else if (cfg.require("scenario") === "gated") {
-    const gated = new GatedTunnel("gated", {
-      connection,
-      gateway,
-      bindAddress,
-      bindPort: port,
-      targetHost: cfg.require("targetHost"),
-      targetPort: cfg.requireNumber("targetPort"),
-      sources,
-      expiresAfter,
-    });
+    const gated = new GatedTunnel("gated", { ...forwardOn(port), sources, expiresAfter });
     out.gated = pulumi.all([gated.ruleTag, forwardOutputs(gated.tunnel)]).apply(([ruleTag, f]) => ({ ruleTag, ...f }));
   } else {
     out.left = new Gate("Left", "left", port).outputs;

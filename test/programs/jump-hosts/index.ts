@@ -6,15 +6,7 @@
 import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { GatedTunnel, SharedTunnel } from "pulumi-shared-tunnel";
-
-interface HopConfig {
-  host: string;
-  port?: number;
-  user: string;
-  hostKey: string;
-  privateKeyFile?: string;
-  [more: string]: unknown;
-}
+import { gatewayFromConfig, type HopConfig } from "../lab-hosts";
 
 export = async () => {
   const cfg = new pulumi.Config();
@@ -35,12 +27,7 @@ export = async () => {
       // What a user might add that the provider's connection cannot do (certificates, ...).
       ...cfg.getObject<Record<string, unknown>>("connectionExtra"),
     },
-    gateway: {
-      host: cfg.require("gatewayHost"),
-      user: cfg.require("gatewayUser"),
-      privateKeyPath: cfg.require("gatewayKeyPath"),
-      hostKey: cfg.require("gatewayHostKey"),
-    },
+    gateway: gatewayFromConfig(cfg),
     bindAddress: cfg.require("bindAddress"),
     bindPort: cfg.requireNumber("bindPort"),
     targetHost: "127.0.0.1",

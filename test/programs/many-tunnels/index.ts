@@ -1,23 +1,14 @@
 /** N rules (one source each) and N forwards (one port each) on one tunnel host, all independent. */
 import * as pulumi from "@pulumi/pulumi";
 import { FirewallAllow, SharedTunnel } from "pulumi-shared-tunnel";
+import { gatewayFromConfig, tunnelHostFromConfig } from "../lab-hosts";
 
 export = async () => {
   const cfg = new pulumi.Config();
   const count = cfg.requireNumber("count");
   const basePort = cfg.requireNumber("basePort");
-  const connection = {
-    host: cfg.require("tunnelHost"),
-    user: "root",
-    privateKeyPath: cfg.require("tunnelHostKeyPath"),
-    hostKey: cfg.require("tunnelHostKey"),
-  };
-  const gateway = {
-    host: cfg.require("gatewayHost"),
-    user: cfg.require("gatewayUser"),
-    privateKeyPath: cfg.require("gatewayKeyPath"),
-    hostKey: cfg.require("gatewayHostKey"),
-  };
+  const connection = tunnelHostFromConfig(cfg, "root");
+  const gateway = gatewayFromConfig(cfg);
   const rules = [];
   const tunnels = [];
   for (let i = 0; i < count; i++) {

@@ -11,20 +11,16 @@ import { FirewallAllow, GatedTunnel, SharedTunnel } from "pulumi-shared-tunnel";
 export = async () => {
   const cfg = new pulumi.Config();
   const passphrase = readFileSync(cfg.require("passphraseFile"), "utf8").trim();
-  const connection = {
-    host: cfg.require("tunnelHost"),
-    user: cfg.require("tunnelHostUser"),
-    hostKey: cfg.require("tunnelHostKey"),
-    privateKey: readFileSync(cfg.require("tunnelHostKeyFile"), "utf8"),
+  /** A host as a new user writes it, from the config keys named: its key read from a file, key and passphrase passed by value. */
+  const hostByValue = (host: string, user: string, hostKey: string, keyFile: string) => ({
+    host: cfg.require(host),
+    user: cfg.require(user),
+    hostKey: cfg.require(hostKey),
+    privateKey: readFileSync(cfg.require(keyFile), "utf8"),
     privateKeyPassphrase: passphrase,
-  };
-  const gateway = {
-    host: cfg.require("gatewayHost"),
-    user: cfg.require("gatewayUser"),
-    hostKey: cfg.require("gatewayHostKey"),
-    privateKey: readFileSync(cfg.require("gatewayKeyFile"), "utf8"),
-    privateKeyPassphrase: passphrase,
-  };
+  });
+  const connection = hostByValue("tunnelHost", "tunnelHostUser", "tunnelHostKey", "tunnelHostKeyFile");
+  const gateway = hostByValue("gatewayHost", "gatewayUser", "gatewayHostKey", "gatewayKeyFile");
   const bindAddress = cfg.require("bindAddress");
   const port = cfg.requireNumber("basePort");
   const target = { targetHost: cfg.require("targetHost"), targetPort: cfg.requireNumber("targetPort") };

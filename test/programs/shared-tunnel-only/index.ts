@@ -1,16 +1,12 @@
 /** One SharedTunnel and no rule: what a connection user without root (no sudo) can make. */
 import * as pulumi from "@pulumi/pulumi";
 import { SharedTunnel } from "pulumi-shared-tunnel";
+import { tunnelHostFromConfig } from "../lab-hosts";
 
 export = async () => {
   const cfg = new pulumi.Config();
   const tunnel = new SharedTunnel("forward", {
-    connection: {
-      host: cfg.require("tunnelHost"),
-      user: cfg.require("tunnelHostUser"),
-      privateKeyPath: cfg.require("tunnelHostKeyPath"),
-      hostKey: cfg.require("tunnelHostKey"),
-    },
+    connection: tunnelHostFromConfig(cfg, cfg.require("tunnelHostUser")),
     gateway: {
       host: cfg.require("gatewayHost"),
       user: cfg.require("gatewayUser"),

@@ -2,6 +2,7 @@ import { tunnelProvider } from "../../../provider/dynamic/tunnel-provider";
 import { firewallProvider } from "../../../provider/dynamic/firewall-provider";
 import type { FirewallOutputs, TunnelOutputs } from "../../../provider/types";
 import { UNKNOWN } from "../../../provider/validation/fields";
+import { runningForwardFields } from "./support";
 
 const olds = {
   gateway: { host: "gw", user: "u", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nA\n", hostKey: "ssh-ed25519 AAAA" },
@@ -10,16 +11,7 @@ const olds = {
   targetHost: "127.0.0.1",
   targetPort: 8000,
   owner: "p/s/t",
-  pid: 1,
-  processStartTicks: "1",
-  keeperPid: 2,
-  keeperStartTicks: "2",
-  tag: "t",
-  listenAddress: "x",
-  url: "x",
-  startedAt: "x",
-  command: "x",
-  logFile: "x",
+  ...runningForwardFields,
 } as TunnelOutputs;
 const inputsOf = ({
   pid,
@@ -137,24 +129,10 @@ describe("FirewallAllow diff", () => {
       expect((await firewallProvider.diff("t", wide(backend, "0.0.0.0/0"), on0)).changes).toBe(false);
     });
     test("ufw holds 'to any' and 'to 0.0.0.0/0' as one rule, so a refreshed state without the /0 is no diff there; for a gate it is", async () => {
-      expect(
-        (
-          await firewallProvider.diff(
-            "t",
-            { ...wide("ufw", "0.0.0.0/0"), rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }] } as unknown as FirewallOutputs,
-            on0,
-          )
-        ).changes,
-      ).toBe(false);
-      expect(
-        (
-          await firewallProvider.diff(
-            "t",
-            { ...wide("nftables", "0.0.0.0/0"), rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }] } as unknown as FirewallOutputs,
-            on0,
-          )
-        ).changes,
-      ).toBe(true);
+      const refreshedWithoutTheSlash0 = (backend: string) =>
+        ({ ...wide(backend, "0.0.0.0/0"), rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }] }) as unknown as FirewallOutputs;
+      expect((await firewallProvider.diff("t", refreshedWithoutTheSlash0("ufw"), on0)).changes).toBe(false);
+      expect((await firewallProvider.diff("t", refreshedWithoutTheSlash0("nftables"), on0)).changes).toBe(true);
     });
     test(":: means any IPv6 destination", async () => {
       const olds = { ...wide("nftables", "::", "2001:db8:100::/64"), destination: "::" };

@@ -1,6 +1,7 @@
 import { tunnelProvider } from "../../../provider/dynamic/tunnel-provider";
 import { firewallProvider } from "../../../provider/dynamic/firewall-provider";
 import type { FirewallInputs, FirewallOutputs, TunnelInputs, TunnelOutputs } from "../../../provider/types";
+import { runningForwardFields } from "./support";
 
 const tunnelInputs: TunnelInputs = {
   gateway: { host: "gw", user: "u", privateKeyPath: "/k", hostKey: "ssh-ed25519 AAAA" },
@@ -14,16 +15,7 @@ const tunnelOutputs = (inputs: TunnelInputs, deadline: string): TunnelOutputs =>
   ...inputs,
   expiresAt: deadline,
   requestedExpiresAt: inputs.expiresAt,
-  pid: 1,
-  processStartTicks: "1",
-  keeperPid: 2,
-  keeperStartTicks: "2",
-  tag: "t",
-  listenAddress: "x",
-  url: "x",
-  startedAt: "x",
-  command: "x",
-  logFile: "x",
+  ...runningForwardFields,
 });
 
 describe("expiry in SharedTunnel diff", () => {

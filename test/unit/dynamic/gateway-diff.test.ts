@@ -1,6 +1,7 @@
 import { tunnelProvider } from "../../../provider/dynamic/tunnel-provider";
 import type { GatewayArgs, JumpHostArgs, TunnelInputs, TunnelOutputs } from "../../../provider/types";
 import { UNKNOWN } from "../../../provider/validation/fields";
+import { runningForwardFields } from "./support";
 
 /**
  * What a restart of the forward runs is its argv and its hops' config; a change to either replaces
@@ -14,16 +15,7 @@ const gateway: GatewayArgs = { host: "gw", user: "u", privateKey: PEM("A"), host
 const inputs: TunnelInputs = { gateway, bindAddress: "198.51.100.40", bindPort: 8080, targetHost: "127.0.0.1", targetPort: 8000, owner: "p/s/t" };
 const olds = {
   ...inputs,
-  pid: 1,
-  processStartTicks: "1",
-  keeperPid: 2,
-  keeperStartTicks: "2",
-  tag: "t",
-  listenAddress: "x",
-  url: "x",
-  startedAt: "x",
-  command: "x",
-  logFile: "x",
+  ...runningForwardFields,
 } as TunnelOutputs;
 const diff = (g: Partial<GatewayArgs>, rest: Partial<TunnelInputs> = {}) =>
   tunnelProvider.diff("t", olds, { ...inputs, ...rest, gateway: { ...gateway, ...g } });

@@ -2,6 +2,7 @@ import { tunnelProvider } from "../../../provider/dynamic/tunnel-provider";
 import { firewallProvider } from "../../../provider/dynamic/firewall-provider";
 import type { FirewallInputs, FirewallOutputs, TunnelInputs, TunnelOutputs } from "../../../provider/types";
 import { UNKNOWN } from "../../../provider/validation/fields";
+import { runningForwardFields } from "./support";
 
 /**
  * The diffs that decide whether a forward outlives its gate: a replaced rule must replace the
@@ -21,18 +22,27 @@ const forward = {
 };
 const running = {
   ...forward,
-  pid: 1,
-  processStartTicks: "1",
-  keeperPid: 2,
-  keeperStartTicks: "2",
-  tag: "t",
-  listenAddress: "x",
-  url: "x",
-  startedAt: "x",
-  command: "x",
-  logFile: "x",
+  ...runningForwardFields,
 } as TunnelOutputs;
 const tunnelDiff = (olds: TunnelOutputs, news: Partial<TunnelInputs>) => tunnelProvider.diff("t", olds, { ...forward, ...news });
+/** An nftables FirewallAllow for the forward's port over `ruleConnection`, and the outputs its create recorded. */
+const nftablesAllow = (ruleConnection: FirewallInputs["connection"]) => {
+  const rule = {
+    connection: ruleConnection,
+    port: 8080,
+    sources: ["198.51.100.0/24"],
+    destination: "198.51.100.40",
+    owner: "p/s/t-allow",
+    backend: "nftables",
+  } as FirewallInputs;
+  const made = {
+    ...rule,
+    requestedBackend: "nftables",
+    ruleTag: "pst.s.t-allow.1",
+    rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }],
+  } as FirewallOutputs;
+  return { rule, made };
+};
 
 describe("SharedTunnel diff: its gate", () => {
   test("the same gate: no change", async () => {
@@ -79,21 +89,7 @@ describe("SharedTunnel diff: connection.sudo", () => {
 });
 
 describe("FirewallAllow diff: replacements under a forward", () => {
-  const rule = {
-    connection,
-    port: 8080,
-    sources: ["198.51.100.0/24"],
-    destination: "198.51.100.40",
-    owner: "p/s/t-allow",
-    backend: "nftables",
-  } as FirewallInputs;
-  const made = {
-    ...rule,
-    backend: "nftables",
-    requestedBackend: "nftables",
-    ruleTag: "pst.s.t-allow.1",
-    rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }],
-  } as FirewallOutputs;
+  const { rule, made } = nftablesAllow(connection);
   test("a backend change replaces the rule, deleting it first", async () => {
     expect(await firewallProvider.diff("t", made, { ...rule, backend: "iptables" })).toEqual({
       changes: true,
@@ -141,20 +137,7 @@ describe("jump hosts and the agent: another way to the same host updates in plac
     ).toEqual(["connection.host"]);
   });
   test("FirewallAllow: hops changed, updated in place", async () => {
-    const rule = {
-      connection: { ...connection, jumpHosts: [hop] },
-      port: 8080,
-      sources: ["198.51.100.0/24"],
-      destination: "198.51.100.40",
-      owner: "p/s/t-allow",
-      backend: "nftables",
-    } as FirewallInputs;
-    const made = {
-      ...rule,
-      requestedBackend: "nftables",
-      ruleTag: "pst.s.t-allow.1",
-      rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }],
-    } as FirewallOutputs;
+    const { rule, made } = nftablesAllow({ ...connection, jumpHosts: [hop] });
     expect(await firewallProvider.diff("t", made, { ...rule, connection: { ...connection, jumpHosts: [hop, hop2] } })).toEqual({
       changes: true,
       replaces: [],

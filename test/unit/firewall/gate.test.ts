@@ -73,25 +73,15 @@ test.each([
   expect(placeDropsPerTable(parseRule(rule))).toEqual(iptables);
 });
 
+/** Where every entry of these gates points: the forward's address and port, tagged `comment`. */
+const toTheForward = (comment: string) => ({ destination: "198.51.100.40", port: 8080, protocol: "tcp" as const, comment, family: "ip" as const });
 const accept = (source: string, comment: string, extra: Partial<GateEntry> = {}): GateEntry => ({
   verdict: "accept",
   source,
-  destination: "198.51.100.40",
-  port: 8080,
-  protocol: "tcp",
-  comment,
-  family: "ip",
+  ...toTheForward(comment),
   ...extra,
 });
-const drop = (comment: string, extra: Partial<GateEntry> = {}): GateEntry => ({
-  verdict: "drop",
-  destination: "198.51.100.40",
-  port: 8080,
-  protocol: "tcp",
-  comment,
-  family: "ip",
-  ...extra,
-});
+const drop = (comment: string, extra: Partial<GateEntry> = {}): GateEntry => ({ verdict: "drop", ...toTheForward(comment), ...extra });
 
 describe("planAdd", () => {
   const rule = tcp("198.51.100.7", "198.51.100.40");

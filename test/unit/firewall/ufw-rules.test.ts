@@ -1,6 +1,8 @@
 import { buildUfwRuleArgv, parseUfwUserRules, sameUfwRule } from "../../../provider/firewall/ufw-rules";
 
 const hex = (s: string) => Buffer.from(s).toString("hex");
+/** An argv written as the command line it is: none of these words has a space. */
+const argvOf = (line: string) => line.split(" ");
 
 const userRules = `
 *filter
@@ -29,51 +31,19 @@ test("reads allow-in rules with their decoded comments and skips the rest", () =
 
 test("argv names every part of the rule and the comment only on add", () => {
   const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
-  expect(buildUfwRuleArgv("allow", rule, "pst.x")).toEqual([
-    "ufw",
-    "allow",
-    "proto",
-    "tcp",
-    "from",
-    "198.51.100.0/24",
-    "to",
-    "198.51.100.40",
-    "port",
-    "8080",
-    "comment",
-    "pst.x",
-  ]);
-  expect(buildUfwRuleArgv("delete", { ...rule, destination: undefined })).toEqual([
-    "ufw",
-    "delete",
-    "allow",
-    "proto",
-    "tcp",
-    "from",
-    "198.51.100.0/24",
-    "to",
-    "any",
-    "port",
-    "8080",
-  ]);
+  expect(buildUfwRuleArgv("allow", rule, "pst.x")).toEqual(
+    argvOf("ufw allow proto tcp from 198.51.100.0/24 to 198.51.100.40 port 8080 comment pst.x"),
+  );
+  expect(buildUfwRuleArgv("delete", { ...rule, destination: undefined })).toEqual(
+    argvOf("ufw delete allow proto tcp from 198.51.100.0/24 to any port 8080"),
+  );
 });
 
 test("any destination of the family is ufw's `to any`; a bare 0.0.0.0 stays the single host ufw makes of it", () => {
   const rule = { source: "198.51.100.0/24", port: 8080, protocol: "tcp" as const };
-  expect(buildUfwRuleArgv("allow", { ...rule, destination: "0.0.0.0/0" }, "t")).toEqual([
-    "ufw",
-    "allow",
-    "proto",
-    "tcp",
-    "from",
-    "198.51.100.0/24",
-    "to",
-    "any",
-    "port",
-    "8080",
-    "comment",
-    "t",
-  ]);
+  expect(buildUfwRuleArgv("allow", { ...rule, destination: "0.0.0.0/0" }, "t")).toEqual(
+    argvOf("ufw allow proto tcp from 198.51.100.0/24 to any port 8080 comment t"),
+  );
   expect(buildUfwRuleArgv("delete", { ...rule, source: "2001:db8:100::/64", destination: "::/0" })).toContain("any");
   expect(buildUfwRuleArgv("delete", { ...rule, destination: "0.0.0.0" })).toContain("0.0.0.0");
   // ufw saves both as the family's whole range, so for ufw they are one rule; the literal address is another.
