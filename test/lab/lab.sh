@@ -273,8 +273,12 @@ down() {
   for ns in "$NS_GW" "$NS_TH" "$NS_TC" "$NS_UC"; do
     [ ! -e "/run/netns/$ns" ] || ip netns del "$ns"
   done
-  # The veths went with their namespaces; the root end only lingers if th never got its end.
-  ! ip link show "$ROOT_VETH" >/dev/null 2>&1 || ip link del "$ROOT_VETH"
+  # The veths went with their namespaces, but the kernel removes them after `ip netns del`
+  # returns: a root end seen here may be gone before `ip link del` reaches it. Only one still
+  # there after a failed delete is an error (th never got its end).
+  if ip link show "$ROOT_VETH" >/dev/null 2>&1; then
+    ip link del "$ROOT_VETH" 2>/dev/null || ! ip link show "$ROOT_VETH" >/dev/null 2>&1
+  fi
   for ns in "$NS_GW" "$NS_TH" "$NS_TC" "$NS_UC"; do rm -rf "/etc/netns/$ns"; done
   rmdir /etc/netns 2>/dev/null || true
   remove_user "$GW_USER"
