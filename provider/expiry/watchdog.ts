@@ -3,7 +3,7 @@ import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { isOwnerPrefix, tagMatches, taggedPathPattern } from "../tag";
 import { writePrivateFile } from "../state/private-file";
-import { dirsPattern, LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
+import { dirsPattern, ownedDirs, stateDirs } from "../state/state-dir";
 import { listProcesses, type ListedProcess } from "../state/process-identity";
 import { waitFor } from "../state/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "../validation/duration";
@@ -69,9 +69,8 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
 
 /** Cancels a pending expiry: the deadline file goes first (a watchdog waking up then exits), then the process. */
 export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise<void> {
-  const { dir, legacyOurs } = await stateDirs(runner);
   // Also a watchdog an older version started from the legacy directory, when that one is ours.
-  const dirs = [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])];
+  const dirs = ownedDirs(await stateDirs(runner));
   const exact = !isOwnerPrefix(tagOrPrefix);
   const remove = async (kind: "deadline" | "script") => {
     for (const d of dirs) {

@@ -16,6 +16,7 @@ const USER_STATE_PARENT = ".local/state";
 /**
  * Where versions before the private directory kept state. A world-writable parent: we never
  * write there again, and only look there to find (and stop) what an older version started.
+ * @internal exported for the tests, which look there for anything left behind
  */
 export const LEGACY_STATE_DIR = "/tmp/pulumi-shared-tunnel";
 
@@ -38,6 +39,11 @@ export interface StateDirs {
   legacyOurs: boolean;
   /** Where processes of ours may point (the legacy directory too: forwards started by an older version). */
   searched: string[];
+}
+
+/** The directories whose files are ours to remove: the state directory, and the legacy one when it is ours. */
+export function ownedDirs({ dir, legacyOurs }: Pick<StateDirs, "dir" | "legacyOurs">): string[] {
+  return [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])];
 }
 
 /**

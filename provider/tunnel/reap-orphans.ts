@@ -1,5 +1,5 @@
 import type { Runner } from "../host/runner";
-import { dirsPattern, LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
+import { dirsPattern, ownedDirs, stateDirs } from "../state/state-dir";
 import { listProcesses, readProcessIdentity, type ListedProcess } from "../state/process-identity";
 import { stopProcess } from "../state/stop-process";
 import { taggedPathPattern } from "../tag";
@@ -12,8 +12,8 @@ import { taggedPathPattern } from "../tag";
  * legacy one an older version used) are touched.
  */
 export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise<number[]> {
-  const { dir, legacyOurs, searched } = await stateDirs(runner);
-  const markers = searched.map((d) => `${d}/${prefix}`);
+  const dirs = await stateDirs(runner);
+  const markers = dirs.searched.map((d) => `${d}/${prefix}`);
   const pids = await findForwards(runner, prefix);
   for (const pid of pids) {
     // Re-read the argv right before signalling: the pid must still be that ssh.
@@ -22,7 +22,7 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise
     await stopProcess(runner, { pid, startTicks: identity.startTicks }, { what: "stop the ssh forward" });
   }
   // Files of this owner's earlier tunnels (the glob is ours: the prefix is [A-Za-z0-9_.-] only).
-  for (const d of [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])]) await runner.run(["sh", "-c", 'rm -f -- "$1"*', "sh", `${d}/${prefix}`]);
+  for (const d of ownedDirs(dirs)) await runner.run(["sh", "-c", 'rm -f -- "$1"*', "sh", `${d}/${prefix}`]);
   return pids;
 }
 

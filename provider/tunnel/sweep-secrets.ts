@@ -2,7 +2,7 @@ import { runChecked, type Runner } from "../host/runner";
 import { parseKeeperList } from "../keeper/keeper";
 import { listProcesses } from "../state/process-identity";
 import { parseTag, TAG_TEXT, type ParsedTag } from "../tag";
-import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
+import { ownedDirs, stateDirs } from "../state/state-dir";
 import { parseTaggedForwards } from "./reap-orphans";
 
 /**
@@ -31,15 +31,15 @@ export async function sweepStaleSecrets(
   runner: Runner,
   options: { dryRun?: boolean; wanted?: (tag: ParsedTag) => boolean } = {},
 ): Promise<StaleSecrets[]> {
-  const { dir, legacyOurs, searched } = await stateDirs(runner);
-  const dirs = [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])];
+  const found = await stateDirs(runner);
+  const dirs = ownedDirs(found);
   const script = 'date +%s; for d; do for f in "$d"/pst.*; do [ -f "$f" ] && [ ! -L "$f" ] && echo "$f"; done; done; exit 0';
   const listed = (await runChecked(runner, ["sh", "-c", script, "sh", ...dirs], { what: "list the state directory" })).stdout.trim().split("\n");
   const now = Number(listed.shift());
   // A keeper backing off has no ssh for a while, and needs its key for the next start.
   const live = new Set([
-    ...parseTaggedForwards(await listProcesses(runner, "ssh"), searched).map((p) => p.tag),
-    ...parseKeeperList(await listProcesses(runner, "sh"), searched).map((k) => k.tag),
+    ...parseTaggedForwards(await listProcesses(runner, "ssh"), found.searched).map((p) => p.tag),
+    ...parseKeeperList(await listProcesses(runner, "sh"), found.searched).map((k) => k.tag),
   ]);
   const byTag = new Map<string, StaleSecrets>();
   for (const path of listed) {

@@ -1,7 +1,7 @@
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { writePrivateFile } from "../state/private-file";
-import { LEGACY_STATE_DIR, stateDirs } from "../state/state-dir";
+import { ownedDirs, stateDirs } from "../state/state-dir";
 import { probeFileNames } from "../ssh/socket-preflight";
 import { MAX_JUMP_HOSTS } from "../validation/gateway-inputs";
 
@@ -70,18 +70,16 @@ export async function removeTunnelFiles(runner: Runner, tag: string): Promise<vo
  * watchdog's script and deadline) are left alone.
  */
 export async function removeTunnelFilesOf(runner: Runner, prefix: string): Promise<void> {
-  const { dir, legacyOurs } = await stateDirs(runner);
   // The suffixes are ours (".key", ...); the prefix is [A-Za-z0-9_.-] only and travels as "$1".
   const globs = allTunnelFileNames("").map((suffix) => `"$1"*${suffix}`);
-  for (const d of [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])]) {
+  for (const d of ownedDirs(await stateDirs(runner))) {
     await runner.run(["sh", "-c", `rm -f -- ${globs.join(" ")}`, "sh", `${d}/${prefix}`]);
   }
 }
 
 /** Removes files (by name) from the state directory, and from the legacy one when it is ours. */
 export async function removeStateFiles(runner: Runner, names: readonly string[]): Promise<void> {
-  const { dir, legacyOurs } = await stateDirs(runner);
-  const dirs = [dir, ...(legacyOurs ? [LEGACY_STATE_DIR] : [])];
+  const dirs = ownedDirs(await stateDirs(runner));
   await runner.run(["rm", "-f", "--", ...dirs.flatMap((d) => names.map((n) => `${d}/${n}`))]);
 }
 
