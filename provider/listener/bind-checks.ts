@@ -7,8 +7,7 @@ import { buildListListenersArgv, parseSsListeners } from "./parse-ss";
 
 /** Proves the bind address belongs to the tunnel host. Cheap, so it runs first. */
 export async function checkBindAddress(runner: Runner, bindAddress: string): Promise<void> {
-  const parsed = parseAddress(bindAddress);
-  if (typeof parsed !== "string" && isUnspecified(parsed)) return;
+  if (isWildcard(bindAddress)) return;
   const argv = ["ip", "-o", "addr", "show"];
   const result = await runner.run(argv);
   const addresses = [...result.stdout.matchAll(/\binet6? ([0-9a-fA-F:.]+)\//g)].map((m) => m[1]);
@@ -47,6 +46,7 @@ async function describeProcess(runner: Runner, pid: number, ssName: string): Pro
   return `${program} pid ${pid}`;
 }
 
+/** 0.0.0.0 or :: (any spelling): every address of the host. */
 function isWildcard(address: string): boolean {
   const p = parseAddress(address);
   return typeof p !== "string" && isUnspecified(p);
