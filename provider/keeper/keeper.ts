@@ -161,10 +161,15 @@ async function findKeepers(runner: Runner, tagOrPrefix: string): Promise<KeeperP
  * a killed create or a lost state left. Keepers first, each with its group.
  */
 export async function stopKeepersOf(runner: Runner, tagOrPrefix: string): Promise<void> {
-  const { dir } = await stateDirs(runner);
+  const { dir, searched } = await stateDirs(runner);
   const found = await findKeepers(runner, tagOrPrefix);
   for (const k of found.filter((x) => x.kind === "keeper")) await stopKeeper(runner, dir, { pid: k.pid, tag: k.tag });
   for (const t of found.filter((x) => x.kind === "timer")) {
+    // Stopping its keeper's group usually ended it, and the listing may be a moment old: signal the
+    // pid only while it still is that timer, never a process that reused the number.
+    const now = await readProcessIdentity(runner, t.pid);
+    const still = now && now.state !== "Z" && parseKeeperList([now], searched).some((x) => x.kind === "timer" && x.tag === t.tag);
+    if (!still) continue;
     await runner.run(["pkill", "-TERM", "-P", String(t.pid)]);
     await runner.run(["kill", "-TERM", String(t.pid)]);
   }

@@ -1,4 +1,5 @@
 import type { Runner } from "../host/runner";
+import { recentlyShared } from "../recently-shared";
 import { waitFor } from "./wait-for";
 
 /** Who a pid is: enough to tell our ssh from an unrelated process that reused the pid. */
@@ -49,24 +50,37 @@ export interface ListedProcess {
   argv: string[];
 }
 
+/** The process names ours run as: forwards are `ssh`; keepers, their timers and watchdogs are `sh`. */
+export type OurProcessName = "sh" | "ssh";
+
 /**
  * Every process named `name` (pgrep -x) with its argv read from /proc/<pid>/cmdline, one base64
  * line per process. Not `pgrep -a`: it prints argv joined by spaces, one process per line, so an
  * argument holding a newline or spaces could pose as another process or another argument.
+ *
+ * One listing of both names serves every caller on the host for SNAPSHOT_MS: a create looked for
+ * orphaned keepers, watchdogs, forwards and live tags one listing at a time (six per tunnel, each
+ * spawning a base64 per process while dozens of keepers ran). A listing up to that old is safe for
+ * what reads it: every signal re-reads the pid's identity first (readProcessIdentity), an orphan of
+ * a resource predates its create, and the secret sweep spares files younger than its grace period.
  */
-export async function listProcesses(runner: Runner, name: string): Promise<ListedProcess[]> {
-  const script = 'for p in $(pgrep -x -- "$1"); do printf "%s " "$p"; base64 -w0 "/proc/$p/cmdline" 2>/dev/null; echo; done';
-  return parseProcessList((await runner.run(["sh", "-c", script, "sh", name])).stdout);
+export async function listProcesses(runner: Runner, name: OurProcessName): Promise<ListedProcess[]> {
+  const all = await snapshots(runner.where, async () => parseProcessList((await runner.run(["sh", "-c", LIST, "sh"])).stdout));
+  return all.filter((p) => p.name === name).map(({ pid, argv }) => ({ pid, argv }));
 }
 
+const SNAPSHOT_MS = 1000;
+const snapshots = recentlyShared<(ListedProcess & { name: OurProcessName })[]>(SNAPSHOT_MS);
+const LIST = 'for n in sh ssh; do for p in $(pgrep -x -- "$n"); do printf "%s %s " "$n" "$p"; base64 -w0 "/proc/$p/cmdline" 2>/dev/null; echo; done; done';
+
 /**
- * Lines "<pid> <base64 of cmdline>"; a process that exited meanwhile (no cmdline) is left out.
+ * Lines "<sh|ssh> <pid> <base64 of cmdline>"; a process that exited meanwhile (no cmdline) is left out.
  * @internal exported for its unit tests
  */
-export function parseProcessList(text: string): ListedProcess[] {
+export function parseProcessList(text: string): (ListedProcess & { name: OurProcessName })[] {
   return text.split("\n").flatMap((line) => {
-    const m = /^(\d+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
-    return m ? [{ pid: Number(m[1]), argv: splitCmdline(Buffer.from(m[2], "base64").toString("utf8")) }] : [];
+    const m = /^(sh|ssh) (\d+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
+    return m ? [{ name: m[1] as OurProcessName, pid: Number(m[2]), argv: splitCmdline(Buffer.from(m[3], "base64").toString("utf8")) }] : [];
   });
 }
 

@@ -109,6 +109,9 @@ describe("listProcesses reads argv from /proc, so no argument can forge another 
 
   test("parseProcessList skips anything that is not a pid and a base64 cmdline", () => {
     const b64 = Buffer.from("sh\0/x\0").toString("base64");
-    expect(parseProcessList(`12 ${b64}\n13 \nnot a line\n14 ${b64} extra\n`)).toEqual([{ pid: 12, argv: ["sh", "/x"] }]);
+    expect(parseProcessList(`sh 12 ${b64}\nssh 13 \nnot a line\nssh 14 ${b64} extra\nbash 15 ${b64}\n12 ${b64}\nssh 16 ${b64}\n`)).toEqual([
+      { name: "sh", pid: 12, argv: ["sh", "/x"] },
+      { name: "ssh", pid: 16, argv: ["sh", "/x"] },
+    ]);
   });
 });
