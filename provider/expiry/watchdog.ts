@@ -3,11 +3,12 @@ import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { isOwnerPrefix, tagMatches, taggedPathPattern } from "../tag";
 import { writePrivateFile } from "../state/private-file";
-import { dirsPattern, ownedDirs, stateDirs } from "../state/state-dir";
+import { dirsPattern, stateDirs } from "../state/state-dir";
+import { removeOwnedFiles, removeOwnedFilesByPrefix } from "../state/owned-files";
 import { listProcesses, type ListedProcess } from "../state/process-identity";
 import { waitFor } from "../state/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "../validation/duration";
-import { buildWatchdogScript, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
+import { buildWatchdogScript, watchdogFileNames, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
 
 /** The deadline as unix seconds on the tunnel host's clock, or undefined when none is asked for. */
 export async function resolveDeadline(runner: Runner, inputs: ExpiryInputs): Promise<number | undefined> {
@@ -70,19 +71,9 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
 /** Cancels a pending expiry: the deadline file goes first (a watchdog waking up then exits), then the process. */
 export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise<void> {
   // Also a watchdog an older version started from the legacy directory, when that one is ours.
-  const dirs = ownedDirs(await stateDirs(runner));
-  const exact = !isOwnerPrefix(tagOrPrefix);
   const remove = async (kind: "deadline" | "script") => {
-    for (const d of dirs) {
-      const file = watchdogFiles(d, tagOrPrefix.replace(/\.$/, ""))[kind];
-      await runner.run([
-        "sh",
-        "-c",
-        exact ? 'rm -f -- "$1"' : `rm -f -- "$1"*.${kind === "script" ? "watchdog" : "deadline"}`,
-        "sh",
-        exact ? file : `${d}/${tagOrPrefix}`,
-      ]);
-    }
+    if (isOwnerPrefix(tagOrPrefix)) await removeOwnedFilesByPrefix(runner, tagOrPrefix, [kind === "script" ? ".watchdog" : ".deadline"]);
+    else await removeOwnedFiles(runner, [watchdogFileNames(tagOrPrefix)[kind]]);
   };
   await remove("deadline");
   for (const pid of await findWatchdogs(runner, tagOrPrefix)) await runner.run(["kill", "-TERM", String(pid)]);

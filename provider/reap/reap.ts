@@ -8,7 +8,8 @@ import { keeperFileNames } from "../keeper/keeper-script";
 import { stackPart, type ParsedTag } from "../tag";
 import { readProcessIdentity } from "../state/process-identity";
 import { stopProcess } from "../state/stop-process";
-import { removeStateFiles, removeTunnelFiles } from "../tunnel/tunnel-files";
+import { removeTunnelFiles } from "../tunnel/tunnel-files";
+import { removeOwnedFiles } from "../state/owned-files";
 import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule } from "./find-ours";
 
 export interface ReapOptions {
@@ -67,12 +68,12 @@ async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Pr
     // Its whole group (its ssh and deadline timer too); the forward's own row finds it gone.
     await stopKeeper(runner, (await stateDirs(runner)).dir, { pid: p.pid, startTicks: p.startTicks, tag: p.tag.tag });
     await removeTunnelFiles(runner, p.tag.tag);
-    await removeStateFiles(runner, Object.values(keeperFileNames(p.tag.tag)));
+    await removeOwnedFiles(runner, Object.values(keeperFileNames(p.tag.tag)));
     return { ...row, action: "stopped" };
   }
   await stopProcess(runner, { pid: p.pid, startTicks: p.startTicks }, { what: `stop the ${p.kind} ${p.tag.tag}` });
   if (p.kind === "forward") await removeTunnelFiles(runner, p.tag.tag);
-  else await removeStateFiles(runner, Object.values(watchdogFileNames(p.tag.tag)));
+  else await removeOwnedFiles(runner, Object.values(watchdogFileNames(p.tag.tag)));
   return { ...row, action: "stopped" };
 }
 

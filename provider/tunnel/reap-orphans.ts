@@ -1,5 +1,6 @@
 import type { Runner } from "../host/runner";
-import { dirsPattern, ownedDirs, stateDirs } from "../state/state-dir";
+import { dirsPattern, stateDirs } from "../state/state-dir";
+import { removeOwnedFilesByPrefix } from "../state/owned-files";
 import { listProcesses, readProcessIdentity, type ListedProcess } from "../state/process-identity";
 import { stopProcess } from "../state/stop-process";
 import { taggedPathPattern } from "../tag";
@@ -22,7 +23,7 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise
     await stopProcess(runner, { pid, startTicks: identity.startTicks }, { what: "stop the ssh forward" });
   }
   // Files of this owner's earlier tunnels (the glob is ours: the prefix is [A-Za-z0-9_.-] only).
-  for (const d of ownedDirs(dirs)) await runner.run(["sh", "-c", 'rm -f -- "$1"*', "sh", `${d}/${prefix}`]);
+  await removeOwnedFilesByPrefix(runner, prefix, [""]);
   return pids;
 }
 

@@ -1,7 +1,7 @@
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { writePrivateFile } from "../state/private-file";
-import { ownedDirs, stateDirs } from "../state/state-dir";
+import { removeOwnedFiles, removeOwnedFilesByPrefix } from "../state/owned-files";
 import { probeFileNames } from "../ssh/socket-preflight";
 import { MAX_JUMP_HOSTS } from "../validation/gateway-inputs";
 
@@ -61,7 +61,7 @@ export function hopFiles(dir: string, tag: string, n: number): ReturnType<typeof
  * README "Where state lives"). Also from the legacy /tmp directory, but only when it is ours.
  */
 export async function removeTunnelFiles(runner: Runner, tag: string): Promise<void> {
-  await removeStateFiles(runner, allTunnelFileNames(tag));
+  await removeOwnedFiles(runner, allTunnelFileNames(tag));
 }
 
 /**
@@ -70,18 +70,9 @@ export async function removeTunnelFiles(runner: Runner, tag: string): Promise<vo
  * watchdog's script and deadline) are left alone.
  */
 export async function removeTunnelFilesOf(runner: Runner, prefix: string): Promise<void> {
-  // The suffixes are ours (".key", ...); the prefix is [A-Za-z0-9_.-] only and travels as "$1".
-  const globs = allTunnelFileNames("").map((suffix) => `"$1"*${suffix}`);
-  for (const d of ownedDirs(await stateDirs(runner))) {
-    await runner.run(["sh", "-c", `rm -f -- ${globs.join(" ")}`, "sh", `${d}/${prefix}`]);
-  }
+  await removeOwnedFilesByPrefix(runner, prefix, allTunnelFileNames(""));
 }
 
-/** Removes files (by name) from the state directory, and from the legacy one when it is ours. */
-export async function removeStateFiles(runner: Runner, names: readonly string[]): Promise<void> {
-  const dirs = ownedDirs(await stateDirs(runner));
-  await runner.run(["rm", "-f", "--", ...dirs.flatMap((d) => names.map((n) => `${d}/${n}`))]);
-}
 
 /**
  * Writes the passphrase (0600) and an askpass script (0700) that prints it, for ssh to read
