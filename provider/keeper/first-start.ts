@@ -3,6 +3,7 @@ import { buildListListenersArgv, parseSsListeners, type Listener } from "../list
 import { readProcessIdentity, type ProcessIdentity } from "../state/process-identity";
 import { waitFor } from "../state/wait-for";
 import { sameAddress } from "../validation/net";
+import { keeperFileNames } from "./keeper-script";
 import { readKeeper, readKeeperStatus, type KeeperStatus } from "./keeper";
 
 /** How a keeper's first start ended, as create sees it. */
@@ -27,6 +28,7 @@ export async function awaitFirstStart(
   timeoutMs = 60_000,
 ): Promise<FirstStart> {
   let seen: Listener | undefined;
+  await settle(runner, dir, tag, port);
   const outcome = await waitFor(async (): Promise<FirstStart | undefined> => {
     const status = await readKeeperStatus(runner, dir, tag);
     if (status?.state === "exited") return { kind: "exited", status };
@@ -41,4 +43,24 @@ export async function awaitFirstStart(
     return ssh && ssh.argv.some((a) => a.includes(tag)) ? { kind: "listening", keeper, ssh } : undefined;
   }, timeoutMs);
   return outcome ?? { kind: "timeout", seen };
+}
+
+/**
+ * Lets the host itself wait (up to 2 s, no round trip per look) until the keeper's status names
+ * its ssh and something listens on the port, or the status says the keeper exited. The checks
+ * above then usually pass on their first try instead of polling over the connection; they, not
+ * this wait, decide what the start was.
+ */
+async function settle(runner: Runner, dir: string, tag: string, port: number): Promise<void> {
+  const script = [
+    "i=0",
+    'while [ "$i" -lt 40 ]; do',
+    '  if [ -f "$1" ]; then',
+    '    grep -q "^state=exited" "$1" && exit 0',
+    '    grep -q "^ssh_pid=[0-9]" "$1" && [ -n "$(ss -H -t -l -n "sport = :$2")" ] && exit 0',
+    "  fi",
+    "  sleep 0.05; i=$((i + 1))",
+    "done",
+  ].join("\n");
+  await runner.run(["sh", "-c", script, "sh", `${dir}/${keeperFileNames(tag).status}`, String(port)]);
 }
