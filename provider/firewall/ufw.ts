@@ -5,7 +5,8 @@ import { sharedReads } from "../host/shared-reads";
 import type { FirewallRule } from "../types";
 import { formatCidr, parseCidr } from "../validation/net";
 import type { BackendKind, FirewallBackend, ObservedRule } from "./backend";
-import { ensureLockDir, FIREWALL_LOCK, runLocked } from "./host-lock";
+import { ensureLockDir, FIREWALL_LOCK } from "./host-lock";
+import { ufwChange } from "./ufw-batch";
 import { withLocalLock } from "./local-lock";
 import { hasCommandArgv, readUfwStatus, saysUfwActive, UFW_STATUS } from "./other-firewalls";
 import { buildUfwRemovalLines, buildUfwRuleArgv, parseUfwUserRules, sameUfwRule, ufwDestination } from "./ufw-rules";
@@ -124,8 +125,8 @@ class UfwBackend implements FirewallBackend {
     return (await this.runner.run(argv)).exitCode === 0;
   }
 
-  /** Under the host's firewall lock: ufw loses rules when two ufw commands overlap. */
+  /** Under the host's firewall lock (ufw loses rules when two ufw commands overlap), in the host's next batch. */
   private async locked(argv: string[], what: string): Promise<void> {
-    await runLocked(this.runner, [argv], { what, hint: "check ufw status on the tunnel host" });
+    await ufwChange(this.runner, argv, what, "check ufw status on the tunnel host");
   }
 }

@@ -89,8 +89,13 @@ describe("killed once the forward is starting (the run's group only: the provide
 /** Processes carrying the rule's tag whose argv matches `what`: the rule's create at work on the host. */
 const ruleCommands = (what: RegExp) => async (prefix: string) =>
   (await processesWith(`${prefix}internal-service-allow.`)).filter((l) => what.test(l));
+/**
+ * The rule being added: ufw's batch (and the flock around it) carries each change as a JSON word,
+ * ["allow",...,"comment","<tag>"]; without ufw's Python code, a plain `ufw allow`.
+ */
+const ADDING = /\["allow",|\sufw allow\s/;
 /** Commands that end by themselves: the gateway check (ssh -W) and ufw (or the flock around it). */
-const TRANSIENT = /\sufw\s|\s-W\s/;
+const TRANSIENT = /\sufw\s|\["(allow|delete)",|\s-W\s/;
 
 /**
  * The whole run (driver, CLI and provider plugins) killed at once at an earlier point of create,
@@ -100,7 +105,7 @@ describe.each([
   // GatedTunnel checks the path through the gateway (ssh -W, with a key file of the rule's tag) before the rule goes in.
   ["during the gateway check before the rule", "it-crash-check", 8105, {}, ruleCommands(/\s-W\s/)],
   // The ufw process adding the rule (and the flock around it) carries the rule's tag as its comment.
-  ["while the rule is being added", "it-crash-rule", 8103, {}, ruleCommands(/\sufw allow\s/)],
+  ["while the rule is being added", "it-crash-rule", 8103, {}, ruleCommands(ADDING)],
   // The rule's watchdog is armed at the end of its create. The engine is stopped once the rule is
   // being added, so the create that armed it is never recorded (else the race is lost: the state is
   // saved within milliseconds of the watchdog starting).
@@ -110,7 +115,7 @@ describe.each([
     8104,
     { expiresAfter: "1h" },
     (prefix: string) => watchdogsWith(prefix),
-    ruleCommands(/\sufw allow\s/),
+    ruleCommands(ADDING),
   ],
 ] as const)("killed %s", (when, name, port, extra, evidence, freezeEngineWhen?: (prefix: string) => Promise<string[]>) => {
   const stack = new TestStack(name);
