@@ -75,7 +75,6 @@ export function hashListing(stdout: Buffer | string): string {
 
 /**
  * The argv that runs `steps` under the lock (one plain `flock ... argv` when that is enough).
- * @internal exported for its unit tests
  */
 export function buildLockedArgv(steps: readonly (readonly string[])[], unchanged?: Unchanged, lockFile = FIREWALL_LOCK): string[] {
   if (steps.length === 0 || steps.some((s) => s.length === 0))

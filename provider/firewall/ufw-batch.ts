@@ -147,7 +147,7 @@ async function runOneByOne(batch: Change[]): Promise<void> {
 function parseResult(line: string | undefined): { ok: boolean; message: string } | undefined {
   try {
     const v = line === undefined ? undefined : (JSON.parse(line.slice(RESULT.length)) as { ok?: unknown; message?: unknown });
-    return v && typeof v.ok === "boolean" ? { ok: v.ok, message: String(v.message ?? "") } : undefined;
+    return v && typeof v.ok === "boolean" ? { ok: v.ok, message: typeof v.message === "string" ? v.message : "" } : undefined;
   } catch {
     return undefined;
   }
