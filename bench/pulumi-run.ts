@@ -1,0 +1,147 @@
+/**
+ * How the benchmark runs pulumi and the raw commands, and what it reads back from each run: the
+ * `pulumi up`/`destroy` commands' own time (bench/timed-pulumi.sh stands in for the CLI on PATH),
+ * the whole Automation API call's, the provider's host commands (PULUMI_SHARED_TUNNEL_TRACE) and
+ * the dynamic provider's peak memory.
+ */
+import { mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { LocalRunner } from "../provider/host/local-runner";
+import type { Lab } from "../test/support/lab";
+import { measurePeakRss } from "./peak-rss";
+
+export const ROOT = path.resolve(__dirname, "../..");
+export const GATED = path.join(ROOT, "bench/programs/gated-many");
+export const NOOP = path.join(ROOT, "bench/programs/noop-dynamic");
+const local = new LocalRunner();
+
+/** A `pulumi` on PATH that is bench/timed-pulumi.sh. */
+const shimDir = (() => {
+  const dir = mkdtempSync(path.join(tmpdir(), "pst-bench-bin-"));
+  symlinkSync(path.join(ROOT, "bench/timed-pulumi.sh"), path.join(dir, "pulumi"));
+  return dir;
+})();
+
+/** One pulumi command: the whole Automation API call (`ms`) and the CLI command's own time (`cliMs`). */
+export interface Timed {
+  ms: number;
+  cliMs: number;
+}
+
+/** Runs one pulumi command on a bench stack with its own backend, tracing every host command. */
+export async function pulumi(
+  command: string,
+  stack: string,
+  backend: string,
+  config: Record<string, string> = {},
+  dir = GATED,
+  flags: string[] = [],
+): Promise<Timed> {
+  const times = `${backend}/cli-times`;
+  const argv = [
+    "env",
+    `PATH=${shimDir}:${process.env.PATH ?? ""}`,
+    `PST_BENCH_CLI_TIMES=${times}`,
+    `PULUMI_BACKEND_URL=file://${backend}`,
+    `PULUMI_HOME=${backend}/.home`,
+    `PULUMI_SHARED_TUNNEL_TRACE=${backend}/trace.log`,
+    process.execPath,
+    path.join(ROOT, "dist/scripts/pulumi-stack.js"),
+    command,
+    "--dir",
+    dir,
+    "--stack",
+    stack,
+  ];
+  for (const [k, v] of Object.entries(config)) argv.push("--config", `${k}=${v}`);
+  argv.push(...flags);
+  const started = Date.now();
+  const r = await local.run(argv, { timeoutMs: 900_000 });
+  if (r.exitCode !== 0) throw new Error(`pulumi ${command} ${stack} failed:\n${r.stderr.slice(-3000)}`);
+  const ms = Date.now() - started;
+  const own = readFileSync(times, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" "))
+    .filter(([c]) => c === command);
+  if (own.length === 0) throw new Error(`no time recorded for pulumi ${command}: is ${shimDir}/pulumi first on PATH?`);
+  return { ms, cliMs: Number(own[own.length - 1][1]) };
+}
+
+export function benchConfig(lab: Lab, count: number, basePort: number): Record<string, string> {
+  return {
+    count: String(count),
+    basePort: String(basePort),
+    tunnelHost: lab.thSshAddr,
+    tunnelHostKeyPath: lab.thKey,
+    tunnelHostKey: lab.thHostKey,
+    gatewayHost: lab.gwAddr,
+    gatewayUser: lab.gwUser,
+    gatewayKeyPath: lab.gwKey,
+    gatewayHostKey: lab.gwHostKey,
+    bindAddress: lab.thTrusted,
+    source: lab.trustedCidr,
+  };
+}
+
+/** bench/raw-gated-tunnels.sh on the tunnel host: the raw commands' up and teardown times. */
+export async function raw(lab: Lab, count: number, basePort: number): Promise<{ up: number; down: number }> {
+  const script = path.join(ROOT, "bench/raw-gated-tunnels.sh");
+  const args = [String(count), String(basePort), lab.thTrusted, lab.trustedCidr, lab.gwAddr, lab.gwUser, lab.gwKey, `${lab.dir}/known_hosts_gw`];
+  const r = await local.run(["ip", "netns", "exec", lab.nsTh, "bash", script, ...args], { timeoutMs: 900_000 });
+  if (r.exitCode !== 0) throw new Error(`raw script failed: ${r.stderr}`);
+  const [up, down] = r.stdout.trim().split(" ").map(Number);
+  return { up, down };
+}
+
+export function traceLines(backend: string): number {
+  try {
+    // A traced command spans lines when its script does; each starts with an ISO time.
+    return readFileSync(`${backend}/trace.log`, "utf8")
+      .split("\n")
+      .filter((l) => /^\d{4}-\d\d-\d\dT/.test(l)).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** One `pulumi up` then `destroy` on a fresh backend. */
+export interface UpDown {
+  up: Timed;
+  down: Timed;
+  /** Host commands of the up and the destroy. */
+  commands: number;
+  /** The dynamic provider's peak resident set during the up, kB. */
+  peakKb: number;
+}
+
+export async function upAndDown(lab: Lab, n: number, stack: string, dir = GATED, flags: string[] = []): Promise<UpDown> {
+  const backend = mkdtempSync(path.join(tmpdir(), "pst-bench-"));
+  const { result: up, peakKb } = await measurePeakRss(() => pulumi("up", stack, backend, benchConfig(lab, n, 9100), dir, flags));
+  const down = await pulumi("destroy", stack, backend, {}, dir, flags);
+  return { up, down, commands: traceLines(backend), peakKb };
+}
+
+/**
+ * What a user's `pulumi up` pays that the inline program does not show in the CLI's time: its
+ * language host starts Node and loads the program (@pulumi/pulumi and this package). Node alone
+ * is the rest of the inline harness, not measured here.
+ */
+export async function programLoadMs(): Promise<number> {
+  const load = `require(${JSON.stringify(path.join(ROOT, "node_modules/@pulumi/pulumi"))}); require(${JSON.stringify(path.join(ROOT, "dist/bench/programs/gated-many/index.js"))})`;
+  const started = Date.now();
+  const r = await local.run([process.execPath, "-e", load], { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`loading the program failed: ${r.stderr}`);
+  return Date.now() - started;
+}
+
+/** The median of `times` runs by `key` (single runs of a second or two are noisy). */
+export async function medianOf<T>(times: number, fn: () => Promise<T>, key: (t: T) => number): Promise<{ median: T; all: T[] }> {
+  const all: T[] = [];
+  for (let i = 0; i < times; i++) all.push(await fn());
+  const sorted = [...all].sort((a, b) => key(a) - key(b));
+  return { median: sorted[Math.floor(times / 2)], all };
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
