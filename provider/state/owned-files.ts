@@ -15,7 +15,10 @@ export async function removeOwnedFilesByPrefix(runner: Runner, prefix: string, s
   const plain = /^[A-Za-z0-9._-]*$/;
   const bad = [prefix, ...suffixes].find((s) => !plain.test(s)) ?? (new RegExp(`^${TAG_TEXT}$`).test(prefix) ? undefined : prefix);
   if (bad !== undefined || suffixes.length === 0)
-    throw new InternalError(`removeOwnedFilesByPrefix: ${JSON.stringify(bad)} is not a tag prefix or a plain suffix`, "remove files from the state directory");
+    throw new InternalError(
+      `removeOwnedFilesByPrefix: ${JSON.stringify(bad)} is not a tag prefix or a plain suffix`,
+      "remove files from the state directory",
+    );
   const globs = suffixes.map((s) => `"$d/$p"*${s}`).join(" ");
   const dirs = ownedDirs(await stateDirs(runner));
   await runner.run(["sh", "-c", `p=$1; shift; for d; do rm -f -- ${globs}; done`, "sh", prefix, ...dirs]);

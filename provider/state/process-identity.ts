@@ -71,7 +71,8 @@ export async function listProcesses(runner: Runner, name: OurProcessName): Promi
 
 const SNAPSHOT_MS = 1000;
 const snapshots = recentlyShared<(ListedProcess & { name: OurProcessName })[]>(SNAPSHOT_MS);
-const LIST = 'for n in sh ssh; do for p in $(pgrep -x -- "$n"); do printf "%s %s " "$n" "$p"; base64 -w0 "/proc/$p/cmdline" 2>/dev/null; echo; done; done';
+const LIST =
+  'for n in sh ssh; do for p in $(pgrep -x -- "$n"); do printf "%s %s " "$n" "$p"; base64 -w0 "/proc/$p/cmdline" 2>/dev/null; echo; done; done';
 
 /**
  * Lines "<sh|ssh> <pid> <base64 of cmdline>"; a process that exited meanwhile (no cmdline) is left out.

@@ -73,7 +73,6 @@ export async function removeTunnelFilesOf(runner: Runner, prefix: string): Promi
   await removeOwnedFilesByPrefix(runner, prefix, allTunnelFileNames(""));
 }
 
-
 /**
  * Writes the passphrase (0600) and an askpass script (0700) that prints it, for ssh to read
  * through SSH_ASKPASS: the passphrase never appears in argv or the environment.

@@ -6,7 +6,13 @@ import { LEGACY_STATE_DIR, ROOT_STATE_DIR } from "../../../provider/state/state-
 /** A host whose legacy directory is ours too (so both directories are cleaned); records what ran. */
 function host(): { runner: Runner; ran: string[][] } {
   const ran: string[][] = [];
-  const lines = ["0", `0 root 700 directory|${ROOT_STATE_DIR}`, "0 root 755 directory|/run", "0 root 755 directory|/", `0 root 700 directory|${LEGACY_STATE_DIR}`];
+  const lines = [
+    "0",
+    `0 root 700 directory|${ROOT_STATE_DIR}`,
+    "0 root 755 directory|/run",
+    "0 root 755 directory|/",
+    `0 root 700 directory|${LEGACY_STATE_DIR}`,
+  ];
   const runner: Runner = {
     where: "owned-files",
     close: async () => {},
@@ -42,5 +48,7 @@ test.each([
 test("files by name: one rm for both directories", async () => {
   const h = host();
   await removeOwnedFiles(h.runner, ["a.key", "a.log"]);
-  expect(h.ran).toEqual([["rm", "-f", "--", `${ROOT_STATE_DIR}/a.key`, `${ROOT_STATE_DIR}/a.log`, `${LEGACY_STATE_DIR}/a.key`, `${LEGACY_STATE_DIR}/a.log`]]);
+  expect(h.ran).toEqual([
+    ["rm", "-f", "--", `${ROOT_STATE_DIR}/a.key`, `${ROOT_STATE_DIR}/a.log`, `${LEGACY_STATE_DIR}/a.key`, `${LEGACY_STATE_DIR}/a.log`],
+  ]);
 });
