@@ -5,7 +5,7 @@ import { isOwnerPrefix, tagMatches, taggedPathPattern } from "../tag";
 import { writePrivateFile } from "../state/private-file";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { removeOwnedFiles, removeOwnedFilesByPrefix } from "../state/owned-files";
-import { listProcesses, type ListedProcess } from "../state/process-identity";
+import { listProcesses, readProcessIdentity, type ListedProcess } from "../state/process-identity";
 import { waitFor } from "../state/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "../validation/duration";
 import { buildWatchdogScript, watchdogFileNames, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
@@ -52,7 +52,8 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
   const running =
     started.exitCode === 0 &&
     (await waitFor(async () => {
-      if ((await findWatchdogs(runner, spec.tag)).length > 0) return true;
+      // A listing made now: the shared one may predate the watchdog just started.
+      if ((await findWatchdogs(runner, spec.tag, { fresh: true })).length > 0) return true;
       return (await runner.run(["test", "-e", files.deadline])).exitCode !== 0 || undefined;
     }, 3000));
   if (!running) {
@@ -76,13 +77,18 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
     else await removeOwnedFiles(runner, [watchdogFileNames(tagOrPrefix)[kind]]);
   };
   await remove("deadline");
-  for (const pid of await findWatchdogs(runner, tagOrPrefix)) await runner.run(["kill", "-TERM", String(pid)]);
+  for (const pid of await findWatchdogs(runner, tagOrPrefix)) {
+    // The listing may be a moment old: signal the pid only while it still is that watchdog.
+    const now = await readProcessIdentity(runner, pid);
+    if (now && now.state !== "Z" && parseWatchdogList([now], (await stateDirs(runner)).searched).some((w) => tagMatches(w.tag, tagOrPrefix)))
+      await runner.run(["kill", "-TERM", String(pid)]);
+  }
   await remove("script");
 }
 
 /** Running watchdogs of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
-async function findWatchdogs(runner: Runner, tagOrPrefix: string): Promise<number[]> {
-  return parseWatchdogList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched)
+async function findWatchdogs(runner: Runner, tagOrPrefix: string, options: { fresh?: boolean } = {}): Promise<number[]> {
+  return parseWatchdogList(await listProcesses(runner, "sh", options), (await stateDirs(runner)).searched)
     .filter((w) => tagMatches(w.tag, tagOrPrefix))
     .map((w) => w.pid);
 }

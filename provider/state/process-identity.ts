@@ -64,8 +64,10 @@ export type OurProcessName = "sh" | "ssh";
  * what reads it: every signal re-reads the pid's identity first (readProcessIdentity), an orphan of
  * a resource predates its create, and the secret sweep spares files younger than its grace period.
  */
-export async function listProcesses(runner: Runner, name: OurProcessName): Promise<ListedProcess[]> {
-  const all = await snapshots(runner.where, async () => parseProcessList((await runner.run(["sh", "-c", LIST, "sh"])).stdout));
+export async function listProcesses(runner: Runner, name: OurProcessName, options: { fresh?: boolean } = {}): Promise<ListedProcess[]> {
+  const list = async () => parseProcessList((await runner.run(["sh", "-c", LIST, "sh"])).stdout);
+  // `fresh`: for a caller waiting to see a process it has just started.
+  const all = options.fresh ? await list() : await snapshots(runner.where, list);
   return all.filter((p) => p.name === name).map(({ pid, argv }) => ({ pid, argv }));
 }
 
