@@ -5,7 +5,7 @@ import { isOwnerPrefix, tagMatches, taggedPathPattern } from "../tag";
 import { writePrivateFile } from "../state/private-file";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { removeOwnedFiles, removeOwnedFilesByPrefix } from "../state/owned-files";
-import { listProcesses, readProcessIdentity, type ListedProcess } from "../state/process-identity";
+import { listProcesses, stillRunningAs, type ListedProcess } from "../state/process-identity";
 import { waitFor } from "../state/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "../validation/duration";
 import { buildWatchdogScript, watchdogFileNames, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
@@ -77,10 +77,10 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
     else await removeOwnedFiles(runner, [watchdogFileNames(tagOrPrefix)[kind]]);
   };
   await remove("deadline");
+  const { searched } = await stateDirs(runner);
   for (const pid of await findWatchdogs(runner, tagOrPrefix)) {
     // The listing may be a moment old: signal the pid only while it still is that watchdog.
-    const now = await readProcessIdentity(runner, pid);
-    if (now && now.state !== "Z" && parseWatchdogList([now], (await stateDirs(runner)).searched).some((w) => tagMatches(w.tag, tagOrPrefix)))
+    if (await stillRunningAs(runner, pid, (p) => parseWatchdogList([p], searched).some((w) => tagMatches(w.tag, tagOrPrefix))))
       await runner.run(["kill", "-TERM", String(pid)]);
   }
   await remove("script");

@@ -4,7 +4,7 @@ import type { Runner } from "../host/runner";
 import { writePrivateFile } from "../state/private-file";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { tagMatches, taggedPathPattern } from "../tag";
-import { listProcesses, readProcessIdentity, type ListedProcess, type ProcessIdentity } from "../state/process-identity";
+import { listProcesses, readProcessIdentity, stillRunningAs, type ListedProcess, type ProcessIdentity } from "../state/process-identity";
 import { stopProcess } from "../state/stop-process";
 import { buildKeeperArgvFile, buildKeeperScript, keeperFileNames, type KeeperSpec } from "./keeper-script";
 
@@ -167,8 +167,7 @@ export async function stopKeepersOf(runner: Runner, tagOrPrefix: string): Promis
   for (const t of found.filter((x) => x.kind === "timer")) {
     // Stopping its keeper's group usually ended it, and the listing may be a moment old: signal the
     // pid only while it still is that timer, never a process that reused the number.
-    const now = await readProcessIdentity(runner, t.pid);
-    const still = now && now.state !== "Z" && parseKeeperList([now], searched).some((x) => x.kind === "timer" && x.tag === t.tag);
+    const still = await stillRunningAs(runner, t.pid, (p) => parseKeeperList([p], searched).some((x) => x.kind === "timer" && x.tag === t.tag));
     if (!still) continue;
     await runner.run(["pkill", "-TERM", "-P", String(t.pid)]);
     await runner.run(["kill", "-TERM", String(t.pid)]);

@@ -21,6 +21,16 @@ export async function readProcessIdentity(runner: Runner, pid: number): Promise<
 }
 
 /**
+ * The pid read again now, when it still runs (not a zombie) and `is` holds for it: the check before
+ * signalling a pid taken from a listing, which may be a moment old, so the number may have passed
+ * to another process.
+ */
+export async function stillRunningAs(runner: Runner, pid: number, is: (p: ProcessIdentity) => boolean): Promise<ProcessIdentity | undefined> {
+  const p = await readProcessIdentity(runner, pid);
+  return p && p.state !== "Z" && is(p) ? p : undefined;
+}
+
+/**
  * Parses `cat stat cmdline` output: the stat line, then NUL-separated argv.
  * @internal exported for its unit tests
  */

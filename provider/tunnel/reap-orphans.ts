@@ -1,7 +1,7 @@
 import type { Runner } from "../host/runner";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { removeOwnedFilesByPrefix } from "../state/owned-files";
-import { listProcesses, readProcessIdentity, type ListedProcess } from "../state/process-identity";
+import { listProcesses, stillRunningAs, type ListedProcess } from "../state/process-identity";
 import { stopProcess } from "../state/stop-process";
 import { taggedPathPattern } from "../tag";
 
@@ -18,8 +18,8 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise
   const pids = await findForwards(runner, prefix);
   for (const pid of pids) {
     // Re-read the argv right before signalling: the pid must still be that ssh.
-    const identity = await readProcessIdentity(runner, pid);
-    if (!identity || identity.state === "Z" || !markers.some((marker) => logsUnder(identity.argv, marker))) continue;
+    const identity = await stillRunningAs(runner, pid, (p) => markers.some((marker) => logsUnder(p.argv, marker)));
+    if (!identity) continue;
     await stopProcess(runner, { pid, startTicks: identity.startTicks }, { what: "stop the ssh forward" });
   }
   // Files of this owner's earlier tunnels (the glob is ours: the prefix is [A-Za-z0-9_.-] only).
