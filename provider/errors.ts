@@ -115,6 +115,18 @@ export class CorruptStateError extends SharedTunnelError {}
 export class RunnerError extends SharedTunnelError {}
 
 /**
+ * A host did not answer within the limit of its step: no end of a command, no channel, no slot on
+ * the connection. The command may still be running there; the session that carried it is dropped.
+ */
+export class HostTimeoutError extends RunnerError {}
+
+/**
+ * A command's output did not arrive whole (fewer or more bytes than the host said it wrote, or the
+ * host could not send them): it is never taken for a result, and the session is dropped.
+ */
+export class IncompleteOutputError extends RunnerError {}
+
+/**
  * A value refused where it would become part of a command line, a ruleset, an ssh config or a path
  * on a host (a terminal control character in an argument, a tag that is not a plain word). Input
  * validation refuses such values first; this is the last guard, so nothing ran with the value.

@@ -33,6 +33,8 @@ declare -A PROBE=(
   [procps]=ps
   [sudo]=sudo
   [autossh]=autossh   # npm run bench compares the keeper's restarts with autossh's
+  [shellcheck]=shellcheck   # npm run lint checks the programs we run on tunnel hosts
+  [dash]=dash               # ... and parses them with the shell Debian's sh is
 )
 
 installed() { # $1 = package; cheap command check first, dpkg as the authority.

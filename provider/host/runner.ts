@@ -1,4 +1,4 @@
-import { CommandFailedError } from "../errors";
+import { CommandFailedError, HostTimeoutError } from "../errors";
 import { quoteArgv } from "./quote";
 import type { Report } from "./report";
 
@@ -23,8 +23,25 @@ export function exactStdout(result: RunResult): Buffer {
 export interface RunOptions {
   /** Written to the command's stdin (the way secrets reach a command: never in argv). */
   input?: string;
-  /** Kill the command after this long. */
+  /**
+   * Kill the command after this long and report it (`timedOut`). Without it, the command still has
+   * a limit (commandLimitMs), and reaching that one throws a HostTimeoutError instead.
+   */
   timeoutMs?: number;
+}
+
+/** Seconds a command may take when its caller names no limit, unless the environment says otherwise. */
+const DEFAULT_COMMAND_LIMIT_SECONDS = 120;
+
+/**
+ * The limit on a command whose caller names none: every wait on a host ends. Why 120 s: the
+ * longest step we run without a limit of its own (a ufw batch of a few hundred changes) takes
+ * seconds; a host that has not answered in two minutes is not going to. Hosts slower than that
+ * can raise it with PULUMI_SHARED_TUNNEL_COMMAND_TIMEOUT (seconds).
+ */
+export function commandLimitMs(): number {
+  const seconds = Number(process.env.PULUMI_SHARED_TUNNEL_COMMAND_TIMEOUT ?? DEFAULT_COMMAND_LIMIT_SECONDS);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_COMMAND_LIMIT_SECONDS) * 1000;
 }
 
 /**
@@ -63,4 +80,14 @@ export async function runChecked(runner: Runner, argv: readonly string[], option
     });
   }
   return result;
+}
+
+/** The error for a command (or its channel) that the host did not finish within `limitMs`. */
+export function hostTimeoutError(argv: readonly string[], where: string, reason: string): HostTimeoutError {
+  return new HostTimeoutError(reason, {
+    what: `run ${argv[0]}`,
+    where,
+    command: quoteArgv(argv),
+    hint: "the command may still be running there: check the host's load and that the command above returns when run by hand; a slow host can be given more time with PULUMI_SHARED_TUNNEL_COMMAND_TIMEOUT (seconds)",
+  });
 }
