@@ -1,4 +1,5 @@
-import type { Runner } from "../host/runner";
+import { FirewallError } from "../errors";
+import { commandLimitMs, type Runner } from "../host/runner";
 
 /**
  * The firewall lock's twin inside this provider process, one per host. Why: the host's flock
@@ -21,7 +22,24 @@ export async function withLocalLock<T>(runner: Pick<Runner, "where" | "report">,
   const host = runner.where;
   const lock = locks.get(host) ?? { readers: 0, writing: false, queue: [] };
   locks.set(host, lock);
-  await new Promise<void>((grant) => {
+  // Bounded like every wait: each holder's commands are bounded, so a lock held past a few command
+  // limits means a holder is stuck, and waiting longer would only hang this resource too.
+  const limitMs = 3 * commandLimitMs();
+  await new Promise<void>((granted, refuse) => {
+    const timer = setTimeout(() => {
+      lock.queue = lock.queue.filter((w) => w.grant !== grant);
+      refuse(
+        new FirewallError(`it stayed busy for ${limitMs / 1000} s`, {
+          what: "wait for this process's other changes to the firewall",
+          where: host,
+          hint: "another resource's firewall change on this host did not finish; run the operation again, and check the host if it recurs",
+        }),
+      );
+    }, limitMs);
+    const grant = () => {
+      clearTimeout(timer);
+      granted();
+    };
     lock.queue.push({ mode, grant });
     admit(lock);
     // Still queued: say so, since 50 rules on one host queue for seconds.

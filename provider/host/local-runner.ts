@@ -1,6 +1,6 @@
 import { RunnerError } from "../errors";
 import { quoteArgv } from "./quote";
-import type { RunOptions, RunResult, Runner } from "./runner";
+import { commandLimitMs, hostTimeoutError, type RunOptions, type RunResult, type Runner } from "./runner";
 
 /** Runs argv on this machine through execa, with no shell in between. */
 export class LocalRunner implements Runner {
@@ -10,11 +10,12 @@ export class LocalRunner implements Runner {
     // execa is ESM-only; a dynamic import keeps this CommonJS module loadable everywhere.
     const { execa } = await import("execa");
     const [file, ...args] = argv;
+    const limitMs = options.timeoutMs ?? commandLimitMs();
     const result = await execa(file, args, {
       reject: false,
       input: options.input,
       stdin: options.input === undefined ? "ignore" : "pipe",
-      timeout: options.timeoutMs,
+      timeout: limitMs,
       stripFinalNewline: false,
       // The ssh we start with -f detaches and points its stdio at /dev/null, so waiting for the
       // pipes to close is safe; killSignal makes a timed-out command go away for real.
@@ -31,6 +32,8 @@ export class LocalRunner implements Runner {
         hint: `check that ${file} is installed and on the PATH of the process running pulumi, and that it may run it`,
       });
     }
+    // No limit of the caller's: the one every command has was reached, which is an error, not a result.
+    if (result.timedOut && options.timeoutMs === undefined) throw hostTimeoutError(argv, this.where, `it did not finish within ${limitMs / 1000} s`);
     const stdout = Buffer.from(result.stdout ?? new Uint8Array());
     return {
       exitCode: result.exitCode,

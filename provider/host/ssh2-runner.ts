@@ -5,9 +5,12 @@ import { retry } from "../retry";
 import { afterBegin, ByteText, printBegin } from "./framing";
 import { quoteArgv } from "./quote";
 import type { RemoteConnection } from "./remote-connection";
-import type { RunOptions, RunResult, Runner } from "./runner";
+import { commandLimitMs, hostTimeoutError, type RunOptions, type RunResult, type Runner } from "./runner";
 import { ShellSession } from "./shell-session";
 import { agentPath, connectStep, forwardTo, stepsOf } from "./ssh2-connect";
+
+/** The host did not finish a command, or open its channel, within the limit (see commandLimitMs). */
+class NoAnswer extends Error {}
 
 /**
  * Runs argv on a remote host over one ssh2 connection. sshd hands an exec request to the user's
@@ -88,12 +91,24 @@ export class Ssh2Runner implements Runner {
 
   private readonly idleShells: ShellSession[] = [];
 
-  /** An idle shell, or a new one; undefined when the server will not open one (then exec is used). */
+  /**
+   * An idle shell, or a new one; undefined when the server will not open one within the command
+   * limit (then exec is used, and meets the same limit). A channel that opens after that is closed.
+   */
   private async takeShell(): Promise<ShellSession | undefined> {
     const idle = this.idleShells.pop();
     if (idle && !idle.dead) return idle;
     return new Promise((resolve) => {
-      this.client.exec("sh", (err: Error | undefined, channel: ClientChannel) => resolve(err ? undefined : new ShellSession(channel, this.where)));
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        resolve(undefined);
+      }, commandLimitMs());
+      this.client.exec("sh", (err: Error | undefined, channel: ClientChannel) => {
+        clearTimeout(timer);
+        if (late) return void channel?.close();
+        resolve(err ? undefined : new ShellSession(channel, this.where));
+      });
     });
   }
 
@@ -110,6 +125,7 @@ export class Ssh2Runner implements Runner {
         retryError: (err) => /Channel open failure/i.test((err as Error).message) && !this.closed,
       });
     } catch (err) {
+      if (err instanceof NoAnswer) throw hostTimeoutError(argv, this.where, err.message);
       throw new RunnerError(`could not start it: ${(err as Error).message}`, {
         what: `run ${argv[0]}`,
         where: this.where,
@@ -119,25 +135,36 @@ export class Ssh2Runner implements Runner {
     }
   }
 
-  /** One exec channel; output after the begin marker only, decoded once (see framing.ts). */
+  /**
+   * One exec channel; output after the begin marker only, decoded once (see framing.ts). The limit
+   * covers opening the channel too. Output here is the channel's own, so no other command shares it.
+   */
   private runOnce(command: string, options: RunOptions): Promise<RunResult> {
     const nonce = `PST-${randomBytes(16).toString("hex")}`;
+    const limitMs = options.timeoutMs ?? commandLimitMs();
     return new Promise((resolve, reject) => {
-      this.client.exec(`${printBegin(nonce)}${command}`, (err: Error | undefined, stream: ClientChannel) => {
-        if (err) return reject(err);
+      let stream: ClientChannel | undefined;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        if (stream) stream.close();
+        else reject(new NoAnswer(`no channel opened within ${limitMs / 1000} s`));
+      }, limitMs);
+      this.client.exec(`${printBegin(nonce)}${command}`, (err: Error | undefined, opened: ClientChannel) => {
+        // The limit passed before the channel opened: without a caller's own limit that is the host not answering.
+        if (timedOut) return void opened?.close();
+        if (err) {
+          clearTimeout(timer);
+          return reject(err);
+        }
+        stream = opened;
         const stdout = new ByteText();
         const stderr = new ByteText();
-        let timedOut = false;
-        const timer = options.timeoutMs
-          ? setTimeout(() => {
-              timedOut = true;
-              stream.close();
-            }, options.timeoutMs)
-          : undefined;
-        stream.on("data", (d: Buffer) => stdout.push(d));
-        stream.stderr.on("data", (d: Buffer) => stderr.push(d));
-        stream.on("close", (code: number | undefined) => {
-          if (timer) clearTimeout(timer);
+        opened.on("data", (d: Buffer) => stdout.push(d));
+        opened.stderr.on("data", (d: Buffer) => stderr.push(d));
+        opened.on("close", (code: number | undefined) => {
+          clearTimeout(timer);
+          if (timedOut && options.timeoutMs === undefined) return reject(new NoAnswer(`the host did not answer within ${limitMs / 1000} s`));
           const out = afterBegin(stdout.text, nonce);
           resolve({
             exitCode: timedOut ? undefined : (code ?? undefined),
@@ -147,7 +174,7 @@ export class Ssh2Runner implements Runner {
             timedOut,
           });
         });
-        stream.end(options.input ?? undefined);
+        opened.end(options.input ?? undefined);
       });
     });
   }
