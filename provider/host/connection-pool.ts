@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { SharedTunnelError } from "../errors";
 import type { Report } from "./report";
-import type { RunOptions, RunResult, Runner } from "./runner";
+import { commandLimitMs, hostTimeoutError, type RunOptions, type RunResult, type Runner } from "./runner";
 import type { RemoteConnection } from "./remote-connection";
 import { Ssh2Runner } from "./ssh2-runner";
 
@@ -62,7 +62,7 @@ function sharedRunner(key: string, e: Entry, ssh: Ssh2Runner): Runner {
   return {
     where: ssh.where,
     run: async (argv: readonly string[], options?: RunOptions): Promise<RunResult> => {
-      await takeChannel(e, ssh.where);
+      await takeChannel(e, ssh.where, argv);
       try {
         return await ssh.run(argv, options);
       } finally {
@@ -85,19 +85,53 @@ function sharedRunner(key: string, e: Entry, ssh: Ssh2Runner): Runner {
   };
 }
 
-async function takeChannel(e: Entry, where: string): Promise<void> {
-  if (e.active >= MAX_CHANNELS) await new Promise<void>((resolve) => e.waiting.push(resolve));
+/**
+ * A slot on the connection. A freed slot is handed straight to the first waiter (active stays the
+ * same), so a caller arriving between the release and the waiter's wake-up cannot take it: never
+ * more than MAX_CHANNELS commands at once. The wait is bounded: every command ahead is bounded by
+ * its own limit, yet a queue that does not move within the slot limit means the host has stalled.
+ */
+async function takeChannel(e: Entry, where: string, argv: readonly string[]): Promise<void> {
+  if (closing) throw shuttingDown(where);
+  if (e.active < MAX_CHANNELS) {
+    e.active++;
+    return;
+  }
+  const limitMs = slotLimitMs();
+  await new Promise<void>((resolve, reject) => {
+    const waiter = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      e.waiting.splice(e.waiting.indexOf(waiter), 1);
+      reject(
+        hostTimeoutError(
+          argv,
+          where,
+          `no free channel on the connection within ${limitMs / 1000} s (${MAX_CHANNELS} commands running, ${e.waiting.length} waiting)`,
+        ),
+      );
+    }, limitMs);
+    e.waiting.push(waiter);
+  });
+  // The slot is ours now; if the process began closing meanwhile, pass it on and refuse.
   if (closing) {
-    e.waiting.shift()?.();
+    releaseChannel(e);
     throw shuttingDown(where);
   }
-  e.active++;
 }
 
 function releaseChannel(e: Entry): void {
+  const next = e.waiting.shift();
+  if (next) return next();
   e.active--;
-  e.waiting.shift()?.();
   if (e.active === 0) e.onIdle?.();
+}
+
+/** How long a command may wait for a slot: a few command limits, since the queue may be long. */
+function slotLimitMs(): number {
+  return 3 * commandLimitMs();
 }
 
 /**
