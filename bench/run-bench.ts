@@ -12,6 +12,7 @@ import { readLab, type Lab } from "../test/support/lab";
 import { benchConfig, GATED, median, medianOf, NOOP, programLoadMs, pulumi, raw, traceLines, upAndDown } from "./pulumi-run";
 import { report, type Baselines, type RefreshRow, type Row } from "./report";
 import { summarize, timeRestarts, withAutossh } from "./restart-time";
+import { scale } from "./scale";
 
 const lab: Lab = readLab();
 const TRIALS = 3;
@@ -57,6 +58,7 @@ async function row(n: number, load: number, flags: string[] = [], trials = TRIAL
 }
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === "scale") return void (await scale(lab));
   const restartRows = await restarts();
   console.log("\nFrom kill -9 of the ssh to its listener back (10 kills):");
   console.table(restartRows);
@@ -99,6 +101,7 @@ async function main(): Promise<void> {
     await pulumi("destroy", `r${n}`, backend);
   }
   report(rows, refreshes, restartRows, baselines);
+  await scale(lab);
 }
 
 main().catch((err) => {

@@ -31,13 +31,14 @@ export interface RunOptions {
 }
 
 /** Seconds a command may take when its caller names no limit, unless the environment says otherwise. */
-const DEFAULT_COMMAND_LIMIT_SECONDS = 120;
+const DEFAULT_COMMAND_LIMIT_SECONDS = 300;
 
 /**
- * The limit on a command whose caller names none: every wait on a host ends. Why 120 s: the
- * longest step we run without a limit of its own (a ufw batch of a few hundred changes) takes
- * seconds; a host that has not answered in two minutes is not going to. Hosts slower than that
- * can raise it with PULUMI_SHARED_TUNNEL_COMMAND_TIMEOUT (seconds).
+ * The limit on a command whose caller names none: every wait on a host ends. Why 300 s: the
+ * longest steps we run without a limit of their own wait up to 120 s for the host's firewall lock
+ * (`flock -w 120`) and then work for seconds; a command still silent well past that is stuck, and
+ * failing says so where a hang would hold the stack's lock forever. A slower host can raise it
+ * with PULUMI_SHARED_TUNNEL_COMMAND_TIMEOUT (seconds).
  */
 export function commandLimitMs(): number {
   const seconds = Number(process.env.PULUMI_SHARED_TUNNEL_COMMAND_TIMEOUT ?? DEFAULT_COMMAND_LIMIT_SECONDS);
