@@ -1,4 +1,5 @@
 import { RunnerError } from "../errors";
+import { childEnvOverrides, START_DIR } from "./child-start";
 import { quoteArgv } from "./quote";
 import type { RunOptions, RunResult, Runner } from "./runner";
 
@@ -12,6 +13,9 @@ export class LocalRunner implements Runner {
     const [file, ...args] = argv;
     const result = await execa(file, args, {
       reject: false,
+      // Never the caller's directory, nor its BASH_ENV or PYTHONPATH: see child-start.ts.
+      cwd: START_DIR,
+      env: childEnvOverrides(),
       input: options.input,
       stdin: options.input === undefined ? "ignore" : "pipe",
       timeout: options.timeoutMs,
