@@ -54,6 +54,8 @@ test("a legacy state directory another user made is not searched: reap does not 
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("nothing of ours found\n");
   } finally {
+    // Its sleep first (the pose's own child), then the pose itself.
+    await local.run(["pkill", "-P", String(pid)]);
     await local.run(["kill", String(pid)]);
     await local.run(["rm", "-rf", "--", bin]);
   }
