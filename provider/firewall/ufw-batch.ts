@@ -64,7 +64,9 @@ finally:
 
 /**
  * Runs PYTHON with the interpreter on ufw's own first line (`#!/usr/bin/python3`), so it finds
- * ufw's modules. Both are one line, and the changes are arguments (JSON, one word each), so
+ * ufw's modules. Isolated (-I): `-c` would otherwise put the working directory first on sys.path
+ * and honour PYTHONPATH and the user's site directory, so root running this from a directory
+ * another user can write would import that user's `json.py`. Both are one line, and the changes are arguments (JSON, one word each), so
  * `pgrep -af pst.` and the trace show each change being made, with its tag, one line a process.
  */
 const LAUNCH = [
@@ -72,7 +74,7 @@ const LAUNCH = [
   `IFS= read -r first <"$u" || exit ${UNAVAILABLE}`,
   `case $first in '#!'*) ;; *) exit ${UNAVAILABLE} ;; esac`,
   "py=${first#??}; p=$1; shift",
-  'exec $py -c "$p" "$u" "$@"',
+  'exec $py -I -c "$p" "$u" "$@"',
 ].join("; ");
 /** PYTHON as one line: a JSON string literal is a Python one too. */
 const PYTHON_LINE = `exec(${JSON.stringify(PYTHON)})`;

@@ -1,4 +1,5 @@
 import { RunnerError } from "../errors";
+import { childEnvOverrides, START_DIR } from "./child-start";
 import { quoteArgv } from "./quote";
 import { commandLimitMs, hostTimeoutError, type RunOptions, type RunResult, type Runner } from "./runner";
 
@@ -13,6 +14,9 @@ export class LocalRunner implements Runner {
     const limitMs = options.timeoutMs ?? commandLimitMs();
     const result = await execa(file, args, {
       reject: false,
+      // Never the caller's directory, nor its BASH_ENV or PYTHONPATH: see child-start.ts.
+      cwd: START_DIR,
+      env: childEnvOverrides(),
       input: options.input,
       stdin: options.input === undefined ? "ignore" : "pipe",
       timeout: limitMs,

@@ -14,7 +14,9 @@ import { buildSftpListArgv, buildSocketProbeArgv, type GatewayEndpoint } from ".
  * it that sends nothing and closes, and ssh's own DEBUG2 log saying whether the gateway opened the
  * channel. It costs one more login to the gateway (through the same hops) and a connection the
  * service sees open and close; the connecting client is perl (Essential on Debian and Ubuntu) or
- * python3 on the tunnel host.
+ * python3 on the tunnel host, each isolated from the caller's environment and directory: perl -T
+ * ignores PERL5LIB and PERL5OPT (the socket path is then untainted by hand: it is ours), python3 -I
+ * ignores PYTHON* and never looks in the working directory.
  */
 const PROBE = `log=$1 dir=$2 sock=$3; shift 3
 cd -- "$dir" || exit
@@ -26,8 +28,8 @@ while [ ! -S "$sock" ]; do
   i=$((i + 1)); if [ "$i" -ge 300 ]; then kill "$pid"; wait "$pid"; echo "probe: timed out"; cat -- "$log"; exit 0; fi
   sleep 0.1
 done
-if command -v perl >/dev/null 2>&1; then perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 3' "$sock"
-elif command -v python3 >/dev/null 2>&1; then python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$sock"
+if command -v perl >/dev/null 2>&1; then perl -T -MIO::Socket::UNIX -e '($p) = $ARGV[0] =~ /(.+)/s; IO::Socket::UNIX->new(Peer => $p) or exit 3' "$sock"
+elif command -v python3 >/dev/null 2>&1; then python3 -I -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$sock"
 else kill "$pid"; wait "$pid"; rm -f -- "$sock"; echo "probe: no client"; exit 0; fi
 i=0
 until grep -qE 'channel [0-9]+: open (confirm|failed)' "$log" || [ "$i" -ge 100 ]; do i=$((i + 1)); sleep 0.1; done

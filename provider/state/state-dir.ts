@@ -2,6 +2,7 @@ import { SharedTunnelError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { Failures } from "../validation/fields";
+import { describeEntry, parseEntry, unsafeParent, writableByOthers, type PathEntry } from "./path-trust";
 
 /**
  * The one home of where we keep files on a tunnel host. Root's (and sudo's) state lives in
@@ -37,7 +38,10 @@ export interface StateDirs {
   dir: string;
   /** The legacy /tmp directory when it is a real directory of ours (0700): its leftovers may be removed. */
   legacyOurs: boolean;
-  /** Where processes of ours may point (the legacy directory too: forwards started by an older version). */
+  /**
+   * Where processes of ours may point: the legacy directory too (forwards started by an older
+   * version), when it is root's or the user's and no one else can write to it.
+   */
   searched: string[];
 }
 
@@ -101,20 +105,6 @@ async function resolveStateDirs(runner: Runner): Promise<StateDirs> {
   return verdict;
 }
 
-interface Entry {
-  uid: string;
-  user: string;
-  mode: number;
-  type: string;
-  path: string;
-}
-
-function parseEntry(line: string): Entry {
-  const bar = line.indexOf("|");
-  const [uid, user, mode, ...type] = line.slice(0, bar).split(" ");
-  return { uid, user, mode: parseInt(mode, 8), type: type.join(" "), path: line.slice(bar + 1) };
-}
-
 /**
  * StateDirs from RESOLVE's output, or why the directory must not be used.
  * @internal exported for its unit tests
@@ -122,26 +112,26 @@ function parseEntry(line: string): Entry {
 export function judgeStateDir(stdout: string): StateDirs | string {
   const [uid, ...lines] = stdout.trim().split("\n");
   const entries = lines.map(parseEntry);
-  const legacy = entries.pop() as Entry;
+  const legacy = entries.pop() as PathEntry;
   const [dir, ...parents] = entries;
   if (!dir || !/^\d+$/.test(uid)) return `could not read the state directory's owner and mode (got ${JSON.stringify(stdout.slice(0, 200))})`;
-  const describe = (e: Entry) =>
-    `${e.path} is ${e.type === "missing" ? "missing" : `a ${e.type} owned by ${e.user} (uid ${e.uid}) with mode ${e.mode.toString(8).padStart(4, "0")}`}`;
   // It ends up in ssh -o options (UserKnownHostsFile=, IdentityFile=): the same rules as key paths.
   const pathRules = new Failures();
   pathRules.sshConfigPath("the state directory", dir.path);
   if (pathRules.list.length > 0) return `${JSON.stringify(dir.path)}: ${pathRules.list[0].property} ${pathRules.list[0].reason}`;
   if (dir.type !== "directory" || dir.uid !== uid || (dir.mode & 0o7777) !== 0o700) {
-    return `${describe(dir)}; it must be a real directory (not a symlink) owned by uid ${uid}, the user commands run as, with mode 0700`;
+    return `${describeEntry(dir)}; it must be a real directory (not a symlink) owned by uid ${uid}, the user commands run as, with mode 0700`;
   }
   // A parent someone else can write to would let them move our directory away and put theirs in
   // its place; a sticky one (/tmp) only lets them move what they own.
-  const unsafe = parents.find(
-    (p) => p.type !== "directory" || (p.uid !== "0" && p.uid !== uid) || ((p.mode & 0o022) !== 0 && (p.mode & 0o1000) === 0),
-  );
-  if (unsafe) return `${describe(unsafe)}, a parent of the state directory ${dir.path} that another user could change`;
+  const unsafe = unsafeParent(parents, ["0", uid]);
+  if (unsafe) return `${describeEntry(unsafe)}, a parent of the state directory ${dir.path} that another user could change`;
   const legacyOurs = legacy.type === "directory" && legacy.uid === uid && (legacy.mode & 0o7777) === 0o700;
-  return { dir: dir.path, legacyOurs, searched: [dir.path, LEGACY_STATE_DIR] };
+  // Processes naming the legacy directory are taken for ours only when nobody else could have
+  // made it or put files there: anyone can create /tmp/pulumi-shared-tunnel on a host where it is
+  // gone, and name it in the argv of processes made to look like our forwards and watchdogs.
+  const legacyTrusted = legacy.type === "directory" && (legacy.uid === "0" || legacy.uid === uid) && !writableByOthers(legacy);
+  return { dir: dir.path, legacyOurs, searched: [dir.path, ...(legacyTrusted ? [LEGACY_STATE_DIR] : [])] };
 }
 
 /** The fix for a refused state directory: what to remove or change, by hand, as whom. */

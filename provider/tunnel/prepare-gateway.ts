@@ -1,4 +1,5 @@
 import type { Runner } from "../host/runner";
+import { checkAgentSockets } from "../ssh/agent-socket";
 import { checkCertificates, type CertificateToCheck } from "../ssh/certificate-validity";
 import { knownHostsLine, type GatewayEndpoint } from "../ssh/forward-argv";
 import { buildHopConfig } from "../ssh/hop-config";
@@ -19,7 +20,8 @@ import { hopFileNames, hopFiles, removeTunnelFiles, removeTunnelFilesOf, tunnelF
 /**
  * Writes what ssh needs to reach the gateway from the tunnel host under `tag` (pinned known_hosts,
  * the key and certificate when given by value, an askpass for a passphrase), the same for each
- * jump host plus their private config, refuses expired certificates, and returns the endpoint.
+ * jump host plus their private config, refuses expired certificates and agent sockets another
+ * user could have placed, and returns the endpoint.
  */
 export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: string): Promise<GatewayEndpoint> {
   const dir = await stateDir(runner);
@@ -28,6 +30,14 @@ export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: 
   await checkCertificates(
     runner,
     [certificateOf(inputs.gateway, "gateway"), ...hops.map((h, i) => certificateOf(h, `gateway.jumpHosts[${i}]`))].filter((c) => c !== undefined),
+  );
+  const logins: [JumpHostArgs | GatewayArgs, string][] = [
+    [inputs.gateway, "gateway"],
+    ...hops.map((h, i): [JumpHostArgs, string] => [h, `gateway.jumpHosts[${i}]`]),
+  ];
+  await checkAgentSockets(
+    runner,
+    logins.flatMap(([l, p]) => (l.agentSocket !== undefined ? [{ property: `${p}.agentSocket`, path: l.agentSocket }] : [])),
   );
   await writeLogin(runner, inputs.gateway, gw, tunnelFiles(dir, tag));
   for (const [i, hop] of hops.entries()) await writeLogin(runner, hop, gw.jump!.hops[i], hopFiles(dir, tag, i + 1));

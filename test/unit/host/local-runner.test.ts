@@ -55,3 +55,37 @@ test.each([["a b"], ["$(touch /tmp/pst-canary)"], ["'\"\\"], ["-oProxyCommand=x"
 test.each([["a\0b"], ["a\rb"], ["a\x1bb"]])("quoteArgv refuses %j rather than drop a character", (arg) => {
   expect(() => quoteArgv(["echo", arg])).toThrow(/NUL byte or a terminal control character/);
 });
+
+describe("where and with what every local command starts", () => {
+  const saved = { cwd: process.cwd(), env: { ...process.env } };
+  afterEach(() => {
+    process.chdir(saved.cwd);
+    for (const k of ["BASH_ENV", "ENV", "PYTHONPATH", "PERL5LIB", "PERL5OPT"]) {
+      if (saved.env[k] === undefined) delete process.env[k];
+      else process.env[k] = saved.env[k];
+    }
+  });
+
+  test("in /, whatever directory the caller stands in (root running reap from a directory another user can write)", async () => {
+    process.chdir("/tmp");
+    expect((await runner.run(["pwd"])).stdout).toBe("/\n");
+  });
+
+  test("without the caller's BASH_ENV, ENV, PYTHONPATH and PERL5*: a bash started by what we start sources nothing", async () => {
+    Object.assign(process.env, {
+      BASH_ENV: "/nonexistent/bash_env",
+      ENV: "/nonexistent/env",
+      PYTHONPATH: "/x",
+      PERL5LIB: "/x",
+      PERL5OPT: "-Mx",
+      KEPT: "yes",
+    });
+    const r = await runner.run([
+      "sh",
+      "-c",
+      'printf "%s|" "${BASH_ENV-unset}" "${ENV-unset}" "${PYTHONPATH-unset}" "${PERL5LIB-unset}" "${PERL5OPT-unset}" "$KEPT"',
+    ]);
+    expect(r.stdout).toBe("unset|unset|unset|unset|unset|yes|");
+    delete process.env.KEPT;
+  });
+});

@@ -40,6 +40,17 @@ describe("judgeStateDir", () => {
     });
     expect(judgeStateDir(output(`1000 ann 700 directory|${home}`, `- - - missing|${LEGACY_STATE_DIR}`))).toMatchObject({ legacyOurs: false });
   });
+  test("the legacy directory is searched only when root or the user owns it and no one else can write to it", () => {
+    const searched = (legacy: string) => (judgeStateDir(output(`1000 ann 700 directory|${home}`, legacy)) as { searched: string[] }).searched;
+    expect(searched(`0 root 755 directory|${LEGACY_STATE_DIR}`)).toEqual([home, LEGACY_STATE_DIR]);
+    expect(searched(`1000 ann 700 directory|${LEGACY_STATE_DIR}`)).toEqual([home, LEGACY_STATE_DIR]);
+    // Anyone may make /tmp/pulumi-shared-tunnel where it is gone, and name it in their processes' argv.
+    expect(searched(`1001 mal 700 directory|${LEGACY_STATE_DIR}`)).toEqual([home]);
+    expect(searched(`0 root 1777 directory|${LEGACY_STATE_DIR}`)).toEqual([home]);
+    expect(searched(`1000 ann 770 directory|${LEGACY_STATE_DIR}`)).toEqual([home]);
+    expect(searched(`1000 ann 777 symbolic link|${LEGACY_STATE_DIR}`)).toEqual([home]);
+    expect(searched(`- - - missing|${LEGACY_STATE_DIR}`)).toEqual([home]);
+  });
   test.each([
     [`1001 mal 700 directory|${home}`, /owned by mal \(uid 1001\) with mode 0700; it must be a real directory \(not a symlink\) owned by uid 1000/],
     [`1000 ann 755 directory|${home}`, /mode 0755/],
