@@ -126,6 +126,11 @@ export interface TunnelOutputs extends Omit<TunnelInputs, "expiresAt">, ExpiryOu
   lastError?: string;
   /** False while the keeper backs off with no ssh holding the listener (the tunnel is still ours). */
   listening?: boolean;
+  /**
+   * With a gateTag, as of the last refresh: what was wrong with the gate on the host (its rules
+   * gone, or keeping nobody else out), in words. An output only, never diffed: the rule's up repairs it.
+   */
+  drift?: string;
   tag: string;
   listenAddress: string;
   url: string;

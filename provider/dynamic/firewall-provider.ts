@@ -5,7 +5,7 @@ import { backendKind } from "../firewall/registry";
 import { withRunner } from "../host/open-runner";
 import { resourceLog } from "./engine/engine-log";
 import { sharedReads } from "../host/shared-reads";
-import { findForwards } from "../tunnel/reap-orphans";
+import { gatedForwardLives, stopGatedForwards } from "../tunnel/gated-forwards";
 import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { preflightTunnel } from "../tunnel/prepare-gateway";
 import { assertFirewallState } from "../validation/state";
@@ -62,7 +62,11 @@ export const firewallProvider = {
         runner,
         inputs,
         async () => {
-          const made = await createRules(runner, inputs, gated && gated.preflight !== false ? () => preflightTunnel(runner, gated) : undefined);
+          const made = await createRules(
+            runner,
+            inputs,
+            gated && gated.preflight !== false ? () => preflightTunnel(runner, gated, inputs.gatesForwardsOf) : undefined,
+          );
           return { outs: made, spec: specForFirewall({ ...made, gatesForwardsOf: inputs.gatesForwardsOf }) };
         },
         (made) => deleteRules(runner, { ...inputs, ...made, requestedBackend: inputs.backend ?? "auto" }),
@@ -76,8 +80,9 @@ export const firewallProvider = {
    * firewall/gate-drift.ts) is left out of `rules` and `sources`, so the next up's diff sees those
    * sources missing and update puts the gate back in place (in place: the forward is not
    * touched); `drift` says why, and a warning shows it. None left means the resource is gone,
-   * except under a GatedTunnel's forward that still runs: then a create would refuse (the
-   * forward holds the port), so that too is drift that update repairs.
+   * except while a forward it gates is still ours on the host (its keeper running, or backing off
+   * until the gateway is back): dropping the rule from state would leave that forward to listen
+   * with no gate, so that too is drift that update repairs.
    */
   async read(id: string, saved?: FirewallOutputs): Promise<pulumi.dynamic.ReadResult<FirewallOutputs>> {
     const props = savedState(saved, "FirewallAllow");
@@ -88,7 +93,8 @@ export const firewallProvider = {
       const shared = sharedReads(runner);
       const { effective, ineffective } = await inspectRules(shared, props);
       if (effective.length + ineffective.length > 0) return { effective, problems: ineffective.map((r) => `${describeRule(r)}: ${r.why}`) };
-      if (props.gatesForwardsOf && (await findForwards(shared, props.gatesForwardsOf)).length > 0) {
+      // A keeper backing off (its ssh dead, the gateway away) is the forward too: it listens again when the gateway is back.
+      if (await gatedForwardLives(shared, props.ruleTag, props.gatesForwardsOf)) {
         return { effective, problems: ["none of its rules is on the host, while the forward it gates still runs"] };
       }
       // Gone (expired, or removed by hand): a watchdog still waiting would have nothing left to do.
@@ -148,12 +154,17 @@ export const firewallProvider = {
     };
   },
 
-  /** Removes exactly the rules this resource added; already gone is success. */
+  /**
+   * Removes exactly the rules this resource added; already gone is success. The forwards it gates
+   * stop first, whether the state still holds them or not (a create killed before it was
+   * recorded): none may listen once its gate is gone. Replacing the rule deletes it the same way.
+   */
   async delete(_id: string, props: FirewallOutputs): Promise<void> {
     assertFirewallState(props);
     await withRunner(props.connection, resourceLog(props.progressUrn).progress, async (runner) => {
       // Cancel the pending expiry first, so the watchdog and this delete never race.
       await stopWatchdog(runner, props.ruleTag);
+      await stopGatedForwards(runner, props.ruleTag, props.gatesForwardsOf);
       await deleteRules(runner, props);
     });
   },

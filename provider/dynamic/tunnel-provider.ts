@@ -2,6 +2,8 @@ import { isDeepStrictEqual } from "node:util";
 import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { withRunner } from "../host/open-runner";
+import { sharedReads } from "../host/shared-reads";
+import { gateDrift } from "../tunnel/gate-check";
 import { resourceLog } from "./engine/engine-log";
 import { forwardShape } from "../tunnel/gateway-plan";
 import { rewriteGatewayFiles } from "../tunnel/prepare-gateway";
@@ -82,15 +84,26 @@ export const tunnelProvider = {
     return { id: outs.tag, outs };
   },
 
-  /** Reports the truth: a keeper gone takes the tunnel with it; one backing off is present and not listening. */
+  /**
+   * Reports the truth: a keeper gone takes the tunnel with it; one backing off is present and not
+   * listening. A gated forward's `drift` says what is wrong with its gate (an output only: the
+   * rule's own refresh and up repair it).
+   */
   async read(id: string, saved?: TunnelOutputs): Promise<pulumi.dynamic.ReadResult<TunnelOutputs>> {
     const props = savedState(saved, "SharedTunnel");
     assertTunnelState(props);
-    const now = await withRunner(props.connection, resourceLog(props.progressUrn).progress, async (runner) => {
+    const log = resourceLog(props.progressUrn);
+    const now = await withRunner(props.connection, log.progress, async (runner) => {
       const found = await refreshTunnel(runner, props);
       if (!found && props.keeperPid === undefined) await stopWatchdog(runner, props.tag);
-      return found;
+      if (!found) return undefined;
+      const { drift: _old, ...rest } = found;
+      // Refresh reads every resource at once: the firewall listings are shared with the rule's read.
+      const drift = props.gateTag && !isUnknown(props.gateTag) ? await gateDrift(sharedReads(runner), props.gateTag) : undefined;
+      const next: TunnelOutputs = drift ? { ...rest, drift } : rest;
+      return next;
     });
+    if (now?.drift) await log.warning(now.drift);
     return now ? { id, props: now } : {};
   },
 

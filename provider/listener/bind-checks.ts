@@ -21,12 +21,19 @@ export async function checkBindAddress(runner: Runner, bindAddress: string): Pro
   }
 }
 
-/** Proves nothing listens on the port yet (on that address or on a wildcard). */
-export async function checkPortFree(runner: Runner, bindAddress: string, bindPort: number): Promise<void> {
+/**
+ * Proves nothing listens on the port yet (on that address or on a wildcard). A listener held only
+ * by `ours` (pids of the very forward a gate's create is for, running without it) is no clash: the
+ * gate going in is the repair.
+ */
+export async function checkPortFree(runner: Runner, bindAddress: string, bindPort: number, ours: readonly number[] = []): Promise<void> {
   const argv = buildListListenersArgv(bindPort);
   const result = await runner.run(argv);
   const clash = parseSsListeners(result.stdout).find(
-    (l) => l.port === bindPort && (sameAddress(l.address, bindAddress) || l.address === "*" || isWildcard(l.address) || isWildcard(bindAddress)),
+    (l) =>
+      l.port === bindPort &&
+      (sameAddress(l.address, bindAddress) || l.address === "*" || isWildcard(l.address) || isWildcard(bindAddress)) &&
+      !(l.processes.length > 0 && l.processes.every((p) => ours.includes(p.pid))),
   );
   if (clash) {
     const holder = (await Promise.all(clash.processes.map((p) => describeProcess(runner, p.pid, p.name)))).join(", ") || "a process ss cannot name";

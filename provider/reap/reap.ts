@@ -5,7 +5,9 @@ import { sweepStaleSecrets } from "../tunnel/sweep-secrets";
 import { stateDirs } from "../state/state-dir";
 import { stopKeeper } from "../keeper/keeper";
 import { keeperFileNames } from "../keeper/keeper-script";
-import { stackPart, type ParsedTag } from "../tag";
+import type { ParsedTag } from "../tag";
+import { listGatePairings } from "../state/gate-pairing";
+import { groupIntoUnits, unitWanted } from "./units";
 import { readProcessIdentity } from "../state/process-identity";
 import { stopProcess } from "../state/stop-process";
 import { removeTunnelFiles } from "../tunnel/tunnel-files";
@@ -20,8 +22,10 @@ export interface ReapOptions {
   dryRun: boolean;
 }
 
-/** One line of the report: what was found and what became of it. */
+/** One line of the report: what was found, the unit it was judged with, and what became of it. */
 export interface ReapRow {
+  /** The unit's number in this report ("-" for stale secrets, which are judged alone). */
+  unit: string;
   kind: "watchdog" | "keeper" | "forward" | "rule" | "secrets";
   tag: string;
   what: string;
@@ -29,32 +33,47 @@ export interface ReapRow {
 }
 
 /**
- * Finds everything of ours on the host and removes it: watchdogs first (so none acts meanwhile),
- * then keepers (so none restarts an ssh), then forwards (a gate's forward must stop before its
- * rule goes), then rules. Only processes whose
- * argv carries our tag's file and whose start time fits the tag are signalled; only rules whose
- * comment is our tag are removed.
+ * Finds everything of ours on the host, groups it into units (a rule with the forwards it gates:
+ * see units.ts), and removes the units the filters select, each whole: watchdogs first (so none
+ * acts meanwhile), then keepers (so none restarts an ssh), then forwards, then, only once every
+ * process of the unit is gone, its rules. Only processes whose argv carries our tag's file and
+ * whose start time fits the tag are signalled; only rules whose comment is our tag are removed.
  */
 export async function reapHost(runner: Runner, options: ReapOptions): Promise<ReapRow[]> {
   const now = Number((await runChecked(runner, ["date", "+%s"], { what: "read the host's clock" })).stdout.trim());
-  const wanted = (tag: ParsedTag) =>
-    (options.stack === undefined || tag.stack === stackPart(options.stack)) &&
-    (options.olderThanSeconds === undefined || tag.createdUnix <= now - options.olderThanSeconds);
-  const processes = (await findOurProcesses(runner)).filter((p) => wanted(p.tag));
-  const rules = (await findOurRules(runner)).filter((r) => wanted(r.tag));
+  const found: Found[] = [...(await findOurProcesses(runner)), ...(await findOurRules(runner))];
+  const units = groupIntoUnits(found, await listGatePairings(runner)).filter((u) => unitWanted(u, options, now));
   const rows: ReapRow[] = [];
-  for (const kind of ["watchdog", "keeper", "forward"] as const) {
-    for (const p of processes.filter((x) => x.kind === kind)) rows.push(await reapProcess(runner, p, options.dryRun));
-  }
-  for (const r of rules) rows.push(await reapRule(r, options.dryRun));
+  for (const [i, unit] of units.entries()) rows.push(...(await reapUnit(runner, unit.members, String(i + 1), options.dryRun)));
   // Keys and passphrases whose forward is gone (a killed create, a forward that died on its own).
+  const wanted = (tag: ParsedTag) => unitWanted({ members: [{ kind: "forward", tag }], newestUnix: tag.createdUnix }, options, now);
   for (const s of await sweepStaleSecrets(runner, { dryRun: options.dryRun, wanted })) {
-    rows.push({ kind: "secrets", tag: s.tag.tag, what: s.files.join(" "), action: options.dryRun ? "would remove" : "removed" });
+    rows.push({ unit: "-", kind: "secrets", tag: s.tag.tag, what: s.files.join(" "), action: options.dryRun ? "would remove" : "removed" });
   }
   return rows;
 }
 
-async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Promise<ReapRow> {
+type Found = FoundProcess | FoundRule;
+
+/** One unit: its processes in order, then its rules, unless a process of it had to be left running. */
+async function reapUnit(runner: Runner, members: Found[], unit: string, dryRun: boolean): Promise<ReapRow[]> {
+  const rows: ReapRow[] = [];
+  for (const kind of ["watchdog", "keeper", "forward"] as const) {
+    for (const p of members.filter((m): m is FoundProcess => m.kind === kind)) rows.push({ unit, ...(await reapProcess(runner, p, dryRun)) });
+  }
+  // A process left running may be a forward this unit's rule gates: its gate stays.
+  const leftAlone = rows.find((r) => r.action.startsWith("left alone"));
+  for (const r of members.filter((m): m is FoundRule => m.kind === "rule")) {
+    rows.push(
+      leftAlone
+        ? { unit, ...describeRule(r), action: `left alone: the ${leftAlone.kind} ${leftAlone.tag} of its unit was left running` }
+        : { unit, ...(await reapRule(r, dryRun)) },
+    );
+  }
+  return rows;
+}
+
+async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Promise<Omit<ReapRow, "unit">> {
   const row = { kind: p.kind, tag: p.tag.tag, what: `pid ${p.pid}, started ${new Date(p.startUnix * 1000).toISOString()}` };
   if (!startFitsTag(p)) return { ...row, action: "left alone: its start time does not fit the tag's" };
   if (dryRun) return { ...row, action: "would stop" };
@@ -77,22 +96,27 @@ async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Pr
   return { ...row, action: "stopped" };
 }
 
-async function reapRule(r: FoundRule, dryRun: boolean): Promise<ReapRow> {
-  const to = `${r.rule.protocol} port ${r.rule.port}${r.rule.destination ? ` to ${r.rule.destination}` : ""}`;
+function describeRule(r: FoundRule): Pick<ReapRow, "kind" | "tag" | "what"> {
+  const { protocol, port, source, destination } = r.rule;
+  const to = destination ? ` to ${destination}` : "";
   const what = r.strayDrop
-    ? `${r.backend.name}: drop of ${to}, its accepts gone`
-    : `${r.backend.name}: ${r.rule.protocol} port ${r.rule.port} from ${r.rule.source}${r.rule.destination ? ` to ${r.rule.destination}` : ""}`;
-  if (dryRun) return { kind: "rule", tag: r.tag.tag, what, action: "would remove" };
+    ? `${r.backend.name}: drop of ${protocol} port ${port}${to}, its accepts gone`
+    : `${r.backend.name}: ${protocol} port ${port} from ${source}${to}`;
+  return { kind: "rule", tag: r.tag.tag, what };
+}
+
+async function reapRule(r: FoundRule, dryRun: boolean): Promise<Omit<ReapRow, "unit">> {
+  if (dryRun) return { ...describeRule(r), action: "would remove" };
   await r.backend.remove(r.rule, r.tag.tag);
-  return { kind: "rule", tag: r.tag.tag, what, action: "removed" };
+  return { ...describeRule(r), action: "removed" };
 }
 
 /** The report as a plain-text table. */
 export function formatReapTable(rows: ReapRow[]): string {
   if (rows.length === 0) return "nothing of ours found\n";
-  const header: ReapRow = { kind: "KIND" as ReapRow["kind"], tag: "TAG", what: "WHAT", action: "ACTION" };
+  const header: ReapRow = { unit: "UNIT", kind: "KIND" as ReapRow["kind"], tag: "TAG", what: "WHAT", action: "ACTION" };
   const all = [header, ...rows];
   const width = (k: keyof ReapRow) => Math.max(...all.map((r) => r[k].length));
-  const keys: (keyof ReapRow)[] = ["kind", "tag", "what", "action"];
+  const keys: (keyof ReapRow)[] = ["unit", "kind", "tag", "what", "action"];
   return all.map((r) => keys.map((k, i) => (i === keys.length - 1 ? r[k] : r[k].padEnd(width(k)))).join("  ")).join("\n") + "\n";
 }

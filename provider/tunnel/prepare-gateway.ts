@@ -15,6 +15,7 @@ import type { GatewayArgs, JumpHostArgs, TunnelInputs } from "../types";
 import { normalizeHostKey } from "../validation/fields";
 import { writePrivateFile } from "../state/private-file";
 import { stateDir } from "../state/state-dir";
+import { findForwards } from "./reap-orphans";
 import { hopFileNames, hopFiles, removeTunnelFiles, removeTunnelFilesOf, tunnelFiles, writeAskpass } from "./tunnel-files";
 
 /**
@@ -95,9 +96,15 @@ export async function rewriteGatewayFiles(runner: Runner, inputs: TunnelInputs, 
  * The preflight checks, cheapest first: bind address, free port, then the path through the
  * gateway (that one reused when the same path passed moments ago: see recent-checks.ts).
  */
-export async function runPreflight(runner: Runner, inputs: TunnelInputs, gw: GatewayEndpoint, tag: string): Promise<void> {
+export async function runPreflight(
+  runner: Runner,
+  inputs: TunnelInputs,
+  gw: GatewayEndpoint,
+  tag: string,
+  ours: readonly number[] = [],
+): Promise<void> {
   await checkBindAddress(runner, inputs.bindAddress);
-  await checkPortFree(runner, inputs.bindAddress, inputs.bindPort);
+  await checkPortFree(runner, inputs.bindAddress, inputs.bindPort, ours);
   const target = targetOf(inputs);
   // The whole gateway (hops, pins, credentials): the subject is hashed, never kept as it is.
   const path = { where: runner.where, gateway: inputs.gateway, target };
@@ -115,12 +122,15 @@ export async function runPreflight(runner: Runner, inputs: TunnelInputs, gw: Gat
  * runs it before its rule goes in, so a tunnel that cannot start leaves no rule behind. It runs in
  * the rule's create, when the state holds nothing of that resource: files under its owner prefix
  * were left by an earlier create killed mid-preflight (the gateway key among them), and go first.
+ * The port may be held by the forward the rule gates (`gatesForwardsOf`), left without its gate
+ * (a state that lost the rule): that forward is ours, and the rule going in puts its gate back.
  */
-export async function preflightTunnel(runner: Runner, inputs: TunnelInputs): Promise<void> {
+export async function preflightTunnel(runner: Runner, inputs: TunnelInputs, gatesForwardsOf?: string): Promise<void> {
   await removeTunnelFilesOf(runner, ownerPrefix(inputs));
   const tag = makeTag(inputs, new Date());
+  const ours = gatesForwardsOf ? await findForwards(runner, gatesForwardsOf) : [];
   try {
-    await runPreflight(runner, inputs, await prepareGateway(runner, inputs, tag), tag);
+    await runPreflight(runner, inputs, await prepareGateway(runner, inputs, tag), tag, ours);
   } finally {
     await removeTunnelFiles(runner, tag);
   }

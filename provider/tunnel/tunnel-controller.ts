@@ -7,7 +7,8 @@ import { readKeeper, readKeeperStatus, setRestartPolicy, startKeeper, stopKeeper
 import { retryPreAuthDrops } from "../ssh/classify-ssh-error";
 import { diagnoseThroughHops } from "../ssh/diagnose-hops";
 import { buildForwardArgv, describeTarget, type GatewayEndpoint } from "../ssh/forward-argv";
-import { makeTag, ownerPrefix } from "../tag";
+import { makeTag, ownerPrefix, parseTag } from "../tag";
+import { writeGatePairing } from "../state/gate-pairing";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { formatHostPort, sameAddress } from "../validation/net";
 import { readProcessIdentity } from "../state/process-identity";
@@ -37,6 +38,8 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     await stopKeepersOf(runner, ownerPrefix(inputs));
     await reapTunnelOrphans(runner, ownerPrefix(inputs));
     await sweepStaleSecrets(runner);
+    // Paired with its gate before anything can listen: an orphan of this create is paired too.
+    if (inputs.gateTag !== undefined && parseTag(inputs.gateTag)) await writeGatePairing(runner, tag, inputs.gateTag);
     const gw = await prepareGateway(runner, inputs, tag);
     if (inputs.preflight !== false) await runPreflight(runner, inputs, gw, tag);
     const argv = forwardArgv(inputs, gw, files.logFile);

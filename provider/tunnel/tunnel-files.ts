@@ -3,6 +3,7 @@ import type { Runner } from "../host/runner";
 import { writePrivateFile } from "../state/private-file";
 import { removeOwnedFiles, removeOwnedFilesByPrefix } from "../state/owned-files";
 import { probeFileNames } from "../ssh/socket-preflight";
+import { gatedByFileName } from "../state/gate-pairing";
 import { MAX_JUMP_HOSTS } from "../validation/gateway-inputs";
 
 /** The files one ssh login needs, named `<stem>.<kind>`: its log, pinned host keys and credentials. */
@@ -26,6 +27,8 @@ export function tunnelFileNames(tag: string) {
     sshConfigFile: `${tag}.ssh_config`,
     /** A Unix-socket target's preflight: its local end (private) and the probe ssh's log. */
     ...probeFileNames(tag),
+    /** The rule tag of the gate in front of this forward (state/gate-pairing.ts). */
+    gatedByFile: gatedByFileName(tag),
   };
 }
 

@@ -86,10 +86,10 @@ describe("parseReapArgs", () => {
 test("formatReapTable aligns columns", () => {
   expect(formatReapTable([])).toBe("nothing of ours found\n");
   const text = formatReapTable([
-    { kind: "forward", tag: "pst.p.s.r.1", what: "pid 5", action: "would stop" },
-    { kind: "rule", tag: "pst.p.s.r-allow.1", what: "ufw: tcp port 80 from 10.0.0.0/8", action: "would remove" },
+    { unit: "1", kind: "forward", tag: "pst.p.s.r.1", what: "pid 5", action: "would stop" },
+    { unit: "1", kind: "rule", tag: "pst.p.s.r-allow.1", what: "ufw: tcp port 80 from 10.0.0.0/8", action: "would remove" },
   ]);
   const lines = text.trim().split("\n");
-  expect(lines[0]).toMatch(/^KIND +TAG +WHAT +ACTION$/);
-  expect(lines.map((l) => l.indexOf(l.split(/ {2,}/)[2]))).toEqual([lines[0].indexOf("WHAT"), lines[0].indexOf("WHAT"), lines[0].indexOf("WHAT")]);
+  expect(lines[0]).toMatch(/^UNIT +KIND +TAG +WHAT +ACTION$/);
+  expect(lines.map((l) => l.indexOf(l.split(/ {2,}/)[3]))).toEqual([lines[0].indexOf("WHAT"), lines[0].indexOf("WHAT"), lines[0].indexOf("WHAT")]);
 });
