@@ -9,4 +9,6 @@ module.exports = {
   testMatch: ["**/*.test.js"],
   transform: {},
   reporters: ["default", "<rootDir>/test/support/scenario-reporter.js"],
+  // npm test runs two shards side by side, one per lab: split by time, not by count.
+  testSequencer: "<rootDir>/test/support/shard-sequencer.js",
 };
