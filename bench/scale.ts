@@ -68,7 +68,14 @@ export async function scale(lab: Lab): Promise<ScaleRun[]> {
   const perTunnel = (n: number) => {
     const ok = all.filter((r) => r.n === n && r.ok);
     const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    return ok.length ? { n, finished: `${ok.length} of ${all.filter((r) => r.n === n).length}`, upMsPerTunnel: +(mid(ok.map((r) => r.upMs as number)) / n).toFixed(0), destroyMsPerTunnel: +(mid(ok.map((r) => r.destroyMs as number)) / n).toFixed(0) } : { n, finished: `0 of ${runs}` };
+    return ok.length
+      ? {
+          n,
+          finished: `${ok.length} of ${all.filter((r) => r.n === n).length}`,
+          upMsPerTunnel: +(mid(ok.map((r) => r.upMs as number)) / n).toFixed(0),
+          destroyMsPerTunnel: +(mid(ok.map((r) => r.destroyMs as number)) / n).toFixed(0),
+        }
+      : { n, finished: `0 of ${runs}` };
   };
   console.table(ns.map(perTunnel));
   writeFileSync(path.join(ROOT, "bench/scale-results.json"), JSON.stringify({ date: new Date().toISOString(), runs: all }, null, 2) + "\n");
