@@ -108,6 +108,12 @@ describe("secrets given by value go whenever the forward's keeper ends", () => {
   });
 
   test("at expiry (the rule's watchdog TERMs the keeper, then removes the rule): no secret of either tunnel is left", async () => {
+    // A GatedTunnel's keeper has the rule's deadline too, and whichever fires first ends it. So
+    // that the watchdog surely does for one of them, that keeper's deadline moves 2 minutes on,
+    // as an update would move it (the file, then USR1).
+    const deadline = `${ROOT_STATE_DIR}/${tag("exphop")}.deadline`;
+    const later = 'd=$(cat "$1") && echo $((d + 120)) >"$1.new" && mv -f "$1.new" "$1" && kill -USR1 "$2"';
+    await probe(lab.nsTh, ["sh", "-c", later, "sh", deadline, String(out.exphopKeeperPid)]);
     // Bounded: the deadline, plus the watchdog's own steps.
     const ended = await waitFor(
       async () => {

@@ -52,7 +52,8 @@ const status = (): KeeperStatus | undefined => {
   }
 };
 const until = <T>(f: () => T | undefined, ms = 5000) => waitFor(async () => f(), ms);
-const alive = (pid: number) => sh(`test "$(sed 's/.*) //' /proc/${pid}/stat 2>/dev/null | cut -d' ' -f1)" = S`).status === 0;
+// Any state but gone or zombie: a keeper busy (R) removing its files at exit has not ended yet.
+const alive = (pid: number) => sh(`s=$(sed 's/.*) //' /proc/${pid}/stat 2>/dev/null | cut -d' ' -f1); [ -n "$s" ] && [ "$s" != Z ]`).status === 0;
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), "pst-keeper-"));
