@@ -18,7 +18,9 @@ export = async () => {
     destination: forward.bindAddress,
     sources: sourcesFromConfig(cfg),
   });
-  // dependsOn: rule first on up, forward stopped first on destroy.
-  const tunnel = new SharedTunnel("forward", { connection, gateway: gatewayFromConfig(cfg), ...forward }, { dependsOn: [allow] });
+  // dependsOn: rule first on up, forward stopped first on destroy. gateTag (the rule's id): a
+  // replacement of the rule replaces the forward first, which dependsOn alone does not (see
+  // examples/local-tunnel-host for what the pair guarantees and what only GatedTunnel does).
+  const tunnel = new SharedTunnel("forward", { connection, gateway: gatewayFromConfig(cfg), ...forward, gateTag: allow.id }, { dependsOn: [allow] });
   return { url: tunnel.url, pid: tunnel.pid, tag: tunnel.tag, ruleTag: allow.ruleTag, command: tunnel.command };
 };

@@ -3,16 +3,19 @@ import { quoteArgv } from "../host/quote";
 import { assertTag } from "../tag";
 import type { FirewallBackendName, FirewallRule } from "../types";
 
-/** The watchdog's file names: its script (whose path, in the process's argv, carries the tag) and its deadline. */
+/**
+ * The watchdog's file names: its script (whose path, in the process's argv, carries the tag), its
+ * deadline, and its log (what it is waiting for when it cannot act yet: the firewall lock).
+ */
 export function watchdogFileNames(tag: string) {
   assertTag(tag);
-  return { script: `${tag}.watchdog`, deadline: `${tag}.deadline` };
+  return { script: `${tag}.watchdog`, deadline: `${tag}.deadline`, log: `${tag}.watchdog.log` };
 }
 
 /** The watchdog's files in state directory `dir`. */
 export function watchdogFiles(dir: string, tag: string) {
   const names = watchdogFileNames(tag);
-  return { script: `${dir}/${names.script}`, deadline: `${dir}/${names.deadline}` };
+  return { script: `${dir}/${names.script}`, deadline: `${dir}/${names.deadline}`, log: `${dir}/${names.log}` };
 }
 
 /** Where the script runs: the state directory it lives in, and every one our forwards may be logged in. */
@@ -80,9 +83,9 @@ export function buildWatchdogScript(spec: WatchdogSpec, dirs: WatchdogDirs): str
   }
   if (spec.forwardsOf) lines.push(...buildKillForwardsOf(spec.forwardsOf, dirs.searched));
   if (spec.rules && spec.rules.rules.length > 0) {
-    lines.push(...buildLockedRuleRemovalLines(spec.rules.backend, spec.rules.rules, spec.tag));
+    lines.push(...buildLockedRuleRemovalLines(spec.rules.backend, spec.rules.rules, spec.tag, files.log));
   }
-  lines.push(`rm -f -- ${quoteArgv([...(spec.files ?? []).map((name) => `${dirs.dir}/${name}`), files.deadline, files.script])}`);
+  lines.push(`rm -f -- ${quoteArgv([...(spec.files ?? []).map((name) => `${dirs.dir}/${name}`), files.deadline, files.log, files.script])}`);
   return lines.join("\n") + "\n";
 }
 

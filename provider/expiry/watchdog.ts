@@ -72,9 +72,19 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
 /** Cancels a pending expiry: the deadline file goes first (a watchdog waking up then exits), then the process. */
 export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise<void> {
   // Also a watchdog an older version started from the legacy directory, when that one is ours.
-  const remove = async (kind: "deadline" | "script") => {
-    if (isOwnerPrefix(tagOrPrefix)) await removeOwnedFilesByPrefix(runner, tagOrPrefix, [kind === "script" ? ".watchdog" : ".deadline"]);
-    else await removeOwnedFiles(runner, [watchdogFileNames(tagOrPrefix)[kind]]);
+  const remove = async (...kinds: ("deadline" | "script" | "log")[]) => {
+    const suffixes = { deadline: ".deadline", script: ".watchdog", log: ".watchdog.log" };
+    if (isOwnerPrefix(tagOrPrefix))
+      await removeOwnedFilesByPrefix(
+        runner,
+        tagOrPrefix,
+        kinds.map((k) => suffixes[k]),
+      );
+    else
+      await removeOwnedFiles(
+        runner,
+        kinds.map((k) => watchdogFileNames(tagOrPrefix)[k]),
+      );
   };
   await remove("deadline");
   const { searched } = await stateDirs(runner);
@@ -83,7 +93,7 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
     if (await stillRunningAs(runner, pid, (p) => parseWatchdogList([p], searched).some((w) => tagMatches(w.tag, tagOrPrefix))))
       await runner.run(["kill", "-TERM", String(pid)]);
   }
-  await remove("script");
+  await remove("script", "log");
 }
 
 /** Running watchdogs of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */

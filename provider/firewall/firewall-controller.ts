@@ -137,11 +137,19 @@ export async function inspectRules(
   return splitByEffect(ours);
 }
 
-/** Removes exactly the rules this resource added; already gone counts as success. */
+/**
+ * Removes every rule carrying this resource's tag: those the state holds, and those on the host
+ * it no longer lists (a refresh that found the gate drifted leaves them out of `rules`, and a
+ * drop whose accepts are gone is listed by no one), so no rule of ours outlives the resource.
+ * Only rules whose comment is exactly the tag are touched; already gone counts as success.
+ */
 export async function deleteRules(runner: Runner, state: FirewallOutputs): Promise<void> {
   const backend = await openBackend(runner, state.backend);
   runner.report?.(`removing ${describeRules(state.rules)} (${backend.name})`);
   for (const rule of state.rules) await backend.remove(rule, state.ruleTag);
+  // Listed after the removals above: usually nothing of ours is left, and one listing says so.
+  const live = [...(await backend.list()), ...((await backend.listStrayDrops?.()) ?? [])].filter((r) => r.comment === state.ruleTag);
+  for (const { comment, ineffective: _i, ...rule } of live) await backend.remove(rule, comment);
 }
 
 /** "allow 198.51.100.0/24 to port 8080/tcp" for one rule, "3 allow rules for port 8080/tcp" for more. */

@@ -41,7 +41,24 @@ export function buildRuleRemovalLines(backend: FirewallBackendName, rules: Firew
   return KINDS[backend].removalLines(rules, assertTag(tag));
 }
 
-/** buildRuleRemovalLines under the host's firewall lock (shared with the provider's own changes), for scripts left on the host. */
-export function buildLockedRuleRemovalLines(backend: FirewallBackendName, rules: FirewallRule[], tag: string): string[] {
-  return [`exec 9>>${quoteArgv([FIREWALL_LOCK])}`, "flock -w 120 9", ...buildRuleRemovalLines(backend, rules, tag), "flock -u 9"];
+/**
+ * buildRuleRemovalLines under the host's firewall lock (shared with the provider's own changes),
+ * for scripts left on the host. Never without the lock: a change made beside another ufw command
+ * loses rules, and one planned from a listing another change is rewriting removes the wrong ones.
+ * So a wait that times out is said in `log` and tried again, for as long as it takes (whoever
+ * holds the lock for minutes is stuck, and a destroy or reap can still stop the script).
+ */
+export function buildLockedRuleRemovalLines(backend: FirewallBackendName, rules: FirewallRule[], tag: string, log: string): string[] {
+  const lock = quoteArgv([FIREWALL_LOCK]);
+  return [
+    `exec 9>>${lock}`,
+    "tries=0",
+    "until flock -w 120 9; do",
+    "  tries=$((tries + 1))",
+    `  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) pst-watchdog: the firewall lock "${lock}" was not free after 120 s (try $tries); no rule removed yet, trying again" >>${quoteArgv([log])}`,
+    "  sleep 1",
+    "done",
+    ...buildRuleRemovalLines(backend, rules, tag),
+    "flock -u 9",
+  ];
 }

@@ -1,3 +1,4 @@
+import { InternalError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { assertTag } from "../tag";
 
@@ -24,6 +25,12 @@ export interface KeeperSpec {
   tag: string;
   /** Names in `dir` the keeper removes when it expires (the tunnel's files); its own go too. */
   files: string[];
+  /**
+   * Names in `dir` the keeper removes whenever it ends (TERM from destroy, reap or a rule's
+   * watchdog, its deadline, a final ssh exit): the keys, passphrases and askpass scripts, which
+   * must never outlive the forward. Each must be a file of this tag.
+   */
+  secrets: string[];
 }
 
 /**
@@ -40,11 +47,16 @@ export interface KeeperSpec {
  * - TERM (destroy) stops ssh and the keeper; USR1 re-reads the deadline. At the deadline a timer
  *   child signals USR1 (only while the keeper is still its parent: a pid is never signalled after
  *   reuse), and the keeper stops ssh, removes the tunnel's files and exits.
+ * - Whenever it ends, its EXIT trap removes the tunnel's secrets: whoever stopped it (a rule's
+ *   watchdog TERMs it and then never looks at the forward's files) needs to know nothing of them.
+ *   One exit keeps them: ssh's exit before create wrote the policy, where create decides (it may
+ *   start a fresh keeper with the same files, or removes them itself).
  */
 export function buildKeeperScript(spec: KeeperSpec): string {
   const names = keeperFileNames(spec.tag);
   const q = (s: string) => quoteArgv([s]);
   const mine = [...spec.files, ...Object.values(names)].map((n) => `${spec.dir}/${n}`);
+  const secrets = spec.secrets.map((n) => `${spec.dir}/${ownFile(spec.tag, n)}`);
   return [
     "#!/bin/sh",
     `# pulumi-shared-tunnel keeper for ${spec.tag}: runs its forward, restarts it, ends it at the deadline.`,
@@ -52,6 +64,10 @@ export function buildKeeperScript(spec: KeeperSpec): string {
     `log=${q(`${spec.dir}/${spec.tag}.log`)} status=${q(`${spec.dir}/${names.status}`)}`,
     `policy_file=${q(`${spec.dir}/${names.policy}`)} deadline_file=${q(`${spec.dir}/${names.deadline}`)} timer_name=${q(`${spec.dir}/${spec.tag}.timer`)}`,
     `argv_file=${q(`${spec.dir}/${names.argv}`)}`,
+    // Set just before the one exit that leaves the secrets to create (see above).
+    "keep_secrets=0",
+    `drop_secrets() { rm -f -- ${quoteArgv(secrets)}; }`,
+    `trap '[ "$keep_secrets" = 1 ] || drop_secrets' EXIT`,
     KEEPER_BODY,
     `rm -f -- ${quoteArgv(mine)}`,
     "exit 0",
@@ -127,7 +143,11 @@ $(run_report "$n")
 EOF
   [ -n "$last_error" ] || last_error="ssh exited with status $st"
   policy=; { read -r policy <"$policy_file"; } 2>/dev/null
-  if [ "$policy" != always ]; then save exited; kill_timer; exit "$st"; fi
+  if [ "$policy" != always ]; then
+    # No policy yet: create's first start failed, and create may retry with these same files.
+    [ -n "$policy" ] || [ -e "$policy_file" ] || keep_secrets=1
+    save exited; kill_timer; exit "$st"
+  fi
   uptime_cs; ran=$((now - started))
   [ "$ran" -ge 6000 ] && fails=0
   if [ "$authed" = 1 ] && { [ "$ran" -ge 100 ] || [ "$quick" = 0 ]; }; then
@@ -151,6 +171,13 @@ EOF
 done
 kill_timer
 [ "$expired" = 1 ] || exit 0`;
+
+/** A name in the state directory that belongs to `tag` (no path, not another tag's): the only kind the keeper removes. */
+function ownFile(tag: string, name: string): string {
+  if (!name.startsWith(`${tag}.`) || name.includes("/") || name === `${tag}.`)
+    throw new InternalError(`${JSON.stringify(name)} is not a file of ${tag}`, "build the keeper script");
+  return name;
+}
 
 /** The argv file's content (`set -- ...`, quoted by the one quoting function): the ssh the keeper runs next. */
 export function buildKeeperArgvFile(sshArgv: readonly string[]): string {

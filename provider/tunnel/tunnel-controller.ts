@@ -16,7 +16,7 @@ import { targetOf } from "./gateway-plan";
 import { prepareGateway, rewriteGatewayFiles, runPreflight } from "./prepare-gateway";
 import { stateDir } from "../state/state-dir";
 import { sweepStaleSecrets } from "./sweep-secrets";
-import { allTunnelFileNames, tunnelFiles } from "./tunnel-files";
+import { allTunnelFileNames, secretTunnelFileNames, tunnelFiles } from "./tunnel-files";
 import { reapTunnelOrphans } from "./reap-orphans";
 import { deleteLegacyForward, listAllListeners, refreshLegacyForward } from "./legacy-forward";
 
@@ -46,7 +46,7 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     runner.report?.(
       `starting ssh -L ${listen} to ${describeTarget(targetOf(inputs))} via ${formatHostPort(gw.host, gw.port)}, kept up by a keeper on the tunnel host`,
     );
-    const spec = { dir, tag, files: allTunnelFileNames(tag) };
+    const spec = { dir, tag, files: allTunnelFileNames(tag), secrets: secretTunnelFileNames(tag) };
     // A start the gateway dropped before authentication is retried (a fresh keeper each time).
     const first = await retryPreAuthDrops(
       async () => {

@@ -43,6 +43,15 @@ export function allTunnelFileNames(tag: string): string[] {
   return [...Object.values(tunnelFileNames(tag)), ...hops.flat()];
 }
 
+/**
+ * The names of a tunnel's secrets (the gateway's and every hop's key, passphrase and askpass):
+ * what its keeper removes whenever it ends (keeper/keeper-script.ts), so none outlives the forward.
+ */
+export function secretTunnelFileNames(tag: string): string[] {
+  const secrets = (f: ReturnType<typeof loginFileNames>) => [f.keyFile, f.passFile, f.askpassFile];
+  return [...secrets(loginFileNames(tag)), ...Array.from({ length: MAX_JUMP_HOSTS }, (_, i) => secrets(hopFileNames(tag, i + 1))).flat()];
+}
+
 type Paths<T> = { [K in keyof T]: string };
 
 function inDir<T extends Record<string, string>>(dir: string, names: T): Paths<T> {

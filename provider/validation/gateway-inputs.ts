@@ -95,5 +95,11 @@ export function checkTarget(f: Failures, inputs: Partial<TunnelInputs>): void {
       "targetSocket",
       "must be an absolute path of at most 104 characters, without whitespace, quotes, backslashes, ':' or brackets (ssh's -L spec splits on ':')",
     );
+  } else if (/[%$]/.test(targetSocket)) {
+    // OpenSSH expands %-tokens and ${VAR} in a -L socket path: the forward would reach another socket than the one declared.
+    f.add(
+      "targetSocket",
+      `must not contain '%' or '$': ssh expands %-tokens and \${VAR} in a socket path, so the forward would reach another socket`,
+    );
   }
 }

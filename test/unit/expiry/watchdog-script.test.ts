@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { buildWatchdogScript, watchdogFiles } from "../../../provider/expiry/watchdog-script";
 import { parseWatchdogList } from "../../../provider/expiry/watchdog";
@@ -75,4 +77,51 @@ test("at the deadline the watchdog kills the process whose start time and tag ma
 
 test("a pid with another start time is left alone (a reused pid)", async () => {
   expect(await fireAgainst(`pst.unit.watchdog.reused.${process.pid}`, (real) => String(Number(real) - 1))).toBe(false);
+});
+
+/**
+ * The lock the watchdog shares with every firewall change on the host: a wait for it that times
+ * out must never be followed by removing rules without it. Stand-ins on PATH: `flock` that times
+ * out twice and then takes the lock (it notes what the watchdog logged by then), and an `iptables`
+ * that notes, for each call, whether the lock was held.
+ */
+test("when its wait for the firewall lock times out, the watchdog says so in its log and waits again: it never removes rules without it", async () => {
+  const bin = mkdtempSync(path.join(tmpdir(), "pst-wd-lock-"));
+  const tag = `pst.unit.watchdog.lock.${process.pid}`;
+  const dir = await stateDir(local);
+  const files = watchdogFiles(dir, tag);
+  const log = `${dir}/${tag}.watchdog.log`;
+  const stub = (name: string, body: string) => writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o700 });
+  stub(
+    "flock",
+    [
+      `B=${bin}`,
+      'if [ "$1" = -u ]; then rm -f "$B/held"; exit 0; fi',
+      'n=$(cat "$B/tries" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" >"$B/tries"',
+      '[ "$n" -le 2 ] && exit 1',
+      `cat '${log}' >"$B/logged" 2>/dev/null; touch "$B/held"`,
+    ].join("\n"),
+  );
+  stub("iptables", `if [ -e '${bin}/held' ]; then echo held; else echo UNLOCKED; fi >>'${bin}/calls'; exit 1`);
+  stub("sleep", "exit 0");
+  try {
+    writeFileSync(files.script, buildWatchdogScript({ tag, rules: { backend: "iptables", rules: [rule] } }, { dir, searched: [dir] }));
+    writeFileSync(files.deadline, "1\n");
+    const r = await local.run(["env", `PATH=${bin}:${process.env.PATH}`, "sh", files.script], { timeoutMs: 20_000 });
+    expect(r.exitCode).toBe(0);
+    const calls = readFileSync(path.join(bin, "calls"), "utf8").trim().split("\n");
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.filter((c) => c !== "held")).toEqual([]);
+    expect(readFileSync(path.join(bin, "tries"), "utf8").trim()).toBe("3");
+    const logged = existsSync(path.join(bin, "logged")) ? readFileSync(path.join(bin, "logged"), "utf8") : "";
+    expect(logged).toMatch(/firewall lock .* was not free after 120 s \(try 1\); no rule removed yet, trying again/);
+    expect(logged).toMatch(/\(try 2\)/);
+    // Done: its files go, the log with them.
+    expect([files.script, files.deadline, log].filter((f) => existsSync(f))).toEqual([]);
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+    rmSync(files.script, { force: true });
+    rmSync(files.deadline, { force: true });
+    rmSync(log, { force: true });
+  }
 });

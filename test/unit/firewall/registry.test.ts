@@ -73,9 +73,15 @@ describe("rule removal lines reuse the backends' commands", () => {
     for (const name of FIREWALL_BACKEND_NAMES) expect(() => buildRuleRemovalLines(name, [rule], 'pst."; reboot; "')).toThrow(/unsafe rule tag/);
   });
   test("under the host's firewall lock, taken and released around the backend's lines", () => {
-    const lines = buildLockedRuleRemovalLines("ufw", [rule], "pst.p.s.r.1");
-    expect(lines.slice(0, 2)).toEqual([`exec 9>>'${FIREWALL_LOCK}'`, "flock -w 120 9"]);
-    expect(lines.slice(2, -1)).toEqual(buildRuleRemovalLines("ufw", [rule], "pst.p.s.r.1"));
+    const lines = buildLockedRuleRemovalLines("ufw", [rule], "pst.p.s.r.1", "/run/pulumi-shared-tunnel/pst.p.s.r.1.watchdog.log");
+    const removal = buildRuleRemovalLines("ufw", [rule], "pst.p.s.r.1");
+    expect(lines[0]).toBe(`exec 9>>'${FIREWALL_LOCK}'`);
+    // Taken in a loop that only the lock ends (a timed-out wait is logged and tried again).
+    const taken = lines.indexOf("done");
+    expect(lines.slice(1, taken + 1).join("\n")).toMatch(
+      /^tries=0\nuntil flock -w 120 9; do\n[^]*>>'\/run\/pulumi-shared-tunnel\/pst\.p\.s\.r\.1\.watchdog\.log'\n {2}sleep 1\ndone$/,
+    );
+    expect(lines.slice(taken + 1, -1)).toEqual(removal);
     expect(lines[lines.length - 1]).toBe("flock -u 9");
   });
 });

@@ -29,8 +29,16 @@ function fakeSsh(kind: "authenticated" | "refused"): string {
   return p;
 }
 
+/** The gateway's and a hop's secrets (what tunnel/tunnel-files.ts names), and a file of another tag that must stay. */
+const SECRETS = [`${TAG}.key`, `${TAG}.pass`, `${TAG}.askpass`, `${TAG}.hop1.key`, `${TAG}.hop1.pass`, `${TAG}.hop1.askpass`];
+const OTHERS_KEY = "pst.unit.keeper.other.1795617874.key";
+
 function start(ssh: string, policy?: "always" | "never"): void {
-  writeFileSync(file(names.script), buildKeeperScript({ dir, tag: TAG, files: [`${TAG}.log`] }));
+  // Not an object literal in the call, so this file also compiles against a KeeperSpec without `secrets`.
+  // As create passes them: `files` (removed at the deadline) holds every file of the tunnel, the secrets too.
+  const spec = { dir, tag: TAG, files: [`${TAG}.log`, ...SECRETS], secrets: SECRETS };
+  for (const name of [...SECRETS, OTHERS_KEY]) writeFileSync(file(name), "secret\n", { mode: 0o600 });
+  writeFileSync(file(names.script), buildKeeperScript(spec));
   writeFileSync(file(names.argv), buildKeeperArgvFile([ssh, file(`${TAG}.log`)]));
   if (policy) writeFileSync(file(names.policy), `${policy}\n`);
   expect(sh(`setsid -f sh '${file(names.script)}' </dev/null >/dev/null 2>&1`).status).toBe(0);
@@ -44,7 +52,8 @@ const status = (): KeeperStatus | undefined => {
   }
 };
 const until = <T>(f: () => T | undefined, ms = 5000) => waitFor(async () => f(), ms);
-const alive = (pid: number) => sh(`test "$(sed 's/.*) //' /proc/${pid}/stat 2>/dev/null | cut -d' ' -f1)" = S`).status === 0;
+// Any state but gone or zombie: a keeper busy (R) removing its files at exit has not ended yet.
+const alive = (pid: number) => sh(`s=$(sed 's/.*) //' /proc/${pid}/stat 2>/dev/null | cut -d' ' -f1); [ -n "$s" ] && [ "$s" != Z ]`).status === 0;
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), "pst-keeper-"));
@@ -118,4 +127,44 @@ test("a rewritten argv file is what the next start runs; the running ssh is not 
   await new Promise((r) => setTimeout(r, 1100));
   sh(`kill -KILL ${first!.sshPid}`);
   expect(await until(() => (status()?.lastError?.includes("Connection refused") ? status() : undefined))).toBeDefined();
+});
+
+describe("secrets go whenever the keeper ends", () => {
+  const left = () => readdirSync(dir).filter((f) => SECRETS.includes(f) || f === OTHERS_KEY);
+
+  test.each([
+    ["TERM to its group (destroy, reap)", (pid: number) => sh(`kill -TERM -${pid}`)],
+    ["TERM to the keeper alone (a rule's watchdog)", (pid: number) => sh(`kill -TERM ${pid}`)],
+  ])("%s: no key, passphrase or askpass of its tag is left; another tag's key stays", async (_how, stop) => {
+    start(fakeSsh("authenticated"), "always");
+    const first = await until(() => (status()?.sshPid ? status() : undefined));
+    expect(left()).toHaveLength(SECRETS.length + 1);
+    stop(first!.keeperPid);
+    expect(await until(() => (!alive(first!.keeperPid) && !alive(first!.sshPid!) ? true : undefined), 3000)).toBe(true);
+    expect(left()).toEqual([OTHERS_KEY]);
+    // The rest is destroy's to remove (refresh reads the log and status of a keeper that ended).
+    expect(readdirSync(dir)).toContain(`${TAG}.log`);
+  });
+
+  test("restart never: the keeper that ends with its ssh takes the secrets with it", async () => {
+    start(fakeSsh("authenticated"), "never");
+    const first = await until(() => (status()?.sshPid ? status() : undefined));
+    sh(`kill -KILL ${first!.sshPid}`);
+    expect(await until(() => (!alive(first!.keeperPid) ? true : undefined))).toBe(true);
+    expect(left()).toEqual([OTHERS_KEY]);
+  });
+
+  test("a failed first start (no policy yet) leaves them to create, which may start a fresh keeper with them", async () => {
+    start(fakeSsh("refused"));
+    const ended = await until(() => (status()?.state === "exited" ? status() : undefined));
+    expect(await until(() => (!alive(ended!.keeperPid) ? true : undefined))).toBe(true);
+    expect(left()).toHaveLength(SECRETS.length + 1);
+  });
+
+  test("a name that is not a file of its tag never reaches the script", () => {
+    for (const bad of ["pst.unit.keeper.other.1795617874.key", `${TAG}.key/../../x`, "/etc/passwd"]) {
+      const spec = { dir, tag: TAG, files: [], secrets: [bad] };
+      expect(() => buildKeeperScript(spec)).toThrow(/is not a file of/);
+    }
+  });
 });

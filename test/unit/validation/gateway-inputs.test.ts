@@ -79,4 +79,13 @@ describe("targetSocket", () => {
       expect(props({ ...socket, targetSocket })).toEqual(["targetSocket"]);
     },
   );
+  // OpenSSH expands both in a -L socket path (%d, %h, %u, ... and ${HOME}): the forward would reach another socket.
+  test.each(["/run/%u/app.sock", "/run/app%%.sock", "/home/x/%d/app.sock", "/run/${HOME}/app.sock", "/run/$USER.sock", "/run/app$.sock"])(
+    "%j is refused: ssh would expand it, and the reason says so",
+    (targetSocket) => {
+      const failures = validateTunnelInputs({ ...socket, targetSocket });
+      expect(failures.map((x) => x.property)).toEqual(["targetSocket"]);
+      expect(failures[0].reason).toMatch(/'%' or '\$'.*expands/);
+    },
+  );
 });
