@@ -65,8 +65,9 @@ async function pose(tags: { forward: string; rule: string }): Promise<Pose> {
   const files = [`${tags.forward}.log`, `${tags.forward}.keeper`, `${tags.rule}.watchdog`].map((f) => `${ROOT_STATE_DIR}/${f}`);
   const started = await inNs(lab.nsTh, ["runuser", "-u", lab.thMalUser, "--", "setsid", "-f", "bash", "-c", script, "bash", bin, ...files]);
   expect(started.exitCode).toBe(0);
+  // One match: a shell's child shows the shell's argv until it has exec'd its own.
   const pidOf = async (argv: string) =>
-    Number(await waitFor(async () => (await local.run(["pgrep", "-u", lab.thMalUser, "-f", "-x", argv])).stdout.trim() || undefined, 10_000));
+    Number(await waitFor(async () => /^\d+$/.exec((await local.run(["pgrep", "-u", lab.thMalUser, "-f", "-x", argv])).stdout.trim())?.[0], 10_000));
   const [forward, keeper, watchdog] = [
     await pidOf(`ssh -c sleep 600; : -E ${files[0]}`),
     await pidOf(`sh ${files[1]}`),
@@ -97,12 +98,22 @@ async function unpose(p: Pose | undefined): Promise<void> {
   await waitFor(async () => !Object.values(alive(p)).some(Boolean) || undefined, 5000);
 }
 
+/** Whatever a pose that failed half-way left: the sessions of the user's processes naming this stack. */
+async function unposeAll(): Promise<void> {
+  const pids = (await local.run(["pgrep", "-u", lab.thMalUser, "-f", PREFIX.replace(/\./g, "\\.")])).stdout.split("\n").filter(Boolean);
+  for (const pid of pids) {
+    const session = (await local.run(["ps", "-o", "sid=", "-p", pid])).stdout.trim();
+    if (/^\d+$/.test(session)) await local.run(["pkill", "-KILL", "-u", lab.thMalUser, "-s", session]);
+  }
+}
+
 const ALIVE = { forward: true, keeper: true, watchdog: true };
 
 describe("another local user's processes posing as ours, with a live stack's tags", () => {
   let tags: { forward: string; rule: string };
   let posed: Pose | undefined;
   beforeAll(async () => {
+    await unposeAll();
     await reap();
     await stack.ok("up", config);
     tags = await realTags();
@@ -112,6 +123,7 @@ describe("another local user's processes posing as ours, with a live stack's tag
     posed = undefined;
   });
   afterAll(async () => {
+    await unposeAll();
     await stack.run("destroy");
     await reap();
     await local.run(["rm", "-rf", "--", bin]);
