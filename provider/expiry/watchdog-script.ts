@@ -52,14 +52,24 @@ while :; do
   sleep "$left"
 done`;
 
-/** Signals a pid only while its state, start time (/proc/<pid>/stat field 22) and argv are still ours. */
+/**
+ * Signals a pid only while it is ours: run by root or by the user this watchdog runs as (another
+ * local user can start a process whose argv carries our tag), not a zombie, with the start time
+ * (/proc/<pid>/stat field 22) and argv still ours. Each look reads one process's own /proc
+ * directory (after cd, a pid passed on to another process fails the reads instead of mixing them).
+ */
 const KILL_IF_OURS = `
-is_ours() {
-  set -- "$1" "$2" "$3" "$(awk '{ s = $0; sub(/.*\\) /, "", s); split(s, f, " "); print f[1] " " f[20] }' "/proc/$1/stat" 2>/dev/null)"
-  [ -n "$4" ] && [ "\${4%% *}" != Z ] || return 1
-  [ -z "$2" ] || [ "\${4#* }" = "$2" ] || return 1
-  tr '\\0' '\\n' < "/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$3"
-}
+uid_of() { u=; while read -r k v _; do [ "$k" = Uid: ] && u=$v && break; done 2>/dev/null <"$1"; }
+uid_of "/proc/$$/status"; self_uid=$u
+is_ours() (
+  cd "/proc/$1" 2>/dev/null || exit 1
+  uid_of status
+  [ -n "$u" ] && { [ "$u" = 0 ] || [ "$u" = "$self_uid" ]; } || exit 1
+  set -- "$1" "$2" "$3" "$(awk '{ s = $0; sub(/.*\\) /, "", s); split(s, f, " "); print f[1] " " f[20] }' stat 2>/dev/null)"
+  [ -n "$4" ] && [ "\${4%% *}" != Z ] || exit 1
+  [ -z "$2" ] || [ "\${4#* }" = "$2" ] || exit 1
+  tr '\\0' '\\n' < cmdline 2>/dev/null | grep -qF -- "$3"
+)
 kill_if_ours() {
   is_ours "$1" "$2" "$3" || return 0
   kill -TERM "$1" 2>/dev/null

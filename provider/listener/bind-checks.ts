@@ -1,7 +1,7 @@
 import { PreflightError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { readProcessIdentity } from "../state/process-identity";
+import { readProcessIdentity, readProgramName } from "../state/process-identity";
 import { formatHostPort, isUnspecified, parseAddress, sameAddress } from "../validation/net";
 import { buildListListenersArgv, parseSsListeners } from "./parse-ss";
 
@@ -24,17 +24,24 @@ export async function checkBindAddress(runner: Runner, bindAddress: string): Pro
 /**
  * Proves nothing listens on the port yet (on that address or on a wildcard). A listener held only
  * by `ours` (pids of the very forward a gate's create is for, running without it) is no clash: the
- * gate going in is the repair.
+ * gate going in is the repair. Each such pid is read again and must still be ours by owner
+ * (root or our user, see ownedByUs): a listing may be a moment old, and a listener another local
+ * user holds, taken for ours, would get the gate's trusted clients.
  */
 export async function checkPortFree(runner: Runner, bindAddress: string, bindPort: number, ours: readonly number[] = []): Promise<void> {
   const argv = buildListListenersArgv(bindPort);
   const result = await runner.run(argv);
-  const clash = parseSsListeners(result.stdout).find(
-    (l) =>
-      l.port === bindPort &&
-      (sameAddress(l.address, bindAddress) || l.address === "*" || isWildcard(l.address) || isWildcard(bindAddress)) &&
-      !(l.processes.length > 0 && l.processes.every((p) => ours.includes(p.pid))),
+  const here = parseSsListeners(result.stdout).filter(
+    (l) => l.port === bindPort && (sameAddress(l.address, bindAddress) || l.address === "*" || isWildcard(l.address) || isWildcard(bindAddress)),
   );
+  let clash: (typeof here)[number] | undefined;
+  for (const l of here) {
+    const named = l.processes.length > 0 && l.processes.every((p) => ours.includes(p.pid));
+    if (!named || !(await allOurs(runner, l.processes))) {
+      clash = l;
+      break;
+    }
+  }
   if (clash) {
     const holder = (await Promise.all(clash.processes.map((p) => describeProcess(runner, p.pid, p.name)))).join(", ") || "a process ss cannot name";
     throw new PreflightError(`port ${bindPort} is held by ${holder} (listening on ${formatHostPort(clash.address, clash.port)})`, {
@@ -46,10 +53,15 @@ export async function checkPortFree(runner: Runner, bindAddress: string, bindPor
   }
 }
 
+/** Every holder still runs as root or our user (readProcessIdentity reads no one else's). */
+async function allOurs(runner: Runner, holders: readonly { pid: number }[]): Promise<boolean> {
+  for (const h of holders) if (!(await readProcessIdentity(runner, h.pid))) return false;
+  return true;
+}
+
 /** "nginx pid 812": the program's name from its argv (ss shows the thread name, e.g. MainThread). */
 async function describeProcess(runner: Runner, pid: number, ssName: string): Promise<string> {
-  const identity = await readProcessIdentity(runner, pid);
-  const program = identity?.argv[0]?.split("/").pop() || ssName;
+  const program = (await readProgramName(runner, pid))?.split("/").pop() || ssName;
   return `${program} pid ${pid}`;
 }
 

@@ -5,6 +5,8 @@ import { waitFor } from "./wait-for";
 /** Who a pid is: enough to tell our ssh from an unrelated process that reused the pid. */
 export interface ProcessIdentity {
   pid: number;
+  /** Its real uid (/proc/<pid>/status `Uid:`): root's or our user's, or it is not ours at all. */
+  uid: number;
   /** /proc/<pid>/stat field 22: start time in clock ticks since boot. */
   startTicks: string;
   /** /proc/<pid>/stat field 3: R, S, Z (zombie: exited, waiting to be reaped), ... */
@@ -12,18 +14,54 @@ export interface ProcessIdentity {
   argv: string[];
 }
 
-/** Reads /proc/<pid>/stat and cmdline on the host; undefined when the process is gone. */
+/**
+ * Whether a process of real uid `uid` may be ours, seen by a command running as `self`: ours run as
+ * root or as the user our commands run as (the connection user, root under sudo). Any local user
+ * can start a process named ssh or sh whose argv names our state directory; its argv alone proves
+ * nothing. The real uid, not the owner of /proc/<pid> or its files: a process that makes itself
+ * non-dumpable (prctl PR_SET_DUMPABLE 0) shows them as root's. Nor the effective uid: a setuid
+ * program someone else runs has root's, and is still theirs.
+ * @internal exported for its unit tests
+ */
+export function ownedByUs(uid: number, self: number | undefined): boolean {
+  return uid === 0 || (self !== undefined && uid === self);
+}
+
+/** Sets u to the real uid in status file $1 (or empty), with shell built-ins only: no process per read. */
+const UID_OF = 'uid() { u=; while read -r k v _; do [ "$k" = Uid: ] && u=$v && break; done 2>/dev/null <"$1"; }';
+
+/**
+ * `<our real uid> <its real uid>`, then stat, then cmdline, all read from /proc/<pid> as one
+ * directory: after `cd` the shell holds that process's own /proc directory, so if the pid passes to
+ * another process meanwhile, the reads fail rather than mix two processes. The uids are read by the
+ * shell itself (no process per field); `$$` is this shell, running as our commands do.
+ */
+const READ_ONE = [
+  UID_OF,
+  'uid "/proc/$$/status"; self=$u',
+  'cd "/proc/$1" 2>/dev/null && uid status && [ -n "$u" ] || exit 1',
+  'echo "$self $u" && exec cat stat cmdline',
+].join("\n");
+
+/** Reads the pid's uid, stat and cmdline on the host; undefined when it is gone or not ours (ownedByUs). */
 export async function readProcessIdentity(runner: Runner, pid: number): Promise<ProcessIdentity | undefined> {
   if (!Number.isInteger(pid) || pid < 1) return undefined;
-  const result = await runner.run(["cat", `/proc/${pid}/stat`, `/proc/${pid}/cmdline`]);
+  const result = await runner.run(["sh", "-c", READ_ONE, "sh", String(pid)]);
   if (result.exitCode !== 0) return undefined;
   return parseProcFiles(pid, result.stdout);
 }
 
+/** For messages only (naming what holds a port): argv[0] of any process, whoever's it is. */
+export async function readProgramName(runner: Runner, pid: number): Promise<string | undefined> {
+  if (!Number.isInteger(pid) || pid < 1) return undefined;
+  const result = await runner.run(["cat", `/proc/${pid}/cmdline`]);
+  return result.exitCode === 0 ? splitCmdline(result.stdout)[0] : undefined;
+}
+
 /**
- * The pid read again now, when it still runs (not a zombie) and `is` holds for it: the check before
- * signalling a pid taken from a listing, which may be a moment old, so the number may have passed
- * to another process.
+ * The pid read again now, when it still runs (not a zombie), is ours by owner, and `is` holds for
+ * it: the check before signalling a pid taken from a listing, which may be a moment old, so the
+ * number may have passed to another process.
  */
 export async function stillRunningAs(runner: Runner, pid: number, is: (p: ProcessIdentity) => boolean): Promise<ProcessIdentity | undefined> {
   const p = await readProcessIdentity(runner, pid);
@@ -31,10 +69,14 @@ export async function stillRunningAs(runner: Runner, pid: number, is: (p: Proces
 }
 
 /**
- * Parses `cat stat cmdline` output: the stat line, then NUL-separated argv.
+ * Parses READ_ONE's output: "<our uid> <its uid>", the stat line, then NUL-separated argv.
+ * Undefined when malformed, or when the process is not ours by owner (ownedByUs).
  * @internal exported for its unit tests
  */
 export function parseProcFiles(pid: number, text: string): ProcessIdentity | undefined {
+  const ids = /^(\d+) (\d+)\n/.exec(text);
+  if (!ids || !ownedByUs(Number(ids[2]), Number(ids[1]))) return undefined;
+  text = text.slice(ids[0].length);
   // comm (field 2) is in parentheses and may itself hold ")" or a newline, but never more than 15
   // bytes: its closing ")" is the last one within reach, and the stat line ends at the next newline.
   const open = text.indexOf("(");
@@ -46,7 +88,7 @@ export function parseProcFiles(pid: number, text: string): ProcessIdentity | und
   const state = rest[0];
   const startTicks = rest[19];
   if (!state || !startTicks) return undefined;
-  return { pid, startTicks, state, argv: splitCmdline(nl < 0 ? "" : text.slice(nl + 1)) };
+  return { pid, uid: Number(ids[2]), startTicks, state, argv: splitCmdline(nl < 0 ? "" : text.slice(nl + 1)) };
 }
 
 /** /proc/<pid>/cmdline as argv: each argument ends with a NUL (an empty last one is the terminator). */
@@ -64,9 +106,10 @@ export interface ListedProcess {
 export type OurProcessName = "sh" | "ssh";
 
 /**
- * Every process named `name` (pgrep -x) with its argv read from /proc/<pid>/cmdline, one base64
- * line per process. Not `pgrep -a`: it prints argv joined by spaces, one process per line, so an
- * argument holding a newline or spaces could pose as another process or another argument.
+ * Every process named `name` (pgrep -x) that is ours by owner (ownedByUs), with its argv read from
+ * /proc/<pid>/cmdline, one base64 line per process. Not `pgrep -a`: it prints argv joined by
+ * spaces, one process per line, so an argument holding a newline or spaces could pose as another
+ * process or another argument.
  *
  * One listing of both names serves every caller on the host for SNAPSHOT_MS: a create looked for
  * orphaned keepers, watchdogs, forwards and live tags one listing at a time (six per tunnel, each
@@ -83,17 +126,29 @@ export async function listProcesses(runner: Runner, name: OurProcessName, option
 
 const SNAPSHOT_MS = 1000;
 const snapshots = recentlyShared<(ListedProcess & { name: OurProcessName })[]>(SNAPSHOT_MS);
-const LIST =
-  'for n in sh ssh; do for p in $(pgrep -x -- "$n"); do printf "%s %s " "$n" "$p"; base64 -w0 "/proc/$p/cmdline" 2>/dev/null; echo; done; done';
+/** As READ_ONE, per process, in one shell: the uid by the shell itself, the cmdline by one base64 from the pinned directory. */
+const LIST = [
+  UID_OF,
+  'uid "/proc/$$/status"; echo "self $u"',
+  'for n in sh ssh; do for p in $(pgrep -x -- "$n"); do',
+  '  cd "/proc/$p" 2>/dev/null && uid status && [ -n "$u" ] || continue',
+  '  printf "%s %s %s " "$n" "$p" "$u"; base64 -w0 cmdline 2>/dev/null; echo',
+  "done; done",
+].join("\n");
 
 /**
- * Lines "<sh|ssh> <pid> <base64 of cmdline>"; a process that exited meanwhile (no cmdline) is left out.
+ * "self <our uid>", then lines "<sh|ssh> <pid> <its uid> <base64 of cmdline>". Only processes ours
+ * by owner (ownedByUs) are kept; a process that exited meanwhile (no cmdline) is left out.
  * @internal exported for its unit tests
  */
 export function parseProcessList(text: string): (ListedProcess & { name: OurProcessName })[] {
-  return text.split("\n").flatMap((line) => {
-    const m = /^(sh|ssh) (\d+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
-    return m ? [{ name: m[1] as OurProcessName, pid: Number(m[2]), argv: splitCmdline(Buffer.from(m[3], "base64").toString("utf8")) }] : [];
+  // Only the first line says who we are (an argv cannot: it is base64); without it, root's alone.
+  const lines = text.split("\n");
+  const self = /^self (\d+)$/.exec(lines[0])?.[1];
+  return lines.flatMap((line) => {
+    const m = /^(sh|ssh) (\d+) (\d+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
+    if (!m || !ownedByUs(Number(m[3]), self === undefined ? undefined : Number(self))) return [];
+    return [{ name: m[1] as OurProcessName, pid: Number(m[2]), argv: splitCmdline(Buffer.from(m[4], "base64").toString("utf8")) }];
   });
 }
 

@@ -5,7 +5,6 @@ import * as path from "node:path";
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { buildWatchdogScript, watchdogFiles } from "../../../provider/expiry/watchdog-script";
 import { parseWatchdogList } from "../../../provider/expiry/watchdog";
-import { readProcessIdentity } from "../../../provider/state/process-identity";
 import { LEGACY_STATE_DIR, stateDir } from "../../../provider/state/state-dir";
 
 const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
@@ -48,16 +47,18 @@ test("parseWatchdogList reads only our watchdogs' tags, in the state directory o
 });
 
 /** Runs a watchdog whose deadline has passed against a live process, synchronously. */
-async function fireAgainst(tag: string, startTicks: (real: string) => string): Promise<boolean> {
-  // `sh -c 'sleep 60' TAG`: a process whose argv carries the tag, like our forwards.
-  const victim = spawn("sh", ["-c", "sleep 60", tag], { stdio: "ignore", detached: true });
+async function fireAgainst(tag: string, startTicks: (real: string) => string, uid?: number): Promise<boolean> {
+  // `sh -c 'sleep 60' TAG`: a process whose argv carries the tag, like our forwards (as `uid`: another user's).
+  const victim = spawn("sh", ["-c", "sleep 60", tag], { stdio: "ignore", detached: true, ...(uid === undefined ? {} : { uid, gid: uid }) });
   const exited = new Promise<void>((resolve) => victim.on("exit", () => resolve()));
-  const identity = await readProcessIdentity(local, victim.pid as number);
+  // Read from /proc here: readProcessIdentity, rightly, reads no identity of another user's process.
+  const stat = readFileSync(`/proc/${victim.pid}/stat`, "utf8");
+  const real = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
   const dir = await stateDir(local);
   const files = watchdogFiles(dir, tag);
   writeFileSync(
     files.script,
-    buildWatchdogScript({ tag, process: { pid: victim.pid as number, startTicks: startTicks(identity!.startTicks), tag } }, { dir, searched: [dir] }),
+    buildWatchdogScript({ tag, process: { pid: victim.pid as number, startTicks: startTicks(real), tag } }, { dir, searched: [dir] }),
   );
   writeFileSync(files.deadline, "1\n");
   await local.run(["sh", files.script], { timeoutMs: 20_000 });
@@ -124,4 +125,8 @@ test("when its wait for the firewall lock times out, the watchdog says so in its
     rmSync(files.deadline, { force: true });
     rmSync(log, { force: true });
   }
+});
+
+test("another user's process is left alone, though its start time and argv match (root's watchdog never signals it)", async () => {
+  expect(await fireAgainst(`pst.unit.watchdog.foreign.${process.pid}`, (real) => real, 64103)).toBe(false);
 });

@@ -9,6 +9,7 @@ import { LEGACY_STATE_DIR, ROOT_STATE_DIR as STATE_DIR } from "../../../provider
 import {
   isOurProcess,
   listProcesses,
+  ownedByUs,
   parseProcessList,
   parseProcFiles,
   readProcessIdentity,
@@ -20,9 +21,13 @@ import { waitFor } from "../../../provider/state/wait-for";
 const stat = "4242 (ss) h) S 1 4242 4242 0 -1 4194624 300 0 0 0 1 0 0 0 20 0 1 0 987654 1000 200 18446744073709551615";
 const cmdline = ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log", "--", "gw", ""].join("\0");
 
-test("reads state, start ticks and argv", () => {
-  expect(parseProcFiles(4242, `${stat}\n${cmdline}`)).toEqual({
+// "<our uid> <its uid>", as the read prints it before stat and cmdline: here root reads root's.
+const ids = "0 0\n";
+
+test("reads uid, state, start ticks and argv", () => {
+  expect(parseProcFiles(4242, `${ids}${stat}\n${cmdline}`)).toEqual({
     pid: 4242,
+    uid: 0,
     state: "S",
     startTicks: "987654",
     argv: ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log", "--", "gw"],
@@ -30,12 +35,12 @@ test("reads state, start ticks and argv", () => {
 });
 
 describe("isOurProcess never takes a reused pid for ours", () => {
-  const p = parseProcFiles(4242, `${stat}\n${cmdline}`);
+  const p = parseProcFiles(4242, `${ids}${stat}\n${cmdline}`);
   test("same start and tag: ours", () => expect(isOurProcess(p, "987654", "pst.dev.web.1")).toBe(true));
   test("other start time: a reused pid", () => expect(isOurProcess(p, "987653", "pst.dev.web.1")).toBe(false));
   test("no tag in argv: someone else's", () => expect(isOurProcess(p, "987654", "pst.dev.other.1")).toBe(false));
   test("zombie: already exited", () =>
-    expect(isOurProcess(parseProcFiles(4242, `${stat.replace(" S ", " Z ")}\n${cmdline}`), "987654", "pst.dev.web.1")).toBe(false));
+    expect(isOurProcess(parseProcFiles(4242, `${ids}${stat.replace(" S ", " Z ")}\n${cmdline}`), "987654", "pst.dev.web.1")).toBe(false));
   test("an empty tag (corrupt state) matches nobody", () => expect(isOurProcess(p, "987654", "")).toBe(false));
   test("gone", () => expect(isOurProcess(undefined, "987654", "pst.dev.web.1")).toBe(false));
 });
@@ -70,7 +75,7 @@ describe("waitForExit, on real local processes", () => {
 
 test("a comm holding a newline and parentheses does not shift the stat fields or the argv", () => {
   const odd = "4242 (a)\n) S 1 2) S 1 4242 4242 0 -1 4194624 300 0 0 0 1 0 0 0 20 0 1 0 987654 1000 200 18446744073709551615";
-  expect(parseProcFiles(4242, `${odd}\n${cmdline}`)).toMatchObject({
+  expect(parseProcFiles(4242, `${ids}${odd}\n${cmdline}`)).toMatchObject({
     state: "S",
     startTicks: "987654",
     argv: ["ssh", "-f", "-N", "-E", "/tmp/pulumi-shared-tunnel/pst.dev.web.1.log", "--", "gw"],
@@ -107,11 +112,48 @@ describe("listProcesses reads argv from /proc, so no argument can forge another 
     }
   });
 
-  test("parseProcessList skips anything that is not a pid and a base64 cmdline", () => {
+  test("parseProcessList skips anything that is not a pid, a uid and a base64 cmdline", () => {
     const b64 = Buffer.from("sh\0/x\0").toString("base64");
-    expect(parseProcessList(`sh 12 ${b64}\nssh 13 \nnot a line\nssh 14 ${b64} extra\nbash 15 ${b64}\n12 ${b64}\nssh 16 ${b64}\n`)).toEqual([
+    expect(
+      parseProcessList(
+        `self 0\nsh 12 0 ${b64}\nssh 13 0 \nnot a line\nssh 14 0 ${b64} extra\nbash 15 0 ${b64}\n12 0 ${b64}\nssh 16 0 ${b64}\nssh 17 ${b64}\n`,
+      ),
+    ).toEqual([
       { name: "sh", pid: 12, argv: ["sh", "/x"] },
       { name: "ssh", pid: 16, argv: ["sh", "/x"] },
     ]);
+  });
+});
+
+describe("a process is ours only when root's or our user's (its real uid)", () => {
+  test("ownedByUs: root's and our own uid's, nobody else's", () => {
+    expect([ownedByUs(0, 1000), ownedByUs(1000, 1000), ownedByUs(1001, 1000), ownedByUs(0, 0), ownedByUs(1000, 0)]).toEqual([
+      true,
+      true,
+      false,
+      true,
+      false,
+    ]);
+    // Our own uid unknown: root's alone.
+    expect([ownedByUs(0, undefined), ownedByUs(1000, undefined)]).toEqual([true, false]);
+  });
+
+  test("parseProcFiles reads no identity of another user's process, argv and start time whatever they are", () => {
+    expect(parseProcFiles(4242, `1000 1000\n${stat}\n${cmdline}`)).toMatchObject({ uid: 1000, startTicks: "987654" });
+    expect(parseProcFiles(4242, `1000 0\n${stat}\n${cmdline}`)).toMatchObject({ uid: 0 });
+    expect(parseProcFiles(4242, `1000 1001\n${stat}\n${cmdline}`)).toBeUndefined();
+    expect(parseProcFiles(4242, `0 1001\n${stat}\n${cmdline}`)).toBeUndefined();
+    // No uids (an old read, or a malformed one): nothing is taken for ours.
+    expect(parseProcFiles(4242, `${stat}\n${cmdline}`)).toBeUndefined();
+  });
+
+  test("parseProcessList keeps root's and our user's processes; another uid, or a listing without ours, keeps no one else's", () => {
+    const b64 = Buffer.from(cmdline).toString("base64");
+    const lines = `ssh 12 0 ${b64}\nssh 13 1000 ${b64}\nssh 14 1001 ${b64}\nsh 15 1001 ${b64}\n`;
+    expect(parseProcessList(`self 1000\n${lines}`).map((p) => p.pid)).toEqual([12, 13]);
+    expect(parseProcessList(`self 0\n${lines}`).map((p) => p.pid)).toEqual([12]);
+    expect(parseProcessList(lines).map((p) => p.pid)).toEqual([12]);
+    // Only the first line says who we are: an argv cannot, being base64.
+    expect(parseProcessList(`self 0\nself 1001\n${lines}`).map((p) => p.pid)).toEqual([12]);
   });
 });

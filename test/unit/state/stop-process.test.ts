@@ -16,7 +16,8 @@ function unprivilegedHost(): Runner & { calls: string[][] } {
     async run(argv) {
       calls.push([...argv]);
       if (argv[0] === "kill") return answer({ exitCode: 1, stderr: `kill: (${argv[2]}) - Operation not permitted` });
-      return answer({ stdout: `${stat}\nssh\0-E\0/tmp/pulumi-shared-tunnel/pst.s.t.1.log\0` });
+      // "<our uid> <its uid>" first: the caller (uid 1000) reads root's ssh.
+      return answer({ stdout: `1000 0\n${stat}\nssh\0-E\0/tmp/pulumi-shared-tunnel/pst.s.t.1.log\0` });
     },
     async close() {},
   };
@@ -99,8 +100,10 @@ test("the error for a group names the group in the by-hand fix", async () => {
     where: "op@th:22",
     async run(argv) {
       calls.push([...argv]);
-      if (argv[0] === "sh") return { exitCode: 1, stdout: "", stderr: "kill: Operation not permitted", timedOut: false };
-      return { exitCode: 0, stdout: `${stat}\nsh\0/run/pulumi-shared-tunnel/pst.s.t.1.keeper\0`, stderr: "", timedOut: false };
+      if (argv[0] === "sh" && argv[2].startsWith("kill "))
+        return { exitCode: 1, stdout: "", stderr: "kill: Operation not permitted", timedOut: false };
+      // The identity read: "<our uid> <its uid>" first (root's keeper, read by uid 1000), stat, argv.
+      return { exitCode: 0, stdout: `1000 0\n${stat}\nsh\0/run/pulumi-shared-tunnel/pst.s.t.1.keeper\0`, stderr: "", timedOut: false };
     },
     async close() {},
   };
@@ -110,7 +113,7 @@ test("the error for a group names the group in the by-hand fix", async () => {
   expect(err).toBeInstanceOf(CommandFailedError);
   expect(String(err)).toMatch(/stop the forward's keeper on op@th:22 failed: keeper pid 77 still runs after TERM and KILL/);
   expect(String(err)).toMatch(/sudo kill -- -77/);
-  expect(calls.filter((c) => c[0] === "sh")).toEqual([
+  expect(calls.filter((c) => c[0] === "sh" && c[2].startsWith("kill "))).toEqual([
     ["sh", "-c", 'kill -TERM "$1"', "sh", "-77"],
     ["sh", "-c", 'kill -KILL "$1"', "sh", "-77"],
   ]);
