@@ -43,6 +43,9 @@ async function checkout(dir: string): Promise<void> {
   symlinkSync("..", path.join(dir, "node_modules", "pulumi-shared-tunnel"));
   // tsc may report other people's in-progress type errors; it still emits, so check the output.
   await local.run([path.join(dir, "node_modules/.bin/tsc"), "-p", dir], { timeoutMs: 180_000 });
+  // The rest of `npm run build`: the programs the provider sends to tunnel hosts, beside its modules.
+  await local.run(["bash", path.join(dir, "scripts/copy-host-programs.sh")]);
+  expect(existsSync(path.join(dir, "dist/provider/host/session.sh"))).toBe(true);
   expect(existsSync(path.join(dir, "dist/scripts/pulumi-stack.js"))).toBe(true);
   expect(existsSync(path.join(dir, "dist/examples/ci-ephemeral/index.js"))).toBe(true);
 }

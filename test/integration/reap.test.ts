@@ -83,7 +83,12 @@ test("reap lists a killed run's leftovers with --dry-run, removes exactly them, 
     // --dry-run, run on the tunnel host itself (local mode): a table, and nothing changes.
     const dry = await inNs(lab.nsTh, reapArgs("--dry-run"), 60_000);
     expect(dry.exitCode).toBe(0);
-    const rows = dry.stdout.trim().split("\n").slice(1);
+    // Each row after the header, without its unit number (the kind comes next).
+    const rows = dry.stdout
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((r) => r.replace(/^\S+ +/, ""));
     expect(rows.find((r) => r.startsWith("forward"))).toMatch(
       new RegExp(`${PREFIX.replace(/\./g, "\\.")}internal-service-forward\\.[0-9a-f]{12}\\.\\d+ +pid ${forwardPid},.* would stop$`),
     );
@@ -109,9 +114,9 @@ test("reap lists a killed run's leftovers with --dry-run, removes exactly them, 
     expect(real.stderr).toBe("");
     expect(real.exitCode).toBe(0);
     // The keeper goes first, with its ssh (so it cannot start another): the forward's row finds it gone.
-    expect(real.stdout).toMatch(/^keeper .* stopped$/m);
-    expect(real.stdout).toMatch(/^forward .* (stopped|already gone)$/m);
-    expect(real.stdout).toMatch(/^rule .* removed$/m);
+    expect(real.stdout).toMatch(/^\S+ +keeper .* stopped$/m);
+    expect(real.stdout).toMatch(/^\S+ +forward .* (stopped|already gone)$/m);
+    expect(real.stdout).toMatch(/^\S+ +rule .* removed$/m);
     await expectNothingLeftOnTunnelHost(lab, PREFIX);
 
     // What is not ours survived.
