@@ -15,7 +15,8 @@ import { ROOT, TestStack } from "../support/stack";
 jest.setTimeout(900_000);
 
 const lab: Lab = readLab();
-const DIR = path.join(ROOT, "test/programs/many-gated");
+// The benchmark's program of N GatedTunnels, so the test and `npm run bench` run the same stack.
+const DIR = path.join(ROOT, "bench/programs/gated-many");
 const COUNT = 100;
 const BASE_PORT = 8700;
 const STACK = "it-many-gated";
@@ -47,7 +48,7 @@ test(`${COUNT} GatedTunnels: up, refresh and destroy finish, the untrusted clien
       expect(Object.keys(changes).filter((k) => k !== "same")).toEqual([]);
       await stack.ok("destroy");
     });
-    await expectNothingLeftOnTunnelHost(lab, `pst.many-gated.${STACK}.`);
+    await expectNothingLeftOnTunnelHost(lab, `pst.bench-gated-many.${STACK}.`);
   } finally {
     await stack.run("destroy");
   }

@@ -6,6 +6,7 @@ import { LocalRunner } from "../../provider/host/local-runner";
 import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
 import { waitFor } from "../../provider/state/wait-for";
 import { probe, readLab, type Lab } from "../support/lab";
+import { labTunnelHostAsUser } from "../support/lab-config";
 import { readGatewayPathsLab } from "../support/lab-gateway-paths";
 import { expectNothingLeftOnTunnelHost, firewallViewsWith, keepersWith } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
@@ -77,10 +78,7 @@ describe("secrets given by value go whenever the forward's keeper ends", () => {
       { name: "term", gated: false, gateway, bindPort: 8703 },
     ];
     const config = {
-      tunnelHost: lab.thSshAddr,
-      tunnelHostUser: lab.thUser,
-      tunnelHostKeyPath: lab.thKey,
-      tunnelHostKey: lab.thHostKey,
+      ...labTunnelHostAsUser(lab),
       bindAddress: lab.thTrusted,
       targetHost: lab.targetHost,
       targetPort: String(lab.targetPort),

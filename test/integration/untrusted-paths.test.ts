@@ -3,6 +3,7 @@ import { LocalRunner } from "../../provider/host/local-runner";
 import { LEGACY_STATE_DIR } from "../../provider/state/state-dir";
 import { waitFor } from "../../provider/state/wait-for";
 import { inNs, readLab, sshProcessesWith, type Lab } from "../support/lab";
+import { labTunnelHostAsUser } from "../support/lab-config";
 import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
 
@@ -83,10 +84,7 @@ describe("an agentSocket another user's agent answers on", () => {
 
   test("is refused before anything starts, naming the input, the socket's owner and the fix", async () => {
     const config = {
-      tunnelHost: lab.thSshAddr,
-      tunnelHostUser: lab.thUser,
-      tunnelHostKeyPath: lab.thKey,
-      tunnelHostKey: lab.thHostKey,
+      ...labTunnelHostAsUser(lab),
       bindAddress: lab.thTrusted,
       bindPort: "8196",
       sources: JSON.stringify([lab.trustedCidr]),

@@ -1,4 +1,7 @@
-/** N GatedTunnels on one tunnel host, ports basePort..basePort+N-1; remote when tunnelHost is set. */
+/**
+ * N GatedTunnels on one tunnel host, ports basePort..basePort+N-1; remote when tunnelHost is set.
+ * Also the lab test of many GatedTunnels (test/integration/many-gated.test.ts), which reads `tunnels`.
+ */
 import * as pulumi from "@pulumi/pulumi";
 import { GatedTunnel } from "pulumi-shared-tunnel";
 
@@ -15,6 +18,7 @@ export = async () => {
     hostKey: cfg.require("gatewayHostKey"),
   };
   const urls = [];
+  const tunnels = [];
   for (let i = 0; i < cfg.requireNumber("count"); i++) {
     const t = new GatedTunnel(`t${i}`, {
       connection,
@@ -26,6 +30,7 @@ export = async () => {
       sources: [cfg.require("source")],
     });
     urls.push(t.url);
+    tunnels.push(pulumi.all([t.pid, t.listenAddress, t.url]).apply(([pid, listenAddress, url]) => ({ pid, listenAddress, url })));
   }
-  return { urls };
+  return { urls, tunnels };
 };
