@@ -7,8 +7,9 @@
 #   knip              unused files, exports, dependencies and binaries (knip.json)
 #   knip --production the same from the shipped entry points alone (the `!` patterns in
 #                     knip.json): an export of provider/ that only tests use is dead code too
-#   shellcheck, dash -n  the programs that run on tunnel hosts (provider/**/*.sh), as the POSIX sh
-#                     they are written for and as dash parses them (Debian's /bin/sh)
+#   host programs     scripts/lint-host-programs.sh: the programs that run on tunnel hosts
+#                     (provider/**/*.sh, *.py): shellcheck and dash -n, as the POSIX sh they are
+#                     written for and as dash parses them (Debian's /bin/sh); a Python compile
 # knip.json, for what JSON cannot say: the shipped entry points come from package.json (main, bin,
 # exports, mapped from dist/ to the sources) and `provider/**/*.ts!` marks the shipped files;
 # `node` is the devDependency that puts Node 24 on PATH (setup.sh); ssh-agent, ssh-add and ip are
@@ -28,9 +29,7 @@ run eslint eslint --max-warnings 0 .
 run prettier prettier --check --log-level warn "**/*.{ts,js,mjs}"
 run knip knip --no-progress
 run "knip --production" knip --no-progress --production
-mapfile -t host_programs < <(git ls-files -co --exclude-standard 'provider/*.sh')
-run shellcheck shellcheck --shell=sh -- "${host_programs[@]}"
-for f in "${host_programs[@]}"; do run "dash -n $f" dash -n "$f"; done
+run "host programs" bash scripts/lint-host-programs.sh
 if [ "${#failed[@]}" -gt 0 ]; then
   printf -v list '%s, ' "${failed[@]}"
   echo "lint: findings from ${list%, }" >&2

@@ -8,7 +8,7 @@ import { removeOwnedFiles, removeOwnedFilesByPrefix } from "../state/owned-files
 import { listProcesses, stillRunningAs, type ListedProcess } from "../state/process-identity";
 import { waitFor } from "../state/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "../validation/duration";
-import { buildWatchdogScript, watchdogFileNames, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
+import { buildWatchdogSettings, WATCHDOG_PROGRAM, watchdogFileNames, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
 
 /** The deadline as unix seconds on the tunnel host's clock, or undefined when none is asked for. */
 export async function resolveDeadline(runner: Runner, inputs: ExpiryInputs): Promise<number | undefined> {
@@ -43,7 +43,8 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
   await stopWatchdog(runner, spec.tag);
   const dirs = await stateDirs(runner);
   const files = watchdogFiles(dirs.dir, spec.tag);
-  await writePrivateFile(runner, files.script, buildWatchdogScript(spec, dirs));
+  await writePrivateFile(runner, files.settings, buildWatchdogSettings(spec, dirs));
+  await writePrivateFile(runner, files.script, WATCHDOG_PROGRAM);
   await writePrivateFile(runner, files.deadline, `${deadline}\n`);
   const argv = ["sh", "-c", 'setsid -f sh "$1" </dev/null >/dev/null 2>&1', "sh", files.script];
   const started = await runner.run(argv, { timeoutMs: 20_000 });
@@ -72,8 +73,8 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
 /** Cancels a pending expiry: the deadline file goes first (a watchdog waking up then exits), then the process. */
 export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise<void> {
   // Also a watchdog an older version started from the legacy directory, when that one is ours.
-  const remove = async (...kinds: ("deadline" | "script" | "log")[]) => {
-    const suffixes = { deadline: ".deadline", script: ".watchdog", log: ".watchdog.log" };
+  const remove = async (...kinds: ("deadline" | "script" | "settings" | "log")[]) => {
+    const suffixes = { deadline: ".deadline", script: ".watchdog", settings: ".watchdog.env", log: ".watchdog.log" };
     if (isOwnerPrefix(tagOrPrefix))
       await removeOwnedFilesByPrefix(
         runner,
@@ -93,7 +94,7 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
     if (await stillRunningAs(runner, pid, (p) => parseWatchdogList([p], searched).some((w) => tagMatches(w.tag, tagOrPrefix))))
       await runner.run(["kill", "-TERM", String(pid)]);
   }
-  await remove("script", "log");
+  await remove("script", "settings", "log");
 }
 
 /** Running watchdogs of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */

@@ -45,8 +45,11 @@ export interface BackendKind {
   detect(runner: Runner): Promise<{ backend?: FirewallBackend; ran: string[][] }>;
   /** Whether the backend holds a and b as one rule. */
   sameRule(a: FirewallRule, b: FirewallRule): boolean;
-  /** POSIX sh lines removing the rules carrying `tag` (the watchdog's: tunnel hosts need not have Node); `tag` is already checked. */
-  removalLines(rules: FirewallRule[], tag: string): string[];
+  /**
+   * The steps removing the rules carrying `tag`, for the watchdog (tunnel hosts need not have
+   * Node): argvs whose first word names a step of expiry/watchdog.sh; `tag` is already checked.
+   */
+  removalSteps(rules: FirewallRule[], tag: string): string[][];
 }
 
 /** Same source, destination, port and protocol, compared as parsed ranges by the caller's `same`. */

@@ -13,7 +13,7 @@ export function gateBackendKind(kind: {
   name: BackendKind["name"];
   tool: string;
   open: (runner: Runner) => FirewallBackend;
-  removalLines: (rules: FirewallRule[], tag: string) => string[];
+  removalSteps: (rules: FirewallRule[], tag: string) => string[][];
 }): BackendKind {
   return {
     ...kind,

@@ -1,4 +1,3 @@
-import { quoteArgv } from "../host/quote";
 import type { FirewallRule } from "../types";
 import { assertTag } from "../tag";
 import { assertPort, assertProtocol, parseRule, placeDropsPerTable, type Family, type GateEntry } from "./gate";
@@ -176,30 +175,25 @@ export function buildDropChainSteps(gate: IptablesGate): string[][] {
 }
 
 /**
- * The expiry watchdog's sh lines (run under the firewall lock): iptables -D matches the whole
- * spec, comment included, so it can only delete our own rules. Accepts before drops; then, as
- * the provider's own delete does, the jump and the chain once the chain holds nothing at all.
+ * The expiry watchdog's steps (run under the firewall lock; see watchdog.sh): iptables -D matches
+ * the whole spec, comment included, so it can only delete our own rules, each until none is left.
+ * Accepts before drops; then, as the provider's own delete does, the jump and the chain once the
+ * chain holds nothing at all.
  */
-export function buildIptablesRemovalLines(rules: FirewallRule[], tag: string): string[] {
-  const accepts: string[] = [];
-  const drops = new Set<string>();
+export function buildIptablesRemovalSteps(rules: FirewallRule[], tag: string): string[][] {
+  const accepts: string[][] = [];
+  const drops = new Map<string, string[]>();
   const binaries = new Set<string>();
   for (const rule of rules) {
     const p = parseRule(rule);
     binaries.add(pickBinary(p.family));
-    accepts.push(quoteArgv([pickBinary(p.family), "-w", "-D", GATE_CHAIN, ...buildGateSpec({ verdict: "accept", ...p }, tag)]));
+    accepts.push([pickBinary(p.family), "-w", "-D", GATE_CHAIN, ...buildGateSpec({ verdict: "accept", ...p }, tag)]);
     for (const family of placeDropsPerTable(p)) {
       binaries.add(pickBinary(family));
-      drops.add(quoteArgv([pickBinary(family), "-w", "-D", GATE_CHAIN, ...buildGateSpec({ verdict: "drop", ...p, source: undefined }, tag)]));
+      const drop = [pickBinary(family), "-w", "-D", GATE_CHAIN, ...buildGateSpec({ verdict: "drop", ...p, source: undefined }, tag)];
+      drops.set(JSON.stringify(drop), drop);
     }
   }
-  const dropChain = [...binaries].sort().map((bin) => {
-    const [list, unjump, remove] = [
-      [bin, "-w", "-S", GATE_CHAIN],
-      [bin, "-w", "-D", "INPUT", "-j", GATE_CHAIN],
-      [bin, "-w", "-X", GATE_CHAIN],
-    ].map((a) => quoteArgv(a));
-    return `if ${list} >/dev/null 2>&1 && [ "$(${list} | grep -c -- '^-A ')" = 0 ]; then while ${unjump} 2>/dev/null; do :; done; ${remove}; fi`;
-  });
-  return [...[...accepts, ...drops].map((cmd) => `while ${cmd} 2>/dev/null; do :; done`), ...dropChain];
+  const dropChain = [...binaries].sort().map((bin) => ["drop_empty_chain", bin, GATE_CHAIN]);
+  return [...[...accepts, ...drops.values()].map((argv) => ["delete_all", ...argv]), ...dropChain];
 }

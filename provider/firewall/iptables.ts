@@ -20,7 +20,7 @@ import {
   extractInputChain,
   buildInputListArgv,
   buildListArgv,
-  buildIptablesRemovalLines,
+  buildIptablesRemovalSteps,
   parseIptablesGate,
   type IptablesGate,
 } from "./iptables-rules";
@@ -51,7 +51,7 @@ export const IPTABLES = gateBackendKind({
   name: "iptables",
   tool: "iptables",
   open: (runner) => new IptablesBackend(runner),
-  removalLines: buildIptablesRemovalLines,
+  removalSteps: buildIptablesRemovalSteps,
 });
 
 class IptablesBackend implements FirewallBackend {

@@ -1,5 +1,4 @@
 import { UnsafeValueError } from "../errors";
-import { quoteArgv } from "../host/quote";
 import { assertTag } from "../tag";
 import { assertPort, type AddPlan, type Family, type GateEntry, type ParsedRule } from "./gate";
 import { nftItems, type NftStatement } from "./nft-json";
@@ -163,19 +162,10 @@ function formatNftAddress(right: unknown): string | undefined {
 }
 
 /**
- * The expiry watchdog's sh lines (run under the firewall lock): nft deletes by handle, and our
- * rules are the ones whose comment is exactly our tag. Accepts before drops; then, as the
- * provider's own delete does, the table once it holds our one chain and no rule at all.
+ * The expiry watchdog's step (run under the firewall lock; watchdog.sh's nft_delete_tagged): nft
+ * deletes by handle, and our rules are the ones whose comment is exactly our tag. Accepts before
+ * drops; then, as the provider's own delete does, the table once it holds our one chain and no rule at all.
  */
-export function buildNftRemovalLines(tag: string): string[] {
-  const list = quoteArgv(["nft", "-a", "list", "chain", NFT_FAMILY, NFT_TABLE, NFT_CHAIN]);
-  const del = quoteArgv(["nft", "delete", "rule", NFT_FAMILY, NFT_TABLE, NFT_CHAIN, "handle"]);
-  const pick = (verdict: string) =>
-    quoteArgv(["awk", "-v", `c=comment "${tag}"`, "-v", `v= ${verdict} `, 'index($0, c " ") && index($0, v) { print $NF }']);
-  const table = quoteArgv(["nft", "-j", "list", "table", NFT_FAMILY, NFT_TABLE]);
-  const dropTable = quoteArgv(["nft", "delete", "table", NFT_FAMILY, NFT_TABLE]);
-  return [
-    ...["accept", "drop"].map((verdict) => `for h in $(${list} 2>/dev/null | ${pick(verdict)}); do ${del} "$h"; done`),
-    `if t=$(${table} 2>/dev/null) && [ "$(printf %s "$t" | grep -o '"chain": *{' | wc -l)" -eq 1 ] && ! printf %s "$t" | grep -q '"rule": *{'; then ${dropTable}; fi`,
-  ];
+export function buildNftRemovalSteps(tag: string): string[][] {
+  return [["nft_delete_tagged", tag, NFT_FAMILY, NFT_TABLE, NFT_CHAIN]];
 }

@@ -8,7 +8,7 @@ import { findStrayDrops, placeDropsOneRule, parseRule, planAdd, planRemove, make
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
 import { listGateAccepts } from "./gate-drift";
 import { explainNftPlacement, renderNftMoveAboveForeign } from "./nft-drift";
-import { buildNftRemovalLines, NFT_LIST_ARGV, parseNftGate, renderNftAdd, renderNftRemove, type NftGate } from "./nft-rules";
+import { buildNftRemovalSteps, NFT_LIST_ARGV, parseNftGate, renderNftAdd, renderNftRemove, type NftGate } from "./nft-rules";
 import { gateBackendKind } from "./gate-kind";
 import { refuseOtherFirewalls } from "./other-firewalls";
 
@@ -28,7 +28,7 @@ export const NFTABLES = gateBackendKind({
   name: "nftables",
   tool: "nft",
   open: (runner) => new NftablesBackend(runner),
-  removalLines: (_rules, tag) => buildNftRemovalLines(tag),
+  removalSteps: (_rules, tag) => buildNftRemovalSteps(tag),
 });
 
 class NftablesBackend implements FirewallBackend {

@@ -1,4 +1,6 @@
-import { CommandFailedError } from "../errors";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CommandFailedError, InternalError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { buildLockedArgv, ensureLockDir } from "./host-lock";
@@ -18,66 +20,41 @@ import { withLocalLock } from "./local-lock";
  * change runs as its own `ufw` command, as before. Callers verify the result themselves.
  */
 
-/** Exit status of the batch when ufw's Python code cannot be loaded (then each change runs as a command). */
-const UNAVAILABLE = 3;
-/** Each change's result line starts with this (ufw may print lines of its own). */
-const RESULT = "PST-UFW-RESULT ";
+/**
+ * Exit status of the batch when ufw's Python code cannot be loaded (then each change runs as a
+ * command): ufw-batch.sh and ufw-batch.py say it as 3.
+ * @internal exported for its unit tests
+ */
+export const UNAVAILABLE = 3;
+/**
+ * Each change's result line starts with this (ufw may print lines of its own); ufw-batch.py prints it.
+ * @internal exported for its unit tests
+ */
+export const RESULT = "PST-UFW-RESULT ";
 const MAX_BATCH = 64;
 
-const PYTHON = `
-import json, os, sys
-# As if run as ufw itself: ufw checks the ownership and mode of its own program file (argv[0]).
-changes = sys.argv[2:]
-sys.argv = sys.argv[1:2]
-try:
-    import gettext
-    import ufw.common, ufw.frontend
-    from ufw.common import UFWError
-    from ufw.util import create_lock, release_lock
-except Exception as e:
-    sys.stderr.write("cannot load ufw's code: %s\\n" % e)
-    sys.exit(${UNAVAILABLE})
-gettext.install(ufw.common.programName)
-lockfile = "/run/ufw.lock"
-if os.getuid() != 0 or "TESTSTATE" in os.environ:
-    lockfile = os.path.join(ufw.common.state_dir, "ufw.lock")
-lock = create_lock(lockfile=lockfile, dryrun=False)
-ui = None
-try:
-    for change in changes:
-        try:
-            pr = ufw.frontend.parse_command(["ufw"] + json.loads(change))
-            if ui is None:
-                ui = ufw.frontend.UFWFrontend(pr.dryrun)
-            res = ui.do_action(pr.action, pr.data.get("rule", ""), pr.data.get("iptype", ""), pr.force)
-            out = {"ok": True, "message": res}
-        except UFWError as e:
-            out = {"ok": False, "message": e.value}
-        except (Exception, SystemExit) as e:
-            out = {"ok": False, "message": "%s: %s" % (type(e).__name__, e)}
-            ui = None
-        sys.stdout.write("${RESULT}" + json.dumps(out) + "\\n")
-        sys.stdout.flush()
-finally:
-    release_lock(lock)
-`;
-
 /**
- * Runs PYTHON with the interpreter on ufw's own first line (`#!/usr/bin/python3`), so it finds
- * ufw's modules. Isolated (-I): `-c` would otherwise put the working directory first on sys.path
- * and honour PYTHONPATH and the user's site directory, so root running this from a directory
- * another user can write would import that user's `json.py`. Both are one line, and the changes are arguments (JSON, one word each), so
- * `pgrep -af pst.` and the trace show each change being made, with its tag, one line a process.
+ * ufw-batch.py, run with the interpreter on ufw's own first line (`#!/usr/bin/python3`) so it
+ * finds ufw's modules, by the launcher ufw-batch.sh. Isolated (-I): `-c` would otherwise put the
+ * working directory first on sys.path and honour PYTHONPATH and the user's site directory, so root
+ * running this from a directory another user can write would import that user's `json.py`. Both
+ * are real files of the package (linted: shellcheck, dash -n, a Python compile) sent as arguments,
+ * nothing written on the host, and both travel as one line, the changes as arguments (JSON, one
+ * word each), so `pgrep -af pst.` and the trace show each change being made, with its tag, one
+ * line a process: the launcher is one line of sh (its file's only line), the Python a JSON string
+ * literal, which is a Python one too, handed to exec.
+ * @internal exported for its unit tests
  */
-const LAUNCH = [
-  `u=$(command -v ufw) || exit ${UNAVAILABLE}`,
-  `IFS= read -r first <"$u" || exit ${UNAVAILABLE}`,
-  `case $first in '#!'*) ;; *) exit ${UNAVAILABLE} ;; esac`,
-  "py=${first#??}; p=$1; shift",
-  'exec $py -I -c "$p" "$u" "$@"',
-].join("; ");
-/** PYTHON as one line: a JSON string literal is a Python one too. */
-const PYTHON_LINE = `exec(${JSON.stringify(PYTHON)})`;
+export const LAUNCH = oneLine(readFileSync(join(__dirname, "ufw-batch.sh"), "utf8"));
+/** @internal exported for its unit tests */
+export const PYTHON_LINE = `exec(${JSON.stringify(readFileSync(join(__dirname, "ufw-batch.py"), "utf8"))})`;
+
+/** The launcher's file is one line of sh (and its newline); a second would not be one line in argv. */
+function oneLine(text: string): string {
+  const line = text.replace(/\n$/, "");
+  if (line.includes("\n")) throw new InternalError("ufw-batch.sh must be one line", "load the ufw batch's launcher");
+  return line;
+}
 
 interface Change {
   runner: Runner;

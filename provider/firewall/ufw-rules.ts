@@ -1,4 +1,3 @@
-import { quoteArgv } from "../host/quote";
 import type { FirewallRule } from "../types";
 import { coversEverything, formatCidr, parseCidr, sameRange } from "../validation/net";
 import { sameRule, type ObservedRule } from "./backend";
@@ -64,35 +63,21 @@ export function buildUfwRuleArgv(verb: "allow" | "delete", rule: FirewallRule, t
   ];
 }
 
-/** The expiry watchdog's sh lines that remove our ufw rules (no Node on the host). */
-export function buildUfwRemovalLines(rules: FirewallRule[], tag: string): string[] {
-  return rules.map((r) => buildUfwRemovalLine(r, tag));
+/** The expiry watchdog's steps that remove our ufw rules (watchdog.sh runs them; no Node on the host). */
+export function buildUfwRemovalSteps(rules: FirewallRule[], tag: string): string[][] {
+  return rules.map((r) => buildUfwRemovalStep(r, tag));
 }
 
 /**
  * ufw keeps one copy of identical rules and rewrites its comment when someone adds the same rule,
- * so a rule is deleted only while ufw's saved copy still carries our comment (hex in user.rules).
+ * so a rule is deleted only while ufw's saved copy still carries our comment (hex in user.rules):
+ * watchdog.sh's ufw_delete_if_tagged, given the rule's protocol, port, the comment, every spelling
+ * of its source, and the delete.
  */
-function buildUfwRemovalLine(rule: FirewallRule, tag: string): string {
+function buildUfwRemovalStep(rule: FirewallRule, tag: string): string[] {
   const hex = Buffer.from(tag, "utf8").toString("hex");
   const parsed = parseCidr(rule.source);
   const spellings = new Set([rule.source, ...(typeof parsed === "string" ? [] : [formatCidr(parsed), parsed.address.toString()])]);
   const sources = [...spellings].flatMap((s) => (s.includes("/") ? [s] : [s, `${s}/32`, `${s}/128`])).join(" ");
-  const awk =
-    'BEGIN { n = split(srcs, s, " ") } $4 == "allow" && $5 == proto && $6 == port && $NF == "comment=" hex { for (i = 1; i <= n; i++) if ($9 == s[i]) found = 1 } END { exit !found }';
-  const check = [
-    "awk",
-    "-v",
-    `proto=${rule.protocol}`,
-    "-v",
-    `port=${rule.port}`,
-    "-v",
-    `hex=${hex}`,
-    "-v",
-    `srcs=${sources}`,
-    awk,
-    "/etc/ufw/user.rules",
-    "/etc/ufw/user6.rules",
-  ];
-  return `if ${quoteArgv(check)} 2>/dev/null; then ${quoteArgv(buildUfwRuleArgv("delete", rule))} >/dev/null; fi`;
+  return ["ufw_delete_if_tagged", rule.protocol, String(rule.port), hex, sources, ...buildUfwRuleArgv("delete", rule)];
 }

@@ -9,7 +9,7 @@ import { ensureLockDir, FIREWALL_LOCK } from "./host-lock";
 import { ufwChange } from "./ufw-batch";
 import { withLocalLock } from "./local-lock";
 import { hasCommandArgv, readUfwStatus, saysUfwActive, UFW_STATUS } from "./other-firewalls";
-import { buildUfwRemovalLines, buildUfwRuleArgv, parseUfwUserRules, sameUfwRule, ufwDestination } from "./ufw-rules";
+import { buildUfwRemovalSteps, buildUfwRuleArgv, parseUfwUserRules, sameUfwRule, ufwDestination } from "./ufw-rules";
 
 /** ufw, in use when `ufw status` says active; it holds "to any" and "to 0.0.0.0/0" as one rule. */
 export const UFW: BackendKind = {
@@ -25,7 +25,7 @@ export const UFW: BackendKind = {
     return { ...(saysUfwActive(status) ? { backend: new UfwBackend(runner, status) } : {}), ran };
   },
   sameRule: sameUfwRule,
-  removalLines: buildUfwRemovalLines,
+  removalSteps: buildUfwRemovalSteps,
 };
 
 class UfwBackend implements FirewallBackend {

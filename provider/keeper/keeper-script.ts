@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { InternalError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { assertTag } from "../tag";
@@ -6,8 +8,10 @@ import { assertTag } from "../tag";
 export function keeperFileNames(tag: string) {
   assertTag(tag);
   return {
-    /** The script; its path in the keeper's argv (`sh <dir>/<tag>.keeper`) is how it is found. */
+    /** The program (keeper.sh); its path in the keeper's argv (`sh <dir>/<tag>.keeper`) is how it is found. */
     script: `${tag}.keeper`,
+    /** The program's settings (buildKeeperSettings), sourced from "$0.env" when it starts. */
+    settings: `${tag}.keeper.env`,
     /** Unix seconds on the host's clock; absent: no expiry. Re-read on SIGUSR1. */
     deadline: `${tag}.deadline`,
     /** "always" or "never". Absent until create has seen the first start hold the listener: until then an exit is final. */
@@ -34,8 +38,10 @@ export interface KeeperSpec {
 }
 
 /**
- * The keeper: a POSIX sh script, started detached (setsid) through the forward's runner, so it
- * lives in the same network namespace and firewall configuration, and outlives the connection.
+ * The keeper (keeper.sh, a real file of the package, linted with shellcheck and dash -n): a POSIX
+ * sh program, started detached (setsid) through the forward's runner, so it lives in the same
+ * network namespace and firewall configuration, and outlives the connection. Its text is the same
+ * for every tunnel; what is particular to one is in its settings file (buildKeeperSettings).
  *
  * - ssh runs in the background and the keeper `wait`s for it: a trapped signal interrupts `wait`
  *   (a foreground child would defer the trap until ssh exits). Idle, it uses no CPU.
@@ -52,130 +58,45 @@ export interface KeeperSpec {
  *   One exit keeps them: ssh's exit before create wrote the policy, where create decides (it may
  *   start a fresh keeper with the same files, or removes them itself).
  */
-export function buildKeeperScript(spec: KeeperSpec): string {
+export const KEEPER_PROGRAM = readFileSync(join(__dirname, "keeper.sh"), "utf8");
+
+/**
+ * The keeper's settings (`<tag>.keeper.env`, which the program sources from "$0.env"): its files,
+ * and the lists of paths it removes, one a line. Values only, each quoted by quoteArgv.
+ */
+export function buildKeeperSettings(spec: KeeperSpec): string {
   const names = keeperFileNames(spec.tag);
-  const q = (s: string) => quoteArgv([s]);
-  const mine = [...spec.files, ...Object.values(names)].map((n) => `${spec.dir}/${n}`);
-  const secrets = spec.secrets.map((n) => `${spec.dir}/${ownFile(spec.tag, n)}`);
+  const at = (name: string) => `${spec.dir}/${name}`;
+  const mine = [...spec.files, ...Object.values(names)].map(at);
+  const secrets = spec.secrets.map((n) => at(ownFile(spec.tag, n)));
+  const values: [string, string][] = [
+    ["log", at(`${spec.tag}.log`)],
+    ["status", at(names.status)],
+    ["policy_file", at(names.policy)],
+    ["deadline_file", at(names.deadline)],
+    ["timer_name", at(`${spec.tag}.timer`)],
+    ["argv_file", at(names.argv)],
+    ["secrets", lines(secrets)],
+    ["mine", lines(mine)],
+  ];
   return [
-    "#!/bin/sh",
-    `# pulumi-shared-tunnel keeper for ${spec.tag}: runs its forward, restarts it, ends it at the deadline.`,
-    "umask 077",
-    `log=${q(`${spec.dir}/${spec.tag}.log`)} status=${q(`${spec.dir}/${names.status}`)}`,
-    `policy_file=${q(`${spec.dir}/${names.policy}`)} deadline_file=${q(`${spec.dir}/${names.deadline}`)} timer_name=${q(`${spec.dir}/${spec.tag}.timer`)}`,
-    `argv_file=${q(`${spec.dir}/${names.argv}`)}`,
-    // Set just before the one exit that leaves the secrets to create (see above).
-    "keep_secrets=0",
-    `drop_secrets() { rm -f -- ${quoteArgv(secrets)}; }`,
-    `trap '[ "$keep_secrets" = 1 ] || drop_secrets' EXIT`,
-    KEEPER_BODY,
-    `rm -f -- ${quoteArgv(mine)}`,
-    "exit 0",
+    `# Settings of the pulumi-shared-tunnel keeper for ${spec.tag} (its program: ${names.script}).`,
+    ...values.map(([k, v]) => `${k}=${quoteArgv([v])}`),
     "",
   ].join("\n");
 }
 
-const KEEPER_BODY = String.raw`child= timer= stopping=0 expired=0 restarts=0 last_restart= last_exit= last_error= fails=0 quick=0 n=0
-save() {
-  printf 'keeper_pid=%s\nssh_pid=%s\nstate=%s\nrestarts=%s\nlast_restart=%s\nlast_exit=%s\nlast_error=%s\n' \
-    "$$" "$child" "$1" "$restarts" "$last_restart" "$last_exit" "$last_error" >"$status.new" && mv -f "$status.new" "$status"
+/** Paths, one a line: the keeper's lists. A path with a newline in it would be two, so none may have one. */
+function lines(paths: string[]): string {
+  const bad = paths.find((p) => p.includes("\n"));
+  if (bad !== undefined) throw new InternalError(`${JSON.stringify(bad)} has a newline in it`, "build the keeper's settings");
+  return paths.join("\n");
 }
-# Centiseconds since boot, read by the shell itself: no process between an exit and the next start.
-uptime_cs() { IFS='. ' read -r s cs _ </proc/uptime; now=$((s * 100 + 1$cs - 100)); }
-# Alive and still our child (not a zombie, not a reused pid).
-alive() {
-  s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) && [ -n "$s" ] || return 1
-  set -- $s
-  [ "$1" != Z ] && [ "$2" = "$$" ]
-}
-# Waits for the child; a trapped signal interrupts wait, so wait again while it still runs.
-wait_child() {
-  while :; do
-    wait "$child"; st=$?
-    if [ "$st" -gt 128 ] && alive "$child"; then continue; fi
-    if [ "$st" -gt 128 ]; then wait "$child" 2>/dev/null; s2=$?; [ "$s2" = 127 ] || st=$s2; fi
-    return 0
-  done
-}
-# Of start $1 in ssh's log: 1 if it authenticated (else 0), then the last line it logged.
-run_report() {
-  awk -v m="pst-keeper: start $1" '$0 == m { f = 1; a = 0; e = ""; next }
-    f && /^Authenticated to / { a = 1; next }
-    f && NF && !/^(Transferred: |Bytes per second)/ { e = $0 }
-    END { print a + 0; print e }' "$log" 2>/dev/null
-}
-on_stop() { stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; }
-kill_timer() {
-  [ -n "$timer" ] || return 0
-  pkill -TERM -P "$timer" 2>/dev/null; kill -TERM "$timer" 2>/dev/null; timer=
-}
-arm_timer() {
-  kill_timer
-  d=$(cat "$deadline_file" 2>/dev/null) || return 0
-  case $d in ''|*[!0-9]*) return 0 ;; esac
-  left=$((d - $(date +%s)))
-  if [ "$left" -le 0 ]; then expired=1; on_stop; return 0; fi
-  sh -c 'sleep "$1" && [ "$(cut -d" " -f4 "/proc/$$/stat")" = "$2" ] && kill -USR1 "$2"' "$timer_name" "$left" "$$" &
-  timer=$!
-}
-trap on_stop TERM INT HUP
-trap arm_timer USR1
-save starting
-arm_timer
-while [ "$stopping" = 0 ]; do
-  n=$((n + 1))
-  echo "pst-keeper: start $n" >>"$log"
-  # Sourced at the top level: its set -- replaces this script's arguments (the last good ones stay if it is gone).
-  if [ -r "$argv_file" ]; then . "$argv_file"; fi
-  uptime_cs; started=$now
-  "$@" &
-  child=$!
-  [ "$stopping" = 1 ] && kill -TERM "$child" 2>/dev/null
-  # The bookkeeping runs while ssh connects.
-  [ "$n" -gt 1 ] && restarts=$((restarts + 1)) last_restart=$(date +%s)
-  save running
-  if [ "$(wc -c <"$log")" -gt 1048576 ]; then : >"$log"; echo "pst-keeper: start $n" >>"$log"; fi
-  wait_child
-  child= last_exit=$st
-  [ "$stopping" = 1 ] && break
-  { IFS= read -r authed; IFS= read -r last_error; } <<EOF
-$(run_report "$n")
-EOF
-  [ -n "$last_error" ] || last_error="ssh exited with status $st"
-  policy=; { read -r policy <"$policy_file"; } 2>/dev/null
-  if [ "$policy" != always ]; then
-    # No policy yet: create's first start failed, and create may retry with these same files.
-    [ -n "$policy" ] || [ -e "$policy_file" ] || keep_secrets=1
-    save exited; kill_timer; exit "$st"
-  fi
-  uptime_cs; ran=$((now - started))
-  [ "$ran" -ge 6000 ] && fails=0
-  if [ "$authed" = 1 ] && { [ "$ran" -ge 100 ] || [ "$quick" = 0 ]; }; then
-    # A run that got through: again at once. Two short ones in a row count as failures, so an ssh
-    # that authenticates and exits at once can never spin.
-    delay=0 quick=$((ran < 100))
-  else
-    fails=$((fails + 1)) delay=1 i=1
-    while [ "$i" -lt "$fails" ] && [ "$delay" -lt 30 ]; do delay=$((delay * 2)) i=$((i + 1)); done
-    [ "$delay" -gt 30 ] && delay=30
-  fi
-  if [ "$delay" -gt 0 ]; then
-    save backoff
-    sleep "$delay" &
-    child=$!
-    [ "$stopping" = 1 ] && kill -TERM "$child" 2>/dev/null
-    wait_child
-    child=
-    [ "$stopping" = 1 ] && break
-  fi
-done
-kill_timer
-[ "$expired" = 1 ] || exit 0`;
 
 /** A name in the state directory that belongs to `tag` (no path, not another tag's): the only kind the keeper removes. */
 function ownFile(tag: string, name: string): string {
   if (!name.startsWith(`${tag}.`) || name.includes("/") || name === `${tag}.`)
-    throw new InternalError(`${JSON.stringify(name)} is not a file of ${tag}`, "build the keeper script");
+    throw new InternalError(`${JSON.stringify(name)} is not a file of ${tag}`, "build the keeper's settings");
   return name;
 }
 

@@ -6,7 +6,7 @@ import { dirsPattern, stateDirs } from "../state/state-dir";
 import { tagMatches, taggedPathPattern } from "../tag";
 import { listProcesses, readProcessIdentity, stillRunningAs, type ListedProcess, type ProcessIdentity } from "../state/process-identity";
 import { stopProcess } from "../state/stop-process";
-import { buildKeeperArgvFile, buildKeeperScript, keeperFileNames, type KeeperSpec } from "./keeper-script";
+import { buildKeeperArgvFile, buildKeeperSettings, KEEPER_PROGRAM, keeperFileNames, type KeeperSpec } from "./keeper-script";
 
 /** What the keeper last wrote to its status file. */
 export interface KeeperStatus {
@@ -56,14 +56,15 @@ function keeperFiles(dir: string, tag: string) {
 }
 
 /**
- * Writes the keeper's script (and its deadline, when the tunnel expires) and starts it detached
+ * Writes the keeper's program and its settings (and its deadline, when the tunnel expires) and starts it detached
  * in its own session (so it leads its own process group, and outlives this connection). Throws
  * when it cannot be started at all; whether ssh came up is `awaitFirstStart`'s question.
  */
 export async function startKeeper(runner: Runner, spec: KeeperSpec, sshArgv: string[], deadline: number | undefined): Promise<void> {
   const files = keeperFiles(spec.dir, spec.tag);
   await runner.run(["rm", "-f", "--", files.policy, files.status]);
-  await writePrivateFile(runner, files.script, buildKeeperScript(spec), "700");
+  await writePrivateFile(runner, files.settings, buildKeeperSettings(spec));
+  await writePrivateFile(runner, files.script, KEEPER_PROGRAM, "700");
   await writeKeeperArgv(runner, spec.dir, spec.tag, sshArgv);
   if (deadline !== undefined) await writePrivateFile(runner, files.deadline, `${deadline}\n`);
   const argv = ["sh", "-c", 'setsid -f sh "$1" </dev/null >/dev/null 2>&1', "sh", files.script];

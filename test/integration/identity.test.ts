@@ -183,8 +183,8 @@ test("a GatedTunnel's rule stops its forward by the forward's own prefix, identi
     };
     const rule = exported.deployment.resources.find((r) => r.type.endsWith(":FirewallAllow"));
     expect(rule?.outputs?.gatesForwardsOf).toBe(prefix);
-    // The armed watchdog's script names exactly that prefix.
-    expect((await inNs(lab.nsTh, ["grep", "-cF", `/${prefix}`, watchdogFiles(ROOT_STATE_DIR, gated.ruleTag).script])).stdout.trim()).not.toBe("0");
+    // The armed watchdog's settings name exactly that prefix.
+    expect((await inNs(lab.nsTh, ["grep", "-cF", `/${prefix}`, watchdogFiles(ROOT_STATE_DIR, gated.ruleTag).settings])).stdout.trim()).not.toBe("0");
     await expectExpiryArmed(gated.ruleTag);
   } finally {
     await stack.run("destroy");

@@ -3,12 +3,27 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LocalRunner } from "../../../provider/host/local-runner";
-import { buildWatchdogScript, watchdogFiles } from "../../../provider/expiry/watchdog-script";
+import {
+  buildWatchdogSettings,
+  WATCHDOG_PROGRAM,
+  watchdogFiles,
+  type WatchdogDirs,
+  type WatchdogSpec,
+} from "../../../provider/expiry/watchdog-script";
+import { FIREWALL_LOCK } from "../../../provider/firewall/host-lock";
+import { buildRuleRemovalSteps } from "../../../provider/firewall/registry";
 import { parseWatchdogList } from "../../../provider/expiry/watchdog";
 import { LEGACY_STATE_DIR, stateDir } from "../../../provider/state/state-dir";
 
 const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
 const local = new LocalRunner();
+
+/** What armWatchdog writes: the settings, then the program (the same text for every watchdog). */
+function writeWatchdog(spec: WatchdogSpec, dirs: WatchdogDirs): void {
+  const files = watchdogFiles(dirs.dir, spec.tag);
+  writeFileSync(files.settings, buildWatchdogSettings(spec, dirs));
+  writeFileSync(files.script, WATCHDOG_PROGRAM);
+}
 
 describe("tags in the script", () => {
   test("a tag that is not a plain word never reaches a script", () => {
@@ -16,21 +31,35 @@ describe("tags in the script", () => {
   });
 });
 
-test.each(["ufw", "nftables", "iptables"] as const)("the script for a %s rule is valid POSIX sh (dash -n)", async (backend) => {
-  const script = buildWatchdogScript(
-    {
-      tag: "pst.p.s.r.1",
-      process: { pid: 42, startTicks: "100", tag: "pst.p.s.r.1" },
-      forwardsOf: "pst.p.s.g-forward.",
-      rules: { backend, rules: [rule, { ...rule, source: "2001:db8:100::/64", destination: "2001:db8:100::40" }] },
-      files: ["pst.p.s.r.1.log"],
-    },
-    { dir: "/run/pulumi-shared-tunnel", searched: ["/run/pulumi-shared-tunnel", LEGACY_STATE_DIR] },
-  );
-  const r = await local.run(["dash", "-n"], { input: script });
-  expect(r.stderr).toBe("");
-  expect(r.exitCode).toBe(0);
-});
+test.each(["ufw", "nftables", "iptables"] as const)(
+  "the settings for a %s rule are valid POSIX sh (dash -n), and the program reads back every step word for word",
+  async (backend) => {
+    const rules = [rule, { ...rule, source: "2001:db8:100::/64", destination: "2001:db8:100::40" }];
+    const settings = buildWatchdogSettings(
+      {
+        tag: "pst.p.s.r.1",
+        process: { pid: 42, startTicks: "100", tag: "pst.p.s.r.1" },
+        forwardsOf: "pst.p.s.g-forward.",
+        rules: { backend, rules },
+        files: ["pst.p.s.r.1.log"],
+      },
+      { dir: "/run/pulumi-shared-tunnel", searched: ["/run/pulumi-shared-tunnel", LEGACY_STATE_DIR] },
+    );
+    const r = await local.run(["dash", "-n"], { input: settings });
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    // As watchdog.sh reads them: sourced (here from stdin), split on lines, each step's words back by eval (a word a line here, "--" after a step).
+    const read = ['eval "$(cat)"; IFS="\n"; set -f', 'for step in $rule_steps; do eval "set -- $step"; printf "%s\\n" "$@" --; done'];
+    const back = await local.run(["dash", "-c", read.join("\n")], { input: settings });
+    const steps = back.stdout
+      .split("\n--\n")
+      .filter(Boolean)
+      .map((s) => s.split("\n"));
+    expect(steps).toEqual(buildRuleRemovalSteps(backend, rules, "pst.p.s.r.1"));
+    expect(settings).toContain(`lock='${FIREWALL_LOCK}'`);
+    expect(settings).toContain("forward_markers='/run/pulumi-shared-tunnel/pst.p.s.g-forward.\n");
+  },
+);
 
 test("parseWatchdogList reads only our watchdogs' tags, in the state directory or the legacy one", () => {
   const listed = [
@@ -56,10 +85,7 @@ async function fireAgainst(tag: string, startTicks: (real: string) => string, ui
   const real = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
   const dir = await stateDir(local);
   const files = watchdogFiles(dir, tag);
-  writeFileSync(
-    files.script,
-    buildWatchdogScript({ tag, process: { pid: victim.pid as number, startTicks: startTicks(real), tag } }, { dir, searched: [dir] }),
-  );
+  writeWatchdog({ tag, process: { pid: victim.pid as number, startTicks: startTicks(real), tag } }, { dir, searched: [dir] });
   writeFileSync(files.deadline, "1\n");
   await local.run(["sh", files.script], { timeoutMs: 20_000 });
   const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
@@ -106,7 +132,7 @@ test("when its wait for the firewall lock times out, the watchdog says so in its
   stub("iptables", `if [ -e '${bin}/held' ]; then echo held; else echo UNLOCKED; fi >>'${bin}/calls'; exit 1`);
   stub("sleep", "exit 0");
   try {
-    writeFileSync(files.script, buildWatchdogScript({ tag, rules: { backend: "iptables", rules: [rule] } }, { dir, searched: [dir] }));
+    writeWatchdog({ tag, rules: { backend: "iptables", rules: [rule] } }, { dir, searched: [dir] });
     writeFileSync(files.deadline, "1\n");
     const r = await local.run(["env", `PATH=${bin}:${process.env.PATH}`, "sh", files.script], { timeoutMs: 20_000 });
     expect(r.exitCode).toBe(0);
@@ -118,10 +144,11 @@ test("when its wait for the firewall lock times out, the watchdog says so in its
     expect(logged).toMatch(/firewall lock .* was not free after 120 s \(try 1\); no rule removed yet, trying again/);
     expect(logged).toMatch(/\(try 2\)/);
     // Done: its files go, the log with them.
-    expect([files.script, files.deadline, log].filter((f) => existsSync(f))).toEqual([]);
+    expect([files.script, files.settings, files.deadline, log].filter((f) => existsSync(f))).toEqual([]);
   } finally {
     rmSync(bin, { recursive: true, force: true });
     rmSync(files.script, { force: true });
+    rmSync(files.settings, { force: true });
     rmSync(files.deadline, { force: true });
     rmSync(log, { force: true });
   }

@@ -1,5 +1,5 @@
-import { FIREWALL_LOCK } from "../../../provider/firewall/host-lock";
-import { backendKind, backendKinds, buildLockedRuleRemovalLines, buildRuleRemovalLines } from "../../../provider/firewall/registry";
+import { backendKind, backendKinds, buildRuleRemovalSteps } from "../../../provider/firewall/registry";
+import { quoteArgv } from "../../../provider/host/quote";
 import { FIREWALL_BACKEND_NAMES, isFirewallBackendName } from "../../../provider/types";
 
 const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
@@ -30,58 +30,44 @@ describe("the registry", () => {
   });
 });
 
-describe("rule removal lines reuse the backends' commands", () => {
+describe("rule removal steps reuse the backends' commands (expiry/watchdog.sh runs them)", () => {
+  const TAG = "pst.p.s.r.1";
   test("ufw: deletes only while ufw's saved copy carries our comment", () => {
-    const [line] = buildRuleRemovalLines("ufw", [rule], "pst.p.s.r.1");
-    expect(line).toContain(`hex=${Buffer.from("pst.p.s.r.1").toString("hex")}`);
-    expect(line).toContain('$NF == "comment=" hex');
-    expect(line).toContain("then 'ufw' 'delete' 'allow' 'proto' 'tcp' 'from' '198.51.100.0/24' 'to' '198.51.100.40' 'port' '8080'");
+    const [step] = buildRuleRemovalSteps("ufw", [rule], TAG);
+    // Protocol, port, the comment as ufw saves it (hex), every spelling of the source, then the delete.
+    expect(step.slice(0, 5)).toEqual([
+      "ufw_delete_if_tagged",
+      "tcp",
+      "8080",
+      Buffer.from(TAG).toString("hex"),
+      "198.51.100.0/24 198.51.100.0 198.51.100.0/32 198.51.100.0/128",
+    ]);
+    expect(step.slice(5)).toEqual(["ufw", "delete", "allow", "proto", "tcp", "from", "198.51.100.0/24", "to", "198.51.100.40", "port", "8080"]);
   });
   test("iptables: -D with the whole spec (comment included), accepts before drops, then the emptied chain", () => {
-    const lines = buildRuleRemovalLines("iptables", [rule], "pst.p.s.r.1");
-    expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/'-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' .*'--comment' 'pst\.p\.s\.r\.1' '-j' 'ACCEPT'/);
-    expect(lines[1]).toMatch(/'-D' 'PST-GATE' '-p' 'tcp' '-d' '198\.51\.100\.40' .*'-j' 'DROP'/);
-    // Only a chain with no rule left ("-A" lines) loses its jump and goes; IPv4 rule, so iptables only.
-    expect(lines[2]).toMatch(
-      /^if 'iptables' '-w' '-S' 'PST-GATE' .*grep -c -- '\^-A '\)" = 0 \]; then while 'iptables' '-w' '-D' 'INPUT' '-j' 'PST-GATE'.*'iptables' '-w' '-X' 'PST-GATE'; fi$/,
+    const steps = buildRuleRemovalSteps("iptables", [rule], TAG).map((s) => quoteArgv(s));
+    expect(steps).toHaveLength(3);
+    expect(steps[0]).toMatch(
+      /^'delete_all' 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' .*'--comment' 'pst\.p\.s\.r\.1' '-j' 'ACCEPT'$/,
     );
+    expect(steps[1]).toMatch(/^'delete_all' 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '-d' '198\.51\.100\.40' .*'-j' 'DROP'$/);
+    // Only a chain with no rule left loses its jump and goes (watchdog.sh checks); IPv4 rule, so iptables only.
+    expect(steps[2]).toBe("'drop_empty_chain' 'iptables' 'PST-GATE'");
   });
-  test("nftables: by handle, for rules whose comment is exactly our tag, accepts first, then the emptied table", () => {
-    const lines = buildRuleRemovalLines("nftables", [rule], "pst.p.s.r.1");
-    expect(lines[0]).toContain("'c=comment \"pst.p.s.r.1\"'");
-    expect(lines[0]).toContain("'v= accept '");
-    expect(lines[1]).toContain("'v= drop '");
-    // Only a table holding our one chain and no rule at all goes.
-    expect(lines[2]).toMatch(
-      /-eq 1 \] && ! printf %s "\$t" \| grep -q '"rule": \*\{'; then 'nft' 'delete' 'table' 'inet' 'pulumi_shared_tunnel'; fi$/,
-    );
+  test("nftables: by handle, for rules whose comment is exactly our tag, in our table and chain", () => {
+    expect(buildRuleRemovalSteps("nftables", [rule], TAG)).toEqual([["nft_delete_tagged", TAG, "inet", "pulumi_shared_tunnel", "input"]]);
   });
   test("a rule for any destination of its family (a gate on 0.0.0.0 or ::) is removed as it was written", () => {
     const wide = { ...rule, destination: "0.0.0.0/0" };
-    const [accept, drop] = buildRuleRemovalLines("iptables", [wide], "pst.p.s.r.1");
+    const [accept, drop] = buildRuleRemovalSteps("iptables", [wide], TAG).map((s) => quoteArgv(s));
     // No -d, and the drop in iptables only: the same spec as the add, so -D matches it.
-    expect(accept).toMatch(
-      /^while 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' '--dport' '8080' .*'ACCEPT' 2>\/dev\/null; do :; done$/,
-    );
-    expect(drop).toMatch(/^while 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '--dport' '8080' .*'DROP' 2>\/dev\/null; do :; done$/);
-    expect(buildRuleRemovalLines("iptables", [wide], "pst.p.s.r.1").join("\n")).not.toContain("ip6tables");
+    expect(accept).toMatch(/^'delete_all' 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' '--dport' '8080' .*'ACCEPT'$/);
+    expect(drop).toMatch(/^'delete_all' 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '--dport' '8080' .*'DROP'$/);
+    expect(buildRuleRemovalSteps("iptables", [wide], TAG).flat()).not.toContain("ip6tables");
     // ufw holds it as "to any".
-    expect(buildRuleRemovalLines("ufw", [wide], "pst.p.s.r.1")[0]).toContain("'from' '198.51.100.0/24' 'to' 'any' 'port' '8080'");
+    expect(quoteArgv(buildRuleRemovalSteps("ufw", [wide], TAG)[0])).toContain("'from' '198.51.100.0/24' 'to' 'any' 'port' '8080'");
   });
-  test("a tag that is not a plain word never reaches a script", () => {
-    for (const name of FIREWALL_BACKEND_NAMES) expect(() => buildRuleRemovalLines(name, [rule], 'pst."; reboot; "')).toThrow(/unsafe rule tag/);
-  });
-  test("under the host's firewall lock, taken and released around the backend's lines", () => {
-    const lines = buildLockedRuleRemovalLines("ufw", [rule], "pst.p.s.r.1", "/run/pulumi-shared-tunnel/pst.p.s.r.1.watchdog.log");
-    const removal = buildRuleRemovalLines("ufw", [rule], "pst.p.s.r.1");
-    expect(lines[0]).toBe(`exec 9>>'${FIREWALL_LOCK}'`);
-    // Taken in a loop that only the lock ends (a timed-out wait is logged and tried again).
-    const taken = lines.indexOf("done");
-    expect(lines.slice(1, taken + 1).join("\n")).toMatch(
-      /^tries=0\nuntil flock -w 120 9; do\n[^]*>>'\/run\/pulumi-shared-tunnel\/pst\.p\.s\.r\.1\.watchdog\.log'\n {2}sleep 1\ndone$/,
-    );
-    expect(lines.slice(taken + 1, -1)).toEqual(removal);
-    expect(lines[lines.length - 1]).toBe("flock -u 9");
+  test("a tag that is not a plain word never reaches a step", () => {
+    for (const name of FIREWALL_BACKEND_NAMES) expect(() => buildRuleRemovalSteps(name, [rule], 'pst."; reboot; "')).toThrow(/unsafe rule tag/);
   });
 });

@@ -2,12 +2,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { buildKeeperArgvFile, buildKeeperScript, keeperFileNames } from "../../../provider/keeper/keeper-script";
+import { buildKeeperArgvFile, buildKeeperSettings, KEEPER_PROGRAM, keeperFileNames } from "../../../provider/keeper/keeper-script";
 import { parseKeeperStatus, type KeeperStatus } from "../../../provider/keeper/keeper";
 import { waitFor } from "../../../provider/state/wait-for";
 
 /**
- * The keeper script run by the real /bin/sh, with a stand-in for ssh: a script that logs what
+ * The keeper (its program and settings) run by the real /bin/sh, with a stand-in for ssh: a script that logs what
  * ssh logs at VERBOSE once authenticated (or a connect failure) and then waits. Each test's keeper
  * leads its own process group (setsid), and the whole group is killed afterwards.
  */
@@ -38,7 +38,8 @@ function start(ssh: string, policy?: "always" | "never"): void {
   // As create passes them: `files` (removed at the deadline) holds every file of the tunnel, the secrets too.
   const spec = { dir, tag: TAG, files: [`${TAG}.log`, ...SECRETS], secrets: SECRETS };
   for (const name of [...SECRETS, OTHERS_KEY]) writeFileSync(file(name), "secret\n", { mode: 0o600 });
-  writeFileSync(file(names.script), buildKeeperScript(spec));
+  writeFileSync(file(names.settings), buildKeeperSettings(spec));
+  writeFileSync(file(names.script), KEEPER_PROGRAM);
   writeFileSync(file(names.argv), buildKeeperArgvFile([ssh, file(`${TAG}.log`)]));
   if (policy) writeFileSync(file(names.policy), `${policy}\n`);
   expect(sh(`setsid -f sh '${file(names.script)}' </dev/null >/dev/null 2>&1`).status).toBe(0);
@@ -164,7 +165,7 @@ describe("secrets go whenever the keeper ends", () => {
   test("a name that is not a file of its tag never reaches the script", () => {
     for (const bad of ["pst.unit.keeper.other.1795617874.key", `${TAG}.key/../../x`, "/etc/passwd"]) {
       const spec = { dir, tag: TAG, files: [], secrets: [bad] };
-      expect(() => buildKeeperScript(spec)).toThrow(/is not a file of/);
+      expect(() => buildKeeperSettings(spec)).toThrow(/is not a file of/);
     }
   });
 });
