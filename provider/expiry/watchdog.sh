@@ -32,8 +32,9 @@ while :; do
   sleep "$left"
 done
 
-# uid_of FILE: the real uid on the Uid: line of a /proc/<pid>/status file, into u.
-uid_of() { u=''; while read -r k v _; do [ "$k" = Uid: ] && u=$v && break; done 2>/dev/null <"$1"; }
+# uid_of FILE: the real uid on the Uid: line of a /proc/<pid>/status file, into u. Its fields
+# are tab-separated, and IFS here is a newline (see above): read splits on tabs and spaces.
+uid_of() { u=''; while IFS='	 ' read -r k v _; do [ "$k" = Uid: ] && u=$v && break; done 2>/dev/null <"$1"; }
 uid_of "/proc/$$/status"; self_uid=$u
 # is_ours PID TICKS MARK: the pid is run by root or by the user this watchdog runs as (another
 # local user can start a process whose argv carries our tag), alive (not a zombie), started at
