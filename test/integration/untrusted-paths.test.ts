@@ -36,7 +36,9 @@ test("a legacy state directory another user made is not searched: reap does not 
   expect(pid).toMatch(/^\d+$/);
   try {
     // The legacy directory is shared by every lab on this machine: the user's own is made in a
-    // mount namespace of this test (a fresh /tmp), where root then runs reap in local mode.
+    // mount namespace of this test (a fresh /tmp), where root then runs reap in local mode. A
+    // checkout under /tmp (CI clones anywhere) is bound back into the fresh /tmp, so reap and its
+    // Node are still there; the old /tmp stays reachable at /mnt inside the namespace alone.
     const inOwnTmp = [
       "unshare",
       "-m",
@@ -44,10 +46,15 @@ test("a legacy state directory another user made is not searched: reap does not 
       "private",
       "sh",
       "-c",
-      'mount -t tmpfs -o mode=1777 pst-h22a /tmp && runuser -u "$1" -- mkdir -m 755 "$2" && shift 2 && exec "$@"',
+      [
+        "mount --bind /tmp /mnt && mount -t tmpfs -o mode=1777 pst-h22a /tmp",
+        'case "$3" in /tmp/*) mkdir -p "$3" && mount --bind "/mnt/${3#/tmp/}" "$3" ;; esac',
+        'runuser -u "$1" -- mkdir -m 755 "$2" && shift 3 && exec "$@"',
+      ].join(" && "),
       "sh",
       lab.thMalUser,
       LEGACY_STATE_DIR,
+      ROOT,
     ];
     const r = await local.run([...inOwnTmp, "ip", "netns", "exec", lab.nsTh, process.execPath, REAP, "reap", "--dry-run", "--stack", stack], {
       timeoutMs: 120_000,

@@ -42,7 +42,8 @@ test("root's reap, run from that directory in local mode, removes a ufw rule of 
     const r = await inNs(lab.nsTh, PlantedModules.startingIn(planted.dir, [process.execPath, REAP, "reap", "--stack", STACK]), 120_000);
     expect(await planted.markers()).toEqual([]);
     expect(r.stderr).toBe("");
-    expect(r.stdout).toMatch(new RegExp(`^rule +${tag.replace(/\./g, "\\.")} .* removed$`, "m"));
+    // Rows start with their unit's number, then the kind.
+    expect(r.stdout).toMatch(new RegExp(`^\\S+ +rule +${tag.replace(/\./g, "\\.")} .* removed$`, "m"));
     expect(await tunnelHostUfwRules(lab)).not.toContain(tag);
   } finally {
     await inNs(lab.nsTh, ["ufw", "delete", "allow", ...rule, "comment", tag]);
