@@ -16,8 +16,18 @@
 # (not 0: the copy failed), FDS says whether this shell's stdout and stderr are still blocking
 # ("ok") or not ("nonblocking": the reader discards the session).
 
+# A session killed outright (SIGKILL: no trap runs) leaves its directory behind; the next session
+# of the same user removes every one of its own whose shell (the pid in the name) is gone. A pid
+# reused since only keeps a directory a while longer.
+for pst_old in /tmp/pst-session.*.*; do
+  { [ -d "$pst_old" ] && [ ! -L "$pst_old" ] && [ -O "$pst_old" ]; } || continue
+  pst_pid=${pst_old#/tmp/pst-session.}
+  pst_pid=${pst_pid%%.*}
+  case $pst_pid in '' | *[!0-9]*) continue ;; esac
+  kill -0 "$pst_pid" 2>/dev/null || rm -rf -- "$pst_old"
+done
 # Private to this session (mktemp -d makes it 0700 with a random name) and gone when it ends.
-pst_dir=$(mktemp -d /tmp/pst-session.XXXXXXXXXX) || exit 1
+pst_dir=$(mktemp -d "/tmp/pst-session.$$.XXXXXXXXXX") || exit 1
 trap 'rm -rf -- "$pst_dir"' EXIT
 trap 'exit 129' HUP
 trap 'exit 141' PIPE

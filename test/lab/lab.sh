@@ -275,6 +275,13 @@ down() {
   done
   # ... then anything else still inside (sessions, test-started ssh forwards).
   for ns in "$NS_GW" "$NS_TH" "$NS_TC" "$NS_UC"; do kill_ns_procs "$ns"; done
+  # A session shell killed above may not have run its own clean-up: its /tmp directory (named by
+  # its pid, see provider/host/session.sh) goes once that shell is gone. Other labs' live ones stay.
+  for f in /tmp/pst-session.*.*; do
+    pid=${f#/tmp/pst-session.}
+    pid=${pid%%.*}
+    [ -d "$f" ] && [ ! -L "$f" ] && [[ $pid =~ ^[0-9]+$ ]] && ! kill -0 "$pid" 2>/dev/null && rm -rf -- "$f"
+  done
   for ns in "$NS_GW" "$NS_TH" "$NS_TC" "$NS_UC"; do
     [ ! -e "/run/netns/$ns" ] || ip netns del "$ns"
   done

@@ -197,3 +197,22 @@ test("a whole output from a shell whose own stdout became non-blocking is return
   expect(await session.run(["ls"])).toMatchObject({ exitCode: 0, stdout: "abc" });
   expect(session.dead && closed()).toBe(true);
 });
+
+test("a session removes what sessions of its user killed outright left in /tmp, and nothing of a live one", async () => {
+  const { mkdirSync, existsSync, rmSync } = await import("node:fs");
+  // A pid no process has (above the kernel's pid_max default), and this test's own (alive).
+  const dead = `/tmp/pst-session.4194999.unit${process.pid}`;
+  const alive = `/tmp/pst-session.${process.pid}.unit${process.pid}`;
+  mkdirSync(`${dead}/inner`, { recursive: true, mode: 0o700 });
+  mkdirSync(alive, { mode: 0o700 });
+  const { channel, stop } = shellChannel("", false);
+  try {
+    expect((await new ShellSession(channel, "test@shell:22").run(["true"])).exitCode).toBe(0);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(alive)).toBe(true);
+  } finally {
+    stop();
+    rmSync(dead, { recursive: true, force: true });
+    rmSync(alive, { recursive: true, force: true });
+  }
+});
