@@ -53,7 +53,8 @@ async function oneRun(lab: Lab, n: number, run: number): Promise<ScaleRun> {
   } catch (err) {
     // Whatever is left goes, so the next run starts clean; its own failure is reported too.
     await pulumi("destroy", stack, backend).catch((e: Error) => console.error(`cleanup of ${stack} failed: ${e.message}`));
-    return { n, run, ok: false, error: (err as Error).message.slice(0, 500) };
+    // The end of pulumi's output holds its diagnostics: keep that part.
+    return { n, run, ok: false, error: (err as Error).message.slice(-1500) };
   }
 }
 
