@@ -19,12 +19,18 @@ class TracingRunner implements Runner {
 
   async run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
     const started = Date.now();
-    const result = await this.inner.run(argv, options);
-    appendFileSync(
-      this.file,
-      `${new Date(started).toISOString()}\t${this.where}\t${Date.now() - started}ms\t${result.exitCode ?? "-"}\t${traceCommand(argv)}\n`,
-    );
-    return result;
+    const line = (outcome: string) =>
+      appendFileSync(this.file, `${new Date(started).toISOString()}\t${this.where}\t${Date.now() - started}ms\t${outcome}\t${traceCommand(argv)}\n`);
+    try {
+      const result = await this.inner.run(argv, options);
+      line(String(result.exitCode ?? "-"));
+      return result;
+    } catch (err) {
+      // A command that never finished (the host stopped answering, its output came cut off) is
+      // the one a trace is read for: its error's first line stands where the exit code would.
+      line(`threw ${(err as Error).name}: ${JSON.stringify((err as Error).message.split("\n")[0])}`);
+      throw err;
+    }
   }
 
   close(): Promise<void> {

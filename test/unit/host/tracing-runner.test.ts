@@ -67,3 +67,20 @@ test("an argv quoteArgv refuses is traced as JSON, and the command's result is s
   expect(await tracing(fake(), file).run(argv)).toBe(ok);
   expect(tracedCommand(file)).toBe(JSON.stringify(argv));
 });
+
+test("a command whose runner threw (no answer, cut-off output) is traced with its error, and the error still reaches the caller", async () => {
+  const file = freshFile();
+  const failing: Runner = {
+    where: "root@198.18.0.2:22",
+    run: async () => {
+      throw Object.assign(new Error("run ss on root@198.18.0.2:22 failed: its output did not arrive whole\n  command: ss"), {
+        name: "IncompleteOutputError",
+      });
+    },
+    close: async () => {},
+  };
+  await expect(tracing(failing, file).run(["ss", "-H"])).rejects.toThrow(/did not arrive whole/);
+  const fields = readFileSync(file, "utf8").split("\t");
+  expect(fields[3]).toBe('threw IncompleteOutputError: "run ss on root@198.18.0.2:22 failed: its output did not arrive whole"');
+  expect(tracedCommand(file)).toBe("'ss' '-H'");
+});
