@@ -7,7 +7,8 @@ import { LAUNCH, PYTHON_LINE, RESULT, UNAVAILABLE } from "../../provider/firewal
 import type { RunOptions, RunResult, Runner } from "../../provider/host/runner";
 import { startKeeper } from "../../provider/keeper/keeper";
 import { keeperFileNames } from "../../provider/keeper/keeper-script";
-import { LEGACY_STATE_DIR, ROOT_STATE_DIR } from "../../provider/state/state-dir";
+import { ROOT_STATE_DIR } from "../../provider/state/state-dir";
+import { STATE_DIR_OK } from "./state-dir-fixture";
 
 /**
  * What runs on a tunnel host as root is the package's own files, sent as they are: no program text
@@ -16,15 +17,6 @@ import { LEGACY_STATE_DIR, ROOT_STATE_DIR } from "../../provider/state/state-dir
 const ROOT = path.resolve(__dirname, "../../..");
 const source = (file: string) => readFileSync(path.join(ROOT, "provider", file), "utf8");
 const TAG = "pst.p.s.r.1795617874";
-
-/** What root's state directory check prints on a sound host. */
-const STATE_DIR_OK = [
-  "0",
-  `0 root 700 directory|${ROOT_STATE_DIR}`,
-  "0 root 755 directory|/run",
-  "0 root 755 directory|/",
-  `- - - missing|${LEGACY_STATE_DIR}`,
-].join("\n");
 
 /** A host that answers every command with success and records what each private file write sent. */
 function recordingHost() {

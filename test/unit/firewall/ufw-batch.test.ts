@@ -1,16 +1,8 @@
 import { CommandFailedError } from "../../../provider/errors";
 import { ufwChange } from "../../../provider/firewall/ufw-batch";
 import type { RunResult, Runner } from "../../../provider/host/runner";
-import { LEGACY_STATE_DIR, ROOT_STATE_DIR } from "../../../provider/state/state-dir";
+import { STATE_DIR_OK } from "../state-dir-fixture";
 
-/** What root's state directory check prints on a sound host. */
-const STATE_DIR_OK = [
-  "0",
-  `0 root 700 directory|${ROOT_STATE_DIR}`,
-  "0 root 755 directory|/run",
-  "0 root 755 directory|/",
-  `- - - missing|${LEGACY_STATE_DIR}`,
-].join("\n");
 const RESULT = "PST-UFW-RESULT ";
 const ok = (stdout: string, exitCode = 0): RunResult => ({ exitCode, stdout, stderr: "", timedOut: false });
 
