@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { FIREWALL_LOCK } from "../../provider/firewall/host-lock";
 import { LocalRunner } from "../../provider/host/local-runner";
@@ -30,6 +30,7 @@ test("an unprivileged user who planted FIFOs and symlinks under every name our t
   const passphrase = `pst-${randomBytes(16).toString("hex")}`;
   const uid = Number((await local.run(["id", "-u", lab.thMalUser])).stdout.trim());
   // The legacy directory is shared with every lab on this machine: only names of this stack's tags are planted.
+  const madeLegacy = !existsSync(LEGACY_STATE_DIR);
   await local.run(["mkdir", "-p", "-m", "700", LEGACY_STATE_DIR]);
   // Tags are guessable: project, stack, name and a hash of the URN, all known before the run.
   const component = `urn:pulumi:${stackName}::shared-tunnel-demo::pulumi-shared-tunnel:index:GatedTunnel$pulumi-nodejs:dynamic/pulumi-shared-tunnel:`;
@@ -87,6 +88,8 @@ test("an unprivileged user who planted FIFOs and symlinks under every name our t
     planted.cleanUp();
     await stack.run("destroy");
     rmSync(work, { recursive: true, force: true });
+    // Ours to remove only if this test made it, and only when empty (another lab may use it now).
+    if (madeLegacy) await local.run(["rmdir", "--", LEGACY_STATE_DIR]);
   }
 });
 
