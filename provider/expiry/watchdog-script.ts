@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { InternalError } from "../errors";
 import { FIREWALL_LOCK } from "../firewall/host-lock";
 import { buildRuleRemovalSteps } from "../firewall/registry";
 import { quoteArgv } from "../host/quote";
+import { renderSettings, settingsList } from "../host/sourced-settings";
 import { assertTag } from "../tag";
 import type { FirewallBackendName, FirewallRule } from "../types";
 
@@ -72,20 +72,17 @@ export function buildWatchdogSettings(spec: WatchdogSpec, dirs: WatchdogDirs): s
     ["process_pid", p ? String(p.pid) : ""],
     ["process_ticks", p ? p.startTicks : ""],
     ["process_tag", p ? p.tag : ""],
-    ["forward_markers", lines(markers)],
-    ["rule_steps", lines(steps.map((step) => quoteArgv(step)))],
-    ["remove", lines(remove)],
+    ["forward_markers", list(markers)],
+    ["rule_steps", list(steps.map((step) => quoteArgv(step)))],
+    ["remove", list(remove)],
   ];
-  return [
-    `# Settings of the pulumi-shared-tunnel watchdog for ${spec.tag} (its program: ${watchdogFileNames(spec.tag).script}).`,
-    ...values.map(([k, v]) => `${k}=${quoteArgv([v])}`),
-    "",
-  ].join("\n");
+  return renderSettings(
+    `Settings of the pulumi-shared-tunnel watchdog for ${spec.tag} (its program: ${watchdogFileNames(spec.tag).script}).`,
+    values,
+  );
 }
 
-/** Items, one a line: the watchdog's lists. An item with a newline in it would be two, so none may have one. */
-function lines(items: string[]): string {
-  const bad = items.find((i) => i.includes("\n"));
-  if (bad !== undefined) throw new InternalError(`${JSON.stringify(bad)} has a newline in it`, "build the watchdog's settings");
-  return items.join("\n");
+/** A list in the watchdog's settings (see settingsList). */
+function list(items: string[]): string {
+  return settingsList(items, "build the watchdog's settings");
 }

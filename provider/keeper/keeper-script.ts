@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InternalError } from "../errors";
 import { quoteArgv } from "../host/quote";
+import { renderSettings, settingsList } from "../host/sourced-settings";
 import { assertTag } from "../tag";
 
 /** The keeper's own files, beside the tunnel's (all named with the tag, in the private state directory). */
@@ -76,21 +77,10 @@ export function buildKeeperSettings(spec: KeeperSpec): string {
     ["deadline_file", at(names.deadline)],
     ["timer_name", at(`${spec.tag}.timer`)],
     ["argv_file", at(names.argv)],
-    ["secrets", lines(secrets)],
-    ["mine", lines(mine)],
+    ["secrets", list(secrets)],
+    ["mine", list(mine)],
   ];
-  return [
-    `# Settings of the pulumi-shared-tunnel keeper for ${spec.tag} (its program: ${names.script}).`,
-    ...values.map(([k, v]) => `${k}=${quoteArgv([v])}`),
-    "",
-  ].join("\n");
-}
-
-/** Paths, one a line: the keeper's lists. A path with a newline in it would be two, so none may have one. */
-function lines(paths: string[]): string {
-  const bad = paths.find((p) => p.includes("\n"));
-  if (bad !== undefined) throw new InternalError(`${JSON.stringify(bad)} has a newline in it`, "build the keeper's settings");
-  return paths.join("\n");
+  return renderSettings(`Settings of the pulumi-shared-tunnel keeper for ${spec.tag} (its program: ${names.script}).`, values);
 }
 
 /** A name in the state directory that belongs to `tag` (no path, not another tag's): the only kind the keeper removes. */
@@ -103,4 +93,9 @@ function ownFile(tag: string, name: string): string {
 /** The argv file's content (`set -- ...`, quoted by the one quoting function): the ssh the keeper runs next. */
 export function buildKeeperArgvFile(sshArgv: readonly string[]): string {
   return `set -- ${quoteArgv(sshArgv)}\n`;
+}
+
+/** A list in the keeper's settings (see settingsList). */
+function list(items: string[]): string {
+  return settingsList(items, "build the keeper's settings");
 }
