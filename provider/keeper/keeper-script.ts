@@ -21,6 +21,8 @@ export function keeperFileNames(tag: string) {
     argv: `${tag}.argv`,
     /** key=value lines the keeper rewrites (by rename) at each start and exit: see parseKeeperStatus. */
     status: `${tag}.status`,
+    /** Present while the guard (guard/guard.py) holds the forward paused: the reason, one line. Written by the guard only. */
+    paused: `${tag}.paused`,
   };
 }
 
@@ -77,6 +79,7 @@ export function buildKeeperSettings(spec: KeeperSpec): string {
     ["deadline_file", at(names.deadline)],
     ["timer_name", at(`${spec.tag}.timer`)],
     ["argv_file", at(names.argv)],
+    ["paused_file", at(names.paused)],
     ["secrets", list(secrets)],
     ["mine", list(mine)],
   ];

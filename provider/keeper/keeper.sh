@@ -4,7 +4,7 @@
 # to <dir>/<tag>.keeper and started as `sh <dir>/<tag>.keeper`, the argv it is found by. What is
 # particular to the tunnel is in its settings, <dir>/<tag>.keeper.env beside it, written by
 # buildKeeperSettings (every value quoted by quoteArgv): log, status, policy_file, deadline_file,
-# timer_name, argv_file, and two lists of paths, one a line: secrets (removed whenever the keeper
+# timer_name, argv_file, paused_file, and two lists of paths, one a line: secrets (removed whenever the keeper
 # ends) and mine (removed at the deadline).
 # shellcheck disable=SC2154 # those variables: the settings file assigns them
 umask 077
@@ -18,7 +18,7 @@ rm_lines() { (IFS=$nl; set -f; rm -f -- $1); }
 # Set just before the one exit that leaves the secrets to create (see keeper-script.ts).
 keep_secrets=0
 trap '[ "$keep_secrets" = 1 ] || rm_lines "$secrets"' EXIT
-child='' timer='' stopping=0 expired=0 restarts=0 last_restart='' last_exit='' last_error='' fails=0 quick=0 n=0
+child='' pausing=0 timer='' stopping=0 expired=0 restarts=0 last_restart='' last_exit='' last_error='' fails=0 quick=0 n=0
 save() {
   printf 'keeper_pid=%s\nssh_pid=%s\nstate=%s\nrestarts=%s\nlast_restart=%s\nlast_exit=%s\nlast_error=%s\n' \
     "$$" "$child" "$1" "$restarts" "$last_restart" "$last_exit" "$last_error" >"$status.new" && mv -f "$status.new" "$status"
@@ -49,6 +49,27 @@ run_report() {
     END { print a + 0; print e }' "$log" 2>/dev/null
 }
 on_stop() { stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; }
+# The guard (guard/guard.py) writes $paused_file when the gate in front of this forward fails,
+# removes it when the gate holds again, and signals USR2 both times: the child (ssh, or the
+# pause's sleep) stops, and the loop looks at the file again.
+# shellcheck disable=SC2317 # called by the USR2 trap
+on_wake() { { [ "$pausing" = 1 ] || [ -e "$paused_file" ]; } && [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; }
+# Waits while the guard holds this forward paused; its reason becomes last_error.
+wait_unpaused() {
+  while [ "$stopping" = 0 ] && [ -e "$paused_file" ]; do
+    { IFS= read -r why <"$paused_file"; } 2>/dev/null || why='its gate'
+    last_error="paused by the guard: $why"
+    # Create still waits for its first start: it fails with this reason, and may retry.
+    if ! [ -e "$policy_file" ]; then keep_secrets=1; save exited; kill_timer; exit 1; fi
+    save paused
+    pausing=1
+    sleep 1 &
+    child=$!
+    [ "$stopping" = 1 ] && kill -TERM "$child" 2>/dev/null
+    wait_child
+    child='' pausing=0
+  done
+}
 kill_timer() {
   [ -n "$timer" ] || return 0
   pkill -TERM -P "$timer" 2>/dev/null; kill -TERM "$timer" 2>/dev/null; timer=
@@ -64,9 +85,12 @@ arm_timer() {
 }
 trap on_stop TERM INT HUP
 trap arm_timer USR1
+trap on_wake USR2
 save starting
 arm_timer
 while [ "$stopping" = 0 ]; do
+  wait_unpaused
+  [ "$stopping" = 1 ] && break
   n=$((n + 1))
   echo "pst-keeper: start $n" >>"$log"
   # Sourced at the top level: its set -- replaces this script's arguments (the last good ones stay if it is gone).
@@ -76,6 +100,8 @@ while [ "$stopping" = 0 ]; do
   "$@" &
   child=$!
   [ "$stopping" = 1 ] && kill -TERM "$child" 2>/dev/null
+  # Paused between the look above and this start: the guard's signal may have come too early.
+  [ -e "$paused_file" ] && kill -TERM "$child" 2>/dev/null
   # The bookkeeping runs while ssh connects.
   [ "$n" -gt 1 ] && restarts=$((restarts + 1)) last_restart=$(date +%s)
   save running
@@ -83,6 +109,8 @@ while [ "$stopping" = 0 ]; do
   wait_child
   child='' last_exit=$st
   [ "$stopping" = 1 ] && break
+  # Stopped by the guard: not a failure; wait_unpaused holds the next start (or ends a first one).
+  [ -e "$paused_file" ] && continue
   { IFS= read -r authed; IFS= read -r last_error; } <<EOF
 $(run_report "$n")
 EOF

@@ -13,7 +13,8 @@ export interface KeeperStatus {
   keeperPid: number;
   /** The ssh running now; undefined while backing off, starting, or after the keeper's last exit. */
   sshPid?: number;
-  state: "starting" | "running" | "backoff" | "exited";
+  /** paused: the guard stopped ssh because the gate in front of it failed (lastError says why). */
+  state: "starting" | "running" | "backoff" | "paused" | "exited";
   /** Starts after the first. */
   restarts: number;
   /** Unix seconds of the last restart. */
@@ -37,7 +38,7 @@ export function parseKeeperStatus(text: string): KeeperStatus | undefined {
   const num = (k: string) => (/^\d+$/.test(v.get(k) ?? "") ? Number(v.get(k)) : undefined);
   const keeperPid = num("keeper_pid");
   const state = v.get("state");
-  if (keeperPid === undefined || !["starting", "running", "backoff", "exited"].includes(state ?? "")) return undefined;
+  if (keeperPid === undefined || !["starting", "running", "backoff", "paused", "exited"].includes(state ?? "")) return undefined;
   return {
     keeperPid,
     state: state as KeeperStatus["state"],
