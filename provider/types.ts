@@ -199,4 +199,9 @@ export interface FirewallOutputs extends Omit<FirewallInputs, "expiresAt">, Expi
    * left out of `rules` and `sources`, so the next up re-adds them in place; update clears it.
    */
   drift?: string;
+  /**
+   * Set by refresh when no guard runs on the tunnel host (killed, or its host rebooted): nothing
+   * fails closed if the gate is removed. The next up's update starts it again and clears this.
+   */
+  guardMissing?: boolean;
 }

@@ -1,5 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { ValidationError } from "../errors";
+import { FirewallError, ValidationError } from "../errors";
+import { findGuard, guardGate, guardFileNames, netnsOf, readGuardStatus, releaseGate } from "../guard/guard";
+import { quoteArgv } from "../host/quote";
+import type { Runner } from "../host/runner";
 import { createRules, deleteRules, inspectRules, openBackend, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
 import { backendKind } from "../firewall/registry";
 import { withRunner } from "../host/open-runner";
@@ -48,6 +51,8 @@ export const firewallProvider = {
     );
     const meant = knownRulesFor(news);
     if (meant && olds.rules && !sameRulesOn(olds.backend, olds.rules, meant)) changed.push("rules");
+    // Refresh found no guard running: update starts it (the rules stay as they are).
+    if (olds.guardMissing) changed.push("guard");
     return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p)), deleteBeforeReplace: true };
   },
 
@@ -67,9 +72,13 @@ export const firewallProvider = {
             inputs,
             gated && gated.preflight !== false ? () => preflightTunnel(runner, gated, inputs.gatesForwardsOf) : undefined,
           );
+          await guardOrUndo(runner, { ...inputs, ...made, requestedBackend: inputs.backend ?? "auto" });
           return { outs: made, spec: specForFirewall({ ...made, gatesForwardsOf: inputs.gatesForwardsOf }) };
         },
-        (made) => deleteRules(runner, { ...inputs, ...made, requestedBackend: inputs.backend ?? "auto" }),
+        async (made) => {
+          await releaseGate(runner, made.ruleTag);
+          await deleteRules(runner, { ...inputs, ...made, requestedBackend: inputs.backend ?? "auto" });
+        },
       );
     });
     return { id: outs.ruleTag, outs: { ...inputs, ...outs, requestedBackend: inputs.backend ?? "auto" } };
@@ -92,10 +101,11 @@ export const firewallProvider = {
       // Refresh reads every rule resource at once: they share one listing of the firewall.
       const shared = sharedReads(runner);
       const { effective, ineffective } = await inspectRules(shared, props);
-      if (effective.length + ineffective.length > 0) return { effective, problems: ineffective.map((r) => `${describeRule(r)}: ${r.why}`) };
+      if (effective.length + ineffective.length > 0)
+        return { effective, problems: ineffective.map((r) => `${describeRule(r)}: ${r.why}`), guarded: await guardWatches(runner, props.ruleTag) };
       // A keeper backing off (its ssh dead, the gateway away) is the forward too: it listens again when the gateway is back.
       if (await gatedForwardLives(shared, props.ruleTag, props.gatesForwardsOf)) {
-        return { effective, problems: ["none of its rules is on the host, while the forward it gates still runs"] };
+        return { effective, problems: ["none of its rules is on the host, while the forward it gates still runs"], guarded: true };
       }
       // Gone (expired, or removed by hand): a watchdog still waiting would have nothing left to do.
       await stopWatchdog(runner, props.ruleTag);
@@ -110,9 +120,20 @@ export const firewallProvider = {
           ? `its rules are gone while the forward it gates still runs, so the trusted sources are shut out. pulumi up puts them back`
           : `the gate does not keep other sources out: ${found.problems.join("; ")}. pulumi up puts it back`;
     if (drift) await log.warning(drift);
+    if (!found.guarded)
+      await log.warning(
+        "no guard watches this gate on the tunnel host (killed, or the host restarted): if the gate is removed, nothing pauses the forward. pulumi up starts the guard again",
+      );
+    const guardMissing = found.guarded ? {} : { guardMissing: true };
     return {
       id,
-      props: { ...withoutDrift(props), rules: found.effective, sources: found.effective.map((r) => r.source), ...(drift ? { drift } : {}) },
+      props: {
+        ...withoutDrift(props),
+        rules: found.effective,
+        sources: found.effective.map((r) => r.source),
+        ...(drift ? { drift } : {}),
+        ...guardMissing,
+      },
     };
   },
 
@@ -133,6 +154,7 @@ export const firewallProvider = {
       for (const rule of wanted) if (!effective.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.add(rule, olds.ruleTag);
       for (const rule of [...effective, ...ineffective])
         if (!wanted.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.remove(rule, olds.ruleTag);
+      await guardGate(runner, olds.ruleTag, olds.backend, wanted);
       // The watchdog's script names the rules it removes, so new sources mean restarting it.
       const spec = specForFirewall({ ...olds, rules: wanted, gatesForwardsOf });
       return updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && !sameRulesOn(olds.backend, olds.rules, wanted));
@@ -165,10 +187,42 @@ export const firewallProvider = {
       // Cancel the pending expiry first, so the watchdog and this delete never race.
       await stopWatchdog(runner, props.ruleTag);
       await stopGatedForwards(runner, props.ruleTag, props.gatesForwardsOf);
+      // Before the rules: the guard would otherwise see them go and pause what is already stopped.
+      await releaseGate(runner, props.ruleTag);
       await deleteRules(runner, props);
     });
   },
 } satisfies pulumi.dynamic.ResourceProvider<FirewallInputs, FirewallOutputs>;
+
+/**
+ * Records the new rules' gate and has the guard judge it; when no guard comes up, or it finds the
+ * gate open the moment it was made, the rules go again and create fails with the reason.
+ */
+async function guardOrUndo(runner: Runner, state: FirewallOutputs): Promise<void> {
+  let verdict: string;
+  try {
+    verdict = await guardGate(runner, state.ruleTag, state.backend, state.rules);
+  } catch (err) {
+    await releaseGate(runner, state.ruleTag);
+    await deleteRules(runner, state);
+    throw err;
+  }
+  if (verdict === "holds") return;
+  await releaseGate(runner, state.ruleTag);
+  await deleteRules(runner, state);
+  throw new FirewallError(`the gate was added but keeps nobody out: ${verdict}`, {
+    what: "check the new gate with the guard",
+    where: runner.where,
+    command: quoteArgv(["cat", "--", guardFileNames(await netnsOf(runner)).status]),
+    hint: "something on the tunnel host bypasses or disables the gate (ufw inactive or allowing by default, another accept first): fix that, then pulumi up again",
+  });
+}
+
+/** Whether the host's guard runs and has this rule's gate among those it judges (only root's state directory has one). */
+async function guardWatches(runner: Runner, ruleTag: string): Promise<boolean> {
+  const status = await readGuardStatus(runner);
+  return status !== undefined && status.gates.has(ruleTag) && (await findGuard(runner, { fresh: false })) === status.pid;
+}
 
 /** The inputs as diff compares them, with defaults filled in. */
 function comparable(values: FirewallInputs, backend: string | undefined, expiresAt: string | undefined): Record<string, unknown> {
@@ -194,7 +248,7 @@ function knownRulesFor(news: FirewallInputs): FirewallRule[] | undefined {
 
 /** State without the drift a refresh reported (update has just repaired it). */
 function withoutDrift(state: FirewallOutputs): FirewallOutputs {
-  const { drift: _d, ...rest } = state;
+  const { drift: _d, guardMissing: _g, ...rest } = state;
   return rest;
 }
 

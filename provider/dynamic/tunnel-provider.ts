@@ -97,9 +97,10 @@ export const tunnelProvider = {
       const found = await refreshTunnel(runner, props);
       if (!found && props.keeperPid === undefined) await stopWatchdog(runner, props.tag);
       if (!found) return undefined;
-      const { drift: _old, ...rest } = found;
+      const { drift: paused, ...rest } = found;
       // Refresh reads every resource at once: the firewall listings are shared with the rule's read.
-      const drift = props.gateTag && !isUnknown(props.gateTag) ? await gateDrift(sharedReads(runner), props.gateTag) : undefined;
+      const gate = props.gateTag && !isUnknown(props.gateTag) ? await gateDrift(sharedReads(runner), props.gateTag) : undefined;
+      const drift = [gate, paused].filter((d) => d !== undefined).join("; ");
       const next: TunnelOutputs = drift ? { ...rest, drift } : rest;
       return next;
     });

@@ -1,5 +1,6 @@
 import type { Runner } from "../host/runner";
 import { ownerPrefix, type TagOwner } from "../tag";
+import { gateRecordName } from "../guard/guard";
 import { allTunnelFileNames } from "../tunnel/tunnel-files";
 import type { ExpiryArgs, ExpiryOutputs, FirewallOutputs, TunnelOutputs } from "../types";
 import { armWatchdog, formatDeadline, resolveDeadline, stopWatchdog } from "./watchdog";
@@ -10,11 +11,12 @@ export function specForTunnel(state: Pick<TunnelOutputs, "tag" | "pid" | "proces
   return { tag: state.tag, process: { pid: state.pid, startTicks: state.processStartTicks, tag: state.tag }, files: allTunnelFileNames(state.tag) };
 }
 
-/** A FirewallAllow's watchdog: a gated forward first (if any), then the rules. */
+/** A FirewallAllow's watchdog: a gated forward first (if any), then the rules, then the gate's record (the guard leaves with the last). */
 export function specForFirewall(state: Pick<FirewallOutputs, "ruleTag" | "backend" | "rules" | "gatesForwardsOf">): WatchdogSpec {
   return {
     tag: state.ruleTag,
     rules: { backend: state.backend, rules: state.rules },
+    files: [gateRecordName(state.ruleTag)],
     ...(state.gatesForwardsOf ? { forwardsOf: state.gatesForwardsOf } : {}),
   };
 }

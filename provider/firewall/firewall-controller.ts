@@ -1,4 +1,5 @@
 import { FirewallError, InternalError } from "../errors";
+import { releaseGate } from "../guard/guard";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { makeTag, ownerPrefix } from "../tag";
@@ -90,7 +91,7 @@ export async function createRules(
   const backend = await openBackend(runner, inputs.backend);
   await backend.ensureReady();
   await beforeApply?.();
-  await reapRuleOrphans(backend, ownerPrefix(inputs));
+  await reapRuleOrphans(runner, backend, ownerPrefix(inputs));
   const ruleTag = makeTag(inputs, now);
   const rules = rulesFor(inputs);
   const added: FirewallRule[] = [];
@@ -112,9 +113,11 @@ export async function createRules(
  * (pulumi killed mid-create): create runs only when the state holds no rules for the resource,
  * so any rule carrying its owner prefix is one of those.
  */
-async function reapRuleOrphans(backend: FirewallBackend, prefix: string): Promise<void> {
+async function reapRuleOrphans(runner: Runner, backend: FirewallBackend, prefix: string): Promise<void> {
   for (const { comment, ...rule } of await backend.list()) {
-    if (comment.startsWith(prefix)) await backend.remove(rule, comment);
+    if (!comment.startsWith(prefix)) continue;
+    await releaseGate(runner, comment);
+    await backend.remove(rule, comment);
   }
 }
 

@@ -4,6 +4,7 @@ import { watchdogFileNames } from "../expiry/watchdog-script";
 import { sweepStaleSecrets } from "../tunnel/sweep-secrets";
 import { stateDirs } from "../state/state-dir";
 import { stopKeeper } from "../keeper/keeper";
+import { releaseGate } from "../guard/guard";
 import { keeperFileNames } from "../keeper/keeper-script";
 import type { ParsedTag } from "../tag";
 import { listGatePairings } from "../state/gate-pairing";
@@ -67,7 +68,7 @@ async function reapUnit(runner: Runner, members: Found[], unit: string, dryRun: 
     rows.push(
       leftAlone
         ? { unit, ...describeRule(r), action: `left alone: the ${leftAlone.kind} ${leftAlone.tag} of its unit was left running` }
-        : { unit, ...(await reapRule(r, dryRun)) },
+        : { unit, ...(await reapRule(runner, r, dryRun)) },
     );
   }
   return rows;
@@ -105,8 +106,10 @@ function describeRule(r: FoundRule): Pick<ReapRow, "kind" | "tag" | "what"> {
   return { kind: "rule", tag: r.tag.tag, what };
 }
 
-async function reapRule(r: FoundRule, dryRun: boolean): Promise<Omit<ReapRow, "unit">> {
+async function reapRule(runner: Runner, r: FoundRule, dryRun: boolean): Promise<Omit<ReapRow, "unit">> {
   if (dryRun) return { ...describeRule(r), action: "would remove" };
+  // Its gate's record first: the guard would otherwise pause what the rows above stopped; with the last, the guard goes.
+  await releaseGate(runner, r.tag.tag);
   await r.backend.remove(r.rule, r.tag.tag);
   return { ...describeRule(r), action: "removed" };
 }

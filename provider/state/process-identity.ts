@@ -102,8 +102,8 @@ export interface ListedProcess {
   argv: string[];
 }
 
-/** The process names ours run as: forwards are `ssh`; keepers, their timers and watchdogs are `sh`. */
-export type OurProcessName = "sh" | "ssh";
+/** The process names ours run as: forwards are `ssh`; keepers, their timers and watchdogs are `sh`; the guard is `python3`. */
+export type OurProcessName = "sh" | "ssh" | "python3";
 
 /**
  * Every process named `name` (pgrep -x) that is ours by owner (ownedByUs), with its argv read from
@@ -130,7 +130,7 @@ const snapshots = recentlyShared<(ListedProcess & { name: OurProcessName })[]>(S
 const LIST = [
   UID_OF,
   'uid "/proc/$$/status"; echo "self $u"',
-  'for n in sh ssh; do for p in $(pgrep -x -- "$n"); do',
+  'for n in sh ssh python3; do for p in $(pgrep -x -- "$n"); do',
   '  cd "/proc/$p" 2>/dev/null && uid status && [ -n "$u" ] || continue',
   '  printf "%s %s %s " "$n" "$p" "$u"; base64 -w0 cmdline 2>/dev/null; echo',
   "done; done",
@@ -146,7 +146,7 @@ export function parseProcessList(text: string): (ListedProcess & { name: OurProc
   const lines = text.split("\n");
   const self = /^self (\d+)$/.exec(lines[0])?.[1];
   return lines.flatMap((line) => {
-    const m = /^(sh|ssh) (\d+) (\d+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
+    const m = /^(sh|ssh|python3) (\d+) (\d+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
     if (!m || !ownedByUs(Number(m[3]), self === undefined ? undefined : Number(self))) return [];
     return [{ name: m[1] as OurProcessName, pid: Number(m[2]), argv: splitCmdline(Buffer.from(m[4], "base64").toString("utf8")) }];
   });

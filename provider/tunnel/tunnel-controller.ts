@@ -9,6 +9,7 @@ import { diagnoseThroughHops } from "../ssh/diagnose-hops";
 import { buildForwardArgv, describeTarget, type GatewayEndpoint } from "../ssh/forward-argv";
 import { makeTag, ownerPrefix, parseTag } from "../tag";
 import { writeGatePairing } from "../state/gate-pairing";
+import { wakeGuard } from "../guard/guard";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { formatHostPort, sameAddress } from "../validation/net";
 import { readProcessIdentity } from "../state/process-identity";
@@ -59,6 +60,8 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     if (first.kind === "exited") return throwStartFailure(runner, argv, first.status?.lastExit, files.logFile, gw, inputs, listen);
     if (first.kind === "timeout") throw notOurs(runner, listen, inputs.bindPort, first.seen, files.logFile);
     await setRestartPolicy(runner, dir, tag, inputs.restart ?? "always");
+    // The guard judges this forward's gate now, not at its next look: a gate already open pauses it at once.
+    if (inputs.gateTag !== undefined) await wakeGuard(runner);
     // The keeper reads the policy when ssh exits: one that exited just before it was written has ended for good.
     if (!(await readKeeper(runner, first.keeper.pid, first.keeper.startTicks, tag)))
       await throwStartFailure(runner, argv, undefined, files.logFile, gw, inputs, listen);
@@ -112,6 +115,10 @@ export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promi
   delete next.lastError;
   if (status?.lastRestart !== undefined) next.lastRestartAt = new Date(status.lastRestart * 1000).toISOString();
   if (status?.lastError !== undefined) next.lastError = status.lastError;
+  delete next.drift;
+  // The guard failed it closed: said as drift, so refresh warns and the stack shows why it does not listen.
+  if (status?.state === "paused")
+    next.drift = `${status.lastError ?? "paused by the guard"}; pulumi up puts the gate back, and the forward comes back by itself`;
   return next;
 }
 

@@ -1,0 +1,198 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CommandFailedError } from "../errors";
+import { quoteArgv } from "../host/quote";
+import type { Runner } from "../host/runner";
+import { writePrivateFile } from "../state/private-file";
+import { listProcesses, stillRunningAs, waitForExit, type ListedProcess } from "../state/process-identity";
+import { stateDir } from "../state/state-dir";
+import { waitFor } from "../state/wait-for";
+import { assertTag } from "../tag";
+import type { FirewallBackendName, FirewallRule } from "../types";
+import { parseCidr } from "../validation/net";
+
+/**
+ * The guard: one process per tunnel host (guard.py, root, in root's state directory) that fails
+ * closed when something other than us removes or bypasses a gate: it pauses the forwards the
+ * gate is paired with (state/gate-pairing.ts) until the gate holds again. Every FirewallAllow
+ * records its gate (`<rule tag>.gate`) and makes sure the guard runs; the last one to go stops
+ * it. This module is the guard's only caller; the guard itself never writes a rule.
+ */
+
+/**
+ * The guard's files in the state directory, per network namespace: the state directory is the
+ * filesystem's, shared by every namespace (containers, the lab's hosts), while a firewall, and so
+ * a guard, belongs to one. Its argv `python3 -I <dir>/pst-guard.<ns>.py` is how it is found.
+ */
+export function guardFileNames(netns: string) {
+  const base = `pst-guard.${netns}`;
+  return { program: `${base}.py`, verdicts: `${base}.verdicts.py`, settings: `${base}.json`, status: `${base}.status` };
+}
+
+const netnsCache = new WeakMap<Runner, Promise<string>>();
+
+/** The inode number of the network namespace the runner's commands run in (`net:[N]`). */
+export function netnsOf(runner: Runner): Promise<string> {
+  let found = netnsCache.get(runner);
+  if (!found) {
+    found = runner.run(["readlink", "/proc/self/ns/net"]).then((r) => {
+      const id = /^net:\[(\d+)\]$/.exec(r.stdout.trim())?.[1];
+      if (!id)
+        throw new CommandFailedError({
+          what: "read the tunnel host's network namespace",
+          where: runner.where,
+          command: "readlink /proc/self/ns/net",
+          exitCode: r.exitCode,
+          stderr: r.stderr || r.stdout,
+        });
+      return id;
+    });
+    netnsCache.set(runner, found);
+  }
+  return found;
+}
+
+async function guardFiles(runner: Runner) {
+  const dir = await stateDir(runner);
+  const names = guardFileNames(await netnsOf(runner));
+  return Object.fromEntries(Object.entries(names).map(([k, v]) => [k, `${dir}/${v}`])) as ReturnType<typeof guardFileNames>;
+}
+
+const PROGRAM = readFileSync(join(__dirname, "guard.py"), "utf8");
+const VERDICTS = readFileSync(join(__dirname, "gate-verdicts.py"), "utf8");
+/** Long enough for a guard's first check on a busy host (one listing per backend). */
+const START_MS = 10_000;
+
+/** Forces the guard to poll instead of following `nft monitor` (tests; hosts whose events cannot be trusted). */
+const GUARD_POLL_ENV = "PULUMI_SHARED_TUNNEL_GUARD_POLL";
+
+/** The gate record's name: what guard.py reads to judge the gate. */
+export function gateRecordName(ruleTag: string): string {
+  return `${assertTag(ruleTag)}.gate`;
+}
+
+/**
+ * The record guard.py reads: backend, port, protocol, the address families the rules use
+ * (which listings to read) and the sources (ufw: whose accepts are ours).
+ * @internal exported for its unit tests
+ */
+export function renderGateRecord(netns: string, backend: FirewallBackendName, rules: readonly FirewallRule[]): string {
+  const familyOf = (source: string) => {
+    const cidr = parseCidr(source);
+    return typeof cidr !== "string" && cidr.address.kind() === "ipv6" ? "ip6" : "ip";
+  };
+  const families = [...new Set(rules.map((r) => familyOf(r.source)))].sort();
+  const [first] = rules;
+  return `${JSON.stringify({ netns, backend, port: first?.port, protocol: first?.protocol ?? "tcp", families, sources: rules.map((r) => r.source) })}\n`;
+}
+
+/** What the guard last wrote to its status file. */
+export interface GuardStatus {
+  pid: number;
+  mode: string;
+  checks: number;
+  /** Rule tag to "holds" or why the gate keeps nobody out. */
+  gates: Map<string, string>;
+}
+
+/** @internal exported for its unit tests */
+export function parseGuardStatus(text: string): GuardStatus | undefined {
+  const value = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(text)?.[1];
+  const pid = Number(value("pid"));
+  if (!Number.isInteger(pid) || pid < 1) return undefined;
+  const gates = new Map<string, string>();
+  for (const m of text.matchAll(/^gate (\S+) (.*)$/gm)) gates.set(m[1], m[2]);
+  return { pid, mode: value("mode") ?? "", checks: Number(value("checks") ?? 0), gates };
+}
+
+/** Running guards among `python3` processes: argv exactly `python3 -I <program>`. */
+function parseGuardList(processes: readonly ListedProcess[], program: string): number[] {
+  return processes.filter(({ argv }) => argv.length === 3 && argv[0] === "python3" && argv[1] === "-I" && argv[2] === program).map((p) => p.pid);
+}
+
+/** The running guard's pid, or undefined; `fresh: false` takes the host's shared listing (refresh reads many rules at once). */
+export async function findGuard(runner: Runner, options: { fresh: boolean } = { fresh: true }): Promise<number | undefined> {
+  return parseGuardList(await listProcesses(runner, "python3", options), (await guardFiles(runner)).program)[0];
+}
+
+/** The guard's last status, when a guard wrote one. */
+export async function readGuardStatus(runner: Runner): Promise<GuardStatus | undefined> {
+  const r = await runner.run(["cat", "--", (await guardFiles(runner)).status]);
+  return r.exitCode === 0 ? parseGuardStatus(r.stdout) : undefined;
+}
+
+/**
+ * Records the rule's gate and makes sure a guard runs and has judged it: a running guard is told
+ * to look again (SIGHUP), else one is started. Returns the guard's verdict on this gate ("holds",
+ * or why not). Throws naming the command when no guard comes up.
+ */
+export async function guardGate(runner: Runner, ruleTag: string, backend: FirewallBackendName, rules: readonly FirewallRule[]): Promise<string> {
+  const dir = await stateDir(runner);
+  const files = await guardFiles(runner);
+  await writePrivateFile(runner, `${dir}/${gateRecordName(ruleTag)}`, renderGateRecord(await netnsOf(runner), backend, rules));
+  const start = ["sh", "-c", 'setsid -f python3 -I "$1" </dev/null >/dev/null 2>&1', "sh", files.program];
+  let stderr = "";
+  // Twice: a guard that found no gate left may end just as this one is recorded.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const before = await readGuardStatus(runner);
+    const running = await findGuard(runner);
+    if (running !== undefined) await runner.run(["kill", "-HUP", String(running)]);
+    else {
+      await writePrivateFile(runner, files.verdicts, VERDICTS);
+      await writePrivateFile(runner, files.settings, `${JSON.stringify({ poll: process.env[GUARD_POLL_ENV] === "1" })}\n`);
+      await writePrivateFile(runner, files.program, PROGRAM);
+      const started = await runner.run(start, { timeoutMs: 20_000 });
+      stderr = started.stderr;
+    }
+    const verdict = await waitFor(async () => {
+      const now = await readGuardStatus(runner);
+      const fresh = now && (now.pid !== before?.pid || now.checks > before.checks);
+      return fresh && (await findGuard(runner)) === now.pid ? now.gates.get(ruleTag) : undefined;
+    }, START_MS);
+    if (verdict !== undefined) return verdict;
+  }
+  throw new CommandFailedError({
+    what: "start the gate's guard",
+    where: runner.where,
+    command: quoteArgv(start),
+    exitCode: undefined,
+    stderr: stderr || `no guard judged the gate ${ruleTag} within ${START_MS / 1000} s`,
+    hint: `the tunnel host needs python3 (and nft or iptables); ${files.status} and the guard's own run (python3 -I ${files.program}) say more`,
+  });
+}
+
+/** Tells a running guard to look again now (a forward was just paired with a gate). */
+export async function wakeGuard(runner: Runner): Promise<void> {
+  const running = await findGuard(runner);
+  if (running !== undefined) await runner.run(["kill", "-HUP", String(running)]);
+}
+
+/** Drops the rule's gate record; with the last one, the guard stops and its files go. Idempotent. */
+export async function releaseGate(runner: Runner, ruleTag: string): Promise<void> {
+  const dir = await stateDir(runner);
+  await runner.run(["rm", "-f", "--", `${dir}/${gateRecordName(ruleTag)}`]);
+  // Gates of this namespace only: another namespace's (another host's) keep its own guard.
+  const mark = `"netns":"${await netnsOf(runner)}"`;
+  const left = await runner.run([
+    "sh",
+    "-c",
+    'for f in "$1"/pst.*.gate; do [ -f "$f" ] && grep -qF -- "$2" "$f" && exit 0; done; exit 1',
+    "sh",
+    dir,
+    mark,
+  ]);
+  if (left.exitCode === 0) return wakeGuard(runner);
+  await stopGuard(runner);
+}
+
+/** Stops the guard (verified to be it right before the signal) and removes its files. */
+async function stopGuard(runner: Runner): Promise<void> {
+  const files = await guardFiles(runner);
+  const pid = await findGuard(runner);
+  const still = pid === undefined ? undefined : await stillRunningAs(runner, pid, (p) => parseGuardList([p], files.program).length > 0);
+  if (pid !== undefined && still) {
+    await runner.run(["kill", "-TERM", String(pid)]);
+    if (!(await waitForExit(runner, pid, 5000, still.startTicks))) await runner.run(["kill", "-KILL", String(pid)]);
+  }
+  await runner.run(["rm", "-f", "--", ...Object.values(files)]);
+}
