@@ -1,15 +1,17 @@
 import { demoConfig } from "../support/demo-config";
 import { fetchFrom, inNs, readLab, withUfwInactive, type Lab } from "../support/lab";
 import { whileUntrustedTries } from "../support/prober";
+import { removeWhileWatched } from "../support/fail-closed";
 import { TestStack } from "../support/stack";
 import { waitFor } from "../../provider/state/wait-for";
 
 /**
  * A real GatedTunnel (the demo stack) behind the nftables and iptables gates, on a tunnel host
  * that accepts by default (ufw off), watched by traffic only:
- * - drift made by hand on the tunnel host opens the port; refresh reports it (a warning, and the
- *   rule's `drift` output), and the next up puts the gate back in place without touching the
- *   running forward: then an untrusted client that keeps trying never gets in, the trusted one does;
+ * - drift made by hand on the tunnel host would open the port: the guard pauses the forward within
+ *   1 s (an untrusted client trying every 100 ms is never let in later than that); refresh reports
+ *   it (warnings, the rule's `drift` output, the forward paused), the next up puts the gate back,
+ *   and the forward comes back by itself: then the untrusted client never gets in, the trusted one does;
  * - at destroy and at expiry the forward stops before the gate goes: an untrusted client that
  *   keeps trying the whole time never once gets through (the other order opens the port to all).
  */
@@ -133,31 +135,34 @@ describe("ufw off (the tunnel host accepts by default): a GatedTunnel behind a g
       expect(await fetchFrom(lab.nsUc, url)).toBeUndefined();
     });
 
-    test.each(drifts)("$name: the port is open; refresh reports it, up puts the gate back around the same forward", async (drift) => {
-      try {
-        await drift.make(port);
-        // The drift is real: the untrusted client reaches the service.
-        expect(await fetchFrom(lab.nsUc, url)).toBe(REACHED);
-        const refreshed = await stack.okWithLog("refresh");
-        expect(refreshed.outputs).toMatchObject({ update: 1 });
-        expect(refreshed.log).toMatch(/warning: the gate does not keep other sources out: .*pulumi up puts it back/);
-        const state = await ruleState(stack);
-        expect(state.drift).toEqual(expect.stringContaining("does not keep other sources out"));
-        expect(state.sources).toEqual([]);
-        await stack.ok("up");
-        // Same forward: restored in place, not re-created.
-        expect((await stack.ok("outputs")).pid).toBe(outputs.pid);
-        expect((await ruleState(stack)).drift).toBeUndefined();
-        let trusted: string | undefined;
-        await whileUntrustedTries(lab.nsUc, target, async () => {
-          trusted = await fetchFrom(lab.nsTc, url);
+    test.each(drifts)(
+      "$name: the guard closes the port within 1 s; refresh reports it, up puts the gate back and the forward returns",
+      async (drift) => {
+        try {
+          const removal = await removeWhileWatched(lab, url, target[0], () => drift.make(port));
+          expect(removal.late).toEqual([]);
+          expect(removal.report.attempts).toBeGreaterThan(10);
+          const refreshed = await stack.okWithLog("refresh");
+          expect(refreshed.outputs.update).toBeGreaterThanOrEqual(1);
+          expect(refreshed.log).toMatch(/warning: the gate does not keep other sources out: .*pulumi up puts it back/);
+          expect(refreshed.log).toMatch(/paused by the guard: /);
+          const state = await ruleState(stack);
+          expect(state.drift).toEqual(expect.stringContaining("does not keep other sources out"));
+          expect(state.sources).toEqual([]);
+          let trusted: string | undefined;
+          await whileUntrustedTries(lab.nsUc, target, async () => {
+            await stack.ok("up");
+            // Back by itself once the guard has seen the gate in place: same keeper, a new ssh.
+            trusted = await waitFor(async () => fetchFrom(lab.nsTc, url), 10_000);
+            expect((await ruleState(stack)).drift).toBeUndefined();
+          });
+          expect(trusted).toBe(REACHED);
           expect(await stack.ok("refresh")).not.toHaveProperty("update");
-        });
-        expect(trusted).toBe(REACHED);
-      } finally {
-        await drift.cleanUp?.(port);
-      }
-    });
+        } finally {
+          await drift.cleanUp?.(port);
+        }
+      },
+    );
 
     test("destroy: the forward stops before the gate goes; the untrusted client never once gets in", async () => {
       expect(await fetchFrom(lab.nsTc, url)).toBe(REACHED);

@@ -16,6 +16,8 @@ const DRIVER = path.join(ROOT, "dist/scripts/pulumi-stack.js");
 export class TestStack {
   readonly backend = mkdtempSync(path.join(tmpdir(), "pst-state-"));
   private readonly runner = new LocalRunner();
+  /** More environment for this stack's pulumi runs (a provider setting a test needs, e.g. the guard's forced polling). */
+  readonly extraEnv: Record<string, string> = {};
 
   /** `netns`: run pulumi itself inside that namespace (local mode: pulumi on the tunnel host). */
   /** `dir`: the project (default: the repo root's demo stack). */
@@ -56,7 +58,7 @@ export class TestStack {
 
   /** The environment that points pulumi at this stack's own backend. */
   env(): Record<string, string> {
-    return { PULUMI_BACKEND_URL: `file://${this.backend}`, PULUMI_HOME: path.join(this.backend, ".home") };
+    return { PULUMI_BACKEND_URL: `file://${this.backend}`, PULUMI_HOME: path.join(this.backend, ".home"), ...this.extraEnv };
   }
 
   /**

@@ -10,10 +10,25 @@ const ROOT = path.resolve(__dirname, "../../..");
 const PROVIDER = path.join(ROOT, "provider");
 
 /** Lowest first. A module may import its own folder, the shared leaves, and folders before its own. */
-const LAYERS = ["host", "validation", "state", "listener", "ssh", "firewall", "keeper", "tunnel", "expiry", "reap", "cli", "dynamic", "resources"];
+const LAYERS = [
+  "host",
+  "validation",
+  "state",
+  "guard",
+  "listener",
+  "ssh",
+  "firewall",
+  "keeper",
+  "tunnel",
+  "expiry",
+  "reap",
+  "cli",
+  "dynamic",
+  "resources",
+];
 /** Files at provider/ top level that every layer may import. */
 const LEAVES = ["errors", "types", "tag", "retry", "recently-shared"];
-const BELOW_PULUMI = ["host", "validation", "state", "listener", "ssh", "firewall", "keeper", "tunnel", "expiry", "reap"];
+const BELOW_PULUMI = ["host", "validation", "state", "guard", "listener", "ssh", "firewall", "keeper", "tunnel", "expiry", "reap"];
 
 interface Module {
   file: string;
