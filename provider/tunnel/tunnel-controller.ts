@@ -46,7 +46,8 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     runner.report?.(
       `starting ssh -L ${listen} to ${describeTarget(targetOf(inputs))} via ${formatHostPort(gw.host, gw.port)}, kept up by a keeper on the tunnel host`,
     );
-    const spec = { dir, tag, files: allTunnelFileNames(tag), secrets: secretTunnelFileNames(tag) };
+    const bound = { address: inputs.bindAddress, port: inputs.bindPort };
+    const spec = { dir, tag, files: allTunnelFileNames(tag), secrets: secretTunnelFileNames(tag), listen: bound };
     // A start the gateway dropped before authentication is retried (a fresh keeper each time).
     const first = await retryPreAuthDrops(
       async () => {
