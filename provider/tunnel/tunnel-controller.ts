@@ -2,6 +2,7 @@ import { CommandFailedError, OwnershipError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { buildListListenersArgv, type Listener } from "../listener/parse-ss";
+import { squatterDrift } from "../listener/port-holders";
 import { awaitFirstStart } from "../keeper/first-start";
 import { readKeeper, readKeeperStatus, setRestartPolicy, startKeeper, stopKeeper, stopKeepersOf, writeKeeperArgv } from "../keeper/keeper";
 import { retryPreAuthDrops } from "../ssh/classify-ssh-error";
@@ -91,7 +92,8 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
  * For refresh: the tunnel as it is, or undefined when it is gone. The keeper decides: while it
  * runs, the tunnel is ours, listening or backing off (pid is then the ssh holding the listener).
  * A keeper gone (killed, expired, or ended by restart "never") takes the tunnel with it, and what
- * it left (an orphaned ssh, its files) is removed here, since no delete will follow.
+ * it left (an orphaned ssh, its files) is removed here, since no delete will follow. Another
+ * process holding the tunnel's address and port is `drift`, named (squatterDrift).
  */
 export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promise<TunnelOutputs | undefined> {
   if (state.keeperPid === undefined) return (await refreshLegacyForward(runner, state)) ? state : undefined;
@@ -101,7 +103,8 @@ export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promi
     return undefined;
   }
   const status = await readKeeperStatus(runner, await stateDir(runner), state.tag);
-  const listener = (await listAllListeners(runner)).find((l) => l.port === state.bindPort && sameAddress(l.address, state.bindAddress));
+  const listeners = await listAllListeners(runner);
+  const listener = listeners.find((l) => l.port === state.bindPort && sameAddress(l.address, state.bindAddress));
   const held =
     status?.sshPid !== undefined && listener?.processes.some((p) => p.pid === status.sshPid)
       ? await readProcessIdentity(runner, status.sshPid)
@@ -111,6 +114,8 @@ export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promi
   if (ssh) Object.assign(next, { pid: ssh.pid, processStartTicks: ssh.startTicks });
   delete next.lastRestartAt;
   delete next.lastError;
+  const squat = await squatterDrift(runner, listeners, state.bindAddress, state.bindPort, ssh?.pid);
+  if (squat) next.drift = squat;
   if (status?.lastRestart !== undefined) next.lastRestartAt = new Date(status.lastRestart * 1000).toISOString();
   if (status?.lastError !== undefined) next.lastError = status.lastError;
   return next;
