@@ -44,8 +44,8 @@ function formatMessage(message: string, d: ErrorDetails): string {
  * Text from a host as it may be shown to a person: every control or format character (a terminal
  * escape sequence, a carriage return that hides what came before it, a newline that fakes a
  * "hint:" line, a bidi override that reorders what follows) becomes a visible escape (\n, \x1b, \u202e).
- * Every error message passes through here; it is the one place host text is made printable.
- * @internal exported for its unit tests
+ * Every error message passes through here, and so does refresh's drift naming another process;
+ * it is the one place host text is made printable.
  */
 export function printable(text: string): string {
   return text.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, (c) => {

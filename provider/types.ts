@@ -127,8 +127,9 @@ export interface TunnelOutputs extends Omit<TunnelInputs, "expiresAt">, ExpiryOu
   /** False while the keeper backs off with no ssh holding the listener (the tunnel is still ours). */
   listening?: boolean;
   /**
-   * With a gateTag, as of the last refresh: what was wrong with the gate on the host (its rules
-   * gone, or keeping nobody else out), in words. An output only, never diffed: the rule's up repairs it.
+   * As of the last refresh, in words: another process holding the forward's address and port (its
+   * pid, user and command), and with a gateTag what was wrong with the gate on the host (its rules
+   * gone, or keeping nobody else out). An output only, never diffed: the rule's up repairs a gate.
    */
   drift?: string;
   tag: string;

@@ -4,6 +4,7 @@ import { ValidationError } from "../errors";
 import { withRunner } from "../host/open-runner";
 import { sharedReads } from "../host/shared-reads";
 import { gateDrift } from "../tunnel/gate-check";
+import { readUnprivilegedPortStart, unprivilegedPortWarning } from "../listener/unprivileged-ports";
 import { resourceLog } from "./engine/engine-log";
 import { forwardShape } from "../tunnel/gateway-plan";
 import { rewriteGatewayFiles } from "../tunnel/prepare-gateway";
@@ -71,41 +72,48 @@ export const tunnelProvider = {
   async create(inputs: TunnelInputs): Promise<pulumi.dynamic.CreateResult<TunnelOutputs>> {
     const failures = validateTunnelInputs(inputs);
     if (failures.length) throw new ValidationError(failures);
-    const outs = await withRunner(inputs.connection, resourceLog(inputs.progressUrn).progress, async (runner) => {
+    const log = resourceLog(inputs.progressUrn);
+    const { outs, warning } = await withRunner(inputs.connection, log.progress, async (runner) => {
       // Watchdogs an older version's create left for this resource would stop its next forward.
       await stopOrphanWatchdogs(runner, inputs);
       const deadline = await resolveDeadline(runner, inputs);
       const started = await createTunnel(runner, inputs, deadline);
-      return mergeExpiry(
+      const outs = mergeExpiry(
         { ...inputs, ...started },
         { expiresAfter: inputs.expiresAfter, expiresAt: formatDeadline(deadline), requestedExpiresAt: inputs.expiresAt },
       );
+      return { outs, warning: unprivilegedPortWarning(inputs.bindPort, await readUnprivilegedPortStart(runner)) };
     });
+    if (warning) await log.warning(warning);
     return { id: outs.tag, outs };
   },
 
   /**
    * Reports the truth: a keeper gone takes the tunnel with it; one backing off is present and not
-   * listening. A gated forward's `drift` says what is wrong with its gate (an output only: the
-   * rule's own refresh and up repair it).
+   * listening. `drift` says who else holds the forward's port, and for a gated forward what is
+   * wrong with its gate (an output only: the rule's own refresh and up repair it). Both, and a
+   * port any local user may bind, are warnings too.
    */
   async read(id: string, saved?: TunnelOutputs): Promise<pulumi.dynamic.ReadResult<TunnelOutputs>> {
     const props = savedState(saved, "SharedTunnel");
     assertTunnelState(props);
     const log = resourceLog(props.progressUrn);
     const now = await withRunner(props.connection, log.progress, async (runner) => {
-      const found = await refreshTunnel(runner, props);
+      // The saved drift is the last refresh's; this one finds its own.
+      const { drift: _saved, ...current } = props;
+      const found = await refreshTunnel(runner, current);
       if (!found && props.keeperPid === undefined) await stopWatchdog(runner, props.tag);
       if (!found) return undefined;
-      const { drift: paused, ...rest } = found;
       // Refresh reads every resource at once: the firewall listings are shared with the rule's read.
       const gate = props.gateTag && !isUnknown(props.gateTag) ? await gateDrift(sharedReads(runner), props.gateTag) : undefined;
-      const drift = [gate, paused].filter((d) => d !== undefined).join("; ");
+      const { drift: squat, ...rest } = found;
+      const drift = [squat, gate].filter(Boolean).join("; ");
       const next: TunnelOutputs = drift ? { ...rest, drift } : rest;
-      return next;
+      const start = await readUnprivilegedPortStart(sharedReads(runner));
+      return { next, warning: unprivilegedPortWarning(props.bindPort, start) };
     });
-    if (now?.drift) await log.warning(now.drift);
-    return now ? { id, props: now } : {};
+    for (const warning of [now?.next.drift, now?.warning]) if (warning) await log.warning(warning);
+    return now ? { id, props: now.next } : {};
   },
 
   /** Only credentials, the expiry, the restart policy and cosmetic inputs reach here: the running ssh keeps its pid. */

@@ -4,6 +4,7 @@ import { InternalError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { renderSettings, settingsList } from "../host/sourced-settings";
 import { assertTag } from "../tag";
+import { formatHostPort, parseAddress } from "../validation/net";
 
 /** The keeper's own files, beside the tunnel's (all named with the tag, in the private state directory). */
 export function keeperFileNames(tag: string) {
@@ -38,6 +39,8 @@ export interface KeeperSpec {
    * must never outlive the forward. Each must be a file of this tag.
    */
   secrets: string[];
+  /** The forward's bind address and port: after an exit, whoever else holds them is named in last_error. */
+  listen?: { address: string; port: number };
 }
 
 /**
@@ -80,10 +83,17 @@ export function buildKeeperSettings(spec: KeeperSpec): string {
     ["timer_name", at(`${spec.tag}.timer`)],
     ["argv_file", at(names.argv)],
     ["paused_file", at(names.paused)],
+    ["listen_at", spec.listen ? ssAddress(spec.listen.address, spec.listen.port) : ""],
     ["secrets", list(secrets)],
     ["mine", list(mine)],
   ];
   return renderSettings(`Settings of the pulumi-shared-tunnel keeper for ${spec.tag} (its program: ${names.script}).`, values);
+}
+
+/** address:port as `ss -n` prints a listener's: IPv6 compressed, in brackets (the keeper compares the text). */
+function ssAddress(address: string, port: number): string {
+  const p = parseAddress(address);
+  return formatHostPort(typeof p === "string" ? address : p.toString(), port);
 }
 
 /** A name in the state directory that belongs to `tag` (no path, not another tag's): the only kind the keeper removes. */

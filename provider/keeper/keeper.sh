@@ -4,7 +4,7 @@
 # to <dir>/<tag>.keeper and started as `sh <dir>/<tag>.keeper`, the argv it is found by. What is
 # particular to the tunnel is in its settings, <dir>/<tag>.keeper.env beside it, written by
 # buildKeeperSettings (every value quoted by quoteArgv): log, status, policy_file, deadline_file,
-# timer_name, argv_file, paused_file, and two lists of paths, one a line: secrets (removed whenever the keeper
+# timer_name, argv_file, paused_file, listen_at (address:port as ss prints it), and two lists of paths, one a line: secrets (removed whenever the keeper
 # ends) and mine (removed at the deadline).
 # shellcheck disable=SC2154 # those variables: the settings file assigns them
 umask 077
@@ -47,6 +47,23 @@ run_report() {
     f && /^Authenticated to / { a = 1; next }
     f && NF && !/^(Transferred: |Bytes per second)/ { e = $0 }
     END { print a + 0; print e }' "$log" 2>/dev/null
+}
+# After ssh's exit, who holds the tunnel's address and port (listen_at, as ss prints it): a local
+# user may bind it while ssh restarts (ssh then fails on ExitOnForwardFailure), and would get the
+# trusted clients' connections. Prints it for last_error; status 1 when nobody holds it, or the
+# settings predate listen_at. ps prints an argv as one line, and printf (not echo) adds no escapes.
+squatter() {
+  [ -n "${listen_at:-}" ] || return 1
+  port=":${listen_at##*:}"
+  p=$(ss -H -t -l -n -p "sport = $port" 2>/dev/null | awk -v a="$listen_at" -v p="$port" '
+    a == "0.0.0.0" p || a == "[::]" p || $4 == a || $4 == "0.0.0.0" p || $4 == "*" p || $4 == "[::]" p {
+      if (match($0, /pid=[0-9]+/)) print substr($0, RSTART + 4, RLENGTH - 4); else print "?"; exit }')
+  [ -n "$p" ] || return 1
+  u='' c='a process this user cannot see'
+  [ "$p" = "?" ] || IFS=' ' read -r u c <<EOF
+$(ps -ww -o user:32=,args= -p "$p" 2>/dev/null)
+EOF
+  printf '%s is held by pid %s (user %s): %s, not this tunnel'"'"'s ssh\n' "$listen_at" "$p" "${u:-?}" "${c:-?}"
 }
 on_stop() { stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; }
 # The guard (guard/guard.py) writes $paused_file when the gate in front of this forward fails,
@@ -115,6 +132,7 @@ while [ "$stopping" = 0 ]; do
 $(run_report "$n")
 EOF
   [ -n "$last_error" ] || last_error="ssh exited with status $st"
+  held=$(squatter) && last_error=$held
   policy=; { read -r policy <"$policy_file"; } 2>/dev/null
   if [ "$policy" != always ]; then
     # No policy yet: create's first start failed, and create may retry with these same files.

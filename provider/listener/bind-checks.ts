@@ -2,8 +2,9 @@ import { PreflightError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { readProcessIdentity, readProgramName } from "../state/process-identity";
-import { formatHostPort, isUnspecified, parseAddress, sameAddress } from "../validation/net";
+import { formatHostPort, sameAddress } from "../validation/net";
 import { buildListListenersArgv, parseSsListeners } from "./parse-ss";
+import { isWildcard, listenersFor } from "./port-holders";
 
 /** Proves the bind address belongs to the tunnel host. Cheap, so it runs first. */
 export async function checkBindAddress(runner: Runner, bindAddress: string): Promise<void> {
@@ -31,9 +32,7 @@ export async function checkBindAddress(runner: Runner, bindAddress: string): Pro
 export async function checkPortFree(runner: Runner, bindAddress: string, bindPort: number, ours: readonly number[] = []): Promise<void> {
   const argv = buildListListenersArgv(bindPort);
   const result = await runner.run(argv);
-  const here = parseSsListeners(result.stdout).filter(
-    (l) => l.port === bindPort && (sameAddress(l.address, bindAddress) || l.address === "*" || isWildcard(l.address) || isWildcard(bindAddress)),
-  );
+  const here = listenersFor(parseSsListeners(result.stdout), bindAddress, bindPort);
   let clash: (typeof here)[number] | undefined;
   for (const l of here) {
     const named = l.processes.length > 0 && l.processes.every((p) => ours.includes(p.pid));
@@ -63,10 +62,4 @@ async function allOurs(runner: Runner, holders: readonly { pid: number }[]): Pro
 async function describeProcess(runner: Runner, pid: number, ssName: string): Promise<string> {
   const program = (await readProgramName(runner, pid))?.split("/").pop() || ssName;
   return `${program} pid ${pid}`;
-}
-
-/** 0.0.0.0 or :: (any spelling): every address of the host. */
-function isWildcard(address: string): boolean {
-  const p = parseAddress(address);
-  return typeof p !== "string" && isUnspecified(p);
 }

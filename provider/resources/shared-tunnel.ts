@@ -27,7 +27,7 @@ export class SharedTunnel extends pulumi.dynamic.Resource {
   declare public readonly lastRestartAt: pulumi.Output<string | undefined>;
   /** What ssh logged before its last exit, as of the last refresh. */
   declare public readonly lastError: pulumi.Output<string | undefined>;
-  /** As of the last refresh of a gated forward: what was wrong with its gate on the host (see TunnelOutputs.drift). */
+  /** As of the last refresh: who else holds its port, or what was wrong with its gate on the host (see TunnelOutputs.drift). */
   declare public readonly drift: pulumi.Output<string | undefined>;
   /** "198.51.100.40:8080" or "[2001:db8::40]:8080". */
   declare public readonly listenAddress: pulumi.Output<string>;

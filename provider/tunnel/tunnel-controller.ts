@@ -2,6 +2,7 @@ import { CommandFailedError, OwnershipError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { buildListListenersArgv, type Listener } from "../listener/parse-ss";
+import { squatterDrift } from "../listener/port-holders";
 import { awaitFirstStart } from "../keeper/first-start";
 import { readKeeper, readKeeperStatus, setRestartPolicy, startKeeper, stopKeeper, stopKeepersOf, writeKeeperArgv } from "../keeper/keeper";
 import { retryPreAuthDrops } from "../ssh/classify-ssh-error";
@@ -47,7 +48,8 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     runner.report?.(
       `starting ssh -L ${listen} to ${describeTarget(targetOf(inputs))} via ${formatHostPort(gw.host, gw.port)}, kept up by a keeper on the tunnel host`,
     );
-    const spec = { dir, tag, files: allTunnelFileNames(tag), secrets: secretTunnelFileNames(tag) };
+    const bound = { address: inputs.bindAddress, port: inputs.bindPort };
+    const spec = { dir, tag, files: allTunnelFileNames(tag), secrets: secretTunnelFileNames(tag), listen: bound };
     // A start the gateway dropped before authentication is retried (a fresh keeper each time).
     const first = await retryPreAuthDrops(
       async () => {
@@ -93,7 +95,8 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
  * For refresh: the tunnel as it is, or undefined when it is gone. The keeper decides: while it
  * runs, the tunnel is ours, listening or backing off (pid is then the ssh holding the listener).
  * A keeper gone (killed, expired, or ended by restart "never") takes the tunnel with it, and what
- * it left (an orphaned ssh, its files) is removed here, since no delete will follow.
+ * it left (an orphaned ssh, its files) is removed here, since no delete will follow. Another
+ * process holding the tunnel's address and port is `drift`, named (squatterDrift).
  */
 export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promise<TunnelOutputs | undefined> {
   if (state.keeperPid === undefined) return (await refreshLegacyForward(runner, state)) ? state : undefined;
@@ -103,7 +106,8 @@ export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promi
     return undefined;
   }
   const status = await readKeeperStatus(runner, await stateDir(runner), state.tag);
-  const listener = (await listAllListeners(runner)).find((l) => l.port === state.bindPort && sameAddress(l.address, state.bindAddress));
+  const listeners = await listAllListeners(runner);
+  const listener = listeners.find((l) => l.port === state.bindPort && sameAddress(l.address, state.bindAddress));
   const held =
     status?.sshPid !== undefined && listener?.processes.some((p) => p.pid === status.sshPid)
       ? await readProcessIdentity(runner, status.sshPid)
@@ -115,10 +119,15 @@ export async function refreshTunnel(runner: Runner, state: TunnelOutputs): Promi
   delete next.lastError;
   if (status?.lastRestart !== undefined) next.lastRestartAt = new Date(status.lastRestart * 1000).toISOString();
   if (status?.lastError !== undefined) next.lastError = status.lastError;
+  // Said as drift, so refresh warns: someone else holds the port, or the guard failed the forward closed.
+  const squat = await squatterDrift(runner, listeners, state.bindAddress, state.bindPort, ssh?.pid);
+  const paused =
+    status?.state === "paused"
+      ? `${status.lastError ?? "paused by the guard"}; pulumi up puts the gate back, and the forward comes back by itself`
+      : undefined;
+  const drift = [squat, paused].filter(Boolean).join("; ");
   delete next.drift;
-  // The guard failed it closed: said as drift, so refresh warns and the stack shows why it does not listen.
-  if (status?.state === "paused")
-    next.drift = `${status.lastError ?? "paused by the guard"}; pulumi up puts the gate back, and the forward comes back by itself`;
+  if (drift) next.drift = drift;
   return next;
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { buildKeeperArgvFile, buildKeeperSettings, KEEPER_PROGRAM, keeperFileNames } from "../../../provider/keeper/keeper-script";
 import { parseKeeperStatus, type KeeperStatus } from "../../../provider/keeper/keeper";
 import { waitFor } from "../../../provider/state/wait-for";
@@ -31,12 +31,13 @@ function fakeSsh(kind: "authenticated" | "refused"): string {
 
 /** The gateway's and a hop's secrets (what tunnel/tunnel-files.ts names), and a file of another tag that must stay. */
 const SECRETS = [`${TAG}.key`, `${TAG}.pass`, `${TAG}.askpass`, `${TAG}.hop1.key`, `${TAG}.hop1.pass`, `${TAG}.hop1.askpass`];
+const SQUAT_CMD = 'const s = require("net").createServer().listen(0, "127.0.0.1", () => console.log(s.address().port))';
 const OTHERS_KEY = "pst.unit.keeper.other.1795617874.key";
 
-function start(ssh: string, policy?: "always" | "never"): void {
+function start(ssh: string, policy?: "always" | "never", listen?: { address: string; port: number }): void {
   // Not an object literal in the call, so this file also compiles against a KeeperSpec without `secrets`.
   // As create passes them: `files` (removed at the deadline) holds every file of the tunnel, the secrets too.
-  const spec = { dir, tag: TAG, files: [`${TAG}.log`, ...SECRETS], secrets: SECRETS };
+  const spec = { dir, tag: TAG, files: [`${TAG}.log`, ...SECRETS], secrets: SECRETS, listen };
   for (const name of [...SECRETS, OTHERS_KEY]) writeFileSync(file(name), "secret\n", { mode: 0o600 });
   writeFileSync(file(names.settings), buildKeeperSettings(spec));
   writeFileSync(file(names.script), KEEPER_PROGRAM);
@@ -91,6 +92,33 @@ test("before create confirms the first start (no policy file), an exit is final 
   const ended = await until(() => (status()?.state === "exited" ? status() : undefined));
   expect(ended).toMatchObject({ restarts: 0, lastExit: 255, lastError: "ssh: connect to host 198.18.1.2 port 22: Connection refused" });
   expect(await until(() => (!alive(ended!.keeperPid) ? true : undefined))).toBe(true);
+});
+
+describe("an exit while the forward's address and port are held", () => {
+  let squatter: ChildProcess | undefined;
+  afterEach(() => squatter?.kill("SIGKILL"));
+
+  /** A listener on a free loopback port (not an ssh of ours: what a local user could start); its port. */
+  async function squat(): Promise<number> {
+    squatter = spawn(process.execPath, ["-e", SQUAT_CMD]);
+    return Number(await new Promise((resolve) => squatter?.stdout?.once("data", resolve)));
+  }
+
+  test("last_error names the holder's pid, user and command instead of ssh's own line", async () => {
+    const port = await squat();
+    start(fakeSsh("refused"), undefined, { address: "127.0.0.1", port });
+    const ended = await until(() => (status()?.state === "exited" ? status() : undefined));
+    expect(ended?.lastError).toBe(
+      `127.0.0.1:${port} is held by pid ${squatter?.pid} (user ${userInfo().username}): ${process.execPath} -e ${SQUAT_CMD}, not this tunnel's ssh`,
+    );
+  });
+
+  test("another address's listener on the same port is not named", async () => {
+    const port = await squat();
+    start(fakeSsh("refused"), undefined, { address: "127.0.0.2", port });
+    const ended = await until(() => (status()?.state === "exited" ? status() : undefined));
+    expect(ended?.lastError).toBe("ssh: connect to host 198.18.1.2 port 22: Connection refused");
+  });
 });
 
 test("failed starts back off, and TERM to the group ends the keeper at once, even mid-backoff", async () => {
