@@ -1,5 +1,5 @@
 # pulumi-shared-tunnel guard: one per tunnel host, run as root from its state directory as
-# `python3 -I <dir>/pst-guard.<netns>.py`, one per network namespace (guard.ts starts it with the
+# `/usr/bin/python3 -I <dir>/pst-guard.<netns>.py`, one per network namespace (guard.ts starts it with the
 # first gate there and stops it with the last). It watches the gates recorded in <dir>/<rule tag>.gate and fails closed: when one no
 # longer keeps other sources out, every forward paired with it (<dir>/<forward tag>.gatedby)
 # is paused (<dir>/<forward tag>.paused, then SIGUSR2 to its keeper, which stops its ssh and

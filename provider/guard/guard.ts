@@ -22,7 +22,7 @@ import { parseCidr } from "../validation/net";
 /**
  * The guard's files in the state directory, per network namespace: the state directory is the
  * filesystem's, shared by every namespace (containers, the lab's hosts), while a firewall, and so
- * a guard, belongs to one. Its argv `python3 -I <dir>/pst-guard.<ns>.py` is how it is found.
+ * a guard, belongs to one. Its argv `/usr/bin/python3 -I <dir>/pst-guard.<ns>.py` is how it is found.
  */
 export function guardFileNames(netns: string) {
   const base = `pst-guard.${netns}`;
@@ -105,9 +105,15 @@ export function parseGuardStatus(text: string): GuardStatus | undefined {
   return { pid, mode: value("mode") ?? "", checks: Number(value("checks") ?? 0), gates };
 }
 
-/** Running guards among `python3` processes: argv exactly `python3 -I <program>`. */
+/**
+ * The guard's interpreter, by its absolute path: it runs as root, so never whatever `python3` a
+ * PATH finds first (a pyenv shim in a user's PATH, a directory someone else can write to).
+ */
+const PYTHON = "/usr/bin/python3";
+
+/** Running guards among `python3` processes: argv exactly `/usr/bin/python3 -I <program>`. */
 function parseGuardList(processes: readonly ListedProcess[], program: string): number[] {
-  return processes.filter(({ argv }) => argv.length === 3 && argv[0] === "python3" && argv[1] === "-I" && argv[2] === program).map((p) => p.pid);
+  return processes.filter(({ argv }) => argv.length === 3 && argv[0] === PYTHON && argv[1] === "-I" && argv[2] === program).map((p) => p.pid);
 }
 
 /** The running guard's pid, or undefined; `fresh: false` takes the host's shared listing (refresh reads many rules at once). */
@@ -130,7 +136,7 @@ export async function guardGate(runner: Runner, ruleTag: string, backend: Firewa
   const dir = await stateDir(runner);
   const files = await guardFiles(runner);
   await writePrivateFile(runner, `${dir}/${gateRecordName(ruleTag)}`, renderGateRecord(await netnsOf(runner), backend, rules));
-  const start = ["sh", "-c", 'setsid -f python3 -I "$1" </dev/null >/dev/null 2>&1', "sh", files.program];
+  const start = ["sh", "-c", 'setsid -f "$1" -I "$2" </dev/null >/dev/null 2>&1', "sh", PYTHON, files.program];
   let stderr = "";
   // Twice: a guard that found no gate left may end just as this one is recorded.
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -157,7 +163,7 @@ export async function guardGate(runner: Runner, ruleTag: string, backend: Firewa
     command: quoteArgv(start),
     exitCode: undefined,
     stderr: stderr || `no guard judged the gate ${ruleTag} within ${START_MS / 1000} s`,
-    hint: `the tunnel host needs python3 (and nft or iptables); ${files.status} and the guard's own run (python3 -I ${files.program}) say more`,
+    hint: `the tunnel host needs ${PYTHON} (and nft or iptables); ${files.status} and the guard's own run (${PYTHON} -I ${files.program}) say more`,
   });
 }
 
@@ -167,21 +173,34 @@ export async function wakeGuard(runner: Runner): Promise<void> {
   if (running !== undefined) await runner.run(["kill", "-HUP", String(running)]);
 }
 
+/** The rule tags of the gates recorded for this runner's network namespace (another namespace's are another host's). */
+export async function recordedGates(runner: Runner): Promise<string[]> {
+  const dir = await stateDir(runner);
+  const mark = `"netns":"${await netnsOf(runner)}"`;
+  const script = 'for f in "$1"/pst.*.gate; do [ -f "$f" ] && grep -qF -- "$2" "$f" && printf "%s\\n" "$f"; done; exit 0';
+  const { stdout } = await runner.run(["sh", "-c", script, "sh", dir, mark]);
+  return stdout
+    .split("\n")
+    .filter((f) => f.startsWith(`${dir}/`) && f.endsWith(".gate"))
+    .map((f) => f.slice(dir.length + 1, -".gate".length));
+}
+
+/** For reap: the guard as it is (pid, mode) and the gates it should watch; stops one left with no gate at all. */
+export async function inspectGuard(runner: Runner, dryRun: boolean): Promise<{ pid?: number; mode?: string; gates: string[]; stopped: boolean }> {
+  const gates = await recordedGates(runner);
+  const pid = await findGuard(runner);
+  const mode = pid === undefined ? undefined : (await readGuardStatus(runner))?.mode;
+  const orphan = pid !== undefined && gates.length === 0;
+  if (orphan && !dryRun) await stopGuard(runner);
+  return { pid, mode, gates, stopped: orphan && !dryRun };
+}
+
 /** Drops the rule's gate record; with the last one, the guard stops and its files go. Idempotent. */
 export async function releaseGate(runner: Runner, ruleTag: string): Promise<void> {
   const dir = await stateDir(runner);
   await runner.run(["rm", "-f", "--", `${dir}/${gateRecordName(ruleTag)}`]);
   // Gates of this namespace only: another namespace's (another host's) keep its own guard.
-  const mark = `"netns":"${await netnsOf(runner)}"`;
-  const left = await runner.run([
-    "sh",
-    "-c",
-    'for f in "$1"/pst.*.gate; do [ -f "$f" ] && grep -qF -- "$2" "$f" && exit 0; done; exit 1',
-    "sh",
-    dir,
-    mark,
-  ]);
-  if (left.exitCode === 0) return wakeGuard(runner);
+  if ((await recordedGates(runner)).length > 0) return wakeGuard(runner);
   await stopGuard(runner);
 }
 

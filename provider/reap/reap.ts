@@ -4,7 +4,7 @@ import { watchdogFileNames } from "../expiry/watchdog-script";
 import { sweepStaleSecrets } from "../tunnel/sweep-secrets";
 import { stateDirs } from "../state/state-dir";
 import { stopKeeper } from "../keeper/keeper";
-import { releaseGate } from "../guard/guard";
+import { inspectGuard, releaseGate } from "../guard/guard";
 import { keeperFileNames } from "../keeper/keeper-script";
 import type { ParsedTag } from "../tag";
 import { listGatePairings } from "../state/gate-pairing";
@@ -27,7 +27,7 @@ export interface ReapOptions {
 export interface ReapRow {
   /** The unit's number in this report ("-" for stale secrets, which are judged alone). */
   unit: string;
-  kind: "watchdog" | "keeper" | "forward" | "rule" | "secrets";
+  kind: "watchdog" | "keeper" | "forward" | "rule" | "secrets" | "guard";
   tag: string;
   what: string;
   action: string;
@@ -51,7 +51,25 @@ export async function reapHost(runner: Runner, options: ReapOptions): Promise<Re
   for (const s of await sweepStaleSecrets(runner, { dryRun: options.dryRun, wanted })) {
     rows.push({ unit: "-", kind: "secrets", tag: s.tag.tag, what: s.files.join(" "), action: options.dryRun ? "would remove" : "removed" });
   }
+  const guard = await guardRow(runner, options.dryRun);
+  if (guard) rows.push(guard);
   return rows;
+}
+
+/**
+ * The host's guard, judged after the units: one running with no gate left is stopped; one that is
+ * not running while gates are recorded is reported (nothing fails closed until the next up starts it).
+ */
+async function guardRow(runner: Runner, dryRun: boolean): Promise<ReapRow | undefined> {
+  const g = await inspectGuard(runner, dryRun);
+  const watching = `${g.gates.length} gate(s) recorded`;
+  if (g.pid === undefined)
+    return g.gates.length === 0
+      ? undefined
+      : { unit: "-", kind: "guard", tag: "-", what: `not running; ${watching}`, action: "left alone: pulumi up of their stacks starts it again" };
+  const what = `pid ${g.pid} (${g.mode ?? "no status"}); ${watching}`;
+  if (g.gates.length > 0) return { unit: "-", kind: "guard", tag: "-", what, action: "left running: it watches the gates still here" };
+  return { unit: "-", kind: "guard", tag: "-", what, action: g.stopped ? "stopped" : "would stop" };
 }
 
 type Found = FoundProcess | FoundRule;

@@ -136,11 +136,16 @@ describe.each([
       "-c",
       'for p in $(pgrep -x python3); do tr "\\0" " " < /proc/$p/cmdline | grep -q "pst-guard\\.$(stat -L -c %i /proc/self/ns/net)\\.py" && kill -KILL $p; done; exit 0',
     );
+    // reap (read-only here) sees it gone, with the gates it leaves unwatched.
+    const reap = await th(process.execPath, path.join(ROOT, "dist/provider/cli/reap.js"), "reap", "--dry-run", "--stack", "no-such-stack");
+    expect(reap.stdout).toMatch(/guard\s+-\s+not running; [1-9]\d* gate\(s\) recorded\s+left alone: pulumi up of their stacks starts it again/);
     const refreshed = await stack.okWithLog("refresh");
     expect(refreshed.log).toMatch(/no guard watches this gate/);
     await stack.ok("up");
     const status = await guardStatus();
     expect(status).toMatch(/^pid=\d+$/m);
+    const again = await th(process.execPath, path.join(ROOT, "dist/provider/cli/reap.js"), "reap", "--dry-run", "--stack", "no-such-stack");
+    expect(again.stdout).toMatch(/guard\s+-\s+pid \d+ \((events|poll)\); [1-9]\d* gate\(s\) recorded\s+left running/);
     const removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
     await REMOVALS[0].restore(port);
     expect(removal.late).toEqual([]);
