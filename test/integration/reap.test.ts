@@ -21,7 +21,9 @@ const PORT = "8113";
 const PREFIX = "pst.shared-tunnel-demo.it-reap.";
 const REAP = path.join(ROOT, "dist/provider/cli/reap.js");
 const config = demoConfig(lab, { bindPort: PORT, expiresAfter: "1h" });
-const HANDMADE = ["proto", "tcp", "from", "198.18.99.7", "to", lab.thTrusted, "port", PORT];
+// Someone else's rule, on the next port: one admitting another source to the tunnel's own port
+// would (rightly) make the guard pause the forward, and this test is about what reap spares.
+const HANDMADE = ["proto", "tcp", "from", "198.18.99.7", "to", lab.thTrusted, "port", String(Number(PORT) + 1)];
 
 /** Starts `up` in its own process group and SIGKILLs the group once our forward exists. */
 async function upKilledAfterForward(stack: TestStack): Promise<void> {
@@ -99,14 +101,16 @@ test("reap lists a killed run's leftovers with --dry-run, removes exactly them, 
         ),
       ),
     ]);
-    expect(rows.every((r) => r.includes(PREFIX))).toBe(true);
+    // The host's guard is every stack's: listed after the units (it watches the killed run's gate), never reaped by a filter.
+    expect(rows.filter((r) => !r.startsWith("guard")).every((r) => r.includes(PREFIX))).toBe(true);
+    expect(rows.find((r) => r.startsWith("guard"))).toMatch(/^guard +- +pid \d+ \(events\); [1-9]\d* gate\(s\) recorded +left running/);
     expect(rows.filter((r) => r.startsWith("forward"))).toHaveLength(1);
     const keeperPid = Number((await keepersWith(PREFIX))[0]?.split(" ")[0]);
     expect(rows.filter((r) => r.startsWith("keeper"))).toEqual([
       expect.stringMatching(new RegExp(`internal-service-forward\\.[0-9a-f]{12}\\.\\d+ +pid ${keeperPid},.* would stop$`)),
     ]);
     expect(await sshProcessesWith(PREFIX)).toHaveLength(1);
-    expect((await ours()).length).toBe(rows.filter((r) => !r.startsWith("rule")).length);
+    expect((await ours()).length).toBe(rows.filter((r) => !r.startsWith("rule") && !r.startsWith("guard")).length);
     expect(await tunnelHostUfwRules(lab)).toBe(rulesBefore);
 
     // The real run, over ssh2 with the pinned host key.
