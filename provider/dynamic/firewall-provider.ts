@@ -3,6 +3,7 @@ import { FirewallError, ValidationError } from "../errors";
 import { findGuard, guardGate, guardFileNames, netnsOf, readGuardStatus, releaseGate } from "../guard/guard";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
+import { stateDir } from "../state/state-dir";
 import { createRules, deleteRules, inspectRules, openBackend, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
 import { backendKind } from "../firewall/registry";
 import { withRunner } from "../host/open-runner";
@@ -213,7 +214,7 @@ async function guardOrUndo(runner: Runner, state: FirewallOutputs): Promise<void
   throw new FirewallError(`the gate was added but keeps nobody out: ${verdict}`, {
     what: "check the new gate with the guard",
     where: runner.where,
-    command: quoteArgv(["cat", "--", guardFileNames(await netnsOf(runner)).status]),
+    command: quoteArgv(["cat", "--", `${await stateDir(runner)}/${guardFileNames(await netnsOf(runner)).status}`]),
     hint: "something on the tunnel host bypasses or disables the gate (ufw inactive or allowing by default, another accept first): fix that, then pulumi up again",
   });
 }

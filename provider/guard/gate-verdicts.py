@@ -81,20 +81,22 @@ def ufw_verdict(record, lists, trusted):
     """ufw: closed unless ufw filters INPUT with a deny default, and no accept but ours admits the port."""
     port, protocol = record["port"], record["protocol"]
     for family in record["families"]:
+        # ufw names its ip6tables chains ufw6-*.
+        ufw = "ufw" if family == "ip" else "ufw6"
         rules = lists.get(family)
         if rules is None:
             return "%s -S failed" % BINARY[family]
-        if ["-A", "INPUT", "-j", "ufw-before-input"] not in rules:
+        if ["-A", "INPUT", "-j", ufw + "-before-input"] not in rules:
             return "ufw is not active (INPUT does not jump to ufw's chains, %s)" % BINARY[family]
         if ["-P", "INPUT", "ACCEPT"] in rules:
             return "INPUT accepts by default (ufw's default incoming policy is allow, %s)" % BINARY[family]
         for r in rules:
-            if r[:2] == ["-A", "INPUT"] and r[2:4] == ["-j", "ufw-before-logging-input"]:
+            if r[:2] == ["-A", "INPUT"] and r[2:4] == ["-j", ufw + "-before-logging-input"]:
                 break
             if r[:2] == ["-A", "INPUT"] and r[-2:] == ["-j", "ACCEPT"] and covers_port(r, port, protocol):
                 return "a rule that is not ours accepts port %d before ufw's chains: %s" % (port, " ".join(r))
         for r in rules:
-            if r[:2] == ["-A", "ufw-user-input"] and r[-2:] == ["-j", "ACCEPT"] and covers_port(r, port, protocol):
+            if r[:2] == ["-A", ufw + "-user-input"] and r[-2:] == ["-j", "ACCEPT"] and covers_port(r, port, protocol):
                 source = ipaddress.ip_network(r[r.index("-s") + 1], strict=False) if "-s" in r else None
                 if source is None or not any(source.version == t.version and source.subnet_of(t) for t in trusted):
                     return "a ufw rule that is not ours accepts port %d: %s" % (port, " ".join(r))

@@ -83,6 +83,16 @@ test("ufw: active with a deny default and only our accepts holds (our allow miss
   expect(judge(ufwGate, { "iptables -w -S": ufw("DROP", [], ["-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT"]) })).toBeNull();
 });
 
+test("ufw over IPv6 reads ip6tables' ufw6- chains", () => {
+  const v6 = { ...ufwGate, families: ["ip6"], sources: ["2001:db8:100::/64"] };
+  const ufw6 = (policy: string, user: string[]) =>
+    [`-P INPUT ${policy}`, "-A INPUT -j ufw6-before-logging-input", "-A INPUT -j ufw6-before-input", ...user].join("\n") + "\n";
+  const ours6 = "-A ufw6-user-input -s 2001:db8:100::/64 -p tcp -m tcp --dport 8080 -j ACCEPT";
+  expect(judge(v6, { "ip6tables -w -S": ufw6("DROP", [ours6]) })).toBeNull();
+  expect(judge(v6, { "ip6tables -w -S": ufw6("DROP", [ours6, "-A ufw6-user-input -p tcp -m tcp --dport 8080 -j ACCEPT"]) })).toMatch(/not ours/);
+  expect(judge(v6, { "ip6tables -w -S": "-P INPUT ACCEPT\n" })).toMatch(/ufw is not active/);
+});
+
 test("the gate record and the guard's status read back as guard.ts and guard.py write them", () => {
   const record = JSON.parse(
     renderGateRecord("4026532", "ufw", [
