@@ -174,7 +174,7 @@ export async function wakeGuard(runner: Runner): Promise<void> {
 }
 
 /** The rule tags of the gates recorded for this runner's network namespace (another namespace's are another host's). */
-export async function recordedGates(runner: Runner): Promise<string[]> {
+async function recordedGates(runner: Runner): Promise<string[]> {
   const dir = await stateDir(runner);
   const mark = `"netns":"${await netnsOf(runner)}"`;
   const script = 'for f in "$1"/pst.*.gate; do [ -f "$f" ] && grep -qF -- "$2" "$f" && printf "%s\\n" "$f"; done; exit 0';
