@@ -157,8 +157,10 @@ def main():
     mode = "events" if events else "poll"
     # 0.3 s: with the listing's own time, a gate removed is seen within the 1 s bound.
     poll_s = float(SETTINGS.get("pollSeconds", 0.3))
-    # With events, a slow re-check still catches what makes none (a gate file written, a keeper restarted).
-    idle_s = float(SETTINGS.get("recheckSeconds", 10)) if events else poll_s
+    # With events, what changes a verdict wakes the guard (nft monitor; SIGHUP for a gate recorded or
+    # a forward paired), so an idle host costs nothing (keeper-idle.test.ts); a re-check every 10
+    # minutes is the backstop should the kernel ever drop an event.
+    idle_s = float(SETTINGS.get("recheckSeconds", 600)) if events else poll_s
     try:
         while check(mode) > 0:
             # Every wake is judged at once, with the listing as it is then (not each event: iptables-nft
