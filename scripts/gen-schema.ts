@@ -14,7 +14,17 @@ import * as ts from "typescript";
 
 const ROOT = resolve(__dirname, "../..");
 const PKG = "shared-tunnel";
-const INTERNAL = new Set(["owner", "identity", "progressUrn", "preflightFor", "gatesForwardsOf", "processStartTicks", "keeperStartTicks", "requestedExpiresAt", "requestedBackend"]);
+const INTERNAL = new Set([
+  "owner",
+  "identity",
+  "progressUrn",
+  "preflightFor",
+  "gatesForwardsOf",
+  "processStartTicks",
+  "keeperStartTicks",
+  "requestedExpiresAt",
+  "requestedBackend",
+]);
 /** The schema's name of each nested shape; a new one must be named here. */
 const TYPE_NAMES: Record<string, string> = {
   ConnectionArgs: "Connection",
@@ -30,15 +40,26 @@ const RESOURCES: Record<string, { component?: true; inputs: Part[]; outputs: Par
   FirewallAllow: { inputs: [{ from: "FirewallInputs" }], outputs: [{ from: "FirewallOutputs" }] },
   GatedTunnel: {
     component: true,
-    inputs: [{ from: "TunnelInputs", except: ["gateTag"] }, { from: "FirewallInputs", only: ["sources", "backend"] }],
-    outputs: [{ from: "TunnelOutputs", only: ["url", "listenAddress", "pid", "expiresAt"] }, { from: "FirewallOutputs", only: ["ruleTag"] }],
+    inputs: [
+      { from: "TunnelInputs", except: ["gateTag"] },
+      { from: "FirewallInputs", only: ["sources", "backend"] },
+    ],
+    outputs: [
+      { from: "TunnelOutputs", only: ["url", "listenAddress", "pid", "expiresAt"] },
+      { from: "FirewallOutputs", only: ["ruleTag"] },
+    ],
   },
 };
 
 type Spec = Record<string, unknown>;
 
 export function generateSchema(root = ROOT): Spec {
-  const files = ["provider/types.ts", "provider/resources/shared-tunnel.ts", "provider/resources/firewall-allow.ts", "provider/resources/gated-tunnel.ts"];
+  const files = [
+    "provider/types.ts",
+    "provider/resources/shared-tunnel.ts",
+    "provider/resources/firewall-allow.ts",
+    "provider/resources/gated-tunnel.ts",
+  ];
   const program = ts.createProgram(
     files.map((f) => join(root, f)),
     { strict: true, skipLibCheck: true, noEmit: true },
@@ -52,7 +73,11 @@ export function generateSchema(root = ROOT): Spec {
   });
   const types: Record<string, Spec> = {};
 
-  const docOf = (symbol: ts.Symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).replace(/\s*\n\s*/g, " ").trim();
+  const docOf = (symbol: ts.Symbol) =>
+    ts
+      .displayPartsToString(symbol.getDocumentationComment(checker))
+      .replace(/\s*\n\s*/g, " ")
+      .trim();
 
   function schemaOf(type: ts.Type, decl: ts.Declaration | undefined): Spec {
     const typeNode = decl && (ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl)) ? decl.type : undefined;
@@ -89,7 +114,11 @@ export function generateSchema(root = ROOT): Spec {
         const decl = symbol.declarations?.[0];
         const secret = symbol.getJsDocTags(checker).some((tag) => tag.name === "secret");
         const description = docOf(symbol);
-        properties[key] = { ...schemaOf(checker.getTypeOfSymbol(symbol), decl), ...(description ? { description } : {}), ...(secret ? { secret: true } : {}) };
+        properties[key] = {
+          ...schemaOf(checker.getTypeOfSymbol(symbol), decl),
+          ...(description ? { description } : {}),
+          ...(secret ? { secret: true } : {}),
+        };
         if (!(symbol.flags & ts.SymbolFlags.Optional)) required.push(key);
       }
     }

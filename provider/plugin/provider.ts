@@ -40,7 +40,7 @@ export class SharedTunnelProvider implements pulumi.provider.Provider {
     const given = unwrapSecrets(news);
     const inputs = { ...kind.defaults, ...withoutUndefined(given), ...urnOwnership(urn) };
     const result = await kind.lifecycle.check(unwrapSecrets(olds), inputs);
-    return { inputs: withSecrets(result.inputs ?? inputs, kind.secret), failures: result.failures ?? [] };
+    return { inputs: withSecrets((result.inputs ?? inputs) as object, kind.secret), failures: result.failures ?? [] };
   }
 
   async diff(id: string, urn: string, olds: unknown, news: unknown): Promise<pulumi.provider.DiffResult> {
@@ -71,7 +71,12 @@ export class SharedTunnelProvider implements pulumi.provider.Provider {
     await kindOf(urn).lifecycle.delete(id, unwrapSecrets(props));
   }
 
-  async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<pulumi.provider.ConstructResult> {
+  async construct(
+    name: string,
+    type: string,
+    inputs: pulumi.Inputs,
+    options: pulumi.ComponentResourceOptions,
+  ): Promise<pulumi.provider.ConstructResult> {
     if (type !== PLUGIN_TYPES.GatedTunnel) throw new Error(`shared-tunnel: unknown component type ${type}`);
     return constructGatedTunnel(name, inputs, options);
   }

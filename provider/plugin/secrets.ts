@@ -16,8 +16,7 @@ function isSecret(value: unknown): value is { value: unknown } {
 export function unwrapSecrets<T>(value: T): T {
   if (isSecret(value)) return unwrapSecrets(value.value) as T;
   if (Array.isArray(value)) return value.map(unwrapSecrets) as T;
-  if (typeof value === "object" && value !== null)
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)])) as T;
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)])) as T;
   return value;
 }
 
@@ -28,6 +27,9 @@ export function unwrapSecrets<T>(value: T): T {
  */
 export function withSecrets(props: object, keys: readonly string[]): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(props).map(([k, v]) => [k, keys.includes(k) && v !== undefined ? { [specialSigKey]: specialSecretSig, value: v } : v]),
+    Object.entries(props as Record<string, unknown>).map(([k, v]) => [
+      k,
+      keys.includes(k) && v !== undefined ? { [specialSigKey]: specialSecretSig, value: v } : v,
+    ]),
   );
 }

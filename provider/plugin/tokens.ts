@@ -1,7 +1,7 @@
 import { identityOf } from "../tag";
 
 /** The provider plugin's package and type tokens, the same in every language. */
-export const PACKAGE = "shared-tunnel";
+const PACKAGE = "shared-tunnel";
 export const PLUGIN_TYPES = {
   SharedTunnel: `${PACKAGE}:index:SharedTunnel`,
   FirewallAllow: `${PACKAGE}:index:FirewallAllow`,
