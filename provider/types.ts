@@ -6,11 +6,20 @@
 
 import type { RemoteConnection, RemoteLogin } from "./host/remote-connection";
 
+/** A whole number (a port, a pid): the plugin's schema (scripts/gen-schema.ts) says integer. */
+type Integer = number;
+
 /** An ssh server and how to log in to it, with a pinned host key. */
 interface SshEndpointArgs extends RemoteLogin {
-  /** Secret. For the gateway: kept on the tunnel host (0600, in the private state directory) while the forward lives. */
+  /**
+   * Secret. For the gateway: kept on the tunnel host (0600, in the private state directory) while the forward lives.
+   * @secret
+   */
   privateKey?: string;
-  /** Secret. For the gateway: handed to ssh through an askpass file in the private state directory, kept while the forward lives. */
+  /**
+   * Secret. For the gateway: handed to ssh through an askpass file in the private state directory, kept while the forward lives.
+   * @secret
+   */
   privateKeyPassphrase?: string;
   /** A key file on the machine that connects (for the gateway: on the tunnel host). */
   privateKeyPath?: string;
@@ -78,10 +87,10 @@ export interface TunnelInputs extends ExpiryArgs {
   gateway: GatewayArgs;
   /** The trusted interface on the tunnel host, e.g. "198.51.100.40". */
   bindAddress: string;
-  bindPort: number;
+  bindPort: Integer;
   /** As seen from the gateway, e.g. "127.0.0.1". Required unless targetSocket is given. */
   targetHost?: string;
-  targetPort?: number;
+  targetPort?: Integer;
   /** A Unix socket on the gateway (e.g. "/run/app/http.sock"), instead of targetHost/targetPort: `-L bind:port:/path`. */
   targetSocket?: string;
   /** Required to bind 0.0.0.0 or :: (any spelling). */
@@ -112,14 +121,14 @@ export interface TunnelInputs extends ExpiryArgs {
 
 export interface TunnelOutputs extends Omit<TunnelInputs, "expiresAt">, ExpiryOutputs {
   /** The ssh holding the listener (as of create or the last refresh that found one). */
-  pid: number;
+  pid: Integer;
   /** Process start time in clock ticks since boot (/proc/<pid>/stat field 22): with pid, an identity. */
   processStartTicks: string;
   /** The keeper that runs (and restarts) that ssh; absent in state written before keepers. */
-  keeperPid?: number;
+  keeperPid?: Integer;
   keeperStartTicks?: string;
   /** ssh starts after the first, as of the last refresh. */
-  restarts?: number;
+  restarts?: Integer;
   /** ISO 8601; absent before the first restart. */
   lastRestartAt?: string;
   /** What ssh logged before its last exit; absent before any. */
@@ -142,7 +151,7 @@ export interface TunnelOutputs extends Omit<TunnelInputs, "expiresAt">, ExpiryOu
 
 export interface FirewallInputs extends ExpiryArgs {
   connection?: ConnectionArgs;
-  port: number;
+  port: Integer;
   /** Default "tcp". */
   protocol?: "tcp" | "udp";
   /** Addresses or CIDRs, IPv4 and IPv6. */
@@ -183,7 +192,7 @@ export function isFirewallBackendName(name: unknown): name is FirewallBackendNam
 export interface FirewallRule {
   source: string;
   destination?: string;
-  port: number;
+  port: Integer;
   protocol: "tcp" | "udp";
 }
 

@@ -24,6 +24,9 @@ have=$(command -v pulumi >/dev/null && pulumi version 2>/dev/null || true)
 if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "${have#v}" "${PULUMI_VERSION#v}" | sort -V | head -n1)" != "${PULUMI_VERSION#v}" ]; then
   bash scripts/build-pulumi-cli.sh >/dev/null
 fi
+# YAML stacks (examples/yaml) run a real `pulumi up` through the YAML language host, cached like the CLI.
+# Beside pulumi, where the CLI looks for its bundled language hosts (also with PULUMI_IGNORE_AMBIENT_PLUGINS).
+install -D -m 755 "$(bash scripts/build-yaml-host.sh)/pulumi-language-yaml" "$PST_PULUMI_BIN/pulumi-language-yaml"
 # The dynamic-provider shim ships in @pulumi/pulumi; the engine looks for it next to pulumi or on PATH.
 install -D -m 755 node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$PST_PULUMI_BIN/pulumi-resource-pulumi-nodejs"
 mkdir -p "$PULUMI_HOME" "${PULUMI_BACKEND_URL#file://}"

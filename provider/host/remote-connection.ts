@@ -4,15 +4,24 @@
  * shapes (types.ts) extend these, so their docs are also the user's.
  */
 
+/** A whole number (a port): the plugin's schema (scripts/gen-schema.ts) says integer. */
+type Integer = number;
+
 /** One ssh server the provider logs in to (a jump host, or the tunnel host), with its own credentials. */
 export interface RemoteLogin {
   host: string;
   /** Default 22. */
-  port?: number;
+  port?: Integer;
   user: string;
-  /** The key itself (secret). */
+  /**
+   * The key itself (secret).
+   * @secret
+   */
   privateKey?: string;
-  /** The key's passphrase (secret). */
+  /**
+   * The key's passphrase (secret).
+   * @secret
+   */
   privateKeyPassphrase?: string;
   /** A key file on the machine that connects. */
   privateKeyPath?: string;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { firewallClosures } from "../dynamic/closures";
 import type { FirewallInputs } from "../types";
-import { ownerOf, secretInput, urnInputs, type Connection, type InputsOf, type SetByResource } from "./inputs";
+import { DYNAMIC_TYPES, ownerOf, secretInput, urnInputs, type Connection, type InputsOf, type SetByResource } from "./inputs";
 import type { SharedTunnelArgs } from "./shared-tunnel";
 
 export interface FirewallAllowArgs extends InputsOf<Omit<FirewallInputs, "connection" | "preflightFor" | SetByResource>> {
@@ -32,7 +32,7 @@ export class FirewallAllow extends pulumi.dynamic.Resource {
         connection: secretInput(args.connection),
         preflightFor: secretInput(args.preflightFor),
         owner: ownerOf(pulumi, name),
-        ...urnInputs(name, "FirewallAllow", opts),
+        ...urnInputs(name, DYNAMIC_TYPES.FirewallAllow, opts),
         ruleTag: undefined,
         rules: undefined,
         requestedBackend: undefined,

@@ -37,18 +37,25 @@ export function ownerOf(pulumiModule: typeof pulumi, name: string): string {
   return `${pulumiModule.getProject()}/${pulumiModule.getStack()}/${name}`;
 }
 
+/** The type tokens the TypeScript classes register under (a resource's identity hashes its URN, so they never change). */
+export const DYNAMIC_TYPES = {
+  SharedTunnel: "pulumi-nodejs:dynamic/pulumi-shared-tunnel:SharedTunnel",
+  FirewallAllow: "pulumi-nodejs:dynamic/pulumi-shared-tunnel:FirewallAllow",
+} as const;
+
 /**
  * Inputs drawn from the URN the engine gives a resource of ours (a dynamic provider is not told
  * which resource it works on): `progressUrn`, the row its progress lines go to, and `identity`,
  * the hash of it that makes the resource's tags on the host its own. Known before create, so a
- * create killed half-way leaves things the next create recognises as its own.
+ * create killed half-way leaves things the next create recognises as its own. `type` must be the
+ * token the resource really registers under, or the identity names a URN no resource has.
  */
 export function urnInputs(
   name: string,
-  type: "SharedTunnel" | "FirewallAllow",
+  type: string,
   opts?: pulumi.CustomResourceOptions,
 ): { progressUrn: pulumi.Output<string>; identity: pulumi.Output<string> } {
-  const urn = pulumi.createUrn(name, `pulumi-nodejs:dynamic/pulumi-shared-tunnel:${type}`, opts?.parent);
+  const urn = pulumi.createUrn(name, type, opts?.parent);
   // Only the string: createUrn's output depends on the parent, and an input depending on a
   // component makes the SDK wait for all of its children, this resource among them (a deadlock).
   const plain = pulumi.output(new Promise<string>((resolve) => urn.apply(resolve)));

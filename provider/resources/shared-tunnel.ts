@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { tunnelClosures } from "../dynamic/closures";
 import type { TunnelInputs } from "../types";
-import { ownerOf, secretInput, urnInputs, type Connection, type Gateway, type InputsOf, type SetByResource } from "./inputs";
+import { DYNAMIC_TYPES, ownerOf, secretInput, urnInputs, type Connection, type Gateway, type InputsOf, type SetByResource } from "./inputs";
 
 export interface SharedTunnelArgs extends InputsOf<Omit<TunnelInputs, "connection" | "gateway" | SetByResource>> {
   /** How to reach the tunnel host; omitted = the machine running pulumi. */
@@ -72,7 +72,7 @@ export class SharedTunnel extends pulumi.dynamic.Resource {
         connection: secretInput(args.connection),
         gateway: secretInput(args.gateway),
         owner: ownerOf(pulumi, name),
-        ...urnInputs(name, "SharedTunnel", opts),
+        ...urnInputs(name, DYNAMIC_TYPES.SharedTunnel, opts),
         ...outputs,
         expiresAt: args.expiresAt,
       },

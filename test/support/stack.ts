@@ -66,14 +66,7 @@ export class TestStack {
    * earlier checkpoint and update record the file backend keeps under backups/ and history/.
    */
   storedFiles(): string[] {
-    return ["stacks", "backups", "history"]
-      .map((sub) => path.join(this.backend, ".pulumi", sub))
-      .filter((dir) => existsSync(dir))
-      .flatMap((dir) =>
-        readdirSync(dir, { recursive: true, withFileTypes: true })
-          .filter((e) => e.isFile())
-          .map((e) => path.join(e.parentPath, e.name)),
-      );
+    return backendFiles(this.backend);
   }
 
   /** All of storedFiles() as text (what "plaintext in state" means). */
@@ -124,4 +117,16 @@ export async function destroyAfter<T>(
   } finally {
     await stack.run("destroy");
   }
+}
+
+/** Every file a file backend keeps: the stacks' state, their backups and history. */
+export function backendFiles(backend: string): string[] {
+  return ["stacks", "backups", "history"]
+    .map((sub) => path.join(backend, ".pulumi", sub))
+    .filter((dir) => existsSync(dir))
+    .flatMap((dir) =>
+      readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => path.join(e.parentPath, e.name)),
+    );
 }

@@ -25,6 +25,7 @@ const LAYERS = [
   "cli",
   "dynamic",
   "resources",
+  "plugin",
 ];
 /** Files at provider/ top level that every layer may import. */
 const LEAVES = ["errors", "types", "tag", "retry", "recently-shared"];

@@ -2,10 +2,10 @@ import { validateFirewallInputs, validateTunnelInputs } from "../../../provider/
 import { assertTunnelState } from "../../../provider/validation/state";
 import type { ConnectionArgs, TunnelInputs, TunnelOutputs } from "../../../provider/types";
 import { UNKNOWN } from "../../../provider/validation/fields";
+import { HOST_KEY, PEM } from "../key-fixtures";
 
 /** connection.jumpHosts and connection.agent: bad input is refused in check, naming the property. */
-const KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString("base64")}`;
-const PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+const KEY = HOST_KEY;
 const hop = { host: "198.18.22.2", port: 2222, user: "bastion", privateKey: PEM, hostKey: KEY };
 const connection: ConnectionArgs = { host: "127.0.0.1", user: "root", privateKeyPath: "/k", hostKey: KEY, jumpHosts: [hop] };
 const tunnel = (c: unknown): Partial<TunnelInputs> => ({
