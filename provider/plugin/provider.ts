@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { SharedTunnelError } from "../errors";
 import { firewallProvider } from "../dynamic/firewall-provider";
 import { tunnelProvider } from "../dynamic/tunnel-provider";
 import { constructGatedTunnel } from "./resources";
@@ -18,9 +19,17 @@ const KINDS: Record<string, { lifecycle: Lifecycle; secret: readonly string[]; d
   [PLUGIN_TYPES.FirewallAllow]: { lifecycle: firewallProvider as Lifecycle, secret: ["connection", "preflightFor"], defaults: {} },
 };
 
+/** A type this plugin does not serve: the program's SDK and the installed plugin are of different versions. */
+function unknownType(what: string): SharedTunnelError {
+  return new SharedTunnelError(`shared-tunnel: unknown ${what}`, {
+    what: "serve a resource",
+    hint: `this plugin serves ${Object.values(PLUGIN_TYPES).join(", ")}: install the plugin version the program's SDK was generated for`,
+  });
+}
+
 function kindOf(urn: string) {
   const kind = KINDS[typeOfUrn(urn)];
-  if (!kind) throw new Error(`shared-tunnel: unknown resource type ${typeOfUrn(urn)} (${urn})`);
+  if (!kind) throw unknownType(`resource type ${typeOfUrn(urn)} (${urn})`);
   return kind;
 }
 
@@ -77,7 +86,7 @@ export class SharedTunnelProvider implements pulumi.provider.Provider {
     inputs: pulumi.Inputs,
     options: pulumi.ComponentResourceOptions,
   ): Promise<pulumi.provider.ConstructResult> {
-    if (type !== PLUGIN_TYPES.GatedTunnel) throw new Error(`shared-tunnel: unknown component type ${type}`);
+    if (type !== PLUGIN_TYPES.GatedTunnel) throw unknownType(`component type ${type}`);
     return constructGatedTunnel(name, inputs, options);
   }
 }
