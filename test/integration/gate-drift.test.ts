@@ -172,6 +172,37 @@ describe("ufw off (the tunnel host accepts by default): a GatedTunnel behind a g
     });
   });
 
+  test.each<[string, string, number, string[]]>([
+    [
+      "nftables",
+      "our table deleted (what `nft -f` of a file starting with `flush ruleset` does)",
+      8177,
+      ["nft", "delete", "table", "inet", "pulumi_shared_tunnel"],
+    ],
+    ["iptables", "iptables -F INPUT", 8178, ["iptables", "-w", "-F", "INPUT"]],
+  ])("%s, the guard forced to poll: %s closes the port within 1 s; up brings the gate and the forward back", async (backend, _what, port, remove) => {
+    const stack = new TestStack(`it-drift-poll-${backend}`);
+    stack.extraEnv.PULUMI_SHARED_TUNNEL_GUARD_POLL = "1";
+    const url = `http://${lab.thTrusted}:${port}/`;
+    const target = { host: lab.thTrusted, port };
+    try {
+      await stack.ok("up", demoConfig(lab, { bindPort: String(port), backend }));
+      // The guard this up started polls (no other gate was on the host: the stacks above are destroyed).
+      const mode = await th("sh", "-c", 'sed -n "s/^mode=//p" "/run/pulumi-shared-tunnel/pst-guard.$(stat -L -c %i /proc/self/ns/net).status"');
+      expect(mode.stdout.trim()).toBe("poll");
+      expect(await fetchFrom(lab.nsTc, url)).toBe(REACHED);
+      const removal = await removeWhileWatched(lab, url, target, () => th(...remove));
+      expect(removal.late).toEqual([]);
+      await whileUntrustedTries(lab.nsUc, [target], async () => {
+        await stack.ok("refresh");
+        await stack.ok("up");
+        expect(await waitFor(async () => fetchFrom(lab.nsTc, url), 10_000)).toBe(REACHED);
+      });
+    } finally {
+      await stack.run("destroy");
+    }
+  });
+
   test("at expiry, both gates at once: the forward stops before the gate goes; the untrusted client never once gets in", async () => {
     // Both at once: each waits ~25 s for its deadline, and CI time is worth saving.
     const results = await Promise.allSettled([expireWhileWatched("nftables", 8173), expireWhileWatched("iptables", 8174)]);
