@@ -91,6 +91,11 @@ def keeper_of(forward):
     return None
 
 
+def pausable(forward):
+    """Whether the forward's keeper knows the pause file (its settings name it): versions before the guard's do not."""
+    return any(line.startswith("paused_file=") for line in read_lines(os.path.join(DIR, forward + ".keeper.env")) or [])
+
+
 def signal_keeper(pid):
     try:
         os.kill(pid, signal.SIGUSR2)
@@ -106,7 +111,13 @@ def apply(verdict_of):
             continue  # a gate not recorded here (an older version's): not ours to judge
         why, path = verdict_of[rule], os.path.join(DIR, forward + ".paused")
         keeper = keeper_of(forward)
-        if why is not None and keeper is not None:
+        if why is not None and keeper is not None and not pausable(forward):
+            # A keeper an older version started has no USR2 trap (the signal would kill it and
+            # leave its ssh listening): it is stopped instead, and its ssh with it. Closed for good;
+            # refresh reports the forward gone, and up makes it anew.
+            os.kill(keeper, signal.SIGTERM)
+            paused += 1
+        elif why is not None and keeper is not None:
             if read_lines(path) != [why]:
                 write_atomic(path, why + "\n")
                 signal_keeper(keeper)

@@ -130,6 +130,29 @@ describe.each([
     },
   );
 
+  (poll ? test.skip : test)(
+    "a keeper older than pausing (its settings name no paused_file) is stopped instead: closed within 1 s; up makes the forward anew",
+    async () => {
+      const tag = String((await stack.ok("outputs")).tunnelTag);
+      await ok("sed", "-i", "/^paused_file=/d", `/run/pulumi-shared-tunnel/${tag}.keeper.env`);
+      let removal;
+      try {
+        removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
+      } finally {
+        await REMOVALS[0].restore(port);
+      }
+      expect(removal.late).toEqual([]);
+      // Stopped, not paused: it stays closed with the gate back, until up makes it again.
+      expect(await fetchFrom(lab.nsTc, url)).toBeUndefined();
+      await whileUntrustedTries(lab.nsUc, [target], async () => {
+        // Refresh finds the keeper gone (and says so); up then makes the forward anew.
+        await stack.ok("refresh");
+        await stack.ok("up", demoConfig(lab, { bindPort: String(port), backend: "ufw" }));
+      });
+      expect(await fetchFrom(lab.nsTc, url)).toBe(REACHED);
+    },
+  );
+
   test("the guard killed: refresh warns, up starts it again, and it guards", async () => {
     await ok(
       "sh",
