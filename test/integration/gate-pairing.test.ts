@@ -159,13 +159,14 @@ function scenarios(backend: "ufw" | "nftables" | "iptables", port: number): void
       expect(await stateOf(stack, "FirewallAllow")).not.toHaveProperty("drift");
 
       const dry = await reap(stack.name, "--dry-run");
-      // One unit: the rule with the keeper and forward it gates.
+      // One unit: the rule with the keeper and forward it gates ("-" is the host's guard, no unit's).
       const units = new Set(
         dry.stdout
           .split("\n")
           .slice(1)
           .filter(Boolean)
-          .map((l) => l.split(/\s+/)[0]),
+          .map((l) => l.split(/\s+/)[0])
+          .filter((u) => u !== "-"),
       );
       expect(units.size).toBe(1);
 
