@@ -2,7 +2,7 @@
 /**
  * `pulumi-shared-tunnel reap`: finds what this package left on a tunnel host (forwards, expiry
  * watchdogs, firewall rules, all carrying a pst.* tag) and removes it. For what a dead pipeline
- * left behind when `pulumi destroy` never ran; see README "Troubleshooting".
+ * left behind when `pulumi destroy` never ran; see docs/troubleshooting.md and docs/expiry-and-reaping.md.
  */
 import { SharedTunnelError, UsageError } from "../errors";
 import { parseDuration } from "../validation/duration";

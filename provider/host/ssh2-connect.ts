@@ -47,7 +47,7 @@ export function agentPath(conn: RemoteConnection): string | undefined {
  * Connects to one step, over `sock` (a channel forwarded by the step before) or directly. The
  * step authenticates with its own key when it has one, else with the agent: never with another
  * step's key. Its host key must be the pinned one. Handshake and authentication are bounded by
- * `timeoutMs`; agent forwarding is never requested (see README, "jump hosts and ssh-agent").
+ * `timeoutMs`; agent forwarding is never requested (see docs/gateway.md, "Jump hosts and ssh-agent").
  */
 export async function connectStep(s: Step, sock: Duplex | undefined, agent: string | undefined, timeoutMs: number): Promise<Client> {
   const e = s.endpoint;

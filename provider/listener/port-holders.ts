@@ -41,7 +41,7 @@ export async function squatterDrift(
   return printable(
     `${formatHostPort(bindAddress, bindPort)} is held by ${who.join(", ")}, not this tunnel's ssh: ` +
       "the trusted clients' connections reach that process. Stop it (the keeper then takes the port back), " +
-      "and see the README's security notes to keep other local users from binding the port",
+      "and see docs/security.md (shared tunnel hosts) to keep other local users from binding the port",
   );
 }
 

@@ -38,7 +38,7 @@ export class SharedTunnel extends pulumi.dynamic.Resource {
   declare public readonly command: pulumi.Output<string>;
   /** ssh's -E log on the tunnel host. */
   declare public readonly logFile: pulumi.Output<string>;
-  /** The tag in the process's argv, "pst.<project>.<stack>.<name>.<identity>.<created>" (see README "Identity on the host"). */
+  /** The tag in the process's argv, "pst.<project>.<stack>.<name>.<identity>.<created>" (see docs/state-on-the-host.md, "Identity on the host"). */
   declare public readonly tag: pulumi.Output<string>;
   /** When the tunnel host stops the forward by itself (ISO 8601); undefined without an expiry. */
   declare public readonly expiresAt: pulumi.Output<string | undefined>;

@@ -70,7 +70,7 @@ export function hopFiles(dir: string, tag: string, n: number): ReturnType<typeof
 
 /**
  * Removes a tunnel's files: the key and passphrase too, which stay for the forward's life (see
- * README "Where state lives"). Also from the legacy /tmp directory, but only when it is ours.
+ * docs/state-on-the-host.md, "Where state lives"). Also from the legacy /tmp directory, but only when it is ours.
  */
 export async function removeTunnelFiles(runner: Runner, tag: string): Promise<void> {
   await removeOwnedFiles(runner, allTunnelFileNames(tag));

@@ -10,7 +10,7 @@ import { TestStack } from "../support/stack";
 /**
  * A `pulumi up` killed in the middle of a create (a cancelled CI job, a lost runner) leaves on the
  * tunnel host what the state does not know: a forward, a rule, a watchdog, files. Repaired as the
- * README says (`pulumi cancel`, `pulumi refresh --clear-pending-creates`, `pulumi up`), the next
+ * docs/troubleshooting.md says (`pulumi cancel`, `pulumi refresh --clear-pending-creates`, `pulumi up`), the next
  * `up` reaps them and `destroy` leaves nothing: no process, no rule in any firewall view, no file.
  */
 jest.setTimeout(300_000);

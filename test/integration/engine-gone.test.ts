@@ -40,7 +40,7 @@ test("within 10 s of a SIGKILLed up, no provider process of that run remains", a
     await stack.run("cancel");
     await stack.run("refresh", {}, {}, ["--clear-pending-creates"]);
     await stack.run("destroy");
-    // The killed create's keeper, ssh and files are in no state now: reap them, as the README
+    // The killed create's keeper, ssh and files are in no state now: reap them, as docs/troubleshooting.md
     // tells a user whose pipeline was killed, and check that really nothing is left.
     const reap = await inNs(lab.nsTh, [process.execPath, path.join(ROOT, "dist/provider/cli/reap.js"), "reap", "--stack", STACK], 120_000);
     expect({ exitCode: reap.exitCode, stderr: reap.stderr }).toEqual({ exitCode: 0, stderr: "" });

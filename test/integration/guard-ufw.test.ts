@@ -97,7 +97,7 @@ describe.each([
     });
   });
 
-  // Polling cannot see the moment a reload opens INPUT (README: only events can); the removals above it does.
+  // Polling cannot see the moment a reload opens INPUT (docs/security.md: only events can); the removals above it does.
   (poll ? test.skip : test)(
     "ufw reload: no breach, and no pause longer than the reload; another tunnel's ufw rule added and deleted: no pause at all",
     async () => {

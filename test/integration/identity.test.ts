@@ -149,7 +149,7 @@ describe('two components of different types, each with children "allow" and "for
   });
 });
 
-// The documented residual risk (README "Identity on the host"): same project and stack names in two
+// The documented residual risk (docs/state-on-the-host.md, "Identity on the host"): same project and stack names in two
 // backends give identical URNs, so the same identity, and the second create reaps the first's forward.
 test("two backends' stacks of one name on one host share identities: the second create takes the first's forward for its own leftover", async () => {
   const name = "it-ident-twin";
