@@ -108,8 +108,10 @@ export const firewallProvider = {
       if (await gatedForwardLives(shared, props.ruleTag, props.gatesForwardsOf)) {
         return { effective, problems: ["none of its rules is on the host, while the forward it gates still runs"], guarded: true };
       }
-      // Gone (expired, or removed by hand): a watchdog still waiting would have nothing left to do.
+      // Gone (expired, or removed by hand): a watchdog still waiting would have nothing left to do,
+      // and no delete will come to drop the gate's record (with the last one, the guard goes).
       await stopWatchdog(runner, props.ruleTag);
+      await releaseGate(runner, props.ruleTag);
       return undefined;
     });
     if (!found) return {};

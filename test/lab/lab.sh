@@ -273,8 +273,20 @@ down() {
   for f in "$NS_GW:gw_sshd.pid" "$NS_TH:th_sshd.pid" "$NS_TH:bastion_sshd.pid" "$NS_GW:http.pid"; do
     if pid_in_ns "$LAB_DIR/${f#*:}" "${f%%:*}"; then kill "$(cat "$LAB_DIR/${f#*:}")" 2>/dev/null || true; fi
   done
-  # ... then anything else still inside (sessions, test-started ssh forwards).
+  # The tunnel host's network namespace, by inode: what the guard's files and gate records name.
+  local th_ns=""
+  [ ! -e "/run/netns/$NS_TH" ] || th_ns=$(ip netns exec "$NS_TH" stat -L -c %i /proc/self/ns/net 2>/dev/null || true)
+  # ... then anything else still inside (sessions, test-started ssh forwards, the guard).
   for ns in "$NS_GW" "$NS_TH" "$NS_TC" "$NS_UC"; do kill_ns_procs "$ns"; done
+  # The state directory is the machine's, shared by every lab: this host's guard files and gate
+  # records would outlive it, and a later namespace given the same inode would inherit them. A
+  # record still here is a test that leaked one: said, then removed.
+  if [[ $th_ns =~ ^[0-9]+$ ]]; then
+    rm -f -- /run/pulumi-shared-tunnel/pst-guard."$th_ns".*
+    for f in /run/pulumi-shared-tunnel/pst.*.gate; do
+      [ -f "$f" ] && grep -qF "\"netns\":\"$th_ns\"" "$f" && log "warning: a gate record was left behind: $f" && rm -f -- "$f"
+    done
+  fi
   # A session shell killed above may not have run its own clean-up: its /tmp directory (named by
   # its pid, see provider/host/session.sh) goes once that shell is gone. Other labs' live ones stay.
   for f in /tmp/pst-session.*.*; do
