@@ -66,6 +66,13 @@ test("the same 20 gates with the guard forced to poll: its CPU per minute, repor
   polling.extraEnv.PULUMI_SHARED_TUNNEL_GUARD_POLL = "1";
   try {
     await polling.ok("up", config);
+    // The guard this up started polls: the first test's destroy stopped the one that followed events.
+    const mode = await inNs(lab.nsTh, [
+      "sh",
+      "-c",
+      'sed -n "s/^mode=//p" "/run/pulumi-shared-tunnel/pst-guard.$(stat -L -c %i /proc/self/ns/net).status"',
+    ]);
+    expect(mode.stdout.trim()).toBe("poll");
     const guard = await guardPid();
     const [before] = cpuTicks([guard]);
     await new Promise((r) => setTimeout(r, 30_000)); // the idle period is what is measured
