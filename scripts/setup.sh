@@ -8,6 +8,13 @@ cd "$ROOT"
 
 bash scripts/install-system-packages.sh
 
+# The YAML language host builds in the background from here (cached: seconds once built): its Go
+# module downloads then overlap npm ci and the CLI's own build instead of following them.
+yaml_log=$(mktemp /tmp/pst-yaml-build.XXXXXX)
+bash scripts/build-yaml-host.sh >"$yaml_log" 2>&1 &
+yaml_pid=$!
+trap 'kill "$yaml_pid" 2>/dev/null; rm -f "$yaml_log"' EXIT
+
 # npm ci with the machine's npm; Node 24 comes from the npm registry's `node` package and is
 # then first on PATH (node_modules/.bin) for everything that follows.
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -26,7 +33,12 @@ if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "${have#v}" "${PULUMI_VERSION#v}" | 
 fi
 # YAML stacks (examples/yaml) run a real `pulumi up` through the YAML language host, cached like the CLI.
 # Beside pulumi, where the CLI looks for its bundled language hosts (also with PULUMI_IGNORE_AMBIENT_PLUGINS).
-install -D -m 755 "$(bash scripts/build-yaml-host.sh)/pulumi-language-yaml" "$PST_PULUMI_BIN/pulumi-language-yaml"
+if ! wait "$yaml_pid"; then
+  cat "$yaml_log" >&2
+  echo "setup: building the YAML language host failed (its output above)" >&2
+  exit 1
+fi
+install -D -m 755 "$(tail -n 1 "$yaml_log")/pulumi-language-yaml" "$PST_PULUMI_BIN/pulumi-language-yaml"
 # The dynamic-provider shim ships in @pulumi/pulumi; the engine looks for it next to pulumi or on PATH.
 install -D -m 755 node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs "$PST_PULUMI_BIN/pulumi-resource-pulumi-nodejs"
 mkdir -p "$PULUMI_HOME" "${PULUMI_BACKEND_URL#file://}"
