@@ -12,6 +12,7 @@ import { readLab, type Lab } from "../test/support/lab";
 import { benchConfig, GATED, median, medianOf, NOOP, programLoadMs, pulumi, raw, traceLines, upAndDown } from "./pulumi-run";
 import { report, type Baselines, type RefreshRow, type Row } from "./report";
 import { summarize, timeRestarts, withAutossh } from "./restart-time";
+import { frontEnds } from "./front-ends";
 import { scale } from "./scale";
 
 const lab: Lab = readLab();
@@ -59,6 +60,7 @@ async function row(n: number, load: number, flags: string[] = [], trials = TRIAL
 
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === "scale") return void (await scale(lab));
+  if (process.env.BENCH_ONLY === "front-ends") return void (await frontEnds(lab));
   const restartRows = await restarts();
   console.log("\nFrom kill -9 of the ssh to its listener back (10 kills):");
   console.table(restartRows);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fetchFrom, readLab, type Lab } from "../support/lab";
 import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
+import { yamlLabConfig, type StateResource } from "../support/front-ends";
 import { whileUntrustedTries } from "../support/prober";
 import { YamlStack } from "../support/yaml-stack";
 
@@ -15,12 +16,6 @@ jest.setTimeout(600_000);
 const lab: Lab = readLab();
 const PORT = 8491;
 
-interface StateResource {
-  type: string;
-  inputs?: Record<string, unknown>;
-  outputs?: Record<string, unknown>;
-}
-
 /** 40 characters of each line of each key's body: what must never be stored. */
 function keySlices(files: string[]): string[] {
   return files.flatMap((f) =>
@@ -34,20 +29,7 @@ function keySlices(files: string[]): string[] {
 test("a YAML GatedTunnel: up, preview, refresh, destroy through the installed plugin", async () => {
   const stack = new YamlStack("it-yaml");
   await stack.installPlugin();
-  await stack.init({
-    tunnelHost: lab.thSshAddr,
-    tunnelHostKeyFile: lab.thKey,
-    tunnelHostKey: lab.thHostKey,
-    gatewayHost: lab.gwAddr,
-    gatewayUser: lab.gwUser,
-    gatewayKeyFile: lab.gwKey,
-    gatewayHostKey: lab.gwHostKey,
-    bindAddress: lab.thTrusted,
-    bindPort: String(PORT),
-    targetHost: lab.targetHost,
-    targetPort: String(lab.targetPort),
-    source: lab.trustedCidr,
-  });
+  await stack.init({ ...yamlLabConfig(lab), bindPort: String(PORT), source: lab.trustedCidr });
   let tag = "";
   try {
     await whileUntrustedTries(lab.nsUc, [{ host: lab.thTrusted, port: PORT }], async () => {

@@ -1,9 +1,22 @@
 /**
  * N GatedTunnels on one tunnel host, ports basePort..basePort+N-1; remote when tunnelHost is set.
  * Also the lab test of many GatedTunnels (test/integration/many-gated.test.ts), which reads `tunnels`.
+ * With frontEnd=plugin the same tunnels come from the installed provider plugin instead of the
+ * TypeScript classes (BENCH_ONLY=front-ends compares the two from this one program).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { GatedTunnel } from "pulumi-shared-tunnel";
+import { GatedTunnel, type GatedTunnelArgs } from "pulumi-shared-tunnel";
+
+/** The plugin's GatedTunnel, constructed by the plugin (a remote component), as another language's SDK does it. */
+class PluginGatedTunnel extends pulumi.ComponentResource {
+  declare readonly pid: pulumi.Output<number>;
+  declare readonly listenAddress: pulumi.Output<string>;
+  declare readonly url: pulumi.Output<string>;
+  constructor(name: string, args: GatedTunnelArgs) {
+    // Outputs are asked for by naming them undefined, as generated SDKs do.
+    super("shared-tunnel:index:GatedTunnel", name, { ...args, pid: undefined, listenAddress: undefined, url: undefined }, {}, true);
+  }
+}
 
 export = async () => {
   const cfg = new pulumi.Config();
@@ -20,7 +33,7 @@ export = async () => {
   const urls = [];
   const tunnels = [];
   for (let i = 0; i < cfg.requireNumber("count"); i++) {
-    const t = new GatedTunnel(`t${i}`, {
+    const t = new (cfg.get("frontEnd") === "plugin" ? PluginGatedTunnel : GatedTunnel)(`t${i}`, {
       connection,
       gateway,
       bindAddress: cfg.require("bindAddress"),
