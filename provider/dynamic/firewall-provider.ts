@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { FirewallError, ValidationError } from "../errors";
-import { findGuard, guardGate, guardFileNames, netnsOf, readGuardStatus, releaseGate } from "../guard/guard";
+import { findGuard, guardGate, guardFileNames, netnsOf, readGuardStatus, recordGate, releaseGate } from "../guard/guard";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { stateDir } from "../state/state-dir";
@@ -154,6 +154,8 @@ export const firewallProvider = {
       await backend.ensureReady();
       // A rule whose gate does not hold is added again: add puts its gate back in place.
       const { effective, ineffective } = await inspectRules(runner, olds);
+      // While rules change, the record names the old sources and the new: neither is someone else's.
+      await recordGate(runner, olds.ruleTag, olds.backend, [...effective, ...ineffective, ...wanted]);
       for (const rule of wanted) if (!effective.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.add(rule, olds.ruleTag);
       for (const rule of [...effective, ...ineffective])
         if (!wanted.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.remove(rule, olds.ruleTag);

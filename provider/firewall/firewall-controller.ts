@@ -1,5 +1,5 @@
 import { FirewallError, InternalError } from "../errors";
-import { releaseGate } from "../guard/guard";
+import { recordGate, releaseGate } from "../guard/guard";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { makeTag, ownerPrefix } from "../tag";
@@ -97,12 +97,15 @@ export async function createRules(
   const added: FirewallRule[] = [];
   runner.report?.(`adding ${describeRules(rules)} (${backend.name})`);
   try {
+    // Recorded first: the guard then knows these sources for ours the moment their accepts appear.
+    await recordGate(runner, ruleTag, backend.name, rules);
     for (const rule of rules) {
       await backend.add(rule, ruleTag);
       added.push(rule);
     }
   } catch (err) {
     for (const rule of added.reverse()) await backend.remove(rule, ruleTag);
+    await releaseGate(runner, ruleTag);
     throw err;
   }
   return { backend: backend.name, ruleTag, rules };

@@ -128,14 +128,23 @@ export async function readGuardStatus(runner: Runner): Promise<GuardStatus | und
 }
 
 /**
+ * Writes the rule's gate record, nothing more: before rules change, so that every source about to
+ * be accepted is already ours in the guard's eyes (on ufw, an accept for the port from a source no
+ * record names is someone else's, and pauses the forwards behind that port).
+ */
+export async function recordGate(runner: Runner, ruleTag: string, backend: FirewallBackendName, rules: readonly FirewallRule[]): Promise<void> {
+  const dir = await stateDir(runner);
+  await writePrivateFile(runner, `${dir}/${gateRecordName(ruleTag)}`, renderGateRecord(await netnsOf(runner), backend, rules));
+}
+
+/**
  * Records the rule's gate and makes sure a guard runs and has judged it: a running guard is told
  * to look again (SIGHUP), else one is started. Returns the guard's verdict on this gate ("holds",
  * or why not). Throws naming the command when no guard comes up.
  */
 export async function guardGate(runner: Runner, ruleTag: string, backend: FirewallBackendName, rules: readonly FirewallRule[]): Promise<string> {
-  const dir = await stateDir(runner);
   const files = await guardFiles(runner);
-  await writePrivateFile(runner, `${dir}/${gateRecordName(ruleTag)}`, renderGateRecord(await netnsOf(runner), backend, rules));
+  await recordGate(runner, ruleTag, backend, rules);
   const start = ["sh", "-c", 'setsid -f "$1" -I "$2" </dev/null >/dev/null 2>&1', "sh", PYTHON, files.program];
   let stderr = "";
   // Twice: a guard that found no gate left may end just as this one is recorded.
