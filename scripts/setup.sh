@@ -13,7 +13,7 @@ bash scripts/install-system-packages.sh
 yaml_log=$(mktemp /tmp/pst-yaml-build.XXXXXX)
 bash scripts/build-yaml-host.sh >"$yaml_log" 2>&1 &
 yaml_pid=$!
-trap 'kill "$yaml_pid" 2>/dev/null; rm -f "$yaml_log"' EXIT
+trap 'kill "$yaml_pid" 2>/dev/null || true; rm -f "$yaml_log"' EXIT
 
 # npm ci with the machine's npm; Node 24 comes from the npm registry's `node` package and is
 # then first on PATH (node_modules/.bin) for everything that follows.
