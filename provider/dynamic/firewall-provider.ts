@@ -1,9 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { FirewallError, ValidationError } from "../errors";
-import { findGuard, guardGate, guardFileNames, netnsOf, readGuardStatus, recordGate, releaseGate } from "../guard/guard";
-import { quoteArgv } from "../host/quote";
+import { ValidationError } from "../errors";
+import { findGuard, guardGate, readGuardStatus, recordGate, releaseGate } from "../guard/guard";
 import type { Runner } from "../host/runner";
-import { stateDir } from "../state/state-dir";
 import { createRules, deleteRules, inspectRules, openBackend, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
 import { backendKind } from "../firewall/registry";
 import { withRunner } from "../host/open-runner";
@@ -73,13 +71,9 @@ export const firewallProvider = {
             inputs,
             gated && gated.preflight !== false ? () => preflightTunnel(runner, gated, inputs.gatesForwardsOf) : undefined,
           );
-          await guardOrUndo(runner, { ...inputs, ...made, requestedBackend: inputs.backend ?? "auto" });
           return { outs: made, spec: specForFirewall({ ...made, gatesForwardsOf: inputs.gatesForwardsOf }) };
         },
-        async (made) => {
-          await releaseGate(runner, made.ruleTag);
-          await deleteRules(runner, { ...inputs, ...made, requestedBackend: inputs.backend ?? "auto" });
-        },
+        (made) => deleteRules(runner, { ...inputs, ...made, requestedBackend: inputs.backend ?? "auto" }),
       );
     });
     return { id: outs.ruleTag, outs: { ...inputs, ...outs, requestedBackend: inputs.backend ?? "auto" } };
@@ -192,36 +186,10 @@ export const firewallProvider = {
       // Cancel the pending expiry first, so the watchdog and this delete never race.
       await stopWatchdog(runner, props.ruleTag);
       await stopGatedForwards(runner, props.ruleTag, props.gatesForwardsOf);
-      // Before the rules: the guard would otherwise see them go and pause what is already stopped.
-      await releaseGate(runner, props.ruleTag);
       await deleteRules(runner, props);
     });
   },
 } satisfies pulumi.dynamic.ResourceProvider<FirewallInputs, FirewallOutputs>;
-
-/**
- * Records the new rules' gate and has the guard judge it; when no guard comes up, or it finds the
- * gate open the moment it was made, the rules go again and create fails with the reason.
- */
-async function guardOrUndo(runner: Runner, state: FirewallOutputs): Promise<void> {
-  let verdict: string;
-  try {
-    verdict = await guardGate(runner, state.ruleTag, state.backend, state.rules);
-  } catch (err) {
-    await releaseGate(runner, state.ruleTag);
-    await deleteRules(runner, state);
-    throw err;
-  }
-  if (verdict === "holds") return;
-  await releaseGate(runner, state.ruleTag);
-  await deleteRules(runner, state);
-  throw new FirewallError(`the gate was added but keeps nobody out: ${verdict}`, {
-    what: "check the new gate with the guard",
-    where: runner.where,
-    command: quoteArgv(["cat", "--", `${await stateDir(runner)}/${guardFileNames(await netnsOf(runner)).status}`]),
-    hint: "something on the tunnel host bypasses or disables the gate (ufw inactive or allowing by default, another accept first): fix that, then pulumi up again",
-  });
-}
 
 /** Whether the host's guard runs and has this rule's gate among those it judges (only root's state directory has one). */
 async function guardWatches(runner: Runner, ruleTag: string): Promise<boolean> {

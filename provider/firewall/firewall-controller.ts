@@ -1,5 +1,5 @@
 import { FirewallError, InternalError } from "../errors";
-import { recordGate, releaseGate } from "../guard/guard";
+import { guardStatusPath, judgeGate, recordGate, releaseGate } from "../guard/guard";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { makeTag, ownerPrefix } from "../tag";
@@ -103,6 +103,10 @@ export async function createRules(
       await backend.add(rule, ruleTag);
       added.push(rule);
     }
+    // The guard's judgement is part of "applied": a gate it finds open the moment it was made
+    // (ufw inactive, another accept first), or no guard at all, undoes the rules like a failed add.
+    const verdict = await judgeGate(runner, ruleTag);
+    if (verdict !== "holds") throw gateOpenAtCreate(runner, verdict, await guardStatusPath(runner));
   } catch (err) {
     for (const rule of added.reverse()) await backend.remove(rule, ruleTag);
     await releaseGate(runner, ruleTag);
@@ -150,12 +154,24 @@ export async function inspectRules(
  * Only rules whose comment is exactly the tag are touched; already gone counts as success.
  */
 export async function deleteRules(runner: Runner, state: FirewallOutputs): Promise<void> {
+  // The gate's record before the rules: the guard would otherwise see them go and pause forwards
+  // already stopped; with the last record, the guard goes too.
+  await releaseGate(runner, state.ruleTag);
   const backend = await openBackend(runner, state.backend);
   runner.report?.(`removing ${describeRules(state.rules)} (${backend.name})`);
   for (const rule of state.rules) await backend.remove(rule, state.ruleTag);
   // Listed after the removals above: usually nothing of ours is left, and one listing says so.
   const live = [...(await backend.list()), ...((await backend.listStrayDrops?.()) ?? [])].filter((r) => r.comment === state.ruleTag);
   for (const { comment, ineffective: _i, ...rule } of live) await backend.remove(rule, comment);
+}
+
+function gateOpenAtCreate(runner: Runner, verdict: string, statusFile: string): FirewallError {
+  return new FirewallError(`the gate was added but keeps nobody out: ${verdict}`, {
+    what: "check the new gate with the guard",
+    where: runner.where,
+    command: quoteArgv(["cat", "--", statusFile]),
+    hint: "something on the tunnel host bypasses or disables the gate (ufw inactive or allowing by default, another accept first): fix that, then pulumi up again",
+  });
 }
 
 /** "allow 198.51.100.0/24 to port 8080/tcp" for one rule, "3 allow rules for port 8080/tcp" for more. */

@@ -24,7 +24,7 @@ import { parseCidr } from "../validation/net";
  * filesystem's, shared by every namespace (containers, the lab's hosts), while a firewall, and so
  * a guard, belongs to one. Its argv `/usr/bin/python3 -I <dir>/pst-guard.<ns>.py` is how it is found.
  */
-export function guardFileNames(netns: string) {
+function guardFileNames(netns: string) {
   const base = `pst-guard.${netns}`;
   return { program: `${base}.py`, verdicts: `${base}.verdicts.py`, settings: `${base}.json`, status: `${base}.status` };
 }
@@ -32,7 +32,7 @@ export function guardFileNames(netns: string) {
 const netnsCache = new WeakMap<Runner, Promise<string>>();
 
 /** The inode number of the network namespace the runner's commands run in (`net:[N]`). */
-export function netnsOf(runner: Runner): Promise<string> {
+function netnsOf(runner: Runner): Promise<string> {
   let found = netnsCache.get(runner);
   if (!found) {
     found = runner.run(["readlink", "/proc/self/ns/net"]).then((r) => {
@@ -121,6 +121,30 @@ export async function findGuard(runner: Runner, options: { fresh: boolean } = { 
   return parseGuardList(await listProcesses(runner, "python3", options), (await guardFiles(runner)).program)[0];
 }
 
+/** `pid` when it still is this host's guard (its own /proc entry, read now), with its start time; else undefined. */
+async function stillGuard(runner: Runner, pid: number) {
+  const program = (await guardFiles(runner)).program;
+  return stillRunningAs(runner, pid, (p) => parseGuardList([p], program).length > 0);
+}
+
+/**
+ * Sends `signal` to the running guard: found in a listing made now (a guard started a moment ago
+ * must count, or a second one would be started beside it) and re-read right before the signal
+ * (SIGHUP would end any other process). Returns the pid signalled, or undefined when none runs.
+ */
+async function signalGuard(runner: Runner, signal: "HUP" | "TERM"): Promise<{ pid: number; startTicks: string } | undefined> {
+  const pid = await findGuard(runner);
+  const still = pid === undefined ? undefined : await stillGuard(runner, pid);
+  if (pid === undefined || !still) return undefined;
+  await runner.run(["kill", `-${signal}`, String(pid)]);
+  return { pid, startTicks: still.startTicks };
+}
+
+/** Where the guard writes its status (for error messages that point at it). */
+export async function guardStatusPath(runner: Runner): Promise<string> {
+  return (await guardFiles(runner)).status;
+}
+
 /** The guard's last status, when a guard wrote one. */
 export async function readGuardStatus(runner: Runner): Promise<GuardStatus | undefined> {
   const r = await runner.run(["cat", "--", (await guardFiles(runner)).status]);
@@ -138,31 +162,37 @@ export async function recordGate(runner: Runner, ruleTag: string, backend: Firew
 }
 
 /**
- * Records the rule's gate and makes sure a guard runs and has judged it: a running guard is told
- * to look again (SIGHUP), else one is started. Returns the guard's verdict on this gate ("holds",
- * or why not). Throws naming the command when no guard comes up.
+ * Records the rule's gate and has the guard judge it (judgeGate). Returns the verdict on this gate.
  */
 export async function guardGate(runner: Runner, ruleTag: string, backend: FirewallBackendName, rules: readonly FirewallRule[]): Promise<string> {
-  const files = await guardFiles(runner);
   await recordGate(runner, ruleTag, backend, rules);
+  return judgeGate(runner, ruleTag);
+}
+
+/**
+ * Makes sure a guard runs and has judged the recorded gate `ruleTag`: a running guard is told to
+ * look again (SIGHUP), else one is started. Returns its verdict on this gate ("holds", or why
+ * not). Throws naming the command when no guard comes up.
+ */
+export async function judgeGate(runner: Runner, ruleTag: string): Promise<string> {
+  const files = await guardFiles(runner);
   const start = ["sh", "-c", 'setsid -f "$1" -I "$2" </dev/null >/dev/null 2>&1', "sh", PYTHON, files.program];
   let stderr = "";
   // Twice: a guard that found no gate left may end just as this one is recorded.
   for (let attempt = 0; attempt < 2; attempt++) {
     const before = await readGuardStatus(runner);
-    const running = await findGuard(runner);
-    if (running !== undefined) await runner.run(["kill", "-HUP", String(running)]);
-    else {
+    if (!(await signalGuard(runner, "HUP"))) {
       await writePrivateFile(runner, files.verdicts, VERDICTS);
       await writePrivateFile(runner, files.settings, `${JSON.stringify({ poll: process.env[GUARD_POLL_ENV] === "1" })}\n`);
       await writePrivateFile(runner, files.program, PROGRAM);
       const started = await runner.run(start, { timeoutMs: 20_000 });
       stderr = started.stderr;
     }
+    // A verdict written after this look, by a process that still is the guard (its pid read from the status).
     const verdict = await waitFor(async () => {
       const now = await readGuardStatus(runner);
       const fresh = now && (now.pid !== before?.pid || now.checks > before.checks);
-      return fresh && (await findGuard(runner)) === now.pid ? now.gates.get(ruleTag) : undefined;
+      return fresh && (await stillGuard(runner, now.pid)) ? now.gates.get(ruleTag) : undefined;
     }, START_MS);
     if (verdict !== undefined) return verdict;
   }
@@ -178,8 +208,7 @@ export async function guardGate(runner: Runner, ruleTag: string, backend: Firewa
 
 /** Tells a running guard to look again now (a forward was just paired with a gate). */
 export async function wakeGuard(runner: Runner): Promise<void> {
-  const running = await findGuard(runner);
-  if (running !== undefined) await runner.run(["kill", "-HUP", String(running)]);
+  await signalGuard(runner, "HUP");
 }
 
 /** The rule tags of the gates recorded for this runner's network namespace (another namespace's are another host's). */
@@ -215,12 +244,7 @@ export async function releaseGate(runner: Runner, ruleTag: string): Promise<void
 
 /** Stops the guard (verified to be it right before the signal) and removes its files. */
 async function stopGuard(runner: Runner): Promise<void> {
-  const files = await guardFiles(runner);
-  const pid = await findGuard(runner);
-  const still = pid === undefined ? undefined : await stillRunningAs(runner, pid, (p) => parseGuardList([p], files.program).length > 0);
-  if (pid !== undefined && still) {
-    await runner.run(["kill", "-TERM", String(pid)]);
-    if (!(await waitForExit(runner, pid, 5000, still.startTicks))) await runner.run(["kill", "-KILL", String(pid)]);
-  }
-  await runner.run(["rm", "-f", "--", ...Object.values(files)]);
+  const stopped = await signalGuard(runner, "TERM");
+  if (stopped && !(await waitForExit(runner, stopped.pid, 5000, stopped.startTicks))) await runner.run(["kill", "-KILL", String(stopped.pid)]);
+  await runner.run(["rm", "-f", "--", ...Object.values(await guardFiles(runner))]);
 }
