@@ -5,9 +5,10 @@
 # is paused (<dir>/<forward tag>.paused, then SIGUSR2 to its keeper, which stops its ssh and
 # waits); when the gate holds again, the pause file goes and the keeper starts ssh at once.
 # It never writes a rule: `pulumi up` repairs gates. Its judgement of a listing is gate-verdicts.py,
-# beside it as <base>.verdicts.py. Settings: <base>.json ("poll": true forces polling).
+# beside it as <base>.verdicts.py; pausing and resuming, gate-pauses.py as <base>.pauses.py.
+# Settings: <base>.json ("poll": true forces polling).
 # Wakes: `nft monitor` lines (iptables-nft and ufw are nftables underneath), else a poll.
-import json, os, re, select, signal, subprocess, sys, time
+import fcntl, json, os, re, select, signal, subprocess, sys, time
 
 # Root's own tools only: never a directory someone else could put a program in.
 os.environ["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -15,13 +16,22 @@ DIR = os.path.dirname(os.path.abspath(__file__))
 BASE = os.path.abspath(__file__)[: -len(".py")]
 NETNS = str(os.stat("/proc/self/ns/net").st_ino)
 TAG = r"pst\.[A-Za-z0-9_.-]+"
-with open(BASE + ".json") as f:
-    SETTINGS = json.load(f)
 STATUS = BASE + ".status"
-# The verdicts live in their own file: exec'd by path, never imported (-I: no search path of ours).
-verdicts = {}
-with open(BASE + ".verdicts.py") as src:
-    exec(compile(src.read(), BASE + ".verdicts.py", "exec"), verdicts)
+LOCK = BASE + ".lock"
+# The files this guard started from, by inode: at exit it removes those, not the ones a starter
+# has meanwhile written for the next guard (guard.ts writes by rename: a new file, a new inode).
+STARTED_FROM = {BASE + ".py": os.stat(BASE + ".py").st_ino}
+with open(BASE + ".json") as f:
+    STARTED_FROM[f.name] = os.fstat(f.fileno()).st_ino
+    SETTINGS = json.load(f)
+
+
+def load(path, given):
+    """A part of the guard in a file of its own: exec'd by path, never imported (-I: no search path of ours)."""
+    with open(path) as src:
+        STARTED_FROM[path] = os.fstat(src.fileno()).st_ino
+        exec(compile(src.read(), path, "exec"), given)
+    return given
 
 
 def run(argv):
@@ -65,73 +75,9 @@ def gates():
     return found
 
 
-def pairings():
-    """(forward tag, rule tag) for every pairing file in the directory."""
-    out = []
-    for name in os.listdir(DIR):
-        m = re.fullmatch("(%s)\\.gatedby" % TAG, name)
-        lines = read_lines(os.path.join(DIR, name)) if m else None
-        if lines and re.fullmatch(TAG, lines[0]):
-            out.append((m.group(1), lines[0]))
-    return out
-
-
-def keeper_of(forward):
-    """The pid of the forward's running keeper: argv exactly `sh <dir>/<tag>.keeper`, run by root."""
-    for line in read_lines(os.path.join(DIR, forward + ".status")) or []:
-        if line.startswith("keeper_pid=") and line[11:].isdigit():
-            pid = int(line[11:])
-            try:
-                with open("/proc/%d/cmdline" % pid, "rb") as f:
-                    argv = f.read().split(b"\0")[:-1]
-                if os.stat("/proc/%d" % pid).st_uid == 0 and argv == [b"sh", os.path.join(DIR, forward + ".keeper").encode()]:
-                    return pid
-            except OSError:
-                pass
-    return None
-
-
-def pausable(forward):
-    """Whether the forward's keeper knows the pause file (its settings name it): versions before the guard's do not."""
-    return any(line.startswith("paused_file=") for line in read_lines(os.path.join(DIR, forward + ".keeper.env")) or [])
-
-
-def signal_keeper(pid):
-    try:
-        os.kill(pid, signal.SIGUSR2)
-    except OSError:
-        pass
-
-
-def apply(verdict_of):
-    """Pauses the forwards whose gate fails, resumes those whose gate holds again; returns how many are paused."""
-    paused = 0
-    for forward, rule in pairings():
-        if rule not in verdict_of:
-            continue  # a gate not recorded here (an older version's): not ours to judge
-        why, path = verdict_of[rule], os.path.join(DIR, forward + ".paused")
-        keeper = keeper_of(forward)
-        if why is not None and keeper is not None and not pausable(forward):
-            # A keeper an older version started has no USR2 trap (the signal would kill it and
-            # leave its ssh listening): it is stopped instead, and its ssh with it. Closed for good;
-            # refresh reports the forward gone, and up makes it anew.
-            os.kill(keeper, signal.SIGTERM)
-            paused += 1
-        elif why is not None and keeper is not None:
-            if read_lines(path) != [why]:
-                write_atomic(path, why + "\n")
-                signal_keeper(keeper)
-            paused += 1
-            # A keeper that ended meanwhile (its forward deleted) leaves no pause file behind.
-            if keeper_of(forward) is None and os.path.exists(path):
-                os.unlink(path)
-        elif why is None and os.path.exists(path):
-            os.unlink(path)
-            if keeper is not None:
-                signal_keeper(keeper)
-    return paused
-
-
+verdicts = load(BASE + ".verdicts.py", {})
+pauses = load(BASE + ".pauses.py", {})
+pauses.update(DIR=DIR, TAG=TAG, read_lines=read_lines, write_atomic=write_atomic)
 checks = 0
 
 
@@ -140,7 +86,7 @@ def check(mode):
     checks += 1
     recorded = gates()
     verdict_of = verdicts["judge"](recorded, run)
-    paused = apply(verdict_of)
+    paused = pauses["apply"](verdict_of)
     lines = ["pid=%d" % os.getpid(), "mode=%s" % mode, "checks=%d" % checks, "checked=%d" % int(time.time()), "paused=%d" % paused]
     lines += ["gate %s %s" % (tag, why or "holds") for tag, why in sorted(verdict_of.items())]
     write_atomic(STATUS, "\n".join(lines) + "\n")
@@ -157,6 +103,47 @@ def monitor():
         return None
 
 
+def hold_lock(wait_s=2.0):
+    """The namespace's guard lock, held for life, or None when another guard holds it.
+
+    Why: creates run in parallel, and each that finds no guard starts one; every guard after the
+    first would judge, write the same status file and outlive its gates. A guard that finds the
+    lock held waits a moment (the holder may be ending: it found no gate left just as a new one
+    was recorded), then leaves. The holder unlinks the lock file before it lets go, so a waiter
+    that locked the old file checks it is still the one at the path."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(LOCK, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except OSError:  # held by another guard, or unlinked by the one that just ended
+            pass
+        os.close(fd)
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
+
+
+def remove_own_files():
+    """Still holding the lock: the status (only the holder writes it), the files this guard started
+    from, and the lock file last."""
+    doomed = [STATUS] + [p for p, ino in STARTED_FROM.items() if inode(p) == ino] + [LOCK]
+    for path in doomed:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def inode(path):
+    try:
+        return os.stat(path, follow_symlinks=False).st_ino
+    except OSError:
+        return None
+
+
 def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # SIGHUP (a gate recorded, a forward paired): the wakeup fd makes select return at once.
@@ -164,6 +151,8 @@ def main():
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGHUP, lambda *_: None)
+    if hold_lock() is None:
+        return  # another guard watches this namespace; its files are not ours to remove
     events = monitor()
     mode = "events" if events else "poll"
     # 0.3 s: with the listing's own time, a gate removed is seen within the 1 s bound.
@@ -184,14 +173,11 @@ def main():
                 events.kill()
                 events, mode, idle_s = None, "poll (nft monitor ended)", poll_s
     finally:
+        # No gate left, or stopped (SIGTERM): the guard's own files go with it (guard.ts starts a
+        # new one with the next gate).
         if events:
             events.kill()
-    # No gate left: the guard's own files go with it (guard.ts starts a new one with the next gate).
-    for path in (STATUS, BASE + ".json", BASE + ".verdicts.py", BASE + ".py"):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        remove_own_files()
 
 
 main()

@@ -26,7 +26,14 @@ import { parseCidr } from "../validation/net";
  */
 function guardFileNames(netns: string) {
   const base = `pst-guard.${netns}`;
-  return { program: `${base}.py`, verdicts: `${base}.verdicts.py`, settings: `${base}.json`, status: `${base}.status` };
+  return {
+    program: `${base}.py`,
+    verdicts: `${base}.verdicts.py`,
+    pauses: `${base}.pauses.py`,
+    settings: `${base}.json`,
+    status: `${base}.status`,
+    lock: `${base}.lock`,
+  };
 }
 
 const netnsCache = new WeakMap<Runner, Promise<string>>();
@@ -60,6 +67,7 @@ async function guardFiles(runner: Runner) {
 
 const PROGRAM = readFileSync(join(__dirname, "guard.py"), "utf8");
 const VERDICTS = readFileSync(join(__dirname, "gate-verdicts.py"), "utf8");
+const PAUSES = readFileSync(join(__dirname, "gate-pauses.py"), "utf8");
 /** Long enough for a guard's first check on a busy host (one listing per backend). */
 const START_MS = 10_000;
 
@@ -116,9 +124,17 @@ function parseGuardList(processes: readonly ListedProcess[], program: string): n
   return processes.filter(({ argv }) => argv.length === 3 && argv[0] === PYTHON && argv[1] === "-I" && argv[2] === program).map((p) => p.pid);
 }
 
-/** The running guard's pid, or undefined; `fresh: false` takes the host's shared listing (refresh reads many rules at once). */
+/**
+ * The running guard's pid, or undefined; `fresh: false` takes the host's shared listing (refresh
+ * reads many rules at once). A guard started beside a running one (another provider process
+ * found none a moment earlier) lists too, for the two seconds it waits on the guard lock before
+ * it leaves: the one whose pid the status names is the guard.
+ */
 export async function findGuard(runner: Runner, options: { fresh: boolean } = { fresh: true }): Promise<number | undefined> {
-  return parseGuardList(await listProcesses(runner, "python3", options), (await guardFiles(runner)).program)[0];
+  const pids = parseGuardList(await listProcesses(runner, "python3", options), (await guardFiles(runner)).program);
+  if (pids.length < 2) return pids[0];
+  const status = await readGuardStatus(runner);
+  return status && pids.includes(status.pid) ? status.pid : pids[0];
 }
 
 /** `pid` when it still is this host's guard (its own /proc entry, read now), with its start time; else undefined. */
@@ -176,18 +192,13 @@ export async function guardGate(runner: Runner, ruleTag: string, backend: Firewa
  */
 export async function judgeGate(runner: Runner, ruleTag: string): Promise<string> {
   const files = await guardFiles(runner);
-  const start = ["sh", "-c", 'setsid -f "$1" -I "$2" </dev/null >/dev/null 2>&1', "sh", PYTHON, files.program];
+  const start = startArgv(files.program);
   let stderr = "";
   // Twice: a guard that found no gate left may end just as this one is recorded.
   for (let attempt = 0; attempt < 2; attempt++) {
     const before = await readGuardStatus(runner);
-    if (!(await signalGuard(runner, "HUP"))) {
-      await writePrivateFile(runner, files.verdicts, VERDICTS);
-      await writePrivateFile(runner, files.settings, `${JSON.stringify({ poll: process.env[GUARD_POLL_ENV] === "1" })}\n`);
-      await writePrivateFile(runner, files.program, PROGRAM);
-      const started = await runner.run(start, { timeoutMs: 20_000 });
-      stderr = started.stderr;
-    }
+    const startsSeen = startsMade.get(startKey(runner, files)) ?? 0;
+    if (!(await signalGuard(runner, "HUP"))) stderr = await startGuardOnce(runner, files, startsSeen);
     // A verdict written after this look, by a process that still is the guard (its pid read from the status).
     const verdict = await waitFor(async () => {
       const now = await readGuardStatus(runner);
@@ -204,6 +215,49 @@ export async function judgeGate(runner: Runner, ruleTag: string): Promise<string
     stderr: stderr || `no guard judged the gate ${ruleTag} within ${START_MS / 1000} s`,
     hint: `the tunnel host needs ${PYTHON} (and nft or iptables); ${files.status} and the guard's own run (${PYTHON} -I ${files.program}) say more`,
   });
+}
+
+function startArgv(program: string): string[] {
+  return ["sh", "-c", 'setsid -f "$1" -I "$2" </dev/null >/dev/null 2>&1', "sh", PYTHON, program];
+}
+
+/** Guard starts in flight in this process, and how many it has made, by host and namespace. */
+const starting = new Map<string, Promise<string>>();
+const startsMade = new Map<string, number>();
+
+function startKey(runner: Runner, files: ReturnType<typeof guardFileNames>): string {
+  return `${runner.where} ${files.program}`;
+}
+
+/**
+ * Starts the guard, once for every caller in this process that found none at the same moment (20
+ * creates run in parallel): a caller that joins a start under way, or whose look began before a
+ * start that has since finished (`startsSeen`), wakes the guard instead, since its gate may have
+ * been recorded after that guard's first look. Guards started by other processes are kept to one
+ * by the guard lock (guard.py's hold_lock). Returns the start's stderr.
+ */
+async function startGuardOnce(runner: Runner, files: ReturnType<typeof guardFileNames>, startsSeen: number): Promise<string> {
+  const key = startKey(runner, files);
+  const underway = starting.get(key);
+  if (underway || (startsMade.get(key) ?? 0) > startsSeen) {
+    const stderr = (await underway) ?? "";
+    await signalGuard(runner, "HUP");
+    return stderr;
+  }
+  const start = (async () => {
+    await writePrivateFile(runner, files.verdicts, VERDICTS);
+    await writePrivateFile(runner, files.pauses, PAUSES);
+    await writePrivateFile(runner, files.settings, `${JSON.stringify({ poll: process.env[GUARD_POLL_ENV] === "1" })}\n`);
+    await writePrivateFile(runner, files.program, PROGRAM);
+    return (await runner.run(startArgv(files.program), { timeoutMs: 20_000 })).stderr;
+  })();
+  starting.set(key, start);
+  try {
+    return await start;
+  } finally {
+    starting.delete(key);
+    startsMade.set(key, (startsMade.get(key) ?? 0) + 1);
+  }
 }
 
 /** Tells a running guard to look again now (a forward was just paired with a gate). */
@@ -242,9 +296,14 @@ export async function releaseGate(runner: Runner, ruleTag: string): Promise<void
   await stopGuard(runner);
 }
 
-/** Stops the guard (verified to be it right before the signal) and removes its files. */
+/**
+ * Stops the guard (verified to be it right before the signal); it removes its own files as it
+ * ends. What one killed or crashed left is removed here, under the guard lock so that a guard
+ * another process has started meanwhile (it holds the lock) keeps its files.
+ */
 async function stopGuard(runner: Runner): Promise<void> {
   const stopped = await signalGuard(runner, "TERM");
   if (stopped && !(await waitForExit(runner, stopped.pid, 5000, stopped.startTicks))) await runner.run(["kill", "-KILL", String(stopped.pid)]);
-  await runner.run(["rm", "-f", "--", ...Object.values(await guardFiles(runner))]);
+  const { lock, ...rest } = await guardFiles(runner);
+  await runner.run(["flock", "-n", lock, "rm", "-f", "--", ...Object.values(rest), lock]);
 }

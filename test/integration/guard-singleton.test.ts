@@ -1,0 +1,73 @@
+import { randomBytes } from "node:crypto";
+import { judgeGate, recordGate, releaseGate } from "../../provider/guard/guard";
+import { Ssh2Runner } from "../../provider/host/ssh2-runner";
+import { inNs, readLab } from "../support/lab";
+
+/**
+ * One guard per tunnel host, however many start it at once. Why: CI lost a guard mid-watch when
+ * 20 FirewallAllow creates (Pulumi runs them in parallel) each found no guard and each started
+ * one; every duplicate judged and wrote the same status file, one crashed on the other's rename,
+ * and the others would outlive their gates' records by up to the 10-minute backstop. The gate
+ * recorded here names a rule that does not exist: the guard judges it open, and no forward is
+ * paired with it, so nothing is paused and no rule is written.
+ */
+jest.setTimeout(120_000);
+
+const lab = readLab();
+const conn = { host: lab.thSshAddr, user: "root", privateKeyPath: lab.thKey, hostKey: lab.thHostKey };
+const tag = `pst.it-guard-singleton.${randomBytes(4).toString("hex")}`;
+const rules = [{ source: lab.trustedCidr, port: 8390, protocol: "tcp" as const }];
+let runner: Ssh2Runner;
+
+/** The pids of guards running in the tunnel host's network namespace (argv `/usr/bin/python3 -I <dir>/pst-guard.<ns>.py`). */
+async function guardsOnHost(): Promise<number[]> {
+  const script = 'ns=$(stat -L -c %i /proc/self/ns/net); pgrep -x -f "/usr/bin/python3 -I /run/pulumi-shared-tunnel/pst-guard.$ns.py"; [ $? -le 1 ]';
+  const r = await inNs(lab.nsTh, ["sh", "-c", script]);
+  expect(r.exitCode).toBe(0);
+  return r.stdout.split("\n").filter(Boolean).map(Number);
+}
+
+/** Polls (bounded) until `check` holds; returns its last value either way. */
+async function settle<T>(read: () => Promise<T>, check: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  let value = await read();
+  while (!check(value) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    value = await read();
+  }
+  return value;
+}
+
+beforeAll(async () => {
+  runner = await Ssh2Runner.connect(conn);
+  await recordGate(runner, tag, "nftables", rules);
+});
+
+afterAll(async () => {
+  try {
+    await releaseGate(runner, tag);
+    expect(await settle(guardsOnHost, (g) => g.length === 0)).toEqual([]);
+  } finally {
+    await runner.close();
+  }
+});
+
+test("ten judgements at once start one guard, and every one gets its verdict", async () => {
+  const verdicts = await Promise.all(Array.from({ length: 10 }, () => judgeGate(runner, tag)));
+  expect(new Set(verdicts).size).toBe(1);
+  expect(verdicts[0]).not.toBe("holds"); // the recorded rule does not exist
+  expect(await guardsOnHost()).toHaveLength(1);
+});
+
+test("a guard started beside a running one leaves at once; the first keeps watching", async () => {
+  const [first] = await guardsOnHost();
+  expect(first).toBeGreaterThan(0);
+  // As a second provider process would (its own connection, no knowledge of ours): the program, five times at once.
+  const again =
+    'ns=$(stat -L -c %i /proc/self/ns/net); for i in 1 2 3 4 5; do setsid -f /usr/bin/python3 -I "/run/pulumi-shared-tunnel/pst-guard.$ns.py" </dev/null >/dev/null 2>&1; done';
+  expect((await inNs(lab.nsTh, ["sh", "-c", again])).exitCode).toBe(0);
+  expect(await settle(guardsOnHost, (g) => g.length === 1)).toEqual([first]);
+  // Still the guard after the duplicates left: nothing they did ended it, and it still answers.
+  expect(await judgeGate(runner, tag)).not.toBe("holds");
+  expect(await guardsOnHost()).toEqual([first]);
+});
