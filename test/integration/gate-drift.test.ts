@@ -2,6 +2,7 @@ import { demoConfig } from "../support/demo-config";
 import { fetchFrom, inNs, readLab, withUfwInactive, type Lab } from "../support/lab";
 import { whileUntrustedTries } from "../support/prober";
 import { removeWhileWatched } from "../support/fail-closed";
+import { guardStatusField } from "../support/guard-probe";
 import { TestStack } from "../support/stack";
 import { waitFor } from "../../provider/state/wait-for";
 
@@ -188,8 +189,7 @@ describe("ufw off (the tunnel host accepts by default): a GatedTunnel behind a g
     try {
       await stack.ok("up", demoConfig(lab, { bindPort: String(port), backend }));
       // The guard this up started polls (no other gate was on the host: the stacks above are destroyed).
-      const mode = await th("sh", "-c", 'sed -n "s/^mode=//p" "/run/pulumi-shared-tunnel/pst-guard.$(stat -L -c %i /proc/self/ns/net).status"');
-      expect(mode.stdout.trim()).toBe("poll");
+      expect(await guardStatusField(lab, "mode")).toBe("poll");
       expect(await fetchFrom(lab.nsTc, url)).toBe(REACHED);
       const removal = await removeWhileWatched(lab, url, target, () => th(...remove));
       expect(removal.late).toEqual([]);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { judgeGate, recordGate, releaseGate } from "../../provider/guard/guard";
 import { Ssh2Runner } from "../../provider/host/ssh2-runner";
+import { guardsRunning } from "../support/guard-probe";
 import { inNs, readLab } from "../support/lab";
 
 /**
@@ -19,13 +20,7 @@ const tag = `pst.it-guard-singleton.${randomBytes(4).toString("hex")}`;
 const rules = [{ source: lab.trustedCidr, port: 8390, protocol: "tcp" as const }];
 let runner: Ssh2Runner;
 
-/** The pids of guards running in the tunnel host's network namespace (argv `/usr/bin/python3 -I <dir>/pst-guard.<ns>.py`). */
-async function guardsOnHost(): Promise<number[]> {
-  const script = 'ns=$(stat -L -c %i /proc/self/ns/net); pgrep -x -f "/usr/bin/python3 -I /run/pulumi-shared-tunnel/pst-guard.$ns.py"; [ $? -le 1 ]';
-  const r = await inNs(lab.nsTh, ["sh", "-c", script]);
-  expect(r.exitCode).toBe(0);
-  return r.stdout.split("\n").filter(Boolean).map(Number);
-}
+const guardsOnHost = () => guardsRunning(lab);
 
 /** Polls (bounded) until `check` holds; returns its last value either way. */
 async function settle<T>(read: () => Promise<T>, check: (v: T) => boolean, ms = 10_000): Promise<T> {

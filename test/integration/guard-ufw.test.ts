@@ -1,5 +1,6 @@
 import { demoConfig, firewallConfig } from "../support/demo-config";
 import { removeWhileWatched } from "../support/fail-closed";
+import { guardStatus, guardsRunning } from "../support/guard-probe";
 import { fetchFrom, inNs, readLab, type Lab } from "../support/lab";
 import { whileUntrustedTries } from "../support/prober";
 import { ROOT, TestStack } from "../support/stack";
@@ -46,11 +47,6 @@ const REMOVALS: Removal[] = [
   },
 ];
 
-/** The status file of the tunnel host's guard (its namespace's: the lab's other hosts share the directory). */
-async function guardStatus(): Promise<string> {
-  return (await th("sh", "-c", 'cat "/run/pulumi-shared-tunnel/pst-guard.$(stat -L -c %i /proc/self/ns/net).status"')).stdout;
-}
-
 /** The keeper's restarts as the forward's refresh reports them (a pause and return is one). */
 async function restarts(stack: TestStack): Promise<number> {
   const exported = JSON.parse((await stack.run("export")).stdout) as {
@@ -76,7 +72,7 @@ describe.each([
     await stack.ok("up", demoConfig(lab, { bindPort: String(port), backend: "ufw" }));
     expect(await fetchFrom(lab.nsTc, url)).toBe(REACHED);
     expect(await fetchFrom(lab.nsUc, url)).toBeUndefined();
-    const status = await guardStatus();
+    const status = await guardStatus(lab);
     expect(status).toMatch(poll ? /^mode=poll$/m : /^mode=events$/m);
   });
 
@@ -154,18 +150,16 @@ describe.each([
   );
 
   test("the guard killed: refresh warns, up starts it again, and it guards", async () => {
-    await ok(
-      "sh",
-      "-c",
-      'for p in $(pgrep -x python3); do tr "\\0" " " < /proc/$p/cmdline | grep -q "pst-guard\\.$(stat -L -c %i /proc/self/ns/net)\\.py" && kill -KILL $p; done; exit 0',
-    );
+    const guards = await guardsRunning(lab);
+    expect(guards).toHaveLength(1);
+    await ok("kill", "-KILL", ...guards.map(String));
     // reap (read-only here) sees it gone, with the gates it leaves unwatched.
     const reap = await th(process.execPath, path.join(ROOT, "dist/provider/cli/reap.js"), "reap", "--dry-run", "--stack", "no-such-stack");
     expect(reap.stdout).toMatch(/guard\s+-\s+not running; [1-9]\d* gate\(s\) recorded\s+left alone: pulumi up of their stacks starts it again/);
     const refreshed = await stack.okWithLog("refresh");
     expect(refreshed.log).toMatch(/no guard watches this gate/);
     await stack.ok("up");
-    const status = await guardStatus();
+    const status = await guardStatus(lab);
     expect(status).toMatch(/^pid=\d+$/m);
     const again = await th(process.execPath, path.join(ROOT, "dist/provider/cli/reap.js"), "reap", "--dry-run", "--stack", "no-such-stack");
     expect(again.stdout).toMatch(/guard\s+-\s+pid \d+ \((events|poll)\); [1-9]\d* gate\(s\) recorded\s+left running/);

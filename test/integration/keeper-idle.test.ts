@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { readFileSync } from "node:fs";
-import { inNs, readLab, type Lab } from "../support/lab";
+import { guardStatusField, guardsRunning } from "../support/guard-probe";
+import { readLab, type Lab } from "../support/lab";
 import { labGatewayConfig, labTunnelHostConfig } from "../support/lab-config";
 import { expectNothingLeftOnTunnelHost, keepersWith } from "../support/leftovers";
 import { ROOT, TestStack } from "../support/stack";
@@ -39,10 +40,11 @@ afterAll(async () => {
   await stack.run("destroy", config);
 });
 
-/** The pid of the tunnel host's guard (its namespace's: the lab's other hosts share the state directory). */
+/** The pid of the tunnel host's guard, which must be the only one (CI once measured a duplicate that then crashed). */
 async function guardPid(): Promise<number> {
-  const r = await inNs(lab.nsTh, ["sh", "-c", 'sed -n "s/^pid=//p" "/run/pulumi-shared-tunnel/pst-guard.$(stat -L -c %i /proc/self/ns/net).status"']);
-  return Number(r.stdout.trim());
+  const pid = Number(await guardStatusField(lab, "pid"));
+  expect(await guardsRunning(lab)).toEqual([pid]);
+  return pid;
 }
 
 test("20 kept tunnels idle for 30 s: their keepers, and the guard following events, use (nearly) no CPU", async () => {
@@ -67,12 +69,7 @@ test("the same 20 gates with the guard forced to poll: its CPU per minute, repor
   try {
     await polling.ok("up", config);
     // The guard this up started polls: the first test's destroy stopped the one that followed events.
-    const mode = await inNs(lab.nsTh, [
-      "sh",
-      "-c",
-      'sed -n "s/^mode=//p" "/run/pulumi-shared-tunnel/pst-guard.$(stat -L -c %i /proc/self/ns/net).status"',
-    ]);
-    expect(mode.stdout.trim()).toBe("poll");
+    expect(await guardStatusField(lab, "mode")).toBe("poll");
     const guard = await guardPid();
     const [before] = cpuTicks([guard]);
     await new Promise((r) => setTimeout(r, 30_000)); // the idle period is what is measured
