@@ -93,6 +93,28 @@ def check(mode):
     return len(recorded)
 
 
+# ufw reload and disable open INPUT to everyone right after they flush it: `iptables -F` (one
+# "delete rule" per rule, ufw's own chains included), then `-P INPUT ACCEPT`. Pausing the forwards
+# behind ufw gates at that flush, before the listing that the judgement reads, wins the race;
+# under load the listing alone lost it once (guard-ufw.test.ts: a breach during a reload). Only
+# ufw's whole-ruleset changes touch ufw-before-input (a rule added or deleted changes
+# ufw-user-input), so no other change pauses anything here; the check that follows resumes
+# whatever still holds.
+OPENING = re.compile(
+    rb"^delete rule ip6? filter ufw6?-before-input |^flush chain ip6? filter (INPUT|ufw6?-before-input)\b"
+    rb"|^(flush|delete) table ip6? filter\b|^add chain ip6? filter INPUT .*policy accept",
+    re.M,
+)
+
+
+def pause_first(events):
+    """Pauses the forwards behind every ufw gate when `events` flush or open INPUT; False at EOF."""
+    if OPENING.search(events):
+        why = "ufw's rules are being flushed or INPUT opened (ufw reload or disable, iptables -F, a policy change)"
+        pauses["apply"]({tag: why for tag, record in gates().items() if record.get("backend") == "ufw"})
+    return len(events) > 0
+
+
 def monitor():
     """A running `nft monitor`, or None where events cannot be trusted (no nft, legacy iptables, forced polling)."""
     if SETTINGS.get("poll") or "legacy" in (run(["iptables", "-V"]) or ""):
@@ -168,10 +190,11 @@ def main():
             # through a burst of transactions, and waiting for the burst to settle would leave it open.
             watched = [wake_r] + ([events.stdout] if events else [])
             for fd in select.select(watched, [], [], idle_s)[0]:
-                if os.read(fd if fd == wake_r else events.stdout.fileno(), 65536) or fd == wake_r:
-                    continue
-                events.kill()
-                events, mode, idle_s = None, "poll (nft monitor ended)", poll_s
+                if fd == wake_r:
+                    os.read(wake_r, 65536)
+                elif not pause_first(os.read(events.stdout.fileno(), 65536)):
+                    events.kill()
+                    events, mode, idle_s = None, "poll (nft monitor ended)", poll_s
     finally:
         # No gate left, or stopped (SIGTERM): the guard's own files go with it (guard.ts starts a
         # new one with the next gate).
