@@ -13,7 +13,7 @@
 # knip.json, for what JSON cannot say: the shipped entry points come from package.json (main, bin,
 # exports, mapped from dist/ to the sources) and `provider/**/*.ts!` marks the shipped files;
 # `node` is the devDependency that puts Node 24 on PATH (setup.sh); ssh-agent, ssh-add and ip are
-# system commands the lab tests run.
+# system commands the lab tests run, and go one the Go module check (test/unit/scripts) runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
