@@ -26,11 +26,8 @@ export class YamlStack {
 
   /** Packs the plugin (scripts/pack-plugin.sh) and installs it with `pulumi plugin install ... --file`. */
   async installPlugin(): Promise<void> {
-    const tarball = path.join(this.home, "plugin.tgz");
-    const packed = await this.runner.run(["bash", path.join(ROOT, "scripts/pack-plugin.sh"), tarball], { timeoutMs: 180_000 });
-    if (packed.exitCode !== 0) throw new Error(`pack-plugin failed: ${packed.stderr}`);
     const { version } = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
-    await this.ok(["plugin", "install", "resource", "shared-tunnel", version, "--file", tarball]);
+    await this.ok(["plugin", "install", "resource", "shared-tunnel", version, "--file", await packPlugin(this.runner)]);
   }
 
   async init(config: Record<string, string>): Promise<void> {
@@ -78,4 +75,17 @@ export class YamlStack {
     if (r.exitCode !== 0) throw new Error(`pulumi ${args.join(" ")} failed (${r.exitCode}): ${r.stdout}\n${r.stderr}`);
     return r.stdout;
   }
+}
+
+let packed: Promise<string> | undefined;
+
+/** The plugin's tarball, packed once per test file: every stack of a file installs the same build. */
+function packPlugin(runner: LocalRunner): Promise<string> {
+  packed ??= (async () => {
+    const tarball = path.join(mkdtempSync(path.join(tmpdir(), "pst-plugin-")), "plugin.tgz");
+    const r = await runner.run(["bash", path.join(ROOT, "scripts/pack-plugin.sh"), tarball], { timeoutMs: 180_000 });
+    if (r.exitCode !== 0) throw new Error(`pack-plugin failed: ${r.stderr}`);
+    return tarball;
+  })();
+  return packed;
 }
