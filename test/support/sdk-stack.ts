@@ -53,5 +53,5 @@ export class SdkStack extends YamlStack {
   }
 }
 
-/** scripts/build-go.sh's arguments for the Go driver: its module and every tree it builds from. */
+/** scripts/build-go.sh's arguments for the Go driver, as setup.sh builds it: its module and every tree it builds from. */
 const GO_DRIVER = ["sdk-inline-go", "test/support/sdk/go", ".", "examples/go", "sdk/go"];
