@@ -155,7 +155,10 @@ export function generateSchema(root = ROOT): Spec {
     version,
     description: "An SSH local forward on a tunnel host, shared with trusted sources behind a host-firewall rule.",
     license: "Apache-2.0",
-    language: { python: { packageName: "pulumi_shared_tunnel" } },
+    // supportPack: the SDKs carry this version and ask the engine for exactly this plugin
+    // (scripts/gen-sdk); Python as a pyproject.toml package, no setup.py that downloads a plugin.
+    meta: { supportPack: true },
+    language: { python: { packageName: "pulumi_shared_tunnel", pyproject: { enabled: true } } },
     resources,
     types: Object.fromEntries(Object.entries(types).sort(([a], [b]) => a.localeCompare(b))),
   };

@@ -35,6 +35,7 @@ declare -A PROBE=(
   [autossh]=autossh   # npm run bench compares the keeper's restarts with autossh's
   [shellcheck]=shellcheck   # npm run lint checks the programs we run on tunnel hosts
   [dash]=dash               # ... and parses them with the shell Debian's sh is
+  [python3-venv]=""         # the Python SDK's environment (scripts/setup-python.sh), from Debian's python3
 )
 
 installed() { # $1 = package; cheap command check first, dpkg as the authority.

@@ -31,6 +31,20 @@ have=$(command -v pulumi >/dev/null && pulumi version 2>/dev/null || true)
 if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "${have#v}" "${PULUMI_VERSION#v}" | sort -V | head -n1)" != "${PULUMI_VERSION#v}" ]; then
   bash scripts/build-pulumi-cli.sh >/dev/null
 fi
+# The SDK generator and the Go SDK's lab driver build in the background, one after the other and
+# after the CLI, whose build filled the GOCACHE they mostly share (same flags: scripts/build-go.sh);
+# meanwhile the Python SDK's environment installs from PyPI. Both cached: seconds once built.
+go_log=$(mktemp /tmp/pst-go-build.XXXXXX)
+(bash scripts/build-go.sh gen-sdk scripts/gen-sdk &&
+  bash scripts/build-go.sh sdk-inline-go test/support/sdk/go . examples/go sdk/go) >"$go_log" 2>&1 &
+go_pid=$!
+trap 'kill "$yaml_pid" "$go_pid" 2>/dev/null || true; rm -f "$yaml_log" "$go_log"' EXIT
+bash scripts/setup-python.sh >/dev/null
+if ! wait "$go_pid"; then
+  cat "$go_log" >&2
+  echo "setup: building the SDK generator or the Go SDK's driver failed (its output above)" >&2
+  exit 1
+fi
 # YAML stacks (examples/yaml) run a real `pulumi up` through the YAML language host, cached like the CLI.
 # Beside pulumi, where the CLI looks for its bundled language hosts (also with PULUMI_IGNORE_AMBIENT_PLUGINS).
 if ! wait "$yaml_pid"; then

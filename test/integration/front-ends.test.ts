@@ -1,7 +1,6 @@
-import { waitFor } from "../../provider/state/wait-for";
-import { fetchFrom, probe, readLab, sshProcessesWith, type Lab } from "../support/lab";
-import { expectNothingLeftOnTunnelHost, keepersWith } from "../support/leftovers";
-import { outputsOf, pluginFrontEnd, typescriptFrontEnd, type Forward, type FrontEnd } from "../support/front-ends";
+import { fetchFrom, readLab, sshProcessesWith, type Lab } from "../support/lab";
+import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
+import { expectRefreshTruths, outputsOf, pluginFrontEnd, REACHED, typescriptFrontEnd, type Forward, type FrontEnd } from "../support/front-ends";
 import { whileUntrustedTries } from "../support/prober";
 
 /**
@@ -15,7 +14,6 @@ import { whileUntrustedTries } from "../support/prober";
 jest.setTimeout(300_000);
 
 const lab: Lab = readLab();
-const REACHED = "internal service reached";
 const url = (port: number) => `http://${lab.thTrusted}:${port}/`;
 // The untrusted client's link (the /24 of the tunnel host's address on it): a source range that lets it in, and not the trusted one.
 const UNTRUSTED_ONLY = `${lab.thUntrustedSide.replace(/\.\d+$/, ".0")}/24`;
@@ -69,21 +67,8 @@ describe.each([
     created = now ?? {};
   });
 
-  test("refresh truths: the keeper restarts a killed ssh and refresh counts it; a killed keeper is refreshed as gone", async () => {
-    const ssh = Number(created.pid);
-    await probe(lab.nsTh, ["kill", "-KILL", String(ssh)]);
-    // The keeper's restart is sub-second; the bound only stops a broken keeper hanging the test.
-    const restarted = async () => (await sshProcessesWith(String(created.tag))).some((l) => !l.startsWith(`${ssh} `));
-    const reached = async () => (await restarted()) && (await fetchFrom(lab.nsTc, url(port + 1))) === REACHED;
-    expect(await waitFor(async () => (await reached()) || undefined, 10_000)).toBe(true);
-    await fe.refresh();
-    expect(await tunnel()).toMatchObject({ restarts: 1, listening: true, keeperPid: created.keeperPid });
-
-    await probe(lab.nsTh, ["kill", "-KILL", String(created.keeperPid)]);
-    await fe.refresh();
-    expect(await tunnel()).toBeUndefined();
-    expect({ ssh: await sshProcessesWith(String(created.tag)), keepers: await keepersWith(String(created.tag)) }).toEqual({ ssh: [], keepers: [] });
-  });
+  test("refresh truths: the keeper restarts a killed ssh and refresh counts it; a killed keeper is refreshed as gone", () =>
+    expectRefreshTruths(lab, fe, created, url(port + 1)));
 
   test("delete: nothing of the stack's whole life is left on the tunnel host", async () => {
     await fe.destroy();

@@ -1,5 +1,8 @@
-import type { Lab } from "./lab";
+import { waitFor } from "../../provider/state/wait-for";
+import { fetchFrom, probe, sshProcessesWith, type Lab } from "./lab";
 import { demoConfig } from "./demo-config";
+import { keepersWith } from "./leftovers";
+import { SdkStack, type SdkLanguage } from "./sdk-stack";
 import { TestStack } from "./stack";
 import { YamlStack } from "./yaml-stack";
 
@@ -101,6 +104,67 @@ export function pluginFrontEnd(lab: Lab, name: string): FrontEnd {
     resources: async () => exported(await stack.ok(["stack", "export"])),
   };
 }
+
+/** examples/python or examples/go through its generated SDK and the inline Automation API. */
+export function sdkFrontEnd(lab: Lab, name: string, language: SdkLanguage): FrontEnd & { stack: SdkStack } {
+  const stack = new SdkStack(name, language);
+  const configure = async (f: Forward) => {
+    await stack.ok(["config", "set", "bindPort", String(f.port)]);
+    await stack.ok(["config", "set", "source", f.source]);
+  };
+  const ok = async (op: "up" | "refresh" | "destroy") => {
+    const r = await stack.inline(op);
+    if (r.exitCode !== 0) throw new Error(`${language} inline ${op} (${name}) failed (${r.exitCode}):\n${r.stderr.slice(-3000)}`);
+  };
+  return {
+    stack,
+    name: `${language} SDK`,
+    prefix: `pst.${stack.project}.${name}.`,
+    types: { tunnel: "shared-tunnel:index:SharedTunnel", rule: "shared-tunnel:index:FirewallAllow" },
+    tunnelUrn: `urn:pulumi:${name}::${stack.project}::shared-tunnel:index:GatedTunnel$shared-tunnel:index:SharedTunnel::shared-forward`,
+    init: async () => {
+      await stack.installPlugin();
+      await stack.init(yamlLabConfig(lab));
+    },
+    up: async (f) => {
+      await configure(f);
+      await ok("up");
+    },
+    refresh: () => ok("refresh"),
+    previewUnchanged: async (f) => {
+      await configure(f);
+      return (await stack.inline("preview")).exitCode === 0;
+    },
+    destroy: () => ok("destroy"),
+    cleanUp: async () => void (await stack.inline("destroy")),
+    resources: async () => exported(await stack.ok(["stack", "export"])),
+  };
+}
+
+/**
+ * What refresh must say behind pulumi's back: the keeper restarts a killed ssh (the client at `url`
+ * reached again) and refresh counts the restart; a killed keeper is refreshed as gone, with its ssh.
+ * `created` is the forward's outputs from the checkpoint before.
+ */
+export async function expectRefreshTruths(lab: Lab, fe: FrontEnd, created: Record<string, unknown>, url: string): Promise<void> {
+  const tunnel = async () => outputsOf(await fe.resources(), fe.types.tunnel);
+  const ssh = Number(created.pid);
+  await probe(lab.nsTh, ["kill", "-KILL", String(ssh)]);
+  // The keeper's restart is sub-second; the bound only stops a broken keeper hanging the test.
+  const restarted = async () => (await sshProcessesWith(String(created.tag))).some((l) => !l.startsWith(`${ssh} `));
+  const reached = async () => (await restarted()) && (await fetchFrom(lab.nsTc, url)) === REACHED;
+  expect(await waitFor(async () => (await reached()) || undefined, 10_000)).toBe(true);
+  await fe.refresh();
+  expect(await tunnel()).toMatchObject({ restarts: 1, listening: true, keeperPid: created.keeperPid });
+
+  await probe(lab.nsTh, ["kill", "-KILL", String(created.keeperPid)]);
+  await fe.refresh();
+  expect(await tunnel()).toBeUndefined();
+  expect({ ssh: await sshProcessesWith(String(created.tag)), keepers: await keepersWith(String(created.tag)) }).toEqual({ ssh: [], keepers: [] });
+}
+
+/** What the lab's internal service answers. */
+export const REACHED = "internal service reached";
 
 /** examples/yaml's config for the lab (bindPort and source are set per run). */
 export function yamlLabConfig(lab: Lab): Record<string, string> {
