@@ -4,7 +4,8 @@ import { CommandFailedError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { writePrivateFile } from "../state/private-file";
-import { listProcesses, stillRunningAs, waitForExit, type ListedProcess } from "../state/process-identity";
+import { stillRunningAs, waitForExit } from "../state/process-identity";
+import { listProcesses, type ListedProcess } from "../state/process-list";
 import { stateDir } from "../state/state-dir";
 import { waitFor } from "../state/wait-for";
 import { assertTag } from "../tag";
@@ -144,13 +145,19 @@ async function stillGuard(runner: Runner, pid: number) {
 }
 
 /**
- * Sends `signal` to the running guard: found in a listing made now (a guard started a moment ago
- * must count, or a second one would be started beside it) and re-read right before the signal
- * (SIGHUP would end any other process). Returns the pid signalled, or undefined when none runs.
+ * Sends `signal` to the running guard, re-read right before the signal (SIGHUP would end any other
+ * process). `known`: the pid its status file names, tried first through its own /proc entry, so
+ * finding it does not grow with the host's processes. Else (no status yet, or a stale one) a
+ * listing made now: a guard started a moment ago must count, or a second one would be started
+ * beside it. Returns the pid signalled, or undefined when none runs.
  */
-async function signalGuard(runner: Runner, signal: "HUP" | "TERM"): Promise<{ pid: number; startTicks: string } | undefined> {
-  const pid = await findGuard(runner);
-  const still = pid === undefined ? undefined : await stillGuard(runner, pid);
+async function signalGuard(runner: Runner, signal: "HUP" | "TERM", known?: number): Promise<{ pid: number; startTicks: string } | undefined> {
+  let pid = known;
+  let still = pid === undefined ? undefined : await stillGuard(runner, pid);
+  if (!still) {
+    pid = await findGuard(runner);
+    still = pid === undefined ? undefined : await stillGuard(runner, pid);
+  }
   if (pid === undefined || !still) return undefined;
   await runner.run(["kill", `-${signal}`, String(pid)]);
   return { pid, startTicks: still.startTicks };
@@ -198,7 +205,7 @@ export async function judgeGate(runner: Runner, ruleTag: string): Promise<string
   for (let attempt = 0; attempt < 2; attempt++) {
     const before = await readGuardStatus(runner);
     const startsSeen = startsMade.get(startKey(runner, files)) ?? 0;
-    if (!(await signalGuard(runner, "HUP"))) stderr = await startGuardOnce(runner, files, startsSeen);
+    if (!(await signalGuard(runner, "HUP", before?.pid))) stderr = await startGuardOnce(runner, files, startsSeen);
     // A verdict written after this look, by a process that still is the guard (its pid read from the status).
     const verdict = await waitFor(async () => {
       const now = await readGuardStatus(runner);
@@ -262,14 +269,16 @@ async function startGuardOnce(runner: Runner, files: ReturnType<typeof guardFile
 
 /** Tells a running guard to look again now (a forward was just paired with a gate). */
 export async function wakeGuard(runner: Runner): Promise<void> {
-  await signalGuard(runner, "HUP");
+  await signalGuard(runner, "HUP", (await readGuardStatus(runner))?.pid);
 }
 
 /** The rule tags of the gates recorded for this runner's network namespace (another namespace's are another host's). */
 async function recordedGates(runner: Runner): Promise<string[]> {
   const dir = await stateDir(runner);
   const mark = `"netns":"${await netnsOf(runner)}"`;
-  const script = 'for f in "$1"/pst.*.gate; do [ -f "$f" ] && grep -qF -- "$2" "$f" && printf "%s\\n" "$f"; done; exit 0';
+  // One grep over every record (it was one per record, and each release of N gates read them all).
+  const script =
+    'd=$1 m=$2; set --; for f in "$d"/pst.*.gate; do [ -f "$f" ] && set -- "$@" "$f"; done; [ $# -eq 0 ] || grep -lF -- "$m" "$@"; exit 0';
   const { stdout } = await runner.run(["sh", "-c", script, "sh", dir, mark]);
   return stdout
     .split("\n")
@@ -302,7 +311,7 @@ export async function releaseGate(runner: Runner, ruleTag: string): Promise<void
  * another process has started meanwhile (it holds the lock) keeps its files.
  */
 async function stopGuard(runner: Runner): Promise<void> {
-  const stopped = await signalGuard(runner, "TERM");
+  const stopped = await signalGuard(runner, "TERM", (await readGuardStatus(runner))?.pid);
   if (stopped && !(await waitForExit(runner, stopped.pid, 5000, stopped.startTicks))) await runner.run(["kill", "-KILL", String(stopped.pid)]);
   const { lock, ...rest } = await guardFiles(runner);
   await runner.run(["flock", "-n", lock, "rm", "-f", "--", ...Object.values(rest), lock]);

@@ -4,7 +4,8 @@ import type { Runner } from "../host/runner";
 import { writePrivateFile } from "../state/private-file";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { tagMatches, taggedPathPattern } from "../tag";
-import { listProcesses, readProcessIdentity, stillRunningAs, type ListedProcess, type ProcessIdentity } from "../state/process-identity";
+import { readProcessIdentity, stillRunningAs, type ProcessIdentity } from "../state/process-identity";
+import { listProcesses, type ListedProcess } from "../state/process-list";
 import { stopProcess } from "../state/stop-process";
 import { buildKeeperArgvFile, buildKeeperSettings, KEEPER_PROGRAM, keeperFileNames, type KeeperSpec } from "./keeper-script";
 

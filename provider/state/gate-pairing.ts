@@ -27,8 +27,12 @@ export async function writeGatePairing(runner: Runner, forwardTag: string, ruleT
   await writePrivateFile(runner, `${await stateDir(runner)}/${gatedByFileName(forwardTag)}`, `${ruleTag}\n`);
 }
 
-/** Each pairing file's path, a space, its first line. Files only: the glob is ours (`pst.*`), and an unmatched glob is skipped. */
-const LIST = 'for d; do for f in "$d"/pst.*.gatedby; do [ -f "$f" ] && printf "%s %s\\n" "$f" "$(head -n 1 -- "$f")"; done; done; exit 0';
+/**
+ * Each pairing file's path, a space, its first line. Files only: the glob is ours (`pst.*`), and an
+ * unmatched glob is skipped. The line is read by the shell itself: no process per file.
+ */
+const LIST =
+  'for d; do for f in "$d"/pst.*.gatedby; do [ -f "$f" ] || continue; l=; IFS= read -r l <"$f"; printf "%s %s\\n" "$f" "$l"; done; done; exit 0';
 
 /** Every pairing recorded on the host, in our own state directories; a file that is not two tags is skipped. */
 export async function listGatePairings(runner: Runner): Promise<GatePairing[]> {

@@ -1,5 +1,4 @@
 import type { Runner } from "../host/runner";
-import { recentlyShared } from "../recently-shared";
 import { waitFor } from "./wait-for";
 
 /** Who a pid is: enough to tell our ssh from an unrelated process that reused the pid. */
@@ -20,15 +19,14 @@ export interface ProcessIdentity {
  * can start a process named ssh or sh whose argv names our state directory; its argv alone proves
  * nothing. The real uid, not the owner of /proc/<pid> or its files: a process that makes itself
  * non-dumpable (prctl PR_SET_DUMPABLE 0) shows them as root's. Nor the effective uid: a setuid
- * program someone else runs has root's, and is still theirs.
- * @internal exported for its unit tests
+ * program someone else runs has root's, and is still theirs. Also the process listing's (process-list.ts).
  */
 export function ownedByUs(uid: number, self: number | undefined): boolean {
   return uid === 0 || (self !== undefined && uid === self);
 }
 
 /** Sets u to the real uid in status file $1 (or empty), with shell built-ins only: no process per read. */
-const UID_OF = 'uid() { u=; while read -r k v _; do [ "$k" = Uid: ] && u=$v && break; done 2>/dev/null <"$1"; }';
+export const UID_OF = 'uid() { u=; while read -r k v _; do [ "$k" = Uid: ] && u=$v && break; done 2>/dev/null <"$1"; }';
 
 /**
  * `<our real uid> <its real uid>`, then stat, then cmdline, all read from /proc/<pid> as one
@@ -77,79 +75,38 @@ export function parseProcFiles(pid: number, text: string): ProcessIdentity | und
   const ids = /^(\d+) (\d+)\n/.exec(text);
   if (!ids || !ownedByUs(Number(ids[2]), Number(ids[1]))) return undefined;
   text = text.slice(ids[0].length);
-  // comm (field 2) is in parentheses and may itself hold ")" or a newline, but never more than 15
-  // bytes: its closing ")" is the last one within reach, and the stat line ends at the next newline.
+  const stat = parseStat(text);
+  if (!stat) return undefined;
+  return {
+    pid,
+    uid: Number(ids[2]),
+    startTicks: stat.startTicks,
+    state: stat.state,
+    argv: splitCmdline(stat.end < 0 ? "" : text.slice(stat.end + 1)),
+  };
+}
+
+/**
+ * The fields we use of a /proc/<pid>/stat line at the start of `text`, and where its line ends
+ * (-1: at the end of `text`). comm (field 2) is in parentheses and may itself hold ")" or a
+ * newline, but never more than 15 bytes: its closing ")" is the last one within reach, and the
+ * stat line ends at the next newline. Also the process listing's (process-list.ts).
+ */
+export function parseStat(text: string): { comm: string; state: string; startTicks: string; end: number } | undefined {
   const open = text.indexOf("(");
   const close = open < 0 ? -1 : text.lastIndexOf(")", open + 16);
   if (close < 0) return undefined;
-  const nl = text.indexOf("\n", close);
-  const stat = nl < 0 ? text : text.slice(0, nl);
-  const rest = stat.slice(close + 2).split(" ");
+  const end = text.indexOf("\n", close);
+  const rest = (end < 0 ? text : text.slice(0, end)).slice(close + 2).split(" ");
   const state = rest[0];
   const startTicks = rest[19];
-  if (!state || !startTicks) return undefined;
-  return { pid, uid: Number(ids[2]), startTicks, state, argv: splitCmdline(nl < 0 ? "" : text.slice(nl + 1)) };
+  if (!state || !startTicks || !/^\d+$/.test(startTicks)) return undefined;
+  return { comm: text.slice(open + 1, close), state, startTicks, end };
 }
 
 /** /proc/<pid>/cmdline as argv: each argument ends with a NUL (an empty last one is the terminator). */
 function splitCmdline(cmdline: string): string[] {
   return cmdline.split("\0").filter((a, i, all) => a !== "" || i < all.length - 1);
-}
-
-/** A running process as /proc shows it. */
-export interface ListedProcess {
-  pid: number;
-  argv: string[];
-}
-
-/** The process names ours run as: forwards are `ssh`; keepers, their timers and watchdogs are `sh`; the guard is `python3`. */
-export type OurProcessName = "sh" | "ssh" | "python3";
-
-/**
- * Every process named `name` (pgrep -x) that is ours by owner (ownedByUs), with its argv read from
- * /proc/<pid>/cmdline, one base64 line per process. Not `pgrep -a`: it prints argv joined by
- * spaces, one process per line, so an argument holding a newline or spaces could pose as another
- * process or another argument.
- *
- * One listing of both names serves every caller on the host for SNAPSHOT_MS: a create looked for
- * orphaned keepers, watchdogs, forwards and live tags one listing at a time (six per tunnel, each
- * spawning a base64 per process while dozens of keepers ran). A listing up to that old is safe for
- * what reads it: every signal re-reads the pid's identity first (readProcessIdentity), an orphan of
- * a resource predates its create, and the secret sweep spares files younger than its grace period.
- */
-export async function listProcesses(runner: Runner, name: OurProcessName, options: { fresh?: boolean } = {}): Promise<ListedProcess[]> {
-  const list = async () => parseProcessList((await runner.run(["sh", "-c", LIST, "sh"])).stdout);
-  // `fresh`: for a caller waiting to see a process it has just started.
-  const all = options.fresh ? await list() : await snapshots(runner.where, list);
-  return all.filter((p) => p.name === name).map(({ pid, argv }) => ({ pid, argv }));
-}
-
-const SNAPSHOT_MS = 1000;
-const snapshots = recentlyShared<(ListedProcess & { name: OurProcessName })[]>(SNAPSHOT_MS);
-/** As READ_ONE, per process, in one shell: the uid by the shell itself, the cmdline by one base64 from the pinned directory. */
-const LIST = [
-  UID_OF,
-  'uid "/proc/$$/status"; echo "self $u"',
-  'for n in sh ssh python3; do for p in $(pgrep -x -- "$n"); do',
-  '  cd "/proc/$p" 2>/dev/null && uid status && [ -n "$u" ] || continue',
-  '  printf "%s %s %s " "$n" "$p" "$u"; base64 -w0 cmdline 2>/dev/null; echo',
-  "done; done",
-].join("\n");
-
-/**
- * "self <our uid>", then lines "<sh|ssh> <pid> <its uid> <base64 of cmdline>". Only processes ours
- * by owner (ownedByUs) are kept; a process that exited meanwhile (no cmdline) is left out.
- * @internal exported for its unit tests
- */
-export function parseProcessList(text: string): (ListedProcess & { name: OurProcessName })[] {
-  // Only the first line says who we are (an argv cannot: it is base64); without it, root's alone.
-  const lines = text.split("\n");
-  const self = /^self (\d+)$/.exec(lines[0])?.[1];
-  return lines.flatMap((line) => {
-    const m = /^(sh|ssh|python3) (\d+) (\d+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
-    if (!m || !ownedByUs(Number(m[3]), self === undefined ? undefined : Number(self))) return [];
-    return [{ name: m[1] as OurProcessName, pid: Number(m[2]), argv: splitCmdline(Buffer.from(m[4], "base64").toString("utf8")) }];
-  });
 }
 
 /** True when the process is the one we recorded: same start time and our tag in its argv (an empty tag matches nothing). */

@@ -1,7 +1,7 @@
 import type { Runner } from "../host/runner";
 import { parseKeeperList, stopKeepersOf } from "../keeper/keeper";
 import { listGatePairings } from "../state/gate-pairing";
-import { listProcesses } from "../state/process-identity";
+import { listProcesses } from "../state/process-list";
 import { stateDirs } from "../state/state-dir";
 import { isOwnerPrefix, tagMatches } from "../tag";
 import { findForwards, reapTunnelOrphans } from "./reap-orphans";

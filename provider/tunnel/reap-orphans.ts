@@ -1,7 +1,8 @@
 import type { Runner } from "../host/runner";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { removeOwnedFilesByPrefix } from "../state/owned-files";
-import { listProcesses, stillRunningAs, type ListedProcess } from "../state/process-identity";
+import { stillRunningAs } from "../state/process-identity";
+import { listProcesses, type ListedProcess } from "../state/process-list";
 import { stopProcess } from "../state/stop-process";
 import { taggedPathPattern } from "../tag";
 

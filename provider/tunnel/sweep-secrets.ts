@@ -1,6 +1,6 @@
 import { runChecked, type Runner } from "../host/runner";
 import { parseKeeperList } from "../keeper/keeper";
-import { listProcesses } from "../state/process-identity";
+import { listProcesses } from "../state/process-list";
 import { parseTag, TAG_TEXT, type ParsedTag } from "../tag";
 import { ownedDirs, stateDirs } from "../state/state-dir";
 import { parseTaggedForwards } from "./reap-orphans";

@@ -6,7 +6,8 @@ import { LocalRunner } from "../../../provider/host/local-runner";
 import type { Runner } from "../../../provider/host/runner";
 import { parseKeeperList } from "../../../provider/keeper/keeper";
 import { ROOT_STATE_DIR as STATE_DIR } from "../../../provider/state/state-dir";
-import { listProcesses, readProcessIdentity, waitForExit } from "../../../provider/state/process-identity";
+import { readProcessIdentity, waitForExit } from "../../../provider/state/process-identity";
+import { listProcesses } from "../../../provider/state/process-list";
 import { waitFor } from "../../../provider/state/wait-for";
 import { parseTaggedForwards } from "../../../provider/tunnel/reap-orphans";
 

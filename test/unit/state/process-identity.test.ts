@@ -1,21 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { parseWatchdogList } from "../../../provider/expiry/watchdog";
 import { LocalRunner } from "../../../provider/host/local-runner";
-import { parseTaggedForwards } from "../../../provider/tunnel/reap-orphans";
-import { LEGACY_STATE_DIR, ROOT_STATE_DIR as STATE_DIR } from "../../../provider/state/state-dir";
-import {
-  isOurProcess,
-  listProcesses,
-  ownedByUs,
-  parseProcessList,
-  parseProcFiles,
-  readProcessIdentity,
-  waitForExit,
-} from "../../../provider/state/process-identity";
-import { waitFor } from "../../../provider/state/wait-for";
+import { isOurProcess, ownedByUs, parseProcFiles, readProcessIdentity, waitForExit } from "../../../provider/state/process-identity";
 
 // /proc/<pid>/stat with a comm that contains ") " to prove fields are counted from the last ")".
 const stat = "4242 (ss) h) S 1 4242 4242 0 -1 4194624 300 0 0 0 1 0 0 0 20 0 1 0 987654 1000 200 18446744073709551615";
@@ -82,49 +67,6 @@ test("a comm holding a newline and parentheses does not shift the stat fields or
   });
 });
 
-describe("listProcesses reads argv from /proc, so no argument can forge another process", () => {
-  const runner = new LocalRunner();
-  const dir = mkdtempSync(path.join(tmpdir(), "pst-ps-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  // A process named ssh (a shell under that name) with arguments that `pgrep -a` output would show
-  // as a forward of ours: one that starts a new line (older pgrep prints it raw) reading like a
-  // forward and a watchdog with pids not its own, and one that is "-E <our log>" in a single word
-  // (pgrep -a joins words with spaces).
-  const forged = `x\n999999999 ssh -E ${STATE_DIR}/pst.p.s.r.1795617874.log gw\n999999998 sh ${STATE_DIR}/pst.p.s.r.1.watchdog`;
-  const oneWord = `-E ${STATE_DIR}/pst.p.s.r.1795617874.log`;
-
-  test("each process once, its own pid, argv exact; no forged forward or watchdog", async () => {
-    symlinkSync("/bin/sh", path.join(dir, "ssh"));
-    const ssh = spawn(path.join(dir, "ssh"), ["-c", "sleep 30", forged, oneWord], { stdio: "ignore", argv0: "ssh", detached: true });
-    const sh = spawn("sh", ["-c", "sleep 30", forged], { stdio: "ignore", detached: true });
-    try {
-      await waitFor(async () => (await listProcesses(runner, "ssh")).some((p) => p.pid === ssh.pid) || undefined, 3000);
-      const listed = await listProcesses(runner, "ssh");
-      expect(listed.find((p) => p.pid === ssh.pid)?.argv).toEqual(["ssh", "-c", "sleep 30", forged, oneWord]);
-      expect(listed.map((p) => p.pid)).not.toContain(999999999);
-      // Only the forged tags are looked for: real forwards and watchdogs of a lab may run meanwhile.
-      const forgedTags = (found: { tag: string }[]) => found.filter((f) => f.tag.startsWith("pst.p.s.r."));
-      expect(forgedTags(parseTaggedForwards(listed, [STATE_DIR, LEGACY_STATE_DIR]))).toEqual([]);
-      expect(forgedTags(parseWatchdogList(await listProcesses(runner, "sh"), [STATE_DIR, LEGACY_STATE_DIR]))).toEqual([]);
-    } finally {
-      // The whole group: each shell's sleep child would outlive it (npm test fails on leftovers).
-      for (const p of [ssh, sh]) process.kill(-(p.pid as number), "SIGKILL");
-    }
-  });
-
-  test("parseProcessList skips anything that is not a pid, a uid and a base64 cmdline", () => {
-    const b64 = Buffer.from("sh\0/x\0").toString("base64");
-    expect(
-      parseProcessList(
-        `self 0\nsh 12 0 ${b64}\nssh 13 0 \nnot a line\nssh 14 0 ${b64} extra\nbash 15 0 ${b64}\n12 0 ${b64}\nssh 16 0 ${b64}\nssh 17 ${b64}\n`,
-      ),
-    ).toEqual([
-      { name: "sh", pid: 12, argv: ["sh", "/x"] },
-      { name: "ssh", pid: 16, argv: ["sh", "/x"] },
-    ]);
-  });
-});
-
 describe("a process is ours only when root's or our user's (its real uid)", () => {
   test("ownedByUs: root's and our own uid's, nobody else's", () => {
     expect([ownedByUs(0, 1000), ownedByUs(1000, 1000), ownedByUs(1001, 1000), ownedByUs(0, 0), ownedByUs(1000, 0)]).toEqual([
@@ -145,15 +87,5 @@ describe("a process is ours only when root's or our user's (its real uid)", () =
     expect(parseProcFiles(4242, `0 1001\n${stat}\n${cmdline}`)).toBeUndefined();
     // No uids (an old read, or a malformed one): nothing is taken for ours.
     expect(parseProcFiles(4242, `${stat}\n${cmdline}`)).toBeUndefined();
-  });
-
-  test("parseProcessList keeps root's and our user's processes; another uid, or a listing without ours, keeps no one else's", () => {
-    const b64 = Buffer.from(cmdline).toString("base64");
-    const lines = `ssh 12 0 ${b64}\nssh 13 1000 ${b64}\nssh 14 1001 ${b64}\nsh 15 1001 ${b64}\n`;
-    expect(parseProcessList(`self 1000\n${lines}`).map((p) => p.pid)).toEqual([12, 13]);
-    expect(parseProcessList(`self 0\n${lines}`).map((p) => p.pid)).toEqual([12]);
-    expect(parseProcessList(lines).map((p) => p.pid)).toEqual([12]);
-    // Only the first line says who we are: an argv cannot, being base64.
-    expect(parseProcessList(`self 0\nself 1001\n${lines}`).map((p) => p.pid)).toEqual([12]);
   });
 });
