@@ -10,6 +10,10 @@
 # Wakes: `nft monitor` lines (iptables-nft and ufw are nftables underneath), else a poll.
 import fcntl, json, os, re, select, signal, subprocess, sys, time
 
+# A wake (SIGHUP) before main() installs its handler must not end the guard (guard.ts starts it
+# with SIGHUP ignored already; this covers a start by hand).
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
 # Root's own tools only: never a directory someone else could put a program in.
 os.environ["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
 DIR = os.path.dirname(os.path.abspath(__file__))

@@ -224,8 +224,14 @@ export async function judgeGate(runner: Runner, ruleTag: string): Promise<string
   });
 }
 
+/**
+ * SIGHUP ignored from the first instruction (an ignored signal stays ignored across fork and exec,
+ * and Python leaves it so) until guard.py installs its handler: the callers that join a start wake
+ * the guard right after it, and a wake that arrived while Python was still starting ended it
+ * without a word (guard-singleton.test.ts).
+ */
 function startArgv(program: string): string[] {
-  return ["sh", "-c", 'setsid -f "$1" -I "$2" </dev/null >/dev/null 2>&1', "sh", PYTHON, program];
+  return ["sh", "-c", 'trap "" HUP; setsid -f "$1" -I "$2" </dev/null >/dev/null 2>&1', "sh", PYTHON, program];
 }
 
 /** Guard starts in flight in this process, and how many it has made, by host and namespace. */

@@ -66,3 +66,22 @@ test("a guard started beside a running one leaves at once; the first keeps watch
   expect(await judgeGate(runner, tag)).not.toBe("holds");
   expect(await guardsOnHost()).toEqual([first]);
 });
+
+test("a wake-up that reaches the guard the moment it starts does not end it", async () => {
+  // No guard: the next judgement starts one. A second user's `kill -HUP` is not possible (root's
+  // process); ours is: every caller that joins a start wakes the guard right after it, and a wake
+  // that came before the guard's handler was in place ended it silently (CI: "no guard judged the
+  // gate within 10 s", twice). The host HUPs every process with the guard's argv every 5 ms.
+  await releaseGate(runner, tag);
+  expect(await settle(guardsOnHost, (g) => g.length === 0)).toEqual([]);
+  await recordGate(runner, tag, "nftables", rules);
+  const hup =
+    'p="/usr/bin/python3 -I /run/pulumi-shared-tunnel/pst-guard.$(stat -L -c %i /proc/self/ns/net).py"; i=0; while [ $i -lt 400 ]; do pkill -HUP -x -f "$p"; sleep 0.005; i=$((i + 1)); done; exit 0';
+  const hammer = inNs(lab.nsTh, ["sh", "-c", hup]);
+  try {
+    expect(await judgeGate(runner, tag)).not.toBe("holds");
+    expect(await guardsOnHost()).toHaveLength(1);
+  } finally {
+    expect((await hammer).exitCode).toBe(0);
+  }
+});
