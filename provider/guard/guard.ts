@@ -146,13 +146,14 @@ async function stillGuard(runner: Runner, pid: number) {
 
 /**
  * Sends `signal` to the running guard, re-read right before the signal (SIGHUP would end any other
- * process). `known`: the pid its status file names, tried first through its own /proc entry, so
- * finding it does not grow with the host's processes. Else (no status yet, or a stale one) a
- * listing made now: a guard started a moment ago must count, or a second one would be started
- * beside it. Returns the pid signalled, or undefined when none runs.
+ * process). The pid its status file names (`status`: one the caller has just read, else read here)
+ * is tried first through its own /proc entry, so finding it does not grow with the host's
+ * processes. Else (no status yet, or a stale one) a listing made now: a guard started a moment ago
+ * must count, or a second one would be started beside it. Returns the pid signalled, or undefined
+ * when none runs.
  */
-async function signalGuard(runner: Runner, signal: "HUP" | "TERM", known?: number): Promise<{ pid: number; startTicks: string } | undefined> {
-  let pid = known;
+async function signalGuard(runner: Runner, signal: "HUP" | "TERM", status?: GuardStatus): Promise<{ pid: number; startTicks: string } | undefined> {
+  let pid = (status ?? (await readGuardStatus(runner)))?.pid;
   let still = pid === undefined ? undefined : await stillGuard(runner, pid);
   if (!still) {
     pid = await findGuard(runner);
@@ -205,7 +206,7 @@ export async function judgeGate(runner: Runner, ruleTag: string): Promise<string
   for (let attempt = 0; attempt < 2; attempt++) {
     const before = await readGuardStatus(runner);
     const startsSeen = startsMade.get(startKey(runner, files)) ?? 0;
-    if (!(await signalGuard(runner, "HUP", before?.pid))) stderr = await startGuardOnce(runner, files, startsSeen);
+    if (!(await signalGuard(runner, "HUP", before))) stderr = await startGuardOnce(runner, files, startsSeen);
     // A verdict written after this look, by a process that still is the guard (its pid read from the status).
     const verdict = await waitFor(async () => {
       const now = await readGuardStatus(runner);
@@ -275,7 +276,7 @@ async function startGuardOnce(runner: Runner, files: ReturnType<typeof guardFile
 
 /** Tells a running guard to look again now (a forward was just paired with a gate). */
 export async function wakeGuard(runner: Runner): Promise<void> {
-  await signalGuard(runner, "HUP", (await readGuardStatus(runner))?.pid);
+  await signalGuard(runner, "HUP");
 }
 
 /** The rule tags of the gates recorded for this runner's network namespace (another namespace's are another host's). */
@@ -317,7 +318,7 @@ export async function releaseGate(runner: Runner, ruleTag: string): Promise<void
  * another process has started meanwhile (it holds the lock) keeps its files.
  */
 async function stopGuard(runner: Runner): Promise<void> {
-  const stopped = await signalGuard(runner, "TERM", (await readGuardStatus(runner))?.pid);
+  const stopped = await signalGuard(runner, "TERM");
   if (stopped && !(await waitForExit(runner, stopped.pid, 5000, stopped.startTicks))) await runner.run(["kill", "-KILL", String(stopped.pid)]);
   const { lock, ...rest } = await guardFiles(runner);
   await runner.run(["flock", "-n", lock, "rm", "-f", "--", ...Object.values(rest), lock]);
