@@ -100,7 +100,7 @@ export const firewallProvider = {
         return { effective, problems: ineffective.map((r) => `${describeRule(r)}: ${r.why}`), guarded: await guardWatches(runner, props.ruleTag) };
       // A keeper backing off (its ssh dead, the gateway away) is the forward too: it listens again when the gateway is back.
       if (await gatedForwardLives(shared, props.ruleTag, props.gatesForwardsOf)) {
-        return { effective, problems: ["none of its rules is on the host, while the forward it gates still runs"], guarded: true };
+        return { effective, problems: ["none of its rules is on the host, while the forward it gates still runs"], gone: true, guarded: true };
       }
       // Gone (expired, or removed by hand): a watchdog still waiting would have nothing left to do,
       // and no delete will come to drop the gate's record (with the last one, the guard goes).
@@ -109,13 +109,17 @@ export const firewallProvider = {
       return undefined;
     });
     if (!found) return {};
-    // ufw denies by default: there, rules gone under the forward lock everyone out instead.
+    // ufw denies by default: there, rules gone under the forward lock everyone out instead, and a
+    // rule whose shield is gone still keeps others out, until ufw's next reload or disable.
+    const deniesByDefault = backendKind(props.backend)?.deniesByDefault;
     const drift =
       found.problems.length === 0
         ? undefined
-        : backendKind(props.backend)?.deniesByDefault
-          ? `its rules are gone while the forward it gates still runs, so the trusted sources are shut out. pulumi up puts them back`
-          : `the gate does not keep other sources out: ${found.problems.join("; ")}. pulumi up puts it back`;
+        : !deniesByDefault
+          ? `the gate does not keep other sources out: ${found.problems.join("; ")}. pulumi up puts it back`
+          : "gone" in found
+            ? `its rules are gone while the forward it gates still runs, so the trusted sources are shut out. pulumi up puts them back`
+            : `the gate is not whole: ${found.problems.join("; ")}. pulumi up puts it back`;
     if (drift) await log.warning(drift);
     if (!found.guarded)
       await log.warning(

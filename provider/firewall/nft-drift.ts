@@ -1,8 +1,6 @@
 import { hasTagPrefix } from "../tag";
 import { makeObservedRule, sameGatePort, type GateEntry } from "./gate";
-import { assertHandle, NFT_CHAIN, NFT_FAMILY, NFT_TABLE, type NftChainRule, type NftGate } from "./nft-rules";
-
-const CHAIN = `${NFT_FAMILY} ${NFT_TABLE} ${NFT_CHAIN}`;
+import { assertHandle, chainName, GATE_TABLE, type NftChainRule, type NftGate, type NftTable } from "./nft-rules";
 
 /** A gate rule carrying one of our tags; anything else in the chain (gate-shaped or not) may admit anyone. */
 function isOurs(rule: NftChainRule): boolean {
@@ -14,14 +12,14 @@ function isOurs(rule: NftChainRule): boolean {
  * runs in order, so a rule that is not ours (an accept added by hand, a jump) before our drop may
  * admit anyone first; a chain re-created without the input hook never sees a packet at all.
  */
-export function explainNftPlacement(gate: NftGate, accept: GateEntry): string | undefined {
-  if (!gate.hooked) return `the chain ${CHAIN} is not on the input hook, so no packet meets its rules`;
+export function explainNftPlacement(gate: NftGate, accept: GateEntry, table: NftTable = GATE_TABLE): string | undefined {
+  if (!gate.hooked) return `the chain ${chainName(table)} is not on the input hook, so no packet meets its rules`;
   const firstForeign = gate.order.findIndex((r) => !isOurs(r));
   if (firstForeign < 0) return undefined;
   const rule = makeObservedRule(accept);
   const dropAt = gate.order.findIndex((r) => r.entry?.verdict === "drop" && r.entry.comment === accept.comment && sameGatePort(r.entry, rule));
   if (dropAt < firstForeign) return undefined;
-  return `a rule that is not ours (handle ${gate.order[firstForeign].handle}) comes before its drop in ${CHAIN}`;
+  return `a rule that is not ours (handle ${gate.order[firstForeign].handle}) comes before its drop in ${chainName(table)}`;
 }
 
 /**
@@ -32,11 +30,11 @@ export function explainNftPlacement(gate: NftGate, accept: GateEntry): string | 
  * Handles are only right for the listing they came from: apply under the unchanged-listing guard.
  * Undefined when nothing is behind a foreign rule.
  */
-export function renderNftMoveAboveForeign(gate: NftGate): string | undefined {
+export function renderNftMoveAboveForeign(gate: NftGate, table: NftTable = GATE_TABLE): string | undefined {
   const first = gate.order.findIndex((r) => !isOurs(r));
   const behind = first < 0 ? [] : gate.order.slice(first).filter(isOurs);
   if (behind.length === 0) return undefined;
-  const where = { family: NFT_FAMILY, table: NFT_TABLE, chain: NFT_CHAIN };
+  const where = { family: table.family, table: table.name, chain: table.chain };
   const before = assertHandle(gate.order[first].handle);
   return JSON.stringify({
     nftables: [

@@ -4,17 +4,35 @@ import { assertPort, type AddPlan, type Family, type GateEntry, type ParsedRule 
 import { nftItems, type NftStatement } from "./nft-json";
 
 /**
- * Our own table and base chain. Priority filter - 10 runs before the usual filter chains; that
- * does not make our accept final (every base chain on the hook still runs), but our drop is.
+ * One of our tables and its base chain. Priority filter - 10 runs before the usual filter chains;
+ * that does not make our accept final (every base chain on the hook still runs), but our drop is.
  */
-export const NFT_FAMILY = "inet";
-export const NFT_TABLE = "pulumi_shared_tunnel";
-export const NFT_CHAIN = "input";
-const TARGET = `${NFT_FAMILY} ${NFT_TABLE} ${NFT_CHAIN}`;
+export interface NftTable {
+  family: "inet";
+  name: string;
+  chain: "input";
+}
+
+/** The nftables backend's gate. */
+export const GATE_TABLE: NftTable = { family: "inet", name: "pulumi_shared_tunnel", chain: "input" };
+
+/**
+ * The ufw backend's shield (ufw.ts): the same gate, beside ufw's rule, in a table of its own so
+ * that the nftables backend never reads it as one of its gates. ufw's reload and disable, and
+ * `iptables -F`, change only iptables' tables: none of them touches this one.
+ */
+export const UFW_SHIELD_TABLE: NftTable = { family: "inet", name: "pulumi_shared_tunnel_ufw", chain: "input" };
+
+/** "inet pulumi_shared_tunnel input", as nft's commands name a chain. */
+export function chainName(table: NftTable): string {
+  return `${table.family} ${table.name} ${table.chain}`;
+}
+
+export function nftListArgv(table: NftTable): string[] {
+  return ["nft", "-a", "-j", "list", "table", table.family, table.name];
+}
 
 const NFPROTO: Record<Family, string> = { ip: "ipv4", ip6: "ipv6" };
-
-export const NFT_LIST_ARGV = ["nft", "-a", "-j", "list", "table", NFT_FAMILY, NFT_TABLE];
 
 /**
  * The `nft -f -` text that adds one rule's accept (at the top) and its missing drops (at the
@@ -22,24 +40,25 @@ export const NFT_LIST_ARGV = ["nft", "-a", "-j", "list", "table", NFT_FAMILY, NF
  * comes from `parseRule` (addresses re-spelled by ipaddr.js, integer port, protocol from a fixed
  * set) and `assertTag`, so nothing a user typed reaches nft's parser verbatim.
  */
-export function renderNftAdd(rule: ParsedRule, tag: string, plan: AddPlan): string {
+export function renderNftAdd(rule: ParsedRule, tag: string, plan: AddPlan, table: NftTable = GATE_TABLE): string {
   const comment = `comment "${assertTag(tag)}"`;
   const port = `${rule.protocol} dport ${assertPort(rule.port)}`;
-  const lines = [`add table ${NFT_FAMILY} ${NFT_TABLE}`, `add chain ${TARGET} { type filter hook input priority filter - 10; policy accept; }`];
+  const target = chainName(table);
+  const lines = [`add table ${table.family} ${table.name}`, `add chain ${target} { type filter hook input priority filter - 10; policy accept; }`];
   const dst = rule.destination ? `${rule.family} daddr ${rule.destination} ` : "";
-  if (plan.accept) lines.push(`insert rule ${TARGET} ${rule.family} saddr ${rule.source} ${dst}${port} accept ${comment}`);
+  if (plan.accept) lines.push(`insert rule ${target} ${rule.family} saddr ${rule.source} ${dst}${port} accept ${comment}`);
   for (const family of plan.drops) {
     // A whole-family drop names its family alone: with no address, nothing else would restrict it.
     const dropDst = !family ? "" : rule.destination ? `${family} daddr ${rule.destination} ` : `meta nfproto ${NFPROTO[family]} `;
-    lines.push(`add rule ${TARGET} ${dropDst}${port} drop ${comment}`);
+    lines.push(`add rule ${target} ${dropDst}${port} drop ${comment}`);
   }
   return lines.join("\n") + "\n";
 }
 
 /** The `nft -f -` text that deletes rules by handle, and the table when nothing else is left in it. */
-export function renderNftRemove(handles: readonly number[], dropTable: boolean): string {
-  const lines = handles.map((h) => `delete rule ${TARGET} handle ${assertHandle(h)}`);
-  if (dropTable) lines.push(`delete table ${NFT_FAMILY} ${NFT_TABLE}`);
+export function renderNftRemove(handles: readonly number[], dropTable: boolean, table: NftTable = GATE_TABLE): string {
+  const lines = handles.map((h) => `delete rule ${chainName(table)} handle ${assertHandle(h)}`);
+  if (dropTable) lines.push(`delete table ${table.family} ${table.name}`);
   return lines.join("\n") + "\n";
 }
 
@@ -74,13 +93,14 @@ export interface NftChainRule {
   json: { expr: unknown; comment?: string };
 }
 
-/** Reads `nft -a -j list table inet pulumi_shared_tunnel`; empty text means the table is absent. */
-export function parseNftGate(json: string): NftGate {
+/** Reads `nft -a -j list table` of `table`; empty text means the table is absent. */
+export function parseNftGate(json: string, table: NftTable = GATE_TABLE): NftGate {
   if (json.trim() === "") return { exists: false, entries: [], foreign: 0, hooked: false, order: [] };
   const items = nftItems(json);
-  const chain = items.find((i) => i.chain?.name === NFT_CHAIN && i.chain.table === NFT_TABLE && i.chain.family === NFT_FAMILY)?.chain;
+  const { family, name, chain: chainOf } = table;
+  const chain = items.find((i) => i.chain?.name === chainOf && i.chain.table === name && i.chain.family === family)?.chain;
   const gate: NftGate = {
-    exists: items.some((i) => i.table?.name === NFT_TABLE),
+    exists: items.some((i) => i.table?.name === name),
     entries: [],
     foreign: 0,
     hooked: chain?.hook === "input" && chain.type === "filter",
@@ -88,11 +108,11 @@ export function parseNftGate(json: string): NftGate {
   };
   for (const item of items) {
     const r = item.rule;
-    if (!r || r.table !== NFT_TABLE || r.family !== NFT_FAMILY) continue;
-    const entry = r.chain === NFT_CHAIN ? parseGateRule(r.expr, r.comment ?? "", r.handle) : undefined;
+    if (!r || r.table !== name || r.family !== family) continue;
+    const entry = r.chain === chainOf ? parseGateRule(r.expr, r.comment ?? "", r.handle) : undefined;
     if (entry) gate.entries.push(entry);
     else gate.foreign++;
-    if (r.chain === NFT_CHAIN)
+    if (r.chain === chainOf)
       gate.order.push({
         handle: r.handle,
         ...(entry ? { entry } : {}),
@@ -166,6 +186,6 @@ function formatNftAddress(right: unknown): string | undefined {
  * deletes by handle, and our rules are the ones whose comment is exactly our tag. Accepts before
  * drops; then, as the provider's own delete does, the table once it holds our one chain and no rule at all.
  */
-export function buildNftRemovalSteps(tag: string): string[][] {
-  return [["nft_delete_tagged", tag, NFT_FAMILY, NFT_TABLE, NFT_CHAIN]];
+export function buildNftRemovalSteps(tag: string, table: NftTable = GATE_TABLE): string[][] {
+  return [["nft_delete_tagged", tag, table.family, table.name, table.chain]];
 }

@@ -8,11 +8,20 @@ import { findStrayDrops, placeDropsOneRule, parseRule, planAdd, planRemove, make
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
 import { listGateAccepts } from "./gate-drift";
 import { explainNftPlacement, renderNftMoveAboveForeign } from "./nft-drift";
-import { buildNftRemovalSteps, NFT_LIST_ARGV, parseNftGate, renderNftAdd, renderNftRemove, type NftGate } from "./nft-rules";
+import {
+  buildNftRemovalSteps,
+  chainName,
+  GATE_TABLE,
+  nftListArgv,
+  parseNftGate,
+  renderNftAdd,
+  renderNftRemove,
+  UFW_SHIELD_TABLE,
+  type NftGate,
+  type NftTable,
+} from "./nft-rules";
 import { gateBackendKind } from "./gate-kind";
 import { refuseOtherFirewalls } from "./other-firewalls";
-
-const HINT = "check nft list table inet pulumi_shared_tunnel on the tunnel host";
 
 /**
  * A per-port gate in our own nftables table (see gate.ts): accepts for our sources, then a drop
@@ -33,16 +42,42 @@ export const NFTABLES = gateBackendKind({
 
 class NftablesBackend implements FirewallBackend {
   readonly name = "nftables" as const;
-  constructor(private readonly runner: Runner) {}
+  private readonly gate: NftGateTable;
+  constructor(private readonly runner: Runner) {
+    this.gate = new NftGateTable(runner, GATE_TABLE);
+  }
 
   async ensureReady(): Promise<void> {
     await refuseOtherFirewalls(this.runner, { name: this.name, inXtablesInput: false });
   }
 
+  list = (): Promise<ObservedRule[]> => this.gate.list();
+  listStrayDrops = (): Promise<ObservedRule[]> => this.gate.listStrayDrops();
+  add = (rule: FirewallRule, tag: string): Promise<void> => this.gate.add(rule, tag);
+  remove = (rule: FirewallRule, tag: string): Promise<void> => this.gate.remove(rule, tag);
+}
+
+/** The ufw backend's shield (UFW_SHIELD_TABLE): a gate of ours that ufw's own commands never touch. */
+export function openUfwShield(runner: Runner): NftGateTable {
+  return new NftGateTable(runner, UFW_SHIELD_TABLE);
+}
+
+/** The gate operations on one table of ours. */
+export class NftGateTable {
+  private readonly listArgv: string[];
+  private readonly hint: string;
+  constructor(
+    private readonly runner: Runner,
+    private readonly table: NftTable,
+  ) {
+    this.listArgv = nftListArgv(table);
+    this.hint = `check nft list table ${table.family} ${table.name} on the tunnel host`;
+  }
+
   /** Our accepts; one whose drop is missing or comes after a rule that is not ours is marked ineffective. */
   async list(): Promise<ObservedRule[]> {
     const { gate } = await this.read();
-    return listGateAccepts(gate.entries, placeDropsOneRule, (accept) => explainNftPlacement(gate, accept));
+    return listGateAccepts(gate.entries, placeDropsOneRule, (accept) => explainNftPlacement(gate, accept, this.table));
   }
 
   async listStrayDrops(): Promise<ObservedRule[]> {
@@ -54,18 +89,18 @@ class NftablesBackend implements FirewallBackend {
     // "add table" and "add chain" are no-ops when they exist, so this needs no unchanged-listing guard.
     await this.change("add the nftables rule", (gate) => {
       const plan = planAdd(gate.entries, parsed, tag, placeDropsOneRule(parsed));
-      return plan.accept || plan.drops.length ? { script: renderNftAdd(parsed, tag, plan), guard: false } : undefined;
+      return plan.accept || plan.drops.length ? { script: renderNftAdd(parsed, tag, plan, this.table), guard: false } : undefined;
     });
     // A drop behind someone else's rule admits whatever that rule accepts: put the gate back in front.
     await this.change("move the gate in front of rules that are not ours", (gate) => {
-      const script = renderNftMoveAboveForeign(gate);
+      const script = renderNftMoveAboveForeign(gate, this.table);
       return script ? { script, guard: true, json: true } : undefined;
     });
     const gate = (await this.read()).gate;
     const plan = planAdd(gate.entries, parsed, tag, placeDropsOneRule(parsed));
     if (plan.accept || plan.drops.length) this.fail(rule, tag, `the ${plan.accept ? "accept" : "drop"} rule is not in the table after adding it`);
     const why = gate.entries.find((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), parsed, sameRange));
-    const problem = why && explainNftPlacement(gate, why);
+    const problem = why && explainNftPlacement(gate, why, this.table);
     if (problem) this.fail(rule, tag, `the gate does not hold after adding it: ${problem}`);
   }
 
@@ -78,6 +113,7 @@ class NftablesBackend implements FirewallBackend {
             script: renderNftRemove(
               doomed.map((e) => e.handle!),
               false,
+              this.table,
             ),
             guard: false,
           }
@@ -85,7 +121,7 @@ class NftablesBackend implements FirewallBackend {
     });
     // Only the last resource out can see the table empty (after its own removal); a stale "empty" is guarded.
     await this.change("remove the empty nftables table", (gate) =>
-      gate.exists && gate.entries.length === 0 && gate.foreign === 0 ? { script: renderNftRemove([], true), guard: true } : undefined,
+      gate.exists && gate.entries.length === 0 && gate.foreign === 0 ? { script: renderNftRemove([], true, this.table), guard: true } : undefined,
     );
     const gate = (await this.read()).gate;
     // Our drop may rightly stay while other sources of ours still use the port; our accept may not.
@@ -96,19 +132,20 @@ class NftablesBackend implements FirewallBackend {
 
   /** Reads the table; `text` is the exact listing, so a plan made from it can be applied only if it still holds. */
   private async read(): Promise<{ bytes: Buffer; gate: NftGate }> {
-    const result = await this.runner.run(NFT_LIST_ARGV);
-    if (result.exitCode !== 0 && /No such file or directory/.test(result.stderr)) return { bytes: Buffer.alloc(0), gate: parseNftGate("") };
+    const result = await this.runner.run(this.listArgv);
+    if (result.exitCode !== 0 && /No such file or directory/.test(result.stderr))
+      return { bytes: Buffer.alloc(0), gate: parseNftGate("", this.table) };
     if (result.exitCode !== 0) {
       throw new CommandFailedError({
-        what: "read the nftables gate",
+        what: `read the nftables gate ${chainName(this.table)}`,
         where: this.runner.where,
-        command: quoteArgv(NFT_LIST_ARGV),
+        command: quoteArgv(this.listArgv),
         hint: "install nftables and run the provider as root (or with sudo)",
         exitCode: result.exitCode,
         stderr: result.stderr,
       });
     }
-    return { bytes: exactStdout(result), gate: parseNftGate(result.stdout) };
+    return { bytes: exactStdout(result), gate: parseNftGate(result.stdout, this.table) };
   }
 
   /** Plans from a listing and applies under the lock (`guard`: only if the table is still as listed). */
@@ -120,9 +157,9 @@ class NftablesBackend implements FirewallBackend {
       // JSON goes in argv: `nft -j -f -` opens /dev/stdin, which fails when stdin is a socket.
       return runLocked(this.runner, [planned.json ? ["nft", "-j", planned.script] : ["nft", "-f", "-"]], {
         what,
-        hint: HINT,
+        hint: this.hint,
         ...(planned.json ? {} : { input: planned.script }),
-        ...(planned.guard ? { unchanged: { read: NFT_LIST_ARGV, digest: hashListing(bytes) } } : {}),
+        ...(planned.guard ? { unchanged: { read: this.listArgv, digest: hashListing(bytes) } } : {}),
       });
     });
   }
@@ -131,8 +168,8 @@ class NftablesBackend implements FirewallBackend {
     throw new FirewallError(`${message} (${rule.protocol} port ${rule.port} from ${rule.source}, comment ${JSON.stringify(tag)})`, {
       what: "verify the nftables rule",
       where: this.runner.where,
-      command: quoteArgv(NFT_LIST_ARGV),
-      hint: HINT,
+      command: quoteArgv(this.listArgv),
+      hint: this.hint,
     });
   }
 }

@@ -2,7 +2,7 @@ import { FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { nftItems, type NftChain, type NftStatement } from "./nft-json";
-import { NFT_FAMILY, NFT_TABLE } from "./nft-rules";
+import { GATE_TABLE } from "./nft-rules";
 
 /**
  * An accept in one nftables base chain is not final: every other base chain on the same hook
@@ -66,7 +66,7 @@ function isXtablesTable(family: string, table: string): boolean {
 }
 
 function isOurNftTable(family: string, table: string): boolean {
-  return family === NFT_FAMILY && table === NFT_TABLE;
+  return family === GATE_TABLE.family && table === GATE_TABLE.name;
 }
 
 /** True when a binary is on the host's PATH. */

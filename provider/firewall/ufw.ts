@@ -6,12 +6,23 @@ import type { FirewallRule } from "../types";
 import { formatCidr, parseCidr } from "../validation/net";
 import type { BackendKind, FirewallBackend, ObservedRule } from "./backend";
 import { ensureLockDir, FIREWALL_LOCK } from "./host-lock";
+import { buildNftRemovalSteps, chainName, UFW_SHIELD_TABLE } from "./nft-rules";
+import { openUfwShield, type NftGateTable } from "./nftables";
+import { hasTagPrefix } from "../tag";
 import { ufwChange } from "./ufw-batch";
 import { withLocalLock } from "./local-lock";
 import { hasCommandArgv, readUfwStatus, saysUfwActive, UFW_STATUS } from "./other-firewalls";
 import { buildUfwRemovalSteps, buildUfwRuleArgv, parseUfwUserRules, sameUfwRule, ufwDestination } from "./ufw-rules";
 
-/** ufw, in use when `ufw status` says active; it holds "to any" and "to 0.0.0.0/0" as one rule. */
+/**
+ * ufw, in use when `ufw status` says active; it holds "to any" and "to 0.0.0.0/0" as one rule.
+ * Each rule of ours has a shield beside it: the same gate in an nftables table of ours
+ * (UFW_SHIELD_TABLE), accepting the rule's source and dropping every other for the port. ufw's
+ * own rule alone keeps others out only while ufw's chains are whole: `ufw reload` and `ufw
+ * disable` flush them and accept everything on INPUT for a moment (or for good), `iptables -F`
+ * too. Those change iptables' tables only, so the shield keeps its drop through all of them, and
+ * the guard need not race them. The shield goes in before ufw's rule and out after it.
+ */
 export const UFW: BackendKind = {
   name: "ufw",
   tool: "ufw",
@@ -25,16 +36,22 @@ export const UFW: BackendKind = {
     return { ...(saysUfwActive(status) ? { backend: new UfwBackend(runner, status) } : {}), ran };
   },
   sameRule: sameUfwRule,
-  removalSteps: buildUfwRemovalSteps,
+  // ufw's rule first, the shield last: the reverse of add.
+  removalSteps: (rules, tag) => [...buildUfwRemovalSteps(rules, tag), ...buildNftRemovalSteps(tag, UFW_SHIELD_TABLE)],
 };
+
+const ALONE = "ufw alone keeps other sources out, and its next reload or disable opens the port to everyone";
 
 class UfwBackend implements FirewallBackend {
   readonly name = "ufw" as const;
+  private readonly shield: NftGateTable;
   /** `status`: a `ufw status verbose` just read (auto-detection's), so ensureReady need not read it again. */
   constructor(
     private readonly runner: Runner,
     private readonly status?: string,
-  ) {}
+  ) {
+    this.shield = openUfwShield(runner);
+  }
 
   async ensureReady(): Promise<void> {
     const argv = UFW_STATUS;
@@ -65,11 +82,40 @@ class UfwBackend implements FirewallBackend {
   }
 
   /**
+   * ufw's saved rules; each of ours whose shield is gone or does not hold is `ineffective` (ufw
+   * alone keeps others out only until its next reload or disable), so refresh reports it and up
+   * puts the shield back.
+   */
+  async list(): Promise<ObservedRule[]> {
+    const saved = await this.listSaved();
+    const shields = await this.shield.list();
+    return saved.map((rule) => {
+      if (!hasTagPrefix(rule.comment)) return rule;
+      const shield = shields.find((s) => s.comment === rule.comment && sameUfwRule(s, rule));
+      const why = !shield ? "is gone" : shield.ineffective ? `does not hold (${shield.ineffective})` : undefined;
+      return why ? { ...rule, ineffective: `its nftables shield in ${chainName(UFW_SHIELD_TABLE)} ${why}: ${ALONE}` } : rule;
+    });
+  }
+
+  /**
+   * The shield's rules whose ufw rule is gone (a run killed between adding the one and the other,
+   * or a ufw rule deleted by hand): shield accepts with their own source, and drops with none
+   * left, with the any-address source. `remove` with either deletes them.
+   */
+  async listStrayDrops(): Promise<ObservedRule[]> {
+    const saved = await this.listSaved();
+    const accepts = (await this.shield.list())
+      .filter((s) => hasTagPrefix(s.comment) && !saved.some((r) => r.comment === s.comment && sameUfwRule(r, s)))
+      .map(({ ineffective: _i, ...rule }) => rule);
+    return [...accepts, ...(await this.shield.listStrayDrops())];
+  }
+
+  /**
    * ufw's saved rules, read under a shared hold of the firewall lock: ufw rewrites user.rules
    * while it changes a rule, and a read in the middle once missed a rule, so a concurrent destroy
    * took it for already gone and left it behind.
    */
-  async list(): Promise<ObservedRule[]> {
+  private async listSaved(): Promise<ObservedRule[]> {
     await ensureLockDir(this.runner);
     const argv = ["flock", "-s", "-w", "120", FIREWALL_LOCK, "cat", "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
     const { stdout } = await withLocalLock(this.runner, "shared", () => runChecked(this.runner, argv, { what: "read ufw's saved rules" }));
@@ -77,7 +123,7 @@ class UfwBackend implements FirewallBackend {
   }
 
   async add(rule: FirewallRule, tag: string): Promise<void> {
-    const existing = (await this.list()).find((r) => sameUfwRule(r, rule));
+    const existing = (await this.listSaved()).find((r) => sameUfwRule(r, rule));
     if (existing && existing.comment !== tag) {
       throw new FirewallError(
         `an identical ufw rule already exists (comment ${JSON.stringify(existing.comment)}), and ufw cannot hold a second copy we could delete separately`,
@@ -89,21 +135,26 @@ class UfwBackend implements FirewallBackend {
         },
       );
     }
+    // The shield first: until ufw's rule is in, the trusted sources are shut out as well, and nobody else is ever let in.
+    await this.shield.add(rule, tag);
     if (!existing) await this.locked(buildUfwRuleArgv("allow", rule, tag), "add the firewall rule");
     await this.verify(rule, tag, true);
   }
 
   async remove(rule: FirewallRule, tag: string): Promise<void> {
-    const existing = (await this.list()).find((r) => sameUfwRule(r, rule));
+    const existing = (await this.listSaved()).find((r) => sameUfwRule(r, rule));
     // A rule carrying someone else's comment is theirs now (ufw rewrites the comment of an identical rule).
-    if (!existing || existing.comment !== tag) return;
-    await this.locked(buildUfwRuleArgv("delete", rule), "remove the firewall rule");
-    await this.verify(rule, tag, false);
+    if (existing && existing.comment === tag) {
+      await this.locked(buildUfwRuleArgv("delete", rule), "remove the firewall rule");
+      await this.verify(rule, tag, false);
+    }
+    // The shield last: removed first, it would leave ufw alone to keep others out of a port ours still opens.
+    await this.shield.remove(rule, tag);
   }
 
   /** Checks the rule is (or is not) both persisted in user.rules and live in iptables. */
   private async verify(rule: FirewallRule, tag: string, present: boolean): Promise<void> {
-    const saved = (await this.list()).some((r) => sameUfwRule(r, rule) && r.comment === tag);
+    const saved = (await this.listSaved()).some((r) => sameUfwRule(r, rule) && r.comment === tag);
     const live = await this.isLive(rule);
     if (saved === present && live === present) return;
     throw new FirewallError(`after the change the rule is ${saved ? "" : "not "}saved and ${live ? "" : "not "}live`, {

@@ -7,6 +7,9 @@
 import ipaddress, json, shlex
 
 NFT_TABLE = ["inet", "pulumi_shared_tunnel"]
+# The ufw backend's shield (firewall/nft-rules.ts UFW_SHIELD_TABLE): the same gate beside ufw's
+# rule, untouched by ufw's reload and disable and by `iptables -F`.
+SHIELD_TABLE = ["inet", "pulumi_shared_tunnel_ufw"]
 GATE_CHAIN = "PST-GATE"
 BINARY = {"ip": "iptables", "ip6": "ip6tables"}
 
@@ -15,21 +18,22 @@ def ours(comment):
     return isinstance(comment, str) and comment.startswith("pst.")
 
 
-def nft_verdicts(records, run):
-    text = run(["nft", "-a", "-j", "list", "table"] + NFT_TABLE)
+def nft_verdicts(records, run, table=NFT_TABLE):
+    name = " ".join(table)
+    text = run(["nft", "-a", "-j", "list", "table"] + table)
     if text is None:
-        return {t: "the nftables table inet pulumi_shared_tunnel is gone" for t in records}
+        return {t: "the nftables table %s is gone" % name for t in records}
     items = json.loads(text).get("nftables", [])
     chain = next((i["chain"] for i in items if "chain" in i and i["chain"].get("name") == "input"), None)
     if not chain or chain.get("hook") != "input" or chain.get("type") != "filter":
-        return {t: "the chain inet pulumi_shared_tunnel input is not on the input hook" for t in records}
+        return {t: "the chain %s input is not on the input hook" % name for t in records}
     rules = [i["rule"] for i in items if "rule" in i and i["rule"].get("chain") == "input"]
     foreign = next((n for n, r in enumerate(rules) if not ours(r.get("comment"))), len(rules))
     out = {}
     for tag in records:
         drops = [n for n, r in enumerate(rules) if r.get("comment") == tag and any("drop" in e for e in r.get("expr", []))]
         if not drops:
-            out[tag] = "its drop rule is gone from inet pulumi_shared_tunnel input"
+            out[tag] = "its drop rule is gone from %s input" % name
         elif max(drops) > foreign:
             out[tag] = "a rule that is not ours (handle %s) comes before its drop" % rules[foreign].get("handle")
         else:
@@ -103,12 +107,23 @@ def ufw_verdict(record, lists, trusted):
     return None
 
 
+def ufw_shields(records, run):
+    """{rule tag: None when its shield holds, else why} for every ufw gate (one nft listing)."""
+    ufw = {t: r for t, r in records.items() if r.get("backend") == "ufw"}
+    return nft_verdicts(ufw, run, SHIELD_TABLE) if ufw else {}
+
+
 def judge(records, run):
     out = {}
     nft = {t: r for t, r in records.items() if r.get("backend") == "nftables"}
     if nft:
         out.update(nft_verdicts(nft, run))
-    rest = {t: r for t, r in records.items() if r.get("backend") in ("iptables", "ufw")}
+    # A ufw gate whose shield holds keeps everyone else out whatever ufw's chains say: only those
+    # without one are judged by ufw's listing.
+    shields = ufw_shields(records, run)
+    unshielded = {t for t, why in shields.items() if why is not None}
+    rest = {t: r for t, r in records.items() if r.get("backend") == "iptables" or t in unshielded}
+    out.update({t: None for t, why in shields.items() if why is None})
     families = {f for r in rest.values() for f in r.get("families", [])}
     lists = {f: listing(f, run) for f in families}
     for tag, record in rest.items():
@@ -118,7 +133,8 @@ def judge(records, run):
             # Every ufw gate's sources on this port are ours to accept; anyone else's accept is not.
             same = [r for r in records.values() if r.get("backend") == "ufw" and r["port"] == record["port"]]
             trusted = [ipaddress.ip_network(s, strict=False) for r in same for s in r["sources"]]
-            out[tag] = ufw_verdict(record, lists, trusted)
+            why = ufw_verdict(record, lists, trusted)
+            out[tag] = why and "%s, and its nftables shield is not there to keep others out (%s)" % (why, shields[tag])
     for tag, record in records.items():
         out.setdefault(tag, "unknown backend %r" % record.get("backend"))
     return out

@@ -98,9 +98,11 @@ def check(mode):
 
 
 # ufw reload and disable open INPUT to everyone right after they flush it: `iptables -F` (one
-# "delete rule" per rule, ufw's own chains included), then `-P INPUT ACCEPT`. Pausing the forwards
-# behind ufw gates at that flush, before the listing that the judgement reads, wins the race;
-# under load the listing alone lost it once (guard-ufw.test.ts: a breach during a reload). Only
+# "delete rule" per rule, ufw's own chains included), then `-P INPUT ACCEPT`. A ufw gate's shield
+# (nftables, untouched by all of that) keeps it closed to others; for one without a shield (made
+# by a version before it, or removed by hand), pausing its forwards at that flush, before the
+# listing that the judgement reads, narrows the race; under load the listing alone lost it once
+# (guard-ufw.test.ts: a breach during a reload), and the pause can still lose it. Only
 # ufw's whole-ruleset changes touch ufw-before-input (a rule added or deleted changes
 # ufw-user-input), so no other change pauses anything here; the check that follows resumes
 # whatever still holds.
@@ -112,10 +114,12 @@ OPENING = re.compile(
 
 
 def pause_first(events):
-    """Pauses the forwards behind every ufw gate when `events` flush or open INPUT; False at EOF."""
+    """Pauses the forwards behind every ufw gate without a shield when `events` flush or open INPUT; False at EOF."""
     if OPENING.search(events):
         why = "ufw's rules are being flushed or INPUT opened (ufw reload or disable, iptables -F, a policy change)"
-        pauses["apply"]({tag: why for tag, record in gates().items() if record.get("backend") == "ufw"})
+        # A gate whose shield holds stays closed to others through all of that: its forward runs on.
+        shields = verdicts["ufw_shields"](gates(), run)
+        pauses["apply"]({tag: why for tag, shield in shields.items() if shield is not None})
     return len(events) > 0
 
 

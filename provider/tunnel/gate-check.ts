@@ -20,7 +20,6 @@ export async function gateDrift(runner: Runner, gateTag: string): Promise<string
   if (found.length === 0)
     return `no rule of its gate ${gateTag} is on the tunnel host: on nftables or iptables the port is open to every source, on ufw closed to all. pulumi up puts the gate back`;
   const { effective, ineffective } = splitByEffect(found);
-  if (effective.length === 0)
-    return `its gate ${gateTag} keeps no other source out: ${ineffective.map((r) => r.why).join("; ")}. pulumi up puts it back`;
+  if (effective.length === 0) return `its gate ${gateTag} does not hold: ${ineffective.map((r) => r.why).join("; ")}. pulumi up puts it back`;
   return undefined;
 }

@@ -25,3 +25,28 @@ export async function guardsRunning(lab: Lab): Promise<number[]> {
   if (r.exitCode !== 0) throw new Error(`listing the guards failed: ${r.stderr}`);
   return r.stdout.split("\n").filter(Boolean).map(Number);
 }
+
+/**
+ * The guard's status from a judgement that began after this call: the guard is woken (SIGHUP, as
+ * guard.ts wakes it) and the status read once its check count has passed the one before the wake.
+ * Twice: the first status seen may come from a check that was already under way at the wake; the
+ * second round's wake comes after that status was written, so its check began after this call.
+ */
+export async function freshGuardStatus(lab: Lab, limitMs = 10_000): Promise<string> {
+  await judgedAfterWake(lab, limitMs);
+  return judgedAfterWake(lab, limitMs);
+}
+
+async function judgedAfterWake(lab: Lab, limitMs: number): Promise<string> {
+  const before = Number(await guardStatusField(lab, "checks"));
+  const pid = await guardStatusField(lab, "pid");
+  const woke = await inNs(lab.nsTh, ["kill", "-HUP", pid]);
+  if (woke.exitCode !== 0) throw new Error(`waking the guard (pid ${pid}) failed: ${woke.stderr}`);
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const status = await guardStatus(lab);
+    if (Number(/^checks=(\d+)$/m.exec(status)?.[1]) > before) return status;
+    if (Date.now() > deadline) throw new Error(`the guard (pid ${pid}) did not judge again within ${limitMs} ms of a wake`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -44,6 +44,11 @@ describe("rule removal steps reuse the backends' commands (expiry/watchdog.sh ru
     ]);
     expect(step.slice(5)).toEqual(["ufw", "delete", "allow", "proto", "tcp", "from", "198.51.100.0/24", "to", "198.51.100.40", "port", "8080"]);
   });
+  test("ufw: its shield goes after ufw's rule, from the shield's own table", () => {
+    const steps = buildRuleRemovalSteps("ufw", [rule, { ...rule, source: "203.0.113.7" }], TAG);
+    expect(steps.map((s) => s[0])).toEqual(["ufw_delete_if_tagged", "ufw_delete_if_tagged", "nft_delete_tagged"]);
+    expect(steps[2]).toEqual(["nft_delete_tagged", TAG, "inet", "pulumi_shared_tunnel_ufw", "input"]);
+  });
   test("iptables: -D with the whole spec (comment included), accepts before drops, then the emptied chain", () => {
     const steps = buildRuleRemovalSteps("iptables", [rule], TAG).map((s) => quoteArgv(s));
     expect(steps).toHaveLength(3);

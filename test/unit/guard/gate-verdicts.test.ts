@@ -23,11 +23,11 @@ print(json.dumps(ns["judge"]({sys.argv[4]: json.loads(sys.argv[2])}, lambda argv
 }
 
 const NFT = "nft -a -j list table inet pulumi_shared_tunnel";
-const nftTable = (rules: { comment?: string; verdict: string; handle: number }[], hook = true) =>
+const nftTable = (rules: { comment?: string; verdict: string; handle: number }[], hook = true, table = "pulumi_shared_tunnel") =>
   JSON.stringify({
     nftables: [
-      { table: { family: "inet", name: "pulumi_shared_tunnel" } },
-      { chain: { family: "inet", table: "pulumi_shared_tunnel", name: "input", ...(hook ? { type: "filter", hook: "input", prio: -10 } : {}) } },
+      { table: { family: "inet", name: table } },
+      { chain: { family: "inet", table, name: "input", ...(hook ? { type: "filter", hook: "input", prio: -10 } : {}) } },
       ...rules.map((r) => ({
         rule: { chain: "input", handle: r.handle, ...(r.comment ? { comment: r.comment } : {}), expr: [{ [r.verdict]: null }] },
       })),
@@ -81,6 +81,35 @@ test("ufw: active with a deny default and only our accepts holds (our allow miss
     /ufw rule that is not ours/,
   );
   expect(judge(ufwGate, { "iptables -w -S": ufw("DROP", [], ["-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT"]) })).toBeNull();
+});
+
+test("ufw with its shield in place: closed whatever ufw's chains say (disabled, allow by default, someone else's accept); without it, ufw's verdict", () => {
+  const SHIELD = "nft -a -j list table inet pulumi_shared_tunnel_ufw";
+  const shield = (rules: { comment?: string; verdict: string; handle: number }[], hook = true) => nftTable(rules, hook, "pulumi_shared_tunnel_ufw");
+  const ours = [
+    { comment: TAG, verdict: "accept", handle: 3 },
+    { comment: TAG, verdict: "drop", handle: 4 },
+  ];
+  for (const broken of [
+    "-P INPUT ACCEPT\n",
+    ufw("ACCEPT", [], [OUR_ALLOW]),
+    ufw("DROP", ["-A INPUT -p tcp -m tcp --dport 8080 -j ACCEPT"], [OUR_ALLOW]),
+  ]) {
+    expect(judge(ufwGate, { [SHIELD]: shield(ours), "iptables -w -S": broken })).toBeNull();
+    expect(judge(ufwGate, { "iptables -w -S": broken })).toMatch(
+      /and its nftables shield is not there to keep others out \(the nftables table inet pulumi_shared_tunnel_ufw is gone\)/,
+    );
+    // A shield that does not hold is no shield.
+    expect(judge(ufwGate, { [SHIELD]: shield([{ verdict: "accept", handle: 9 }, ...ours]), "iptables -w -S": broken })).toMatch(
+      /not ours \(handle 9\)/,
+    );
+    expect(judge(ufwGate, { [SHIELD]: shield(ours, false), "iptables -w -S": broken })).toMatch(/not on the input hook/);
+    expect(judge(ufwGate, { [SHIELD]: shield([ours[0]]), "iptables -w -S": broken })).toMatch(
+      /drop rule is gone from inet pulumi_shared_tunnel_ufw input/,
+    );
+  }
+  // No shield, ufw whole: closed (the shield's absence is refresh's drift, not a breach).
+  expect(judge(ufwGate, { "iptables -w -S": ufw("DROP", [], [OUR_ALLOW]) })).toBeNull();
 });
 
 test("ufw over IPv6 reads ip6tables' ufw6- chains", () => {
