@@ -2,7 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { findGuard, guardGate, readGuardStatus, recordGate, releaseGate } from "../guard/guard";
 import type { Runner } from "../host/runner";
-import { createRules, deleteRules, inspectRules, openBackend, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
+import { createRules, deleteRules, inspectRules, openBackend, removeRemnants, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
 import { backendKind } from "../firewall/registry";
 import { withRunner } from "../host/open-runner";
 import { resourceLog } from "./engine/engine-log";
@@ -103,9 +103,11 @@ export const firewallProvider = {
         return { effective, problems: ["none of its rules is on the host, while the forward it gates still runs"], gone: true, guarded: true };
       }
       // Gone (expired, or removed by hand): a watchdog still waiting would have nothing left to do,
-      // and no delete will come to drop the gate's record (with the last one, the guard goes).
+      // and no delete will come to drop the gate's record (with the last one, the guard goes) or
+      // what is left of the rule (a ufw rule deleted by hand leaves its shield).
       await stopWatchdog(runner, props.ruleTag);
       await releaseGate(runner, props.ruleTag);
+      await removeRemnants(runner, props);
       return undefined;
     });
     if (!found) return {};

@@ -6,7 +6,7 @@ import { makeTag, ownerPrefix } from "../tag";
 import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { orList } from "../validation/fields";
 import { coversEverything, isUnspecified, parseCidr } from "../validation/net";
-import type { FirewallBackend } from "./backend";
+import type { FirewallBackend, ObservedRule } from "./backend";
 import { wholeFamilyDestination } from "./gate";
 import { splitByEffect } from "./gate-drift";
 import { backendKind, backendKinds } from "./registry";
@@ -100,8 +100,10 @@ export async function createRules(
     // Recorded first: the guard then knows these sources for ours the moment their accepts appear.
     await recordGate(runner, ruleTag, backend.name, rules);
     for (const rule of rules) {
-      await backend.add(rule, ruleTag);
+      // Before the add: a backend that changes more than one thing per rule (ufw: its shield,
+      // then its rule) may fail half-way, and removing a rule never added is a no-op.
       added.push(rule);
+      await backend.add(rule, ruleTag);
     }
     // The guard's judgement is part of "applied": a gate it finds open the moment it was made
     // (ufw inactive, another accept first), or no guard at all, undoes the rules like a failed add.
@@ -121,11 +123,28 @@ export async function createRules(
  * so any rule carrying its owner prefix is one of those.
  */
 async function reapRuleOrphans(runner: Runner, backend: FirewallBackend, prefix: string): Promise<void> {
-  for (const { comment, ...rule } of await backend.list()) {
+  for (const { comment, ineffective: _i, ...rule } of await listWithStrays(backend)) {
     if (!comment.startsWith(prefix)) continue;
     await releaseGate(runner, comment);
     await backend.remove(rule, comment);
   }
+}
+
+/**
+ * Every rule on the host, with the parts `list` does not report (a drop whose accepts are gone,
+ * a ufw shield whose ufw rule is gone): a run killed between the two leaves them.
+ */
+async function listWithStrays(backend: FirewallBackend): Promise<ObservedRule[]> {
+  return [...(await backend.list()), ...((await backend.listStrayDrops?.()) ?? [])];
+}
+
+/**
+ * For a rule found gone from the host (expired, or removed by hand): what is left of it (a ufw
+ * shield, a drop) goes too, since no delete will come for a resource refresh drops from the state.
+ */
+export async function removeRemnants(runner: Runner, state: Pick<FirewallOutputs, "backend" | "ruleTag">): Promise<void> {
+  const backend = await openBackend(runner, state.backend);
+  for (const { comment, ineffective: _i, ...rule } of await listWithStrays(backend)) if (comment === state.ruleTag) await backend.remove(rule, comment);
 }
 
 /**
@@ -161,7 +180,7 @@ export async function deleteRules(runner: Runner, state: FirewallOutputs): Promi
   runner.report?.(`removing ${describeRules(state.rules)} (${backend.name})`);
   for (const rule of state.rules) await backend.remove(rule, state.ruleTag);
   // Listed after the removals above: usually nothing of ours is left, and one listing says so.
-  const live = [...(await backend.list()), ...((await backend.listStrayDrops?.()) ?? [])].filter((r) => r.comment === state.ruleTag);
+  const live = (await listWithStrays(backend)).filter((r) => r.comment === state.ruleTag);
   for (const { comment, ineffective: _i, ...rule } of live) await backend.remove(rule, comment);
 }
 
