@@ -118,9 +118,12 @@ async function reapProcess(runner: Runner, p: FoundProcess, dryRun: boolean): Pr
 function describeRule(r: FoundRule): Pick<ReapRow, "kind" | "tag" | "what"> {
   const { protocol, port, source, destination } = r.rule;
   const to = destination ? ` to ${destination}` : "";
-  const what = r.strayDrop
-    ? `${r.backend.name}: drop of ${protocol} port ${port}${to}, its accepts gone`
-    : `${r.backend.name}: ${protocol} port ${port} from ${source}${to}`;
+  // A stray with a real source is a ufw shield's accept whose ufw rule is gone (ufw.ts listStrayDrops).
+  const what = !r.strayDrop
+    ? `${r.backend.name}: ${protocol} port ${port} from ${source}${to}`
+    : source === "0.0.0.0/0" || source === "::/0"
+      ? `${r.backend.name}: drop of ${protocol} port ${port}${to}, its accepts gone`
+      : `${r.backend.name}: shield of ${protocol} port ${port} from ${source}${to}, its ufw rule gone`;
   return { kind: "rule", tag: r.tag.tag, what };
 }
 
