@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `pulumi-shared-tunnel reap`: finds what this package left on a tunnel host (forwards, expiry
+ * The `pulumi-shared-tunnel` command (the package's bin): `status` (status.ts), and `reap`, here:
+ * `pulumi-shared-tunnel reap` finds what this package left on a tunnel host (forwards, expiry
  * watchdogs, firewall rules, all carrying a pst.* tag) and removes it. For what a dead pipeline
  * left behind when `pulumi destroy` never ran; see docs/troubleshooting.md and docs/expiry-and-reaping.md.
  */
@@ -11,6 +12,7 @@ import { silent } from "../host/report";
 import { formatReapTable, reapHost, type ReapOptions } from "../reap/reap";
 import type { ConnectionArgs } from "../types";
 import { connectionOf, HOST_USAGE, readFlags, stringFlag } from "./host-flags";
+import { runStatus, STATUS_USAGE } from "./status";
 
 const USAGE = `usage: pulumi-shared-tunnel reap ${HOST_USAGE}
                                  [--older-than 1h] [--stack NAME] [--dry-run]
@@ -38,8 +40,9 @@ export function parseReapArgs(argv: string[]): Parsed {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "status") return runStatus(argv.slice(1));
   if (argv[0] !== "reap" || argv.includes("--help") || argv.includes("-h")) {
-    process.stderr.write(USAGE);
+    process.stderr.write(argv[0] === "reap" ? USAGE : `${USAGE}${STATUS_USAGE}`);
     return argv[0] === "reap" ? 0 : 2;
   }
   let parsed: Parsed;
