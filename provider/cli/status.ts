@@ -11,7 +11,7 @@ import { connectionOf, HOST_USAGE, readFlags, stringFlag } from "./host-flags";
 
 /**
  * `pulumi-shared-tunnel status`: every tunnel of ours on a tunnel host as it is now (status/), as a
- * table, JSON, or node_exporter's textfile format; read-only (docs/status.md).
+ * table, JSON, or node_exporter's textfile format; read-only (docs/expiry-and-reaping.md#status).
  */
 export const STATUS_USAGE = `usage: pulumi-shared-tunnel status ${HOST_USAGE}
                                   [--stack NAME] [--json | --prometheus | --textfile PATH]
