@@ -18,7 +18,7 @@ export function formatStatusTable(status: HostStatus): string {
       .join("  ")
       .trimEnd();
   const out = [line(header)];
-  status.tunnels.forEach((t, i) => out.push(line(rows[i]), ...details(t).map((d) => `  ${d}`)));
+  status.tunnels.forEach((t, i) => out.push(line(rows[i]), ...details(t, status.guard.running).map((d) => `  ${d}`)));
   return `${out.join("\n")}\n${guard}\n`;
 }
 
@@ -50,12 +50,14 @@ function expiry(t: TunnelStatus): string {
 }
 
 /** The lines below a tunnel's row: its tags, and the sentences the columns have no room for. */
-function details(t: TunnelStatus): string[] {
+function details(t: TunnelStatus, guardRunning: boolean): string[] {
   const out = [`tag ${t.tag}${t.gate && t.gate.tag !== t.tag ? `, gate ${t.gate.tag}` : ""}`];
   if (t.keeper?.pausedBy) out.push(`paused by the guard: ${t.keeper.pausedBy}`);
   else if (t.keeper?.lastError) out.push(`last error: ${t.keeper.lastError}`);
   if (t.gate?.inPlace === false && t.gate.verdict !== t.keeper?.pausedBy) out.push(`gate: ${t.gate.verdict}`);
-  if (t.gate && t.gate.inPlace === undefined) out.push("gate: no guard is running to judge it");
+  // A guard that runs and has no verdict yet: the gate was recorded after its last look.
+  if (t.gate && t.gate.inPlace === undefined)
+    out.push(guardRunning ? "gate: the guard has not judged it yet" : "gate: no guard is running to judge it");
   // Pause reasons, ssh's last words and verdicts are host text: shown, never obeyed by the terminal.
   return out.map(printable);
 }

@@ -1,3 +1,5 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LocalRunner } from "../../provider/host/local-runner";
 import { waitFor } from "../../provider/state/wait-for";
@@ -90,6 +92,15 @@ describe("pulumi-shared-tunnel status", () => {
         "m",
       ),
     );
+    // The cron line's form: the same text, renamed into place, nothing else left in the directory.
+    const dir = mkdtempSync(path.join(tmpdir(), "pst-status-"));
+    try {
+      expect(await statusOutput("--textfile", path.join(dir, "pst.prom"))).toBe("");
+      expect(readFileSync(path.join(dir, "pst.prom"), "utf8")).toBe(prom);
+      expect(readdirSync(dir)).toEqual(["pst.prom"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(await stackFiles()).toBe(files);
     expect(await guardStatusField(lab, "checks")).toBe(checks);
   });

@@ -27,6 +27,9 @@ describe("formatStatusTable", () => {
     expect(unguarded).toContain("ufw: not judged");
     expect(unguarded).toContain("  gate: no guard is running to judge it\n");
     expect(unguarded.endsWith("guard: not running\n")).toBe(true);
+    expect(formatStatusTable(buildStatus(facts({ guard: { pid: 50, mode: "events", verdicts: new Map() } }), {}))).toContain(
+      "  gate: the guard has not judged it yet\n",
+    );
   });
 
   test("nothing of ours", () => {
