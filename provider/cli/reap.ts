@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `pulumi-shared-tunnel reap`: finds what this package left on a tunnel host (forwards, expiry
+ * The `pulumi-shared-tunnel` command (the package's bin): `status` (status.ts), and `reap`, here:
+ * `pulumi-shared-tunnel reap` finds what this package left on a tunnel host (forwards, expiry
  * watchdogs, firewall rules, all carrying a pst.* tag) and removes it. For what a dead pipeline
  * left behind when `pulumi destroy` never ran; see docs/troubleshooting.md and docs/expiry-and-reaping.md.
  */
@@ -10,8 +11,10 @@ import { withRunner } from "../host/open-runner";
 import { silent } from "../host/report";
 import { formatReapTable, reapHost, type ReapOptions } from "../reap/reap";
 import type { ConnectionArgs } from "../types";
+import { connectionOf, HOST_USAGE, readFlags, stringFlag } from "./host-flags";
+import { runStatus, STATUS_USAGE } from "./status";
 
-const USAGE = `usage: pulumi-shared-tunnel reap [--host H --user U --key PATH --host-key "ssh-ed25519 AAAA..." [--port 22] [--sudo]]
+const USAGE = `usage: pulumi-shared-tunnel reap ${HOST_USAGE}
                                  [--older-than 1h] [--stack NAME] [--dry-run]
 Without --host, the machine it runs on is the tunnel host. Lists every forward, watchdog and
 firewall rule carrying a pst.* tag, and (without --dry-run) stops and removes them.
@@ -24,44 +27,22 @@ interface Parsed {
 
 /** Parses argv after the command name; throws a UsageError whose reason is meant for the user. */
 export function parseReapArgs(argv: string[]): Parsed {
-  const flags: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === "--dry-run" || flag === "--sudo") flags[flag] = true;
-    else if (["--host", "--user", "--key", "--host-key", "--port", "--older-than", "--stack"].includes(flag)) {
-      const value = argv[++i];
-      if (value === undefined) throw new UsageError(`${flag} needs a value`);
-      flags[flag] = value;
-    } else throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
-  }
-  const str = (k: string) => (typeof flags[k] === "string" ? flags[k] : undefined);
-  const options: ReapOptions = { dryRun: flags["--dry-run"] === true, stack: str("--stack") };
-  const older = str("--older-than");
+  const flags = readFlags(argv, ["--dry-run"], ["--older-than", "--stack"]);
+  const options: ReapOptions = { dryRun: flags["--dry-run"] === true, stack: stringFlag(flags, "--stack") };
+  const older = stringFlag(flags, "--older-than");
   if (older !== undefined) {
     const seconds = parseDuration(/^\d+$/.test(older) ? Number(older) : older);
     if (typeof seconds === "string") throw new UsageError(`--older-than ${seconds}`);
     options.olderThanSeconds = seconds;
   }
-  const host = str("--host");
-  if (host === undefined) {
-    if (["--user", "--key", "--host-key", "--port", "--sudo"].some((k) => k in flags))
-      throw new UsageError("--user, --key, --host-key, --port and --sudo need --host");
-    return { options };
-  }
-  const user = str("--user"),
-    key = str("--key"),
-    hostKey = str("--host-key");
-  if (!user || !key || !hostKey) throw new UsageError("--host needs --user, --key and --host-key (the pinned host key line)");
-  const port = str("--port");
-  return {
-    options,
-    connection: { host, user, privateKeyPath: key, hostKey, ...(port ? { port: Number(port) } : {}), ...(flags["--sudo"] ? { sudo: true } : {}) },
-  };
+  const connection = connectionOf(flags);
+  return connection ? { options, connection } : { options };
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "status") return runStatus(argv.slice(1));
   if (argv[0] !== "reap" || argv.includes("--help") || argv.includes("-h")) {
-    process.stderr.write(USAGE);
+    process.stderr.write(argv[0] === "reap" ? USAGE : `${USAGE}${STATUS_USAGE}`);
     return argv[0] === "reap" ? 0 : 2;
   }
   let parsed: Parsed;

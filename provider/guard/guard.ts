@@ -280,7 +280,7 @@ export async function wakeGuard(runner: Runner): Promise<void> {
 }
 
 /** The rule tags of the gates recorded for this runner's network namespace (another namespace's are another host's). */
-async function recordedGates(runner: Runner): Promise<string[]> {
+export async function recordedGates(runner: Runner): Promise<string[]> {
   const dir = await stateDir(runner);
   const mark = `"netns":"${await netnsOf(runner)}"`;
   // One grep over every record (it was one per record, and each release of N gates read them all).

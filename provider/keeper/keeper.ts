@@ -27,8 +27,8 @@ export interface KeeperStatus {
 }
 
 /**
- * Parses the key=value lines the keeper writes; undefined when there is no keeper_pid.
- * @internal exported for its unit tests
+ * Parses the key=value lines the keeper writes; undefined when there is no keeper_pid. Read by
+ * refresh, and by `status` (status/), which never signals anything.
  */
 export function parseKeeperStatus(text: string): KeeperStatus | undefined {
   const v = new Map<string, string>();

@@ -53,19 +53,20 @@ export function ownedDirs({ dir, legacyOurs }: Pick<StateDirs, "dir" | "legacyOu
 /**
  * Prints the user's uid, then one `uid mode type|path` line (lstat, never following a final
  * symlink) for the state directory and each of its parents up to /, then one for the legacy
- * directory. It creates the directory (umask 077) when nothing is there yet; whether what is
- * there may be used is decided by `judgeStateDir`, not here.
+ * directory. It creates the directory (umask 077) when nothing is there yet, unless its second
+ * argument is "peek" (a read-only command creates nothing); whether what is there may be used is
+ * decided by `judgeStateDir`, not here.
  */
 const RESOLVE = `umask 077
 u=$(id -u)
 if [ "$u" = 0 ]; then parent=/run; else
   h=$(getent passwd "$u" 2>/dev/null | cut -d: -f6); [ -n "$h" ] || h=$HOME
   [ -n "$h" ] || { echo "user $u has no home directory" >&2; exit 3; }
-  parent="$h/${USER_STATE_PARENT}"; mkdir -p -- "$parent" 2>/dev/null
+  parent="$h/${USER_STATE_PARENT}"; [ "$2" = peek ] || mkdir -p -- "$parent" 2>/dev/null
   parent=$(readlink -f -- "$parent" 2>/dev/null || printf %s "$parent")
 fi
 d="$parent/${NAME}"
-[ -e "$d" ] || [ -L "$d" ] || mkdir -- "$d" 2>/dev/null
+[ -e "$d" ] || [ -L "$d" ] || [ "$2" = peek ] || mkdir -- "$d" 2>/dev/null
 echo "$u"
 p=$d
 while :; do stat -c '%u %U %a %F|%n' -- "$p" 2>/dev/null || echo "- - - missing|$p"; [ "$p" = / ] && break; p=$(dirname -- "$p"); done
@@ -93,12 +94,27 @@ export async function stateDir(runner: Runner): Promise<string> {
   return (await stateDirs(runner)).dir;
 }
 
-async function resolveStateDirs(runner: Runner): Promise<StateDirs> {
-  const argv = ["sh", "-c", RESOLVE, "sh", LEGACY_STATE_DIR];
+/**
+ * For read-only commands (`status`): the state directories as stateDirs checks them, or undefined
+ * when the directory does not exist (then nothing of ours runs there); creates nothing.
+ */
+export async function existingStateDirs(runner: Runner): Promise<StateDirs | undefined> {
+  const cached = cache.get(runner);
+  if (cached) return cached;
+  const found = await resolveStateDirs(runner, "peek");
+  if (found) cache.set(runner, Promise.resolve(found));
+  return found;
+}
+
+async function resolveStateDirs(runner: Runner): Promise<StateDirs>;
+async function resolveStateDirs(runner: Runner, mode: "peek"): Promise<StateDirs | undefined>;
+async function resolveStateDirs(runner: Runner, mode = "create"): Promise<StateDirs | undefined> {
+  const argv = ["sh", "-c", RESOLVE, "sh", LEGACY_STATE_DIR, mode];
   const { stdout } = await runChecked(runner, argv, {
     what: "find the state directory",
     hint: "the tunnel host needs sh, id, getent, readlink and stat (coreutils)",
   });
+  if (mode === "peek" && parseEntry(stdout.trim().split("\n")[1] ?? "").type === "missing") return undefined;
   const verdict = judgeStateDir(stdout);
   if (typeof verdict === "string")
     throw new StateDirError(verdict, { what: "check the state directory", where: runner.where, command: quoteArgv(argv), hint: fixFor(stdout) });

@@ -22,6 +22,7 @@ const LAYERS = [
   "tunnel",
   "expiry",
   "reap",
+  "status",
   "cli",
   "dynamic",
   "resources",
@@ -29,7 +30,7 @@ const LAYERS = [
 ];
 /** Files at provider/ top level that every layer may import. */
 const LEAVES = ["errors", "types", "tag", "retry", "recently-shared"];
-const BELOW_PULUMI = ["host", "validation", "state", "guard", "listener", "ssh", "firewall", "keeper", "tunnel", "expiry", "reap"];
+const BELOW_PULUMI = ["host", "validation", "state", "guard", "listener", "ssh", "firewall", "keeper", "tunnel", "expiry", "reap", "status"];
 
 interface Module {
   file: string;
