@@ -2,7 +2,16 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../errors";
 import { findGuard, guardGate, readGuardStatus, recordGate, releaseGate } from "../guard/guard";
 import type { Runner } from "../host/runner";
-import { createRules, deleteRules, inspectRules, openBackend, removeRemnants, rulesFor, sameRulesOn, sameRuleOn } from "../firewall/firewall-controller";
+import {
+  createRules,
+  deleteRules,
+  inspectRules,
+  openBackend,
+  removeRemnants,
+  rulesFor,
+  sameRulesOn,
+  sameRuleOn,
+} from "../firewall/firewall-controller";
 import { backendKind } from "../firewall/registry";
 import { withRunner } from "../host/open-runner";
 import { resourceLog } from "./engine/engine-log";

@@ -144,7 +144,8 @@ async function listWithStrays(backend: FirewallBackend): Promise<ObservedRule[]>
  */
 export async function removeRemnants(runner: Runner, state: Pick<FirewallOutputs, "backend" | "ruleTag">): Promise<void> {
   const backend = await openBackend(runner, state.backend);
-  for (const { comment, ineffective: _i, ...rule } of await listWithStrays(backend)) if (comment === state.ruleTag) await backend.remove(rule, comment);
+  for (const { comment, ineffective: _i, ...rule } of await listWithStrays(backend))
+    if (comment === state.ruleTag) await backend.remove(rule, comment);
 }
 
 /**

@@ -115,8 +115,10 @@ describe("pulumi-shared-tunnel status", () => {
     expect(after).toMatchObject({ up: true, keeper: { pid: before.keeper!.pid, state: "running" } });
   });
 
-  test("ufw disabled: the guard pauses the forward, and status says paused, why, and the gate not in place", async () => {
+  test("its shield deleted and ufw disabled: the guard pauses the forward, and status says paused, why, and the gate not in place", async () => {
     try {
+      // The rule's shield (our nftables table) keeps the gate whole through ufw disable: without it, ufw's state decides.
+      expect((await th("nft", "delete", "table", "inet", "pulumi_shared_tunnel_ufw")).exitCode).toBe(0);
       expect((await th("ufw", "--force", "disable")).exitCode).toBe(0);
       const paused = await waitFor(async () => {
         const s = await status();
