@@ -7,7 +7,7 @@ import { formatCidr, parseCidr } from "../validation/net";
 import type { BackendKind, FirewallBackend, ObservedRule } from "./backend";
 import { ensureLockDir, FIREWALL_LOCK } from "./host-lock";
 import { buildNftRemovalSteps, chainName, UFW_SHIELD_TABLE } from "./nft-rules";
-import { openUfwShield, type NftGateTable } from "./nftables";
+import { UfwShield } from "./ufw-shield";
 import { hasTagPrefix } from "../tag";
 import { ufwChange } from "./ufw-batch";
 import { withLocalLock } from "./local-lock";
@@ -44,13 +44,13 @@ const ALONE = "ufw alone keeps other sources out, and its next reload or disable
 
 class UfwBackend implements FirewallBackend {
   readonly name = "ufw" as const;
-  private readonly shield: NftGateTable;
+  private readonly shield: UfwShield;
   /** `status`: a `ufw status verbose` just read (auto-detection's), so ensureReady need not read it again. */
   constructor(
     private readonly runner: Runner,
     private readonly status?: string,
   ) {
-    this.shield = openUfwShield(runner);
+    this.shield = new UfwShield(runner);
   }
 
   async ensureReady(): Promise<void> {
