@@ -16,7 +16,6 @@ import {
   parseNftGate,
   renderNftAdd,
   renderNftRemove,
-  UFW_SHIELD_TABLE,
   type NftGate,
   type NftTable,
 } from "./nft-rules";
@@ -57,11 +56,6 @@ class NftablesBackend implements FirewallBackend {
   remove = (rule: FirewallRule, tag: string): Promise<void> => this.gate.remove(rule, tag);
 }
 
-/** The ufw backend's shield (UFW_SHIELD_TABLE): a gate of ours that ufw's own commands never touch. */
-export function openUfwShield(runner: Runner): NftGateTable {
-  return new NftGateTable(runner, UFW_SHIELD_TABLE);
-}
-
 /** The gate operations on one table of ours. */
 export class NftGateTable {
   private readonly listArgv: string[];
@@ -92,11 +86,12 @@ export class NftGateTable {
       return plan.accept || plan.drops.length ? { script: renderNftAdd(parsed, tag, plan, this.table), guard: false } : undefined;
     });
     // A drop behind someone else's rule admits whatever that rule accepts: put the gate back in front.
-    await this.change("move the gate in front of rules that are not ours", (gate) => {
+    const unmoved = await this.change("move the gate in front of rules that are not ours", (gate) => {
       const script = renderNftMoveAboveForeign(gate, this.table);
       return script ? { script, guard: true, json: true } : undefined;
     });
-    const gate = (await this.read()).gate;
+    // Checked from a listing taken after every change: the one that found nothing to move, or a new one.
+    const gate = unmoved ?? (await this.read()).gate;
     const plan = planAdd(gate.entries, parsed, tag, placeDropsOneRule(parsed));
     if (plan.accept || plan.drops.length) this.fail(rule, tag, `the ${plan.accept ? "accept" : "drop"} rule is not in the table after adding it`);
     const why = gate.entries.find((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), parsed, sameRange));
@@ -120,10 +115,10 @@ export class NftGateTable {
         : undefined;
     });
     // Only the last resource out can see the table empty (after its own removal); a stale "empty" is guarded.
-    await this.change("remove the empty nftables table", (gate) =>
+    const kept = await this.change("remove the empty nftables table", (gate) =>
       gate.exists && gate.entries.length === 0 && gate.foreign === 0 ? { script: renderNftRemove([], true, this.table), guard: true } : undefined,
     );
-    const gate = (await this.read()).gate;
+    const gate = kept ?? (await this.read()).gate;
     // Our drop may rightly stay while other sources of ours still use the port; our accept may not.
     if (gate.entries.some((e) => e.verdict === "accept" && e.comment === tag && sameRule(makeObservedRule(e), parsed, sameRange))) {
       this.fail(rule, tag, "the accept rule is still in the table after removing it");
@@ -148,11 +143,19 @@ export class NftGateTable {
     return { bytes: exactStdout(result), gate: parseNftGate(result.stdout, this.table) };
   }
 
-  /** Plans from a listing and applies under the lock (`guard`: only if the table is still as listed). */
-  private async change(what: string, plan: (gate: NftGate) => { script: string; guard: boolean; json?: boolean } | undefined): Promise<void> {
+  /**
+   * Plans from a listing and applies under the lock (`guard`: only if the table is still as listed).
+   * Returns the listing when it needed no change (a later check can use it instead of reading again).
+   */
+  private async change(
+    what: string,
+    plan: (gate: NftGate) => { script: string; guard: boolean; json?: boolean } | undefined,
+  ): Promise<NftGate | undefined> {
+    let unchanged: NftGate | undefined;
     await retryUntilApplied(this.runner, what, async () => {
       const { bytes, gate } = await this.read();
       const planned = plan(gate);
+      unchanged = planned ? undefined : gate;
       if (!planned) return "done";
       // JSON goes in argv: `nft -j -f -` opens /dev/stdin, which fails when stdin is a socket.
       return runLocked(this.runner, [planned.json ? ["nft", "-j", planned.script] : ["nft", "-f", "-"]], {
@@ -162,6 +165,7 @@ export class NftGateTable {
         ...(planned.guard ? { unchanged: { read: this.listArgv, digest: hashListing(bytes) } } : {}),
       });
     });
+    return unchanged;
   }
 
   private fail(rule: FirewallRule, tag: string, message: string): never {
