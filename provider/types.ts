@@ -214,4 +214,10 @@ export interface FirewallOutputs extends Omit<FirewallInputs, "expiresAt">, Expi
    * fails closed if the gate is removed. The next up's update starts it again and clears this.
    */
   guardMissing?: boolean;
+  /**
+   * ufw only: each rule has its shield, an nftables gate of ours beside it that ufw's reload and
+   * disable cannot open. A state without it was made before shields: the next up updates the
+   * rule in place to add them (and re-arms its expiry watchdog to remove them too).
+   */
+  shielded?: boolean;
 }

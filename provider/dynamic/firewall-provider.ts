@@ -61,6 +61,8 @@ export const firewallProvider = {
     if (meant && olds.rules && !sameRulesOn(olds.backend, olds.rules, meant)) changed.push("rules");
     // Refresh found no guard running: update starts it (the rules stay as they are).
     if (olds.guardMissing) changed.push("guard");
+    // ufw rules made before shields: update adds them (inspectRules lists such rules as not whole).
+    if (olds.backend === "ufw" && !olds.shielded) changed.push("shield");
     return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p)), deleteBeforeReplace: true };
   },
 
@@ -85,7 +87,7 @@ export const firewallProvider = {
         (made) => deleteRules(runner, { ...inputs, ...made, requestedBackend: inputs.backend ?? "auto" }),
       );
     });
-    return { id: outs.ruleTag, outs: { ...inputs, ...outs, requestedBackend: inputs.backend ?? "auto" } };
+    return { id: outs.ruleTag, outs: { ...inputs, ...outs, ...shieldedOn(outs.backend), requestedBackend: inputs.backend ?? "auto" } };
   },
 
   /**
@@ -169,9 +171,10 @@ export const firewallProvider = {
       for (const rule of [...effective, ...ineffective])
         if (!wanted.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.remove(rule, olds.ruleTag);
       await guardGate(runner, olds.ruleTag, olds.backend, wanted);
-      // The watchdog's script names the rules it removes, so new sources mean restarting it.
+      // The watchdog's script names the rules it removes, so new sources (or shields new to it) mean restarting it.
       const spec = specForFirewall({ ...olds, rules: wanted, gatesForwardsOf });
-      return updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && !sameRulesOn(olds.backend, olds.rules, wanted));
+      const stepsChanged = !sameRulesOn(olds.backend, olds.rules, wanted) || (olds.backend === "ufw" && !olds.shielded);
+      return updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && stepsChanged);
     });
     return {
       outs: mergeExpiry(
@@ -183,6 +186,7 @@ export const firewallProvider = {
           backend: olds.backend,
           ruleTag: olds.ruleTag,
           rules: wanted,
+          ...shieldedOn(olds.backend),
           requestedBackend: news.backend ?? "auto",
         },
         expiry,
@@ -243,4 +247,9 @@ function withoutDrift(state: FirewallOutputs): FirewallOutputs {
 /** "198.51.100.0/24 to port 8080/tcp", naming a rule in the drift report. */
 function describeRule(rule: FirewallRule): string {
   return `${rule.source} to port ${rule.port}/${rule.protocol}${rule.destination ? ` on ${rule.destination}` : ""}`;
+}
+
+/** What the state says of rules this version made on `backend`: on ufw, that each has its shield (ufw.ts). */
+function shieldedOn(backend: FirewallOutputs["backend"]): Pick<FirewallOutputs, "shielded"> {
+  return backend === "ufw" ? { shielded: true } : {};
 }

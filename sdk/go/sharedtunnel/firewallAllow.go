@@ -35,6 +35,8 @@ type FirewallAllow struct {
 	Protocol pulumi.StringPtrOutput  `pulumi:"protocol"`
 	RuleTag  pulumi.StringOutput     `pulumi:"ruleTag"`
 	Rules    FirewallRuleArrayOutput `pulumi:"rules"`
+	// ufw only: each rule has its shield, an nftables gate of ours beside it that ufw's reload and disable cannot open. A state without it was made before shields: the next up updates the rule in place to add them (and re-arms its expiry watchdog to remove them too).
+	Shielded pulumi.BoolPtrOutput `pulumi:"shielded"`
 	// Addresses or CIDRs, IPv4 and IPv6.
 	Sources pulumi.StringArrayOutput `pulumi:"sources"`
 }
@@ -219,6 +221,11 @@ func (o FirewallAllowOutput) RuleTag() pulumi.StringOutput {
 
 func (o FirewallAllowOutput) Rules() FirewallRuleArrayOutput {
 	return o.ApplyT(func(v *FirewallAllow) FirewallRuleArrayOutput { return v.Rules }).(FirewallRuleArrayOutput)
+}
+
+// ufw only: each rule has its shield, an nftables gate of ours beside it that ufw's reload and disable cannot open. A state without it was made before shields: the next up updates the rule in place to add them (and re-arms its expiry watchdog to remove them too).
+func (o FirewallAllowOutput) Shielded() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *FirewallAllow) pulumi.BoolPtrOutput { return v.Shielded }).(pulumi.BoolPtrOutput)
 }
 
 // Addresses or CIDRs, IPv4 and IPv6.

@@ -249,6 +249,7 @@ class FirewallAllow(pulumi.CustomResource):
             __props__.__dict__["guard_missing"] = None
             __props__.__dict__["rule_tag"] = None
             __props__.__dict__["rules"] = None
+            __props__.__dict__["shielded"] = None
         super(FirewallAllow, __self__).__init__(
             'shared-tunnel:index:FirewallAllow',
             resource_name,
@@ -283,6 +284,7 @@ class FirewallAllow(pulumi.CustomResource):
         __props__.__dict__["protocol"] = None
         __props__.__dict__["rule_tag"] = None
         __props__.__dict__["rules"] = None
+        __props__.__dict__["shielded"] = None
         __props__.__dict__["sources"] = None
         return FirewallAllow(resource_name, opts=opts, __props__=__props__)
 
@@ -372,6 +374,14 @@ class FirewallAllow(pulumi.CustomResource):
     @pulumi.getter
     def rules(self) -> pulumi.Output[Sequence['outputs.FirewallRule']]:
         return pulumi.get(self, "rules")
+
+    @_builtins.property
+    @pulumi.getter
+    def shielded(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        ufw only: each rule has its shield, an nftables gate of ours beside it that ufw's reload and disable cannot open. A state without it was made before shields: the next up updates the rule in place to add them (and re-arms its expiry watchdog to remove them too).
+        """
+        return pulumi.get(self, "shielded")
 
     @_builtins.property
     @pulumi.getter

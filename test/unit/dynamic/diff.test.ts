@@ -92,8 +92,15 @@ describe("FirewallAllow diff", () => {
     requestedBackend: "auto",
     ruleTag: "t",
     rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }],
+    shielded: true,
   } as unknown as FirewallOutputs;
   const news = { port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/f" };
+  test("a ufw rule made before shields (its state does not say shielded) is updated in place by the next up, with no input changed", async () => {
+    const { shielded: _s, ...unshielded } = fw;
+    expect(await firewallProvider.diff("t", unshielded as FirewallOutputs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    // The gate backends have no shield: nothing to add there.
+    expect((await firewallProvider.diff("t", { ...unshielded, backend: "nftables" }, news)).changes).toBe(false);
+  });
   test("defaults equal their explicit values", async () => {
     expect((await firewallProvider.diff("t", fw, { ...news, protocol: "tcp", backend: "auto" })).changes).toBe(false);
   });
