@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { judgeGate, recordGate, releaseGate } from "../../provider/guard/guard";
 import { Ssh2Runner } from "../../provider/host/ssh2-runner";
 import { guardsRunning } from "../support/guard-probe";
@@ -75,13 +78,18 @@ test("a wake-up that reaches the guard the moment it starts does not end it", as
   await releaseGate(runner, tag);
   expect(await settle(guardsOnHost, (g) => g.length === 0)).toEqual([]);
   await recordGate(runner, tag, "nftables", rules);
+  // Until the judgement is in (the file goes), at most 15 s: a count of rounds took longer than
+  // inNs's limit on a loaded machine (pkill scans every process), and the hammer was killed.
+  const running = path.join(mkdtempSync(path.join(tmpdir(), "pst-hammer-")), "running");
+  writeFileSync(running, "");
   const hup =
-    'p="/usr/bin/python3 -I /run/pulumi-shared-tunnel/pst-guard.$(stat -L -c %i /proc/self/ns/net).py"; i=0; while [ $i -lt 400 ]; do pkill -HUP -x -f "$p"; sleep 0.005; i=$((i + 1)); done; exit 0';
-  const hammer = inNs(lab.nsTh, ["sh", "-c", hup]);
+    'p="/usr/bin/python3 -I /run/pulumi-shared-tunnel/pst-guard.$(stat -L -c %i /proc/self/ns/net).py"; end=$(($(date +%s) + 15)); while [ -e "$1" ] && [ "$(date +%s)" -lt "$end" ]; do pkill -HUP -x -f "$p"; sleep 0.005; done; exit 0';
+  const hammer = inNs(lab.nsTh, ["sh", "-c", hup, "sh", running]);
   try {
     expect(await judgeGate(runner, tag)).not.toBe("holds");
     expect(await guardsOnHost()).toHaveLength(1);
   } finally {
+    rmSync(path.dirname(running), { recursive: true, force: true });
     expect((await hammer).exitCode).toBe(0);
   }
 });
