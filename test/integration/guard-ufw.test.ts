@@ -66,13 +66,22 @@ describe.each([
   if (poll) stack.extraEnv.PULUMI_SHARED_TUNNEL_GUARD_POLL = "1";
   const url = `http://${lab.thTrusted}:${port}/`;
   const target = { host: lab.thTrusted, port };
+  const config = demoConfig(lab, { bindPort: String(port), backend: "ufw" });
+  /**
+   * The shield back, whatever a case that removed it left (refresh records it missing, and up
+   * puts it back): the cases after it rely on it, and a failure must not turn into theirs.
+   */
+  const restoreShield = async () => {
+    await stack.run("refresh");
+    await stack.run("up", config);
+  };
 
   afterAll(async () => {
     await stack.run("destroy");
   });
 
   test("up: the trusted client gets in, the untrusted one does not; the guard watches the gate", async () => {
-    await stack.ok("up", demoConfig(lab, { bindPort: String(port), backend: "ufw" }));
+    await stack.ok("up", config);
     expect(await fetchFrom(lab.nsTc, url)).toBe(REACHED);
     expect(await fetchFrom(lab.nsUc, url)).toBeUndefined();
     const status = await guardStatus(lab);
@@ -99,17 +108,23 @@ describe.each([
 
   test("its shield removed by hand: refresh says so; ufw disabled then pauses the forward within 1 s; up puts the shield back", async () => {
     await dropShield();
-    expect((await stack.okWithLog("refresh")).log).toMatch(/the gate is not whole: .*nftables shield in inet pulumi_shared_tunnel_ufw input is gone/);
-    let removal;
     try {
-      removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
-      expect((await stack.okWithLog("refresh")).log).toMatch(/paused by the guard: /);
+      expect((await stack.okWithLog("refresh")).log).toMatch(
+        /the gate is not whole: .*nftables shield in inet pulumi_shared_tunnel_ufw input is gone/,
+      );
+      let removal;
+      try {
+        removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
+        expect((await stack.okWithLog("refresh")).log).toMatch(/paused by the guard: /);
+      } finally {
+        await REMOVALS[0].restore(port);
+      }
+      expect(removal.late).toEqual([]);
+      expect(await waitFor(async () => fetchFrom(lab.nsTc, url), 10_000)).toBe(REACHED);
+      await whileUntrustedTries(lab.nsUc, [target], () => stack.ok("up", config));
     } finally {
-      await REMOVALS[0].restore(port);
+      await restoreShield();
     }
-    expect(removal.late).toEqual([]);
-    expect(await waitFor(async () => fetchFrom(lab.nsTc, url), 10_000)).toBe(REACHED);
-    await whileUntrustedTries(lab.nsUc, [target], () => stack.ok("up", demoConfig(lab, { bindPort: String(port), backend: "ufw" })));
     await ok("nft", "list", "table", "inet", "pulumi_shared_tunnel_ufw");
     expect((await stack.okWithLog("refresh")).log).not.toMatch(/not whole|paused by the guard/);
   });
@@ -117,6 +132,8 @@ describe.each([
   test("ufw reload, three times: no breach and no pause; another tunnel's ufw rule added and deleted: no pause either", async () => {
     const other = new TestStack(`it-guard-ufw-other-${port}`, undefined, path.join(ROOT, "examples/firewall-allow"));
     const reloadMs: number[] = [];
+    // The shield is in place (a case before this one that removed it put it back).
+    await ok("nft", "list", "table", "inet", "pulumi_shared_tunnel_ufw");
     try {
       await stack.ok("refresh");
       const before = await restarts(stack);
@@ -149,20 +166,24 @@ describe.each([
       await ok("sed", "-i", "/^paused_file=/d", `/run/pulumi-shared-tunnel/${tag}.keeper.env`);
       // Without its shield, so that ufw disabled opens the gate (the refresh below sees it gone, and up puts it back).
       await dropShield();
-      let removal;
       try {
-        removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
+        let removal;
+        try {
+          removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
+        } finally {
+          await REMOVALS[0].restore(port);
+        }
+        expect(removal.late).toEqual([]);
+        // Stopped, not paused: it stays closed with the gate back, until up makes it again.
+        expect(await fetchFrom(lab.nsTc, url)).toBeUndefined();
+        await whileUntrustedTries(lab.nsUc, [target], async () => {
+          // Refresh finds the keeper gone (and says so); up then makes the forward anew.
+          await stack.ok("refresh");
+          await stack.ok("up", config);
+        });
       } finally {
-        await REMOVALS[0].restore(port);
+        await restoreShield();
       }
-      expect(removal.late).toEqual([]);
-      // Stopped, not paused: it stays closed with the gate back, until up makes it again.
-      expect(await fetchFrom(lab.nsTc, url)).toBeUndefined();
-      await whileUntrustedTries(lab.nsUc, [target], async () => {
-        // Refresh finds the keeper gone (and says so); up then makes the forward anew.
-        await stack.ok("refresh");
-        await stack.ok("up", demoConfig(lab, { bindPort: String(port), backend: "ufw" }));
-      });
       expect(await fetchFrom(lab.nsTc, url)).toBe(REACHED);
     },
   );
@@ -182,12 +203,18 @@ describe.each([
     const again = await th(process.execPath, path.join(ROOT, "dist/provider/cli/reap.js"), "reap", "--dry-run", "--stack", "no-such-stack");
     expect(again.stdout).toMatch(/guard\s+-\s+pid \d+ \((events|poll)\); [1-9]\d* gate\(s\) recorded\s+left running/);
     await dropShield();
-    const removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
-    await REMOVALS[0].restore(port);
-    expect(removal.late).toEqual([]);
-    expect(await waitFor(async () => fetchFrom(lab.nsTc, url), 10_000)).toBe(REACHED);
-    await stack.ok("refresh");
-    await stack.ok("up");
+    try {
+      let removal;
+      try {
+        removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
+      } finally {
+        await REMOVALS[0].restore(port);
+      }
+      expect(removal.late).toEqual([]);
+      expect(await waitFor(async () => fetchFrom(lab.nsTc, url), 10_000)).toBe(REACHED);
+    } finally {
+      await restoreShield();
+    }
     await ok("nft", "list", "table", "inet", "pulumi_shared_tunnel_ufw");
   });
 });
