@@ -61,7 +61,8 @@ for p in "$pid" "$keeper"; do
 done
 # ufw's saved rules and the live ruleset (iptables-nft's rules and the ufw rule's nftables shield), each read checked.
 saved=$(ip netns exec "$PST_NS_TH" ufw show added) || { echo "ufw show added failed" >&2; exit 1; }
-live=$(ip netns exec "$PST_NS_TH" nft list ruleset) || { echo "nft list ruleset failed" >&2; exit 1; }
+# (nft warns on stderr that iptables-nft manages its tables: not news here; its exit status still counts.)
+live=$(ip netns exec "$PST_NS_TH" nft list ruleset 2>/dev/null) || { echo "nft list ruleset failed" >&2; exit 1; }
 if printf '%s\n%s\n' "$saved" "$live" | grep -qF -- "$tag"; then echo "rule $tag still there" >&2; exit 1; fi
 echo "no listener on :8080, ssh pid $pid and keeper pid $keeper gone, no rule tagged $tag (saved or live, shield included)"
 step "lab down"
