@@ -75,6 +75,25 @@ describe.each([
     await stack.run("refresh");
     await stack.run("up", config);
   };
+  /** `work` with the shield deleted first (so that ufw's state decides the gate), and put back after however it ends. */
+  const withoutShield = async (work: () => Promise<void>) => {
+    await dropShield();
+    try {
+      await work();
+    } finally {
+      await restoreShield();
+    }
+  };
+  /** ufw disabled while the clients are watched (removeWhileWatched), `then` with it off, and ufw back on however it ends. */
+  const disabledWhileWatched = async (then?: () => Promise<unknown>) => {
+    try {
+      const removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
+      await then?.();
+      return removal;
+    } finally {
+      await REMOVALS[0].restore(port);
+    }
+  };
 
   afterAll(async () => {
     await stack.run("destroy");
@@ -107,24 +126,15 @@ describe.each([
   });
 
   test("its shield removed by hand: refresh says so; ufw disabled then pauses the forward within 1 s; up puts the shield back", async () => {
-    await dropShield();
-    try {
+    await withoutShield(async () => {
       expect((await stack.okWithLog("refresh")).log).toMatch(
         /the gate is not whole: .*nftables shield in inet pulumi_shared_tunnel_ufw input is gone/,
       );
-      let removal;
-      try {
-        removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
-        expect((await stack.okWithLog("refresh")).log).toMatch(/paused by the guard: /);
-      } finally {
-        await REMOVALS[0].restore(port);
-      }
+      const removal = await disabledWhileWatched(async () => expect((await stack.okWithLog("refresh")).log).toMatch(/paused by the guard: /));
       expect(removal.late).toEqual([]);
       expect(await waitFor(async () => fetchFrom(lab.nsTc, url), 10_000)).toBe(REACHED);
       await whileUntrustedTries(lab.nsUc, [target], () => stack.ok("up", config));
-    } finally {
-      await restoreShield();
-    }
+    });
     await ok("nft", "list", "table", "inet", "pulumi_shared_tunnel_ufw");
     expect((await stack.okWithLog("refresh")).log).not.toMatch(/not whole|paused by the guard/);
   });
@@ -165,15 +175,8 @@ describe.each([
       const tag = String((await stack.ok("outputs")).tunnelTag);
       await ok("sed", "-i", "/^paused_file=/d", `/run/pulumi-shared-tunnel/${tag}.keeper.env`);
       // Without its shield, so that ufw disabled opens the gate (the refresh below sees it gone, and up puts it back).
-      await dropShield();
-      try {
-        let removal;
-        try {
-          removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
-        } finally {
-          await REMOVALS[0].restore(port);
-        }
-        expect(removal.late).toEqual([]);
+      await withoutShield(async () => {
+        expect((await disabledWhileWatched()).late).toEqual([]);
         // Stopped, not paused: it stays closed with the gate back, until up makes it again.
         expect(await fetchFrom(lab.nsTc, url)).toBeUndefined();
         await whileUntrustedTries(lab.nsUc, [target], async () => {
@@ -181,9 +184,7 @@ describe.each([
           await stack.ok("refresh");
           await stack.ok("up", config);
         });
-      } finally {
-        await restoreShield();
-      }
+      });
       expect(await fetchFrom(lab.nsTc, url)).toBe(REACHED);
     },
   );
@@ -202,19 +203,10 @@ describe.each([
     expect(status).toMatch(/^pid=\d+$/m);
     const again = await th(process.execPath, path.join(ROOT, "dist/provider/cli/reap.js"), "reap", "--dry-run", "--stack", "no-such-stack");
     expect(again.stdout).toMatch(/guard\s+-\s+pid \d+ \((events|poll)\); [1-9]\d* gate\(s\) recorded\s+left running/);
-    await dropShield();
-    try {
-      let removal;
-      try {
-        removal = await removeWhileWatched(lab, url, target, () => REMOVALS[0].remove(port));
-      } finally {
-        await REMOVALS[0].restore(port);
-      }
-      expect(removal.late).toEqual([]);
+    await withoutShield(async () => {
+      expect((await disabledWhileWatched()).late).toEqual([]);
       expect(await waitFor(async () => fetchFrom(lab.nsTc, url), 10_000)).toBe(REACHED);
-    } finally {
-      await restoreShield();
-    }
+    });
     await ok("nft", "list", "table", "inet", "pulumi_shared_tunnel_ufw");
   });
 });
