@@ -62,7 +62,7 @@ export const firewallProvider = {
     // Refresh found no guard running: update starts it (the rules stay as they are).
     if (olds.guardMissing) changed.push("guard");
     // ufw rules made before shields: update adds them (inspectRules lists such rules as not whole).
-    if (olds.backend === "ufw" && !olds.shielded) changed.push("shield");
+    if (lacksShield(olds)) changed.push("shield");
     return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p)), deleteBeforeReplace: true };
   },
 
@@ -173,7 +173,7 @@ export const firewallProvider = {
       await guardGate(runner, olds.ruleTag, olds.backend, wanted);
       // The watchdog's script names the rules it removes, so new sources (or shields new to it) mean restarting it.
       const spec = specForFirewall({ ...olds, rules: wanted, gatesForwardsOf });
-      const stepsChanged = !sameRulesOn(olds.backend, olds.rules, wanted) || (olds.backend === "ufw" && !olds.shielded);
+      const stepsChanged = !sameRulesOn(olds.backend, olds.rules, wanted) || lacksShield(olds);
       return updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && stepsChanged);
     });
     return {
@@ -252,4 +252,9 @@ function describeRule(rule: FirewallRule): string {
 /** What the state says of rules this version made on `backend`: on ufw, that each has its shield (ufw.ts). */
 function shieldedOn(backend: FirewallOutputs["backend"]): Pick<FirewallOutputs, "shielded"> {
   return backend === "ufw" ? { shielded: true } : {};
+}
+
+/** A state whose rules were made before shields, on the one backend that has them. */
+function lacksShield(state: FirewallOutputs): boolean {
+  return shieldedOn(state.backend).shielded === true && !state.shielded;
 }

@@ -70,12 +70,20 @@ export class NftGateTable {
 
   /** Our accepts; one whose drop is missing or comes after a rule that is not ours is marked ineffective. */
   async list(): Promise<ObservedRule[]> {
-    const { gate } = await this.read();
-    return listGateAccepts(gate.entries, placeDropsOneRule, (accept) => explainNftPlacement(gate, accept, this.table));
+    return (await this.listing()).accepts;
   }
 
   async listStrayDrops(): Promise<ObservedRule[]> {
-    return findStrayDrops((await this.read()).gate.entries);
+    return (await this.listing()).strayDrops;
+  }
+
+  /** `list` and `listStrayDrops` from one listing, for a caller that needs both. */
+  async listing(): Promise<{ accepts: ObservedRule[]; strayDrops: ObservedRule[] }> {
+    const { gate } = await this.read();
+    return {
+      accepts: listGateAccepts(gate.entries, placeDropsOneRule, (accept) => explainNftPlacement(gate, accept, this.table)),
+      strayDrops: findStrayDrops(gate.entries),
+    };
   }
 
   async add(rule: FirewallRule, tag: string): Promise<void> {

@@ -33,7 +33,7 @@ export class UfwShield {
 
   remove = (rule: FirewallRule, tag: string): Promise<void> => orNone(() => this.gate.remove(rule, tag), undefined);
   list = (): Promise<ObservedRule[]> => orNone(() => this.gate.list(), []);
-  listStrayDrops = (): Promise<ObservedRule[]> => orNone(() => this.gate.listStrayDrops(), []);
+  listing = () => orNone(() => this.gate.listing(), { accepts: [], strayDrops: [] });
 }
 
 async function orNone<T>(work: () => Promise<T>, none: T): Promise<T> {

@@ -104,10 +104,11 @@ class UfwBackend implements FirewallBackend {
    */
   async listStrayDrops(): Promise<ObservedRule[]> {
     const saved = await this.listSaved();
-    const accepts = (await this.shield.list())
+    const shield = await this.shield.listing();
+    const accepts = shield.accepts
       .filter((s) => hasTagPrefix(s.comment) && !saved.some((r) => r.comment === s.comment && sameUfwRule(r, s)))
       .map(({ ineffective: _i, ...rule }) => rule);
-    return [...accepts, ...(await this.shield.listStrayDrops())];
+    return [...accepts, ...shield.strayDrops];
   }
 
   /**

@@ -27,7 +27,7 @@ describe.each([
     const host = hostWhereNft(exitCode, stderr);
     const shield = new UfwShield(host);
     await expect(shield.list()).resolves.toEqual([]);
-    await expect(shield.listStrayDrops()).resolves.toEqual([]);
+    await expect(shield.listing()).resolves.toEqual({ accepts: [], strayDrops: [] });
     await expect(shield.remove(rule, TAG)).resolves.toBeUndefined();
   });
 
