@@ -220,4 +220,38 @@ export interface FirewallOutputs extends Omit<FirewallInputs, "expiresAt">, Expi
    * rule in place to add them (and re-arms its expiry watchdog to remove them too).
    */
   shielded?: boolean;
+  /**
+   * The host counts this rule's connection attempts (firewall/counting-rules.ts): false where it
+   * cannot (no nft on the host, or a UDP rule). A state without it was made before counting: the
+   * next up updates the rule in place to start it.
+   */
+  counted?: boolean;
+  /** Set by refresh when the rule should be counted and its counting rules are gone: the next up puts them back. */
+  countingGone?: boolean;
+  /** Refresh's reading of the counts (outputs only: never a diff). Attempts the gate let through. */
+  accepted?: Integer;
+  /** Attempts to the same address and port from sources no rule of ours trusts (dropped). */
+  dropped?: Integer;
+  /** The source whose accepted attempt was the latest, and when. */
+  lastAccepted?: LastConnection;
+  /** Sources with the most accepted attempts (up to 10), most first. */
+  topAccepted?: SourceAttempts[];
+  /** Sources with the most dropped attempts (up to 10), most first. */
+  topDropped?: SourceAttempts[];
+}
+
+/** One source's connection attempts at a gate. */
+export interface SourceAttempts {
+  /** The source address. */
+  source: string;
+  /** Its attempts (a SYN retransmitted by the same connect() counts once). */
+  attempts: Integer;
+}
+
+/** The latest accepted attempt at a gate. */
+export interface LastConnection {
+  /** The source address. */
+  source: string;
+  /** When, to the second (RFC 3339, UTC). */
+  at: string;
 }

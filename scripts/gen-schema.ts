@@ -32,6 +32,8 @@ const TYPE_NAMES: Record<string, string> = {
   GatewayArgs: "Gateway",
   JumpHostArgs: "GatewayJumpHost",
   FirewallRule: "FirewallRule",
+  SourceAttempts: "SourceAttempts",
+  LastConnection: "LastConnection",
 };
 /** Which properties of which shapes make each resource; `only` picks some, `except` leaves some out. */
 type Part = { from: string; only?: string[]; except?: string[] };

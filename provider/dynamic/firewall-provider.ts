@@ -13,6 +13,9 @@ import {
   sameRuleOn,
 } from "../firewall/firewall-controller";
 import { backendKind } from "../firewall/registry";
+import { ConnectionCounting } from "../firewall/counting";
+import { countableRules } from "../firewall/counting-rules";
+import { summarize } from "../firewall/connection-summary";
 import { withRunner } from "../host/open-runner";
 import { resourceLog } from "./engine/engine-log";
 import { sharedReads } from "../host/shared-reads";
@@ -63,6 +66,8 @@ export const firewallProvider = {
     if (olds.guardMissing) changed.push("guard");
     // ufw rules made before shields: update adds them (inspectRules lists such rules as not whole).
     if (lacksShield(olds)) changed.push("shield");
+    // Rules made before counting, or whose counting rules refresh found gone: update (re)starts it.
+    if (olds.counted === undefined || olds.countingGone) changed.push("counting");
     return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p)), deleteBeforeReplace: true };
   },
 
@@ -108,7 +113,12 @@ export const firewallProvider = {
       const shared = sharedReads(runner);
       const { effective, ineffective } = await inspectRules(shared, props);
       if (effective.length + ineffective.length > 0)
-        return { effective, problems: ineffective.map((r) => `${describeRule(r)}: ${r.why}`), guarded: await guardWatches(runner, props.ruleTag) };
+        return {
+          effective,
+          problems: ineffective.map((r) => `${describeRule(r)}: ${r.why}`),
+          guarded: await guardWatches(runner, props.ruleTag),
+          counts: await new ConnectionCounting(shared).read(),
+        };
       // A keeper backing off (its ssh dead, the gateway away) is the forward too: it listens again when the gateway is back.
       if (await gatedForwardLives(shared, props.ruleTag, props.gatesForwardsOf)) {
         return { effective, problems: ["none of its rules is on the host, while the forward it gates still runs"], gone: true, guarded: true };
@@ -139,6 +149,14 @@ export const firewallProvider = {
         "no guard watches this gate on the tunnel host (killed, or the host restarted): if the gate is removed, nothing pauses the forward. pulumi up starts the guard again",
       );
     const guardMissing = found.guarded ? {} : { guardMissing: true };
+    const counts = "counts" in found ? found.counts : undefined;
+    // Counting rules gone while the host could count (nft there, a TCP rule): the next up puts them back.
+    const countingGone =
+      counts !== undefined && counts !== "unavailable" && countableRules(props.rules).length > 0 && !counts.handles.has(props.ruleTag);
+    if (countingGone)
+      await log.warning(
+        "the rule's connection counting is gone from the tunnel host (nft's table pulumi_shared_tunnel_counts): pulumi up puts it back",
+      );
     return {
       id,
       props: {
@@ -147,6 +165,8 @@ export const firewallProvider = {
         sources: found.effective.map((r) => r.source),
         ...(drift ? { drift } : {}),
         ...guardMissing,
+        ...(countingGone ? { countingGone: true } : {}),
+        ...(counts && counts !== "unavailable" ? summarize(counts.counts.get(props.ruleTag)) : {}),
       },
     };
   },
@@ -171,10 +191,12 @@ export const firewallProvider = {
       for (const rule of [...effective, ...ineffective])
         if (!wanted.some((r) => sameRuleOn(olds.backend, r, rule))) await backend.remove(rule, olds.ruleTag);
       await guardGate(runner, olds.ruleTag, olds.backend, wanted);
-      // The watchdog's script names the rules it removes, so new sources (or shields new to it) mean restarting it.
+      // The tag's counting rules follow the rules (its counts stay: they live in sets of their own).
+      const counted = await new ConnectionCounting(runner).set(wanted, olds.ruleTag);
+      // The watchdog's script names the rules it removes, so new sources (or shields or counts new to it) mean restarting it.
       const spec = specForFirewall({ ...olds, rules: wanted, gatesForwardsOf });
-      const stepsChanged = !sameRulesOn(olds.backend, olds.rules, wanted) || lacksShield(olds);
-      return updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && stepsChanged);
+      const stepsChanged = !sameRulesOn(olds.backend, olds.rules, wanted) || lacksShield(olds) || olds.counted === undefined;
+      return { counted, ...(await updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && stepsChanged)) };
     });
     return {
       outs: mergeExpiry(
@@ -240,7 +262,7 @@ function knownRulesFor(news: FirewallInputs): FirewallRule[] | undefined {
 
 /** State without the drift a refresh reported (update has just repaired it). */
 function withoutDrift(state: FirewallOutputs): FirewallOutputs {
-  const { drift: _d, guardMissing: _g, ...rest } = state;
+  const { drift: _d, guardMissing: _g, countingGone: _c, ...rest } = state;
   return rest;
 }
 

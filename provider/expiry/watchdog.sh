@@ -107,6 +107,15 @@ nft_delete_tagged() {
   done
   if t=$(nft -j list table "$2" "$3" 2>/dev/null) && [ "$(printf %s "$t" | grep -o '"chain": *{' | wc -l)" -eq 1 ] && ! printf %s "$t" | grep -q '"rule": *{'; then nft delete table "$2" "$3"; fi
 }
+# nft_delete_counts TAG: the rule's connection counting (firewall/counting-rules.ts): its rules
+# by handle, its sets, then the table once no rule of anyone's is left in it.
+nft_delete_counts() {
+  for h in $(nft -a list chain inet pulumi_shared_tunnel_counts input 2>/dev/null | awk -v c="comment \"$1\"" 'index($0, c " ") { print $NF }'); do
+    nft delete rule inet pulumi_shared_tunnel_counts input handle "$h"
+  done
+  for kind in a4 a6 d4 d6; do nft delete set inet pulumi_shared_tunnel_counts "$1.$kind" 2>/dev/null; done
+  if t=$(nft -j list table inet pulumi_shared_tunnel_counts 2>/dev/null) && ! printf %s "$t" | grep -q '"rule": *{'; then nft delete table inet pulumi_shared_tunnel_counts; fi
+}
 
 # Never without the lock: a change made beside another ufw command loses rules, and one planned
 # from a listing another change is rewriting removes the wrong ones. So a wait that times out is
@@ -124,7 +133,7 @@ if [ -n "$rule_steps" ]; then
     # One line quoted by quoteArgv: eval only splits it back into the words it was made of.
     eval "set -- $step"
     case $1 in
-      ufw_delete_if_tagged | delete_all | drop_empty_chain | nft_delete_tagged) "$@" ;;
+      ufw_delete_if_tagged | delete_all | drop_empty_chain | nft_delete_tagged | nft_delete_counts) "$@" ;;
       *) echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) pst-watchdog: skipped an unknown step $1" >>"$log" ;;
     esac
   done

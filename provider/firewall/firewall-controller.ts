@@ -9,6 +9,7 @@ import { coversEverything, isUnspecified, parseCidr } from "../validation/net";
 import type { FirewallBackend, ObservedRule } from "./backend";
 import { wholeFamilyDestination } from "./gate";
 import { splitByEffect } from "./gate-drift";
+import { ConnectionCounting } from "./counting";
 import { backendKind, backendKinds } from "./registry";
 
 /**
@@ -87,7 +88,7 @@ export async function createRules(
   inputs: FirewallInputs,
   beforeApply?: () => Promise<void>,
   now = new Date(),
-): Promise<Pick<FirewallOutputs, "backend" | "ruleTag" | "rules">> {
+): Promise<Pick<FirewallOutputs, "backend" | "ruleTag" | "rules" | "counted">> {
   const backend = await openBackend(runner, inputs.backend);
   await backend.ensureReady();
   await beforeApply?.();
@@ -95,6 +96,8 @@ export async function createRules(
   const ruleTag = makeTag(inputs, now);
   const rules = rulesFor(inputs);
   const added: FirewallRule[] = [];
+  const counting = new ConnectionCounting(runner);
+  let counted: boolean;
   runner.report?.(`adding ${describeRules(rules)} (${backend.name})`);
   try {
     // Recorded first: the guard then knows these sources for ours the moment their accepts appear.
@@ -105,16 +108,18 @@ export async function createRules(
       added.push(rule);
       await backend.add(rule, ruleTag);
     }
+    counted = await counting.set(rules, ruleTag);
     // The guard's judgement is part of "applied": a gate it finds open the moment it was made
     // (ufw inactive, another accept first), or no guard at all, undoes the rules like a failed add.
     const verdict = await judgeGate(runner, ruleTag);
     if (verdict !== "holds") throw gateOpenAtCreate(runner, verdict, await guardStatusPath(runner));
   } catch (err) {
     for (const rule of added.reverse()) await backend.remove(rule, ruleTag);
+    await counting.remove(ruleTag);
     await releaseGate(runner, ruleTag);
     throw err;
   }
-  return { backend: backend.name, ruleTag, rules };
+  return { backend: backend.name, ruleTag, rules, counted };
 }
 
 /**
@@ -128,6 +133,17 @@ async function reapRuleOrphans(runner: Runner, backend: FirewallBackend, prefix:
     await releaseGate(runner, comment);
     await backend.remove(rule, comment);
   }
+  await removeCountsOf(runner, (tag) => tag.startsWith(prefix));
+}
+
+/** Removes the connection counts of every tag `doomed` selects (a killed run's, a reaped rule's). */
+async function removeCountsOf(runner: Runner, doomed: (tag: string) => boolean): Promise<string[]> {
+  const counting = new ConnectionCounting(runner);
+  const listing = await counting.read();
+  if (listing === "unavailable") return [];
+  const tags = [...new Set([...listing.handles.keys(), ...listing.sets.keys()])].filter(doomed);
+  for (const tag of tags) await counting.remove(tag);
+  return tags;
 }
 
 /**
@@ -146,6 +162,7 @@ export async function removeRemnants(runner: Runner, state: Pick<FirewallOutputs
   const backend = await openBackend(runner, state.backend);
   for (const { comment, ineffective: _i, ...rule } of await listWithStrays(backend))
     if (comment === state.ruleTag) await backend.remove(rule, comment);
+  await new ConnectionCounting(runner).remove(state.ruleTag);
 }
 
 /**
@@ -183,6 +200,8 @@ export async function deleteRules(runner: Runner, state: FirewallOutputs): Promi
   // Listed after the removals above: usually nothing of ours is left, and one listing says so.
   const live = (await listWithStrays(backend)).filter((r) => r.comment === state.ruleTag);
   for (const { comment, ineffective: _i, ...rule } of live) await backend.remove(rule, comment);
+  // The counts go with the rule: nothing of ours outlives the resource.
+  await new ConnectionCounting(runner).remove(state.ruleTag);
 }
 
 function gateOpenAtCreate(runner: Runner, verdict: string, statusFile: string): FirewallError {

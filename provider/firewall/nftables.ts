@@ -1,4 +1,4 @@
-import { CommandFailedError, FirewallError } from "../errors";
+import { CommandFailedError, FirewallError, HostTimeoutError, RunnerError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { exactStdout, type Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
@@ -184,4 +184,13 @@ export class NftGateTable {
       hint: this.hint,
     });
   }
+}
+
+/**
+ * nft is not installed: the shell's "not found" (127), sudo's "command not found", or (run
+ * locally, with no shell) a command that could not be started at all.
+ */
+export function isNftMissing(err: unknown): boolean {
+  if (err instanceof RunnerError && !(err instanceof HostTimeoutError)) return /^nft\b/.test(err.command ?? "");
+  return err instanceof CommandFailedError && (err.exitCode === 127 || /\bnft: (command )?not found/.test(err.stderr));
 }

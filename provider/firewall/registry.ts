@@ -33,9 +33,10 @@ export async function openInstalledBackends(runner: Runner): Promise<FirewallBac
 
 /**
  * The watchdog's steps that remove rules carrying `tag` from `backend`, with that backend's own
- * commands: argvs whose first word names a step of expiry/watchdog.sh, which runs them under the
+ * commands, then the rule's connection counts: argvs whose first word names a step of expiry/watchdog.sh, which runs them under the
  * host's firewall lock.
  */
 export function buildRuleRemovalSteps(backend: FirewallBackendName, rules: FirewallRule[], tag: string): string[][] {
-  return KINDS[backend].removalSteps(rules, assertTag(tag));
+  // The rule's connection counts last, as the provider's own delete removes them (a host without nft has none).
+  return [...KINDS[backend].removalSteps(rules, assertTag(tag)), ["nft_delete_counts", tag]];
 }

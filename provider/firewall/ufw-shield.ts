@@ -1,10 +1,10 @@
-import { CommandFailedError, FirewallError } from "../errors";
+import { FirewallError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
 import type { ObservedRule } from "./backend";
 import { nftListArgv, UFW_SHIELD_TABLE } from "./nft-rules";
-import { NftGateTable } from "./nftables";
+import { isNftMissing, NftGateTable } from "./nftables";
 
 /**
  * A ufw rule's shield (see ufw.ts): the nftables gate in UFW_SHIELD_TABLE. A host without `nft`
@@ -43,9 +43,4 @@ async function orNone<T>(work: () => Promise<T>, none: T): Promise<T> {
     if (isNftMissing(err)) return none;
     throw err;
   }
-}
-
-/** nft is not installed: the shell's "not found" (127), or sudo's "command not found". */
-function isNftMissing(err: unknown): boolean {
-  return err instanceof CommandFailedError && (err.exitCode === 127 || /\bnft: (command )?not found/.test(err.stderr));
 }

@@ -14,6 +14,8 @@ import { stopProcess } from "../state/stop-process";
 import { removeTunnelFiles } from "../tunnel/tunnel-files";
 import { removeOwnedFiles } from "../state/owned-files";
 import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule } from "./find-ours";
+import { ConnectionCounting } from "../firewall/counting";
+import { parseTag } from "../tag";
 
 export interface ReapOptions {
   /** Only what was made at least this many seconds ago (by the tag's time). */
@@ -27,7 +29,7 @@ export interface ReapOptions {
 export interface ReapRow {
   /** The unit's number in this report ("-" for stale secrets, which are judged alone). */
   unit: string;
-  kind: "watchdog" | "keeper" | "forward" | "rule" | "secrets" | "guard";
+  kind: "watchdog" | "keeper" | "forward" | "rule" | "counts" | "secrets" | "guard";
   tag: string;
   what: string;
   action: string;
@@ -46,6 +48,7 @@ export async function reapHost(runner: Runner, options: ReapOptions): Promise<Re
   const units = groupIntoUnits(found, await listGatePairings(runner)).filter((u) => unitWanted(u, options, now));
   const rows: ReapRow[] = [];
   for (const [i, unit] of units.entries()) rows.push(...(await reapUnit(runner, unit.members, String(i + 1), options.dryRun)));
+  rows.push(...(await reapStrayCounts(runner, found, options, now)));
   // Keys and passphrases whose forward is gone (a killed create, a forward that died on its own).
   const wanted = (tag: ParsedTag) => unitWanted({ members: [{ kind: "forward", tag }], newestUnix: tag.createdUnix }, options, now);
   for (const s of await sweepStaleSecrets(runner, { dryRun: options.dryRun, wanted })) {
@@ -132,7 +135,28 @@ async function reapRule(runner: Runner, r: FoundRule, dryRun: boolean): Promise<
   // Its gate's record first: the guard would otherwise pause what the rows above stopped; with the last, the guard goes.
   await releaseGate(runner, r.tag.tag);
   await r.backend.remove(r.rule, r.tag.tag);
+  await new ConnectionCounting(runner).remove(r.tag.tag);
   return { ...describeRule(r), action: "removed" };
+}
+
+/**
+ * Connection counts whose rule is on no backend of the host (a run killed between removing the
+ * rule and its counts, a rule deleted by hand): judged alone, by the filters, like stale secrets.
+ */
+async function reapStrayCounts(runner: Runner, found: Found[], options: ReapOptions, now: number): Promise<ReapRow[]> {
+  const counting = new ConnectionCounting(runner);
+  const listing = await counting.read();
+  if (listing === "unavailable") return [];
+  const ruled = new Set(found.filter((f) => f.kind === "rule").map((f) => f.tag.tag));
+  const rows: ReapRow[] = [];
+  for (const tag of new Set([...listing.handles.keys(), ...listing.sets.keys()])) {
+    const parsed = parseTag(tag);
+    if (!parsed || ruled.has(tag) || !unitWanted({ members: [{ kind: "rule", tag: parsed }], newestUnix: parsed.createdUnix }, options, now))
+      continue;
+    if (!options.dryRun) await counting.remove(tag);
+    rows.push({ unit: "-", kind: "counts", tag, what: "connection counts, their rule gone", action: options.dryRun ? "would remove" : "removed" });
+  }
+  return rows;
 }
 
 /** The report as a plain-text table. */

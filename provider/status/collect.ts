@@ -6,6 +6,7 @@ import { listGatePairings } from "../state/gate-pairing";
 import { existingStateDirs } from "../state/state-dir";
 import { readStateFiles } from "../state/state-files";
 import { buildStatus, type HostFacts, type HostStatus } from "./tunnel-status";
+import { ConnectionCounting } from "../firewall/counting";
 
 /** The files `status` reads in the state directory: the keeper's status, the guard's pause, deadlines, gate records. */
 const FILES = [".status", ".paused", ".deadline", ".gate"];
@@ -29,6 +30,7 @@ export async function readHostStatus(runner: Runner, options: { stack?: string }
     gates: await recordedGates(runner),
     guard: await runningGuard(runner),
     listeners: parseSsListeners((await runner.run(["ss", "-H", "-t", "-l", "-n", "-p"])).stdout),
+    counts: await readCounts(runner, now),
   };
   return buildStatus(facts, options);
 }
@@ -39,4 +41,10 @@ async function runningGuard(runner: Runner): Promise<HostFacts["guard"]> {
   if (pid === undefined) return undefined;
   const status = await readGuardStatus(runner);
   return status?.pid === pid ? { pid, mode: status.mode, verdicts: status.gates } : { pid };
+}
+
+/** Every rule's connection counts; none on a host without nft. */
+async function readCounts(runner: Runner, now: number): Promise<HostFacts["counts"]> {
+  const listing = await new ConnectionCounting(runner).read(new Date(now * 1000));
+  return listing === "unavailable" ? undefined : listing.counts;
 }

@@ -27,17 +27,23 @@ function labelsOf(t: Pick<TunnelStatus, "tag" | "project" | "stack" | "resource"
   return { tag: t.tag, project: t.project, stack: t.stack, resource: t.resource };
 }
 
-/** The families, each once, with a sample per tunnel (per gate for pst_gate_in_place) where it has a value. */
+/** The families, each once, with a sample per tunnel (per gate for pst_gate_in_place and the connection counts) where it has a value. */
 function families(status: HostStatus): Family[] {
   const forwards = status.tunnels.filter((t) => t.keeper !== undefined);
   const family = (name: string, type: Family["type"], help: string, samples: Family["samples"]): Family => ({ name, type, help, samples });
   const gates = new Map<string, { labels: Labels; value: number }>();
+  const accepted = new Map<string, { labels: Labels; value: number }>();
+  const dropped = new Map<string, { labels: Labels; value: number }>();
   for (const t of status.tunnels) {
     const g = t.gate;
-    if (!g || g.inPlace === undefined || gates.has(g.tag)) continue;
+    if (!g) continue;
     // Labelled as the rule itself: a GatedTunnel's rule is "<name>-allow", its forward "<name>-forward".
-    const rule = parseTag(g.tag) ?? { ...t, tag: g.tag };
-    gates.set(g.tag, { labels: { ...labelsOf(rule), backend: g.backend ?? "" }, value: g.inPlace ? 1 : 0 });
+    const labels = { ...labelsOf(parseTag(g.tag) ?? { ...t, tag: g.tag }), backend: g.backend ?? "" };
+    if (g.inPlace !== undefined) gates.set(g.tag, { labels, value: g.inPlace ? 1 : 0 });
+    if (g.connections) {
+      accepted.set(g.tag, { labels, value: g.connections.accepted });
+      dropped.set(g.tag, { labels, value: g.connections.dropped });
+    }
   }
   return [
     family(
@@ -65,6 +71,18 @@ function families(status: HostStatus): Family[] {
       status.tunnels.flatMap((t) => (t.expiry ? [{ labels: labelsOf(t), value: t.expiry.unix }] : [])),
     ),
     family("pst_gate_in_place", "gauge", "1 while the running guard judges the gate in place; absent while no guard runs.", [...gates.values()]),
+    family(
+      "pst_connections_accepted_total",
+      "counter",
+      "Connection attempts (TCP SYNs, a retransmission counted once) the gate let in, since its rule was made.",
+      [...accepted.values()],
+    ),
+    family(
+      "pst_connections_dropped_total",
+      "counter",
+      "Connection attempts to the gate's address and port from sources no rule of ours trusts, since its rule was made.",
+      [...dropped.values()],
+    ),
     family("pst_guard_running", "gauge", "1 while the host's guard runs.", [{ labels: {}, value: status.guard.running ? 1 : 0 }]),
   ];
 }

@@ -1,3 +1,5 @@
+import { summarize, type ConnectionSummary } from "../firewall/connection-summary";
+import type { TagCounts } from "../firewall/counting-rules";
 import { parseKeeperStatus, type KeeperStatus } from "../keeper/keeper";
 import type { Listener } from "../listener/parse-ss";
 import type { FoundProcess } from "../reap/find-ours";
@@ -20,6 +22,8 @@ export interface HostFacts {
   /** The running guard, with its verdicts only when its status file is its own. */
   guard?: { pid: number; mode?: string; verdicts?: ReadonlyMap<string, string> };
   listeners: readonly Listener[];
+  /** Connection counts by rule tag (firewall/counting-rules.ts); undefined on a host without nft. */
+  counts?: ReadonlyMap<string, TagCounts>;
 }
 
 /** One tunnel of ours (a forward, its keeper and its gate), or a gate that gates no forward here. */
@@ -43,7 +47,14 @@ export interface TunnelStatus {
     /** Why the guard holds the forward paused (its pause file), while it does. */
     pausedBy?: string;
   };
-  gate?: { tag: string; backend?: string; inPlace?: boolean; verdict?: string };
+  gate?: {
+    tag: string;
+    backend?: string;
+    inPlace?: boolean;
+    verdict?: string;
+    /** Attempts the gate let in and dropped (absent on a host without nft), and the last one in. */
+    connections?: Pick<ConnectionSummary, "accepted" | "dropped" | "lastAccepted">;
+  };
   expiry?: { at: string; unix: number; watchdogRunning: boolean };
 }
 
@@ -125,10 +136,20 @@ function gateOf(facts: HostFacts, ruleTag: string): NonNullable<TunnelStatus["ga
     backend = undefined;
   }
   const verdict = facts.guard?.verdicts?.get(ruleTag);
+  const counted = facts.counts && summarize(facts.counts.get(ruleTag));
   return {
     tag: ruleTag,
     ...(backend ? { backend } : {}),
     ...(verdict !== undefined ? { inPlace: verdict === "holds", verdict } : {}),
+    ...(counted
+      ? {
+          connections: {
+            accepted: counted.accepted,
+            dropped: counted.dropped,
+            ...(counted.lastAccepted ? { lastAccepted: counted.lastAccepted } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -16,21 +16,31 @@ import (
 type FirewallAllow struct {
 	pulumi.CustomResourceState
 
+	// Refresh's reading of the counts (outputs only: never a diff). Attempts the gate let through.
+	Accepted pulumi.IntPtrOutput `pulumi:"accepted"`
 	// Required for a source that admits everyone (0.0.0.0/0, ::/0, any spelling).
 	AllowAnySource pulumi.BoolPtrOutput `pulumi:"allowAnySource"`
 	// The backend chosen on the host.
 	Backend    pulumi.StringOutput `pulumi:"backend"`
 	Connection ConnectionPtrOutput `pulumi:"connection"`
+	// The host counts this rule's connection attempts (firewall/counting-rules.ts): false where it cannot (no nft on the host, or a UDP rule). A state without it was made before counting: the next up updates the rule in place to start it.
+	Counted pulumi.BoolPtrOutput `pulumi:"counted"`
+	// Set by refresh when the rule should be counted and its counting rules are gone: the next up puts them back.
+	CountingGone pulumi.BoolPtrOutput `pulumi:"countingGone"`
 	// Usually the tunnel's bindAddress; omitted = any local address.
 	Destination pulumi.StringPtrOutput `pulumi:"destination"`
 	// Set by refresh when rules of ours are on the host but their gate keeps nobody else out (or, under a GatedTunnel's running forward, when they are gone): why, in words. Those rules are left out of `rules` and `sources`, so the next up re-adds them in place; update clears it.
 	Drift pulumi.StringPtrOutput `pulumi:"drift"`
+	// Attempts to the same address and port from sources no rule of ours trusts (dropped).
+	Dropped pulumi.IntPtrOutput `pulumi:"dropped"`
 	// Seconds or "1h30m" (<n>s|m|h|d parts), counted from create or update on the tunnel host's clock: then the host ends what the resource made by itself (stops the forward, removes the rules).
 	ExpiresAfter pulumi.AnyOutput       `pulumi:"expiresAfter"`
 	ExpiresAt    pulumi.StringPtrOutput `pulumi:"expiresAt"`
 	// Set by refresh when no guard runs on the tunnel host (killed, or its host rebooted): nothing fails closed if the gate is removed. The next up's update starts it again and clears this.
 	GuardMissing pulumi.BoolPtrOutput `pulumi:"guardMissing"`
-	Port         pulumi.IntOutput     `pulumi:"port"`
+	// The source whose accepted attempt was the latest, and when.
+	LastAccepted LastConnectionPtrOutput `pulumi:"lastAccepted"`
+	Port         pulumi.IntOutput        `pulumi:"port"`
 	// Default "tcp".
 	Protocol pulumi.StringPtrOutput  `pulumi:"protocol"`
 	RuleTag  pulumi.StringOutput     `pulumi:"ruleTag"`
@@ -39,6 +49,10 @@ type FirewallAllow struct {
 	Shielded pulumi.BoolPtrOutput `pulumi:"shielded"`
 	// Addresses or CIDRs, IPv4 and IPv6.
 	Sources pulumi.StringArrayOutput `pulumi:"sources"`
+	// Sources with the most accepted attempts (up to 10), most first.
+	TopAccepted SourceAttemptsArrayOutput `pulumi:"topAccepted"`
+	// Sources with the most dropped attempts (up to 10), most first.
+	TopDropped SourceAttemptsArrayOutput `pulumi:"topDropped"`
 }
 
 // NewFirewallAllow registers a new resource with the given unique name, arguments, and options.
@@ -168,6 +182,11 @@ func (o FirewallAllowOutput) ToFirewallAllowOutputWithContext(ctx context.Contex
 	return o
 }
 
+// Refresh's reading of the counts (outputs only: never a diff). Attempts the gate let through.
+func (o FirewallAllowOutput) Accepted() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *FirewallAllow) pulumi.IntPtrOutput { return v.Accepted }).(pulumi.IntPtrOutput)
+}
+
 // Required for a source that admits everyone (0.0.0.0/0, ::/0, any spelling).
 func (o FirewallAllowOutput) AllowAnySource() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *FirewallAllow) pulumi.BoolPtrOutput { return v.AllowAnySource }).(pulumi.BoolPtrOutput)
@@ -182,6 +201,16 @@ func (o FirewallAllowOutput) Connection() ConnectionPtrOutput {
 	return o.ApplyT(func(v *FirewallAllow) ConnectionPtrOutput { return v.Connection }).(ConnectionPtrOutput)
 }
 
+// The host counts this rule's connection attempts (firewall/counting-rules.ts): false where it cannot (no nft on the host, or a UDP rule). A state without it was made before counting: the next up updates the rule in place to start it.
+func (o FirewallAllowOutput) Counted() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *FirewallAllow) pulumi.BoolPtrOutput { return v.Counted }).(pulumi.BoolPtrOutput)
+}
+
+// Set by refresh when the rule should be counted and its counting rules are gone: the next up puts them back.
+func (o FirewallAllowOutput) CountingGone() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *FirewallAllow) pulumi.BoolPtrOutput { return v.CountingGone }).(pulumi.BoolPtrOutput)
+}
+
 // Usually the tunnel's bindAddress; omitted = any local address.
 func (o FirewallAllowOutput) Destination() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *FirewallAllow) pulumi.StringPtrOutput { return v.Destination }).(pulumi.StringPtrOutput)
@@ -190,6 +219,11 @@ func (o FirewallAllowOutput) Destination() pulumi.StringPtrOutput {
 // Set by refresh when rules of ours are on the host but their gate keeps nobody else out (or, under a GatedTunnel's running forward, when they are gone): why, in words. Those rules are left out of `rules` and `sources`, so the next up re-adds them in place; update clears it.
 func (o FirewallAllowOutput) Drift() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *FirewallAllow) pulumi.StringPtrOutput { return v.Drift }).(pulumi.StringPtrOutput)
+}
+
+// Attempts to the same address and port from sources no rule of ours trusts (dropped).
+func (o FirewallAllowOutput) Dropped() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *FirewallAllow) pulumi.IntPtrOutput { return v.Dropped }).(pulumi.IntPtrOutput)
 }
 
 // Seconds or "1h30m" (<n>s|m|h|d parts), counted from create or update on the tunnel host's clock: then the host ends what the resource made by itself (stops the forward, removes the rules).
@@ -204,6 +238,11 @@ func (o FirewallAllowOutput) ExpiresAt() pulumi.StringPtrOutput {
 // Set by refresh when no guard runs on the tunnel host (killed, or its host rebooted): nothing fails closed if the gate is removed. The next up's update starts it again and clears this.
 func (o FirewallAllowOutput) GuardMissing() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *FirewallAllow) pulumi.BoolPtrOutput { return v.GuardMissing }).(pulumi.BoolPtrOutput)
+}
+
+// The source whose accepted attempt was the latest, and when.
+func (o FirewallAllowOutput) LastAccepted() LastConnectionPtrOutput {
+	return o.ApplyT(func(v *FirewallAllow) LastConnectionPtrOutput { return v.LastAccepted }).(LastConnectionPtrOutput)
 }
 
 func (o FirewallAllowOutput) Port() pulumi.IntOutput {
@@ -231,6 +270,16 @@ func (o FirewallAllowOutput) Shielded() pulumi.BoolPtrOutput {
 // Addresses or CIDRs, IPv4 and IPv6.
 func (o FirewallAllowOutput) Sources() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *FirewallAllow) pulumi.StringArrayOutput { return v.Sources }).(pulumi.StringArrayOutput)
+}
+
+// Sources with the most accepted attempts (up to 10), most first.
+func (o FirewallAllowOutput) TopAccepted() SourceAttemptsArrayOutput {
+	return o.ApplyT(func(v *FirewallAllow) SourceAttemptsArrayOutput { return v.TopAccepted }).(SourceAttemptsArrayOutput)
+}
+
+// Sources with the most dropped attempts (up to 10), most first.
+func (o FirewallAllowOutput) TopDropped() SourceAttemptsArrayOutput {
+	return o.ApplyT(func(v *FirewallAllow) SourceAttemptsArrayOutput { return v.TopDropped }).(SourceAttemptsArrayOutput)
 }
 
 func init() {

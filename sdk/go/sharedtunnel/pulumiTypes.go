@@ -842,6 +842,132 @@ func (o GatewayJumpHostArrayOutput) Index(i pulumi.IntInput) GatewayJumpHostOutp
 	}).(GatewayJumpHostOutput)
 }
 
+type LastConnection struct {
+	// When, to the second (RFC 3339, UTC).
+	At string `pulumi:"at"`
+	// The source address.
+	Source string `pulumi:"source"`
+}
+
+type LastConnectionOutput struct{ *pulumi.OutputState }
+
+func (LastConnectionOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*LastConnection)(nil)).Elem()
+}
+
+func (o LastConnectionOutput) ToLastConnectionOutput() LastConnectionOutput {
+	return o
+}
+
+func (o LastConnectionOutput) ToLastConnectionOutputWithContext(ctx context.Context) LastConnectionOutput {
+	return o
+}
+
+// When, to the second (RFC 3339, UTC).
+func (o LastConnectionOutput) At() pulumi.StringOutput {
+	return o.ApplyT(func(v LastConnection) string { return v.At }).(pulumi.StringOutput)
+}
+
+// The source address.
+func (o LastConnectionOutput) Source() pulumi.StringOutput {
+	return o.ApplyT(func(v LastConnection) string { return v.Source }).(pulumi.StringOutput)
+}
+
+type LastConnectionPtrOutput struct{ *pulumi.OutputState }
+
+func (LastConnectionPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**LastConnection)(nil)).Elem()
+}
+
+func (o LastConnectionPtrOutput) ToLastConnectionPtrOutput() LastConnectionPtrOutput {
+	return o
+}
+
+func (o LastConnectionPtrOutput) ToLastConnectionPtrOutputWithContext(ctx context.Context) LastConnectionPtrOutput {
+	return o
+}
+
+func (o LastConnectionPtrOutput) Elem() LastConnectionOutput {
+	return o.ApplyT(func(v *LastConnection) LastConnection {
+		if v != nil {
+			return *v
+		}
+		var ret LastConnection
+		return ret
+	}).(LastConnectionOutput)
+}
+
+// When, to the second (RFC 3339, UTC).
+func (o LastConnectionPtrOutput) At() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *LastConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.At
+	}).(pulumi.StringPtrOutput)
+}
+
+// The source address.
+func (o LastConnectionPtrOutput) Source() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *LastConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Source
+	}).(pulumi.StringPtrOutput)
+}
+
+type SourceAttempts struct {
+	// Its attempts (a SYN retransmitted by the same connect() counts once).
+	Attempts int `pulumi:"attempts"`
+	// The source address.
+	Source string `pulumi:"source"`
+}
+
+type SourceAttemptsOutput struct{ *pulumi.OutputState }
+
+func (SourceAttemptsOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*SourceAttempts)(nil)).Elem()
+}
+
+func (o SourceAttemptsOutput) ToSourceAttemptsOutput() SourceAttemptsOutput {
+	return o
+}
+
+func (o SourceAttemptsOutput) ToSourceAttemptsOutputWithContext(ctx context.Context) SourceAttemptsOutput {
+	return o
+}
+
+// Its attempts (a SYN retransmitted by the same connect() counts once).
+func (o SourceAttemptsOutput) Attempts() pulumi.IntOutput {
+	return o.ApplyT(func(v SourceAttempts) int { return v.Attempts }).(pulumi.IntOutput)
+}
+
+// The source address.
+func (o SourceAttemptsOutput) Source() pulumi.StringOutput {
+	return o.ApplyT(func(v SourceAttempts) string { return v.Source }).(pulumi.StringOutput)
+}
+
+type SourceAttemptsArrayOutput struct{ *pulumi.OutputState }
+
+func (SourceAttemptsArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]SourceAttempts)(nil)).Elem()
+}
+
+func (o SourceAttemptsArrayOutput) ToSourceAttemptsArrayOutput() SourceAttemptsArrayOutput {
+	return o
+}
+
+func (o SourceAttemptsArrayOutput) ToSourceAttemptsArrayOutputWithContext(ctx context.Context) SourceAttemptsArrayOutput {
+	return o
+}
+
+func (o SourceAttemptsArrayOutput) Index(i pulumi.IntInput) SourceAttemptsOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) SourceAttempts {
+		return vs[0].([]SourceAttempts)[vs[1].(int)]
+	}).(SourceAttemptsOutput)
+}
+
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*ConnectionInput)(nil)).Elem(), ConnectionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ConnectionPtrInput)(nil)).Elem(), ConnectionArgs{})
@@ -859,4 +985,8 @@ func init() {
 	pulumi.RegisterOutputType(GatewayOutput{})
 	pulumi.RegisterOutputType(GatewayJumpHostOutput{})
 	pulumi.RegisterOutputType(GatewayJumpHostArrayOutput{})
+	pulumi.RegisterOutputType(LastConnectionOutput{})
+	pulumi.RegisterOutputType(LastConnectionPtrOutput{})
+	pulumi.RegisterOutputType(SourceAttemptsOutput{})
+	pulumi.RegisterOutputType(SourceAttemptsArrayOutput{})
 }

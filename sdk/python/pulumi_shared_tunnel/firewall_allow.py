@@ -245,11 +245,18 @@ class FirewallAllow(pulumi.CustomResource):
             if sources is None and not opts.urn:
                 raise TypeError("Missing required property 'sources'")
             __props__.__dict__["sources"] = sources
+            __props__.__dict__["accepted"] = None
+            __props__.__dict__["counted"] = None
+            __props__.__dict__["counting_gone"] = None
             __props__.__dict__["drift"] = None
+            __props__.__dict__["dropped"] = None
             __props__.__dict__["guard_missing"] = None
+            __props__.__dict__["last_accepted"] = None
             __props__.__dict__["rule_tag"] = None
             __props__.__dict__["rules"] = None
             __props__.__dict__["shielded"] = None
+            __props__.__dict__["top_accepted"] = None
+            __props__.__dict__["top_dropped"] = None
         super(FirewallAllow, __self__).__init__(
             'shared-tunnel:index:FirewallAllow',
             resource_name,
@@ -272,20 +279,27 @@ class FirewallAllow(pulumi.CustomResource):
 
         __props__ = FirewallAllowArgs.__new__(FirewallAllowArgs)
 
+        __props__.__dict__["accepted"] = None
         __props__.__dict__["allow_any_source"] = None
         __props__.__dict__["backend"] = None
         __props__.__dict__["connection"] = None
+        __props__.__dict__["counted"] = None
+        __props__.__dict__["counting_gone"] = None
         __props__.__dict__["destination"] = None
         __props__.__dict__["drift"] = None
+        __props__.__dict__["dropped"] = None
         __props__.__dict__["expires_after"] = None
         __props__.__dict__["expires_at"] = None
         __props__.__dict__["guard_missing"] = None
+        __props__.__dict__["last_accepted"] = None
         __props__.__dict__["port"] = None
         __props__.__dict__["protocol"] = None
         __props__.__dict__["rule_tag"] = None
         __props__.__dict__["rules"] = None
         __props__.__dict__["shielded"] = None
         __props__.__dict__["sources"] = None
+        __props__.__dict__["top_accepted"] = None
+        __props__.__dict__["top_dropped"] = None
         return FirewallAllow(resource_name, opts=opts, __props__=__props__)
 
     @staticmethod
@@ -293,6 +307,14 @@ class FirewallAllow(pulumi.CustomResource):
             opts: Optional[pulumi.ResourceOptions] = None) -> pulumi.Output[bool]:
         __props__: dict = {}
         return pulumi.runtime.exists_resource(None, 'shared-tunnel:index:FirewallAllow', id, __props__, opts or pulumi.ResourceOptions())
+
+    @_builtins.property
+    @pulumi.getter
+    def accepted(self) -> pulumi.Output[Optional[_builtins.int]]:
+        """
+        Refresh's reading of the counts (outputs only: never a diff). Attempts the gate let through.
+        """
+        return pulumi.get(self, "accepted")
 
     @_builtins.property
     @pulumi.getter(name="allowAnySource")
@@ -317,6 +339,22 @@ class FirewallAllow(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
+    def counted(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        The host counts this rule's connection attempts (firewall/counting-rules.ts): false where it cannot (no nft on the host, or a UDP rule). A state without it was made before counting: the next up updates the rule in place to start it.
+        """
+        return pulumi.get(self, "counted")
+
+    @_builtins.property
+    @pulumi.getter(name="countingGone")
+    def counting_gone(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Set by refresh when the rule should be counted and its counting rules are gone: the next up puts them back.
+        """
+        return pulumi.get(self, "counting_gone")
+
+    @_builtins.property
+    @pulumi.getter
     def destination(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
         Usually the tunnel's bindAddress; omitted = any local address.
@@ -330,6 +368,14 @@ class FirewallAllow(pulumi.CustomResource):
         Set by refresh when rules of ours are on the host but their gate keeps nobody else out (or, under a GatedTunnel's running forward, when they are gone): why, in words. Those rules are left out of `rules` and `sources`, so the next up re-adds them in place; update clears it.
         """
         return pulumi.get(self, "drift")
+
+    @_builtins.property
+    @pulumi.getter
+    def dropped(self) -> pulumi.Output[Optional[_builtins.int]]:
+        """
+        Attempts to the same address and port from sources no rule of ours trusts (dropped).
+        """
+        return pulumi.get(self, "dropped")
 
     @_builtins.property
     @pulumi.getter(name="expiresAfter")
@@ -351,6 +397,14 @@ class FirewallAllow(pulumi.CustomResource):
         Set by refresh when no guard runs on the tunnel host (killed, or its host rebooted): nothing fails closed if the gate is removed. The next up's update starts it again and clears this.
         """
         return pulumi.get(self, "guard_missing")
+
+    @_builtins.property
+    @pulumi.getter(name="lastAccepted")
+    def last_accepted(self) -> pulumi.Output[Optional['outputs.LastConnection']]:
+        """
+        The source whose accepted attempt was the latest, and when.
+        """
+        return pulumi.get(self, "last_accepted")
 
     @_builtins.property
     @pulumi.getter
@@ -390,4 +444,20 @@ class FirewallAllow(pulumi.CustomResource):
         Addresses or CIDRs, IPv4 and IPv6.
         """
         return pulumi.get(self, "sources")
+
+    @_builtins.property
+    @pulumi.getter(name="topAccepted")
+    def top_accepted(self) -> pulumi.Output[Optional[Sequence['outputs.SourceAttempts']]]:
+        """
+        Sources with the most accepted attempts (up to 10), most first.
+        """
+        return pulumi.get(self, "top_accepted")
+
+    @_builtins.property
+    @pulumi.getter(name="topDropped")
+    def top_dropped(self) -> pulumi.Output[Optional[Sequence['outputs.SourceAttempts']]]:
+        """
+        Sources with the most dropped attempts (up to 10), most first.
+        """
+        return pulumi.get(self, "top_dropped")
 

@@ -21,6 +21,8 @@ __all__ = [
     'FirewallRule',
     'Gateway',
     'GatewayJumpHost',
+    'LastConnection',
+    'SourceAttempts',
 ]
 
 @pulumi.output_type
@@ -615,5 +617,63 @@ class GatewayJumpHost(dict):
         A key file on the machine that connects (for the gateway: on the tunnel host).
         """
         return pulumi.get(self, "private_key_path")
+
+
+@pulumi.output_type
+class LastConnection(dict):
+    def __init__(__self__, *,
+                 at: _builtins.str,
+                 source: _builtins.str):
+        """
+        :param _builtins.str at: When, to the second (RFC 3339, UTC).
+        :param _builtins.str source: The source address.
+        """
+        pulumi.set(__self__, "at", at)
+        pulumi.set(__self__, "source", source)
+
+    @_builtins.property
+    @pulumi.getter
+    def at(self) -> _builtins.str:
+        """
+        When, to the second (RFC 3339, UTC).
+        """
+        return pulumi.get(self, "at")
+
+    @_builtins.property
+    @pulumi.getter
+    def source(self) -> _builtins.str:
+        """
+        The source address.
+        """
+        return pulumi.get(self, "source")
+
+
+@pulumi.output_type
+class SourceAttempts(dict):
+    def __init__(__self__, *,
+                 attempts: _builtins.int,
+                 source: _builtins.str):
+        """
+        :param _builtins.int attempts: Its attempts (a SYN retransmitted by the same connect() counts once).
+        :param _builtins.str source: The source address.
+        """
+        pulumi.set(__self__, "attempts", attempts)
+        pulumi.set(__self__, "source", source)
+
+    @_builtins.property
+    @pulumi.getter
+    def attempts(self) -> _builtins.int:
+        """
+        Its attempts (a SYN retransmitted by the same connect() counts once).
+        """
+        return pulumi.get(self, "attempts")
+
+    @_builtins.property
+    @pulumi.getter
+    def source(self) -> _builtins.str:
+        """
+        The source address.
+        """
+        return pulumi.get(self, "source")
 
 

@@ -46,21 +46,26 @@ describe("rule removal steps reuse the backends' commands (expiry/watchdog.sh ru
   });
   test("ufw: its shield goes after ufw's rule, from the shield's own table", () => {
     const steps = buildRuleRemovalSteps("ufw", [rule, { ...rule, source: "203.0.113.7" }], TAG);
-    expect(steps.map((s) => s[0])).toEqual(["ufw_delete_if_tagged", "ufw_delete_if_tagged", "nft_delete_tagged"]);
+    expect(steps.map((s) => s[0])).toEqual(["ufw_delete_if_tagged", "ufw_delete_if_tagged", "nft_delete_tagged", "nft_delete_counts"]);
     expect(steps[2]).toEqual(["nft_delete_tagged", TAG, "inet", "pulumi_shared_tunnel_ufw", "input"]);
   });
   test("iptables: -D with the whole spec (comment included), accepts before drops, then the emptied chain", () => {
     const steps = buildRuleRemovalSteps("iptables", [rule], TAG).map((s) => quoteArgv(s));
-    expect(steps).toHaveLength(3);
+    expect(steps).toHaveLength(4);
     expect(steps[0]).toMatch(
       /^'delete_all' 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '-s' '198\.51\.100\.0\/24' .*'--comment' 'pst\.p\.s\.r\.1' '-j' 'ACCEPT'$/,
     );
     expect(steps[1]).toMatch(/^'delete_all' 'iptables' '-w' '-D' 'PST-GATE' '-p' 'tcp' '-d' '198\.51\.100\.40' .*'-j' 'DROP'$/);
     // Only a chain with no rule left loses its jump and goes (watchdog.sh checks); IPv4 rule, so iptables only.
     expect(steps[2]).toBe("'drop_empty_chain' 'iptables' 'PST-GATE'");
+    // Then the rule's connection counts, on every backend (a host without nft has none).
+    expect(steps[3]).toBe("'nft_delete_counts' 'pst.p.s.r.1'");
   });
   test("nftables: by handle, for rules whose comment is exactly our tag, in our table and chain", () => {
-    expect(buildRuleRemovalSteps("nftables", [rule], TAG)).toEqual([["nft_delete_tagged", TAG, "inet", "pulumi_shared_tunnel", "input"]]);
+    expect(buildRuleRemovalSteps("nftables", [rule], TAG)).toEqual([
+      ["nft_delete_tagged", TAG, "inet", "pulumi_shared_tunnel", "input"],
+      ["nft_delete_counts", TAG],
+    ]);
   });
   test("a rule for any destination of its family (a gate on 0.0.0.0 or ::) is removed as it was written", () => {
     const wide = { ...rule, destination: "0.0.0.0/0" };

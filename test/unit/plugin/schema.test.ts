@@ -61,6 +61,8 @@ test("unions are oneOf, ports integers, keys and passphrases secret", () => {
     expect(Object.values(type.properties).filter((p) => p.secret).length).toBeLessThanOrEqual(2);
   }
   expect(Object.keys(fresh.types).sort()).toEqual(
-    ["Connection", "ConnectionJumpHost", "FirewallRule", "Gateway", "GatewayJumpHost"].map((n) => `shared-tunnel:index:${n}`),
+    ["Connection", "ConnectionJumpHost", "FirewallRule", "Gateway", "GatewayJumpHost", "LastConnection", "SourceAttempts"].map(
+      (n) => `shared-tunnel:index:${n}`,
+    ),
   );
 });

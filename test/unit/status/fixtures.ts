@@ -26,6 +26,15 @@ export function facts(over: Partial<HostFacts> = {}): HostFacts {
     gates: [RULE],
     guard: { pid: 50, mode: "events", verdicts: new Map([[RULE, "holds"]]) },
     listeners: [{ address: "198.51.100.40", port: 8080, processes: [{ name: "ssh", pid: 101, fd: 5 }] }],
+    counts: new Map([
+      [
+        RULE,
+        {
+          accepted: [{ source: "198.51.100.7", attempts: 3, lastAt: new Date((NOW - 10) * 1000) }],
+          dropped: [{ source: "203.0.113.9", attempts: 5, lastAt: new Date((NOW - 5) * 1000) }],
+        },
+      ],
+    ]),
     ...over,
   };
 }

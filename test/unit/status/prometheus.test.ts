@@ -28,7 +28,11 @@ describe("renderPrometheus", () => {
     expect(text).toContain(`pst_tunnel_expiry_timestamp_seconds${labels} 1796565475\n`);
     expect(text).toContain(`pst_gate_in_place{tag="${RULE}",project="demo",stack="dev",resource="web-allow",backend="ufw"} 1\n`);
     expect(text).toContain("pst_guard_running 1\n");
-    for (const name of ["pst_tunnel_up", "pst_gate_in_place"]) expect(text.split(`# TYPE ${name} `)).toHaveLength(2);
+    const rule = `{tag="${RULE}",project="demo",stack="dev",resource="web-allow",backend="ufw"}`;
+    expect(text).toContain(`# TYPE pst_connections_accepted_total counter\npst_connections_accepted_total${rule} 3\n`);
+    expect(text).toContain(`# TYPE pst_connections_dropped_total counter\npst_connections_dropped_total${rule} 5\n`);
+    for (const name of ["pst_tunnel_up", "pst_gate_in_place", "pst_connections_accepted_total"])
+      expect(text.split(`# TYPE ${name} `)).toHaveLength(2);
   });
 
   test("no guard: pst_gate_in_place has no sample (no verdict to give), pst_guard_running says 0", () => {

@@ -6,10 +6,11 @@ describe("formatStatusTable", () => {
   test("a row per tunnel, its tags and last error below it, the guard last", () => {
     expect(formatStatusTable(buildStatus(facts(), {}))).toBe(
       [
-        "STACK  RESOURCE     UP   LISTENER                       KEEPER                       GATE           EXPIRES",
-        "dev    web-forward  yes  pid 101 on 198.51.100.40:8080  pid 100 running, 2 restarts  ufw: in place  2026-12-06T13:57:55.000Z",
+        "STACK  RESOURCE     UP   LISTENER                       KEEPER                       GATE           CONNECTIONS      EXPIRES",
+        "dev    web-forward  yes  pid 101 on 198.51.100.40:8080  pid 100 running, 2 restarts  ufw: in place  3 in, 5 dropped  2026-12-06T13:57:55.000Z",
         `  tag ${FWD}, gate ${RULE}`,
         "  last error: Connection reset",
+        "  last in: 198.51.100.7 at 2026-12-06T12:58:10.000Z",
         "guard: pid 50 (events)",
         "",
       ].join("\n"),
@@ -30,6 +31,12 @@ describe("formatStatusTable", () => {
     expect(formatStatusTable(buildStatus(facts({ guard: { pid: 50, mode: "events", verdicts: new Map() } }), {}))).toContain(
       "  gate: the guard has not judged it yet\n",
     );
+  });
+
+  test("a host that cannot count (no nft): no connections, said by a dash", () => {
+    const text = formatStatusTable(buildStatus(facts({ counts: undefined }), {}));
+    expect(text).toContain("ufw: in place  -  ");
+    expect(text).not.toContain("last in:");
   });
 
   test("nothing of ours", () => {

@@ -16,7 +16,13 @@ describe("buildStatus", () => {
           up: true,
           listener: { pid: 101, listening: true, at: "198.51.100.40:8080" },
           keeper: { pid: 100, state: "running", restarts: 2, lastRestart: "2026-12-06T12:58:10.000Z", lastExit: 255, lastError: "Connection reset" },
-          gate: { tag: RULE, backend: "ufw", inPlace: true, verdict: "holds" },
+          gate: {
+            tag: RULE,
+            backend: "ufw",
+            inPlace: true,
+            verdict: "holds",
+            connections: { accepted: 3, dropped: 5, lastAccepted: { source: "198.51.100.7", at: "2026-12-06T12:58:10.000Z" } },
+          },
           expiry: { at: "2026-12-06T13:57:55.000Z", unix: 1796565475, watchdogRunning: true },
         },
       ],
@@ -37,12 +43,19 @@ describe("buildStatus", () => {
       {},
     ).tunnels;
     expect(t).toMatchObject({ up: false, listener: { listening: false }, keeper: { state: "paused", pausedBy: "ufw is inactive" } });
-    expect(t.gate).toEqual({ tag: RULE, backend: "ufw", inPlace: false, verdict: "ufw is inactive" });
+    expect(t.gate).toEqual({
+      tag: RULE,
+      backend: "ufw",
+      inPlace: false,
+      verdict: "ufw is inactive",
+      connections: { accepted: 3, dropped: 5, lastAccepted: { source: "198.51.100.7", at: "2026-12-06T12:58:10.000Z" } },
+    });
   });
 
   test("no guard running: the gate is not judged (a verdict left by a dead guard is never read)", () => {
-    expect(buildStatus(facts({ guard: undefined }), {}).tunnels[0].gate).toEqual({ tag: RULE, backend: "ufw" });
-    expect(buildStatus(facts({ guard: { pid: 50 } }), {}).tunnels[0].gate).toEqual({ tag: RULE, backend: "ufw" });
+    // (Counted or not: a host without nft counts nothing.)
+    expect(buildStatus(facts({ guard: undefined, counts: undefined }), {}).tunnels[0].gate).toEqual({ tag: RULE, backend: "ufw" });
+    expect(buildStatus(facts({ guard: { pid: 50 }, counts: undefined }), {}).tunnels[0].gate).toEqual({ tag: RULE, backend: "ufw" });
   });
 
   test("a keeper that has ended: listed down, its last counts and error kept; the pid its old status names is not taken for its ssh", () => {

@@ -1,0 +1,94 @@
+import { CommandFailedError } from "../errors";
+import { quoteArgv } from "../host/quote";
+import { exactStdout, type Runner } from "../host/runner";
+import type { FirewallRule } from "../types";
+import { COUNTS_TABLE, countableRules, parseCounting, renderCountingRemove, renderCountingSet, type CountingListing } from "./counting-rules";
+import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
+import { isNftMissing } from "./nftables";
+
+const LIST = ["nft", "-a", "-j", "list", "table", COUNTS_TABLE.family, COUNTS_TABLE.name];
+const HINT = `check nft list table ${COUNTS_TABLE.family} ${COUNTS_TABLE.name} on the tunnel host`;
+
+/**
+ * The connection counts of our rules (counting-rules.ts) on one host. A host without `nft` (the
+ * iptables backend's hosts) has none: `set` does nothing there and `read` says "unavailable".
+ * Changes run under the firewall lock like every gate change; only one resource touches a tag's
+ * rules and sets, so they need no unchanged-listing guard except the table's removal.
+ */
+export class ConnectionCounting {
+  constructor(private readonly runner: Runner) {}
+
+  /** Every tag's counts (and rules and sets), or "unavailable" on a host without nft. */
+  async read(now = new Date()): Promise<CountingListing | "unavailable"> {
+    try {
+      return (await this.list(now)).listing;
+    } catch (err) {
+      if (isNftMissing(err)) return "unavailable";
+      throw err;
+    }
+  }
+
+  /**
+   * Counts the attempts at `rules` under `tag` from now on, replacing whatever rules the tag
+   * counted with before (its counts stay). Returns false, changing nothing, on a host without
+   * nft, or when no rule is TCP.
+   */
+  async set(rules: readonly FirewallRule[], tag: string): Promise<boolean> {
+    if (countableRules(rules).length === 0) {
+      await this.remove(tag);
+      return false;
+    }
+    try {
+      await retryUntilApplied(this.runner, "count the rule's connections", async () => {
+        const { listing } = await this.list();
+        return this.apply("count the rule's connections", renderCountingSet(rules, tag, listing.handles.get(tag) ?? []));
+      });
+      return true;
+    } catch (err) {
+      if (isNftMissing(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Removes the tag's rules and sets (its counts with them), and the table with the last of them. Absent is success. */
+  async remove(tag: string): Promise<void> {
+    try {
+      await retryUntilApplied(this.runner, "remove the rule's connection counts", async () => {
+        const { listing, bytes } = await this.list();
+        const handles = listing.handles.get(tag) ?? [];
+        const sets = listing.sets.get(tag) ?? [];
+        const last = listing.exists && listing.ruleCount === handles.length && [...listing.sets.keys()].every((t) => t === tag);
+        if (!last && handles.length + sets.length === 0) return "done";
+        // Only the last one out deletes the table, and only if nobody added to it since the listing.
+        return this.apply("remove the rule's connection counts", renderCountingRemove(handles, sets, last), last ? hashListing(bytes) : undefined);
+      });
+    } catch (err) {
+      if (!isNftMissing(err)) throw err;
+    }
+  }
+
+  private async list(now = new Date()): Promise<{ listing: CountingListing; bytes: Buffer }> {
+    const result = await this.runner.run(LIST);
+    if (result.exitCode !== 0 && /No such file or directory/.test(result.stderr)) return { listing: parseCounting("", now), bytes: Buffer.alloc(0) };
+    if (result.exitCode !== 0) {
+      throw new CommandFailedError({
+        what: "read the connection counts",
+        where: this.runner.where,
+        command: quoteArgv(LIST),
+        hint: HINT,
+        exitCode: result.exitCode,
+        stderr: result.stderr,
+      });
+    }
+    return { listing: parseCounting(result.stdout, now), bytes: exactStdout(result) };
+  }
+
+  private apply(what: string, script: string, digest?: string): Promise<"done" | "changed"> {
+    return runLocked(this.runner, [["nft", "-f", "-"]], {
+      what,
+      hint: HINT,
+      input: script,
+      ...(digest ? { unchanged: { read: LIST, digest } } : {}),
+    });
+  }
+}

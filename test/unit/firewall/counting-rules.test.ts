@@ -1,0 +1,145 @@
+import { parseCounting, renderCountingRemove, renderCountingSet } from "../../../provider/firewall/counting-rules";
+
+const TAG = "pst.demo.dev.web-allow.ba9876543210.1796561875";
+const TABLE = "inet pulumi_shared_tunnel_counts";
+const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
+const rulesOf = (text: string) => text.split("\n").filter((l) => / rule /.test(l));
+
+describe("renderCountingSet", () => {
+  test("one transaction: table, chain before the gates, the seen sets and the tag's sets, then its rules", () => {
+    const text = renderCountingSet([rule], TAG, []);
+    expect(text.split("\n").slice(0, 2)).toEqual([
+      `add table ${TABLE}`,
+      `add chain ${TABLE} input { type filter hook input priority filter - 20; policy accept; }`,
+    ]);
+    expect(text).toContain(`add set ${TABLE} ${TAG}.a4 { type ipv4_addr; flags dynamic,timeout; timeout 365d; size 65536; counter; }`);
+    expect(text).toContain(`add set ${TABLE} ${TAG}.d4 {`);
+    expect(text).not.toContain(`${TAG}.a6`);
+    // The count of the rule's sources, then the retransmission check inserted above it, then the drop count at the bottom.
+    const syn = "tcp flags & (syn | ack) == syn ip daddr 198.51.100.40 tcp dport 8080";
+    expect(rulesOf(text)).toEqual([
+      `insert rule ${TABLE} input ${syn} ip saddr 198.51.100.0/24 add @seen4 { ip saddr . tcp sport . tcp dport } update @${TAG}.a4 { ip saddr } accept comment "${TAG}"`,
+      `insert rule ${TABLE} input ${syn} ip saddr . tcp sport . tcp dport @seen4 accept comment "${TAG}"`,
+      `add rule ${TABLE} input ${syn} add @seen4 { ip saddr . tcp sport . tcp dport } update @${TAG}.d4 { ip saddr } comment "${TAG}"`,
+    ]);
+    // Nothing in it decides a packet's fate: its only verdict is accept, which ends this chain alone.
+    expect(text).not.toMatch(/\b(drop|reject|queue|jump|goto)\b/);
+  });
+
+  test("two sources of one family share the retransmission check and the drop count: an attempt counts once", () => {
+    const text = renderCountingSet([rule, { ...rule, source: "203.0.113.7" }], TAG, []);
+    expect(rulesOf(text).filter((l) => l.includes(`@${TAG}.a4`))).toHaveLength(2);
+    expect(rulesOf(text).filter((l) => l.includes(`@${TAG}.d4`))).toHaveLength(1);
+    expect(rulesOf(text).filter((l) => / @seen4 accept /.test(l))).toHaveLength(1);
+    // Every count comes after every retransmission check: the checks are inserted last.
+    const lines = rulesOf(text);
+    expect(lines.findIndex((l) => / @seen4 accept /.test(l))).toBeGreaterThan(lines.map((l) => l.includes(".a4 {")).lastIndexOf(true));
+  });
+
+  test("a rule for any destination counts drops of both families; a rule for a /0 of one family, of that family", () => {
+    const any = renderCountingSet([{ ...rule, destination: undefined }], TAG, []);
+    expect(any).toContain("meta nfproto ipv6 tcp dport 8080 add @seen6 { ip6 saddr . tcp sport . tcp dport } update @");
+    expect(any).toContain(`${TAG}.d6 {`);
+    const v4 = renderCountingSet([{ ...rule, destination: "0.0.0.0/0" }], TAG, []);
+    expect(v4).not.toContain("ip6");
+  });
+
+  test("replaces the tag's rules in the same transaction (its sets, and so its counts, stay); UDP rules are not counted", () => {
+    const text = renderCountingSet([rule, { ...rule, protocol: "udp" }], TAG, [7, 8]);
+    const deletes = text.split("\n").filter((l) => l.startsWith("delete"));
+    expect(deletes).toEqual([`delete rule ${TABLE} input handle 7`, `delete rule ${TABLE} input handle 8`]);
+    expect(text).not.toContain("delete set");
+    expect(text).not.toContain("udp");
+  });
+
+  test("nothing but checked values reaches nft's parser", () => {
+    expect(() => renderCountingSet([rule], 'pst.x"; flush ruleset; "', [])).toThrow(/unsafe rule tag/);
+    expect(() => renderCountingSet([{ ...rule, source: "198.51.100.0/24 accept" }], TAG, [])).toThrow(/bad source/);
+    expect(() => renderCountingSet([rule], TAG, [0])).toThrow(/bad nft handle/);
+  });
+});
+
+describe("renderCountingRemove", () => {
+  test("the tag's rules and sets; the table instead of the sets when it is the last one out", () => {
+    expect(renderCountingRemove([6, 7], [`${TAG}.a4`, `${TAG}.d4`], false)).toBe(
+      [
+        `delete rule ${TABLE} input handle 6`,
+        `delete rule ${TABLE} input handle 7`,
+        `delete set ${TABLE} ${TAG}.a4`,
+        `delete set ${TABLE} ${TAG}.d4`,
+        "",
+      ].join("\n"),
+    );
+    expect(renderCountingRemove([6], [`${TAG}.a4`], true)).toBe(`delete rule ${TABLE} input handle 6\ndelete table ${TABLE}\n`);
+    expect(() => renderCountingRemove([], ["seen4"], false)).toThrow(/not a counting set/);
+  });
+});
+
+/** What nft 1.0.6 listed (trimmed: rules' expressions) after 3 attempts from the sources and 2 timed-out ones from 127.0.0.1. */
+const LISTING = JSON.stringify({
+  nftables: [
+    { metainfo: { version: "1.0.6", json_schema_version: 1 } },
+    { table: { family: "inet", name: "pulumi_shared_tunnel_counts", handle: 10 } },
+    {
+      set: {
+        family: "inet",
+        name: "seen4",
+        table: "pulumi_shared_tunnel_counts",
+        type: ["ipv4_addr", "inet_service", "inet_service"],
+        timeout: 180,
+        elem: [{ elem: { val: { concat: ["127.0.0.5", 33543, 9999] }, expires: 172 } }],
+      },
+    },
+    {
+      set: {
+        family: "inet",
+        name: `${TAG}.a4`,
+        table: "pulumi_shared_tunnel_counts",
+        type: "ipv4_addr",
+        timeout: 31536000,
+        elem: [
+          { elem: { val: "127.0.0.5", expires: 31535992, counter: { packets: 2, bytes: 120 } } },
+          { elem: { val: "127.0.0.7", expires: 31535982, counter: { packets: 1, bytes: 60 } } },
+          // Not an address: never reported.
+          { elem: { val: "evil\nline", expires: 1, counter: { packets: 9, bytes: 0 } } },
+        ],
+      },
+    },
+    {
+      set: {
+        family: "inet",
+        name: `${TAG}.d4`,
+        table: "pulumi_shared_tunnel_counts",
+        type: "ipv4_addr",
+        timeout: 31536000,
+        elem: [{ elem: { val: "127.0.0.1", expires: 31535996, counter: { packets: 2, bytes: 120 } } }],
+      },
+    },
+    { set: { family: "inet", name: "someone-elses", table: "pulumi_shared_tunnel_counts", type: "ipv4_addr" } },
+    { chain: { family: "inet", table: "pulumi_shared_tunnel_counts", name: "input", hook: "input", prio: -20 } },
+    { rule: { family: "inet", table: "pulumi_shared_tunnel_counts", chain: "input", handle: 8, comment: TAG, expr: [] } },
+    { rule: { family: "inet", table: "pulumi_shared_tunnel_counts", chain: "input", handle: 9, comment: TAG, expr: [] } },
+    { rule: { family: "inet", table: "pulumi_shared_tunnel_counts", chain: "input", handle: 12, expr: [] } },
+  ],
+});
+
+describe("parseCounting", () => {
+  const now = new Date("2026-12-06T16:00:00.000Z");
+  test("each tag's rule handles, sets and counts by source; when a source last tried, from its element's timeout", () => {
+    const listing = parseCounting(LISTING, now);
+    expect(listing.exists).toBe(true);
+    expect(listing.ruleCount).toBe(3);
+    expect(listing.handles).toEqual(new Map([[TAG, [8, 9]]]));
+    expect(listing.sets).toEqual(new Map([[TAG, [`${TAG}.a4`, `${TAG}.d4`]]]));
+    expect(listing.counts.get(TAG)).toEqual({
+      accepted: [
+        { source: "127.0.0.5", attempts: 2, lastAt: new Date("2026-12-06T15:59:52.000Z") },
+        { source: "127.0.0.7", attempts: 1, lastAt: new Date("2026-12-06T15:59:42.000Z") },
+      ],
+      dropped: [{ source: "127.0.0.1", attempts: 2, lastAt: new Date("2026-12-06T15:59:56.000Z") }],
+    });
+  });
+  test("no table: nothing", () => {
+    expect(parseCounting("", now)).toEqual({ exists: false, handles: new Map(), ruleCount: 0, sets: new Map(), counts: new Map() });
+  });
+});
