@@ -188,7 +188,9 @@ function sourceCount(e: unknown, timeout: number | undefined, now: Date): Source
   const attempts = elem?.counter?.packets;
   if (typeof source !== "string" || typeof parseCidr(source) === "string" || typeof attempts !== "number") return undefined;
   const expires = elem?.expires;
-  const lastAt = typeof expires === "number" && typeof timeout === "number" ? new Date(now.getTime() - (timeout - expires) * 1000) : undefined;
+  // nft lists whole seconds left, so the time is to the second (and two listings may differ by one).
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const lastAt = typeof expires === "number" && typeof timeout === "number" ? new Date((nowSeconds - (timeout - expires)) * 1000) : undefined;
   return { source, attempts, ...(lastAt ? { lastAt } : {}) };
 }
 

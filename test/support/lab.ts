@@ -28,6 +28,9 @@ export interface Lab {
   /** IPv6: the tunnel host's trusted address and the trusted clients' range. */
   thTrusted6: string;
   trustedCidr6: string;
+  /** The clients' own addresses: the trusted one (in trustedCidr) and the untrusted one. */
+  tcAddr: string;
+  ucAddr: string;
   /** The tunnel host's own addresses on the untrusted client's link (IPv4, IPv6). */
   thUntrustedSide: string;
   thUntrustedSide6: string;
@@ -76,6 +79,8 @@ export function readLab(): Lab {
     trustedCidr: need("PST_TRUSTED_CIDR"),
     thTrusted6: need("PST_TH_TRUSTED_ADDR6"),
     trustedCidr6: need("PST_TRUSTED_CIDR6"),
+    tcAddr: need("PST_TC_ADDR"),
+    ucAddr: need("PST_UC_ADDR"),
     thUntrustedSide: need("PST_TH_UC_ADDR"),
     thUntrustedSide6: need("PST_TH_UC_ADDR6"),
     targetHost: need("PST_TARGET_HOST"),
