@@ -11,9 +11,10 @@ import { ROOT, TestStack } from "../support/stack";
  * backend: a trusted client connects 3 times, an untrusted one tries 5 times (each try a curl
  * whose connect() times out, its SYN sent 3 times: one attempt). Refresh's outputs, `status
  * --json` and `status --prometheus` all say 3 from the trusted address and 5 from the untrusted
- * one. On ufw the counts then live through the forward's ssh killed (the keeper restarts it),
- * another stack's ufw rule added and deleted, and an up that repairs the gate (its shield deleted
- * by hand); destroy leaves no count behind.
+ * one. On ufw a burst of 250 at once is counted exactly, and the counts then live through the
+ * forward's ssh killed (the keeper restarts it), another stack's ufw rule added and deleted, a
+ * guard pause and an up that repairs the gate (its shield deleted by hand); destroy leaves no
+ * count behind.
  */
 jest.setTimeout(600_000);
 
@@ -48,6 +49,28 @@ async function traffic(url: string): Promise<void> {
   expect(tries).toEqual([undefined, undefined, undefined, undefined, undefined]);
 }
 
+/**
+ * argv of a burst: `n` non-blocking connects at once to the forward's address and port, each given
+ * 2.5 s to complete (a dropped one sends its SYN again after 1 s), then all closed. Prints how many
+ * got in. Run with python3 -I: never the caller's directory on its path.
+ */
+let burstTarget = { host: "", port: "" };
+const BURST = [
+  "import select, socket, sys, time",
+  "host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])",
+  "socks = [socket.socket() for _ in range(n)]",
+  "for s in socks: s.setblocking(False); s.connect_ex((host, port))",
+  "end = time.monotonic() + 2.5",
+  "pending, done = set(socks), 0",
+  "while pending and time.monotonic() < end:",
+  "    _, ready, _ = select.select([], list(pending), [], max(0, end - time.monotonic()))",
+  "    for s in ready:",
+  "        pending.discard(s)",
+  "        done += s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0",
+  "print('connected %d of %d' % (done, n))",
+].join("\n");
+const burst = (n: number) => ["python3", "-I", "-c", BURST, burstTarget.host, burstTarget.port, String(n)];
+
 /** `status` on the tunnel host, local mode, for one stack: --json and --prometheus. */
 async function hostStatus(stackName: string): Promise<{ json: HostStatus; prom: string }> {
   const run = async (...extra: string[]) => {
@@ -75,6 +98,8 @@ async function upAndCount(stack: TestStack, config: Record<string, string>): Pro
   const before = await refreshedCounts(stack);
   expect(before.counted).toBe(true);
   const ruleTag = String(outputs.ruleTag);
+  const url = new URL(String(outputs.url));
+  burstTarget = { host: url.hostname, port: url.port };
   const started = Date.now();
   await traffic(String(outputs.url));
   const after = await refreshedCounts(stack);
@@ -123,7 +148,20 @@ describe("connection counts, ufw (the lab's default)", () => {
     ({ ruleTag, after: counted } = await upAndCount(stack, demoConfig(lab, { bindPort: "8186", backend: "ufw" })));
   });
 
-  test("the counts live through a keeper restart, another stack's ufw rule coming and going, and an up that repairs the gate", async () => {
+  test("a burst at once, 200 tries from the untrusted client and 50 connections from the trusted one: counted exactly, a retransmitted SYN once", async () => {
+    const before = await refreshedCounts(stack);
+    const [trusted, untrusted] = await Promise.all([inNs(lab.nsTc, burst(50)), inNs(lab.nsUc, burst(200))]);
+    // Every trusted connection got in, no untrusted one did (each held past its first SYN retransmission).
+    expect([trusted.stdout.trim(), trusted.exitCode]).toEqual(["connected 50 of 50", 0]);
+    expect([untrusted.stdout.trim(), untrusted.exitCode]).toEqual(["connected 0 of 200", 0]);
+    const after = await refreshedCounts(stack);
+    expect(of(after.topAccepted, lab.tcAddr) - of(before.topAccepted, lab.tcAddr)).toBe(50);
+    expect(of(after.topDropped, lab.ucAddr) - of(before.topDropped, lab.ucAddr)).toBe(200);
+    expect({ accepted: after.accepted - before.accepted, dropped: after.dropped - before.dropped }).toEqual({ accepted: 50, dropped: 200 });
+    counted = after;
+  });
+
+  test("the counts live through a keeper restart, another stack's ufw rule coming and going, a guard pause and an up that repairs the gate", async () => {
     // The forward's ssh killed: the keeper starts another.
     const { json } = await hostStatus(stack.name);
     const pid = json.tunnels.find((t) => t.keeper)?.listener?.pid;
@@ -137,8 +175,16 @@ describe("connection counts, ufw (the lab's default)", () => {
     // Another stack's ufw rule on the same host, added and deleted (every ufw delete rewrites ufw's chains).
     await other.ok("up", firewallConfig(lab, 8187, [lab.trustedCidr]));
     expect((await other.run("destroy")).exitCode).toBe(0);
-    // The gate repaired: its shield deleted by hand, refresh says so, up puts it back.
+    // A guard pause: the gate's shield deleted by hand and ufw disabled, so nothing keeps others out and the guard pauses the forward.
     expect((await th("nft", "delete", "table", "inet", "pulumi_shared_tunnel_ufw")).exitCode).toBe(0);
+    try {
+      expect((await th("ufw", "--force", "disable")).exitCode).toBe(0);
+      const paused = await waitFor(async () => (await hostStatus(stack.name)).json.tunnels.find((t) => t.keeper?.pausedBy), 15_000);
+      expect(paused).toBeDefined();
+    } finally {
+      expect((await th("ufw", "--force", "enable")).exitCode).toBe(0);
+    }
+    // The gate repaired: refresh says its shield is gone, up puts it back.
     const drifted = await stack.run("refresh");
     expect(drifted.stderr + drifted.stdout).toMatch(/the gate is not whole/);
     await stack.ok("up");
