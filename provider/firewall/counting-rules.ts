@@ -47,10 +47,16 @@ export function countableRules(rules: readonly FirewallRule[]): FirewallRule[] {
 
 /**
  * The `nft -f -` text that makes the table (if needed) and the tag's sets, deletes the tag's
- * current counting rules (`handles`) and adds them for `rules`, in one transaction: counts live
+ * current counting rules (`handles`, and those of a killed run's tags, whose `orphanSets` go too)
+ * and adds them for `rules`, in one transaction: counts live
  * in the sets, which stay, so replacing the rules misses no attempt.
  */
-export function renderCountingSet(rules: readonly FirewallRule[], tag: string, handles: readonly number[]): string {
+export function renderCountingSet(
+  rules: readonly FirewallRule[],
+  tag: string,
+  handles: readonly number[],
+  orphanSets: readonly string[] = [],
+): string {
   const comment = `comment "${assertTag(tag)}"`;
   const parsed = countableRules(rules).map((r) => parseRule(r));
   const lines = [`add table ${TABLE}`, `add chain ${CHAIN} { type filter hook input priority filter - 20; policy accept; }`];
@@ -60,6 +66,8 @@ export function renderCountingSet(rules: readonly FirewallRule[], tag: string, h
     lines.push(`add set ${TABLE} seen${n} { type ${type} . inet_service . inet_service; flags dynamic,timeout; timeout 3m; size ${SET_SIZE}; }`);
   }
   for (const h of handles) lines.push(`delete rule ${CHAIN} handle ${assertHandle(h)}`);
+  // Sets of a killed run's tags go after their rules (a set still used by a rule cannot be deleted).
+  for (const set of orphanSets) lines.push(`delete set ${TABLE} ${checkedSetName(set)}`);
   // Sets of lines: a rule's sources share its port and destination, so two sources of one family
   // would write the same retransmission check and drop count, and the same attempt would count twice.
   const counts = new Set<string>();

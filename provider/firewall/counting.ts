@@ -30,10 +30,11 @@ export class ConnectionCounting {
 
   /**
    * Counts the attempts at `rules` under `tag` from now on, replacing whatever rules the tag
-   * counted with before (its counts stay). Returns false, changing nothing, on a host without
-   * nft, or when no rule is TCP.
+   * counted with before (its counts stay), and removing in the same change the counts of every
+   * other tag `orphan` selects (a killed create's). Returns false, changing nothing, on a host
+   * without nft, or when no rule is TCP.
    */
-  async set(rules: readonly FirewallRule[], tag: string): Promise<boolean> {
+  async set(rules: readonly FirewallRule[], tag: string, orphan: (other: string) => boolean = () => false): Promise<boolean> {
     if (countableRules(rules).length === 0) {
       await this.remove(tag);
       return false;
@@ -41,7 +42,10 @@ export class ConnectionCounting {
     try {
       await retryUntilApplied(this.runner, "count the rule's connections", async () => {
         const { listing } = await this.list();
-        return this.apply("count the rule's connections", renderCountingSet(rules, tag, listing.handles.get(tag) ?? []));
+        const orphans = [...new Set([...listing.handles.keys(), ...listing.sets.keys()])].filter((t) => t !== tag && orphan(t));
+        const handles = [tag, ...orphans].flatMap((t) => listing.handles.get(t) ?? []);
+        const sets = orphans.flatMap((t) => listing.sets.get(t) ?? []);
+        return this.apply("count the rule's connections", renderCountingSet(rules, tag, handles, sets));
       });
       return true;
     } catch (err) {

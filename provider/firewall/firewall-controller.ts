@@ -108,7 +108,8 @@ export async function createRules(
       added.push(rule);
       await backend.add(rule, ruleTag);
     }
-    counted = await counting.set(rules, ruleTag);
+    // With the counts an earlier, killed create of this resource left (its tags carry the owner prefix).
+    counted = await counting.set(rules, ruleTag, (tag) => tag.startsWith(ownerPrefix(inputs)));
     // The guard's judgement is part of "applied": a gate it finds open the moment it was made
     // (ufw inactive, another accept first), or no guard at all, undoes the rules like a failed add.
     const verdict = await judgeGate(runner, ruleTag);
@@ -133,17 +134,7 @@ async function reapRuleOrphans(runner: Runner, backend: FirewallBackend, prefix:
     await releaseGate(runner, comment);
     await backend.remove(rule, comment);
   }
-  await removeCountsOf(runner, (tag) => tag.startsWith(prefix));
-}
-
-/** Removes the connection counts of every tag `doomed` selects (a killed run's, a reaped rule's). */
-async function removeCountsOf(runner: Runner, doomed: (tag: string) => boolean): Promise<string[]> {
-  const counting = new ConnectionCounting(runner);
-  const listing = await counting.read();
-  if (listing === "unavailable") return [];
-  const tags = [...new Set([...listing.handles.keys(), ...listing.sets.keys()])].filter(doomed);
-  for (const tag of tags) await counting.remove(tag);
-  return tags;
+  // Their connection counts go when this create counts its own (ConnectionCounting.set): one change, not two.
 }
 
 /**

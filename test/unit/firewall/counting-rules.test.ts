@@ -52,6 +52,21 @@ describe("renderCountingSet", () => {
     expect(text).not.toContain("udp");
   });
 
+  test("a killed create's counts go in the same transaction: its rules, then its sets", () => {
+    const old = "pst.demo.dev.web-allow.ba9876543210.1796561800";
+    const text = renderCountingSet([rule], TAG, [3, 4], [`${old}.a4`, `${old}.d4`]);
+    const deletes = text.split("\n").filter((l) => l.startsWith("delete"));
+    expect(deletes).toEqual([
+      `delete rule ${TABLE} input handle 3`,
+      `delete rule ${TABLE} input handle 4`,
+      `delete set ${TABLE} ${old}.a4`,
+      `delete set ${TABLE} ${old}.d4`,
+    ]);
+    // After the table and chain exist, before the new rules.
+    expect(text.indexOf("delete set")).toBeLessThan(text.indexOf("insert rule"));
+    expect(() => renderCountingSet([rule], TAG, [], ["seen4"])).toThrow(/not a counting set/);
+  });
+
   test("nothing but checked values reaches nft's parser", () => {
     expect(() => renderCountingSet([rule], 'pst.x"; flush ruleset; "', [])).toThrow(/unsafe rule tag/);
     expect(() => renderCountingSet([{ ...rule, source: "198.51.100.0/24 accept" }], TAG, [])).toThrow(/bad source/);
