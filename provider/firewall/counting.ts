@@ -7,6 +7,12 @@ import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
 import { isNftMissing } from "./nftables";
 
 const LIST = ["nft", "-a", "-j", "list", "table", COUNTS_TABLE.family, COUNTS_TABLE.name];
+/**
+ * The table without its sets' elements (`-t`): what changes are planned from, and compared with
+ * under the lock. The elements' remaining timeouts tick every second and every attempt adds one,
+ * so a listing with them would never be "unchanged" for long on a host that is being used.
+ */
+const LIST_SHAPE = ["nft", "-a", "-j", "-t", "list", "table", COUNTS_TABLE.family, COUNTS_TABLE.name];
 const HINT = `check nft list table ${COUNTS_TABLE.family} ${COUNTS_TABLE.name} on the tunnel host`;
 
 /**
@@ -21,7 +27,7 @@ export class ConnectionCounting {
   /** Every tag's counts (and rules and sets), or "unavailable" on a host without nft. */
   async read(now = new Date()): Promise<CountingListing | "unavailable"> {
     try {
-      return (await this.list(now)).listing;
+      return (await this.list(LIST, now)).listing;
     } catch (err) {
       if (isNftMissing(err)) return "unavailable";
       throw err;
@@ -41,7 +47,7 @@ export class ConnectionCounting {
     }
     try {
       await retryUntilApplied(this.runner, "count the rule's connections", async () => {
-        const { listing } = await this.list();
+        const { listing } = await this.list(LIST_SHAPE);
         const orphans = [...new Set([...listing.handles.keys(), ...listing.sets.keys()])].filter((t) => t !== tag && orphan(t));
         const handles = [tag, ...orphans].flatMap((t) => listing.handles.get(t) ?? []);
         const sets = orphans.flatMap((t) => listing.sets.get(t) ?? []);
@@ -58,7 +64,7 @@ export class ConnectionCounting {
   async remove(tag: string): Promise<void> {
     try {
       await retryUntilApplied(this.runner, "remove the rule's connection counts", async () => {
-        const { listing, bytes } = await this.list();
+        const { listing, bytes } = await this.list(LIST_SHAPE);
         const handles = listing.handles.get(tag) ?? [];
         const sets = listing.sets.get(tag) ?? [];
         const last = listing.exists && listing.ruleCount === handles.length && [...listing.sets.keys()].every((t) => t === tag);
@@ -71,14 +77,14 @@ export class ConnectionCounting {
     }
   }
 
-  private async list(now = new Date()): Promise<{ listing: CountingListing; bytes: Buffer }> {
-    const result = await this.runner.run(LIST);
+  private async list(argv: readonly string[], now = new Date()): Promise<{ listing: CountingListing; bytes: Buffer }> {
+    const result = await this.runner.run(argv);
     if (result.exitCode !== 0 && /No such file or directory/.test(result.stderr)) return { listing: parseCounting("", now), bytes: Buffer.alloc(0) };
     if (result.exitCode !== 0) {
       throw new CommandFailedError({
         what: "read the connection counts",
         where: this.runner.where,
-        command: quoteArgv(LIST),
+        command: quoteArgv(argv),
         hint: HINT,
         exitCode: result.exitCode,
         stderr: result.stderr,
@@ -92,7 +98,7 @@ export class ConnectionCounting {
       what,
       hint: HINT,
       input: script,
-      ...(digest ? { unchanged: { read: LIST, digest } } : {}),
+      ...(digest ? { unchanged: { read: LIST_SHAPE, digest } } : {}),
     });
   }
 }
