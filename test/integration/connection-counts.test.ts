@@ -198,7 +198,16 @@ describe("connection counts, ufw (the lab's default)", () => {
   });
 
   test("counting rules deleted by hand: refresh says so, up puts them back (the counts start again), destroy leaves nothing", async () => {
-    expect((await th("nft", "flush", "chain", "inet", "pulumi_shared_tunnel_counts", "input")).exitCode).toBe(0);
+    // Only this rule's counting rules, by handle: other tests' rules in the same lab stay.
+    const listed = await th("nft", "-a", "list", "chain", "inet", "pulumi_shared_tunnel_counts", "input");
+    expect(listed.exitCode).toBe(0);
+    const handles = listed.stdout
+      .split("\n")
+      .filter((l) => l.includes(`comment "${ruleTag}"`))
+      .map((l) => /# handle (\d+)$/.exec(l)?.[1]);
+    expect(handles.length).toBeGreaterThan(0);
+    for (const h of handles)
+      expect((await th("nft", "delete", "rule", "inet", "pulumi_shared_tunnel_counts", "input", "handle", String(h))).exitCode).toBe(0);
     const r = await stack.run("refresh");
     expect(r.stderr + r.stdout).toMatch(/connection counting is gone/);
     await stack.ok("up");
