@@ -96,7 +96,8 @@ describe.each([
   };
 
   afterAll(async () => {
-    await stack.run("destroy");
+    // Checked: a destroy that fails here leaves rules and counts that only fail a later file's checks.
+    expect((await stack.run("destroy")).exitCode).toBe(0);
   });
 
   test("up: the trusted client gets in, the untrusted one does not; the guard watches the gate", async () => {
