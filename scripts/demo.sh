@@ -51,6 +51,9 @@ if ip netns exec "$PST_NS_UC" curl -sS --max-time 3 "$url"; then
 fi
 echo "   <- untrusted client kept out by the firewall"
 
+step "who used the gate: pulumi-shared-tunnel status on the tunnel host (its kernel counts every attempt)"
+ip netns exec "$PST_NS_TH" node dist/provider/cli/reap.js status --stack demo
+
 step "pulumi destroy"
 stack destroy 2>&1 | tail -n 4
 
