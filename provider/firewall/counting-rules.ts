@@ -3,7 +3,7 @@ import { assertTag } from "../tag";
 import type { FirewallRule } from "../types";
 import { parseCidr } from "../validation/net";
 import { parseRule, type Family, type ParsedRule } from "./gate";
-import { assertHandle } from "./nft-rules";
+import { assertHandle, chainName, type NftTable } from "./nft-rules";
 import { nftItems } from "./nft-json";
 
 /**
@@ -21,9 +21,9 @@ import { nftItems } from "./nft-json";
  * wakes the guard. A full set (65536 sources) or a full `seen` set (attempts of the last 3
  * minutes) counts no more attempts until room is made, and never changes a verdict.
  */
-export const COUNTS_TABLE = { family: "inet", name: "pulumi_shared_tunnel_counts", chain: "input" } as const;
+export const COUNTS_TABLE: NftTable = { family: "inet", name: "pulumi_shared_tunnel_counts", chain: "input" };
 
-const CHAIN = `${COUNTS_TABLE.family} ${COUNTS_TABLE.name} ${COUNTS_TABLE.chain}`;
+const CHAIN = chainName(COUNTS_TABLE);
 const TABLE = `${COUNTS_TABLE.family} ${COUNTS_TABLE.name}`;
 /** How long an idle source keeps its count; its first attempt after that starts again at 1. */
 const SOURCE_TIMEOUT_DAYS = 365;
@@ -60,7 +60,8 @@ export function renderCountingSet(
   const comment = `comment "${assertTag(tag)}"`;
   const parsed = countableRules(rules).map((r) => parseRule(r));
   const lines = [`add table ${TABLE}`, `add chain ${CHAIN} { type filter hook input priority filter - 20; policy accept; }`];
-  const sets = new Set<string>();
+  /** The tag's sets, each with its family. */
+  const sets = new Map<string, Family>();
   for (const family of ["ip", "ip6"] as Family[]) {
     const { n, type } = V[family];
     lines.push(`add set ${TABLE} seen${n} { type ${type} . inet_service . inet_service; flags dynamic,timeout; timeout 3m; size ${SET_SIZE}; }`);
@@ -76,13 +77,13 @@ export function renderCountingSet(
   for (const r of parsed) {
     const syn = `tcp flags & (syn | ack) == syn`;
     const accepted = setName(tag, "a", r.family);
-    sets.add(`${accepted}|${r.family}`);
+    sets.set(accepted, r.family);
     counts.add(
       `insert rule ${CHAIN} ${syn} ${match(r, r.family)} ${r.family} saddr ${r.source} add @seen${V[r.family].n} { ${seenKey(r.family)} } update @${accepted} { ${r.family} saddr } accept ${comment}`,
     );
     for (const family of dropFamilies(r)) {
       const dropped = setName(tag, "d", family);
-      sets.add(`${dropped}|${family}`);
+      sets.set(dropped, family);
       // A retransmitted SYN (its source address and port already seen at this port) is not another attempt.
       skips.add(`insert rule ${CHAIN} ${syn} ${match(r, family)} ${seenKey(family)} @seen${V[family].n} accept ${comment}`);
       // No verdict: every rule of ours for this port counts the attempt (adding a seen element again is no failure).
@@ -91,8 +92,7 @@ export function renderCountingSet(
       );
     }
   }
-  for (const entry of sets) {
-    const [name, family] = entry.split("|") as [string, Family];
+  for (const [name, family] of sets) {
     lines.push(
       `add set ${TABLE} ${name} { type ${V[family].type}; flags dynamic,timeout; timeout ${SOURCE_TIMEOUT_DAYS}d; size ${SET_SIZE}; counter; }`,
     );
@@ -156,6 +156,11 @@ export interface CountingListing {
   ruleCount: number;
   sets: Map<string, string[]>;
   counts: Map<string, TagCounts>;
+}
+
+/** Every tag the table holds anything of: counting rules, sets, or both. */
+export function countedTags(listing: CountingListing): string[] {
+  return [...new Set([...listing.handles.keys(), ...listing.sets.keys()])];
 }
 
 /** Reads `nft -j list table inet pulumi_shared_tunnel_counts`; empty text means no table. */

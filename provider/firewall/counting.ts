@@ -1,12 +1,19 @@
-import { CommandFailedError } from "../errors";
-import { quoteArgv } from "../host/quote";
-import { exactStdout, type Runner } from "../host/runner";
+import type { Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
-import { COUNTS_TABLE, countableRules, parseCounting, renderCountingRemove, renderCountingSet, type CountingListing } from "./counting-rules";
+import {
+  COUNTS_TABLE,
+  countableRules,
+  countedTags,
+  parseCounting,
+  renderCountingRemove,
+  renderCountingSet,
+  type CountingListing,
+} from "./counting-rules";
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
-import { isNftMissing } from "./nftables";
+import { nftListArgv } from "./nft-rules";
+import { listNftTable, unlessNftMissing } from "./nftables";
 
-const LIST = ["nft", "-a", "-j", "list", "table", COUNTS_TABLE.family, COUNTS_TABLE.name];
+const LIST = nftListArgv(COUNTS_TABLE);
 /**
  * The table without its sets' elements (`-t`): what changes are planned from, and compared with
  * under the lock. The elements' remaining timeouts tick every second and every attempt adds one,
@@ -25,13 +32,8 @@ export class ConnectionCounting {
   constructor(private readonly runner: Runner) {}
 
   /** Every tag's counts (and rules and sets), or "unavailable" on a host without nft. */
-  async read(now = new Date()): Promise<CountingListing | "unavailable"> {
-    try {
-      return (await this.list(LIST, now)).listing;
-    } catch (err) {
-      if (isNftMissing(err)) return "unavailable";
-      throw err;
-    }
+  read(now = new Date()): Promise<CountingListing | "unavailable"> {
+    return unlessNftMissing<CountingListing | "unavailable">(async () => (await this.list(LIST, now)).listing, "unavailable");
   }
 
   /**
@@ -45,52 +47,38 @@ export class ConnectionCounting {
       await this.remove(tag);
       return false;
     }
-    try {
+    return unlessNftMissing(async () => {
       await retryUntilApplied(this.runner, "count the rule's connections", async () => {
         const { listing } = await this.list(LIST_SHAPE);
-        const orphans = [...new Set([...listing.handles.keys(), ...listing.sets.keys()])].filter((t) => t !== tag && orphan(t));
+        const orphans = countedTags(listing).filter((t) => t !== tag && orphan(t));
         const handles = [tag, ...orphans].flatMap((t) => listing.handles.get(t) ?? []);
         const sets = orphans.flatMap((t) => listing.sets.get(t) ?? []);
         return this.apply("count the rule's connections", renderCountingSet(rules, tag, handles, sets));
       });
       return true;
-    } catch (err) {
-      if (isNftMissing(err)) return false;
-      throw err;
-    }
+    }, false);
   }
 
   /** Removes the tag's rules and sets (its counts with them), and the table with the last of them. Absent is success. */
-  async remove(tag: string): Promise<void> {
-    try {
-      await retryUntilApplied(this.runner, "remove the rule's connection counts", async () => {
-        const { listing, bytes } = await this.list(LIST_SHAPE);
-        const handles = listing.handles.get(tag) ?? [];
-        const sets = listing.sets.get(tag) ?? [];
-        const last = listing.exists && listing.ruleCount === handles.length && [...listing.sets.keys()].every((t) => t === tag);
-        if (!last && handles.length + sets.length === 0) return "done";
-        // Only the last one out deletes the table, and only if nobody added to it since the listing.
-        return this.apply("remove the rule's connection counts", renderCountingRemove(handles, sets, last), last ? hashListing(bytes) : undefined);
-      });
-    } catch (err) {
-      if (!isNftMissing(err)) throw err;
-    }
+  remove(tag: string): Promise<void> {
+    return unlessNftMissing(
+      () =>
+        retryUntilApplied(this.runner, "remove the rule's connection counts", async () => {
+          const { listing, bytes } = await this.list(LIST_SHAPE);
+          const handles = listing.handles.get(tag) ?? [];
+          const sets = listing.sets.get(tag) ?? [];
+          const last = listing.exists && listing.ruleCount === handles.length && [...listing.sets.keys()].every((t) => t === tag);
+          if (!last && handles.length + sets.length === 0) return "done";
+          // Only the last one out deletes the table, and only if nobody added to it since the listing.
+          return this.apply("remove the rule's connection counts", renderCountingRemove(handles, sets, last), last ? hashListing(bytes) : undefined);
+        }),
+      undefined,
+    );
   }
 
   private async list(argv: readonly string[], now = new Date()): Promise<{ listing: CountingListing; bytes: Buffer }> {
-    const result = await this.runner.run(argv);
-    if (result.exitCode !== 0 && /No such file or directory/.test(result.stderr)) return { listing: parseCounting("", now), bytes: Buffer.alloc(0) };
-    if (result.exitCode !== 0) {
-      throw new CommandFailedError({
-        what: "read the connection counts",
-        where: this.runner.where,
-        command: quoteArgv(argv),
-        hint: HINT,
-        exitCode: result.exitCode,
-        stderr: result.stderr,
-      });
-    }
-    return { listing: parseCounting(result.stdout, now), bytes: exactStdout(result) };
+    const { text, bytes } = await listNftTable(this.runner, argv, { what: "read the connection counts", hint: HINT });
+    return { listing: parseCounting(text, now), bytes };
   }
 
   private apply(what: string, script: string, digest?: string): Promise<"done" | "changed"> {

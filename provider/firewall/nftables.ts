@@ -135,20 +135,11 @@ export class NftGateTable {
 
   /** Reads the table; `text` is the exact listing, so a plan made from it can be applied only if it still holds. */
   private async read(): Promise<{ bytes: Buffer; gate: NftGate }> {
-    const result = await this.runner.run(this.listArgv);
-    if (result.exitCode !== 0 && /No such file or directory/.test(result.stderr))
-      return { bytes: Buffer.alloc(0), gate: parseNftGate("", this.table) };
-    if (result.exitCode !== 0) {
-      throw new CommandFailedError({
-        what: `read the nftables gate ${chainName(this.table)}`,
-        where: this.runner.where,
-        command: quoteArgv(this.listArgv),
-        hint: "install nftables and run the provider as root (or with sudo)",
-        exitCode: result.exitCode,
-        stderr: result.stderr,
-      });
-    }
-    return { bytes: exactStdout(result), gate: parseNftGate(result.stdout, this.table) };
+    const { text, bytes } = await listNftTable(this.runner, this.listArgv, {
+      what: `read the nftables gate ${chainName(this.table)}`,
+      hint: "install nftables and run the provider as root (or with sudo)",
+    });
+    return { bytes, gate: parseNftGate(text, this.table) };
   }
 
   /**
@@ -193,4 +184,37 @@ export class NftGateTable {
 export function isNftMissing(err: unknown): boolean {
   if (err instanceof RunnerError && !(err instanceof HostTimeoutError)) return /^nft\b/.test(err.command ?? "");
   return err instanceof CommandFailedError && (err.exitCode === 127 || /\bnft: (command )?not found/.test(err.stderr));
+}
+
+/**
+ * One table's listing (`argv`: an `nft ... list table` of ours): its text and exact bytes, or empty
+ * ones when the table does not exist. Any other failure is an error naming the command.
+ */
+export async function listNftTable(
+  runner: Runner,
+  argv: readonly string[],
+  error: { what: string; hint: string },
+): Promise<{ text: string; bytes: Buffer }> {
+  const result = await runner.run(argv);
+  if (result.exitCode !== 0 && /No such file or directory/.test(result.stderr)) return { text: "", bytes: Buffer.alloc(0) };
+  if (result.exitCode !== 0) {
+    throw new CommandFailedError({
+      ...error,
+      where: runner.where,
+      command: quoteArgv(argv),
+      exitCode: result.exitCode,
+      stderr: result.stderr,
+    });
+  }
+  return { text: result.stdout, bytes: exactStdout(result) };
+}
+
+/** `work`'s result, or `none` on a host without nft (isNftMissing); any other failure is thrown. */
+export async function unlessNftMissing<T>(work: () => Promise<T>, none: T): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isNftMissing(err)) return none;
+    throw err;
+  }
 }

@@ -4,7 +4,7 @@ import type { Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
 import type { ObservedRule } from "./backend";
 import { nftListArgv, UFW_SHIELD_TABLE } from "./nft-rules";
-import { isNftMissing, NftGateTable } from "./nftables";
+import { isNftMissing, NftGateTable, unlessNftMissing } from "./nftables";
 
 /**
  * A ufw rule's shield (see ufw.ts): the nftables gate in UFW_SHIELD_TABLE. A host without `nft`
@@ -31,16 +31,7 @@ export class UfwShield {
     }
   }
 
-  remove = (rule: FirewallRule, tag: string): Promise<void> => orNone(() => this.gate.remove(rule, tag), undefined);
-  list = (): Promise<ObservedRule[]> => orNone(() => this.gate.list(), []);
-  listing = () => orNone(() => this.gate.listing(), { accepts: [], strayDrops: [] });
-}
-
-async function orNone<T>(work: () => Promise<T>, none: T): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (isNftMissing(err)) return none;
-    throw err;
-  }
+  remove = (rule: FirewallRule, tag: string): Promise<void> => unlessNftMissing(() => this.gate.remove(rule, tag), undefined);
+  list = (): Promise<ObservedRule[]> => unlessNftMissing(() => this.gate.list(), []);
+  listing = () => unlessNftMissing(() => this.gate.listing(), { accepts: [], strayDrops: [] });
 }

@@ -15,6 +15,7 @@ import { removeTunnelFiles } from "../tunnel/tunnel-files";
 import { removeOwnedFiles } from "../state/owned-files";
 import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule } from "./find-ours";
 import { ConnectionCounting } from "../firewall/counting";
+import { countedTags } from "../firewall/counting-rules";
 import { parseTag } from "../tag";
 
 export interface ReapOptions {
@@ -149,7 +150,7 @@ async function reapStrayCounts(runner: Runner, found: Found[], options: ReapOpti
   if (listing === "unavailable") return [];
   const ruled = new Set(found.filter((f) => f.kind === "rule").map((f) => f.tag.tag));
   const rows: ReapRow[] = [];
-  for (const tag of new Set([...listing.handles.keys(), ...listing.sets.keys()])) {
+  for (const tag of countedTags(listing)) {
     const parsed = parseTag(tag);
     if (!parsed || ruled.has(tag) || !unitWanted({ members: [{ kind: "rule", tag: parsed }], newestUnix: parsed.createdUnix }, options, now))
       continue;
