@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { ConnectionCounting } from "../../provider/firewall/counting";
 import { backendKind } from "../../provider/firewall/registry";
 import { LocalRunner } from "../../provider/host/local-runner";
 import type { Runner } from "../../provider/host/runner";
@@ -79,4 +80,41 @@ describe("ufw inactive: gate backends", () => {
     // Nothing else of ours gates this host: the emptied table or chain went with the drop.
     expect(await listing(name)).not.toContain(name === "nftables" ? "pulumi_shared_tunnel" : "PST-GATE");
   });
+});
+
+/**
+ * Connection counts whose rule is gone (a run killed between removing the rule and its counts, a
+ * rule deleted by hand) are judged alone, by reap's filters: --stack selects one stack's, the
+ * other's stay until its own reap, and the last one out takes the counting table with it.
+ */
+test("counts whose rule is gone: listed by --dry-run, removed for the stack reap names only", async () => {
+  const counting = new ConnectionCounting(th);
+  const now = Math.floor(Date.now() / 1000);
+  const tagOf = (stack: string) => `pst.reap-gates.${stack}.gate.${now}`;
+  const [mine, other] = [tagOf("it-counts-stray"), tagOf("it-counts-kept")];
+  for (const [tag, port] of [
+    [mine, 8129],
+    [other, 8130],
+  ] as const)
+    expect(await counting.set([{ source: lab.trustedCidr, destination: lab.thTrusted, port, protocol: "tcp" }], tag)).toBe(true);
+  const counted = () => probe(lab.nsTh, ["nft", "list", "ruleset"]);
+  const reap = (stack: string, ...extra: string[]) => inNs(lab.nsTh, [process.execPath, REAP, "reap", "--stack", stack, ...extra], 60_000);
+  try {
+    const dry = await reap("it-counts-stray", "--dry-run");
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toMatch(new RegExp(`counts\\s+${mine.replace(/\./g, "\\.")}\\s+connection counts, their rule gone\\s+would remove`));
+    expect(dry.stdout).not.toContain(other);
+    expect(await counted()).toContain(mine);
+
+    const real = await reap("it-counts-stray");
+    expect(real.exitCode).toBe(0);
+    expect(real.stdout).toMatch(/connection counts, their rule gone\s+removed/);
+    const left = await counted();
+    expect(left).not.toContain(mine);
+    expect(left).toContain(other);
+  } finally {
+    expect((await reap("it-counts-kept")).exitCode).toBe(0);
+  }
+  // The last counts out took the table.
+  expect(await counted()).not.toContain("pulumi_shared_tunnel_counts");
 });
