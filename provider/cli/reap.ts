@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `pulumi-shared-tunnel` command (the package's bin): `status` (status.ts), and `reap`, here:
+ * The `pulumi-shared-tunnel` command (the package's bin): `status` (status.ts), `connections`
+ * (connections.ts), and `reap`, here:
  * `pulumi-shared-tunnel reap` finds what this package left on a tunnel host (forwards, expiry
  * watchdogs, firewall rules, all carrying a pst.* tag) and removes it. For what a dead pipeline
  * left behind when `pulumi destroy` never ran; see docs/troubleshooting.md and docs/expiry-and-reaping.md.
@@ -12,6 +13,7 @@ import { silent } from "../host/report";
 import { formatReapTable, reapHost, type ReapOptions } from "../reap/reap";
 import type { ConnectionArgs } from "../types";
 import { connectionOf, HOST_USAGE, readFlags, stringFlag } from "./host-flags";
+import { CONNECTIONS_USAGE, runConnections } from "./connections";
 import { runStatus, STATUS_USAGE } from "./status";
 
 const USAGE = `usage: pulumi-shared-tunnel reap ${HOST_USAGE}
@@ -41,8 +43,9 @@ export function parseReapArgs(argv: string[]): Parsed {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "status") return runStatus(argv.slice(1));
+  if (argv[0] === "connections") return runConnections(argv.slice(1));
   if (argv[0] !== "reap" || argv.includes("--help") || argv.includes("-h")) {
-    process.stderr.write(argv[0] === "reap" ? USAGE : `${USAGE}${STATUS_USAGE}`);
+    process.stderr.write(argv[0] === "reap" ? USAGE : `${USAGE}${STATUS_USAGE}${CONNECTIONS_USAGE}`);
     return argv[0] === "reap" ? 0 : 2;
   }
   let parsed: Parsed;
@@ -62,6 +65,15 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exits once stdout and stderr have taken everything written to them: process.exit drops what a
+ * pipe has not yet taken (past 64 KiB, a `connections --json` was cut mid-record), and a result
+ * must be whole or the command must fail.
+ */
+function exitWhenWritten(code: number): void {
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
 if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => process.exit(code));
+  void main(process.argv.slice(2)).then(exitWhenWritten);
 }
