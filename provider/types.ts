@@ -226,7 +226,13 @@ export interface FirewallOutputs extends Omit<FirewallInputs, "expiresAt">, Expi
    * next up updates the rule in place to start it.
    */
   counted?: boolean;
-  /** Set by refresh when the rule should be counted and its counting rules are gone: the next up puts them back. */
+  /**
+   * The host keeps a record of each connection through this rule (firewall/connection-records.ts;
+   * `pulumi-shared-tunnel connections` lists them): true wherever it is counted. A counted state
+   * without it was made before records: the next up updates the rule in place to start them.
+   */
+  recorded?: boolean;
+  /** Set by refresh when the rule should be counted and its counting or record rules are gone: the next up puts them back. */
   countingGone?: boolean;
   /** Refresh's reading of the counts (outputs only: never a diff). Attempts the gate let through. */
   accepted?: Integer;
@@ -238,6 +244,8 @@ export interface FirewallOutputs extends Omit<FirewallInputs, "expiresAt">, Expi
   topAccepted?: SourceAttempts[];
   /** Sources with the most dropped attempts (up to 10), most first. */
   topDropped?: SourceAttempts[];
+  /** Accepted connections the host could not record: their record sets were full (65536 connections in 24 hours). */
+  lostEvents?: Integer;
 }
 
 /** One source's connection attempts at a gate. */

@@ -15,6 +15,7 @@ import {
 import { backendKind } from "../firewall/registry";
 import { ConnectionCounting } from "../firewall/counting";
 import { countableRules } from "../firewall/counting-rules";
+import { recordsTag } from "../firewall/counting-listing";
 import { summarize } from "../firewall/connection-summary";
 import { withRunner } from "../host/open-runner";
 import { resourceLog } from "./engine/engine-log";
@@ -66,8 +67,8 @@ export const firewallProvider = {
     if (olds.guardMissing) changed.push("guard");
     // ufw rules made before shields: update adds them (inspectRules lists such rules as not whole).
     if (lacksShield(olds)) changed.push("shield");
-    // Rules made before counting, or whose counting rules refresh found gone: update (re)starts it.
-    if (olds.counted === undefined || olds.countingGone) changed.push("counting");
+    // Rules made before counting or records, or whose counting rules refresh found gone: update (re)starts them.
+    if (olds.counted === undefined || olds.countingGone || (olds.counted && olds.recorded === undefined)) changed.push("counting");
     return { changes: changed.length > 0, replaces: changed.filter((p) => REPLACE_ON.includes(p)), deleteBeforeReplace: true };
   },
 
@@ -151,11 +152,17 @@ export const firewallProvider = {
     const guardMissing = found.guarded ? {} : { guardMissing: true };
     const counts = "counts" in found ? found.counts : undefined;
     // Counting rules gone while the host could count (nft there, a TCP rule): the next up puts them back.
-    const countingGone =
-      counts !== undefined && counts !== "unavailable" && countableRules(props.rules).length > 0 && !counts.handles.has(props.ruleTag);
+    const listing = counts !== undefined && counts !== "unavailable" && countableRules(props.rules).length > 0 ? counts : undefined;
+    const countingGone = listing !== undefined && !listing.handles.has(props.ruleTag);
+    // A state made before records has none to lose (its diff already asks for the update that starts them).
+    const recordsGone = listing !== undefined && !countingGone && props.recorded === true && !recordsTag(listing, props.ruleTag);
     if (countingGone)
       await log.warning(
         "the rule's connection counting is gone from the tunnel host (nft's table pulumi_shared_tunnel_counts): pulumi up puts it back",
+      );
+    if (recordsGone)
+      await log.warning(
+        "the rule's connection records are no longer kept on the tunnel host (their rules are gone from nft's table pulumi_shared_tunnel_counts): pulumi up puts them back",
       );
     return {
       id,
@@ -165,7 +172,7 @@ export const firewallProvider = {
         sources: found.effective.map((r) => r.source),
         ...(drift ? { drift } : {}),
         ...guardMissing,
-        ...(countingGone ? { countingGone: true } : {}),
+        ...(countingGone || recordsGone ? { countingGone: true } : {}),
         ...(counts && counts !== "unavailable" ? summarize(counts.counts.get(props.ruleTag)) : {}),
       },
     };
@@ -195,8 +202,8 @@ export const firewallProvider = {
       const counted = await new ConnectionCounting(runner).set(wanted, olds.ruleTag);
       // The watchdog's script names the rules it removes, so new sources (or shields or counts new to it) mean restarting it.
       const spec = specForFirewall({ ...olds, rules: wanted, gatesForwardsOf });
-      const stepsChanged = !sameRulesOn(olds.backend, olds.rules, wanted) || lacksShield(olds) || olds.counted === undefined;
-      return { counted, ...(await updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && stepsChanged)) };
+      const stepsChanged = !sameRulesOn(olds.backend, olds.rules, wanted) || lacksShield(olds) || olds.recorded === undefined;
+      return { counted, recorded: counted, ...(await updateExpiry(runner, olds, news, spec, !expiryChanged(olds, news) && stepsChanged)) };
     });
     return {
       outs: mergeExpiry(

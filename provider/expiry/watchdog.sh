@@ -107,13 +107,18 @@ nft_delete_tagged() {
   done
   if t=$(nft -j list table "$2" "$3" 2>/dev/null) && [ "$(printf %s "$t" | grep -o '"chain": *{' | wc -l)" -eq 1 ] && ! printf %s "$t" | grep -q '"rule": *{'; then nft delete table "$2" "$3"; fi
 }
-# nft_delete_counts TAG: the rule's connection counting (firewall/counting-rules.ts): its rules
-# by handle, its sets, then the table once no rule of anyone's is left in it.
+
+# nft_delete_counts TAG: the rule's connection counts and records (firewall/counting-rules.ts,
+# connection-records.ts): its rules in both chains by handle, its sets and counters, then the
+# table once no rule of anyone's is left in it.
 nft_delete_counts() {
-  for h in $(nft -a list chain inet pulumi_shared_tunnel_counts input 2>/dev/null | awk -v c="comment \"$1\"" 'index($0, c " ") { print $NF }'); do
-    nft delete rule inet pulumi_shared_tunnel_counts input handle "$h"
+  for chain in input output; do
+    for h in $(nft -a list chain inet pulumi_shared_tunnel_counts "$chain" 2>/dev/null | awk -v c="comment \"$1\"" 'index($0, c " ") { print $NF }'); do
+      nft delete rule inet pulumi_shared_tunnel_counts "$chain" handle "$h"
+    done
   done
-  for kind in a4 a6 d4 d6; do nft delete set inet pulumi_shared_tunnel_counts "$1.$kind" 2>/dev/null; done
+  for kind in a4 a6 d4 d6 s4 s6 i4 i6 o4 o6 e4 e6; do nft delete set inet pulumi_shared_tunnel_counts "$1.$kind" 2>/dev/null; done
+  for kind in lost4 lost6; do nft delete counter inet pulumi_shared_tunnel_counts "$1.$kind" 2>/dev/null; done
   if t=$(nft -j list table inet pulumi_shared_tunnel_counts 2>/dev/null) && ! printf %s "$t" | grep -q '"rule": *{'; then nft delete table inet pulumi_shared_tunnel_counts; fi
 }
 

@@ -1,5 +1,5 @@
 import type { LastConnection, SourceAttempts } from "../types";
-import type { SourceCount, TagCounts } from "./counting-rules";
+import type { SourceCount, TagCounts } from "./counting-listing";
 
 /**
  * How many sources `topDropped` and `topAccepted` name.
@@ -23,6 +23,8 @@ export interface ConnectionSummary {
   topAccepted: SourceAttempts[];
   /** The sources with the most dropped attempts, most first. */
   topDropped: SourceAttempts[];
+  /** Accepted connections not recorded because the rule's record sets were full (connection-records.ts). */
+  lostEvents: number;
 }
 
 export function summarize(counts: TagCounts | undefined): ConnectionSummary {
@@ -35,6 +37,7 @@ export function summarize(counts: TagCounts | undefined): ConnectionSummary {
     ...(last?.lastAt ? { lastAccepted: { source: last.source, at: last.lastAt.toISOString() } } : {}),
     topAccepted: top(accepted),
     topDropped: top(dropped),
+    lostEvents: counts?.records?.lostEvents ?? 0,
   };
 }
 

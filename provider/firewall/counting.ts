@@ -1,14 +1,7 @@
 import type { Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
-import {
-  COUNTS_TABLE,
-  countableRules,
-  countedTags,
-  parseCounting,
-  renderCountingRemove,
-  renderCountingSet,
-  type CountingListing,
-} from "./counting-rules";
+import { countedTags, parseCounting, type CountingListing } from "./counting-listing";
+import { COUNTS_TABLE, countableRules, renderCountingRemove, renderCountingSet } from "./counting-rules";
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
 import { nftListArgv } from "./nft-rules";
 import { listNftTable, unlessNftMissing } from "./nftables";
@@ -52,25 +45,29 @@ export class ConnectionCounting {
         const { listing } = await this.list(LIST_SHAPE);
         const orphans = countedTags(listing).filter((t) => t !== tag && orphan(t));
         const handles = [tag, ...orphans].flatMap((t) => listing.handles.get(t) ?? []);
-        const sets = orphans.flatMap((t) => listing.sets.get(t) ?? []);
-        return this.apply("count the rule's connections", renderCountingSet(rules, tag, handles, sets));
+        const objects = orphans.flatMap((t) => listing.objects.get(t) ?? []);
+        return this.apply("count the rule's connections", renderCountingSet(rules, tag, handles, objects));
       });
       return true;
     }, false);
   }
 
-  /** Removes the tag's rules and sets (its counts with them), and the table with the last of them. Absent is success. */
+  /** Removes the tag's rules, sets and counters (its counts and records with them), and the table with the last of them. Absent is success. */
   remove(tag: string): Promise<void> {
     return unlessNftMissing(
       () =>
         retryUntilApplied(this.runner, "remove the rule's connection counts", async () => {
           const { listing, bytes } = await this.list(LIST_SHAPE);
           const handles = listing.handles.get(tag) ?? [];
-          const sets = listing.sets.get(tag) ?? [];
-          const last = listing.exists && listing.ruleCount === handles.length && [...listing.sets.keys()].every((t) => t === tag);
-          if (!last && handles.length + sets.length === 0) return "done";
+          const objects = listing.objects.get(tag) ?? [];
+          const last = listing.exists && listing.ruleCount === handles.length && [...listing.objects.keys()].every((t) => t === tag);
+          if (!last && handles.length + objects.length === 0) return "done";
           // Only the last one out deletes the table, and only if nobody added to it since the listing.
-          return this.apply("remove the rule's connection counts", renderCountingRemove(handles, sets, last), last ? hashListing(bytes) : undefined);
+          return this.apply(
+            "remove the rule's connection counts",
+            renderCountingRemove(handles, objects, last),
+            last ? hashListing(bytes) : undefined,
+          );
         }),
       undefined,
     );

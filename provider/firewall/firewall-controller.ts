@@ -88,7 +88,7 @@ export async function createRules(
   inputs: FirewallInputs,
   beforeApply?: () => Promise<void>,
   now = new Date(),
-): Promise<Pick<FirewallOutputs, "backend" | "ruleTag" | "rules" | "counted">> {
+): Promise<Pick<FirewallOutputs, "backend" | "ruleTag" | "rules" | "counted" | "recorded">> {
   const backend = await openBackend(runner, inputs.backend);
   await backend.ensureReady();
   await beforeApply?.();
@@ -120,7 +120,8 @@ export async function createRules(
     await releaseGate(runner, ruleTag);
     throw err;
   }
-  return { backend: backend.name, ruleTag, rules, counted };
+  // One change starts the counts and the records (counting-rules.ts): where one is, the other is.
+  return { backend: backend.name, ruleTag, rules, counted, recorded: counted };
 }
 
 /**

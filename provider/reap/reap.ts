@@ -15,7 +15,7 @@ import { removeTunnelFiles } from "../tunnel/tunnel-files";
 import { removeOwnedFiles } from "../state/owned-files";
 import { findOurProcesses, findOurRules, startFitsTag, type FoundProcess, type FoundRule } from "./find-ours";
 import { ConnectionCounting } from "../firewall/counting";
-import { countedTags } from "../firewall/counting-rules";
+import { countedTags } from "../firewall/counting-listing";
 import { parseTag } from "../tag";
 
 export interface ReapOptions {

@@ -34,6 +34,7 @@ function families(status: HostStatus): Family[] {
   const gates = new Map<string, { labels: Labels; value: number }>();
   const accepted = new Map<string, { labels: Labels; value: number }>();
   const dropped = new Map<string, { labels: Labels; value: number }>();
+  const lost = new Map<string, { labels: Labels; value: number }>();
   for (const t of status.tunnels) {
     const g = t.gate;
     if (!g) continue;
@@ -43,6 +44,7 @@ function families(status: HostStatus): Family[] {
     if (g.connections) {
       accepted.set(g.tag, { labels, value: g.connections.accepted });
       dropped.set(g.tag, { labels, value: g.connections.dropped });
+      lost.set(g.tag, { labels, value: g.connections.lostEvents });
     }
   }
   return [
@@ -82,6 +84,12 @@ function families(status: HostStatus): Family[] {
       "counter",
       "Connection attempts to the gate's address and port from sources no rule of ours trusts, since its rule was made.",
       [...dropped.values()],
+    ),
+    family(
+      "pst_connections_lost_events_total",
+      "counter",
+      "Connections the gate let in that the host could not record (its record sets were full); the counts above still hold them.",
+      [...lost.values()],
     ),
     family("pst_guard_running", "gauge", "1 while the host's guard runs.", [{ labels: {}, value: status.guard.running ? 1 : 0 }]),
   ];

@@ -1,5 +1,5 @@
 import { summarize, type ConnectionSummary } from "../firewall/connection-summary";
-import type { TagCounts } from "../firewall/counting-rules";
+import type { TagCounts } from "../firewall/counting-listing";
 import { parseKeeperStatus, type KeeperStatus } from "../keeper/keeper";
 import type { Listener } from "../listener/parse-ss";
 import type { FoundProcess } from "../reap/find-ours";
@@ -53,7 +53,7 @@ export interface TunnelStatus {
     inPlace?: boolean;
     verdict?: string;
     /** Attempts the gate let in and dropped (absent on a host without nft), and the last one in. */
-    connections?: Pick<ConnectionSummary, "accepted" | "dropped" | "lastAccepted">;
+    connections?: Pick<ConnectionSummary, "accepted" | "dropped" | "lastAccepted" | "lostEvents">;
   };
   expiry?: { at: string; unix: number; watchdogRunning: boolean };
 }
@@ -147,6 +147,7 @@ function gateOf(facts: HostFacts, ruleTag: string): NonNullable<TunnelStatus["ga
             accepted: counted.accepted,
             dropped: counted.dropped,
             ...(counted.lastAccepted ? { lastAccepted: counted.lastAccepted } : {}),
+            lostEvents: counted.lostEvents,
           },
         }
       : {}),

@@ -115,3 +115,9 @@ export function sameRange(a?: string, b?: string): boolean {
   if (typeof pa === "string" || typeof pb === "string") return a === b;
   return pa.prefixLength === pb.prefixLength && pa.address.toNormalizedString() === pb.address.toNormalizedString();
 }
+
+/** Whether every address of `inner` is in `outer` (ipaddr.js's match; ranges of different IP versions never are). */
+export function covers(outer: Cidr, inner: Cidr): boolean {
+  if (outer.address.kind() !== inner.address.kind() || inner.prefixLength < outer.prefixLength) return false;
+  return (inner.address as ipaddr.IPv4).match(outer.address, outer.prefixLength);
+}

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { waitFor } from "../../provider/state/wait-for";
 import type { HostStatus } from "../../provider/status/tunnel-status";
+import { burstArgv } from "../support/client-traffic";
 import { demoConfig, firewallConfig } from "../support/demo-config";
 import { fetchFrom, inNs, readLab, withUfwInactive, type Lab } from "../support/lab";
 import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
@@ -49,27 +50,8 @@ async function traffic(url: string): Promise<void> {
   expect(tries).toEqual([undefined, undefined, undefined, undefined, undefined]);
 }
 
-/**
- * argv of a burst: `n` non-blocking connects at once to the forward's address and port, each given
- * 2.5 s to complete (a dropped one sends its SYN again after 1 s), then all closed. Prints how many
- * got in. Run with python3 -I: never the caller's directory on its path.
- */
 let burstTarget = { host: "", port: "" };
-const BURST = [
-  "import select, socket, sys, time",
-  "host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])",
-  "socks = [socket.socket() for _ in range(n)]",
-  "for s in socks: s.setblocking(False); s.connect_ex((host, port))",
-  "end = time.monotonic() + 2.5",
-  "pending, done = set(socks), 0",
-  "while pending and time.monotonic() < end:",
-  "    _, ready, _ = select.select([], list(pending), [], max(0, end - time.monotonic()))",
-  "    for s in ready:",
-  "        pending.discard(s)",
-  "        done += s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0",
-  "print('connected %d of %d' % (done, n))",
-].join("\n");
-const burst = (n: number) => ["python3", "-I", "-c", BURST, burstTarget.host, burstTarget.port, String(n)];
+const burst = (n: number) => burstArgv(burstTarget.host, burstTarget.port, n);
 
 /** `status` on the tunnel host, local mode, for one stack: --json and --prometheus. */
 async function hostStatus(stackName: string): Promise<{ json: HostStatus; prom: string }> {
@@ -112,7 +94,7 @@ async function upAndCount(stack: TestStack, config: Record<string, string>): Pro
   expect(Date.parse(after.lastAccepted!.at)).toBeLessThanOrEqual(Date.now());
   const seen = await statusCounts(stack.name, ruleTag);
   expect(seen).toEqual({
-    connections: { accepted: after.accepted, dropped: after.dropped, lastAccepted: { source: lab.tcAddr, at: expect.any(String) } },
+    connections: { accepted: after.accepted, dropped: after.dropped, lastAccepted: { source: lab.tcAddr, at: expect.any(String) }, lostEvents: 0 },
     accepted: after.accepted,
     dropped: after.dropped,
   });

@@ -25,7 +25,7 @@ type FirewallAllow struct {
 	Connection ConnectionPtrOutput `pulumi:"connection"`
 	// The host counts this rule's connection attempts (firewall/counting-rules.ts): false where it cannot (no nft on the host, or a UDP rule). A state without it was made before counting: the next up updates the rule in place to start it.
 	Counted pulumi.BoolPtrOutput `pulumi:"counted"`
-	// Set by refresh when the rule should be counted and its counting rules are gone: the next up puts them back.
+	// Set by refresh when the rule should be counted and its counting or record rules are gone: the next up puts them back.
 	CountingGone pulumi.BoolPtrOutput `pulumi:"countingGone"`
 	// Usually the tunnel's bindAddress; omitted = any local address.
 	Destination pulumi.StringPtrOutput `pulumi:"destination"`
@@ -40,9 +40,13 @@ type FirewallAllow struct {
 	GuardMissing pulumi.BoolPtrOutput `pulumi:"guardMissing"`
 	// The source whose accepted attempt was the latest, and when.
 	LastAccepted LastConnectionPtrOutput `pulumi:"lastAccepted"`
-	Port         pulumi.IntOutput        `pulumi:"port"`
+	// Accepted connections the host could not record: their record sets were full (65536 connections in 24 hours).
+	LostEvents pulumi.IntPtrOutput `pulumi:"lostEvents"`
+	Port       pulumi.IntOutput    `pulumi:"port"`
 	// Default "tcp".
-	Protocol pulumi.StringPtrOutput  `pulumi:"protocol"`
+	Protocol pulumi.StringPtrOutput `pulumi:"protocol"`
+	// The host keeps a record of each connection through this rule (firewall/connection-records.ts; `pulumi-shared-tunnel connections` lists them): true wherever it is counted. A counted state without it was made before records: the next up updates the rule in place to start them.
+	Recorded pulumi.BoolPtrOutput    `pulumi:"recorded"`
 	RuleTag  pulumi.StringOutput     `pulumi:"ruleTag"`
 	Rules    FirewallRuleArrayOutput `pulumi:"rules"`
 	// ufw only: each rule has its shield, an nftables gate of ours beside it that ufw's reload and disable cannot open. A state without it was made before shields: the next up updates the rule in place to add them (and re-arms its expiry watchdog to remove them too).
@@ -206,7 +210,7 @@ func (o FirewallAllowOutput) Counted() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *FirewallAllow) pulumi.BoolPtrOutput { return v.Counted }).(pulumi.BoolPtrOutput)
 }
 
-// Set by refresh when the rule should be counted and its counting rules are gone: the next up puts them back.
+// Set by refresh when the rule should be counted and its counting or record rules are gone: the next up puts them back.
 func (o FirewallAllowOutput) CountingGone() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *FirewallAllow) pulumi.BoolPtrOutput { return v.CountingGone }).(pulumi.BoolPtrOutput)
 }
@@ -245,6 +249,11 @@ func (o FirewallAllowOutput) LastAccepted() LastConnectionPtrOutput {
 	return o.ApplyT(func(v *FirewallAllow) LastConnectionPtrOutput { return v.LastAccepted }).(LastConnectionPtrOutput)
 }
 
+// Accepted connections the host could not record: their record sets were full (65536 connections in 24 hours).
+func (o FirewallAllowOutput) LostEvents() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *FirewallAllow) pulumi.IntPtrOutput { return v.LostEvents }).(pulumi.IntPtrOutput)
+}
+
 func (o FirewallAllowOutput) Port() pulumi.IntOutput {
 	return o.ApplyT(func(v *FirewallAllow) pulumi.IntOutput { return v.Port }).(pulumi.IntOutput)
 }
@@ -252,6 +261,11 @@ func (o FirewallAllowOutput) Port() pulumi.IntOutput {
 // Default "tcp".
 func (o FirewallAllowOutput) Protocol() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *FirewallAllow) pulumi.StringPtrOutput { return v.Protocol }).(pulumi.StringPtrOutput)
+}
+
+// The host keeps a record of each connection through this rule (firewall/connection-records.ts; `pulumi-shared-tunnel connections` lists them): true wherever it is counted. A counted state without it was made before records: the next up updates the rule in place to start them.
+func (o FirewallAllowOutput) Recorded() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *FirewallAllow) pulumi.BoolPtrOutput { return v.Recorded }).(pulumi.BoolPtrOutput)
 }
 
 func (o FirewallAllowOutput) RuleTag() pulumi.StringOutput {

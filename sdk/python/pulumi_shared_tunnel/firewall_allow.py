@@ -252,6 +252,8 @@ class FirewallAllow(pulumi.CustomResource):
             __props__.__dict__["dropped"] = None
             __props__.__dict__["guard_missing"] = None
             __props__.__dict__["last_accepted"] = None
+            __props__.__dict__["lost_events"] = None
+            __props__.__dict__["recorded"] = None
             __props__.__dict__["rule_tag"] = None
             __props__.__dict__["rules"] = None
             __props__.__dict__["shielded"] = None
@@ -292,8 +294,10 @@ class FirewallAllow(pulumi.CustomResource):
         __props__.__dict__["expires_at"] = None
         __props__.__dict__["guard_missing"] = None
         __props__.__dict__["last_accepted"] = None
+        __props__.__dict__["lost_events"] = None
         __props__.__dict__["port"] = None
         __props__.__dict__["protocol"] = None
+        __props__.__dict__["recorded"] = None
         __props__.__dict__["rule_tag"] = None
         __props__.__dict__["rules"] = None
         __props__.__dict__["shielded"] = None
@@ -349,7 +353,7 @@ class FirewallAllow(pulumi.CustomResource):
     @pulumi.getter(name="countingGone")
     def counting_gone(self) -> pulumi.Output[Optional[_builtins.bool]]:
         """
-        Set by refresh when the rule should be counted and its counting rules are gone: the next up puts them back.
+        Set by refresh when the rule should be counted and its counting or record rules are gone: the next up puts them back.
         """
         return pulumi.get(self, "counting_gone")
 
@@ -407,6 +411,14 @@ class FirewallAllow(pulumi.CustomResource):
         return pulumi.get(self, "last_accepted")
 
     @_builtins.property
+    @pulumi.getter(name="lostEvents")
+    def lost_events(self) -> pulumi.Output[Optional[_builtins.int]]:
+        """
+        Accepted connections the host could not record: their record sets were full (65536 connections in 24 hours).
+        """
+        return pulumi.get(self, "lost_events")
+
+    @_builtins.property
     @pulumi.getter
     def port(self) -> pulumi.Output[_builtins.int]:
         return pulumi.get(self, "port")
@@ -418,6 +430,14 @@ class FirewallAllow(pulumi.CustomResource):
         Default "tcp".
         """
         return pulumi.get(self, "protocol")
+
+    @_builtins.property
+    @pulumi.getter
+    def recorded(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        The host keeps a record of each connection through this rule (firewall/connection-records.ts; `pulumi-shared-tunnel connections` lists them): true wherever it is counted. A counted state without it was made before records: the next up updates the rule in place to start them.
+        """
+        return pulumi.get(self, "recorded")
 
     @_builtins.property
     @pulumi.getter(name="ruleTag")

@@ -94,6 +94,7 @@ describe("FirewallAllow diff", () => {
     rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }],
     shielded: true,
     counted: true,
+    recorded: true,
   } as unknown as FirewallOutputs;
   const news = { port: 8080, sources: ["198.51.100.0/24"], destination: "198.51.100.40", owner: "p/s/f" };
   test("a ufw rule made before shields (its state does not say shielded) is updated in place by the next up, with no input changed", async () => {
@@ -106,10 +107,19 @@ describe("FirewallAllow diff", () => {
     const { counted: _c, ...uncounted } = fw;
     expect(await firewallProvider.diff("t", uncounted as FirewallOutputs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
     expect(await firewallProvider.diff("t", { ...fw, countingGone: true }, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    // Counted by a version before records: the update starts them (and re-arms the watchdog that removes them).
+    const { recorded: _r, ...unrecorded } = fw;
+    expect(await firewallProvider.diff("t", unrecorded as FirewallOutputs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
     // No nft on the host (or a UDP rule): counted false is a settled state, not a change.
-    expect((await firewallProvider.diff("t", { ...fw, counted: false }, news)).changes).toBe(false);
+    expect((await firewallProvider.diff("t", { ...fw, counted: false, recorded: false }, news)).changes).toBe(false);
     // Refresh's counts are outputs: never a change.
-    const counts = { accepted: 3, dropped: 5, lastAccepted: { source: "198.51.100.7", at: "2026-12-06T16:00:00.000Z" }, topDropped: [] };
+    const counts = {
+      accepted: 3,
+      dropped: 5,
+      lastAccepted: { source: "198.51.100.7", at: "2026-12-06T16:00:00.000Z" },
+      topDropped: [],
+      lostEvents: 2,
+    };
     expect((await firewallProvider.diff("t", { ...fw, ...counts }, news)).changes).toBe(false);
   });
   test("defaults equal their explicit values", async () => {

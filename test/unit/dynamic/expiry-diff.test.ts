@@ -46,6 +46,7 @@ describe("expiry in FirewallAllow diff", () => {
     rules: [{ source: "198.51.100.0/24", port: 8080, protocol: "tcp" }],
     shielded: true,
     counted: true,
+    recorded: true,
     expiresAt: "2030-01-01T00:00:00.000Z",
   };
   test("unchanged: no diff", async () => {

@@ -40,6 +40,7 @@ const nftablesAllow = (ruleConnection: FirewallInputs["connection"]) => {
     requestedBackend: "nftables",
     ruleTag: "pst.s.t-allow.1",
     counted: true,
+    recorded: true,
     rules: [{ source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" }],
   } as FirewallOutputs;
   return { rule, made };

@@ -14,6 +14,7 @@ describe("summarize", () => {
           { source: "203.0.113.1", attempts: 2 },
           { source: "2001:db8::1", attempts: 5 },
         ],
+        records: { records: [], lostEvents: 3 },
       }),
     ).toEqual({
       accepted: 4,
@@ -28,10 +29,11 @@ describe("summarize", () => {
         { source: "203.0.113.1", attempts: 2 },
         { source: "203.0.113.9", attempts: 2 },
       ],
+      lostEvents: 3,
     });
   });
   test("nothing counted yet: zeros, no last source", () => {
-    expect(summarize(undefined)).toEqual({ accepted: 0, dropped: 0, topAccepted: [], topDropped: [] });
+    expect(summarize(undefined)).toEqual({ accepted: 0, dropped: 0, topAccepted: [], topDropped: [], lostEvents: 0 });
   });
   test(`at most ${TOP_SOURCES} sources listed; the totals count them all`, () => {
     const many = Array.from({ length: 25 }, (_, i) => ({ source: `203.0.113.${i}`, attempts: 1 }));

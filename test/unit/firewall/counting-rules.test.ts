@@ -1,16 +1,19 @@
-import { parseCounting, renderCountingRemove, renderCountingSet } from "../../../provider/firewall/counting-rules";
+import { renderCountingRemove, renderCountingSet } from "../../../provider/firewall/counting-rules";
 
 const TAG = "pst.demo.dev.web-allow.ba9876543210.1796561875";
 const TABLE = "inet pulumi_shared_tunnel_counts";
 const rule = { source: "198.51.100.0/24", destination: "198.51.100.40", port: 8080, protocol: "tcp" as const };
-const rulesOf = (text: string) => text.split("\n").filter((l) => / rule /.test(l));
+/** The counting rules: the input chain's, but for the records' (connection-records.test.ts). */
+const rulesOf = (text: string) => text.split("\n").filter((l) => / rule inet \S+ input /.test(l) && !/@\S+\.[ie][46] \{/.test(l));
+const inputAt = (...handles: number[]) => handles.map((handle) => ({ chain: "input" as const, handle }));
 
 describe("renderCountingSet", () => {
   test("one transaction: table, chain before the gates, the seen sets and the tag's sets, then its rules", () => {
     const text = renderCountingSet([rule], TAG, []);
-    expect(text.split("\n").slice(0, 2)).toEqual([
+    expect(text.split("\n").slice(0, 3)).toEqual([
       `add table ${TABLE}`,
       `add chain ${TABLE} input { type filter hook input priority filter - 20; policy accept; }`,
+      `add chain ${TABLE} output { type filter hook output priority filter - 20; policy accept; }`,
     ]);
     expect(text).toContain(`add set ${TABLE} ${TAG}.a4 { type ipv4_addr; flags dynamic,timeout; timeout 365d; size 65536; counter; }`);
     expect(text).toContain(`add set ${TABLE} ${TAG}.d4 {`);
@@ -45,16 +48,17 @@ describe("renderCountingSet", () => {
   });
 
   test("replaces the tag's rules in the same transaction (its sets, and so its counts, stay); UDP rules are not counted", () => {
-    const text = renderCountingSet([rule, { ...rule, protocol: "udp" }], TAG, [7, 8]);
+    const text = renderCountingSet([rule, { ...rule, protocol: "udp" }], TAG, inputAt(7, 8));
     const deletes = text.split("\n").filter((l) => l.startsWith("delete"));
     expect(deletes).toEqual([`delete rule ${TABLE} input handle 7`, `delete rule ${TABLE} input handle 8`]);
     expect(text).not.toContain("delete set");
+    expect(text).not.toContain("delete counter");
     expect(text).not.toContain("udp");
   });
 
   test("a killed create's counts go in the same transaction: its rules, then its sets", () => {
     const old = "pst.demo.dev.web-allow.ba9876543210.1796561800";
-    const text = renderCountingSet([rule], TAG, [3, 4], [`${old}.a4`, `${old}.d4`]);
+    const text = renderCountingSet([rule], TAG, inputAt(3, 4), [`${old}.a4`, `${old}.d4`]);
     const deletes = text.split("\n").filter((l) => l.startsWith("delete"));
     expect(deletes).toEqual([
       `delete rule ${TABLE} input handle 3`,
@@ -70,13 +74,13 @@ describe("renderCountingSet", () => {
   test("nothing but checked values reaches nft's parser", () => {
     expect(() => renderCountingSet([rule], 'pst.x"; flush ruleset; "', [])).toThrow(/unsafe rule tag/);
     expect(() => renderCountingSet([{ ...rule, source: "198.51.100.0/24 accept" }], TAG, [])).toThrow(/bad source/);
-    expect(() => renderCountingSet([rule], TAG, [0])).toThrow(/bad nft handle/);
+    expect(() => renderCountingSet([rule], TAG, inputAt(0))).toThrow(/bad nft handle/);
   });
 });
 
 describe("renderCountingRemove", () => {
   test("the tag's rules and sets; the table instead of the sets when it is the last one out", () => {
-    expect(renderCountingRemove([6, 7], [`${TAG}.a4`, `${TAG}.d4`], false)).toBe(
+    expect(renderCountingRemove(inputAt(6, 7), [`${TAG}.a4`, `${TAG}.d4`], false)).toBe(
       [
         `delete rule ${TABLE} input handle 6`,
         `delete rule ${TABLE} input handle 7`,
@@ -85,76 +89,14 @@ describe("renderCountingRemove", () => {
         "",
       ].join("\n"),
     );
-    expect(renderCountingRemove([6], [`${TAG}.a4`], true)).toBe(`delete rule ${TABLE} input handle 6\ndelete table ${TABLE}\n`);
+    expect(renderCountingRemove(inputAt(6), [`${TAG}.a4`], true)).toBe(`delete rule ${TABLE} input handle 6\ndelete table ${TABLE}\n`);
     expect(() => renderCountingRemove([], ["seen4"], false)).toThrow(/not a counting set/);
   });
-});
-
-/** What nft 1.0.6 listed (trimmed: rules' expressions) after 3 attempts from the sources and 2 timed-out ones from 127.0.0.1. */
-const LISTING = JSON.stringify({
-  nftables: [
-    { metainfo: { version: "1.0.6", json_schema_version: 1 } },
-    { table: { family: "inet", name: "pulumi_shared_tunnel_counts", handle: 10 } },
-    {
-      set: {
-        family: "inet",
-        name: "seen4",
-        table: "pulumi_shared_tunnel_counts",
-        type: ["ipv4_addr", "inet_service", "inet_service"],
-        timeout: 180,
-        elem: [{ elem: { val: { concat: ["127.0.0.5", 33543, 9999] }, expires: 172 } }],
-      },
-    },
-    {
-      set: {
-        family: "inet",
-        name: `${TAG}.a4`,
-        table: "pulumi_shared_tunnel_counts",
-        type: "ipv4_addr",
-        timeout: 31536000,
-        elem: [
-          { elem: { val: "127.0.0.5", expires: 31535992, counter: { packets: 2, bytes: 120 } } },
-          { elem: { val: "127.0.0.7", expires: 31535982, counter: { packets: 1, bytes: 60 } } },
-          // Not an address: never reported.
-          { elem: { val: "evil\nline", expires: 1, counter: { packets: 9, bytes: 0 } } },
-        ],
-      },
-    },
-    {
-      set: {
-        family: "inet",
-        name: `${TAG}.d4`,
-        table: "pulumi_shared_tunnel_counts",
-        type: "ipv4_addr",
-        timeout: 31536000,
-        elem: [{ elem: { val: "127.0.0.1", expires: 31535996, counter: { packets: 2, bytes: 120 } } }],
-      },
-    },
-    { set: { family: "inet", name: "someone-elses", table: "pulumi_shared_tunnel_counts", type: "ipv4_addr" } },
-    { chain: { family: "inet", table: "pulumi_shared_tunnel_counts", name: "input", hook: "input", prio: -20 } },
-    { rule: { family: "inet", table: "pulumi_shared_tunnel_counts", chain: "input", handle: 8, comment: TAG, expr: [] } },
-    { rule: { family: "inet", table: "pulumi_shared_tunnel_counts", chain: "input", handle: 9, comment: TAG, expr: [] } },
-    { rule: { family: "inet", table: "pulumi_shared_tunnel_counts", chain: "input", handle: 12, expr: [] } },
-  ],
-});
-
-describe("parseCounting", () => {
-  const now = new Date("2026-12-06T16:00:00.000Z");
-  test("each tag's rule handles, sets and counts by source; when a source last tried, from its element's timeout", () => {
-    const listing = parseCounting(LISTING, now);
-    expect(listing.exists).toBe(true);
-    expect(listing.ruleCount).toBe(3);
-    expect(listing.handles).toEqual(new Map([[TAG, [8, 9]]]));
-    expect(listing.sets).toEqual(new Map([[TAG, [`${TAG}.a4`, `${TAG}.d4`]]]));
-    expect(listing.counts.get(TAG)).toEqual({
-      accepted: [
-        { source: "127.0.0.5", attempts: 2, lastAt: new Date("2026-12-06T15:59:52.000Z") },
-        { source: "127.0.0.7", attempts: 1, lastAt: new Date("2026-12-06T15:59:42.000Z") },
-      ],
-      dropped: [{ source: "127.0.0.1", attempts: 2, lastAt: new Date("2026-12-06T15:59:56.000Z") }],
-    });
-  });
-  test("no table: nothing", () => {
-    expect(parseCounting("", now)).toEqual({ exists: false, handles: new Map(), ruleCount: 0, sets: new Map(), counts: new Map() });
+  test("records' rules by their chain, their sets and lost counters by kind", () => {
+    expect(renderCountingRemove([{ chain: "output", handle: 9 }], [`${TAG}.s4`, `${TAG}.lost4`], false)).toBe(
+      [`delete rule ${TABLE} output handle 9`, `delete set ${TABLE} ${TAG}.s4`, `delete counter ${TABLE} ${TAG}.lost4`, ""].join("\n"),
+    );
+    expect(() => renderCountingRemove([{ chain: "forward" as "input", handle: 9 }], [], false)).toThrow(/not a counting chain/);
+    expect(() => renderCountingRemove([], [`${TAG}.lost4; flush ruleset`], false)).toThrow(/not a counting set/);
   });
 });

@@ -32,6 +32,7 @@ export function facts(over: Partial<HostFacts> = {}): HostFacts {
         {
           accepted: [{ source: "198.51.100.7", attempts: 3, lastAt: new Date((NOW - 10) * 1000) }],
           dropped: [{ source: "203.0.113.9", attempts: 5, lastAt: new Date((NOW - 5) * 1000) }],
+          records: { records: [], lostEvents: 1 },
         },
       ],
     ]),

@@ -31,6 +31,7 @@ describe("renderPrometheus", () => {
     const rule = `{tag="${RULE}",project="demo",stack="dev",resource="web-allow",backend="ufw"}`;
     expect(text).toContain(`# TYPE pst_connections_accepted_total counter\npst_connections_accepted_total${rule} 3\n`);
     expect(text).toContain(`# TYPE pst_connections_dropped_total counter\npst_connections_dropped_total${rule} 5\n`);
+    expect(text).toContain(`# TYPE pst_connections_lost_events_total counter\npst_connections_lost_events_total${rule} 1\n`);
     for (const name of ["pst_tunnel_up", "pst_gate_in_place", "pst_connections_accepted_total"])
       expect(text.split(`# TYPE ${name} `)).toHaveLength(2);
   });

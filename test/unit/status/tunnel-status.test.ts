@@ -21,7 +21,7 @@ describe("buildStatus", () => {
             backend: "ufw",
             inPlace: true,
             verdict: "holds",
-            connections: { accepted: 3, dropped: 5, lastAccepted: { source: "198.51.100.7", at: "2026-12-06T12:58:10.000Z" } },
+            connections: { accepted: 3, dropped: 5, lastAccepted: { source: "198.51.100.7", at: "2026-12-06T12:58:10.000Z" }, lostEvents: 1 },
           },
           expiry: { at: "2026-12-06T13:57:55.000Z", unix: 1796565475, watchdogRunning: true },
         },
@@ -48,7 +48,7 @@ describe("buildStatus", () => {
       backend: "ufw",
       inPlace: false,
       verdict: "ufw is inactive",
-      connections: { accepted: 3, dropped: 5, lastAccepted: { source: "198.51.100.7", at: "2026-12-06T12:58:10.000Z" } },
+      connections: { accepted: 3, dropped: 5, lastAccepted: { source: "198.51.100.7", at: "2026-12-06T12:58:10.000Z" }, lostEvents: 1 },
     });
   });
 
