@@ -37,7 +37,8 @@ describe("ufw inactive: a gate backend", () => {
         expect(await probe(lab.nsTh, listArgv)).toContain(String(out.ruleTag));
         const reopened = await waitFor(async () => (await fetchFrom(lab.nsUc, url)) === "open" || undefined, 40_000);
         expect(reopened).toBe(true);
-        await expectNoFirewallTrace(lab, String(out.ruleTag));
+        // The watchdog goes on after the drop: the rule's counts and records, then its files.
+        await expectNoFirewallTrace(lab, String(out.ruleTag), 10_000);
         // Nothing else of ours gates this host now, so the table (nftables) or chain and jump (iptables)
         // go too: the watchdog's last step, a moment after the drop went and the port reopened.
         const emptied = await waitFor(async () => !(await probe(lab.nsTh, listArgv)).includes(container) || undefined, 10_000);

@@ -36,11 +36,24 @@ export async function firewallViewsWith(lab: Lab, fragment: string): Promise<str
     .map(([view]) => view);
 }
 
-/** No rule carrying `fragment` is saved by ufw or live in iptables, ip6tables or nftables. */
-export async function expectNoFirewallTrace(lab: Lab, fragment: string): Promise<void> {
-  // The gate's record for the guard (`<rule tag>.gate`) is the rule's trace on the host too.
-  const records = stateFilesWith(fragment).filter((f) => f.endsWith(".gate"));
-  expect({ [fragment]: [...(await firewallViewsWith(lab, fragment)), ...records] }).toEqual({ [fragment]: [] });
+/** Where `fragment` is still found: firewall views, and the gate's record for the guard (`<rule tag>.gate`), the rule's trace on the host too. */
+async function firewallTraces(lab: Lab, fragment: string): Promise<string[]> {
+  return [...(await firewallViewsWith(lab, fragment)), ...stateFilesWith(fragment).filter((f) => f.endsWith(".gate"))];
+}
+
+/**
+ * No rule carrying `fragment` is saved by ufw or live in iptables, ip6tables or nftables, and no
+ * gate record names it; with `withinMs`, once within that long (something of ours is still
+ * removing it, such as an expiry watchdog: its rules, then their counts and records, then its files).
+ */
+export async function expectNoFirewallTrace(lab: Lab, fragment: string, withinMs = 0): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  let traces = await firewallTraces(lab, fragment);
+  while (traces.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    traces = await firewallTraces(lab, fragment);
+  }
+  expect({ [fragment]: traces }).toEqual({ [fragment]: [] });
 }
 
 /** Our expiry watchdogs (`sh /run/pulumi-shared-tunnel/<tag>.watchdog`) whose tag carries `fragment`. */
