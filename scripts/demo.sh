@@ -53,6 +53,8 @@ echo "   <- untrusted client kept out by the firewall"
 
 step "who used the gate: pulumi-shared-tunnel status on the tunnel host (its kernel counts every attempt)"
 ip netns exec "$PST_NS_TH" node dist/provider/cli/reap.js status --stack demo
+step "each connection it let in: pulumi-shared-tunnel connections (when, from where, bytes each way)"
+ip netns exec "$PST_NS_TH" node dist/provider/cli/reap.js connections --stack demo
 
 step "pulumi destroy"
 stack destroy 2>&1 | tail -n 4
