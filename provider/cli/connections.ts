@@ -76,7 +76,7 @@ export async function runConnections(argv: string[]): Promise<number> {
 async function readConnections(runner: Runner, parsed: ParsedConnections): Promise<ConnectionsReport> {
   // The host's clock: the records' times are the host's, and so is "the last hour".
   const now = Number((await runChecked(runner, ["date", "+%s"], { what: "read the host's clock" })).stdout.trim());
-  const listing = await new ConnectionCounting(runner).read(new Date(now * 1000));
+  const listing = await new ConnectionCounting(runner).read({ records: true }, new Date(now * 1000));
   if (listing === "unavailable")
     throw new SharedTunnelError("this tunnel host has no nft, so it keeps no connection records", {
       what: "read the connection records",

@@ -14,8 +14,8 @@ import {
 } from "../firewall/firewall-controller";
 import { backendKind } from "../firewall/registry";
 import { ConnectionCounting } from "../firewall/counting";
-import { countableRules } from "../firewall/counting-rules";
-import { recordsTag } from "../firewall/counting-listing";
+import { countableRules, recordRuleCount } from "../firewall/counting-rules";
+import { countsTag, recordRules } from "../firewall/counting-listing";
 import { summarize } from "../firewall/connection-summary";
 import { withRunner } from "../host/open-runner";
 import { resourceLog } from "./engine/engine-log";
@@ -118,7 +118,7 @@ export const firewallProvider = {
           effective,
           problems: ineffective.map((r) => `${describeRule(r)}: ${r.why}`),
           guarded: await guardWatches(runner, props.ruleTag),
-          counts: await new ConnectionCounting(shared).read(),
+          counts: await new ConnectionCounting(shared).read({ records: false }),
         };
       // A keeper backing off (its ssh dead, the gateway away) is the forward too: it listens again when the gateway is back.
       if (await gatedForwardLives(shared, props.ruleTag, props.gatesForwardsOf)) {
@@ -153,16 +153,21 @@ export const firewallProvider = {
     const counts = "counts" in found ? found.counts : undefined;
     // Counting rules gone while the host could count (nft there, a TCP rule): the next up puts them back.
     const listing = counts !== undefined && counts !== "unavailable" && countableRules(props.rules).length > 0 ? counts : undefined;
-    const countingGone = listing !== undefined && !listing.handles.has(props.ruleTag);
+    const countingGone = listing !== undefined && !countsTag(listing, props.ruleTag);
     // A state made before records has none to lose (its diff already asks for the update that starts them).
-    const recordsGone = listing !== undefined && !countingGone && props.recorded === true && !recordsTag(listing, props.ruleTag);
+    // Any of them gone (the start, the bytes, the end), the records are no longer whole.
+    const recordsGone =
+      listing !== undefined &&
+      !countingGone &&
+      props.recorded === true &&
+      recordRules(listing, props.ruleTag) < recordRuleCount(props.rules, props.ruleTag);
     if (countingGone)
       await log.warning(
         "the rule's connection counting is gone from the tunnel host (nft's table pulumi_shared_tunnel_counts): pulumi up puts it back",
       );
     if (recordsGone)
       await log.warning(
-        "the rule's connection records are no longer kept on the tunnel host (their rules are gone from nft's table pulumi_shared_tunnel_counts): pulumi up puts them back",
+        "the rule's connection records are no longer kept on the tunnel host (their rules are gone from nft's table pulumi_shared_tunnel_records): pulumi up puts them back",
       );
     return {
       id,

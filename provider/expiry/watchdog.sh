@@ -108,18 +108,24 @@ nft_delete_tagged() {
   if t=$(nft -j list table "$2" "$3" 2>/dev/null) && [ "$(printf %s "$t" | grep -o '"chain": *{' | wc -l)" -eq 1 ] && ! printf %s "$t" | grep -q '"rule": *{'; then nft delete table "$2" "$3"; fi
 }
 
-# nft_delete_counts TAG: the rule's connection counts and records (firewall/counting-rules.ts,
-# connection-records.ts): its rules in both chains by handle, its sets and counters, then the
-# table once no rule of anyone's is left in it.
+# nft_delete_counts TAG: the rule's connection counts and records (firewall/counting-tables.ts):
+# in each of their two tables its rules by handle, then its sets and counters, then the table
+# once no rule of anyone's is left in it.
 nft_delete_counts() {
-  for chain in input output; do
-    for h in $(nft -a list chain inet pulumi_shared_tunnel_counts "$chain" 2>/dev/null | awk -v c="comment \"$1\"" 'index($0, c " ") { print $NF }'); do
-      nft delete rule inet pulumi_shared_tunnel_counts "$chain" handle "$h"
+  nft_delete_counting "$1" pulumi_shared_tunnel_records input output
+  nft_delete_counting "$1" pulumi_shared_tunnel_counts input
+}
+# nft_delete_counting TAG TABLE CHAIN...: the tag's rules in those chains, its sets and counters in TABLE.
+nft_delete_counting() {
+  tag=$1 table=$2; shift 2
+  for chain in "$@"; do
+    for h in $(nft -a list chain inet "$table" "$chain" 2>/dev/null | awk -v c="comment \"$tag\"" 'index($0, c " ") { print $NF }'); do
+      nft delete rule inet "$table" "$chain" handle "$h"
     done
   done
-  for kind in a4 a6 d4 d6 s4 s6 i4 i6 o4 o6 e4 e6; do nft delete set inet pulumi_shared_tunnel_counts "$1.$kind" 2>/dev/null; done
-  for kind in lost4 lost6; do nft delete counter inet pulumi_shared_tunnel_counts "$1.$kind" 2>/dev/null; done
-  if t=$(nft -j list table inet pulumi_shared_tunnel_counts 2>/dev/null) && ! printf %s "$t" | grep -q '"rule": *{'; then nft delete table inet pulumi_shared_tunnel_counts; fi
+  for kind in a4 a6 d4 d6 s4 s6 i4 i6 o4 o6 e4 e6; do nft delete set inet "$table" "$tag.$kind" 2>/dev/null; done
+  for kind in lost4 lost6; do nft delete counter inet "$table" "$tag.$kind" 2>/dev/null; done
+  if t=$(nft -j list table inet "$table" 2>/dev/null) && ! printf %s "$t" | grep -q '"rule": *{'; then nft delete table inet "$table"; fi
 }
 
 # Never without the lock: a change made beside another ufw command loses rules, and one planned

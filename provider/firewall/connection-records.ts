@@ -3,8 +3,8 @@ import { covers, parseCidr, type Cidr } from "../validation/net";
 import type { Family, ParsedRule } from "./gate";
 
 /**
- * Connection records, kept by the kernel beside the counts (counting-rules.ts), in the same table
- * of ours and by the same rule tag: no process reads events for them, so none can be lost to a
+ * Connection records, kept by the kernel beside the counts (counting-rules.ts), in a table of their
+ * own (counting-tables.ts) and by the same rule tag: no process reads events for them, so none can be lost to a
  * full buffer, none needs a host setting turned on (conntrack's accounting), and they go wherever
  * the counts go (destroy, expiry, reap). One record per accepted connection, keyed by the
  * client's address and port, in four dynamic sets per family:
@@ -14,9 +14,10 @@ import type { Family, ParsedRule } from "./gate";
  *   <tag>.o4/.o6: packets and bytes to the client;
  *   <tag>.e4/.e6: ended, at the first FIN or RST either way.
  * Times come from what is left of each element's timeout, to the second. A record goes
- * RECORD_HOURS after its connection started; the sets hold RECORD_SET_SIZE connections, and a
- * connection started while its set is full is not recorded but counted in <tag>.lost4/.lost6
- * (lostEvents). The rules carry no verdict. Records hold no payload.
+ * RECORD_HOURS after its connection started; the sets hold RECORD_SET_SIZE connections. Counted
+ * in <tag>.lost4/.lost6 (lostEvents) instead: a connection started while its set is full, and a
+ * kept record that a new connection from the same client port replaces (clients reuse ports:
+ * some 28000 of them for every destination). The rules carry no verdict. Records hold no payload.
  */
 const RECORD_HOURS = 24;
 const RECORD_SET_SIZE = 65536;
@@ -39,19 +40,16 @@ function lostCounterName(tag: string, family: Family): string {
   return `${assertTag(tag)}.lost${N[family]}`;
 }
 
-/** What recording adds to `nft -f` for one tag: its sets and counters, and its rules per chain. */
+/** What recording adds to `nft -f` for one tag: its sets and counters, then its rules. */
 export interface RecordingLines {
   objects: string[];
-  /** Each for the top of the input chain (`insert rule`: before the counts' accepts). */
-  input: string[];
-  /** Appended to the output chain, in order. */
-  output: string[];
+  rules: string[];
 }
 
-/** The tag's recording, in `table` ("inet name") with chains `input` and `output` there. */
+/** The tag's recording, in `table` ("inet name") with chains `input` and `output` there (counting-tables.ts). */
 export function renderRecording(rules: readonly ParsedRule[], tag: string, table: string): RecordingLines {
   const comment = `comment "${assertTag(tag)}"`;
-  const lines: RecordingLines = { objects: [], input: [], output: [] };
+  const lines: RecordingLines = { objects: [], rules: [] };
   const families = new Set<Family>();
   for (const r of disjointSources(rules)) {
     const f = r.family;
@@ -63,17 +61,22 @@ export function renderRecording(rules: readonly ParsedRule[], tag: string, table
     const outKey = `{ ${f} daddr . tcp dport }`;
     const finOrRst = "tcp flags & (fin | rst) != 0";
     const synAck = "tcp flags & (syn | ack) == syn | ack";
-    lines.input.push(`insert rule ${table} input ${fromClient} update ${set("i")} ${inKey} ${comment}`);
-    lines.input.push(`insert rule ${table} input ${fromClient} ${finOrRst} add ${set("e")} ${inKey} ${comment}`);
+    lines.rules.push(`add rule ${table} input ${fromClient} update ${set("i")} ${inKey} ${comment}`);
+    lines.rules.push(`add rule ${table} input ${fromClient} ${finOrRst} add ${set("e")} ${inKey} ${comment}`);
+    // A new connection from a client port whose record is still kept and ended (a retransmitted
+    // SYN-ACK comes before any end): that record is about to be cleared, so it counts as lost.
+    lines.rules.push(
+      `add rule ${table} output ${toClient} ${synAck} ${f} daddr . tcp dport ${set("s")} ${f} daddr . tcp dport ${set("e")} counter name "${lostCounterName(tag, f)}" ${comment}`,
+    );
     // The clearing comes before the start: a full start set stops the rule there, after the clearing.
-    lines.output.push(
+    lines.rules.push(
       `add rule ${table} output ${toClient} ${synAck} delete ${set("i")} ${outKey} delete ${set("o")} ${outKey} delete ${set("e")} ${outKey} update ${set("s")} ${outKey} ${comment}`,
     );
-    lines.output.push(
+    lines.rules.push(
       `add rule ${table} output ${toClient} ${synAck} ${f} daddr . tcp dport != ${set("s")} counter name "${lostCounterName(tag, f)}" ${comment}`,
     );
-    lines.output.push(`add rule ${table} output ${toClient} update ${set("o")} ${outKey} ${comment}`);
-    lines.output.push(`add rule ${table} output ${toClient} ${finOrRst} add ${set("e")} ${outKey} ${comment}`);
+    lines.rules.push(`add rule ${table} output ${toClient} update ${set("o")} ${outKey} ${comment}`);
+    lines.rules.push(`add rule ${table} output ${toClient} ${finOrRst} add ${set("e")} ${outKey} ${comment}`);
   }
   for (const f of families) {
     for (const kind of KINDS) {

@@ -1,11 +1,11 @@
 import { parseCidr } from "../validation/net";
-import { LOST_COUNTER_SUFFIX, RECORD_SET_SUFFIX, RecordsReader, secondsAgo, type TagRecords } from "./connection-records";
-import { COUNTS_TABLE, COUNT_SET_SUFFIX, type RuleHandle } from "./counting-rules";
+import { RECORD_SET_SUFFIX, RecordsReader, secondsAgo, type RecordKind, type TagRecords } from "./connection-records";
+import { COUNT_SET_SUFFIX, COUNTING_TABLES, isCountingChain, objectOf, RECORDS_TABLE, type RuleHandle } from "./counting-tables";
 import { nftItems } from "./nft-json";
 
 /**
- * The counting table as `nft -j list table` shows it (counting-rules.ts makes it): whose rules,
- * sets and counters it holds, the counts in them, and the records (connection-records.ts).
+ * The counts' and records' tables as `nft -j list table` shows them (counting-tables.ts): whose
+ * rules, sets and counters they hold, the counts in them, and the records (connection-records.ts).
  */
 
 /** One source's attempts, and when it last tried (from its element's remaining timeout). */
@@ -22,62 +22,71 @@ export interface TagCounts {
   records?: TagRecords;
 }
 
-/** The counting table as listed: every tag's rule handles, sets and counters, and the counts in them. */
+/** The two tables as listed: every tag's rule handles, sets and counters, and the counts and records in them. */
 export interface CountingListing {
-  exists: boolean;
+  /** Each table of the two that exists, with how many rules it holds, ours or not: a table goes only when none is left. */
+  tables: Map<string, { ruleCount: number }>;
   /** Rules whose comment is a tag, by tag. */
-  handles: Map<string, RuleHandle[]>;
-  /** Every rule in the table, ours or not: the table goes only when none is left. */
-  ruleCount: number;
-  /** The tag's sets and named counters, by name. */
+  handles: Map<string, ListedRule[]>;
+  /** The tag's sets and named counters, by name (counting-tables.ts: objectOf). */
   objects: Map<string, string[]>;
   counts: Map<string, TagCounts>;
 }
 
-/** Every tag the table holds anything of: rules, sets or counters. */
+/** Every tag the tables hold anything of: rules, sets or counters. */
 export function countedTags(listing: CountingListing): string[] {
   return [...new Set([...listing.handles.keys(), ...listing.objects.keys()])];
 }
 
-/** Whether the tag's rules include its records' (the output chain's): a tag counted before records has none. */
-export function recordsTag(listing: CountingListing, tag: string): boolean {
-  return (listing.handles.get(tag) ?? []).some((h) => h.chain === "output");
+/** A rule of the tag's: one that counts attempts, or one that keeps records (in the records table). */
+interface ListedRule extends RuleHandle {
+  records: boolean;
 }
 
-/** Reads `nft -j list table inet pulumi_shared_tunnel_counts`; empty text means no table. */
-export function parseCounting(json: string, now: Date): CountingListing {
-  const listing: CountingListing = { exists: false, handles: new Map(), ruleCount: 0, objects: new Map(), counts: new Map() };
-  if (json.trim() === "") return listing;
+/** Whether the tag's counting rules are there (any of them: deleting some by hand is not told apart). */
+export function countsTag(listing: CountingListing, tag: string): boolean {
+  return (listing.handles.get(tag) ?? []).some((h) => !h.records);
+}
+
+/** How many record rules the tag has: a tag counted before records has none (counting-rules.ts: recordRuleCount, how many it should have). */
+export function recordRules(listing: CountingListing, tag: string): number {
+  return (listing.handles.get(tag) ?? []).filter((h) => h.records).length;
+}
+
+/** Reads `nft -j list table` of either table or both (counting-tables.ts); an empty text is a table that is not there. */
+export function parseCounting(jsons: readonly string[], now: Date): CountingListing {
+  const listing: CountingListing = { tables: new Map(), handles: new Map(), objects: new Map(), counts: new Map() };
   const records = new RecordsReader(now);
   const countsOf = (tag: string) => listing.counts.get(tag) ?? listing.counts.set(tag, { accepted: [], dropped: [] }).get(tag)!;
-  for (const item of nftItems(json) as CountingItem[]) {
-    if (item.table?.name === COUNTS_TABLE.name) listing.exists = true;
+  const ours = (table: string | undefined) => COUNTING_TABLES.some((t) => t.name === table);
+  for (const item of jsons.filter((j) => j.trim() !== "").flatMap((j) => nftItems(j) as CountingItem[])) {
+    if (item.table && ours(item.table.name) && !listing.tables.has(item.table.name)) listing.tables.set(item.table.name, { ruleCount: 0 });
     const rule = item.rule;
-    if (rule && rule.table === COUNTS_TABLE.name && (rule.chain === "input" || rule.chain === "output")) {
-      listing.ruleCount++;
-      if (rule.comment) push(listing.handles, rule.comment, { chain: rule.chain, handle: rule.handle });
+    if (rule && isCountingChain(rule.table, rule.chain)) {
+      const table = listing.tables.get(rule.table) ?? { ruleCount: 0 };
+      listing.tables.set(rule.table, { ruleCount: table.ruleCount + 1 });
+      if (rule.comment)
+        push(listing.handles, rule.comment, {
+          table: rule.table,
+          chain: rule.chain,
+          handle: rule.handle,
+          records: rule.table === RECORDS_TABLE.name,
+        });
     }
-    const counter = item.counter;
-    const lost = counter && counter.table === COUNTS_TABLE.name ? LOST_COUNTER_SUFFIX.exec(counter.name) : null;
-    if (counter && lost) {
-      push(listing.objects, lost[1], counter.name);
-      records.addLost(lost[1], counter.packets);
-    }
+    const named = item.counter ?? item.set;
+    const object = named ? objectOf(named.name) : undefined;
+    if (!named || !object || named.table !== object.table.name) continue;
+    push(listing.objects, object.tag, named.name);
+    if (item.counter) records.addLost(object.tag, item.counter.packets);
     const set = item.set;
-    if (!set || set.table !== COUNTS_TABLE.name) continue;
-    const m = COUNT_SET_SUFFIX.exec(set.name);
-    const r = RECORD_SET_SUFFIX.exec(set.name);
-    if (r) {
-      push(listing.objects, r[1], set.name);
-      records.addSet(r[1], r[2] as "s", set.timeout, set.elem ?? []);
-    }
-    if (!m) continue;
-    const [, tag, kind] = m as unknown as [string, string, "a" | "d"];
-    push(listing.objects, tag, set.name);
-    const counts = countsOf(tag);
+    const record = set ? RECORD_SET_SUFFIX.exec(set.name) : null;
+    if (set && record) records.addSet(object.tag, record[2] as RecordKind, set.timeout, set.elem ?? []);
+    const count = set ? COUNT_SET_SUFFIX.exec(set.name) : null;
+    if (!set || !count) continue;
+    const counts = countsOf(object.tag);
     for (const e of set.elem ?? []) {
       const one = sourceCount(e, set.timeout, now);
-      if (one) (kind === "a" ? counts.accepted : counts.dropped).push(one);
+      if (one) (count[2] === "a" ? counts.accepted : counts.dropped).push(one);
     }
   }
   for (const [tag, tagRecords] of records.done()) countsOf(tag).records = tagRecords;
@@ -86,7 +95,7 @@ export function parseCounting(json: string, now: Date): CountingListing {
 
 interface CountingItem {
   table?: { name: string };
-  rule?: { table: string; chain: string; handle: number; comment?: string };
+  rule?: { table: string; chain: string; handle: number; comment?: string; expr?: unknown };
   set?: { table: string; name: string; timeout?: number; elem?: unknown[] };
   counter?: { table: string; name: string; packets?: unknown };
 }

@@ -1,9 +1,18 @@
-import { UnsafeValueError } from "../errors";
 import { assertTag } from "../tag";
 import type { FirewallRule } from "../types";
-import { LOST_COUNTER_SUFFIX, RECORD_SET_SUFFIX, renderRecording } from "./connection-records";
+import { renderRecording } from "./connection-records";
+import {
+  addTable,
+  COUNTING_TABLES,
+  COUNTS_TABLE,
+  deleteObject,
+  deleteRule,
+  objectOf,
+  RECORDS_TABLE,
+  tableText,
+  type RuleHandle,
+} from "./counting-tables";
 import { parseRule, type Family, type ParsedRule } from "./gate";
-import { assertHandle, chainName, type NftTable } from "./nft-rules";
 
 /**
  * Connection counts, kept by the kernel in a table of ours that no gate shares, so nothing that
@@ -11,32 +20,23 @@ import { assertHandle, chainName, type NftTable } from "./nft-rules";
  * resets them. Its chain runs before every gate (priority filter - 20) and never drops: its only
  * verdict is accept, which in nftables ends this chain alone, so the gates still judge every
  * packet. For each TCP rule of a FirewallAllow it counts *attempts* (a SYN without ACK, once per
- * source address and port: a connect() that times out sends its SYN again, and that is one
- * attempt) per source address, in dynamic sets named after the rule's tag:
+ * source address, port and initial sequence number: a connect() that times out sends its SYN
+ * again, and that is one attempt; a new connect() from the same port, as clients reuse ports at
+ * once for a destination that never answered, starts a new sequence and is another) per source
+ * address, in dynamic sets named after the rule's tag:
  *   <tag>.a4 / .a6: attempts from the rule's sources (the gate accepts them),
  *   <tag>.d4 / .d6: attempts to the same address and port from anyone no rule of ours trusts.
  * Each element holds its counter, and its timeout (refreshed by every attempt) tells when that
  * source last tried. Packet-path updates of a set emit no `nft monitor` event, so counting never
- * wakes the guard. A full set (65536 sources) or a full `seen` set (attempts of the last 3
+ * wakes the guard. A full set (65536 sources) or a full `syn` set (attempts of the last 3
  * minutes) counts no more attempts until room is made, and never changes a verdict. The same
- * table keeps each connection's record (connection-records.ts), in sets of the same tag and rules
- * of its output chain.
+ * change starts the tag's records, in a table of their own (counting-tables.ts).
  */
-export const COUNTS_TABLE: NftTable = { family: "inet", name: "pulumi_shared_tunnel_counts", chain: "input" };
-
-const CHAIN = chainName(COUNTS_TABLE);
-const TABLE = `${COUNTS_TABLE.family} ${COUNTS_TABLE.name}`;
-/** The table's chains: attempts and bytes from clients are seen on input, the forward's answers on output. */
-type CountingChain = "input" | "output";
-/** A rule of ours in the counting table, by chain and handle. */
-export interface RuleHandle {
-  chain: CountingChain;
-  handle: number;
-}
+const TABLE = tableText(COUNTS_TABLE);
+const CHAIN = `${TABLE} input`;
 /** How long an idle source keeps its count; its first attempt after that starts again at 1. */
 const SOURCE_TIMEOUT_DAYS = 365;
 const SET_SIZE = 65536;
-export const COUNT_SET_SUFFIX = /^(.+)\.([ad])([46])$/;
 
 const V: Record<Family, { n: 4 | 6; type: string; nfproto: string }> = {
   ip: { n: 4, type: "ipv4_addr", nfproto: "ipv4" },
@@ -46,6 +46,15 @@ const V: Record<Family, { n: 4 | 6; type: string; nfproto: string }> = {
 /** A set's name: the tag (already nft-safe: assertTag), then what it counts. */
 function setName(tag: string, kind: "a" | "d", family: Family): string {
   return `${assertTag(tag)}.${kind}${V[family].n}`;
+}
+
+/** How many record rules `rules` make under `tag` (refresh compares it with what the host has: recordRules). */
+export function recordRuleCount(rules: readonly FirewallRule[], tag: string): number {
+  return renderRecording(
+    countableRules(rules).map((r) => parseRule(r)),
+    tag,
+    tableText(RECORDS_TABLE),
+  ).rules.length;
 }
 
 /** The rules of `rules` that can be counted: TCP (UDP has no attempt to tell from its packets). */
@@ -67,14 +76,13 @@ export function renderCountingSet(
 ): string {
   const comment = `comment "${assertTag(tag)}"`;
   const parsed = countableRules(rules).map((r) => parseRule(r));
-  const lines = [`add table ${TABLE}`];
-  for (const chain of ["input", "output"])
-    lines.push(`add chain ${TABLE} ${chain} { type filter hook ${chain} priority filter - 20; policy accept; }`);
+  const lines = [...addTable(COUNTS_TABLE), ...addTable(RECORDS_TABLE)];
   /** The tag's sets, each with its family. */
   const sets = new Map<string, Family>();
   for (const family of ["ip", "ip6"] as Family[]) {
-    const { n, type } = V[family];
-    lines.push(`add set ${TABLE} seen${n} { type ${type} . inet_service . inet_service; flags dynamic,timeout; timeout 3m; size ${SET_SIZE}; }`);
+    const { n } = V[family];
+    // syn4/syn6, not the seen4/seen6 of versions that keyed without the sequence (a set's type cannot change): those stay unused until the table goes.
+    lines.push(`add set ${TABLE} syn${n} { typeof ${seenKey(family)}; flags dynamic,timeout; timeout 3m; size ${SET_SIZE}; }`);
   }
   lines.push(...handles.map(deleteRule));
   // Sets of a killed run's tags go after their rules (a set still used by a rule cannot be deleted).
@@ -89,16 +97,16 @@ export function renderCountingSet(
     const accepted = setName(tag, "a", r.family);
     sets.set(accepted, r.family);
     counts.add(
-      `insert rule ${CHAIN} ${syn} ${match(r, r.family)} ${r.family} saddr ${r.source} add @seen${V[r.family].n} { ${seenKey(r.family)} } update @${accepted} { ${r.family} saddr } accept ${comment}`,
+      `insert rule ${CHAIN} ${syn} ${match(r, r.family)} ${r.family} saddr ${r.source} add @syn${V[r.family].n} { ${seenKey(r.family)} } update @${accepted} { ${r.family} saddr } accept ${comment}`,
     );
     for (const family of dropFamilies(r)) {
       const dropped = setName(tag, "d", family);
       sets.set(dropped, family);
-      // A retransmitted SYN (its source address and port already seen at this port) is not another attempt.
-      skips.add(`insert rule ${CHAIN} ${syn} ${match(r, family)} ${seenKey(family)} @seen${V[family].n} accept ${comment}`);
+      // A retransmitted SYN (its source address, port and sequence already seen at this port) is not another attempt.
+      skips.add(`insert rule ${CHAIN} ${syn} ${match(r, family)} ${seenKey(family)} @syn${V[family].n} accept ${comment}`);
       // No verdict: every rule of ours for this port counts the attempt (adding a seen element again is no failure).
       dropRules.add(
-        `add rule ${CHAIN} ${syn} ${match(r, family)} add @seen${V[family].n} { ${seenKey(family)} } update @${dropped} { ${family} saddr } ${comment}`,
+        `add rule ${CHAIN} ${syn} ${match(r, family)} add @syn${V[family].n} { ${seenKey(family)} } update @${dropped} { ${family} saddr } ${comment}`,
       );
     }
   }
@@ -107,14 +115,13 @@ export function renderCountingSet(
       `add set ${TABLE} ${name} { type ${V[family].type}; flags dynamic,timeout; timeout ${SOURCE_TIMEOUT_DAYS}d; size ${SET_SIZE}; counter; }`,
     );
   }
-  const records = renderRecording(parsed, tag, TABLE);
-  // Each insert goes to the top: the retransmission checks after the counts, so they come before
-  // every count, and the records' input rules (no verdict) last, so they see every packet.
-  return [...lines, ...records.objects, ...counts, ...skips, ...dropRules, ...records.input, ...records.output].join("\n") + "\n";
+  const records = renderRecording(parsed, tag, tableText(RECORDS_TABLE));
+  // Each insert goes to the top: the retransmission checks last, so they come before every count.
+  return [...lines, ...records.objects, ...counts, ...skips, ...dropRules, ...records.rules].join("\n") + "\n";
 }
 
 function seenKey(family: Family): string {
-  return `${family} saddr . tcp sport . tcp dport`;
+  return `${family} saddr . tcp sport . tcp dport . tcp sequence`;
 }
 
 /** The rule's destination as a match for `family`; a rule for any destination names its family alone. */
@@ -128,28 +135,14 @@ function dropFamilies(r: ParsedRule): Family[] {
   return r.destination || r.wholeFamily ? [r.family] : ["ip", "ip6"];
 }
 
-/** The `nft -f -` text deleting the tag's rules, sets and counters; the table too when `dropTable`. */
-export function renderCountingRemove(handles: readonly RuleHandle[], objects: readonly string[], dropTable: boolean): string {
-  const lines = handles.map(deleteRule);
-  if (dropTable) lines.push(`delete table ${TABLE}`);
-  else lines.push(...objects.map(deleteObject));
+/**
+ * The `nft -f -` text deleting the tag's rules, sets and counters, and the tables in `dropTables`
+ * (by name) instead of what the tag has in them: the last one out of a table takes it.
+ */
+export function renderCountingRemove(handles: readonly RuleHandle[], objects: readonly string[], dropTables: readonly string[]): string {
+  const dropped = (table: string) => dropTables.includes(table);
+  const lines = handles.filter((h) => !dropped(h.table)).map(deleteRule);
+  lines.push(...objects.filter((o) => !dropped(objectOf(o)?.table.name ?? "")).map(deleteObject));
+  for (const table of COUNTING_TABLES) if (dropped(table.name)) lines.push(`delete table ${tableText(table)}`);
   return lines.join("\n") + "\n";
-}
-
-function deleteRule({ chain, handle }: RuleHandle): string {
-  if (chain !== "input" && chain !== "output")
-    throw new UnsafeValueError(`not a counting chain: ${JSON.stringify(chain)}`, { what: "remove the rule's connection counts" });
-  return `delete rule ${TABLE} ${chain} handle ${assertHandle(handle)}`;
-}
-
-/** A set's or named counter's deletion; its name must be a tag and one of our suffixes. */
-function deleteObject(name: string): string {
-  const m = COUNT_SET_SUFFIX.exec(name) ?? RECORD_SET_SUFFIX.exec(name) ?? LOST_COUNTER_SUFFIX.exec(name);
-  if (!m)
-    throw new UnsafeValueError(`not a counting set: ${JSON.stringify(name)}`, {
-      what: "remove the rule's connection counts",
-      hint: "set names come from an nft listing of our table: check who changed it",
-    });
-  assertTag(m[1]);
-  return `delete ${LOST_COUNTER_SUFFIX.test(name) ? "counter" : "set"} ${TABLE} ${name}`;
 }

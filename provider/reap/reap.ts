@@ -146,7 +146,7 @@ async function reapRule(runner: Runner, r: FoundRule, dryRun: boolean): Promise<
  */
 async function reapStrayCounts(runner: Runner, found: Found[], options: ReapOptions, now: number): Promise<ReapRow[]> {
   const counting = new ConnectionCounting(runner);
-  const listing = await counting.read();
+  const listing = await counting.read({ records: false });
   if (listing === "unavailable") return [];
   const ruled = new Set(found.filter((f) => f.kind === "rule").map((f) => f.tag.tag));
   const rows: ReapRow[] = [];

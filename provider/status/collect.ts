@@ -45,6 +45,6 @@ async function runningGuard(runner: Runner): Promise<HostFacts["guard"]> {
 
 /** Every rule's connection counts; none on a host without nft. */
 async function readCounts(runner: Runner, now: number): Promise<HostFacts["counts"]> {
-  const listing = await new ConnectionCounting(runner).read(new Date(now * 1000));
+  const listing = await new ConnectionCounting(runner).read({ records: false }, new Date(now * 1000));
   return listing === "unavailable" ? undefined : listing.counts;
 }

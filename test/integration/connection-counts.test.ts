@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { waitFor } from "../../provider/state/wait-for";
 import type { HostStatus } from "../../provider/status/tunnel-status";
-import { burstArgv } from "../support/client-traffic";
+import { burstArgv, triesFromArgv } from "../support/client-traffic";
 import { demoConfig, firewallConfig } from "../support/demo-config";
 import { fetchFrom, inNs, readLab, withUfwInactive, type Lab } from "../support/lab";
 import { expectNothingLeftOnTunnelHost } from "../support/leftovers";
@@ -140,6 +140,15 @@ describe("connection counts, ufw (the lab's default)", () => {
     expect(of(after.topAccepted, lab.tcAddr) - of(before.topAccepted, lab.tcAddr)).toBe(50);
     expect(of(after.topDropped, lab.ucAddr) - of(before.topDropped, lab.ucAddr)).toBe(200);
     expect({ accepted: after.accepted - before.accepted, dropped: after.dropped - before.dropped }).toEqual({ accepted: 50, dropped: 200 });
+    counted = after;
+  });
+
+  test("tries from one client port, one after another: each counted, its retransmitted SYN not", async () => {
+    const before = await refreshedCounts(stack);
+    const r = await inNs(lab.nsUc, triesFromArgv(burstTarget.host, burstTarget.port, 3, 47321), 60_000);
+    expect([r.stdout.trim(), r.exitCode]).toEqual(["connected 0 of 3", 0]);
+    const after = await refreshedCounts(stack);
+    expect(after.dropped - before.dropped).toBe(3);
     counted = after;
   });
 

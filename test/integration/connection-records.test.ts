@@ -16,7 +16,8 @@ import { ROOT, TestStack } from "../support/stack";
  * `connections --json` lists the 3 by their client ports, with bytes each way between the payload
  * and the payload plus 80 per packet, and none of the untrusted tries; refresh, `status --json` and
  * `--prometheus` say no record was lost. On ufw: an open connection has no end until it closes; a
- * flood of 300 at once is recorded exactly; with the record sets full, 5 more connections are
+ * flood of 300 at once is recorded exactly; a client port used again replaces its record and
+ * counts one lost; with the record sets full, 5 more connections are
  * not recorded and every reading says 5 lost while the counts still hold them; record rules
  * deleted by hand are reported by refresh and put back by up; destroy leaves nothing.
  */
@@ -95,10 +96,11 @@ async function upAndRecord(stack: TestStack, config: Record<string, string>): Pr
   return { ruleTag, target };
 }
 
+/** No rule, set or counter of the tag in either table, the live ruleset read (its own exit status checked). */
 async function expectNoRecordsOf(ruleTag: string): Promise<void> {
-  const r = await th("nft", "list", "table", "inet", "pulumi_shared_tunnel_counts");
-  if (r.exitCode !== 0 && !/No such file or directory/.test(r.stderr)) throw new Error(`nft list table failed: ${r.stderr}`);
-  expect(r.exitCode === 0 ? r.stdout.split("\n").filter((l) => l.includes(ruleTag)) : []).toEqual([]);
+  const r = await th("nft", "list", "ruleset");
+  if (r.exitCode !== 0) throw new Error(`nft list ruleset failed: ${r.stderr}`);
+  expect(r.stdout.split("\n").filter((l) => l.includes(ruleTag))).toEqual([]);
 }
 
 describe("connection records, ufw (the lab's default)", () => {
@@ -141,13 +143,27 @@ describe("connection records, ufw (the lab's default)", () => {
     expect([after.refresh, after.status, after.prometheus]).toEqual([0, 0, 0]);
   });
 
+  test("a client port used again: its earlier record is replaced by the new one and counted lost", async () => {
+    const before = await lostReadings(stack, ruleTag);
+    const r = await inNs(lab.nsTc, requestsArgv(target.hostname, target.port, 2, PAD, 0, 47123), 60_000);
+    expect(r.exitCode).toBe(0);
+    const sent = parseRequests(r.stdout);
+    expect(sent.map((c) => c.port)).toEqual([47123, 47123]);
+    const report = await connections(stack);
+    expectRecorded(report, ruleTag, [sent[1]]);
+    const after = await lostReadings(stack, ruleTag);
+    expect(after.accepted - before.accepted).toBe(2);
+    const lost = (before.refresh as number) + 1;
+    expect([after.refresh, after.status, after.prometheus]).toEqual([lost, lost, lost]);
+  });
+
   test("record rules deleted by hand: refresh says records are no longer kept, up puts them back", async () => {
-    const listed = await th("nft", "-a", "list", "chain", "inet", "pulumi_shared_tunnel_counts", "output");
+    const listed = await th("nft", "-a", "list", "chain", "inet", "pulumi_shared_tunnel_records", "output");
     expect(listed.exitCode).toBe(0);
     const handles = listed.stdout.split("\n").flatMap((l) => (l.includes(`comment "${ruleTag}"`) ? [/# handle (\d+)$/.exec(l)![1]] : []));
-    expect(handles.length).toBe(4);
+    expect(handles.length).toBe(5);
     for (const h of handles)
-      expect((await th("nft", "delete", "rule", "inet", "pulumi_shared_tunnel_counts", "output", "handle", h)).exitCode).toBe(0);
+      expect((await th("nft", "delete", "rule", "inet", "pulumi_shared_tunnel_records", "output", "handle", h)).exitCode).toBe(0);
     const r = await stack.run("refresh");
     expect(r.stderr + r.stdout).toMatch(/connection records are no longer kept/);
     await stack.ok("up");
@@ -157,14 +173,14 @@ describe("connection records, ufw (the lab's default)", () => {
 
   test("with the record sets full, 5 more connections are counted but not recorded, and every reading says 5 lost", async () => {
     const set = `${ruleTag}.s4`;
-    const listed = await th("nft", "-j", "list", "set", "inet", "pulumi_shared_tunnel_counts", set);
+    const listed = await th("nft", "-j", "list", "set", "inet", "pulumi_shared_tunnel_records", set);
     expect(listed.exitCode).toBe(0);
     const held = (JSON.parse(listed.stdout).nftables as { set?: { elem?: unknown[]; size: number } }[]).find((i) => i.set)!.set!;
     const room = held.size - (held.elem?.length ?? 0);
     // Fill it with made-up connections from 10.x addresses (no client of the lab's), through nft -f.
     const fill = Array.from({ length: room }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} . 1`);
     const file = path.join(scratch, "fill.nft");
-    writeFileSync(file, `add element inet pulumi_shared_tunnel_counts ${set} { ${fill.join(", ")} }\n`);
+    writeFileSync(file, `add element inet pulumi_shared_tunnel_records ${set} { ${fill.join(", ")} }\n`);
     const filled = await th("nft", "-f", file);
     expect([filled.exitCode, filled.stderr]).toEqual([0, ""]);
     const before = await lostReadings(stack, ruleTag);
@@ -174,8 +190,9 @@ describe("connection records, ufw (the lab's default)", () => {
     const after = await lostReadings(stack, ruleTag);
     expect(ours(await connections(stack))).toBe(recorded);
     expect(after.accepted - before.accepted).toBe(5);
-    expect([after.refresh, after.status, after.prometheus]).toEqual([5, 5, 5]);
-    expect((await connections(stack)).lostEvents[ruleTag]).toBe(5);
+    const lost = before.refresh as number;
+    expect([after.refresh, after.status, after.prometheus]).toEqual([lost + 5, lost + 5, lost + 5]);
+    expect((await connections(stack)).lostEvents[ruleTag]).toBe(lost + 5);
   });
 
   test("destroy leaves no record, set or counter of the rule, and nothing else", async () => {

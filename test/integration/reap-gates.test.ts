@@ -115,6 +115,7 @@ test("counts whose rule is gone: listed by --dry-run, removed for the stack reap
   } finally {
     expect((await reap("it-counts-kept")).exitCode).toBe(0);
   }
-  // The last counts out took the table.
+  // The last counts out took the tables: the counts' and the records'.
   expect(await counted()).not.toContain("pulumi_shared_tunnel_counts");
+  expect(await counted()).not.toContain("pulumi_shared_tunnel_records");
 });

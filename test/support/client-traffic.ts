@@ -29,13 +29,18 @@ export function burstArgv(host: string, port: string | number, n: number): strin
 /**
  * `n` HTTP/1.0 requests one after another, each with a header of `pad` bytes, each read to the
  * server's close; with `holdSeconds`, each connection first says "open <port>" and waits that long
- * before its request. Prints "<client port> <bytes sent> <bytes received>" per connection.
+ * before its request; with `fromPort`, every connection is made from that client port (one after
+ * another, as a client that reuses its ports does). Prints "<client port> <bytes sent> <bytes
+ * received>" per connection.
  */
 const REQUESTS = [
   "import socket, sys, time",
-  "host, port, n, pad, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])",
+  "host, port, n, pad, hold, bind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])",
   "for _ in range(n):",
-  "    s = socket.create_connection((host, port), timeout=10)",
+  "    s = socket.socket()",
+  "    s.settimeout(10)",
+  "    if bind: s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('', bind))",
+  "    s.connect((host, port))",
   "    sport = s.getsockname()[1]",
   "    if hold: print('open %d' % sport, flush=True); time.sleep(hold)",
   "    req = ('GET / HTTP/1.0\\r\\nHost: t\\r\\nX-Pad: %s\\r\\n\\r\\n' % ('a' * pad)).encode()",
@@ -49,8 +54,8 @@ const REQUESTS = [
   "    print('%d %d %d' % (sport, len(req), got), flush=True)",
 ].join("\n");
 
-export function requestsArgv(host: string, port: string | number, n: number, pad: number, holdSeconds = 0): string[] {
-  return ["python3", "-I", "-c", REQUESTS, host, String(port), String(n), String(pad), String(holdSeconds)];
+export function requestsArgv(host: string, port: string | number, n: number, pad: number, holdSeconds = 0, fromPort = 0): string[] {
+  return ["python3", "-I", "-c", REQUESTS, host, String(port), String(n), String(pad), String(holdSeconds), String(fromPort)];
 }
 
 /** One line of requestsArgv's output. */
@@ -68,4 +73,27 @@ export function parseRequests(stdout: string): SentConnection[] {
       const [port, sent, received] = l.split(" ").map(Number);
       return { port, sent, received };
     });
+}
+
+/**
+ * `n` connects one after another from client port `fromPort`, each given 2.5 s (a dropped one
+ * sends its SYN again after 1 s), as a client that reuses its port for a destination that never
+ * answered does. Prints how many got in.
+ */
+const TRIES_FROM = [
+  "import socket, sys",
+  "host, port, n, bind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])",
+  "got = 0",
+  "for _ in range(n):",
+  "    s = socket.socket()",
+  "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+  "    s.bind(('', bind))",
+  "    s.settimeout(2.5)",
+  "    got += s.connect_ex((host, port)) == 0",
+  "    s.close()",
+  "print('connected %d of %d' % (got, n))",
+].join("\n");
+
+export function triesFromArgv(host: string, port: string | number, n: number, fromPort: number): string[] {
+  return ["python3", "-I", "-c", TRIES_FROM, host, String(port), String(n), String(fromPort)];
 }

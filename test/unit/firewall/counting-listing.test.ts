@@ -1,4 +1,4 @@
-import { parseCounting } from "../../../provider/firewall/counting-listing";
+import { countsTag, parseCounting, recordRules } from "../../../provider/firewall/counting-listing";
 
 const TAG = "pst.demo.dev.web-allow.ba9876543210.1796561875";
 
@@ -50,33 +50,67 @@ const LISTING = JSON.stringify({
   ],
 });
 
+/** The records' table, listed without elements (as refresh reads it): its rule, and the records the tag lost. */
+const RECORDS_LISTING = JSON.stringify({
+  nftables: [
+    { table: { family: "inet", name: "pulumi_shared_tunnel_records", handle: 11 } },
+    { counter: { family: "inet", name: `${TAG}.lost4`, table: "pulumi_shared_tunnel_records", packets: 2, bytes: 120 } },
+    // A record rule, in the records' table.
+    {
+      rule: {
+        family: "inet",
+        table: "pulumi_shared_tunnel_records",
+        chain: "output",
+        handle: 14,
+        comment: TAG,
+        expr: [{ set: { op: "update", elem: { concat: [] }, set: `@${TAG}.o4` } }],
+      },
+    },
+  ],
+});
+
 describe("parseCounting", () => {
   const now = new Date("2026-12-06T16:00:00.000Z");
   test("each tag's rule handles, sets and counts by source; when a source last tried, from its element's timeout", () => {
-    const listing = parseCounting(LISTING, now);
-    expect(listing.exists).toBe(true);
-    expect(listing.ruleCount).toBe(3);
+    const listing = parseCounting([LISTING, RECORDS_LISTING], now);
+    expect(listing.tables).toEqual(
+      new Map([
+        ["pulumi_shared_tunnel_counts", { ruleCount: 3 }],
+        ["pulumi_shared_tunnel_records", { ruleCount: 1 }],
+      ]),
+    );
     expect(listing.handles).toEqual(
       new Map([
         [
           TAG,
           [
-            { chain: "input", handle: 8 },
-            { chain: "input", handle: 9 },
+            { table: "pulumi_shared_tunnel_counts", chain: "input", handle: 8, records: false },
+            { table: "pulumi_shared_tunnel_counts", chain: "input", handle: 9, records: false },
+            { table: "pulumi_shared_tunnel_records", chain: "output", handle: 14, records: true },
           ],
         ],
       ]),
     );
-    expect(listing.objects).toEqual(new Map([[TAG, [`${TAG}.a4`, `${TAG}.d4`]]]));
+    expect(listing.objects).toEqual(new Map([[TAG, [`${TAG}.a4`, `${TAG}.d4`, `${TAG}.lost4`]]]));
     expect(listing.counts.get(TAG)).toEqual({
       accepted: [
         { source: "127.0.0.5", attempts: 2, lastAt: new Date("2026-12-06T15:59:52.000Z") },
         { source: "127.0.0.7", attempts: 1, lastAt: new Date("2026-12-06T15:59:42.000Z") },
       ],
       dropped: [{ source: "127.0.0.1", attempts: 2, lastAt: new Date("2026-12-06T15:59:56.000Z") }],
+      // Listed without elements: no record, but the lost ones counted.
+      records: { records: [], lostEvents: 2 },
     });
   });
+  test("counting rules and record rules told apart: either gone is told", () => {
+    const listing = parseCounting([LISTING, RECORDS_LISTING], now);
+    expect([countsTag(listing, TAG), recordRules(listing, TAG)]).toEqual([true, 1]);
+    const countsOnly = { ...listing, handles: new Map([[TAG, listing.handles.get(TAG)!.filter((h) => !h.records)]]) };
+    expect([countsTag(countsOnly, TAG), recordRules(countsOnly, TAG)]).toEqual([true, 0]);
+    const recordsOnly = { ...listing, handles: new Map([[TAG, listing.handles.get(TAG)!.filter((h) => h.records)]]) };
+    expect([countsTag(recordsOnly, TAG), recordRules(recordsOnly, TAG)]).toEqual([false, 1]);
+  });
   test("no table: nothing", () => {
-    expect(parseCounting("", now)).toEqual({ exists: false, handles: new Map(), ruleCount: 0, objects: new Map(), counts: new Map() });
+    expect(parseCounting(["", ""], now)).toEqual({ tables: new Map(), handles: new Map(), objects: new Map(), counts: new Map() });
   });
 });
