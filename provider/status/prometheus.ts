@@ -88,7 +88,7 @@ function families(status: HostStatus): Family[] {
     family(
       "pst_connections_lost_events_total",
       "counter",
-      "Connections the gate let in that the host could not record (its record sets were full); the counts above still hold them.",
+      "Connections the gate let in whose record the host does not hold: not recorded (its record sets were full), or replaced by a new connection from the same client port; the counts above still hold them.",
       [...lost.values()],
     ),
     family("pst_guard_running", "gauge", "1 while the host's guard runs.", [{ labels: {}, value: status.guard.running ? 1 : 0 }]),
