@@ -1,4 +1,5 @@
 import { SharedTunnelError, UsageError } from "../errors";
+import { runCommand } from "./run-command";
 import { ConnectionCounting } from "../firewall/counting";
 import { withRunner } from "../host/open-runner";
 import { silent } from "../host/report";
@@ -51,26 +52,11 @@ export function parseConnectionsArgs(argv: string[]): ParsedConnections {
 }
 
 /** Runs `connections` with argv after the command name; returns the exit code. */
-export async function runConnections(argv: string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stderr.write(CONNECTIONS_USAGE);
-    return 0;
-  }
-  let parsed: ParsedConnections;
-  try {
-    parsed = parseConnectionsArgs(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof UsageError ? err.reason : (err as Error).message}\n${CONNECTIONS_USAGE}`);
-    return 2;
-  }
-  try {
+export function runConnections(argv: string[]): Promise<number> {
+  return runCommand(argv, CONNECTIONS_USAGE, parseConnectionsArgs, async (parsed) => {
     const report = await withRunner(parsed.connection, silent, (runner) => readConnections(runner, parsed));
     process.stdout.write(parsed.json ? `${JSON.stringify(report, null, 2)}\n` : formatConnectionsTable(report));
-    return 0;
-  } catch (err) {
-    process.stderr.write(`${err instanceof SharedTunnelError ? err.message : String(err)}\n`);
-    return 1;
-  }
+  });
 }
 
 async function readConnections(runner: Runner, parsed: ParsedConnections): Promise<ConnectionsReport> {

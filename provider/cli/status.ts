@@ -1,6 +1,7 @@
 import { renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { SharedTunnelError, UsageError } from "../errors";
+import { UsageError } from "../errors";
+import { runCommand } from "./run-command";
 import { withRunner } from "../host/open-runner";
 import { silent } from "../host/report";
 import { readHostStatus } from "../status/collect";
@@ -68,19 +69,8 @@ export function writeTextfile(path: string, text: string): void {
 }
 
 /** Runs `status` with argv after the command name; returns the exit code. */
-export async function runStatus(argv: string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stderr.write(STATUS_USAGE);
-    return 0;
-  }
-  let parsed: ParsedStatus;
-  try {
-    parsed = parseStatusArgs(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof UsageError ? err.reason : (err as Error).message}\n${STATUS_USAGE}`);
-    return 2;
-  }
-  try {
+export function runStatus(argv: string[]): Promise<number> {
+  return runCommand(argv, STATUS_USAGE, parseStatusArgs, async (parsed) => {
     const status = await withRunner(parsed.connection, silent, (runner) => readHostStatus(runner, { stack: parsed.stack }));
     const text =
       parsed.output === "json"
@@ -90,9 +80,5 @@ export async function runStatus(argv: string[]): Promise<number> {
           : formatStatusTable(status);
     if (parsed.textfile !== undefined) writeTextfile(parsed.textfile, text);
     else process.stdout.write(text);
-    return 0;
-  } catch (err) {
-    process.stderr.write(`${err instanceof SharedTunnelError ? err.message : String(err)}\n`);
-    return 1;
-  }
+  });
 }
