@@ -26,8 +26,8 @@ export interface TagCounts {
 export interface CountingListing {
   /** Each table of the two that exists, with how many rules it holds, ours or not: a table goes only when none is left. */
   tables: Map<string, { ruleCount: number }>;
-  /** Rules whose comment is a tag, by tag. */
-  handles: Map<string, ListedRule[]>;
+  /** Rules whose comment is a tag, by tag: the records' table's keep records, the counts' table's count. */
+  handles: Map<string, RuleHandle[]>;
   /** The tag's sets and named counters, by name (counting-tables.ts: objectOf). */
   objects: Map<string, string[]>;
   counts: Map<string, TagCounts>;
@@ -38,19 +38,14 @@ export function countedTags(listing: CountingListing): string[] {
   return [...new Set([...listing.handles.keys(), ...listing.objects.keys()])];
 }
 
-/** A rule of the tag's: one that counts attempts, or one that keeps records (in the records table). */
-interface ListedRule extends RuleHandle {
-  records: boolean;
-}
-
 /** Whether the tag's counting rules are there (any of them: deleting some by hand is not told apart). */
 export function countsTag(listing: CountingListing, tag: string): boolean {
-  return (listing.handles.get(tag) ?? []).some((h) => !h.records);
+  return (listing.handles.get(tag) ?? []).some((h) => h.table !== RECORDS_TABLE.name);
 }
 
 /** How many record rules the tag has: a tag counted before records has none (counting-rules.ts: recordRuleCount, how many it should have). */
 export function recordRules(listing: CountingListing, tag: string): number {
-  return (listing.handles.get(tag) ?? []).filter((h) => h.records).length;
+  return (listing.handles.get(tag) ?? []).filter((h) => h.table === RECORDS_TABLE.name).length;
 }
 
 /** Reads `nft -j list table` of either table or both (counting-tables.ts); an empty text is a table that is not there. */
@@ -65,13 +60,7 @@ export function parseCounting(jsons: readonly string[], now: Date): CountingList
     if (rule && isCountingChain(rule.table, rule.chain)) {
       const table = listing.tables.get(rule.table) ?? { ruleCount: 0 };
       listing.tables.set(rule.table, { ruleCount: table.ruleCount + 1 });
-      if (rule.comment)
-        push(listing.handles, rule.comment, {
-          table: rule.table,
-          chain: rule.chain,
-          handle: rule.handle,
-          records: rule.table === RECORDS_TABLE.name,
-        });
+      if (rule.comment) push(listing.handles, rule.comment, { table: rule.table, chain: rule.chain, handle: rule.handle });
     }
     const named = item.counter ?? item.set;
     const object = named ? objectOf(named.name) : undefined;
@@ -95,7 +84,7 @@ export function parseCounting(jsons: readonly string[], now: Date): CountingList
 
 interface CountingItem {
   table?: { name: string };
-  rule?: { table: string; chain: string; handle: number; comment?: string; expr?: unknown };
+  rule?: { table: string; chain: string; handle: number; comment?: string };
   set?: { table: string; name: string; timeout?: number; elem?: unknown[] };
   counter?: { table: string; name: string; packets?: unknown };
 }

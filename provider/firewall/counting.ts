@@ -2,7 +2,7 @@ import type { Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
 import { countedTags, parseCounting, type CountingListing } from "./counting-listing";
 import { countableRules, renderCountingRemove, renderCountingSet } from "./counting-rules";
-import { COUNTING_TABLES, COUNTS_TABLE, objectOf, RECORDS_TABLE } from "./counting-tables";
+import { COUNTING_TABLES, COUNTS_TABLE, RECORDS_TABLE } from "./counting-tables";
 import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
 import type { NftTable } from "./nft-rules";
 import { nftListArgv } from "./nft-rules";
@@ -95,11 +95,11 @@ export class ConnectionCounting {
     );
   }
 
-  /** What of `tag` is in `table`, and whether it is the last of anyone's there (the table goes with it). */
+  /** What of `tag` is in `table` (listed alone), and whether it is the last of anyone's there (the table goes with it). */
   private async partOf(table: NftTable, tag: string) {
     const { listing, bytes } = await this.list([shapeArgv(table)]);
-    const handles = (listing.handles.get(tag) ?? []).filter((h) => h.table === table.name);
-    const objects = (listing.objects.get(tag) ?? []).filter((o) => objectOf(o)?.table === table);
+    const handles = listing.handles.get(tag) ?? [];
+    const objects = listing.objects.get(tag) ?? [];
     const rulesLeft = listing.tables.get(table.name)?.ruleCount ?? 0;
     const last = listing.tables.has(table.name) && rulesLeft === handles.length && [...listing.objects.keys()].every((t) => t === tag);
     return { table, handles, objects, last, bytes };

@@ -84,9 +84,9 @@ describe("parseCounting", () => {
         [
           TAG,
           [
-            { table: "pulumi_shared_tunnel_counts", chain: "input", handle: 8, records: false },
-            { table: "pulumi_shared_tunnel_counts", chain: "input", handle: 9, records: false },
-            { table: "pulumi_shared_tunnel_records", chain: "output", handle: 14, records: true },
+            { table: "pulumi_shared_tunnel_counts", chain: "input", handle: 8 },
+            { table: "pulumi_shared_tunnel_counts", chain: "input", handle: 9 },
+            { table: "pulumi_shared_tunnel_records", chain: "output", handle: 14 },
           ],
         ],
       ]),
@@ -105,9 +105,12 @@ describe("parseCounting", () => {
   test("counting rules and record rules told apart: either gone is told", () => {
     const listing = parseCounting([LISTING, RECORDS_LISTING], now);
     expect([countsTag(listing, TAG), recordRules(listing, TAG)]).toEqual([true, 1]);
-    const countsOnly = { ...listing, handles: new Map([[TAG, listing.handles.get(TAG)!.filter((h) => !h.records)]]) };
+    const countsOnly = { ...listing, handles: new Map([[TAG, listing.handles.get(TAG)!.filter((h) => h.table !== "pulumi_shared_tunnel_records")]]) };
     expect([countsTag(countsOnly, TAG), recordRules(countsOnly, TAG)]).toEqual([true, 0]);
-    const recordsOnly = { ...listing, handles: new Map([[TAG, listing.handles.get(TAG)!.filter((h) => h.records)]]) };
+    const recordsOnly = {
+      ...listing,
+      handles: new Map([[TAG, listing.handles.get(TAG)!.filter((h) => h.table === "pulumi_shared_tunnel_records")]]),
+    };
     expect([countsTag(recordsOnly, TAG), recordRules(recordsOnly, TAG)]).toEqual([false, 1]);
   });
   test("no table: nothing", () => {
