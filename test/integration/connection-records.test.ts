@@ -143,6 +143,23 @@ describe("connection records, ufw (the lab's default)", () => {
     expect([after.refresh, after.status, after.prometheus]).toEqual([0, 0, 0]);
   });
 
+  test("another local user on the tunnel host cannot read who connected: nft and `connections` refuse it, while root sees the records", async () => {
+    const asUser = (...argv: string[]) => th("runuser", "-u", lab.thMalUser, "--", ...argv);
+    const root = await connections(stack);
+    const mine = root.connections.filter((r) => r.tag === ruleTag);
+    expect(mine.length).toBeGreaterThan(0);
+    // The canary: root's listing of the same table names a recorded client port.
+    const port = String(mine[0].sourcePort);
+    expect((await th("nft", "list", "table", "inet", "pulumi_shared_tunnel_records")).stdout).toContain(port);
+    const listed = await asUser("nft", "list", "table", "inet", "pulumi_shared_tunnel_records");
+    expect(listed.exitCode).not.toBe(0);
+    expect(listed.stdout).not.toContain(port);
+    const cli = await asUser(process.execPath, CLI, "connections", "--json");
+    // Refused by the kernel (not a module the user could not load): the error names nft's refusal.
+    expect([cli.exitCode, /Operation not permitted/.test(cli.stderr)]).toEqual([1, true]);
+    expect(cli.stdout).not.toContain(port);
+  });
+
   test("a client port used again: its earlier record is replaced by the new one and counted lost", async () => {
     const before = await lostReadings(stack, ruleTag);
     const r = await inNs(lab.nsTc, requestsArgv(target.hostname, target.port, 2, PAD, 0, 47123), 60_000);
