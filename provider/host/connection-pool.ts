@@ -61,6 +61,7 @@ function sharedRunner(key: string, e: Entry, ssh: Ssh2Runner): Runner {
   let released = false;
   return {
     where: ssh.where,
+    host: ssh,
     run: async (argv: readonly string[], options?: RunOptions): Promise<RunResult> => {
       await takeChannel(e, ssh.where, argv);
       try {

@@ -3,9 +3,13 @@ import { childEnvOverrides, START_DIR } from "./child-start";
 import { quoteArgv } from "./quote";
 import { commandLimitMs, hostTimeoutError, type RunOptions, type RunResult, type Runner } from "./runner";
 
+const THIS_MACHINE = {};
+
 /** Runs argv on this machine through execa, with no shell in between. */
 export class LocalRunner implements Runner {
   readonly where = "local";
+  /** This machine as this process's user: one for every LocalRunner. */
+  readonly host = THIS_MACHINE;
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     // execa is ESM-only; a dynamic import keeps this CommonJS module loadable everywhere.

@@ -29,5 +29,5 @@ export async function withRunner<T>(connection: RemoteConnection | undefined, re
 
 /** The outermost runner carries `report`, so the runners it wraps need not pass it on. */
 function reporting(runner: Runner, report: Report): Runner {
-  return { where: runner.where, report, run: (argv, options) => runner.run(argv, options), close: () => runner.close() };
+  return { where: runner.where, host: runner.host, report, run: (argv, options) => runner.run(argv, options), close: () => runner.close() };
 }

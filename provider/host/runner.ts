@@ -56,6 +56,13 @@ export interface Runner {
   readonly where: string;
   /** Where progress lines of the steps using this runner go; absent: nowhere (set by openRunner). */
   readonly report?: Report;
+  /**
+   * The same object for every runner whose commands run as the same user on the same host over
+   * the same connection (or on this machine): what is read once about that host for the life of
+   * the connection (its state directory, checked; its network namespace) is kept under it (hostOf).
+   * Absent: facts are kept per runner object.
+   */
+  readonly host?: object;
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
   close(): Promise<void>;
 }
@@ -91,4 +98,9 @@ export function hostTimeoutError(argv: readonly string[], where: string, reason:
     command: quoteArgv(argv),
     hint: "the command may still be running there: check the host's load and that the command above returns when run by hand; a slow host can be given more time with PULUMI_SHARED_TUNNEL_COMMAND_TIMEOUT (seconds)",
   });
+}
+
+/** The key under which facts about `runner`'s host, as its user sees it, are kept (Runner.host). */
+export function hostOf(runner: Runner): object {
+  return runner.host ?? runner;
 }

@@ -13,6 +13,7 @@ const recent = recentlyShared<RunResult>(1000);
 export function sharedReads(runner: Runner): Runner {
   return {
     where: runner.where,
+    host: runner.host,
     report: runner.report,
     run: (argv: readonly string[], options?: RunOptions): Promise<RunResult> => {
       if (options?.input !== undefined) return runner.run(argv, options);

@@ -12,6 +12,13 @@ const SUDO_HINT =
   'give the connection user a NOPASSWD rule for all commands, e.g. "<user> ALL=(root) NOPASSWD: ALL" in /etc/sudoers.d/ ' +
   "(the provider runs sh -c scripts, env, flock, ssh, kill and the firewall tools as root, so a shorter list would not be narrower), or connect as root";
 
+const asRoot = new WeakMap<object, object>();
+function rootOn(host: object): object {
+  let key = asRoot.get(host);
+  if (!key) asRoot.set(host, (key = {}));
+  return key;
+}
+
 /**
  * Runs every command through `sudo -n --` (connection.sudo): firewall changes and low ports need
  * root, and -n makes a missing NOPASSWD rule fail at once instead of waiting for a password.
@@ -20,8 +27,11 @@ const SUDO_HINT =
  */
 export class SudoRunner implements Runner {
   readonly where: string;
+  /** root on the inner runner's host: another user than the inner runner's own, so a key of its own. */
+  readonly host?: object;
   constructor(private readonly inner: Runner) {
     this.where = `${inner.where} (sudo)`;
+    this.host = inner.host && rootOn(inner.host);
   }
 
   async run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {

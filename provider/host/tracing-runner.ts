@@ -10,11 +10,13 @@ import type { RunOptions, RunResult, Runner } from "./runner";
  */
 class TracingRunner implements Runner {
   readonly where: string;
+  readonly host?: object;
   constructor(
     private readonly inner: Runner,
     private readonly file: string,
   ) {
     this.where = inner.where;
+    this.host = inner.host;
   }
 
   async run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {

@@ -1,6 +1,6 @@
 import { SharedTunnelError } from "../errors";
 import { quoteArgv } from "../host/quote";
-import { runChecked, type Runner } from "../host/runner";
+import { hostOf, runChecked, type Runner } from "../host/runner";
 import { Failures } from "../validation/fields";
 import { describeEntry, parseEntry, unsafeParent, writableByOthers, type PathEntry } from "./path-trust";
 
@@ -72,19 +72,22 @@ p=$d
 while :; do stat -c '%u %U %a %F|%n' -- "$p" 2>/dev/null || echo "- - - missing|$p"; [ "$p" = / ] && break; p=$(dirname -- "$p"); done
 stat -c '%u %U %a %F|%n' -- "$1" 2>/dev/null || echo "- - - missing|$1"`;
 
-const cache = new WeakMap<Runner, Promise<StateDirs>>();
+const cache = new WeakMap<object, Promise<StateDirs>>();
 
 /**
  * The state directory for the user `runner`'s commands run as, created when missing and checked
- * once per provider operation (each operation opens its own runner): a real directory, owned by
+ * once per host connection (hostOf: every operation over it shares the check): a real directory, owned by
  * that user, mode 0700, below parents only that user or root can change. Throws StateDirError
  * naming the path, its owner and mode, and the fix.
  */
 export function stateDirs(runner: Runner): Promise<StateDirs> {
-  let found = cache.get(runner);
+  const host = hostOf(runner);
+  let found = cache.get(host);
   if (!found) {
     found = resolveStateDirs(runner);
-    cache.set(runner, found);
+    cache.set(host, found);
+    // A failed check is not kept: the next operation checks again (and says why again).
+    found.catch(() => cache.get(host) === found && cache.delete(host));
   }
   return found;
 }
@@ -99,10 +102,10 @@ export async function stateDir(runner: Runner): Promise<string> {
  * when the directory does not exist (then nothing of ours runs there); creates nothing.
  */
 export async function existingStateDirs(runner: Runner): Promise<StateDirs | undefined> {
-  const cached = cache.get(runner);
+  const cached = cache.get(hostOf(runner));
   if (cached) return cached;
   const found = await resolveStateDirs(runner, "peek");
-  if (found) cache.set(runner, Promise.resolve(found));
+  if (found) cache.set(hostOf(runner), Promise.resolve(found));
   return found;
 }
 
