@@ -2,7 +2,7 @@ import { CommandFailedError, ValidationError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { isOwnerPrefix, tagMatches, taggedPathPattern } from "../tag";
-import { writePrivateFile } from "../state/private-file";
+import { writePrivateFiles } from "../state/private-file";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { removeOwnedFiles, removeOwnedFilesByPrefix } from "../state/owned-files";
 import { stillRunningAs } from "../state/process-identity";
@@ -44,9 +44,11 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
   await stopWatchdog(runner, spec.tag);
   const dirs = await stateDirs(runner);
   const files = watchdogFiles(dirs.dir, spec.tag);
-  await writePrivateFile(runner, files.settings, buildWatchdogSettings(spec, dirs));
-  await writePrivateFile(runner, files.script, WATCHDOG_PROGRAM);
-  await writePrivateFile(runner, files.deadline, `${deadline}\n`);
+  await writePrivateFiles(runner, [
+    { path: files.settings, content: buildWatchdogSettings(spec, dirs) },
+    { path: files.script, content: WATCHDOG_PROGRAM },
+    { path: files.deadline, content: `${deadline}\n` },
+  ]);
   const argv = ["sh", "-c", 'setsid -f sh "$1" </dev/null >/dev/null 2>&1', "sh", files.script];
   const started = await runner.run(argv, { timeoutMs: 20_000 });
   // setsid -f returns before the child has become `sh <script>`; a deadline already past may even
@@ -88,9 +90,12 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
         kinds.map((k) => watchdogFileNames(tagOrPrefix)[k]),
       );
   };
-  await remove("deadline");
   const { searched } = await stateDirs(runner);
-  for (const pid of await findWatchdogs(runner, tagOrPrefix)) {
+  const pids = await findWatchdogs(runner, tagOrPrefix);
+  // None runs (a create's sweep, almost always): its files go in one command.
+  if (pids.length === 0) return remove("deadline", "script", "settings", "log");
+  await remove("deadline");
+  for (const pid of pids) {
     // The listing may be a moment old: signal the pid only while it still is that watchdog.
     if (await stillRunningAs(runner, pid, (p) => parseWatchdogList([p], searched).some((w) => tagMatches(w.tag, tagOrPrefix))))
       await runner.run(["kill", "-TERM", String(pid)]);

@@ -1,13 +1,19 @@
+import { join } from "node:path";
 import { CommandFailedError } from "../errors";
+import { hostScript } from "../host/host-script";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { writePrivateFile } from "../state/private-file";
+import { writePrivateFile, writePrivateFiles } from "../state/private-file";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { tagMatches, taggedPathPattern } from "../tag";
 import { readProcessIdentity, stillRunningAs, type ProcessIdentity } from "../state/process-identity";
 import { listProcesses, type ListedProcess } from "../state/process-list";
-import { stopProcess } from "../state/stop-process";
 import { buildKeeperArgvFile, buildKeeperSettings, KEEPER_PROGRAM, keeperFileNames, type KeeperSpec } from "./keeper-script";
+
+/** stop-keeper.sh: a keeper's stop, verified and waited for on the host in one command. */
+const STOP_KEEPER = hostScript(join(__dirname, "stop-keeper.sh"));
+/** How long TERM is given before KILL. */
+const TERM_GRACE_MS = 5000;
 
 /** What the keeper last wrote to its status file. */
 export interface KeeperStatus {
@@ -65,10 +71,12 @@ function keeperFiles(dir: string, tag: string) {
 export async function startKeeper(runner: Runner, spec: KeeperSpec, sshArgv: string[], deadline: number | undefined): Promise<void> {
   const files = keeperFiles(spec.dir, spec.tag);
   await runner.run(["rm", "-f", "--", files.policy, files.status]);
-  await writePrivateFile(runner, files.settings, buildKeeperSettings(spec));
-  await writePrivateFile(runner, files.script, KEEPER_PROGRAM, "700");
-  await writeKeeperArgv(runner, spec.dir, spec.tag, sshArgv);
-  if (deadline !== undefined) await writePrivateFile(runner, files.deadline, `${deadline}\n`);
+  await writePrivateFiles(runner, [
+    { path: files.settings, content: buildKeeperSettings(spec) },
+    { path: files.script, content: KEEPER_PROGRAM, mode: "700" },
+    { path: files.argv, content: buildKeeperArgvFile(sshArgv) },
+    ...(deadline === undefined ? [] : [{ path: files.deadline, content: `${deadline}\n` }]),
+  ]);
   const argv = ["sh", "-c", 'setsid -f sh "$1" </dev/null >/dev/null 2>&1', "sh", files.script];
   const started = await runner.run(argv, { timeoutMs: 20_000 });
   if (started.exitCode !== 0) {
@@ -121,18 +129,27 @@ export async function moveKeeperDeadline(
 }
 
 /**
- * Stops a keeper and everything it started: its policy file goes first (so no restart can begin
- * whatever happens next), then TERM to its process group (keeper, ssh, deadline timer), KILL if
- * the keeper outlives 5 s. Only a pid that still is the keeper is signalled, and only a group it leads.
+ * Stops a keeper and everything it started, in one command (stop-keeper.sh says how): its policy
+ * file goes first (so no restart can begin whatever happens next), then TERM to its process group
+ * (keeper, ssh, deadline timer), KILL if the keeper outlives 5 s. Only a pid that still is the
+ * keeper is signalled, and only a group it leads. Throws when it still runs after both signals.
  */
 export async function stopKeeper(runner: Runner, dir: string, keeper: { pid: number; startTicks?: string; tag: string }): Promise<void> {
-  await runner.run(["rm", "-f", "--", keeperFiles(dir, keeper.tag).policy]);
-  const p = await readKeeper(runner, keeper.pid, keeper.startTicks, keeper.tag);
-  if (!p) return;
-  // setsid made the keeper its group's leader; a keeper started otherwise is signalled alone.
-  const group =
-    (await runner.run(["sh", "-c", 'test "$(sed "s/.*) //" "/proc/$1/stat" | cut -d" " -f3)" = "$1"', "sh", String(p.pid)])).exitCode === 0;
-  await stopProcess(runner, { pid: p.pid, startTicks: p.startTicks, group, label: "keeper pid" }, { what: "stop the forward's keeper" });
+  if (!Number.isInteger(keeper.pid) || keeper.pid < 1) return;
+  const scripts = (await stateDirs(runner)).searched.map((d) => `${d}/${keeperFileNames(keeper.tag).script}`);
+  const policy = keeperFiles(dir, keeper.tag).policy;
+  const argv = ["sh", "-c", STOP_KEEPER, "sh", policy, String(keeper.pid), keeper.startTicks ?? "-", String(TERM_GRACE_MS / 50), ...scripts];
+  const r = await runner.run(argv, { timeoutMs: TERM_GRACE_MS + 30_000 });
+  if (r.exitCode === 0) return;
+  throw new CommandFailedError({
+    what: "stop the forward's keeper",
+    where: runner.where,
+    command: quoteArgv(["kill", "-KILL", "--", `-${keeper.pid}`]),
+    exitCode: r.exitCode,
+    stderr: r.stderr,
+    reason: r.exitCode === 6 ? `keeper pid ${keeper.pid} still runs after TERM and KILL` : undefined,
+    hint: `it likely belongs to another user: run with the privileges it was started with (connection.sudo, or reap --sudo), or stop it by hand (sudo kill -- -${keeper.pid})`,
+  });
 }
 
 /** A process of a keeper: the keeper itself (`sh <dir>/<tag>.keeper`) or its deadline timer. */

@@ -28,7 +28,17 @@ function recordingHost() {
       const ok = (stdout = "", exitCode = 0): RunResult => ({ exitCode, stdout, stderr: "", timedOut: false });
       if (argv[0] === "sh" && argv[2].startsWith("umask 077\nu=$(id -u)")) return ok(STATE_DIR_OK);
       // writePrivateFile: sh -c WRITE sh DIR PATH MODE, the content on stdin.
-      if (argv[0] === "sh" && argv[2].includes('mktemp -- "$1/.new.XXXXXXXXXX"')) written.set(argv[5], String(options.input));
+      if (argv[0] === "sh" && argv[2].includes('mktemp -- "$1/.new.XXXXXXXXXX"') && argv.length === 7) written.set(argv[5], String(options.input));
+      // writePrivateFiles: sh -c WRITE_MANY sh DIR (PATH MODE SIZE)..., the contents one after another on stdin.
+      else if (argv[0] === "sh" && argv[2].includes('mktemp -- "$dir/.new.XXXXXXXXXX"')) {
+        let input = Buffer.from(String(options.input));
+        for (let i = 5; i + 2 < argv.length; i += 3) {
+          const size = Number(argv[i + 2]);
+          written.set(argv[i], input.subarray(0, size).toString());
+          input = input.subarray(size);
+        }
+        expect(input.length).toBe(0);
+      }
       // The watchdog's start: its deadline file is "gone" at once, which counts as started.
       if (argv[0] === "test" && argv[1] === "-e") return ok("", 1);
       return ok();
@@ -75,7 +85,16 @@ test("the ufw batch sends ufw-batch.sh and ufw-batch.py as they are, each as one
 test("npm run lint checks every host program: shellcheck and dash -n on the sh, a compile of the Python", () => {
   expect(readFileSync(path.join(ROOT, "scripts/lint.sh"), "utf8")).toContain("bash scripts/lint-host-programs.sh");
   const listed = spawnSync("bash", ["scripts/lint-host-programs.sh", "--list"], { cwd: ROOT, encoding: "utf8" }).stdout.split("\n");
-  for (const file of ["keeper/keeper.sh", "expiry/watchdog.sh", "firewall/ufw-batch.sh", "host/session.sh", "firewall/ufw-batch.py"])
+  for (const file of [
+    "keeper/keeper.sh",
+    "keeper/stop-keeper.sh",
+    "expiry/watchdog.sh",
+    "firewall/ufw-batch.sh",
+    "guard/guard-wake.sh",
+    "state/write-files.sh",
+    "host/session.sh",
+    "firewall/ufw-batch.py",
+  ])
     expect(listed).toContain(`provider/${file}`);
   const checked = spawnSync("bash", ["scripts/lint-host-programs.sh"], { cwd: ROOT, encoding: "utf8" });
   expect(checked.stderr + checked.stdout).toBe("");
