@@ -2,12 +2,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CommandFailedError } from "../errors";
 import { quoteArgv } from "../host/quote";
-import type { Runner } from "../host/runner";
-import { writePrivateFile } from "../state/private-file";
+import { hostOf, type Runner } from "../host/runner";
+import { writePrivateFile, writePrivateFiles } from "../state/private-file";
 import { stillRunningAs, waitForExit } from "../state/process-identity";
+import { wakeGuardAt, type Wake } from "./guard-wake";
 import { listProcesses, type ListedProcess } from "../state/process-list";
 import { stateDir } from "../state/state-dir";
-import { waitFor } from "../state/wait-for";
 import { assertTag } from "../tag";
 import type { FirewallBackendName, FirewallRule } from "../types";
 import { parseCidr } from "../validation/net";
@@ -37,11 +37,11 @@ function guardFileNames(netns: string) {
   };
 }
 
-const netnsCache = new WeakMap<Runner, Promise<string>>();
+const netnsCache = new WeakMap<object, Promise<string>>();
 
 /** The inode number of the network namespace the runner's commands run in (`net:[N]`). */
 function netnsOf(runner: Runner): Promise<string> {
-  let found = netnsCache.get(runner);
+  let found = netnsCache.get(hostOf(runner));
   if (!found) {
     found = runner.run(["readlink", "/proc/self/ns/net"]).then((r) => {
       const id = /^net:\[(\d+)\]$/.exec(r.stdout.trim())?.[1];
@@ -55,7 +55,7 @@ function netnsOf(runner: Runner): Promise<string> {
         });
       return id;
     });
-    netnsCache.set(runner, found);
+    netnsCache.set(hostOf(runner), found);
   }
   return found;
 }
@@ -204,15 +204,17 @@ export async function judgeGate(runner: Runner, ruleTag: string): Promise<string
   let stderr = "";
   // Twice: a guard that found no gate left may end just as this one is recorded.
   for (let attempt = 0; attempt < 2; attempt++) {
+    // The common case, one command: the guard the status names is woken and its verdict read.
+    const woken = await wakeGuardAt(runner, files, PYTHON, "HUP", ruleTag, START_MS);
+    const judged = verdictIn(woken, ruleTag);
+    if (judged !== undefined) return judged;
+    if (woken.outcome !== "none") continue;
+    // No guard at the status' pid: a listing finds one a moment old, else one is started.
     const before = await readGuardStatus(runner);
     const startsSeen = startsMade.get(startKey(runner, files)) ?? 0;
     if (!(await signalGuard(runner, "HUP", before))) stderr = await startGuardOnce(runner, files, startsSeen);
-    // A verdict written after this look, by a process that still is the guard (its pid read from the status).
-    const verdict = await waitFor(async () => {
-      const now = await readGuardStatus(runner);
-      const fresh = now && (now.pid !== before?.pid || now.checks > before.checks);
-      return fresh && (await stillGuard(runner, now.pid)) ? now.gates.get(ruleTag) : undefined;
-    }, START_MS);
+    // A verdict written after this look, by a process that still is the guard (guard-wake.sh checks the status' pid).
+    const verdict = verdictIn(await wakeGuardAt(runner, files, PYTHON, "none", ruleTag, START_MS, before), ruleTag);
     if (verdict !== undefined) return verdict;
   }
   throw new CommandFailedError({
@@ -223,6 +225,11 @@ export async function judgeGate(runner: Runner, ruleTag: string): Promise<string
     stderr: stderr || `no guard judged the gate ${ruleTag} within ${START_MS / 1000} s`,
     hint: `the tunnel host needs ${PYTHON} (and nft or iptables); ${files.status} and the guard's own run (${PYTHON} -I ${files.program}) say more`,
   });
+}
+
+/** The guard's verdict on `ruleTag` in the status guard-wake.sh read, when it read one. */
+function verdictIn(wake: Wake, ruleTag: string): string | undefined {
+  return wake.outcome === "signalled" && wake.status !== undefined ? parseGuardStatus(wake.status)?.gates.get(ruleTag) : undefined;
 }
 
 /**
@@ -259,10 +266,12 @@ async function startGuardOnce(runner: Runner, files: ReturnType<typeof guardFile
     return stderr;
   }
   const start = (async () => {
-    await writePrivateFile(runner, files.verdicts, VERDICTS);
-    await writePrivateFile(runner, files.pauses, PAUSES);
-    await writePrivateFile(runner, files.settings, `${JSON.stringify({ poll: process.env[GUARD_POLL_ENV] === "1" })}\n`);
-    await writePrivateFile(runner, files.program, PROGRAM);
+    await writePrivateFiles(runner, [
+      { path: files.verdicts, content: VERDICTS },
+      { path: files.pauses, content: PAUSES },
+      { path: files.settings, content: `${JSON.stringify({ poll: process.env[GUARD_POLL_ENV] === "1" })}\n` },
+      { path: files.program, content: PROGRAM },
+    ]);
     return (await runner.run(startArgv(files.program), { timeoutMs: 20_000 })).stderr;
   })();
   starting.set(key, start);
@@ -276,6 +285,7 @@ async function startGuardOnce(runner: Runner, files: ReturnType<typeof guardFile
 
 /** Tells a running guard to look again now (a forward was just paired with a gate). */
 export async function wakeGuard(runner: Runner): Promise<void> {
+  if ((await wakeGuardAt(runner, await guardFiles(runner), PYTHON, "HUP", undefined)).outcome === "signalled") return;
   await signalGuard(runner, "HUP");
 }
 

@@ -1,0 +1,41 @@
+import { join } from "node:path";
+import { hostScript } from "../host/host-script";
+import type { Runner } from "../host/runner";
+
+/** guard-wake.sh: the guard signalled, and its verdict waited for, on the host in one command. */
+const WAKE = hostScript(join(__dirname, "guard-wake.sh"));
+/** guard-wake.sh's pause between two reads of the status. */
+const POLL_MS = 50;
+
+/** What guard-wake.sh did: its exit status, said. */
+export type Wake =
+  /** The guard the status names was signalled; `status` is its text that judged the gate, when one was asked for. */
+  | { outcome: "signalled"; status?: string }
+  /** No guard runs at the pid the status names (or there is no status): nothing was signalled. */
+  | { outcome: "none" }
+  /** Signalled, but no status written after it judged the gate in time. */
+  | { outcome: "no-verdict" };
+
+/**
+ * Sends `signal` to the guard whose status file (`files.status`) names it, verified right before
+ * the signal to be `python -I files.program` of ours (guard-wake.sh says how), and given
+ * `ruleTag`, waits up to `waitMs` for a status written after the signal that judges that gate.
+ * Signal "none" only waits, for a status newer than `before` (what the caller read before it
+ * signalled or started the guard itself; absent: any status).
+ */
+export async function wakeGuardAt(
+  runner: Runner,
+  files: { status: string; program: string },
+  python: string,
+  signal: "HUP" | "TERM" | "none",
+  ruleTag: string | undefined,
+  waitMs = 0,
+  before?: { pid: number; checks: number },
+): Promise<Wake> {
+  const tries = String(Math.ceil(waitMs / POLL_MS));
+  const argv = ["sh", "-c", WAKE, "sh", files.status, python, files.program, signal === "none" ? "-" : signal, ruleTag ?? "-", tries];
+  if (before) argv.push(String(before.pid), String(before.checks));
+  const r = await runner.run(argv, { timeoutMs: waitMs + 30_000 });
+  if (r.exitCode === 0) return { outcome: "signalled", status: ruleTag === undefined ? undefined : r.stdout };
+  return r.exitCode === 5 ? { outcome: "no-verdict" } : { outcome: "none" };
+}

@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { wakeGuardAt } from "../../../provider/guard/guard-wake";
+import { LocalRunner } from "../../../provider/host/local-runner";
+import { readProcessIdentity } from "../../../provider/state/process-identity";
+import { waitFor } from "../../../provider/state/wait-for";
+
+/**
+ * guard-wake.sh on real processes, under the host's sh (dash here): the guard the status names is
+ * woken and its verdict read in one command; a pid whose argv is not the guard's is not signalled
+ * (Python ends on a SIGHUP it does not handle: a signal would show as a dead process).
+ */
+const runner = new LocalRunner();
+const PYTHON = "/usr/bin/python3";
+const started: ChildProcess[] = [];
+afterAll(() => started.forEach((c) => c.kill("SIGKILL")));
+
+/** A stand-in guard: writes its status at start and after each SIGHUP, judging gate `pst.unit.g.1` as holding. */
+const GUARD = `import os, signal, time
+status = os.environ["STATUS"]
+checks = 0
+def write(*_):
+    global checks
+    checks += 1
+    open(status + ".new", "w").write("pid=%d\\nchecks=%d\\ngate pst.unit.g.1 holds\\n" % (os.getpid(), checks))
+    os.replace(status + ".new", status)
+signal.signal(signal.SIGHUP, write)
+write()
+while True: time.sleep(1)
+`;
+
+async function startGuard(dir: string, program: string): Promise<ChildProcess> {
+  writeFileSync(program, GUARD);
+  const p = spawn(PYTHON, ["-I", program], { env: { STATUS: `${dir}/status` }, stdio: "ignore" });
+  started.push(p);
+  await waitFor(async () => (await runner.run(["test", "-s", `${dir}/status`])).exitCode === 0 || undefined, 5000);
+  return p;
+}
+
+test("the guard the status names is woken, and the status it writes after the signal is its verdict", async () => {
+  const dir = mkdtempSync("/tmp/pst-unit-wake-");
+  const files = { status: `${dir}/status`, program: path.join(dir, "guard.py") };
+  await startGuard(dir, files.program);
+  const woken = await wakeGuardAt(runner, files, PYTHON, "HUP", "pst.unit.g.1", 5000);
+  expect(woken.outcome).toBe("signalled");
+  expect(woken.outcome === "signalled" && woken.status).toMatch(/^checks=2$/m);
+  // A wake with no gate to wait for returns at once.
+  expect((await wakeGuardAt(runner, files, PYTHON, "HUP", undefined)).outcome).toBe("signalled");
+});
+
+test("a process at the status' pid whose argv is not the guard's is not signalled", async () => {
+  const dir = mkdtempSync("/tmp/pst-unit-wake-");
+  const other = await startGuard(dir, path.join(dir, "other.py"));
+  const files = { status: `${dir}/status`, program: path.join(dir, "guard.py") };
+  expect((await wakeGuardAt(runner, files, PYTHON, "HUP", "pst.unit.g.1", 1000)).outcome).toBe("none");
+  expect((await readProcessIdentity(runner, other.pid as number))?.state).not.toBe("Z");
+});
+
+test("no status at all: nothing is signalled, the caller is told to look for a guard itself", async () => {
+  const dir = mkdtempSync("/tmp/pst-unit-wake-");
+  expect((await wakeGuardAt(runner, { status: `${dir}/status`, program: `${dir}/guard.py` }, PYTHON, "HUP", undefined)).outcome).toBe("none");
+});
