@@ -30,6 +30,8 @@ export interface FirewallBackend {
    * any-address source of its family, and `remove` with it deletes the drop.
    */
   listStrayDrops?(): Promise<ObservedRule[]>;
+  /** `list` and then `listStrayDrops`, from one read of the host: a create and a delete need both. */
+  listWithStrays?(): Promise<ObservedRule[]>;
 }
 
 /** What the registry (registry.ts) holds of one backend, declared in the backend's own file. */

@@ -143,6 +143,7 @@ async function reapRuleOrphans(runner: Runner, backend: FirewallBackend, prefix:
  * a ufw shield whose ufw rule is gone): a run killed between the two leaves them.
  */
 async function listWithStrays(backend: FirewallBackend): Promise<ObservedRule[]> {
+  if (backend.listWithStrays) return backend.listWithStrays();
   return [...(await backend.list()), ...((await backend.listStrayDrops?.()) ?? [])];
 }
 

@@ -74,8 +74,12 @@ class IptablesBackend implements FirewallBackend {
   }
 
   async listStrayDrops(): Promise<ObservedRule[]> {
+    return strayDropsOf(await this.readBoth());
+  }
+
+  async listWithStrays(): Promise<ObservedRule[]> {
     const gates = await this.readBoth();
-    return findStrayDrops([...gates.ip.gate.entries, ...gates.ip6.gate.entries]);
+    return [...listIptablesGates(gates), ...strayDropsOf(gates)];
   }
 
   async add(rule: FirewallRule, tag: string): Promise<void> {
@@ -184,4 +188,9 @@ function listIptablesGates(listings: Record<Family, Listing>): ObservedRule[] {
 /** The rule's own family first, so its accept goes in (or out) before the other family's drop. */
 function orderFamilies(first: Family): Family[] {
   return first === "ip" ? ["ip", "ip6"] : ["ip6", "ip"];
+}
+
+/** Drops of both families none of whose accepts is left (listStrayDrops). */
+function strayDropsOf(gates: Record<Family, Listing>): ObservedRule[] {
+  return findStrayDrops([...gates.ip.gate.entries, ...gates.ip6.gate.entries]);
 }

@@ -52,6 +52,10 @@ class NftablesBackend implements FirewallBackend {
 
   list = (): Promise<ObservedRule[]> => this.gate.list();
   listStrayDrops = (): Promise<ObservedRule[]> => this.gate.listStrayDrops();
+  listWithStrays = async (): Promise<ObservedRule[]> => {
+    const { accepts, strayDrops } = await this.gate.listing();
+    return [...accepts, ...strayDrops];
+  };
   add = (rule: FirewallRule, tag: string): Promise<void> => this.gate.add(rule, tag);
   remove = (rule: FirewallRule, tag: string): Promise<void> => this.gate.remove(rule, tag);
 }

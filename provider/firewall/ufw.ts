@@ -87,14 +87,7 @@ class UfwBackend implements FirewallBackend {
    * puts the shield back.
    */
   async list(): Promise<ObservedRule[]> {
-    const saved = await this.listSaved();
-    const shields = await this.shield.list();
-    return saved.map((rule) => {
-      if (!hasTagPrefix(rule.comment)) return rule;
-      const shield = shields.find((s) => s.comment === rule.comment && sameUfwRule(s, rule));
-      const why = !shield ? "is gone" : shield.ineffective ? `does not hold (${shield.ineffective})` : undefined;
-      return why ? { ...rule, ineffective: `its nftables shield in ${chainName(UFW_SHIELD_TABLE)} ${why}: ${ALONE}` } : rule;
-    });
+    return withShields(await this.listSaved(), await this.shield.list());
   }
 
   /**
@@ -103,12 +96,13 @@ class UfwBackend implements FirewallBackend {
    * left, with the any-address source. `remove` with either deletes them.
    */
   async listStrayDrops(): Promise<ObservedRule[]> {
+    return strays(await this.listSaved(), await this.shield.listing());
+  }
+
+  async listWithStrays(): Promise<ObservedRule[]> {
     const saved = await this.listSaved();
     const shield = await this.shield.listing();
-    const accepts = shield.accepts
-      .filter((s) => hasTagPrefix(s.comment) && !saved.some((r) => r.comment === s.comment && sameUfwRule(r, s)))
-      .map(({ ineffective: _i, ...rule }) => rule);
-    return [...accepts, ...shield.strayDrops];
+    return [...withShields(saved, shield.accepts), ...strays(saved, shield)];
   }
 
   /**
@@ -181,4 +175,22 @@ class UfwBackend implements FirewallBackend {
   private async locked(argv: string[], what: string): Promise<void> {
     await ufwChange(this.runner, argv, what, "check ufw status on the tunnel host");
   }
+}
+
+/** ufw's saved rules; each of ours whose shield is gone or does not hold is marked ineffective (list). */
+function withShields(saved: readonly ObservedRule[], shields: readonly ObservedRule[]): ObservedRule[] {
+  return saved.map((rule) => {
+    if (!hasTagPrefix(rule.comment)) return rule;
+    const shield = shields.find((s) => s.comment === rule.comment && sameUfwRule(s, rule));
+    const why = !shield ? "is gone" : shield.ineffective ? `does not hold (${shield.ineffective})` : undefined;
+    return why ? { ...rule, ineffective: `its nftables shield in ${chainName(UFW_SHIELD_TABLE)} ${why}: ${ALONE}` } : rule;
+  });
+}
+
+/** The shield's rules whose ufw rule is gone (listStrayDrops). */
+function strays(saved: readonly ObservedRule[], shield: { accepts: ObservedRule[]; strayDrops: ObservedRule[] }): ObservedRule[] {
+  const accepts = shield.accepts
+    .filter((s) => hasTagPrefix(s.comment) && !saved.some((r) => r.comment === s.comment && sameUfwRule(r, s)))
+    .map(({ ineffective: _i, ...rule }) => rule);
+  return [...accepts, ...shield.strayDrops];
 }
