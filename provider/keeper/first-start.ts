@@ -1,10 +1,16 @@
+import { join } from "node:path";
+import { hostScript } from "../host/host-script";
 import type { Runner } from "../host/runner";
+import { parseProcessList } from "../state/process-list";
 import { buildListListenersArgv, parseSsListeners, type Listener } from "../listener/parse-ss";
 import { readProcessIdentity, type ProcessIdentity } from "../state/process-identity";
 import { waitFor } from "../state/wait-for";
 import { sameAddress } from "../validation/net";
 import { keeperFileNames } from "./keeper-script";
-import { readKeeper, readKeeperStatus, type KeeperStatus } from "./keeper";
+import { isKeeperArgv, parseKeeperStatus, readKeeper, readKeeperStatus, type KeeperStatus } from "./keeper";
+
+/** first-look.sh: a keeper's first start, waited for and read on the host in one command. */
+const FIRST_LOOK = hostScript(join(__dirname, "first-look.sh"));
 
 /** How a keeper's first start ended, as create sees it. */
 export type FirstStart =
@@ -28,7 +34,24 @@ export async function awaitFirstStart(
   timeoutMs = 60_000,
 ): Promise<FirstStart> {
   let seen: Listener | undefined;
-  await settle(runner, dir, tag, port);
+  // Usually decided by the first look, one command (first-look.sh); the loop below polls only when it was not.
+  const first = await firstLook(runner, dir, tag, port);
+  const judge = (look: Look): FirstStart | undefined => {
+    const { status } = look;
+    if (status?.state === "exited") return { kind: "exited", status };
+    if (!status) return undefined;
+    const keeper = look.identity(status.keeperPid);
+    const isKeeper = keeper && keeper.state !== "Z" && isKeeperArgv(keeper.argv, tag) ? keeper : undefined;
+    // Not seen as the keeper: the loop below looks again, and decides.
+    if (!isKeeper) return undefined;
+    if (status.sshPid === undefined) return undefined;
+    seen = look.listeners.find((l) => l.port === port && sameAddress(l.address, address));
+    if (!seen?.processes.some((p) => p.pid === status.sshPid)) return undefined;
+    const ssh = look.identity(status.sshPid);
+    return ssh && ssh.argv.some((a) => a.includes(tag)) ? { kind: "listening", keeper: isKeeper, ssh } : undefined;
+  };
+  const decided = judge(first);
+  if (decided) return decided;
   const outcome = await waitFor(async (): Promise<FirstStart | undefined> => {
     const status = await readKeeperStatus(runner, dir, tag);
     if (status?.state === "exited") return { kind: "exited", status };
@@ -45,22 +68,32 @@ export async function awaitFirstStart(
   return outcome ?? { kind: "timeout", seen };
 }
 
+/** What first-look.sh saw. */
+interface Look {
+  status?: KeeperStatus;
+  listeners: Listener[];
+  identity(pid: number): ProcessIdentity | undefined;
+}
+
 /**
- * Lets the host itself wait (up to 2 s, no round trip per look) until the keeper's status names
- * its ssh and something listens on the port, or the status says the keeper exited. The checks
- * above then usually pass on their first try instead of polling over the connection; they, not
- * this wait, decide what the start was.
+ * One command: the host waits (up to 2 s, no round trip per look) until the keeper's status names
+ * its ssh and something listens on the port, or the status says the keeper exited, then prints the
+ * status, the port's listeners and the two processes' identities (first-look.sh).
  */
-async function settle(runner: Runner, dir: string, tag: string, port: number): Promise<void> {
-  const script = [
-    "i=0",
-    'while [ "$i" -lt 40 ]; do',
-    '  if [ -f "$1" ]; then',
-    '    grep -q "^state=exited" "$1" && exit 0',
-    '    grep -q "^ssh_pid=[0-9]" "$1" && [ -n "$(ss -H -t -l -n "sport = :$2")" ] && exit 0',
-    "  fi",
-    "  sleep 0.05; i=$((i + 1))",
-    "done",
-  ].join("\n");
-  await runner.run(["sh", "-c", script, "sh", `${dir}/${keeperFileNames(tag).status}`, String(port)]);
+async function firstLook(runner: Runner, dir: string, tag: string, port: number): Promise<Look> {
+  const r = await runner.run(["sh", "-c", FIRST_LOOK, "sh", `${dir}/${keeperFileNames(tag).status}`, String(port), "40"]);
+  return parseFirstLook(r.exitCode === 0 ? r.stdout : "");
+}
+
+/** first-look.sh's output: its NUL-ended parts, the processes as process-list.ts parses them. */
+function parseFirstLook(text: string): Look {
+  const [statusMark, status, ssMark, ss] = text.split("\0", 4);
+  if (statusMark !== "status" || ssMark !== "ss") return { listeners: [], identity: () => undefined };
+  const rest = text.split("\0").slice(4).join("\0");
+  const processes = parseProcessList(rest);
+  return {
+    status: parseKeeperStatus(status),
+    listeners: parseSsListeners(ss),
+    identity: (pid) => processes.find((p) => p.pid === pid),
+  };
 }

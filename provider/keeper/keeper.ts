@@ -105,9 +105,13 @@ export async function readKeeperStatus(runner: Runner, dir: string, tag: string)
 /** The recorded keeper, when its pid still is that keeper: same start time, argv `sh <dir>/<tag>.keeper`. */
 export async function readKeeper(runner: Runner, pid: number, startTicks: string | undefined, tag: string): Promise<ProcessIdentity | undefined> {
   const p = await readProcessIdentity(runner, pid);
-  const script = `/${keeperFileNames(tag).script}`;
   if (!p || p.state === "Z" || (startTicks !== undefined && p.startTicks !== startTicks)) return undefined;
-  return p.argv.length === 2 && p.argv[0] === "sh" && p.argv[1].endsWith(script) ? p : undefined;
+  return isKeeperArgv(p.argv, tag) ? p : undefined;
+}
+
+/** A keeper's argv: `sh <dir>/<tag>.keeper`. */
+export function isKeeperArgv(argv: readonly string[], tag: string): boolean {
+  return argv.length === 2 && argv[0] === "sh" && argv[1].endsWith(`/${keeperFileNames(tag).script}`);
 }
 
 /** Writes the restart policy the keeper reads at each ssh exit ("always", "never"). */

@@ -1,6 +1,6 @@
 import type { Runner } from "../host/runner";
 import { recentlyShared } from "../recently-shared";
-import { ownedByUs, parseStat, UID_OF } from "./process-identity";
+import { ownedByUs, parseStat, UID_OF, type ProcessIdentity } from "./process-identity";
 
 /** A running process as /proc shows it. */
 export interface ListedProcess {
@@ -72,7 +72,10 @@ interface Seen {
  * its pid passed to another process meanwhile).
  * @internal exported for its unit tests
  */
-export function parseProcessList(text: string, names: readonly OurProcessName[] = ALL_NAMES): (ListedProcess & { name: OurProcessName })[] {
+export function parseProcessList(
+  text: string,
+  names: readonly OurProcessName[] = ALL_NAMES,
+): (ListedProcess & ProcessIdentity & { name: OurProcessName })[] {
   const tokens = text.split("\0");
   // Only the first token says who we are; without it, root's processes alone count as ours.
   const selfText = /^self (\d+)$/.exec(tokens[0])?.[1];
@@ -95,6 +98,7 @@ export function parseProcessList(text: string, names: readonly OurProcessName[] 
     const { first, last } = s;
     const name = first?.comm as OurProcessName;
     const same = first && last && !s.bad && first.startTicks === last.startTicks && first.comm === last.comm && names.includes(name);
-    return same && s.uid !== undefined && ownedByUs(s.uid, self) ? [{ name, pid, argv: s.argv }] : [];
+    if (!same || s.uid === undefined || !ownedByUs(s.uid, self)) return [];
+    return [{ name, pid, argv: s.argv, uid: s.uid, startTicks: last.startTicks, state: last.state }];
   });
 }
