@@ -32,8 +32,8 @@ describe("parseProcessList: every token starts with its own pid, so no argument 
     const odd = ["sh", "a\nb", "13/cmdline:ssh", "13/stat:13 (ssh) S", "self 1000", "", "13/status:Uid:\t0\t0\t0\t0", "-E"];
     const text = output("self 0", listed(12, "sh", 0, odd), listed(13, "ssh", 0, ["ssh", "-N"]));
     expect(parseProcessList(text)).toEqual([
-      { name: "sh", pid: 12, argv: odd },
-      { name: "ssh", pid: 13, argv: ["ssh", "-N"] },
+      { name: "sh", pid: 12, argv: odd, uid: 0, startTicks: "987654", state: "S" },
+      { name: "ssh", pid: 13, argv: ["ssh", "-N"], uid: 0, startTicks: "987654", state: "S" },
     ]);
   });
 
