@@ -5,12 +5,12 @@
  * program through the real CLI, separately. For each: `pulumi up` and `destroy` (the CLI command's
  * own time) and the checkpoint's bytes per resource, whole and by type, read after the up.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { Lab } from "../test/support/lab";
 import { YamlStack } from "../test/support/yaml-stack";
-import { benchConfig, GATED, pulumi, ROOT } from "./pulumi-run";
+import { benchConfig, GATED, installPluginInto, preparePlugin, pulumi, ROOT } from "./pulumi-run";
 
 interface FrontEndRow {
   frontEnd: string;
@@ -54,17 +54,13 @@ function row(frontEnd: string, n: number, upMs: number, destroyMs: number, cp: R
   };
 }
 
-/** Installs the plugin from its tarball into a PULUMI_HOME, as a user does (YamlStack's way). */
-async function installPluginInto(home: string): Promise<void> {
-  const installer = new YamlStack("install");
-  await installer.installPlugin();
-  cpSync(path.join(installer.home, "plugins"), path.join(home, "plugins"), { recursive: true });
-}
-
 /** One front end through the inline-program harness: up, read the checkpoint, destroy. */
 async function viaHarness(lab: Lab, n: number, frontEnd: "typescript" | "plugin"): Promise<FrontEndRow> {
   const backend = mkdtempSync(path.join(tmpdir(), "pst-bench-fe-"));
-  if (frontEnd === "plugin") await installPluginInto(path.join(backend, ".home"));
+  if (frontEnd === "plugin") {
+    await preparePlugin();
+    installPluginInto(path.join(backend, ".home"));
+  }
   const config = { ...benchConfig(lab, n, 9700), frontEnd };
   const up = await pulumi("up", `fe-${frontEnd}`, backend, config, GATED);
   const cp = checkpointOf(backend);

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 
 /**
- * Runs `work` while sampling the dynamic provider process (node running @pulumi/pulumi's
- * cmd/dynamic-provider) every 50 ms; returns the highest VmHWM (peak resident set) seen, in kB.
+ * Runs `work` while sampling the provider process (node running @pulumi/pulumi's
+ * cmd/dynamic-provider, or this package's plugin, provider/plugin/main.js) every 50 ms; returns the highest VmHWM (peak resident set) seen, in kB.
  * Each pid's cmdline is read once: reading every process's on every sample cost the bench itself
  * 62 CPU-seconds in a run of 300 GatedTunnels (a keeper and an ssh per tunnel), taken from the
  * two cores the run it measures shares, and growing with N like the listing it measures.
@@ -19,7 +19,7 @@ export async function measurePeakRss<T>(work: () => Promise<T>): Promise<{ resul
     for (const pid of pids.filter((d) => !others.has(d))) {
       try {
         if (!providers.has(pid)) {
-          if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("cmd/dynamic-provider")) {
+          if (!/cmd\/dynamic-provider|provider\/plugin\/main\.js/.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"))) {
             others.add(pid);
             continue;
           }

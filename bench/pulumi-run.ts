@@ -4,16 +4,19 @@
  * the whole Automation API call's, the provider's host commands (PULUMI_SHARED_TUNNEL_TRACE) and
  * the dynamic provider's peak memory.
  */
-import { mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LocalRunner } from "../provider/host/local-runner";
 import type { Lab } from "../test/support/lab";
+import { YamlStack } from "../test/support/yaml-stack";
 import { measurePeakRss } from "./peak-rss";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const GATED = path.join(ROOT, "bench/programs/gated-many");
 export const NOOP = path.join(ROOT, "bench/programs/noop-dynamic");
+/** The engine alone at N: N no-op pairs, each resource's state about the size of ours (the floor). */
+export const NOOP_MANY = path.join(ROOT, "bench/programs/noop-many");
 const local = new LocalRunner();
 
 /** A `pulumi` on PATH that is bench/timed-pulumi.sh. */
@@ -96,31 +99,72 @@ export async function raw(lab: Lab, count: number, basePort: number): Promise<{ 
 }
 
 export function traceLines(backend: string): number {
-  try {
-    // A traced command spans lines when its script does; each starts with an ISO time.
-    return readFileSync(`${backend}/trace.log`, "utf8")
-      .split("\n")
-      .filter((l) => /^\d{4}-\d\d-\d\dT/.test(l)).length;
-  } catch {
-    return 0;
-  }
+  return traceStats(backend).commands;
 }
+
+/** The host commands traced in `backend` (PULUMI_SHARED_TUNNEL_TRACE): how many, and their summed duration. */
+export function traceStats(backend: string): { commands: number; ms: number } {
+  let text: string;
+  try {
+    text = readFileSync(`${backend}/trace.log`, "utf8");
+  } catch {
+    return { commands: 0, ms: 0 };
+  }
+  // A traced command spans lines when its script does; each starts with an ISO time, then host, then its duration.
+  const lines = text.split("\n").filter((l) => /^\d{4}-\d\d-\d\dT/.test(l));
+  return { commands: lines.length, ms: lines.reduce((sum, l) => sum + Number(/^[^\t]*\t[^\t]*\t(\d+)ms/.exec(l)?.[1] ?? 0), 0) };
+}
+
+/** The two front ends: the TypeScript classes (dynamic resources) and the provider plugin (frontEnd=plugin). */
+export type FrontEnd = "typescript" | "plugin";
 
 /** One `pulumi up` then `destroy` on a fresh backend. */
 export interface UpDown {
   up: Timed;
   down: Timed;
-  /** Host commands of the up and the destroy. */
+  /** Host commands of the up and of the destroy, and their summed time. */
   commands: number;
-  /** The dynamic provider's peak resident set during the up, kB. */
+  upCommands: number;
+  downCommands: number;
+  commandMs: number;
+  /** The provider's peak resident set during the up, kB. */
   peakKb: number;
 }
 
-export async function upAndDown(lab: Lab, n: number, stack: string, dir = GATED, flags: string[] = []): Promise<UpDown> {
+export async function upAndDown(
+  lab: Lab,
+  n: number,
+  stack: string,
+  dir = GATED,
+  flags: string[] = [],
+  frontEnd: FrontEnd = "typescript",
+): Promise<UpDown> {
   const backend = mkdtempSync(path.join(tmpdir(), "pst-bench-"));
-  const { result: up, peakKb } = await measurePeakRss(() => pulumi("up", stack, backend, benchConfig(lab, n, 9100), dir, flags));
+  if (frontEnd === "plugin") installPluginInto(path.join(backend, ".home"));
+  const config = { ...benchConfig(lab, n, 9100), ...(frontEnd === "plugin" ? { frontEnd } : {}) };
+  const { result: up, peakKb } = await measurePeakRss(() => pulumi("up", stack, backend, config, dir, flags));
+  const upCommands = traceLines(backend);
   const down = await pulumi("destroy", stack, backend, {}, dir, flags);
-  return { up, down, commands: traceLines(backend), peakKb };
+  const { commands, ms } = traceStats(backend);
+  return { up, down, commands, upCommands, downCommands: commands - upCommands, commandMs: ms, peakKb };
+}
+
+let pluginHome: string | undefined;
+
+/**
+ * Installs the provider plugin from its tarball into a PULUMI_HOME, as a user does (YamlStack's
+ * way): once per bench run into a home of its own, then copied into each stack's.
+ */
+export function installPluginInto(home: string): void {
+  if (!pluginHome) throw new Error("the plugin is not installed yet: await preparePlugin() first");
+  cpSync(path.join(pluginHome, "plugins"), path.join(home, "plugins"), { recursive: true });
+}
+
+export async function preparePlugin(): Promise<void> {
+  if (pluginHome) return;
+  const installer = new YamlStack("install");
+  await installer.installPlugin();
+  pluginHome = installer.home;
 }
 
 /**

@@ -1,22 +1,29 @@
-/** The benchmark's tables, its targets (from the performance issue) and bench/results.json. */
+/** The benchmark's tables, where the time goes, its targets (the performance issue's) per front end, and bench/results.json. */
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { ROOT } from "./pulumi-run";
 
-/** One N: medians of three runs. `upMs` is `pulumi up`'s own time plus the program's load. */
+/** One N and front end: medians of the trials. `upMs` is `pulumi up`'s own time plus the program's load. */
 export interface Row {
+  frontEnd: string;
   n: number;
-  parallel: string;
   rawUpMs: number;
   upMs: number;
   upRatio: number;
   rawDownMs: number;
   downMs: number;
   downRatio: number;
-  /** The whole Automation API call (stack selection, config, up, output reads). */
-  harnessUpMs: number;
+  /** The engine alone at N (no-op resources of our state's size; at N=1 the one no-op dynamic resource), up with the program's load. */
+  floorUpMs: number;
+  floorDownMs: number;
   commandsPerTunnel: number;
+  upCommandsPerTunnel: number;
+  downCommandsPerTunnel: number;
+  /** Summed duration of the host commands (8 run at once per host), up and destroy. */
+  commandMsPerTunnel: number;
   peakRssMb: number;
+  /** The machine's 1-minute load average before the first trial and after each. */
+  load1m: number[];
 }
 
 export interface RefreshRow {
@@ -27,10 +34,12 @@ export interface RefreshRow {
 }
 
 export interface Baselines {
-  /** `pulumi up` of a stack with no resources: the engine alone. */
+  /** `pulumi up` / `destroy` of a stack with no resources: the engine alone. */
   emptyUpMs: number;
-  /** `pulumi up` of one dynamic resource that does nothing: the engine and any dynamic provider's plugin. */
+  emptyDownMs: number;
+  /** `pulumi up` / `destroy` of one dynamic resource that does nothing: the engine and any dynamic provider's plugin. */
   noopUpMs: number;
+  noopDownMs: number;
   /** That no-op provider's peak memory: Node and the Pulumi SDK, before any tunnel. */
   noopPeakRssMb: number;
   /** Node starting and loading the program, which a user's language host does before `pulumi up` runs it. */
@@ -38,43 +47,89 @@ export interface Baselines {
 }
 
 interface Target {
+  frontEnd: string;
   target: string;
   value: number;
-  holds: boolean;
+  goal: number;
+  /** The least the issue accepts whatever else holds, where it names one. */
+  floor?: number;
+  holds: string;
 }
 
 function targets(rows: Row[], refreshes: RefreshRow[], restartRows: Record<string, number | string>[], b: Baselines): Target[] {
-  const at = (n: number) => rows.find((r) => r.n === n && r.parallel === "default") as Row;
-  const one = at(1);
-  const fifty = at(50);
-  const providerPerTunnel = one.upMs - b.programLoadMs - b.noopUpMs;
-  const rssPerTunnel = (fifty.peakRssMb - one.peakRssMb) / 49;
-  const r100 = refreshes.find((r) => r.resources === 100) as RefreshRow;
+  const out: Target[] = [];
+  const add = (frontEnd: string, target: string, value: number, goal: number, floor?: number) =>
+    out.push({
+      frontEnd,
+      target,
+      value: +value.toFixed(2),
+      goal,
+      ...(floor ? { floor } : {}),
+      holds: value <= goal ? "yes" : floor && value <= floor ? "floor only" : "NO",
+    });
+  for (const frontEnd of [...new Set(rows.map((r) => r.frontEnd))]) {
+    const at = (n: number) => rows.find((r) => r.n === n && r.frontEnd === frontEnd);
+    const one = at(1);
+    const fifty = at(50);
+    // The plugin has no no-op resource of its own: its baseline is the empty stack, so its start-up counts as its time.
+    const [noopUp, noopDown] = frontEnd === "typescript" ? [b.noopUpMs, b.noopDownMs] : [b.emptyUpMs, b.emptyDownMs];
+    if (one) {
+      add(frontEnd, "N=1: up, provider time (up - no-op up) / raw", (one.upMs - b.programLoadMs - noopUp) / one.rawUpMs, 1.3);
+      add(frontEnd, "N=1: destroy, provider time (destroy - no-op destroy) / raw", (one.downMs - noopDown) / one.rawDownMs, 1.3);
+    }
+    if (fifty) {
+      add(frontEnd, "N=50: pulumi up / raw", fifty.upRatio, 0.3, 0.45);
+      add(frontEnd, "N=50: pulumi destroy / raw teardown", fifty.downRatio, 0.5, 0.8);
+      add(frontEnd, "N=50: host commands per gated tunnel (up + destroy)", fifty.commandsPerTunnel, 15, 20);
+    }
+    if (one && fifty) add(frontEnd, "provider peak RSS per tunnel, MB (N=1 to 50)", (fifty.peakRssMb - one.peakRssMb) / 49, 0.3);
+  }
+  const r100 = refreshes.find((r) => r.resources === 100);
+  if (r100) add("typescript", "refresh of 100 resources beyond an empty up, ms", r100.beyondEmptyUpMs, 3000);
   const keeper = Number(restartRows[0].medianMs);
-  return [
-    { target: "N=50: pulumi up <= 0.5x the raw commands", value: fifty.upRatio, holds: fifty.upRatio <= 0.5 },
-    { target: "N=50: pulumi destroy <= 0.5x the raw teardown", value: fifty.downRatio, holds: fifty.downRatio <= 0.5 },
-    {
-      target: "N=1: provider time per gated tunnel (up - no-op up) <= 1.3x raw",
-      value: +(providerPerTunnel / one.rawUpMs).toFixed(2),
-      holds: providerPerTunnel <= 1.3 * one.rawUpMs,
-    },
-    { target: "provider peak RSS per tunnel (N=1 to 50) <= 0.3 MB", value: +rssPerTunnel.toFixed(2), holds: rssPerTunnel <= 0.3 },
-    { target: "refresh of 100 resources < 3 s beyond an empty up", value: r100.beyondEmptyUpMs, holds: r100.beyondEmptyUpMs < 3000 },
-    { target: "keeper: back after kill -9 at least as fast as autossh (median)", value: keeper, holds: keeper <= Number(restartRows[1].medianMs) },
-    { target: "keeper: back after kill -9 in <= 500 ms (median)", value: keeper, holds: keeper <= 500 },
-  ];
+  add("both", "keeper back after kill -9, median ms (autossh's is the goal)", keeper, Number(restartRows[1].medianMs));
+  add("both", "keeper back after kill -9, median ms", keeper, 500);
+  return out;
+}
+
+/** Where each front end's time goes at the largest N: the engine alone, the rest, and the host commands. */
+function breakdown(rows: Row[]) {
+  const n = Math.max(...rows.map((r) => r.n));
+  return rows
+    .filter((r) => r.n === n)
+    .map((r) => ({
+      frontEnd: r.frontEnd,
+      n,
+      upS: +(r.upMs / 1000).toFixed(1),
+      "engine alone, up (s)": +(r.floorUpMs / 1000).toFixed(1),
+      "ours beyond it, up (s)": +((r.upMs - r.floorUpMs) / 1000).toFixed(1),
+      destroyS: +(r.downMs / 1000).toFixed(1),
+      "engine alone, destroy (s)": +(r.floorDownMs / 1000).toFixed(1),
+      "ours beyond it, destroy (s)": +((r.downMs - r.floorDownMs) / 1000).toFixed(1),
+      "host commands per tunnel (up / destroy)": `${r.upCommandsPerTunnel} / ${r.downCommandsPerTunnel}`,
+      "host command time per tunnel (s, summed)": +(r.commandMsPerTunnel / 1000).toFixed(2),
+    }));
 }
 
 export function report(rows: Row[], refreshes: RefreshRow[], restartRows: Record<string, number | string>[], b: Baselines): void {
   const checks = targets(rows, refreshes, restartRows, b);
-  console.log(`\npulumi up of an empty stack (the engine alone): ${b.emptyUpMs} ms`);
-  console.log(`pulumi up of one no-op dynamic resource (engine + dynamic provider plugin): ${b.noopUpMs} ms, peak RSS ${b.noopPeakRssMb} MB`);
+  console.log(`\npulumi up / destroy of an empty stack (the engine alone): ${b.emptyUpMs} / ${b.emptyDownMs} ms`);
+  console.log(`pulumi up / destroy of one no-op dynamic resource: ${b.noopUpMs} / ${b.noopDownMs} ms, peak RSS ${b.noopPeakRssMb} MB`);
   console.log(`Program load in a fresh Node (a user's language host; added to every up below): ${b.programLoadMs} ms`);
-  console.log("up/destroy: the pulumi commands' own time; medians of three runs; raw: the same work typed by hand, same runs.");
-  console.table(rows);
+  console.log("up/destroy: the pulumi commands' own time, medians of the trials; raw: the same work typed by hand, same trials.");
+  console.table(rows.map(({ load1m, ...r }) => ({ ...r, load1m: load1m.join(" ") })));
+  console.log("\nWhere the time goes at the largest N (engine alone: the same shape of no-op resources, same harness):");
+  console.table(breakdown(rows));
   console.table(refreshes);
-  console.table(checks.map((t) => ({ ...t, holds: t.holds ? "yes" : "NO" })));
-  const results = { date: new Date().toISOString(), baselines: b, rows, refreshes, restarts: restartRows, targets: checks };
+  console.table(checks);
+  const results = {
+    date: new Date().toISOString(),
+    baselines: b,
+    rows,
+    breakdown: breakdown(rows),
+    refreshes,
+    restarts: restartRows,
+    targets: checks,
+  };
   writeFileSync(path.join(ROOT, "bench/results.json"), JSON.stringify(results, null, 2) + "\n");
 }

@@ -13,9 +13,7 @@ import { loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import type { Lab } from "../test/support/lab";
 import { measurePeakRss } from "./peak-rss";
-import { benchConfig, pulumi, ROOT, traceLines } from "./pulumi-run";
-
-const NOOP_MANY = path.join(ROOT, "bench/programs/noop-many");
+import { benchConfig, NOOP_MANY, pulumi, ROOT, traceLines } from "./pulumi-run";
 
 export interface ScaleRun {
   n: number;
