@@ -82,7 +82,7 @@ export const tunnelProvider = {
         { ...inputs, ...started },
         { expiresAfter: inputs.expiresAfter, expiresAt: formatDeadline(deadline), requestedExpiresAt: inputs.expiresAt },
       );
-      return { outs, warning: unprivilegedPortWarning(inputs.bindPort, await readUnprivilegedPortStart(runner)) };
+      return { outs, warning: unprivilegedPortWarning(inputs.bindPort, await readUnprivilegedPortStart(sharedReads(runner))) };
     });
     if (warning) await log.warning(warning);
     return { id: outs.tag, outs };
