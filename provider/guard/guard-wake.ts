@@ -1,5 +1,7 @@
 import { join } from "node:path";
+import { CommandFailedError } from "../errors";
 import { hostScript } from "../host/host-script";
+import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 
 /** guard-wake.sh: the guard signalled, and its verdict waited for, on the host in one command. */
@@ -38,4 +40,35 @@ export async function wakeGuardAt(
   const r = await runner.run(argv, { timeoutMs: waitMs + 30_000 });
   if (r.exitCode === 0) return { outcome: "signalled", status: ruleTag === undefined ? undefined : r.stdout };
   return r.exitCode === 5 ? { outcome: "no-verdict" } : { outcome: "none" };
+}
+
+/** release-gate.sh: a gate's record dropped and the guard told, in one command. */
+const RELEASE = hostScript(join(__dirname, "release-gate.sh"));
+
+/**
+ * Removes the gate record `record` and, when a gate of this namespace is left in `dir` (a record
+ * holding `mark`), wakes the guard as wakeGuardAt does. "none-left": no gate is left, nothing was
+ * signalled (the guard should stop); "no-guard": gates are left but no guard runs at the pid its
+ * status names (the caller looks for one).
+ */
+export async function releaseRecord(
+  runner: Runner,
+  record: string,
+  dir: string,
+  mark: string,
+  files: { status: string; program: string },
+  python: string,
+): Promise<"woken" | "none-left" | "no-guard"> {
+  const r = await runner.run(["sh", "-c", RELEASE, "sh", record, dir, mark, WAKE, files.status, python, files.program]);
+  if (r.exitCode === 0) return "woken";
+  if (r.exitCode === 7) return "none-left";
+  if (r.exitCode === 4) return "no-guard";
+  throw new CommandFailedError({
+    what: "drop the gate's record",
+    where: runner.where,
+    command: quoteArgv(["rm", "-f", "--", record]),
+    exitCode: r.exitCode,
+    stderr: r.stderr,
+    hint: `check that ${dir} is the provider's own state directory and writable by the connection user`,
+  });
 }

@@ -5,7 +5,7 @@ import { quoteArgv } from "../host/quote";
 import { hostOf, type Runner } from "../host/runner";
 import { writePrivateFile, writePrivateFiles } from "../state/private-file";
 import { stillRunningAs, waitForExit } from "../state/process-identity";
-import { wakeGuardAt, type Wake } from "./guard-wake";
+import { releaseRecord, wakeGuardAt, type Wake } from "./guard-wake";
 import { listProcesses, type ListedProcess } from "../state/process-list";
 import { stateDir } from "../state/state-dir";
 import { assertTag } from "../tag";
@@ -289,10 +289,15 @@ export async function wakeGuard(runner: Runner): Promise<void> {
   await signalGuard(runner, "HUP");
 }
 
+/** What a gate record of this runner's network namespace holds (renderGateRecord writes it), found with grep -F. */
+async function gateMark(runner: Runner): Promise<string> {
+  return `"netns":"${await netnsOf(runner)}"`;
+}
+
 /** The rule tags of the gates recorded for this runner's network namespace (another namespace's are another host's). */
 export async function recordedGates(runner: Runner): Promise<string[]> {
   const dir = await stateDir(runner);
-  const mark = `"netns":"${await netnsOf(runner)}"`;
+  const mark = await gateMark(runner);
   // One grep over every record (it was one per record, and each release of N gates read them all).
   const script =
     'd=$1 m=$2; set --; for f in "$d"/pst.*.gate; do [ -f "$f" ] && set -- "$@" "$f"; done; [ $# -eq 0 ] || grep -lF -- "$m" "$@"; exit 0';
@@ -316,10 +321,10 @@ export async function inspectGuard(runner: Runner, dryRun: boolean): Promise<{ p
 /** Drops the rule's gate record; with the last one, the guard stops and its files go. Idempotent. */
 export async function releaseGate(runner: Runner, ruleTag: string): Promise<void> {
   const dir = await stateDir(runner);
-  await runner.run(["rm", "-f", "--", `${dir}/${gateRecordName(ruleTag)}`]);
   // Gates of this namespace only: another namespace's (another host's) keep its own guard.
-  if ((await recordedGates(runner)).length > 0) return wakeGuard(runner);
-  await stopGuard(runner);
+  const released = await releaseRecord(runner, `${dir}/${gateRecordName(ruleTag)}`, dir, await gateMark(runner), await guardFiles(runner), PYTHON);
+  if (released === "none-left") return stopGuard(runner);
+  if (released === "no-guard") await signalGuard(runner, "HUP");
 }
 
 /**

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { wakeGuardAt } from "../../../provider/guard/guard-wake";
+import { releaseRecord, wakeGuardAt } from "../../../provider/guard/guard-wake";
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { readProcessIdentity } from "../../../provider/state/process-identity";
 import { waitFor } from "../../../provider/state/wait-for";
@@ -60,4 +60,25 @@ test("a process at the status' pid whose argv is not the guard's is not signalle
 test("no status at all: nothing is signalled, the caller is told to look for a guard itself", async () => {
   const dir = mkdtempSync("/tmp/pst-unit-wake-");
   expect((await wakeGuardAt(runner, { status: `${dir}/status`, program: `${dir}/guard.py` }, PYTHON, "HUP", undefined)).outcome).toBe("none");
+});
+
+test("releasing a gate: its record goes; the guard is woken while a gate of this namespace is left, and not once none is", async () => {
+  const dir = mkdtempSync("/tmp/pst-unit-release-");
+  const files = { status: `${dir}/status`, program: path.join(dir, "guard.py") };
+  const guard = await startGuard(dir, files.program);
+  const record = (name: string, netns: string) => writeFileSync(`${dir}/pst.unit.${name}.gate`, `{"netns":"${netns}"}\n`);
+  const checks = () => /^checks=(\d+)$/m.exec(readFileSync(files.status, "utf8"))?.[1];
+  record("a", "111");
+  record("b", "111");
+  record("c", "222");
+  const mark = '"netns":"111"';
+  expect(await releaseRecord(runner, `${dir}/pst.unit.a.gate`, dir, mark, files, PYTHON)).toBe("woken");
+  expect(existsSync(`${dir}/pst.unit.a.gate`)).toBe(false);
+  await waitFor(async () => checks() === "2" || undefined, 5000);
+  expect(checks()).toBe("2");
+  // The last of this namespace: another namespace's record does not count, and nothing is signalled.
+  expect(await releaseRecord(runner, `${dir}/pst.unit.b.gate`, dir, mark, files, PYTHON)).toBe("none-left");
+  expect(existsSync(`${dir}/pst.unit.c.gate`)).toBe(true);
+  expect((await readProcessIdentity(runner, guard.pid as number))?.state).not.toBe("Z");
+  expect(checks()).toBe("2");
 });
