@@ -89,9 +89,25 @@ function scenarios(backend: "ufw" | "nftables" | "iptables", port: number): void
   test("a killed up (the keeper started, its create never recorded), then cancel and destroy: nothing listens ungated, nothing is left", async () => {
     await watched(async () => {
       let pending = false;
-      // The kill must land after the keeper started and before pulumi saved the forward; retry the rare miss.
+      // The kill must land after the keeper started and before pulumi saved the forward. The engine
+      // is stopped once the forward's create is under way (its pairing file is its first write), so
+      // the create it runs cannot be recorded: a first start decided in one command would otherwise
+      // be saved before the keeper is seen, under load. Retry the rare miss.
+      const pairing = async () =>
+        (
+          await probe(undefined, [
+            "sh",
+            "-c",
+            'for f in "$1/$2"*.gatedby; do [ -e "$f" ] && echo "$f"; done; true',
+            "sh",
+            ROOT_STATE_DIR,
+            FORWARD_PREFIX,
+          ])
+        )
+          .split("\n")
+          .find(Boolean);
       for (let attempt = 0; attempt < 3 && !pending; attempt++) {
-        const run = await upKilledWhen(stack, config(), {}, async () => (await keepersWith(FORWARD_PREFIX))[0], "group");
+        const run = await upKilledWhen(stack, config(), {}, async () => (await keepersWith(FORWARD_PREFIX))[0], "group", pairing);
         if (!run.seen && !run.endedFirst) throw new Error("the keeper never started");
         await stack.run("cancel");
         pending = !run.endedFirst && (await stack.run("export")).stdout.includes('"pending_operations":[{');
