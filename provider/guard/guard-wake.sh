@@ -1,19 +1,20 @@
-# Run by the provider as `sh -c "<this file>" sh STATUS PYTHON PROGRAM SIGNAL TAG TRIES [PID CHECKS]`
+# Run by the provider as `sh -c "<this file>" sh CHECK STATUS PYTHON PROGRAM SIGNAL TAG TRIES [PID CHECKS]`
 # (guard.ts, wakeGuard and judgeGate): signals the running guard and, given a rule TAG (not "-"),
 # waits for its verdict on that gate, in one round trip instead of a command per read, signal and
 # poll. SIGNAL "-" signals nothing and only waits, for a status newer than PID and CHECKS (the
 # status the caller read before it signalled or started the guard itself; none: any status).
 #
-# The guard is the pid its STATUS file names, checked right before the signal from its own /proc
-# directory (held open with cd, so a pid passed to another process meanwhile fails the reads
-# instead of mixing two processes): real uid root or ours, not a zombie, argv exactly
-# "PYTHON -I PROGRAM" (compared byte for byte with cmp, NULs included, so no argv can pass for it).
+# The guard is the pid its STATUS file names, checked right before the signal by CHECK, the text of
+# state/still-ours.sh: real uid root or ours, not a zombie, argv exactly "PYTHON -I PROGRAM"
+# (byte for byte, so no argv can pass for it).
 # A verdict counts when a status written after the signal (another pid, or more checks) names
 # the gate, and its writer is still the guard.
 #
 # Exit 0: signalled; with a TAG, then prints the status that judged it. Exit 4: no guard at the
 # pid the status names (none runs, a stale status): nothing signalled, the caller lists processes.
 # Exit 5: signalled, but no status judged the gate within TRIES polls 50 ms apart.
+check=$1
+shift
 status=$1 python=$2 program=$3 signal=$4 tag=$5 tries=$6
 
 # Sets pid and checks from the status file, read once (the guard replaces it whole); text too.
@@ -31,24 +32,10 @@ EOF
   case $checks in '' | *[!0-9]*) checks=0 ;; esac
 }
 
-# The real uid in status file $1, by the shell's own reads.
-uid_of() {
-  u=
-  while read -r k v _; do [ "$k" = Uid: ] && u=$v && break; done 2>/dev/null <"$1"
+# True when pid $1 is this host's running guard.
+is_guard() {
+  sh -c "$check" sh "$1" - "$python" -I "$program"
 }
-
-# True when pid $1 is this host's running guard; runs in a subshell so its cd stays there.
-is_guard() (
-  uid_of "/proc/$$/status"
-  self=$u
-  cd "/proc/$1" 2>/dev/null || exit 1
-  uid_of status
-  [ -n "$u" ] && { [ "$u" = 0 ] || [ "$u" = "$self" ]; } || exit 1
-  stat=$(cat stat 2>/dev/null) || exit 1
-  rest=${stat##*) }
-  [ "${rest%% *}" != Z ] || exit 1
-  printf '%s\0%s\0%s\0' "$python" -I "$program" | cmp -s - cmdline
-)
 
 if [ "$signal" = - ]; then
   before_pid=${7:-} before_checks=${8:-0}

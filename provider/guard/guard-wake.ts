@@ -3,6 +3,7 @@ import { CommandFailedError } from "../errors";
 import { hostScript } from "../host/host-script";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
+import { STILL_OURS } from "../state/still-ours";
 
 /** guard-wake.sh: the guard signalled, and its verdict waited for, on the host in one command. */
 const WAKE = hostScript(join(__dirname, "guard-wake.sh"));
@@ -19,7 +20,7 @@ export type Wake =
   | { outcome: "no-verdict" };
 
 /**
- * Sends `signal` to the guard whose status file (`files.status`) names it, verified right before
+ * Sends SIGHUP (or, with "none", nothing) to the guard whose status file (`files.status`) names it, verified right before
  * the signal to be `python -I files.program` of ours (guard-wake.sh says how), and given
  * `ruleTag`, waits up to `waitMs` for a status written after the signal that judges that gate.
  * Signal "none" only waits, for a status newer than `before` (what the caller read before it
@@ -29,13 +30,13 @@ export async function wakeGuardAt(
   runner: Runner,
   files: { status: string; program: string },
   python: string,
-  signal: "HUP" | "TERM" | "none",
+  signal: "HUP" | "none",
   ruleTag: string | undefined,
   waitMs = 0,
   before?: { pid: number; checks: number },
 ): Promise<Wake> {
   const tries = String(Math.ceil(waitMs / POLL_MS));
-  const argv = ["sh", "-c", WAKE, "sh", files.status, python, files.program, signal === "none" ? "-" : signal, ruleTag ?? "-", tries];
+  const argv = ["sh", "-c", WAKE, "sh", STILL_OURS, files.status, python, files.program, signal === "none" ? "-" : signal, ruleTag ?? "-", tries];
   if (before) argv.push(String(before.pid), String(before.checks));
   const r = await runner.run(argv, { timeoutMs: waitMs + 30_000 });
   if (r.exitCode === 0) return { outcome: "signalled", status: ruleTag === undefined ? undefined : r.stdout };
@@ -59,7 +60,7 @@ export async function releaseRecord(
   files: { status: string; program: string },
   python: string,
 ): Promise<"woken" | "none-left" | "no-guard"> {
-  const r = await runner.run(["sh", "-c", RELEASE, "sh", record, dir, mark, WAKE, files.status, python, files.program]);
+  const r = await runner.run(["sh", "-c", RELEASE, "sh", record, dir, mark, WAKE, STILL_OURS, files.status, python, files.program]);
   if (r.exitCode === 0) return "woken";
   if (r.exitCode === 7) return "none-left";
   if (r.exitCode === 4) return "no-guard";

@@ -5,6 +5,7 @@ import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { writePrivateFile, writePrivateFiles } from "../state/private-file";
 import { dirsPattern, stateDirs } from "../state/state-dir";
+import { STILL_OURS } from "../state/still-ours";
 import { tagMatches, taggedPathPattern } from "../tag";
 import { readProcessIdentity, stillRunningAs, type ProcessIdentity } from "../state/process-identity";
 import { listProcesses, type ListedProcess } from "../state/process-list";
@@ -142,7 +143,18 @@ export async function stopKeeper(runner: Runner, dir: string, keeper: { pid: num
   if (!Number.isInteger(keeper.pid) || keeper.pid < 1) return;
   const scripts = (await stateDirs(runner)).searched.map((d) => `${d}/${keeperFileNames(keeper.tag).script}`);
   const policy = keeperFiles(dir, keeper.tag).policy;
-  const argv = ["sh", "-c", STOP_KEEPER, "sh", policy, String(keeper.pid), keeper.startTicks ?? "-", String(TERM_GRACE_MS / 50), ...scripts];
+  const argv = [
+    "sh",
+    "-c",
+    STOP_KEEPER,
+    "sh",
+    STILL_OURS,
+    policy,
+    String(keeper.pid),
+    keeper.startTicks ?? "-",
+    String(TERM_GRACE_MS / 50),
+    ...scripts,
+  ];
   const r = await runner.run(argv, { timeoutMs: TERM_GRACE_MS + 30_000 });
   if (r.exitCode === 0) return;
   throw new CommandFailedError({

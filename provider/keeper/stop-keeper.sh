@@ -1,28 +1,21 @@
-# Run by the provider as `sh -c "<this file>" sh POLICY PID TICKS GRACE_TRIES SCRIPT...` (keeper.ts,
+# Run by the provider as `sh -c "<this file>" sh CHECK POLICY PID TICKS GRACE_TRIES SCRIPT...` (keeper.ts,
 # stopKeeper): stops a keeper and everything it started, on the host in one round trip instead of
 # a command per read, signal and poll.
 #
 # Its policy file POLICY goes first (so no restart can begin whatever happens next). Then PID is
-# signalled only while it still is the keeper: read from its own /proc directory (held open with
-# cd), real uid root or ours, not a zombie, start time TICKS ("-": any), argv exactly
-# "sh SCRIPT", SCRIPT one of the paths given (the keeper's file in each state directory searched),
-# compared byte for byte with cmp, NULs included. TERM goes to its process group
+# signalled only while it still is the keeper, as CHECK (the text of state/still-ours.sh) finds:
+# real uid root or ours, not a zombie, start time TICKS ("-": any), argv exactly "sh SCRIPT",
+# SCRIPT one of the paths given (the keeper's file in each state directory searched), byte for byte. TERM goes to its process group
 # when it leads one (setsid made it so), else to it alone; KILL if it outlives GRACE_TRIES polls
 # 50 ms apart, then up to 2 s more. /proc decides whether it exited (gone, a zombie, or its pid
 # taken by a process that started later), not kill's exit status.
 #
 # Exit 0: stopped, or PID was not (or no longer) the keeper. Exit 6: it still runs after TERM and
 # KILL; the KILL's exit status and error follow on stderr.
-policy=$1 pid=$2 ticks=$3 grace=$4
-shift 4
+check=$1 policy=$2 pid=$3 ticks=$4 grace=$5
+shift 5
 
 rm -f -- "$policy"
-
-# The real uid in status file $1, by the shell's own reads.
-uid_of() {
-  u=''
-  while read -r k v _; do [ "$k" = Uid: ] && u=$v && break; done 2>/dev/null <"$1"
-}
 
 # Sets state, start and group leader from stat file $1 (comm, field 2, may hold spaces).
 read_stat() {
@@ -34,20 +27,13 @@ read_stat() {
   start=$1
 }
 
-# True when PID is the keeper; runs in a subshell so its cd stays there.
-is_keeper() (
-  uid_of "/proc/$$/status"
-  self=$u
-  cd "/proc/$pid" 2>/dev/null || exit 1
-  uid_of status
-  [ -n "$u" ] && { [ "$u" = 0 ] || [ "$u" = "$self" ]; } || exit 1
-  read_stat stat || exit 1
-  [ "$state" != Z ] && { [ "$ticks" = - ] || [ "$start" = "$ticks" ]; } || exit 1
+# True when PID is the keeper started from one of the SCRIPT paths.
+is_keeper() {
   for script; do
-    printf '%s\0%s\0' sh "$script" | cmp -s - cmdline && exit 0
+    sh -c "$check" sh "$pid" "$ticks" sh "$script" && return 0
   done
-  exit 1
-)
+  return 1
+}
 
 # True once PID has exited: gone, a zombie, or another process with a later start.
 exited() {
