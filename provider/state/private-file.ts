@@ -6,17 +6,11 @@ import { runChecked, type Runner } from "../host/runner";
 import { stateDir } from "./state-dir";
 
 /**
- * Writes a file in the state directory: mktemp makes a new file there (O_EXCL, mode 0600), the
- * content goes in through stdin (never argv), the mode is set, and only then is it renamed over
- * `path`. No existing name is ever opened for writing, so a FIFO, symlink or file someone placed
- * under that name is replaced, not written into. The same for rewrites on update.
+ * write-files.sh: files of the state directory, each made by mktemp (O_EXCL, mode 0600), filled
+ * through stdin (never argv), size-checked, given its mode and only then renamed over its path.
+ * No existing name is ever opened for writing, so a FIFO, symlink or file someone placed under
+ * that name is replaced, not written into. The same for rewrites on update.
  */
-const WRITE = `umask 077
-t=$(mktemp -- "$1/.new.XXXXXXXXXX") || exit
-if cat >"$t" && chmod "$3" "$t" && mv -fT -- "$t" "$2"; then exit 0; fi
-rm -f -- "$t"; exit 1`;
-
-/** write-files.sh: several files written as WRITE writes one, in one command. */
 const WRITE_MANY = hostScript(join(__dirname, "write-files.sh"));
 
 /** One file for writePrivateFiles. `mode`: "600" for data, "700" for a script ssh or sh runs (askpass, watchdog). */
@@ -26,10 +20,9 @@ export interface PrivateFile {
   mode?: "600" | "700";
 }
 
-/** `mode`: "600" for data, "700" for a script ssh or sh runs (askpass, watchdog). */
-export async function writePrivateFile(runner: Runner, path: string, content: string, mode: "600" | "700" = "600"): Promise<void> {
-  const dir = await checkedDir(runner, [path]);
-  await runChecked(runner, ["sh", "-c", WRITE, "sh", dir, path, mode], { what: `write ${path}`, input: content });
+/** One file, as writePrivateFiles writes each. `mode`: "600" for data, "700" for a script ssh or sh runs (askpass, watchdog). */
+export function writePrivateFile(runner: Runner, path: string, content: string, mode: "600" | "700" = "600"): Promise<void> {
+  return writePrivateFiles(runner, [{ path, content, mode }]);
 }
 
 /**

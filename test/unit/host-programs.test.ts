@@ -27,10 +27,8 @@ function recordingHost() {
     run: async (argv: readonly string[], options: RunOptions = {}): Promise<RunResult> => {
       const ok = (stdout = "", exitCode = 0): RunResult => ({ exitCode, stdout, stderr: "", timedOut: false });
       if (argv[0] === "sh" && argv[2].startsWith("umask 077\nu=$(id -u)")) return ok(STATE_DIR_OK);
-      // writePrivateFile: sh -c WRITE sh DIR PATH MODE, the content on stdin.
-      if (argv[0] === "sh" && argv[2].includes('mktemp -- "$1/.new.XXXXXXXXXX"') && argv.length === 7) written.set(argv[5], String(options.input));
       // writePrivateFiles: sh -c WRITE_MANY sh DIR (PATH MODE SIZE)..., the contents one after another on stdin.
-      else if (argv[0] === "sh" && argv[2].includes('mktemp -- "$dir/.new.XXXXXXXXXX"')) {
+      if (argv[0] === "sh" && argv[2].includes('mktemp -- "$dir/.new.XXXXXXXXXX"')) {
         let input = Buffer.from(String(options.input));
         for (let i = 5; i + 2 < argv.length; i += 3) {
           const size = Number(argv[i + 2]);
