@@ -30,8 +30,12 @@ export interface FirewallBackend {
    * any-address source of its family, and `remove` with it deletes the drop.
    */
   listStrayDrops?(): Promise<ObservedRule[]>;
-  /** `list` and then `listStrayDrops`, from one read of the host: a create and a delete need both. */
-  listWithStrays?(): Promise<ObservedRule[]>;
+  /**
+   * `list` and then `listStrayDrops` from one read of the host: every rule of ours with the parts a
+   * run killed between two changes leaves (a drop whose accepts are gone, a ufw shield whose ufw
+   * rule is gone). A create's orphan check and a delete's leftovers check need both.
+   */
+  listWithStrays(): Promise<ObservedRule[]>;
 }
 
 /** What the registry (registry.ts) holds of one backend, declared in the backend's own file. */

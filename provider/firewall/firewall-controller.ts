@@ -6,7 +6,7 @@ import { makeTag, ownerPrefix } from "../tag";
 import type { FirewallBackendName, FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { orList } from "../validation/fields";
 import { coversEverything, isUnspecified, parseCidr } from "../validation/net";
-import type { FirewallBackend, ObservedRule } from "./backend";
+import type { FirewallBackend } from "./backend";
 import { wholeFamilyDestination } from "./gate";
 import { splitByEffect } from "./gate-drift";
 import { ConnectionCounting } from "./counting";
@@ -130,7 +130,7 @@ export async function createRules(
  * so any rule carrying its owner prefix is one of those.
  */
 async function reapRuleOrphans(runner: Runner, backend: FirewallBackend, prefix: string): Promise<void> {
-  for (const { comment, ineffective: _i, ...rule } of await listWithStrays(backend)) {
+  for (const { comment, ineffective: _i, ...rule } of await backend.listWithStrays()) {
     if (!comment.startsWith(prefix)) continue;
     await releaseGate(runner, comment);
     await backend.remove(rule, comment);
@@ -139,21 +139,12 @@ async function reapRuleOrphans(runner: Runner, backend: FirewallBackend, prefix:
 }
 
 /**
- * Every rule on the host, with the parts `list` does not report (a drop whose accepts are gone,
- * a ufw shield whose ufw rule is gone): a run killed between the two leaves them.
- */
-async function listWithStrays(backend: FirewallBackend): Promise<ObservedRule[]> {
-  if (backend.listWithStrays) return backend.listWithStrays();
-  return [...(await backend.list()), ...((await backend.listStrayDrops?.()) ?? [])];
-}
-
-/**
  * For a rule found gone from the host (expired, or removed by hand): what is left of it (a ufw
  * shield, a drop) goes too, since no delete will come for a resource refresh drops from the state.
  */
 export async function removeRemnants(runner: Runner, state: Pick<FirewallOutputs, "backend" | "ruleTag">): Promise<void> {
   const backend = await openBackend(runner, state.backend);
-  for (const { comment, ineffective: _i, ...rule } of await listWithStrays(backend))
+  for (const { comment, ineffective: _i, ...rule } of await backend.listWithStrays())
     if (comment === state.ruleTag) await backend.remove(rule, comment);
   await new ConnectionCounting(runner).remove(state.ruleTag);
 }
@@ -191,7 +182,7 @@ export async function deleteRules(runner: Runner, state: FirewallOutputs): Promi
   runner.report?.(`removing ${describeRules(state.rules)} (${backend.name})`);
   for (const rule of state.rules) await backend.remove(rule, state.ruleTag);
   // Listed after the removals above: usually nothing of ours is left, and one listing says so.
-  const live = (await listWithStrays(backend)).filter((r) => r.comment === state.ruleTag);
+  const live = (await backend.listWithStrays()).filter((r) => r.comment === state.ruleTag);
   for (const { comment, ineffective: _i, ...rule } of live) await backend.remove(rule, comment);
   // The counts go with the rule: nothing of ours outlives the resource.
   await new ConnectionCounting(runner).remove(state.ruleTag);
