@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { releaseRecord, wakeGuardAt } from "../../../provider/guard/guard-wake";
 import { LocalRunner } from "../../../provider/host/local-runner";
@@ -14,7 +14,16 @@ import { waitFor } from "../../../provider/state/wait-for";
 const runner = new LocalRunner();
 const PYTHON = "/usr/bin/python3";
 const started: ChildProcess[] = [];
-afterAll(() => started.forEach((c) => c.kill("SIGKILL")));
+const dirs: string[] = [];
+afterAll(() => {
+  started.forEach((c) => c.kill("SIGKILL"));
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+const tempDir = (kind: string) => {
+  const dir = mkdtempSync(`/tmp/pst-unit-${kind}-`);
+  dirs.push(dir);
+  return dir;
+};
 
 /** A stand-in guard: writes its status at start and after each SIGHUP, judging gate `pst.unit.g.1` as holding. */
 const GUARD = `import os, signal, time
@@ -39,7 +48,7 @@ async function startGuard(dir: string, program: string): Promise<ChildProcess> {
 }
 
 test("the guard the status names is woken, and the status it writes after the signal is its verdict", async () => {
-  const dir = mkdtempSync("/tmp/pst-unit-wake-");
+  const dir = tempDir("wake");
   const files = { status: `${dir}/status`, program: path.join(dir, "guard.py") };
   await startGuard(dir, files.program);
   const woken = await wakeGuardAt(runner, files, PYTHON, "HUP", "pst.unit.g.1", 5000);
@@ -50,7 +59,7 @@ test("the guard the status names is woken, and the status it writes after the si
 });
 
 test("a process at the status' pid whose argv is not the guard's is not signalled", async () => {
-  const dir = mkdtempSync("/tmp/pst-unit-wake-");
+  const dir = tempDir("wake");
   const other = await startGuard(dir, path.join(dir, "other.py"));
   const files = { status: `${dir}/status`, program: path.join(dir, "guard.py") };
   expect((await wakeGuardAt(runner, files, PYTHON, "HUP", "pst.unit.g.1", 1000)).outcome).toBe("none");
@@ -58,12 +67,12 @@ test("a process at the status' pid whose argv is not the guard's is not signalle
 });
 
 test("no status at all: nothing is signalled, the caller is told to look for a guard itself", async () => {
-  const dir = mkdtempSync("/tmp/pst-unit-wake-");
+  const dir = tempDir("wake");
   expect((await wakeGuardAt(runner, { status: `${dir}/status`, program: `${dir}/guard.py` }, PYTHON, "HUP", undefined)).outcome).toBe("none");
 });
 
 test("releasing a gate: its record goes; the guard is woken while a gate of this namespace is left, and not once none is", async () => {
-  const dir = mkdtempSync("/tmp/pst-unit-release-");
+  const dir = tempDir("release");
   const files = { status: `${dir}/status`, program: path.join(dir, "guard.py") };
   const guard = await startGuard(dir, files.program);
   const record = (name: string, netns: string) => writeFileSync(`${dir}/pst.unit.${name}.gate`, `{"netns":"${netns}"}\n`);

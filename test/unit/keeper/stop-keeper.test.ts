@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { stopKeeper } from "../../../provider/keeper/keeper";
 import { keeperFileNames } from "../../../provider/keeper/keeper-script";
@@ -13,11 +13,17 @@ import { waitFor } from "../../../provider/state/wait-for";
  */
 const runner = new LocalRunner();
 const started: ChildProcess[] = [];
-afterAll(() => started.forEach((c) => c.kill("SIGKILL")));
+const written: string[] = [];
+afterAll(() => {
+  // Each fake keeper leads its own group: its child goes with it.
+  for (const c of started) if (c.pid) process.kill(-c.pid, "SIGKILL");
+  for (const f of written) rmSync(f, { force: true });
+});
 
 /** `sh <path>` in a session of its own (as setsid makes a keeper), with a child of its own. */
 async function fakeKeeper(path: string): Promise<{ pid: number; child: number }> {
   writeFileSync(path, "sleep 60 & echo $!; wait\n");
+  written.push(path);
   const p = spawn("sh", [path], { detached: true, stdio: ["ignore", "pipe", "ignore"] });
   started.push(p);
   const child = await new Promise<number>((resolve) => p.stdout?.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
@@ -32,6 +38,7 @@ test("the keeper and its whole group are stopped, and its policy file goes first
   const t = tag("a");
   const names = keeperFileNames(t);
   writeFileSync(`${dir}/${names.policy}`, "always\n");
+  written.push(`${dir}/${names.policy}`);
   const k = await fakeKeeper(`${dir}/${names.script}`);
   const ticks = (await readProcessIdentity(runner, k.pid))?.startTicks;
   await stopKeeper(runner, dir, { pid: k.pid, startTicks: ticks, tag: t });
