@@ -1,4 +1,5 @@
 import { CommandFailedError, FirewallError, HostTimeoutError, RunnerError } from "../errors";
+import { freshReads } from "../host/fresh-reads";
 import { quoteArgv } from "../host/quote";
 import { exactStdout, type Runner } from "../host/runner";
 import type { FirewallRule } from "../types";
@@ -199,7 +200,8 @@ export async function listNftTable(
   argv: readonly string[],
   error: { what: string; hint: string },
 ): Promise<{ text: string; bytes: Buffer }> {
-  const result = await runner.run(argv);
+  // Fifty creates at once each list the same table before and after their change: one run serves them.
+  const result = await freshReads(runner).run(argv);
   if (result.exitCode !== 0 && /No such file or directory/.test(result.stderr)) return { text: "", bytes: Buffer.alloc(0) };
   if (result.exitCode !== 0) {
     throw new CommandFailedError({

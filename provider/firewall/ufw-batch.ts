@@ -4,7 +4,7 @@ import { CommandFailedError, InternalError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { buildLockedArgv, ensureLockDir } from "./host-lock";
-import { withLocalLock } from "./local-lock";
+import { changeQueue, type QueuedChange } from "./change-queue";
 
 /**
  * ufw rule changes on one host, queued and run back to back in one ufw process under one hold
@@ -56,39 +56,19 @@ function oneLine(text: string): string {
   return line;
 }
 
-interface Change {
-  runner: Runner;
+interface Change extends QueuedChange {
   /** The whole command a person would type: ["ufw", "allow", ...]. */
   argv: readonly string[];
   what: string;
   hint?: string;
-  done: (err?: Error) => void;
 }
 
-const queues = new Map<string, Change[]>();
+const enqueue = changeQueue<Change>(MAX_BATCH, runBatch);
 
 /** Applies one ufw change (`argv` starts with "ufw") in the host's next batch; throws CommandFailedError when ufw refuses it. */
 export async function ufwChange(runner: Runner, argv: readonly string[], what: string, hint?: string): Promise<void> {
   await ensureLockDir(runner);
-  return new Promise<void>((resolve, reject) => {
-    const queue = queues.get(runner.where);
-    const change: Change = { runner, argv, what, hint, done: (err) => (err ? reject(err) : resolve()) };
-    if (queue) return void queue.push(change);
-    queues.set(runner.where, [change]);
-    void drain(runner.where);
-  });
-}
-
-/** Runs the host's queued changes, a batch at a time, until none is left. */
-async function drain(host: string): Promise<void> {
-  for (;;) {
-    const queue = queues.get(host) ?? [];
-    if (queue.length === 0) return void queues.delete(host);
-    // The batch is taken once the lock is ours: changes that came while we waited join it.
-    await withLocalLock(queue[0].runner, "exclusive", () => runBatch(queue.splice(0, MAX_BATCH))).catch((err: Error) => {
-      for (const c of queue.splice(0)) c.done(err);
-    });
-  }
+  return new Promise<void>((resolve, reject) => enqueue({ runner, argv, what, hint, done: (err) => (err ? reject(err) : resolve()) }));
 }
 
 /** One locked ufw process for `batch` (on the first change's runner: its caller is waiting, so it is open). */

@@ -1,4 +1,5 @@
 import { FirewallError } from "../errors";
+import { freshReads } from "../host/fresh-reads";
 import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { sharedReads } from "../host/shared-reads";
@@ -113,7 +114,9 @@ class UfwBackend implements FirewallBackend {
   private async listSaved(): Promise<ObservedRule[]> {
     await ensureLockDir(this.runner);
     const argv = ["flock", "-s", "-w", "120", FIREWALL_LOCK, "cat", "/etc/ufw/user.rules", "/etc/ufw/user6.rules"];
-    const { stdout } = await withLocalLock(this.runner, "shared", () => runChecked(this.runner, argv, { what: "read ufw's saved rules" }));
+    const { stdout } = await withLocalLock(this.runner, "shared", () =>
+      runChecked(freshReads(this.runner), argv, { what: "read ufw's saved rules" }),
+    );
     return parseUfwUserRules(stdout);
   }
 

@@ -1,4 +1,5 @@
 import { PreflightError } from "../errors";
+import { freshReads } from "../host/fresh-reads";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { readProcessIdentity, readProgramName } from "../state/process-identity";
@@ -10,7 +11,7 @@ import { isWildcard, listenersFor } from "./port-holders";
 export async function checkBindAddress(runner: Runner, bindAddress: string): Promise<void> {
   if (isWildcard(bindAddress)) return;
   const argv = ["ip", "-o", "addr", "show"];
-  const result = await runner.run(argv);
+  const result = await freshReads(runner).run(argv);
   const addresses = [...result.stdout.matchAll(/\binet6? ([0-9a-fA-F:.]+)\//g)].map((m) => m[1]);
   if (!addresses.some((a) => sameAddress(a, bindAddress))) {
     throw new PreflightError(`${bindAddress} is not an address of the tunnel host`, {

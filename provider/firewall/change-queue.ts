@@ -1,0 +1,37 @@
+import type { Runner } from "../host/runner";
+import { withLocalLock } from "./local-lock";
+
+/** A change waiting for its host's next batch; `done` settles its caller's promise. */
+export interface QueuedChange {
+  runner: Runner;
+  done: (err?: Error) => void;
+}
+
+/**
+ * Changes to one host's firewall, queued and applied a batch at a time, each batch under one
+ * exclusive hold of the firewall lock (this process's, then the host's). Why: the changes of a host
+ * run one at a time (changes are planned from listings), so fifty resources changing it at once wait in line, each paying its own
+ * process start and lock hand-over; changes that arrive while a batch runs go in the next one, so
+ * the first change of a run is not delayed at all. `runBatch` settles the changes it is given; when it throws, those it left unsettled get its error.
+ */
+export function changeQueue<C extends QueuedChange>(maxBatch: number, runBatch: (batch: C[]) => Promise<void>): (change: C) => void {
+  const queues = new Map<string, C[]>();
+  const drain = async (host: string): Promise<void> => {
+    for (;;) {
+      const queue = queues.get(host) ?? [];
+      if (queue.length === 0) return void queues.delete(host);
+      let batch: C[] = [];
+      // The batch is taken once the lock is ours: changes that came while we waited join it.
+      await withLocalLock(queue[0].runner, "exclusive", () => runBatch((batch = queue.splice(0, maxBatch)))).catch((err: Error) => {
+        // Settling one already settled does nothing: only those left waiting get the error.
+        for (const c of [...batch, ...queue.splice(0)]) c.done(err);
+      });
+    }
+  };
+  return (change: C) => {
+    const queue = queues.get(change.runner.where);
+    if (queue) return void queue.push(change);
+    queues.set(change.runner.where, [change]);
+    void drain(change.runner.where);
+  };
+}
