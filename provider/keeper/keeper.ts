@@ -3,7 +3,7 @@ import { CommandFailedError } from "../errors";
 import { hostScript } from "../host/host-script";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { writePrivateFile, writePrivateFiles } from "../state/private-file";
+import { writePrivateFile, writePrivateFiles, type PrivateFile } from "../state/private-file";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { STILL_OURS } from "../state/still-ours";
 import { tagMatches, taggedPathPattern } from "../tag";
@@ -65,14 +65,24 @@ function keeperFiles(dir: string, tag: string) {
 }
 
 /**
- * Writes the keeper's program and its settings (and its deadline, when the tunnel expires) and starts it detached
+ * Writes the keeper's program and its settings (and its deadline, when the tunnel expires, and the
+ * caller's `alsoWrite`, in the same command) and starts it detached
  * in its own session (so it leads its own process group, and outlives this connection). Throws
  * when it cannot be started at all; whether ssh came up is `awaitFirstStart`'s question.
  */
-export async function startKeeper(runner: Runner, spec: KeeperSpec, sshArgv: string[], deadline: number | undefined): Promise<void> {
+export async function startKeeper(
+  runner: Runner,
+  spec: KeeperSpec,
+  sshArgv: string[],
+  deadline: number | undefined,
+  alsoWrite: readonly PrivateFile[] = [],
+): Promise<void> {
   const files = keeperFiles(spec.dir, spec.tag);
-  await runner.run(["rm", "-f", "--", files.policy, files.status]);
   await writePrivateFiles(runner, [
+    // A start retried after a drop: the last keeper's policy and status go, or they would be read as this one's.
+    { path: files.policy, remove: true },
+    { path: files.status, remove: true },
+    ...alsoWrite,
     { path: files.settings, content: buildKeeperSettings(spec) },
     { path: files.script, content: KEEPER_PROGRAM, mode: "700" },
     { path: files.argv, content: buildKeeperArgvFile(sshArgv) },

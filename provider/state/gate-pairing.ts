@@ -1,7 +1,7 @@
 import type { Runner } from "../host/runner";
 import { parseTag, taggedPathPattern } from "../tag";
-import { writePrivateFile } from "./private-file";
-import { dirsPattern, ownedDirs, stateDir, stateDirs } from "./state-dir";
+import type { PrivateFile } from "./private-file";
+import { dirsPattern, ownedDirs, stateDirs } from "./state-dir";
 
 /**
  * Which rule gates which forward, recorded on the tunnel host itself: a forward's create writes
@@ -22,9 +22,9 @@ export interface GatePairing {
   ruleTag: string;
 }
 
-/** Records that `ruleTag` gates the forward `forwardTag` (a private file, written by rename). */
-export async function writeGatePairing(runner: Runner, forwardTag: string, ruleTag: string): Promise<void> {
-  await writePrivateFile(runner, `${await stateDir(runner)}/${gatedByFileName(forwardTag)}`, `${ruleTag}\n`);
+/** The private file that records that `ruleTag` gates the forward `forwardTag`, in state directory `dir`. */
+export function gatePairingFile(dir: string, forwardTag: string, ruleTag: string): PrivateFile {
+  return { path: `${dir}/${gatedByFileName(forwardTag)}`, content: `${ruleTag}\n` };
 }
 
 /**

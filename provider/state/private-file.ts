@@ -25,20 +25,29 @@ export function writePrivateFile(runner: Runner, path: string, content: string, 
   return writePrivateFiles(runner, [{ path, content, mode }]);
 }
 
+/** A file of the state directory that goes in the same command, in its place in the list (a keeper's old status before it starts again). */
+export interface RemovedFile {
+  path: string;
+  remove: true;
+}
+
 /**
- * Writes several files of the state directory in one command (write-files.sh), each as
- * writePrivateFile writes one: a create writes a keeper's three files, a guard's four. A failure
- * names the file; the ones before it are written, as separate writes would have left them.
+ * Writes (or removes) several files of the state directory in one command (write-files.sh), in
+ * order, each as writePrivateFile writes one: a create writes its keeper's files, the gateway's and
+ * its pairing together, a guard its four. A failure names the file; the ones before it are done,
+ * as separate commands would have left them.
  */
-export async function writePrivateFiles(runner: Runner, files: readonly PrivateFile[]): Promise<void> {
+export async function writePrivateFiles(runner: Runner, files: readonly (PrivateFile | RemovedFile)[]): Promise<void> {
   if (files.length === 0) return;
   const dir = await checkedDir(
     runner,
     files.map((f) => f.path),
   );
-  const argv = ["sh", "-c", WRITE_MANY, "sh", dir, ...files.flatMap((f) => [f.path, f.mode ?? "600", String(Buffer.byteLength(f.content))])];
+  const content = (f: PrivateFile | RemovedFile) => ("remove" in f ? "" : f.content);
+  const mode = (f: PrivateFile | RemovedFile) => ("remove" in f ? "rm" : (f.mode ?? "600"));
+  const argv = ["sh", "-c", WRITE_MANY, "sh", dir, ...files.flatMap((f) => [f.path, mode(f), String(Buffer.byteLength(content(f)))])];
   const what = `write ${files.map((f) => f.path).join(", ")}`;
-  await runChecked(runner, argv, { what, input: files.map((f) => f.content).join("") });
+  await runChecked(runner, argv, { what, input: files.map(content).join("") });
 }
 
 /** The state directory, once every path is checked to be directly in it. */

@@ -2,24 +2,61 @@
 # files' contents one after another on stdin (private-file.ts, writePrivateFiles): several files
 # of the state directory DIR written in one round trip, each exactly as a write of its own would.
 #
-# Each file: mktemp makes a new one in DIR (O_EXCL, mode 0600 under umask 077), its SIZE bytes
-# go in from stdin (never argv), its size is checked (a short or long read fails rather than
-# leaving a cut-off or shifted file), its MODE set, and only then is it renamed over PATH. No
-# existing name is ever opened for writing, so a FIFO, symlink or file someone placed under a
-# name is replaced, not written into. A failure stops at that file: the ones before it are
-# written, its temporary file is removed, and the exit status is 1 with its PATH on stderr.
+# First every file's SIZE bytes go from stdin (never argv) into a new temporary file of ours in
+# DIR (our private state directory: the name is this shell's pid and the file's place, stale ones
+# removed first, then created with noclobber, O_EXCL, mode 0600 under umask 077). Then the sizes are
+# checked: head stops short only at the end of stdin, after which every later file is empty, so the
+# last file that should hold bytes holding them all proves every one whole. Only then, in order,
+# is each given its MODE and renamed over its PATH, so no existing name is ever opened for
+# writing: a FIFO, symlink or file someone placed under a name is replaced, not written into.
+# MODE "rm" (SIZE 0) removes PATH instead, in its place in the order. A failure stops there with
+# its PATH on stderr and exit status 1: nothing is renamed when the input was short, the files
+# before it are done when a rename fails, and no temporary file is left. Few processes a file
+# (head and mv; chmod for a script): a create writes several, and each process costs the host.
 umask 077
+set -C
 dir=$1
 shift
-while [ $# -ge 3 ]; do
-  path=$1 mode=$2 size=$3
-  shift 3
-  t=$(mktemp -- "$dir/.new.XXXXXXXXXX") || exit 1
-  if head -c "$size" >"$t" && [ "$(wc -c <"$t")" -eq "$size" ] && chmod "$mode" "$t" && mv -fT -- "$t" "$path"; then
-    continue
-  fi
-  rm -f -- "$t"
-  printf 'could not write %s\n' "$path" >&2
+fail() {
+  rm -f -- "$dir/.new.$$."*
+  printf 'could not write %s\n' "$1" >&2
   exit 1
+}
+[ $(($# % 3)) -eq 0 ] || exit 1
+# A stale temporary file under our names (an earlier shell with this pid, killed): removed first,
+# with one rm, and only when there is one.
+for f in "$dir/.new.$$."*; do
+  if [ -e "$f" ] || [ -L "$f" ]; then rm -f -- "$dir/.new.$$."* || exit 1; fi
+  break
 done
-[ $# -eq 0 ]
+n=0 k=0 last='' lastsize=0 lastpath=''
+for a; do
+  case $k in
+    0) path=$a k=1 ;;
+    1) mode=$a k=2 ;;
+    *)
+      size=$a k=0 n=$((n + 1))
+      [ "$mode" != rm ] || { [ "$size" = 0 ] && continue; fail "$path"; }
+      t="$dir/.new.$$.$n"
+      head -c "$size" >"$t" || fail "$path"
+      if [ "$size" -gt 0 ]; then last=$t lastsize=$size lastpath=$path; fi
+      ;;
+  esac
+done
+if [ -n "$last" ] && [ "$(wc -c <"$last")" -ne "$lastsize" ]; then fail "$lastpath"; fi
+n=0 k=0
+for a; do
+  case $k in
+    0) path=$a k=1 ;;
+    1) mode=$a k=2 ;;
+    *)
+      k=0 n=$((n + 1))
+      if [ "$mode" = rm ]; then
+        rm -f -- "$path" || fail "$path"
+        continue
+      fi
+      t="$dir/.new.$$.$n"
+      { { [ "$mode" = 600 ] || chmod "$mode" "$t"; } && mv -fT -- "$t" "$path"; } || fail "$path"
+      ;;
+  esac
+done

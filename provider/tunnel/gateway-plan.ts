@@ -8,7 +8,7 @@ import { hopFiles, tunnelFiles } from "./tunnel-files";
 /**
  * The gateway endpoint a forward under `tag` uses, decided without I/O: which of the tag's files
  * (in state directory `dir`) hold the key, certificate and askpass, and the jump hosts' aliases,
- * logs and config. prepareGateway writes those files; diff compares what this makes of old and new
+ * logs and config. planGatewayFiles lists those files to write; diff compares what this makes of old and new
  * inputs (forwardShape).
  */
 export function planGateway(gateway: GatewayArgs, keepAliveSeconds: number, dir: string, tag: string): GatewayEndpoint {

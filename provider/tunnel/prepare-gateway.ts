@@ -13,18 +13,26 @@ import { checkUnlessRecent } from "../ssh/recent-checks";
 import { makeTag, ownerPrefix } from "../tag";
 import type { GatewayArgs, JumpHostArgs, TunnelInputs } from "../types";
 import { normalizeHostKey } from "../validation/fields";
-import { writePrivateFile } from "../state/private-file";
+import { writePrivateFiles, type PrivateFile } from "../state/private-file";
 import { stateDir } from "../state/state-dir";
 import { findForwards } from "./reap-orphans";
-import { hopFileNames, hopFiles, removeTunnelFiles, removeTunnelFilesOf, tunnelFiles, writeAskpass } from "./tunnel-files";
+import { hopFileNames, hopFiles, removeTunnelFiles, removeTunnelFilesOf, tunnelFiles, askpassFiles } from "./tunnel-files";
+
+/** Writes what planGateway says ssh needs, and returns the endpoint. */
+async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: string): Promise<GatewayEndpoint> {
+  const { gw, files } = await planGatewayFiles(runner, inputs, tag);
+  await writePrivateFiles(runner, files);
+  return gw;
+}
 
 /**
- * Writes what ssh needs to reach the gateway from the tunnel host under `tag` (pinned known_hosts,
- * the key and certificate when given by value, an askpass for a passphrase), the same for each
- * jump host plus their private config, refuses expired certificates and agent sockets another
- * user could have placed, and returns the endpoint.
+ * What ssh needs to reach the gateway from the tunnel host under `tag` (pinned known_hosts, the key
+ * and certificate when given by value, an askpass for a passphrase), the same for each jump host
+ * plus their private config, as files to write (in one command, with whatever else the caller
+ * writes then), once expired certificates and agent sockets another user could have placed are
+ * refused; and the endpoint.
  */
-export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: string): Promise<GatewayEndpoint> {
+export async function planGatewayFiles(runner: Runner, inputs: TunnelInputs, tag: string): Promise<{ gw: GatewayEndpoint; files: PrivateFile[] }> {
   const dir = await stateDir(runner);
   const gw = planGateway(inputs.gateway, inputs.keepAliveSeconds ?? 15, dir, tag);
   const hops = inputs.gateway.jumpHosts ?? [];
@@ -40,26 +48,28 @@ export async function prepareGateway(runner: Runner, inputs: TunnelInputs, tag: 
     runner,
     logins.flatMap(([l, p]) => (l.agentSocket !== undefined ? [{ property: `${p}.agentSocket`, path: l.agentSocket }] : [])),
   );
-  await writeLogin(runner, inputs.gateway, gw, tunnelFiles(dir, tag));
-  for (const [i, hop] of hops.entries()) await writeLogin(runner, hop, gw.jump!.hops[i], hopFiles(dir, tag, i + 1));
-  if (gw.jump) await writePrivateFile(runner, gw.jump.configFile, buildHopConfig(gw.jump));
-  return gw;
+  const files = [
+    ...loginFiles(inputs.gateway, gw, tunnelFiles(dir, tag)),
+    ...hops.flatMap((hop, i) => loginFiles(hop, gw.jump!.hops[i], hopFiles(dir, tag, i + 1))),
+    ...(gw.jump ? [{ path: gw.jump.configFile, content: buildHopConfig(gw.jump) }] : []),
+  ];
+  return { gw, files };
 }
 
 type LoginFiles = Omit<ReturnType<typeof hopFileNames>, "logFile">;
 
-/** One login's files (known_hosts, key, certificate, passphrase and askpass), written or rewritten by rename. */
-async function writeLogin(runner: Runner, args: JumpHostArgs | GatewayArgs, login: SshLogin, files: LoginFiles): Promise<void> {
+/** One login's files (known_hosts, key, certificate, passphrase and askpass), each written or rewritten by rename. */
+function loginFiles(args: JumpHostArgs | GatewayArgs, login: SshLogin, files: LoginFiles): PrivateFile[] {
   const ca = args.hostCertificateAuthority;
-  await writePrivateFile(
-    runner,
-    files.knownHostsFile,
-    knownHostsLine(login.host, login.port, normalizeHostKey(ca ?? (args.hostKey as string)), ca !== undefined),
-  );
-  if (args.privateKey !== undefined) await writePrivateFile(runner, files.keyFile, withNewline(args.privateKey));
-  if (args.privateKeyPassphrase !== undefined) await writeAskpass(runner, files, args.privateKeyPassphrase);
-  if (args.certificate !== undefined && login.certificateFile === files.certFile)
-    await writePrivateFile(runner, files.certFile, withNewline(args.certificate.trim()));
+  const knownHosts = knownHostsLine(login.host, login.port, normalizeHostKey(ca ?? (args.hostKey as string)), ca !== undefined);
+  return [
+    { path: files.knownHostsFile, content: knownHosts },
+    ...(args.privateKey !== undefined ? [{ path: files.keyFile, content: withNewline(args.privateKey) }] : []),
+    ...(args.privateKeyPassphrase !== undefined ? askpassFiles(files, args.privateKeyPassphrase) : []),
+    ...(args.certificate !== undefined && login.certificateFile === files.certFile
+      ? [{ path: files.certFile, content: withNewline(args.certificate.trim()) }]
+      : []),
+  ];
 }
 
 /** A login's certificate to check: the file when given by path, else the value itself. */
@@ -95,24 +105,27 @@ export async function rewriteGatewayFiles(runner: Runner, inputs: TunnelInputs, 
 /**
  * The preflight checks, cheapest first: bind address, free port, then the path through the
  * gateway (that one reused when the same path passed moments ago: see recent-checks.ts).
+ * `beforeCheck` runs only when the path is checked (it writes the files that check uses: fifty
+ * tunnels through one gateway write them once, not fifty times).
  */
 export async function runPreflight(
   runner: Runner,
   inputs: TunnelInputs,
   gw: GatewayEndpoint,
   tag: string,
-  ours: readonly number[] = [],
+  options: { ours?: readonly number[]; beforeCheck?: () => Promise<void> } = {},
 ): Promise<void> {
   await checkBindAddress(runner, inputs.bindAddress);
-  await checkPortFree(runner, inputs.bindAddress, inputs.bindPort, ours);
+  await checkPortFree(runner, inputs.bindAddress, inputs.bindPort, options.ours ?? []);
   const target = targetOf(inputs);
   // The whole gateway (hops, pins, credentials): the subject is hashed, never kept as it is.
   const path = { where: runner.where, gateway: inputs.gateway, target };
   const dir = await stateDir(runner);
   const probe = { dir, tag, log: tunnelFiles(dir, tag).probeLog };
-  await checkUnlessRecent(path, () =>
-    "socket" in target ? checkSocketPath(runner, gw, target.socket, probe) : checkGatewayPath(runner, gw, target.host, target.port),
-  );
+  await checkUnlessRecent(path, async () => {
+    await options.beforeCheck?.();
+    return "socket" in target ? checkSocketPath(runner, gw, target.socket, probe) : checkGatewayPath(runner, gw, target.host, target.port);
+  });
   // The forward starts with fresh hop logs: a failure to start is then read from its own lines only.
   await clearHopLogs(runner, gw);
 }
@@ -129,10 +142,13 @@ export async function preflightTunnel(runner: Runner, inputs: TunnelInputs, gate
   await removeTunnelFilesOf(runner, ownerPrefix(inputs));
   const tag = makeTag(inputs, new Date());
   const ours = gatesForwardsOf ? await findForwards(runner, gatesForwardsOf) : [];
+  const { gw, files } = await planGatewayFiles(runner, inputs, tag);
+  // Only a check that runs needs the files (and writes them); a failed write may have left some.
+  let written = false;
   try {
-    await runPreflight(runner, inputs, await prepareGateway(runner, inputs, tag), tag, ours);
+    await runPreflight(runner, inputs, gw, tag, { ours, beforeCheck: () => ((written = true), writePrivateFiles(runner, files)) });
   } finally {
-    await removeTunnelFiles(runner, tag);
+    if (written) await removeTunnelFiles(runner, tag);
   }
 }
 

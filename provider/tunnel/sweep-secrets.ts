@@ -1,4 +1,4 @@
-import { runChecked, type Runner } from "../host/runner";
+import { hostOf, runChecked, type Runner } from "../host/runner";
 import { parseKeeperList } from "../keeper/keeper";
 import { listProcesses } from "../state/process-list";
 import { parseTag, TAG_TEXT, type ParsedTag } from "../tag";
@@ -25,7 +25,7 @@ export interface StaleSecrets {
 /**
  * Finds (and unless `dryRun`, removes) key, passphrase and askpass files whose tag no running ssh
  * forward or keeper carries and which are older than SECRET_GRACE_SECONDS: what a killed create, or a
- * forward that died on its own, left behind. Run by every create and by `reap`.
+ * forward that died on its own, left behind. Run by creates (sweepStaleSecretsNowAndThen) and by `reap`.
  */
 export async function sweepStaleSecrets(
   runner: Runner,
@@ -53,4 +53,27 @@ export async function sweepStaleSecrets(
   const stale = [...byTag.values()];
   if (!options.dryRun && stale.length > 0) await runner.run(["rm", "-f", "--", ...stale.flatMap((s) => s.files)]);
   return stale;
+}
+
+/** When a create last swept each host (hostOf), in this provider process. */
+const lastSwept = new WeakMap<object, number>();
+/** How often a create sweeps a host. */
+const CREATE_SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * A create's sweep: at most one a minute for each host and provider process. A secret is stale
+ * only SECRET_GRACE_SECONDS after its tag's time, so fifty creates of one up sweeping one after
+ * the other would find nothing the first did not. A sweep that fails is not counted.
+ */
+export async function sweepStaleSecretsNowAndThen(runner: Runner, now = Date.now()): Promise<void> {
+  const host = hostOf(runner);
+  const last = lastSwept.get(host);
+  if (last !== undefined && now - last < CREATE_SWEEP_INTERVAL_MS) return;
+  lastSwept.set(host, now);
+  try {
+    await sweepStaleSecrets(runner);
+  } catch (err) {
+    lastSwept.delete(host);
+    throw err;
+  }
 }

@@ -9,15 +9,16 @@ import { retryPreAuthDrops } from "../ssh/classify-ssh-error";
 import { diagnoseThroughHops } from "../ssh/diagnose-hops";
 import { buildForwardArgv, describeTarget, type GatewayEndpoint } from "../ssh/forward-argv";
 import { makeTag, ownerPrefix, parseTag } from "../tag";
-import { writeGatePairing } from "../state/gate-pairing";
+import { gatePairingFile } from "../state/gate-pairing";
+import { writePrivateFiles } from "../state/private-file";
 import { wakeGuard } from "../guard/guard";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { formatHostPort, sameAddress } from "../validation/net";
 import { readProcessIdentity } from "../state/process-identity";
 import { targetOf } from "./gateway-plan";
-import { prepareGateway, rewriteGatewayFiles, runPreflight } from "./prepare-gateway";
+import { planGatewayFiles, rewriteGatewayFiles, runPreflight } from "./prepare-gateway";
 import { stateDir } from "../state/state-dir";
-import { sweepStaleSecrets } from "./sweep-secrets";
+import { sweepStaleSecretsNowAndThen } from "./sweep-secrets";
 import { allTunnelFileNames, secretTunnelFileNames, tunnelFiles } from "./tunnel-files";
 import { reapTunnelOrphans } from "./reap-orphans";
 import { deleteLegacyForward, listAllListeners, refreshLegacyForward } from "./legacy-forward";
@@ -39,11 +40,15 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     // What an earlier create of this resource left (pulumi killed mid-create): keepers first, or they would restart their ssh.
     await stopKeepersOf(runner, ownerPrefix(inputs));
     await reapTunnelOrphans(runner, ownerPrefix(inputs));
-    await sweepStaleSecrets(runner);
-    // Paired with its gate before anything can listen: an orphan of this create is paired too.
-    if (inputs.gateTag !== undefined && parseTag(inputs.gateTag)) await writeGatePairing(runner, tag, inputs.gateTag);
-    const gw = await prepareGateway(runner, inputs, tag);
-    if (inputs.preflight !== false) await runPreflight(runner, inputs, gw, tag);
+    await sweepStaleSecretsNowAndThen(runner);
+    // Paired with its gate before anything can listen (written with the keeper's files, before it
+    // starts): an orphan of this create is paired too.
+    const pairing = inputs.gateTag !== undefined && parseTag(inputs.gateTag) ? [gatePairingFile(dir, tag, inputs.gateTag)] : [];
+    const { gw, files: login } = await planGatewayFiles(runner, inputs, tag);
+    // The login files go with the keeper's, in one command, unless the preflight's check needs them first.
+    const unwritten = [...pairing, ...login];
+    const writeNow = () => writePrivateFiles(runner, unwritten.splice(0));
+    if (inputs.preflight !== false) await runPreflight(runner, inputs, gw, tag, { beforeCheck: writeNow });
     const argv = forwardArgv(inputs, gw, files.logFile);
     runner.report?.(
       `starting ssh -L ${listen} to ${describeTarget(targetOf(inputs))} via ${formatHostPort(gw.host, gw.port)}, kept up by a keeper on the tunnel host`,
@@ -53,7 +58,7 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     // A start the gateway dropped before authentication is retried (a fresh keeper each time).
     const first = await retryPreAuthDrops(
       async () => {
-        await startKeeper(runner, spec, argv, deadline);
+        await startKeeper(runner, spec, argv, deadline, unwritten);
         runner.report?.(`waiting for ${listen} to be held by the ssh the keeper started`);
         return awaitFirstStart(runner, dir, tag, inputs.bindAddress, inputs.bindPort);
       },

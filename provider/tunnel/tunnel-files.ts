@@ -1,6 +1,6 @@
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { writePrivateFile } from "../state/private-file";
+import type { PrivateFile } from "../state/private-file";
 import { removeOwnedFiles, removeOwnedFilesByPrefix } from "../state/owned-files";
 import { probeFileNames } from "../ssh/socket-preflight";
 import { gatedByFileName } from "../state/gate-pairing";
@@ -86,11 +86,12 @@ export async function removeTunnelFilesOf(runner: Runner, prefix: string): Promi
 }
 
 /**
- * Writes the passphrase (0600) and an askpass script (0700) that prints it, for ssh to read
- * through SSH_ASKPASS: the passphrase never appears in argv or the environment.
+ * The passphrase (0600) and an askpass script (0700) that prints it, for ssh to read through
+ * SSH_ASKPASS: the passphrase never appears in argv or the environment.
  */
-export async function writeAskpass(runner: Runner, files: { passFile: string; askpassFile: string }, passphrase: string): Promise<string> {
-  await writePrivateFile(runner, files.passFile, `${passphrase}\n`);
-  await writePrivateFile(runner, files.askpassFile, `#!/bin/sh\nexec cat ${quoteArgv([files.passFile])}\n`, "700");
-  return files.askpassFile;
+export function askpassFiles(files: { passFile: string; askpassFile: string }, passphrase: string): PrivateFile[] {
+  return [
+    { path: files.passFile, content: `${passphrase}\n` },
+    { path: files.askpassFile, content: `#!/bin/sh\nexec cat ${quoteArgv([files.passFile])}\n`, mode: "700" },
+  ];
 }

@@ -28,7 +28,7 @@ function recordingHost() {
       const ok = (stdout = "", exitCode = 0): RunResult => ({ exitCode, stdout, stderr: "", timedOut: false });
       if (argv[0] === "sh" && argv[2].startsWith("umask 077\nu=$(id -u)")) return ok(STATE_DIR_OK);
       // writePrivateFiles: sh -c WRITE_MANY sh DIR (PATH MODE SIZE)..., the contents one after another on stdin.
-      if (argv[0] === "sh" && argv[2].includes('mktemp -- "$dir/.new.XXXXXXXXXX"')) {
+      if (argv[0] === "sh" && argv[2].includes('mv -fT -- "$t" "$path"')) {
         let input = Buffer.from(String(options.input));
         for (let i = 5; i + 2 < argv.length; i += 3) {
           const size = Number(argv[i + 2]);

@@ -128,8 +128,18 @@ describe("writePrivateFile never writes into a name that already exists", () => 
   });
 
   test("no temporary file is left, and a path outside the state directory is refused", async () => {
-    await writePrivateFile(local, name("file"), "x\n");
-    expect((await local.run(["sh", "-c", `ls -A ${ROOT_STATE_DIR} | grep -c '^\\.new\\.' || true`])).stdout.trim()).toBe("0");
+    const mark = `unit write ${process.pid} ${Date.now()}\n`;
+    await writePrivateFile(local, name("file"), mark);
+    // Ours only: other processes may be writing in this shared directory right now.
+    const leftover = await local.run([
+      "sh",
+      "-c",
+      'for f in "$1"/.new.*; do [ -f "$f" ] && grep -lxF -- "$2" "$f"; done; exit 0',
+      "sh",
+      ROOT_STATE_DIR,
+      mark.trim(),
+    ]);
+    expect(leftover.stdout).toBe("");
     await expect(writePrivateFile(local, "/tmp/pst.unit.elsewhere", "x")).rejects.toThrow(/not directly in the state directory/);
     expect(existsSync("/tmp/pst.unit.elsewhere")).toBe(false);
   });

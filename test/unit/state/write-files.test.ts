@@ -1,5 +1,7 @@
-import { lstatSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { LocalRunner } from "../../../provider/host/local-runner";
+import { quoteArgv } from "../../../provider/host/quote";
 import { runChecked } from "../../../provider/host/runner";
 import { hostScript } from "../../../provider/host/host-script";
 import { writePrivateFiles } from "../../../provider/state/private-file";
@@ -18,8 +20,6 @@ test("every file gets exactly its own bytes and mode; a symlink planted under a 
   const dir = await stateDir(runner);
   writeFileSync(name(dir, "target"), "theirs\n");
   symlinkSync(name(dir, "target"), name(dir, "b"));
-  const count = () => readdirSync(dir).length;
-  const before = count();
   await writePrivateFiles(runner, [
     { path: name(dir, "a"), content: "first é\n" },
     { path: name(dir, "b"), content: "" },
@@ -30,14 +30,48 @@ test("every file gets exactly its own bytes and mode; a symlink planted under a 
   expect(lstatSync(name(dir, "b")).isSymbolicLink()).toBe(false);
   expect(readFileSync(name(dir, "target"), "utf8")).toBe("theirs\n");
   expect([lstatSync(name(dir, "a")).mode & 0o777, lstatSync(name(dir, "c")).mode & 0o777]).toEqual([0o600, 0o700]);
-  expect(count()).toBe(before + 2); // a and c are new; b replaced the link; no temporary file left
+  // No temporary file of ours is left (other processes may be writing in this shared directory now).
+  const ours = readdirSync(dir).filter((f) => f.startsWith(".new.") && /first é|exit 0/.test(readIfThere(path.join(dir, f))));
+  expect(ours).toEqual([]);
 });
 
+/** A private directory of this test's own (0700, as a state directory is), so other writers' temporary files are not counted. */
+function privateDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "pst-unit-write-files-"));
+  made.push(dir);
+  return dir;
+}
+const made: string[] = [];
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A regular file's text (never a FIFO's: reading one would wait for a writer), or "" when it is gone. */
+function readIfThere(file: string): string {
+  try {
+    return lstatSync(file).isFile() ? readFileSync(file, "utf8") : "";
+  } catch {
+    return "";
+  }
+}
+
 test("input shorter than the sizes promise fails, naming the file, and leaves no temporary file", async () => {
-  const dir = await stateDir(runner);
+  const dir = privateDir();
   const script = hostScript(path.resolve(__dirname, "../../../provider/state/write-files.sh"));
   const argv = ["sh", "-c", script, "sh", dir, name(dir, "bad"), "600", "10"];
   await expect(runChecked(runner, argv, { what: "write", input: "short" })).rejects.toThrow(/could not write .*write-files\.\d+\.bad/);
   expect(readdirSync(dir).filter((f) => f.startsWith(".new."))).toEqual([]);
   expect(() => lstatSync(name(dir, "bad"))).toThrow();
+});
+
+test("temporary files left under this shell's names (a FIFO, a symlink) are removed first, never written into", async () => {
+  const dir = privateDir();
+  writeFileSync(name(dir, "target"), "theirs\n");
+  const file = path.resolve(__dirname, "../../../provider/state/write-files.sh");
+  // Planted by the very shell that then runs the script (sourced, so $$ is the same): only a killed
+  // earlier shell with this pid could have left them, but a FIFO opened for writing would hang it.
+  const plant = `mkfifo "$1/.new.$$.1" && ln -s ${quoteArgv([name(dir, "target")])} "$1/.new.$$.2" && . ${quoteArgv([file])}`;
+  const argv = ["sh", "-c", plant, "sh", dir, name(dir, "a"), "600", "3", name(dir, "b"), "600", "4"];
+  await runChecked(runner, argv, { what: "write", input: "onetwo!", timeoutMs: 10_000 });
+  expect([readFileSync(name(dir, "a"), "utf8"), readFileSync(name(dir, "b"), "utf8")]).toEqual(["one", "two!"]);
+  expect(readFileSync(name(dir, "target"), "utf8")).toBe("theirs\n");
+  expect(readdirSync(dir).filter((f) => f.startsWith(".new."))).toEqual([]);
 });
