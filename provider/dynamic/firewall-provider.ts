@@ -236,10 +236,11 @@ export const firewallProvider = {
   async delete(_id: string, props: FirewallOutputs): Promise<void> {
     assertFirewallState(props);
     await withRunner(props.connection, resourceLog(props.progressUrn).progress, async (runner) => {
-      // Cancel the pending expiry first, so the watchdog and this delete never race.
-      await stopWatchdog(runner, props.ruleTag);
+      // Cancel the pending expiry first, so the watchdog and this delete never race (the files of
+      // one not running go with the gate's record, in the same command).
+      const idle = await stopWatchdog(runner, props.ruleTag, { idleFiles: "leave" });
       await stopGatedForwards(runner, props.ruleTag, props.gatesForwardsOf);
-      await deleteRules(runner, props);
+      await deleteRules(runner, props, idle);
     });
   },
 } satisfies pulumi.dynamic.ResourceProvider<FirewallInputs, FirewallOutputs>;

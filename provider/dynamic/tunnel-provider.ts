@@ -75,7 +75,8 @@ export const tunnelProvider = {
     const log = resourceLog(inputs.progressUrn);
     const { outs, warning } = await withRunner(inputs.connection, log.progress, async (runner) => {
       // Watchdogs an older version's create left for this resource would stop its next forward.
-      await stopOrphanWatchdogs(runner, inputs);
+      // (Their files go with every other file of this resource's owner prefix, in createTunnel's sweep.)
+      await stopOrphanWatchdogs(runner, inputs, { filesSweptAfter: true });
       const deadline = await resolveDeadline(runner, inputs);
       const started = await createTunnel(runner, inputs, deadline);
       const outs = mergeExpiry(

@@ -3,7 +3,7 @@ import { quoteArgv } from "../host/quote";
 import { runChecked, type Runner } from "../host/runner";
 import { isOwnerPrefix, tagMatches, taggedPathPattern } from "../tag";
 import { writePrivateFiles } from "../state/private-file";
-import { dirsPattern, stateDirs } from "../state/state-dir";
+import { dirsPattern, ownedDirs, stateDirs } from "../state/state-dir";
 import { removeOwnedFiles, removeOwnedFilesByPrefix } from "../state/owned-files";
 import { stillRunningAs } from "../state/process-identity";
 import { listProcesses, type ListedProcess } from "../state/process-list";
@@ -73,8 +73,14 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
   }
 }
 
-/** Cancels a pending expiry: the deadline file goes first (a watchdog waking up then exits), then the process. */
-export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise<void> {
+/**
+ * Cancels a pending expiry: the deadline file goes first (a watchdog waking up then exits), then the process.
+ * `idleFiles: "leave"`: when no watchdog runs (almost always), its files are left for the caller,
+ * whose next step removes them anyway (a create's sweep of its owner prefix, a delete's with its
+ * gate record), and their paths returned: a file no process reads can wait a step, and the
+ * command it would cost is saved.
+ */
+export async function stopWatchdog(runner: Runner, tagOrPrefix: string, options: { idleFiles?: "leave" } = {}): Promise<string[]> {
   // Also a watchdog an older version started from the legacy directory, when that one is ours.
   const remove = async (...kinds: ("deadline" | "script" | "settings" | "log")[]) => {
     const suffixes = { deadline: ".deadline", script: ".watchdog", settings: ".watchdog.env", log: ".watchdog.log" };
@@ -93,7 +99,8 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
   const { searched } = await stateDirs(runner);
   const pids = await findWatchdogs(runner, tagOrPrefix);
   // None runs (a create's sweep, almost always): its files go in one command.
-  if (pids.length === 0) return remove("deadline", "script", "settings", "log");
+  if (pids.length === 0 && options.idleFiles === "leave") return idleFilePaths(tagOrPrefix, ownedDirs(await stateDirs(runner)));
+  if (pids.length === 0) return remove("deadline", "script", "settings", "log").then(() => []);
   await remove("deadline");
   for (const pid of pids) {
     // The listing may be a moment old: signal the pid only while it still is that watchdog.
@@ -101,6 +108,13 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string): Promise
       await runner.run(["kill", "-TERM", String(pid)]);
   }
   await remove("script", "settings", "log");
+  return [];
+}
+
+/** A tag's watchdog files in each of `dirs`; none for an owner prefix (its caller sweeps the prefix). */
+function idleFilePaths(tagOrPrefix: string, dirs: readonly string[]): string[] {
+  if (isOwnerPrefix(tagOrPrefix)) return [];
+  return dirs.flatMap((d) => Object.values(watchdogFileNames(tagOrPrefix)).map((n) => `${d}/${n}`));
 }
 
 /** Running watchdogs of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */

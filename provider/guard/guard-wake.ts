@@ -47,27 +47,27 @@ export async function wakeGuardAt(
 const RELEASE = hostScript(join(__dirname, "release-gate.sh"));
 
 /**
- * Removes the gate record `record` and, when a gate of this namespace is left in `dir` (a record
+ * Removes the gate record `record` (and the files listed after it) and, when a gate of this namespace is left in `dir` (a record
  * holding `mark`), wakes the guard as wakeGuardAt does. "none-left": no gate is left, nothing was
  * signalled (the guard should stop); "no-guard": gates are left but no guard runs at the pid its
  * status names (the caller looks for one).
  */
 export async function releaseRecord(
   runner: Runner,
-  record: string,
+  [record, ...alsoRemove]: readonly [string, ...string[]],
   dir: string,
   mark: string,
   files: { status: string; program: string },
   python: string,
 ): Promise<"woken" | "none-left" | "no-guard"> {
-  const r = await runner.run(["sh", "-c", RELEASE, "sh", record, dir, mark, WAKE, STILL_OURS, files.status, python, files.program]);
+  const r = await runner.run(["sh", "-c", RELEASE, "sh", record, dir, mark, WAKE, STILL_OURS, files.status, python, files.program, ...alsoRemove]);
   if (r.exitCode === 0) return "woken";
   if (r.exitCode === 7) return "none-left";
   if (r.exitCode === 4) return "no-guard";
   throw new CommandFailedError({
     what: "drop the gate's record",
     where: runner.where,
-    command: quoteArgv(["rm", "-f", "--", record]),
+    command: quoteArgv(["rm", "-f", "--", record, ...alsoRemove]),
     exitCode: r.exitCode,
     stderr: r.stderr,
     hint: `check that ${dir} is the provider's own state directory and writable by the connection user`,

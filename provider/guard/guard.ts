@@ -319,10 +319,11 @@ export async function inspectGuard(runner: Runner, dryRun: boolean): Promise<{ p
 }
 
 /** Drops the rule's gate record; with the last one, the guard stops and its files go. Idempotent. */
-export async function releaseGate(runner: Runner, ruleTag: string): Promise<void> {
+export async function releaseGate(runner: Runner, ruleTag: string, alsoRemove: readonly string[] = []): Promise<void> {
   const dir = await stateDir(runner);
   // Gates of this namespace only: another namespace's (another host's) keep its own guard.
-  const released = await releaseRecord(runner, `${dir}/${gateRecordName(ruleTag)}`, dir, await gateMark(runner), await guardFiles(runner), PYTHON);
+  const record = `${dir}/${gateRecordName(ruleTag)}`;
+  const released = await releaseRecord(runner, [record, ...alsoRemove], dir, await gateMark(runner), await guardFiles(runner), PYTHON);
   if (released === "none-left") return stopGuard(runner);
   if (released === "no-guard") await signalGuard(runner, "HUP");
 }

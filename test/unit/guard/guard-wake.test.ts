@@ -81,12 +81,14 @@ test("releasing a gate: its record goes; the guard is woken while a gate of this
   record("b", "111");
   record("c", "222");
   const mark = '"netns":"111"';
-  expect(await releaseRecord(runner, `${dir}/pst.unit.a.gate`, dir, mark, files, PYTHON)).toBe("woken");
-  expect(existsSync(`${dir}/pst.unit.a.gate`)).toBe(false);
+  // With the record go the files named after it (an idle watchdog's): one command.
+  writeFileSync(`${dir}/pst.unit.a.deadline`, "1\n");
+  expect(await releaseRecord(runner, [`${dir}/pst.unit.a.gate`, `${dir}/pst.unit.a.deadline`], dir, mark, files, PYTHON)).toBe("woken");
+  expect([existsSync(`${dir}/pst.unit.a.gate`), existsSync(`${dir}/pst.unit.a.deadline`)]).toEqual([false, false]);
   await waitFor(async () => checks() === "2" || undefined, 5000);
   expect(checks()).toBe("2");
   // The last of this namespace: another namespace's record does not count, and nothing is signalled.
-  expect(await releaseRecord(runner, `${dir}/pst.unit.b.gate`, dir, mark, files, PYTHON)).toBe("none-left");
+  expect(await releaseRecord(runner, [`${dir}/pst.unit.b.gate`], dir, mark, files, PYTHON)).toBe("none-left");
   expect(existsSync(`${dir}/pst.unit.c.gate`)).toBe(true);
   expect((await readProcessIdentity(runner, guard.pid as number))?.state).not.toBe("Z");
   expect(checks()).toBe("2");
