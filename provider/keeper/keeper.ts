@@ -198,17 +198,21 @@ export function parseKeeperList(processes: readonly ListedProcess[], dirs: reado
 }
 
 /** Keepers and timers of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
-async function findKeepers(runner: Runner, tagOrPrefix: string): Promise<KeeperProcess[]> {
-  return parseKeeperList(await listProcesses(runner, "sh"), (await stateDirs(runner)).searched).filter((k) => tagMatches(k.tag, tagOrPrefix));
+async function findKeepers(runner: Runner, tagOrPrefix: string, options: { fresh?: boolean } = {}): Promise<KeeperProcess[]> {
+  return parseKeeperList(await listProcesses(runner, "sh", options), (await stateDirs(runner)).searched).filter((k) =>
+    tagMatches(k.tag, tagOrPrefix),
+  );
 }
 
 /**
  * Stops every keeper (and orphaned timer) of a tag or owner prefix, whatever the state says: what
- * a killed create or a lost state left. Keepers first, each with its group.
+ * a killed create or a lost state left. Keepers first, each with its group. `fresh`: from a listing
+ * made after the call (a delete that has just stopped the keeper its state names, which a listing
+ * up to a second old would still show).
  */
-export async function stopKeepersOf(runner: Runner, tagOrPrefix: string): Promise<void> {
+export async function stopKeepersOf(runner: Runner, tagOrPrefix: string, options: { fresh?: boolean } = {}): Promise<void> {
   const { dir, searched } = await stateDirs(runner);
-  const found = await findKeepers(runner, tagOrPrefix);
+  const found = await findKeepers(runner, tagOrPrefix, options);
   for (const k of found.filter((x) => x.kind === "keeper")) await stopKeeper(runner, dir, { pid: k.pid, tag: k.tag });
   for (const t of found.filter((x) => x.kind === "timer")) {
     // Stopping its keeper's group usually ended it, and the listing may be a moment old: signal the

@@ -1,3 +1,4 @@
+import { freshReads } from "../host/fresh-reads";
 import type { Runner } from "../host/runner";
 import { recentlyShared } from "../recently-shared";
 import { ownedByUs, parseStat, UID_OF, type ProcessIdentity } from "./process-identity";
@@ -21,12 +22,14 @@ const ALL_NAMES: readonly OurProcessName[] = ["sh", "ssh", "python3"];
  * orphaned keepers, forwards and live tags, each a listing. A listing up to that old is safe for
  * what reads it: every signal re-reads the pid's identity first (readProcessIdentity), an orphan of
  * a resource predates its create, and the secret sweep spares files younger than its grace period.
- * `fresh` (a caller waiting to see a process it has just started) lists now, and only `name`.
+ * `fresh` (a caller waiting to see a process it has just started, or making sure one it has just
+ * stopped is gone) lists `name` in a run that starts after it asked.
  */
 export async function listProcesses(runner: Runner, name: OurProcessName, options: { fresh?: boolean } = {}): Promise<ListedProcess[]> {
-  const list = async (names: readonly OurProcessName[]) =>
-    parseProcessList((await runner.run(["sh", "-c", LIST, "sh", names.join("|")])).stdout, names);
-  const all = options.fresh ? await list([name]) : await snapshots(runner.where, () => list(ALL_NAMES));
+  const list = async (via: Runner, names: readonly OurProcessName[]) =>
+    parseProcessList((await via.run(["sh", "-c", LIST, "sh", names.join("|")])).stdout, names);
+  // Fresh: a listing started after the caller asked (shared with others asking then: freshReads).
+  const all = options.fresh ? await list(freshReads(runner), [name]) : await snapshots(runner.where, () => list(runner, ALL_NAMES));
   return all.filter((p) => p.name === name).map(({ pid, argv }) => ({ pid, argv }));
 }
 

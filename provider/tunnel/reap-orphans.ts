@@ -11,12 +11,12 @@ import { taggedPathPattern } from "../tag";
  * reached the state (pulumi killed mid-create, a cancelled CI job): they carry the resource's
  * owner prefix, and since create runs only when the state holds no tunnel for it, none of them
  * is one we track. Only ssh processes whose -E log path is ours (in the state directory, or the
- * legacy one an older version used) are touched.
+ * legacy one an older version used) are touched. `fresh`: from a listing made after the call (see stopKeepersOf).
  */
-export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise<number[]> {
+export async function reapTunnelOrphans(runner: Runner, prefix: string, options: { fresh?: boolean } = {}): Promise<number[]> {
   const dirs = await stateDirs(runner);
   const markers = dirs.searched.map((d) => `${d}/${prefix}`);
-  const pids = await findForwards(runner, prefix);
+  const pids = await findForwards(runner, prefix, options);
   for (const pid of pids) {
     // Re-read the argv right before signalling: the pid must still be that ssh.
     const identity = await stillRunningAs(runner, pid, (p) => markers.some((marker) => logsUnder(p.argv, marker)));
@@ -29,9 +29,9 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string): Promise
 }
 
 /** Pids of ssh forwards whose -E log path starts with one of our state directories and `prefix` (a tag or an owner prefix). */
-export async function findForwards(runner: Runner, prefix: string): Promise<number[]> {
+export async function findForwards(runner: Runner, prefix: string, options: { fresh?: boolean } = {}): Promise<number[]> {
   const markers = (await stateDirs(runner)).searched.map((d) => `${d}/${prefix}`);
-  return (await listProcesses(runner, "ssh")).filter((p) => markers.some((marker) => logsUnder(p.argv, marker))).map((p) => p.pid);
+  return (await listProcesses(runner, "ssh", options)).filter((p) => markers.some((marker) => logsUnder(p.argv, marker))).map((p) => p.pid);
 }
 
 /** Our forwards among `ssh` processes: argv holding "-E" then "<dir>/<tag>.log", `dir` one of `dirs` (the state directories searched; our watchdogs: parseWatchdogList). */

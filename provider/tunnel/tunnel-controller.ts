@@ -145,8 +145,9 @@ export async function deleteTunnel(runner: Runner, state: TunnelOutputs): Promis
   if (state.keeperPid === undefined) return deleteLegacyForward(runner, state);
   runner.report?.(`stopping the keeper (pid ${state.keeperPid}) and its ssh, and waiting for ${state.listenAddress} to close`);
   await stopKeeper(runner, await stateDir(runner), { pid: state.keeperPid, startTicks: state.keeperStartTicks, tag: state.tag });
-  await stopKeepersOf(runner, state.tag);
-  await reapTunnelOrphans(runner, `${state.tag}.`);
+  // Listed after that stop: a listing from before it would show the keeper and its ssh again.
+  await stopKeepersOf(runner, state.tag, { fresh: true });
+  await reapTunnelOrphans(runner, `${state.tag}.`, { fresh: true });
 }
 
 /**
