@@ -102,14 +102,24 @@ export async function createRules(
   try {
     // Recorded first: the guard then knows these sources for ours the moment their accepts appear.
     await recordGate(runner, ruleTag, backend.name, rules);
-    for (const rule of rules) {
-      // Before the add: a backend that changes more than one thing per rule (ufw: its shield,
-      // then its rule) may fail half-way, and removing a rule never added is a no-op.
-      added.push(rule);
-      await backend.add(rule, ruleTag);
-    }
+    // The counts go in while the rules do: their table is their own, before every gate, and never
+    // decides a packet, so the order between them does not matter, and their nft change can join
+    // the shield's in one transaction (nft-batch.ts): one wait for the host's lock instead of two.
     // With the counts an earlier, killed create of this resource left (its tags carry the owner prefix).
-    counted = await counting.set(rules, ruleTag, (tag) => tag.startsWith(ownerPrefix(inputs)));
+    const counts = counting.set(rules, ruleTag, (tag) => tag.startsWith(ownerPrefix(inputs)));
+    const adds = (async () => {
+      for (const rule of rules) {
+        // Before the add: a backend that changes more than one thing per rule (ufw: its shield,
+        // then its rule) may fail half-way, and removing a rule never added is a no-op.
+        added.push(rule);
+        await backend.add(rule, ruleTag);
+      }
+    })();
+    // Both settled before anything is undone: an undo must not race a change still under way.
+    const [addsDone, countsDone] = await Promise.allSettled([adds, counts]);
+    if (addsDone.status === "rejected") throw addsDone.reason;
+    if (countsDone.status === "rejected") throw countsDone.reason;
+    counted = countsDone.value;
     // The guard's judgement is part of "applied": a gate it finds open the moment it was made
     // (ufw inactive, another accept first), or no guard at all, undoes the rules like a failed add.
     const verdict = await judgeGate(runner, ruleTag);
