@@ -1,4 +1,5 @@
 import { hostOf, type RunOptions, type RunResult, type Runner } from "./runner";
+import { readsSharedBy } from "./shared-reads";
 
 /**
  * An up or destroy of many resources runs their creates and deletes at once, and each reads the
@@ -17,16 +18,7 @@ import { hostOf, type RunOptions, type RunResult, type Runner } from "./runner";
  * for the listings changes are planned from and verified by.
  */
 export function freshReads(runner: Runner): Runner {
-  return {
-    where: runner.where,
-    host: runner.host,
-    report: runner.report,
-    run: (argv: readonly string[], options?: RunOptions): Promise<RunResult> => {
-      if (options?.input !== undefined) return runner.run(argv, options);
-      return laneFor(runner, argv, options).join(() => runner.run(argv, options));
-    },
-    close: () => runner.close(),
-  };
+  return readsSharedBy(runner, (argv, options, run) => laneFor(runner, argv, options).join(run));
 }
 
 /** One argv on one host: the run under way, and the one gathering callers to start after it. */

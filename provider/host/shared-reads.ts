@@ -11,14 +11,24 @@ import type { RunOptions, RunResult, Runner } from "./runner";
 const recent = recentlyShared<RunResult>(1000);
 
 export function sharedReads(runner: Runner): Runner {
+  return readsSharedBy(runner, (argv, _options, run) => recent(`${runner.where}\0${argv.join("\0")}`, run));
+}
+
+/**
+ * `runner`, its reads (commands without stdin) going through `share`, which decides whose run of
+ * the same command a read may take (`run` starts one of its own); a command with stdin always runs.
+ * Behind sharedReads and freshReads.
+ */
+export function readsSharedBy(
+  runner: Runner,
+  share: (argv: readonly string[], options: RunOptions | undefined, run: () => Promise<RunResult>) => Promise<RunResult>,
+): Runner {
   return {
     where: runner.where,
     host: runner.host,
     report: runner.report,
-    run: (argv: readonly string[], options?: RunOptions): Promise<RunResult> => {
-      if (options?.input !== undefined) return runner.run(argv, options);
-      return recent(`${runner.where}\0${argv.join("\0")}`, () => runner.run(argv, options));
-    },
+    run: (argv: readonly string[], options?: RunOptions): Promise<RunResult> =>
+      options?.input !== undefined ? runner.run(argv, options) : share(argv, options, () => runner.run(argv, options)),
     close: () => runner.close(),
   };
 }

@@ -6,7 +6,7 @@ import { runChecked, type Runner } from "../host/runner";
 import { stateDir } from "./state-dir";
 
 /**
- * write-files.sh: files of the state directory, each made by mktemp (O_EXCL, mode 0600), filled
+ * write-files.sh: files of the state directory, each made new (noclobber, O_EXCL, mode 0600), filled
  * through stdin (never argv), size-checked, given its mode and only then renamed over its path.
  * No existing name is ever opened for writing, so a FIFO, symlink or file someone placed under
  * that name is replaced, not written into. The same for rewrites on update.
