@@ -96,10 +96,11 @@ export async function stopWatchdog(runner: Runner, tagOrPrefix: string, options:
         kinds.map((k) => watchdogFileNames(tagOrPrefix)[k]),
       );
   };
-  const { searched } = await stateDirs(runner);
+  const found = await stateDirs(runner);
+  const { searched } = found;
   const pids = await findWatchdogs(runner, tagOrPrefix);
   // None runs (a create's sweep, almost always): its files go in one command.
-  if (pids.length === 0 && options.idleFiles === "leave") return idleFilePaths(tagOrPrefix, ownedDirs(await stateDirs(runner)));
+  if (pids.length === 0 && options.idleFiles === "leave") return idleFilePaths(tagOrPrefix, ownedDirs(found));
   if (pids.length === 0) return remove("deadline", "script", "settings", "log").then(() => []);
   await remove("deadline");
   for (const pid of pids) {

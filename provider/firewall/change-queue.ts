@@ -4,17 +4,25 @@ import { withLocalLock } from "./local-lock";
 /** A change waiting for its host's next batch; `done` settles its caller's promise. */
 export interface QueuedChange {
   runner: Runner;
+  /** What the change does and how to fix a failure, for its error. */
+  what: string;
+  hint?: string;
   done: (err?: Error) => void;
 }
 
 /**
  * Changes to one host's firewall, queued and applied a batch at a time, each batch under one
- * exclusive hold of the firewall lock (this process's, then the host's). Why: the changes of a host
- * run one at a time (changes are planned from listings), so fifty resources changing it at once wait in line, each paying its own
- * process start and lock hand-over; changes that arrive while a batch runs go in the next one, so
- * the first change of a run is not delayed at all. `runBatch` settles the changes it is given; when it throws, those it left unsettled get its error.
+ * exclusive hold of the firewall lock (this process's, then the host's). Why: the changes of a
+ * host run one at a time (they are planned from listings), so fifty resources changing it at once
+ * wait in line, each paying its own process start and lock hand-over; changes that arrive while a
+ * batch runs go in the next one, so the first change of a run is not delayed at all. `runBatch`
+ * settles the changes it is given; when it throws, those it left unsettled get its error.
+ * Returns the function that queues a change and resolves when it is applied.
  */
-export function changeQueue<C extends QueuedChange>(maxBatch: number, runBatch: (batch: C[]) => Promise<void>): (change: C) => void {
+export function changeQueue<C extends QueuedChange>(
+  maxBatch: number,
+  runBatch: (batch: C[]) => Promise<void>,
+): (change: Omit<C, "done">) => Promise<void> {
   const queues = new Map<string, C[]>();
   const drain = async (host: string): Promise<void> => {
     for (;;) {
@@ -28,10 +36,12 @@ export function changeQueue<C extends QueuedChange>(maxBatch: number, runBatch: 
       });
     }
   };
-  return (change: C) => {
-    const queue = queues.get(change.runner.where);
-    if (queue) return void queue.push(change);
-    queues.set(change.runner.where, [change]);
-    void drain(change.runner.where);
-  };
+  return (fields: Omit<C, "done">) =>
+    new Promise<void>((resolve, reject) => {
+      const change = { ...fields, done: (err?: Error) => (err ? reject(err) : resolve()) } as C;
+      const queue = queues.get(change.runner.where);
+      if (queue) return void queue.push(change);
+      queues.set(change.runner.where, [change]);
+      void drain(change.runner.where);
+    });
 }

@@ -3,7 +3,8 @@ import type { FirewallRule } from "../types";
 import { countedTags, parseCounting, type CountingListing } from "./counting-listing";
 import { countableRules, renderCountingRemove, renderCountingSet } from "./counting-rules";
 import { COUNTING_TABLES, COUNTS_TABLE, RECORDS_TABLE } from "./counting-tables";
-import { hashListing, retryUntilApplied, runLocked } from "./host-lock";
+import { hashListing, retryUntilApplied } from "./host-lock";
+import { applyNftScript } from "./nft-batch";
 import type { NftTable } from "./nft-rules";
 import { nftListArgv } from "./nft-rules";
 import { listNftTable, unlessNftMissing } from "./nftables";
@@ -118,6 +119,6 @@ export class ConnectionCounting {
   }
 
   private apply(what: string, script: string, unchanged?: { read: string[]; digest: string }): Promise<"done" | "changed"> {
-    return runLocked(this.runner, [["nft", "-f", "-"]], { what, hint: HINT, input: script, ...(unchanged ? { unchanged } : {}) });
+    return applyNftScript(this.runner, script, { what, hint: HINT, unchanged });
   }
 }

@@ -5,7 +5,6 @@ import type { Runner } from "../host/runner";
 import { retry } from "../retry";
 import { ROOT_STATE_DIR, stateDir } from "../state/state-dir";
 import { withLocalLock } from "./local-lock";
-import { nftChange } from "./nft-batch";
 
 /**
  * Every firewall change on a host (ufw, nft, iptables, from any resource or stack) goes through
@@ -103,12 +102,6 @@ export interface LockedOptions {
  */
 export async function runLocked(runner: Runner, steps: readonly (readonly string[])[], options: LockedOptions): Promise<"done" | "changed"> {
   await ensureLockDir(runner);
-  const [step, ...more] = steps;
-  if (!options.unchanged && more.length === 0 && options.input !== undefined && isNftFromStdin(step)) {
-    // The usual gate or counts change: applied with the others made at the same time (nft-batch.ts).
-    await nftChange(runner, options.input, options.what, options.hint);
-    return "done";
-  }
   const result = await withLocalLock(runner, "exclusive", () => runner.run(buildLockedArgv(steps, options.unchanged), { input: options.input }));
   if (result.exitCode === 0) return "done";
   if (options.unchanged && result.exitCode === CHANGED_EXIT) return "changed";
@@ -121,10 +114,6 @@ export async function runLocked(runner: Runner, steps: readonly (readonly string
     exitCode: result.exitCode,
     stderr: result.stderr,
   });
-}
-
-function isNftFromStdin(step: readonly string[] | undefined): boolean {
-  return step?.length === 3 && step[0] === "nft" && step[1] === "-f" && step[2] === "-";
 }
 
 /** How often a plan is re-made when the listing it came from changed before it could be applied. */

@@ -2,7 +2,7 @@ import { CommandFailedError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { changeQueue, type QueuedChange } from "./change-queue";
-import { buildLockedArgv } from "./host-lock";
+import { buildLockedArgv, ensureLockDir, runLocked, type LockedOptions } from "./host-lock";
 
 /**
  * `nft -f -` changes that need no unchanged-listing guard (adding a gate's rules or counts,
@@ -20,17 +20,26 @@ const MAX_BATCH = 64;
 
 interface Change extends QueuedChange {
   script: string;
-  what: string;
-  hint?: string;
 }
 
 const NFT_FROM_STDIN = ["nft", "-f", "-"];
 
 const enqueue = changeQueue<Change>(MAX_BATCH, runBatch);
 
-/** Applies `script` with `nft -f -` under the host's firewall lock, in the host's next batch. */
-export function nftChange(runner: Runner, script: string, what: string, hint?: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => enqueue({ runner, script, what, hint, done: (err) => (err ? reject(err) : resolve()) }));
+/**
+ * Applies `script` with `nft -f -` under the host's firewall lock. With `unchanged`, alone and only
+ * if that listing still holds (runLocked's compare-and-swap: "changed" when it did not); without,
+ * in the host's next batch.
+ */
+export async function applyNftScript(
+  runner: Runner,
+  script: string,
+  options: { what: string; hint?: string; unchanged?: LockedOptions["unchanged"] },
+): Promise<"done" | "changed"> {
+  if (options.unchanged) return runLocked(runner, [NFT_FROM_STDIN], { ...options, input: script });
+  await ensureLockDir(runner);
+  await enqueue({ runner, script, what: options.what, hint: options.hint });
+  return "done";
 }
 
 async function runBatch(batch: Change[]): Promise<void> {

@@ -21,6 +21,7 @@ import {
   type NftTable,
 } from "./nft-rules";
 import { gateBackendKind } from "./gate-kind";
+import { applyNftScript } from "./nft-batch";
 import { refuseOtherFirewalls } from "./other-firewalls";
 
 /**
@@ -161,13 +162,10 @@ export class NftGateTable {
       const planned = plan(gate);
       unchanged = planned ? undefined : gate;
       if (!planned) return "done";
+      const unchangedListing = planned.guard ? { read: this.listArgv, digest: hashListing(bytes) } : undefined;
       // JSON goes in argv: `nft -j -f -` opens /dev/stdin, which fails when stdin is a socket.
-      return runLocked(this.runner, [planned.json ? ["nft", "-j", planned.script] : ["nft", "-f", "-"]], {
-        what,
-        hint: this.hint,
-        ...(planned.json ? {} : { input: planned.script }),
-        ...(planned.guard ? { unchanged: { read: this.listArgv, digest: hashListing(bytes) } } : {}),
-      });
+      if (planned.json) return runLocked(this.runner, [["nft", "-j", planned.script]], { what, hint: this.hint, unchanged: unchangedListing });
+      return applyNftScript(this.runner, planned.script, { what, hint: this.hint, unchanged: unchangedListing });
     });
     return unchanged;
   }

@@ -59,8 +59,6 @@ function oneLine(text: string): string {
 interface Change extends QueuedChange {
   /** The whole command a person would type: ["ufw", "allow", ...]. */
   argv: readonly string[];
-  what: string;
-  hint?: string;
 }
 
 const enqueue = changeQueue<Change>(MAX_BATCH, runBatch);
@@ -68,7 +66,7 @@ const enqueue = changeQueue<Change>(MAX_BATCH, runBatch);
 /** Applies one ufw change (`argv` starts with "ufw") in the host's next batch; throws CommandFailedError when ufw refuses it. */
 export async function ufwChange(runner: Runner, argv: readonly string[], what: string, hint?: string): Promise<void> {
   await ensureLockDir(runner);
-  return new Promise<void>((resolve, reject) => enqueue({ runner, argv, what, hint, done: (err) => (err ? reject(err) : resolve()) }));
+  return enqueue({ runner, argv, what, hint });
 }
 
 /** One locked ufw process for `batch` (on the first change's runner: its caller is waiting, so it is open). */
