@@ -1,10 +1,15 @@
 # The ufw batch (ufw-batch.ts): ufw's own command line code (/usr/sbin/ufw: parse_command,
 # UFWFrontend.do_action, ufw's lock file) looped over the changes, run by ufw-batch.sh in the
 # interpreter ufw itself names, isolated (-I), so each change is exactly what `ufw <args>` does.
-# argv: ufw's program file, then each change as one JSON array of ufw's arguments. Prints one
-# "PST-UFW-RESULT <json>" line a change; exits 3 when ufw's code cannot be loaded (the caller
-# then runs each change as its own ufw command). Both values are UNAVAILABLE and RESULT there.
-import json, os, sys
+# argv: ufw's program file, then each change as one JSON word: ufw's arguments (an array), or
+# {"args": [...], "check": [...]} where check is a command (argv, no shell) whose exit status says
+# whether the change is live in the running chains. Prints one "PST-UFW-RESULT <json>" line a
+# change; exits 3 when ufw's code cannot be loaded (the caller then runs each change as its own ufw
+# command). Both values are UNAVAILABLE and RESULT there. After every change, still holding ufw's
+# lock (and the caller's firewall lock), it runs each check ("PST-UFW-LIVE <json>" a check) and
+# prints ufw's saved rules ("PST-UFW-SAVED <json>"): the caller verifies its change from them
+# instead of reading both again in commands of its own. Either missing: the caller reads them itself.
+import json, os, subprocess, sys
 # As if run as ufw itself: ufw checks the ownership and mode of its own program file (argv[0]).
 changes = sys.argv[2:]
 sys.argv = sys.argv[1:2]
@@ -46,10 +51,16 @@ def defer_reloads(backend):
     backend.set_rule = without_reload
 
 
+checks = []
+
 try:
-    for change in changes:
+    for i, change in enumerate(changes):
         try:
-            pr = ufw.frontend.parse_command(["ufw"] + json.loads(change))
+            args = json.loads(change)
+            if isinstance(args, dict):
+                checks.append((i, args.get("check")))
+                args = args["args"]
+            pr = ufw.frontend.parse_command(["ufw"] + args)
             if ui is None:
                 ui = ufw.frontend.UFWFrontend(pr.dryrun)
                 defer_reloads(ui.backend)
@@ -66,5 +77,23 @@ try:
     # every change is verified by its caller (saved and running) in any case.
     if deferred:
         deferred[-1]._reload_user_rules()
+    for i, check in checks:
+        if not check:
+            continue
+        try:
+            rc = subprocess.run(check, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30).returncode
+        except (OSError, subprocess.SubprocessError):
+            continue
+        sys.stdout.write("PST-UFW-LIVE " + json.dumps({"change": i, "exit": rc}) + "\n")
+    if checks:
+        try:
+            saved = []
+            for name in ("user.rules", "user6.rules"):
+                with open(os.path.join(ufw.common.config_dir, "ufw", name), encoding="utf-8", errors="replace") as f:
+                    saved.append(f.read())
+            sys.stdout.write("PST-UFW-SAVED " + json.dumps("".join(saved)) + "\n")
+        except OSError:
+            pass
+    sys.stdout.flush()
 finally:
     release_lock(lock)

@@ -31,6 +31,10 @@ export const UNAVAILABLE = 3;
  * @internal exported for its unit tests
  */
 export const RESULT = "PST-UFW-RESULT ";
+/** @internal exported for its unit tests */
+export const LIVE = "PST-UFW-LIVE ";
+/** @internal exported for its unit tests */
+export const SAVED = "PST-UFW-SAVED ";
 const MAX_BATCH = 64;
 
 /**
@@ -59,20 +63,46 @@ function oneLine(text: string): string {
 interface Change extends QueuedChange {
   /** The whole command a person would type: ["ufw", "allow", ...]. */
   argv: readonly string[];
+  /** A command whose exit status 0 says the change is live (`iptables -C ...`), run by the batch after every change. */
+  check?: readonly string[];
+  /** Filled by the batch: what it saw after every change, still under the locks (AfterBatch). */
+  seen: { after?: AfterBatch };
+}
+
+/**
+ * What the batch saw after all its changes, before letting go of the locks: whether this change's
+ * check passed, and ufw's saved rules (user.rules then user6.rules, as `cat` of both prints them).
+ */
+export interface AfterBatch {
+  live: boolean;
+  saved: string;
 }
 
 const enqueue = changeQueue<Change>(MAX_BATCH, runBatch);
 
-/** Applies one ufw change (`argv` starts with "ufw") in the host's next batch; throws CommandFailedError when ufw refuses it. */
-export async function ufwChange(runner: Runner, argv: readonly string[], what: string, hint?: string): Promise<void> {
+/**
+ * Applies one ufw change (`argv` starts with "ufw") in the host's next batch; throws
+ * CommandFailedError when ufw refuses it. With `check`, returns what the batch saw after its
+ * changes (AfterBatch), or undefined where it could not tell (ufw's code not loaded, a check that
+ * could not run): the caller then verifies with commands of its own.
+ */
+export async function ufwChange(
+  runner: Runner,
+  argv: readonly string[],
+  what: string,
+  hint?: string,
+  check?: readonly string[],
+): Promise<AfterBatch | undefined> {
   await ensureLockDir(runner);
-  return enqueue({ runner, argv, what, hint });
+  const seen: Change["seen"] = {};
+  await enqueue({ runner, argv, what, hint, check, seen });
+  return seen.after;
 }
 
 /** One locked ufw process for `batch` (on the first change's runner: its caller is waiting, so it is open). */
 async function runBatch(batch: Change[]): Promise<void> {
   const runner = batch[0].runner;
-  const changes = batch.map((c) => JSON.stringify(c.argv.slice(1)));
+  const changes = batch.map((c) => JSON.stringify(c.check ? { args: c.argv.slice(1), check: c.check } : c.argv.slice(1)));
   let result;
   try {
     result = await runner.run(buildLockedArgv([["sh", "-c", LAUNCH, "sh", PYTHON_LINE, ...changes]]));
@@ -82,8 +112,11 @@ async function runBatch(batch: Change[]): Promise<void> {
   }
   if (result.exitCode === UNAVAILABLE) return runOneByOne(batch);
   const lines = result.stdout.split("\n").filter((l) => l.startsWith(RESULT));
+  const after = parseAfter(result.stdout);
   batch.forEach((c, i) => {
     const out = parseResult(lines[i]);
+    const live = after.live.get(i);
+    if (out?.ok && live !== undefined && after.saved !== undefined) c.seen.after = { live: live === 0, saved: after.saved };
     if (out?.ok) return c.done();
     c.done(failed(c, out ? 1 : result.exitCode, out ? out.message : result.stderr || "ufw stopped before this change"));
   });
@@ -99,6 +132,26 @@ async function runOneByOne(batch: Change[]): Promise<void> {
       c.done(err as Error);
     }
   }
+}
+
+/** The batch's LIVE lines (change index to the check's exit status) and its SAVED line, where it printed them. */
+function parseAfter(stdout: string): { live: Map<number, number>; saved?: string } {
+  const live = new Map<number, number>();
+  let saved: string | undefined;
+  for (const line of stdout.split("\n")) {
+    try {
+      if (line.startsWith(LIVE)) {
+        const v = JSON.parse(line.slice(LIVE.length)) as { change?: unknown; exit?: unknown };
+        if (typeof v.change === "number" && typeof v.exit === "number") live.set(v.change, v.exit);
+      } else if (line.startsWith(SAVED)) {
+        const v = JSON.parse(line.slice(SAVED.length)) as unknown;
+        if (typeof v === "string") saved = v;
+      }
+    } catch {
+      // A line cut or garbled says nothing: the caller reads for itself.
+    }
+  }
+  return { live, saved };
 }
 
 function parseResult(line: string | undefined): { ok: boolean; message: string } | undefined {

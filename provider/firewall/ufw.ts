@@ -10,7 +10,7 @@ import { ensureLockDir, FIREWALL_LOCK } from "./host-lock";
 import { buildNftRemovalSteps, chainName, UFW_SHIELD_TABLE } from "./nft-rules";
 import { UfwShield } from "./ufw-shield";
 import { hasTagPrefix } from "../tag";
-import { ufwChange } from "./ufw-batch";
+import { ufwChange, type AfterBatch } from "./ufw-batch";
 import { withLocalLock } from "./local-lock";
 import { hasCommandArgv, readUfwStatus, saysUfwActive, UFW_STATUS } from "./other-firewalls";
 import { buildUfwRemovalSteps, buildUfwRuleArgv, parseUfwUserRules, sameUfwRule, ufwDestination } from "./ufw-rules";
@@ -135,25 +135,29 @@ class UfwBackend implements FirewallBackend {
     }
     // The shield first: until ufw's rule is in, the trusted sources are shut out as well, and nobody else is ever let in.
     await this.shield.add(rule, tag);
-    if (!existing) await this.locked(buildUfwRuleArgv("allow", rule, tag), "add the firewall rule");
-    await this.verify(rule, tag, true);
+    const after = existing ? undefined : await this.locked(buildUfwRuleArgv("allow", rule, tag), "add the firewall rule", rule);
+    await this.verify(rule, tag, true, after);
   }
 
   async remove(rule: FirewallRule, tag: string): Promise<void> {
     const existing = (await this.listSaved()).find((r) => sameUfwRule(r, rule));
     // A rule carrying someone else's comment is theirs now (ufw rewrites the comment of an identical rule).
     if (existing && existing.comment === tag) {
-      await this.locked(buildUfwRuleArgv("delete", rule), "remove the firewall rule");
-      await this.verify(rule, tag, false);
+      const after = await this.locked(buildUfwRuleArgv("delete", rule), "remove the firewall rule", rule);
+      await this.verify(rule, tag, false, after);
     }
     // The shield last: removed first, it would leave ufw alone to keep others out of a port ours still opens.
     await this.shield.remove(rule, tag);
   }
 
-  /** Checks the rule is (or is not) both persisted in user.rules and live in iptables. */
-  private async verify(rule: FirewallRule, tag: string, present: boolean): Promise<void> {
-    const saved = (await this.listSaved()).some((r) => sameUfwRule(r, rule) && r.comment === tag);
-    const live = await this.isLive(rule);
+  /**
+   * Checks the rule is (or is not) both persisted in user.rules and live in iptables: from what the
+   * change's batch saw after its changes, under the same locks (`after`), else read here.
+   */
+  private async verify(rule: FirewallRule, tag: string, present: boolean, after?: AfterBatch): Promise<void> {
+    const savedRules = after ? parseUfwUserRules(after.saved) : await this.listSaved();
+    const saved = savedRules.some((r) => sameUfwRule(r, rule) && r.comment === tag);
+    const live = after ? after.live : (await this.runner.run(liveCheckArgv(rule))).exitCode === 0;
     if (saved === present && live === present) return;
     throw new FirewallError(`after the change the rule is ${saved ? "" : "not "}saved and ${live ? "" : "not "}live`, {
       what: present ? "verify the firewall rule" : "verify the firewall rule is gone",
@@ -163,21 +167,22 @@ class UfwBackend implements FirewallBackend {
     });
   }
 
-  private async isLive(rule: FirewallRule): Promise<boolean> {
-    const src = parseCidr(rule.source);
-    const v6 = typeof src !== "string" && src.address.kind() === "ipv6";
-    const argv = [v6 ? "ip6tables" : "iptables", "-w", "-C", v6 ? "ufw6-user-input" : "ufw-user-input", "-p", rule.protocol];
-    if (typeof src !== "string" && src.prefixLength > 0) argv.push("-s", formatCidr(src));
-    const destination = ufwDestination(rule.destination);
-    if (destination) argv.push("-d", destination);
-    argv.push("--dport", String(rule.port), "-j", "ACCEPT");
-    return (await this.runner.run(argv)).exitCode === 0;
-  }
-
   /** Under the host's firewall lock (ufw loses rules when two ufw commands overlap), in the host's next batch. */
-  private async locked(argv: string[], what: string): Promise<void> {
-    await ufwChange(this.runner, argv, what, "check ufw status on the tunnel host");
+  private locked(argv: string[], what: string, rule: FirewallRule): Promise<AfterBatch | undefined> {
+    return ufwChange(this.runner, argv, what, "check ufw status on the tunnel host", liveCheckArgv(rule));
   }
+}
+
+/** The command whose exit status 0 says `rule` is live in ufw's running chains. */
+function liveCheckArgv(rule: FirewallRule): string[] {
+  const src = parseCidr(rule.source);
+  const v6 = typeof src !== "string" && src.address.kind() === "ipv6";
+  const argv = [v6 ? "ip6tables" : "iptables", "-w", "-C", v6 ? "ufw6-user-input" : "ufw-user-input", "-p", rule.protocol];
+  if (typeof src !== "string" && src.prefixLength > 0) argv.push("-s", formatCidr(src));
+  const destination = ufwDestination(rule.destination);
+  if (destination) argv.push("-d", destination);
+  argv.push("--dport", String(rule.port), "-j", "ACCEPT");
+  return argv;
 }
 
 /** ufw's saved rules; each of ours whose shield is gone or does not hold is marked ineffective (list). */

@@ -10,8 +10,13 @@ const ok = (stdout: string, exitCode = 0): RunResult => ({ exitCode, stdout, std
  * A host whose ufw batch answers each change from `verdict` (true: applied; a string: ufw's
  * refusal), after `delayMs`, or exits `exitCode` without running any. Records every batch.
  */
-function scriptedHost(where: string, verdict: (args: string[]) => true | string, opts: { exitCode?: number; delayMs?: number } = {}) {
+function scriptedHost(
+  where: string,
+  verdict: (args: string[]) => true | string,
+  opts: { exitCode?: number; delayMs?: number; after?: (checks: (string[] | undefined)[]) => string } = {},
+) {
   const batches: string[][][] = [];
+  const checks: (string[] | undefined)[][] = [];
   const singles: string[][] = [];
   const runner: Runner = {
     where,
@@ -25,8 +30,10 @@ function scriptedHost(where: string, verdict: (args: string[]) => true | string,
       }
       if (argv[0] === "flock" && argv[4] === "sh") {
         expect(argv.some((a) => a.includes("\n"))).toBe(false);
-        const changes = argv.slice(9).map((w) => JSON.parse(w) as string[]);
+        const words = argv.slice(9).map((w) => JSON.parse(w) as string[] | { args: string[]; check?: string[] });
+        const changes = words.map((w) => (Array.isArray(w) ? w : w.args));
         batches.push(changes);
+        checks.push(words.map((w) => (Array.isArray(w) ? undefined : w.check)));
         await new Promise((r) => setTimeout(r, opts.delayMs ?? 20));
         if (opts.exitCode !== undefined) return { ...ok("", opts.exitCode), stderr: "cannot load ufw's code" };
         // ufw prints lines of its own too; only the marked ones are results.
@@ -34,12 +41,12 @@ function scriptedHost(where: string, verdict: (args: string[]) => true | string,
           const v = verdict(c);
           return `WARN: noise\n${RESULT}${JSON.stringify(v === true ? { ok: true, message: "Rule added" } : { ok: false, message: v })}`;
         });
-        return ok(lines.join("\n") + "\n");
+        return ok(lines.join("\n") + "\n" + (opts.after?.(checks[checks.length - 1]) ?? ""));
       }
       throw new Error(`unexpected command ${argv.join(" ")}`);
     },
   };
-  return { runner, batches, singles };
+  return { runner, batches, singles, checks };
 }
 
 const allow = (port: number) => ["ufw", "allow", "proto", "tcp", "from", "198.51.100.0/24", "to", "any", "port", String(port)];
@@ -80,4 +87,35 @@ test("hosts batch apart", async () => {
   const b = scriptedHost("host-b", () => true);
   await Promise.all([ufwChange(a.runner, allow(1), "add"), ufwChange(b.runner, allow(2), "add")]);
   expect([a.batches, b.batches]).toEqual([[[allow(1).slice(1)]], [[allow(2).slice(1)]]]);
+});
+
+const SAVED_TEXT = "### tuple ### allow tcp 1 0.0.0.0/0 any 198.51.100.0/24 in comment=7073742e78\n";
+const check = (port: number) => ["iptables", "-w", "-C", "ufw-user-input", "-p", "tcp", "--dport", String(port), "-j", "ACCEPT"];
+
+test("a checked change gets what its batch saw after every change: its check's result and ufw's saved rules", async () => {
+  // Change 0's check passed, change 1's did not: each caller gets its own.
+  const after = () => `PST-UFW-LIVE {"change":0,"exit":0}\nPST-UFW-LIVE {"change":1,"exit":1}\nPST-UFW-SAVED ${JSON.stringify(SAVED_TEXT)}\n`;
+  const host = scriptedHost("after", () => true, { after, delayMs: 30 });
+  const first = ufwChange(host.runner, allow(9), "add");
+  await new Promise((r) => setTimeout(r, 5));
+  const [, a, b] = await Promise.all([
+    first,
+    ufwChange(host.runner, allow(1), "add", undefined, check(1)),
+    ufwChange(host.runner, allow(2), "add", undefined, check(2)),
+  ]);
+  expect(host.checks[1]).toEqual([check(1), check(2)]);
+  expect(a).toEqual({ live: true, saved: SAVED_TEXT });
+  expect(b).toEqual({ live: false, saved: SAVED_TEXT });
+});
+
+test("without the batch's check line or its saved rules, the caller gets nothing to verify from and reads for itself", async () => {
+  const noSaved = scriptedHost("no-saved", () => true, { after: () => `PST-UFW-LIVE {"change":0,"exit":0}\n` });
+  expect(await ufwChange(noSaved.runner, allow(1), "add", undefined, check(1))).toBeUndefined();
+  const noLive = scriptedHost("no-live", () => true, { after: () => `PST-UFW-SAVED ${JSON.stringify(SAVED_TEXT)}\n` });
+  expect(await ufwChange(noLive.runner, allow(1), "add", undefined, check(1))).toBeUndefined();
+  const cut = scriptedHost("cut", () => true, { after: () => `PST-UFW-LIVE {"change":0,"exit":0}\nPST-UFW-SAVED "### tuple ###` });
+  expect(await ufwChange(cut.runner, allow(1), "add", undefined, check(1))).toBeUndefined();
+  // One by one (ufw's code not loaded), nothing is seen after.
+  const single = scriptedHost("single", () => true, { exitCode: 3 });
+  expect(await ufwChange(single.runner, allow(1), "add", undefined, check(1))).toBeUndefined();
 });
