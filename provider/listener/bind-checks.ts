@@ -1,23 +1,60 @@
-import { PreflightError } from "../errors";
+import { CommandFailedError, PreflightError } from "../errors";
 import { freshReads } from "../host/fresh-reads";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { readProcessIdentity, readProgramName } from "../state/process-identity";
 import { formatHostPort, sameAddress } from "../validation/net";
-import { buildListListenersArgv, parseSsListeners } from "./parse-ss";
+import { buildListListenersArgv, LIST_ALL_LISTENERS, parseSsListeners, type Listener } from "./parse-ss";
 import { isWildcard, listenersFor } from "./port-holders";
 
+const LIST_ADDRESSES = ["ip", "-o", "addr", "show"];
+
+/** What the preflight's bind checks read: the host's addresses and its TCP listeners (LIST_ALL_LISTENERS). */
+export interface BindTable {
+  addresses: string[];
+  listeners: Listener[];
+}
+
+/** Ends `ip`'s listing in BIND_TABLE's output; no line of `ip -o` starts with it. */
+const SPLIT = "--pst-listeners--";
+/**
+ * Both listings in one command (a preflight made two, and every create runs one: a gated tunnel
+ * two). Either failing fails it: the output is both whole or none. An error names the listing a
+ * person would run to see what the check saw.
+ */
+const BIND_TABLE = ["sh", "-c", 'ip -o addr show && echo "$1" && exec ss -H -t -l -n -p', "sh", SPLIT];
+
+/**
+ * The host's addresses and listeners, as they are now: from a run started after the call (shared
+ * with the creates asking at the same time: freshReads), never an older one, since a listener
+ * that appeared a moment ago may be another local user's on our port.
+ */
+export async function readBindTable(runner: Runner): Promise<BindTable> {
+  const result = await freshReads(runner).run(BIND_TABLE);
+  const at = result.stdout.indexOf(`\n${SPLIT}\n`);
+  if (result.exitCode !== 0 || at < 0) {
+    throw new CommandFailedError({
+      what: "preflight: list the tunnel host's addresses and listeners",
+      where: runner.where,
+      command: `${quoteArgv(LIST_ADDRESSES)}; ${quoteArgv(LIST_ALL_LISTENERS)}`,
+      exitCode: result.exitCode,
+      stderr: result.stderr,
+      hint: "the tunnel host needs ip (iproute2) and ss",
+    });
+  }
+  const addresses = [...result.stdout.slice(0, at).matchAll(/\binet6? ([0-9a-fA-F:.]+)\//g)].map((m) => m[1]);
+  return { addresses, listeners: parseSsListeners(result.stdout.slice(at + SPLIT.length + 2)) };
+}
+
 /** Proves the bind address belongs to the tunnel host. Cheap, so it runs first. */
-export async function checkBindAddress(runner: Runner, bindAddress: string): Promise<void> {
+export function checkBindAddress(runner: Runner, table: BindTable, bindAddress: string): void {
   if (isWildcard(bindAddress)) return;
-  const argv = ["ip", "-o", "addr", "show"];
-  const result = await freshReads(runner).run(argv);
-  const addresses = [...result.stdout.matchAll(/\binet6? ([0-9a-fA-F:.]+)\//g)].map((m) => m[1]);
+  const { addresses } = table;
   if (!addresses.some((a) => sameAddress(a, bindAddress))) {
     throw new PreflightError(`${bindAddress} is not an address of the tunnel host`, {
       what: "preflight: check the bind address",
       where: runner.where,
-      command: quoteArgv(argv),
+      command: quoteArgv(LIST_ADDRESSES),
       hint: `bind one of the tunnel host's own addresses (${addresses.join(", ") || "none found"})`,
     });
   }
@@ -30,10 +67,16 @@ export async function checkBindAddress(runner: Runner, bindAddress: string): Pro
  * (root or our user, see ownedByUs): a listing may be a moment old, and a listener another local
  * user holds, taken for ours, would get the gate's trusted clients.
  */
-export async function checkPortFree(runner: Runner, bindAddress: string, bindPort: number, ours: readonly number[] = []): Promise<void> {
+export async function checkPortFree(
+  runner: Runner,
+  table: BindTable,
+  bindAddress: string,
+  bindPort: number,
+  ours: readonly number[] = [],
+): Promise<void> {
+  // The one port's listing: what a person runs to see the holder.
   const argv = buildListListenersArgv(bindPort);
-  const result = await runner.run(argv);
-  const here = listenersFor(parseSsListeners(result.stdout), bindAddress, bindPort);
+  const here = listenersFor(table.listeners, bindAddress, bindPort);
   let clash: (typeof here)[number] | undefined;
   for (const l of here) {
     const named = l.processes.length > 0 && l.processes.every((p) => ours.includes(p.pid));

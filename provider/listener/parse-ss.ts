@@ -29,6 +29,9 @@ function splitHostPort(text: string): { address: string; port: number } | undefi
   return { address: host, port: Number(m[3]) };
 }
 
+/** argv that lists every TCP listener, with its owning processes. */
+export const LIST_ALL_LISTENERS: readonly string[] = ["ss", "-H", "-t", "-l", "-n", "-p"];
+
 /** argv that lists TCP listeners on one port, with their owning processes. */
 export function buildListListenersArgv(port: number): string[] {
   return ["ss", "-H", "-t", "-l", "-n", "-p", "sport", "=", `:${port}`];

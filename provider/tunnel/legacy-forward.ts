@@ -1,6 +1,6 @@
 import type { Runner } from "../host/runner";
 import { sharedReads } from "../host/shared-reads";
-import { parseSsListeners } from "../listener/parse-ss";
+import { LIST_ALL_LISTENERS, parseSsListeners } from "../listener/parse-ss";
 import type { TunnelOutputs } from "../types";
 import { sameAddress } from "../validation/net";
 import { isOurProcess, readProcessIdentity } from "../state/process-identity";
@@ -11,8 +11,6 @@ import { removeTunnelFiles } from "./tunnel-files";
  * State written before keepers: a lone `ssh -f` (and a separate expiry watchdog). Such a tunnel
  * still refreshes and destroys exactly as it did; the next `up` replaces it by a kept one.
  */
-
-const LIST_ALL_LISTENERS = ["ss", "-H", "-t", "-l", "-n", "-p"];
 
 /** The whole listener table, read once per refresh operation (shared by every tunnel on the host). */
 export async function listAllListeners(runner: Runner) {

@@ -5,7 +5,7 @@ import { knownHostsLine, type GatewayEndpoint } from "../ssh/forward-argv";
 import { buildHopConfig } from "../ssh/hop-config";
 import { isCertificatePath, planGateway, targetOf } from "./gateway-plan";
 import type { SshLogin } from "../ssh/login-options";
-import { checkBindAddress, checkPortFree } from "../listener/bind-checks";
+import { checkBindAddress, checkPortFree, readBindTable } from "../listener/bind-checks";
 import { checkGatewayPath } from "../ssh/preflight";
 import { clearHopLogs } from "../ssh/diagnose-hops";
 import { checkSocketPath } from "../ssh/socket-preflight";
@@ -115,8 +115,9 @@ export async function runPreflight(
   tag: string,
   options: { ours?: readonly number[]; beforeCheck?: () => Promise<void> } = {},
 ): Promise<void> {
-  await checkBindAddress(runner, inputs.bindAddress);
-  await checkPortFree(runner, inputs.bindAddress, inputs.bindPort, options.ours ?? []);
+  const table = await readBindTable(runner);
+  checkBindAddress(runner, table, inputs.bindAddress);
+  await checkPortFree(runner, table, inputs.bindAddress, inputs.bindPort, options.ours ?? []);
   const target = targetOf(inputs);
   // The whole gateway (hops, pins, credentials): the subject is hashed, never kept as it is.
   const path = { where: runner.where, gateway: inputs.gateway, target };
@@ -137,9 +138,15 @@ export async function runPreflight(
  * were left by an earlier create killed mid-preflight (the gateway key among them), and go first.
  * The port may be held by the forward the rule gates (`gatesForwardsOf`), left without its gate
  * (a state that lost the rule): that forward is ours, and the rule going in puts its gate back.
+ * `alsoSweep`: suffixes of other files of that owner prefix to remove in the same command.
  */
-export async function preflightTunnel(runner: Runner, inputs: TunnelInputs, gatesForwardsOf?: string): Promise<void> {
-  await removeTunnelFilesOf(runner, ownerPrefix(inputs));
+export async function preflightTunnel(
+  runner: Runner,
+  inputs: TunnelInputs,
+  gatesForwardsOf?: string,
+  alsoSweep: readonly string[] = [],
+): Promise<void> {
+  await removeTunnelFilesOf(runner, ownerPrefix(inputs), alsoSweep);
   const tag = makeTag(inputs, new Date());
   const ours = gatesForwardsOf ? await findForwards(runner, gatesForwardsOf) : [];
   const { gw, files } = await planGatewayFiles(runner, inputs, tag);
