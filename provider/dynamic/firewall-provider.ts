@@ -23,6 +23,7 @@ import { sharedReads } from "../host/shared-reads";
 import { gatedForwardLives, stopGatedForwards } from "../tunnel/gated-forwards";
 import type { FirewallInputs, FirewallOutputs, FirewallRule } from "../types";
 import { preflightTunnel } from "../tunnel/prepare-gateway";
+import { WATCHDOG_SUFFIXES } from "../expiry/watchdog-script";
 import { assertFirewallState } from "../validation/state";
 import { validateFirewallInputs, validateTunnelInputs } from "../validation/validate-inputs";
 import { isUnknown } from "../validation/fields";
@@ -78,7 +79,9 @@ export const firewallProvider = {
     const failures = [...validateFirewallInputs(inputs), ...(gated ? validateTunnelInputs(gated) : [])];
     if (failures.length) throw new ValidationError(failures);
     const outs = await withRunner(inputs.connection, resourceLog(inputs.progressUrn).progress, async (runner) => {
-      await stopOrphanWatchdogs(runner, inputs);
+      const preflight = gated && gated.preflight !== false ? gated : undefined;
+      // The preflight sweeps this owner's files first: an idle watchdog's go in the same command.
+      await stopOrphanWatchdogs(runner, inputs, { filesSweptAfter: preflight !== undefined });
       return createWithExpiry(
         runner,
         inputs,
@@ -86,7 +89,7 @@ export const firewallProvider = {
           const made = await createRules(
             runner,
             inputs,
-            gated && gated.preflight !== false ? () => preflightTunnel(runner, gated, inputs.gatesForwardsOf) : undefined,
+            preflight ? () => preflightTunnel(runner, preflight, inputs.gatesForwardsOf, Object.values(WATCHDOG_SUFFIXES)) : undefined,
           );
           return { outs: made, spec: specForFirewall({ ...made, gatesForwardsOf: inputs.gatesForwardsOf }) };
         },

@@ -24,8 +24,9 @@ export function specForFirewall(state: Pick<FirewallOutputs, "ruleTag" | "backen
 /**
  * Stops watchdogs an earlier create of this resource started but never saved (pulumi killed
  * mid-create). One would otherwise fire later; a gate's would stop this resource's next forward.
- * `filesSweptAfter`: the caller removes every file of the owner prefix next (a tunnel's create),
- * so files of a watchdog that no longer runs are left to that.
+ * `filesSweptAfter`: the caller removes the owner prefix's watchdog files next (a tunnel's create
+ * sweeps every file of it, a gated rule's preflight its tunnel and watchdog files), so files of a
+ * watchdog that no longer runs are left to that.
  */
 export async function stopOrphanWatchdogs(runner: Runner, who: TagOwner, options: { filesSweptAfter?: boolean } = {}): Promise<void> {
   await stopWatchdog(runner, ownerPrefix(who), options.filesSweptAfter ? { idleFiles: "leave" } : {});

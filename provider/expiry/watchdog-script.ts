@@ -11,9 +11,13 @@ import type { FirewallBackendName, FirewallRule } from "../types";
  * The watchdog's file names: its program (whose path, in the process's argv, carries the tag), its
  * settings, its deadline, and its log (what it is waiting for when it cannot act yet: the firewall lock).
  */
+/** What follows the tag in the name of each of a watchdog's files. */
+export const WATCHDOG_SUFFIXES = { script: ".watchdog", settings: ".watchdog.env", deadline: ".deadline", log: ".watchdog.log" } as const;
+
 export function watchdogFileNames(tag: string) {
   assertTag(tag);
-  return { script: `${tag}.watchdog`, settings: `${tag}.watchdog.env`, deadline: `${tag}.deadline`, log: `${tag}.watchdog.log` };
+  const s = WATCHDOG_SUFFIXES;
+  return { script: `${tag}${s.script}`, settings: `${tag}${s.settings}`, deadline: `${tag}${s.deadline}`, log: `${tag}${s.log}` };
 }
 
 /** The watchdog's files in state directory `dir`. */

@@ -9,7 +9,7 @@ import { stillRunningAs } from "../state/process-identity";
 import { listProcesses, type ListedProcess } from "../state/process-list";
 import { waitFor } from "../state/wait-for";
 import { readExpiryRequest, type ExpiryInputs } from "../validation/duration";
-import { buildWatchdogSettings, WATCHDOG_PROGRAM, watchdogFileNames, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
+import { buildWatchdogSettings, WATCHDOG_PROGRAM, WATCHDOG_SUFFIXES, watchdogFileNames, watchdogFiles, type WatchdogSpec } from "./watchdog-script";
 
 /** The deadline as unix seconds on the tunnel host's clock, or undefined when none is asked for. */
 export async function resolveDeadline(runner: Runner, inputs: ExpiryInputs): Promise<number | undefined> {
@@ -83,12 +83,11 @@ export async function armWatchdog(runner: Runner, spec: WatchdogSpec, deadline: 
 export async function stopWatchdog(runner: Runner, tagOrPrefix: string, options: { idleFiles?: "leave" } = {}): Promise<string[]> {
   // Also a watchdog an older version started from the legacy directory, when that one is ours.
   const remove = async (...kinds: ("deadline" | "script" | "settings" | "log")[]) => {
-    const suffixes = { deadline: ".deadline", script: ".watchdog", settings: ".watchdog.env", log: ".watchdog.log" };
     if (isOwnerPrefix(tagOrPrefix))
       await removeOwnedFilesByPrefix(
         runner,
         tagOrPrefix,
-        kinds.map((k) => suffixes[k]),
+        kinds.map((k) => WATCHDOG_SUFFIXES[k]),
       );
     else
       await removeOwnedFiles(

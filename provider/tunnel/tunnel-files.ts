@@ -79,10 +79,10 @@ export async function removeTunnelFiles(runner: Runner, tag: string): Promise<vo
 /**
  * Removes every tunnel file (key, passphrase, askpass, known_hosts, log) under an owner prefix,
  * whatever its tag: what a create killed part-way left. Other files under the prefix (a
- * watchdog's script and deadline) are left alone.
+ * watchdog's script and deadline) are left alone, but for those whose suffixes are in `alsoSuffixes`.
  */
-export async function removeTunnelFilesOf(runner: Runner, prefix: string): Promise<void> {
-  await removeOwnedFilesByPrefix(runner, prefix, allTunnelFileNames(""));
+export async function removeTunnelFilesOf(runner: Runner, prefix: string, alsoSuffixes: readonly string[] = []): Promise<void> {
+  await removeOwnedFilesByPrefix(runner, prefix, [...allTunnelFileNames(""), ...alsoSuffixes]);
 }
 
 /**
