@@ -242,8 +242,9 @@ export const firewallProvider = {
       // Cancel the pending expiry first, so the watchdog and this delete never race (the files of
       // one not running go with the gate's record, in the same command).
       const idle = await stopWatchdog(runner, props.ruleTag, { idleFiles: "leave" });
-      await stopGatedForwards(runner, props.ruleTag, props.gatesForwardsOf);
-      await deleteRules(runner, props, idle);
+      // The stopped forwards' files go with the gate's record too.
+      const gated = await stopGatedForwards(runner, props.ruleTag, props.gatesForwardsOf, { filesSweptAfter: true });
+      await deleteRules(runner, props, { files: idle, prefixes: gated });
     });
   },
 } satisfies pulumi.dynamic.ResourceProvider<FirewallInputs, FirewallOutputs>;

@@ -183,12 +183,17 @@ export async function inspectRules(
  * it no longer lists (a refresh that found the gate drifted leaves them out of `rules`, and a
  * drop whose accepts are gone is listed by no one), so no rule of ours outlives the resource.
  * Only rules whose comment is exactly the tag are touched; already gone counts as success.
- * `alsoRemove`: files of ours (an idle watchdog's) that go with the gate's record.
+ * `also`: files of ours that go with the gate's record (an idle watchdog's, by name; the stopped
+ * forwards' it gated, by prefix).
  */
-export async function deleteRules(runner: Runner, state: FirewallOutputs, alsoRemove: readonly string[] = []): Promise<void> {
+export async function deleteRules(
+  runner: Runner,
+  state: FirewallOutputs,
+  also: { files?: readonly string[]; prefixes?: readonly string[] } = {},
+): Promise<void> {
   // The gate's record before the rules: the guard would otherwise see them go and pause forwards
   // already stopped; with the last record, the guard goes too.
-  await releaseGate(runner, state.ruleTag, alsoRemove);
+  await releaseGate(runner, state.ruleTag, also);
   const backend = await openBackend(runner, state.backend);
   runner.report?.(`removing ${describeRules(state.rules)} (${backend.name})`);
   for (const rule of state.rules) await backend.remove(rule, state.ruleTag);

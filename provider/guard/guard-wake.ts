@@ -4,6 +4,7 @@ import { hostScript } from "../host/host-script";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { STILL_OURS } from "../state/still-ours";
+import { WRITE_MANY, type SweptFiles } from "../state/private-file";
 
 /** guard-wake.sh: the guard signalled, and its verdict waited for, on the host in one command. */
 const WAKE = hostScript(join(__dirname, "guard-wake.sh"));
@@ -18,6 +19,14 @@ export type Wake =
   | { outcome: "none" }
   /** Signalled, but no status written after it judged the gate in time. */
   | { outcome: "no-verdict" };
+
+/**
+ * What a host program that wakes the guard itself (keeper/first-look.sh) runs: WAKE as its own sh
+ * with these arguments, then "HUP - 0" (signal, no gate to wait for, no polls). Exit 0: woken.
+ */
+export function wakeArgv(files: { status: string; program: string }, python: string): string[] {
+  return [WAKE, STILL_OURS, files.status, python, files.program];
+}
 
 /**
  * Sends SIGHUP (or, with "none", nothing) to the guard whose status file (`files.status`) names it, verified right before
@@ -47,7 +56,8 @@ export async function wakeGuardAt(
 const RELEASE = hostScript(join(__dirname, "release-gate.sh"));
 
 /**
- * Removes the gate record `record` (and the files listed after it) and, when a gate of this namespace is left in `dir` (a record
+ * Removes the gate record `record` (and the files listed after it, and every file `sweeps` name by
+ * prefix) and, when a gate of this namespace is left in `dir` (a record
  * holding `mark`), wakes the guard as wakeGuardAt does. "none-left": no gate is left, nothing was
  * signalled (the guard should stop); "no-guard": gates are left but no guard runs at the pid its
  * status names (the caller looks for one).
@@ -59,15 +69,18 @@ export async function releaseRecord(
   mark: string,
   files: { status: string; program: string },
   python: string,
+  sweeps: readonly SweptFiles[] = [],
 ): Promise<"woken" | "none-left" | "no-guard"> {
-  const r = await runner.run(["sh", "-c", RELEASE, "sh", record, dir, mark, WAKE, STILL_OURS, files.status, python, files.program, ...alsoRemove]);
+  // The sweeps first: a prefix write-files.sh refuses fails the command before the record goes.
+  const removals = [...sweeps.flatMap((s) => [s.path, "sweep", "0"]), ...[record, ...alsoRemove].flatMap((path) => [path, "rm", "0"])];
+  const r = await runner.run(["sh", "-c", RELEASE, "sh", dir, mark, WAKE, STILL_OURS, files.status, python, files.program, WRITE_MANY, ...removals]);
   if (r.exitCode === 0) return "woken";
   if (r.exitCode === 7) return "none-left";
   if (r.exitCode === 4) return "no-guard";
   throw new CommandFailedError({
     what: "drop the gate's record",
     where: runner.where,
-    command: quoteArgv(["rm", "-f", "--", record, ...alsoRemove]),
+    command: `${quoteArgv(["rm", "-f", "--", record, ...alsoRemove])}${sweeps.map((s) => ` ${quoteArgv([s.path])}*`).join("")}`,
     exitCode: r.exitCode,
     stderr: r.stderr,
     hint: `check that ${dir} is the provider's own state directory and writable by the connection user`,

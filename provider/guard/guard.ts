@@ -1,13 +1,15 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CommandFailedError } from "../errors";
+import { freshReads } from "../host/fresh-reads";
 import { quoteArgv } from "../host/quote";
 import { hostOf, type Runner } from "../host/runner";
 import { writePrivateFile, writePrivateFiles } from "../state/private-file";
 import { stillRunningAs, waitForExit } from "../state/process-identity";
-import { releaseRecord, wakeGuardAt, type Wake } from "./guard-wake";
+import { releaseRecord, wakeArgv, wakeGuardAt, type Wake } from "./guard-wake";
 import { listProcesses, type ListedProcess } from "../state/process-list";
 import { stateDir } from "../state/state-dir";
+import { sweptByPrefix } from "../state/owned-files";
 import { assertTag } from "../tag";
 import type { FirewallBackendName, FirewallRule } from "../types";
 import { parseCidr } from "../validation/net";
@@ -171,7 +173,8 @@ export async function guardStatusPath(runner: Runner): Promise<string> {
 
 /** The guard's last status, when a guard wrote one. */
 export async function readGuardStatus(runner: Runner): Promise<GuardStatus | undefined> {
-  const r = await runner.run(["cat", "--", (await guardFiles(runner)).status]);
+  // Fresh, and shared by the creates that find no guard together at the start of an up.
+  const r = await freshReads(runner).run(["cat", "--", (await guardFiles(runner)).status]);
   return r.exitCode === 0 ? parseGuardStatus(r.stdout) : undefined;
 }
 
@@ -283,9 +286,18 @@ async function startGuardOnce(runner: Runner, files: ReturnType<typeof guardFile
   }
 }
 
-/** Tells a running guard to look again now (a forward was just paired with a gate). */
+/** The wake of wakeGuard as a host program runs it itself (guard-wake.ts, wakeArgv). */
+export async function guardWakeArgv(runner: Runner): Promise<string[]> {
+  return wakeArgv(await guardFiles(runner), PYTHON);
+}
+
+/**
+ * Tells a running guard to look again now (a forward was just paired with a gate). A wake that
+ * starts after the call is as good as one of its own: the guard's look then sees the pairing. So
+ * forwards created at once share a wake (freshReads: the next run started after each asked).
+ */
 export async function wakeGuard(runner: Runner): Promise<void> {
-  if ((await wakeGuardAt(runner, await guardFiles(runner), PYTHON, "HUP", undefined)).outcome === "signalled") return;
+  if ((await wakeGuardAt(freshReads(runner), await guardFiles(runner), PYTHON, "HUP", undefined)).outcome === "signalled") return;
   await signalGuard(runner, "HUP");
 }
 
@@ -318,12 +330,29 @@ export async function inspectGuard(runner: Runner, dryRun: boolean): Promise<{ p
   return { pid, mode, gates, stopped: orphan && !dryRun };
 }
 
-/** Drops the rule's gate record; with the last one, the guard stops and its files go. Idempotent. */
-export async function releaseGate(runner: Runner, ruleTag: string, alsoRemove: readonly string[] = []): Promise<void> {
+/**
+ * Drops the rule's gate record; with the last one, the guard stops and its files go. Idempotent.
+ * In the same command: the files `also.files` names, and every file of the state directory under
+ * each of `also.prefixes` (tag prefixes: sweptByPrefix).
+ */
+export async function releaseGate(
+  runner: Runner,
+  ruleTag: string,
+  also: { files?: readonly string[]; prefixes?: readonly string[] } = {},
+): Promise<void> {
   const dir = await stateDir(runner);
   // Gates of this namespace only: another namespace's (another host's) keep its own guard.
   const record = `${dir}/${gateRecordName(ruleTag)}`;
-  const released = await releaseRecord(runner, [record, ...alsoRemove], dir, await gateMark(runner), await guardFiles(runner), PYTHON);
+  const sweeps = (also.prefixes ?? []).map((p) => sweptByPrefix(dir, p));
+  const released = await releaseRecord(
+    runner,
+    [record, ...(also.files ?? [])],
+    dir,
+    await gateMark(runner),
+    await guardFiles(runner),
+    PYTHON,
+    sweeps,
+  );
   if (released === "none-left") return stopGuard(runner);
   if (released === "no-guard") await signalGuard(runner, "HUP");
 }

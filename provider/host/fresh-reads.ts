@@ -14,8 +14,9 @@ import { readsSharedBy } from "./shared-reads";
  * loop later when none is under way, so callers asking together share it). A failure is shared
  * like a result: each caller gets what its own run would have given it.
  *
- * Only for commands that change nothing. Unlike sharedReads (refresh's, up to a second old), fit
- * for the listings changes are planned from and verified by.
+ * Only for commands that change nothing, or whose one run after the ask does for every caller
+ * what its own would (telling the guard to look again). Unlike sharedReads (refresh's, up to a
+ * second old), fit for the listings changes are planned from and verified by.
  */
 export function freshReads(runner: Runner): Runner {
   return readsSharedBy(runner, (argv, options, run) => laneFor(runner, argv, options).join(run));

@@ -1,28 +1,53 @@
-# Run by the provider as `sh -c "<this file>" sh STATUS PORT TRIES` (first-start.ts): a keeper's
-# first start seen in one round trip. The host itself waits (up to TRIES polls 50 ms apart) until
-# the keeper's status file STATUS names its ssh and something listens on PORT, or says the keeper
-# exited; then prints what create decides by, each part ending with a NUL:
-#   "status", the status file; "ss", the port's listeners (ss -p); then the keeper and the ssh the
-#   status names, listed as process-list.ts lists processes ("self <our uid>", then for each pid
-#   its stat, its real uid, each argument of its cmdline and its stat again, every token
+# Run by the provider as `sh -c "<this file>" sh STATUS PORT TRIES WRITE DIR POLICY_FILE POLICY
+# WAKE CHECK GUARD_STATUS PYTHON PROGRAM` (first-start.ts; "" for WRITE or WAKE: not that step):
+# a keeper's first start seen in one round trip. The host itself waits (up to TRIES polls 50 ms
+# apart) until the keeper's status file STATUS names its ssh and something listens on PORT, or
+# says the keeper exited; then prints what create decides by, each part ending with a NUL:
+#   "status", the status file; "ss", the port's listeners (ss -p); "policy", then 1 when POLICY
+#   was written, 0 when writing it failed, - when it was not tried; then the keeper and the ssh
+#   the status names, listed as process-list.ts lists processes ("self <our uid>", then for each
+#   pid its stat, its real uid, each argument of its cmdline and its stat again, every token
 #   "<pid>/<file>:<piece>"), so an argument, which cannot hold a NUL, is one token whatever it says.
-# This wait and these reads only gather; the provider decides what the start was.
-status=$1 port=$2 tries=$3
+# With WRITE (the text of state/write-files.sh), once the port is held, the keeper's restart POLICY
+# ("always" or "never") is written to POLICY_FILE in the state directory DIR as every file of ours
+# is, before the reads: a keeper those reads show alive has it for its next ssh exit (the keeper
+# reads it only then), so create need not write it and read the keeper again, two more commands.
+# A policy written for a start the provider then refuses is harmless: it stops that keeper.
+# With WAKE (the text of guard/guard-wake.sh, run with CHECK GUARD_STATUS PYTHON PROGRAM as
+# guard-wake.ts runs it), once the port is held and after the reads, the guard is told to look
+# again: the forward is paired with its gate (its pairing file was written before the keeper
+# started), and a gate already open pauses it at once. Last part: "wake", then guard-wake.sh's
+# exit status (0: woken), or - when not tried. A wake for a start the provider refuses is harmless.
+# These reads only gather; the provider decides what the start was.
+status=$1 port=$2 tries=$3 write=$4 dir=$5 policy_file=$6 policy=$7
+wake=$8 check=$9
+shift 9
+guard_status=$1 python=$2 program=$3
 
-i=0
+i=0 held=0
 while [ "$i" -lt "$tries" ]; do
   if [ -f "$status" ]; then
     grep -q "^state=exited" "$status" && break
-    grep -q "^ssh_pid=[0-9]" "$status" && [ -n "$(ss -H -t -l -n "sport = :$port")" ] && break
+    grep -q "^ssh_pid=[0-9]" "$status" && [ -n "$(ss -H -t -l -n "sport = :$port")" ] && held=1 && break
   fi
   sleep 0.05
   i=$((i + 1))
 done
 
+written=-
+if [ "$held" = 1 ] && [ -n "$write" ]; then
+  case $policy in always | never) ;; *) exit 2 ;; esac
+  if printf '%s\n' "$policy" | sh -c "$write" sh "$dir" "$policy_file" 600 "$((${#policy} + 1))" >/dev/null 2>&1; then
+    written=1
+  else
+    written=0
+  fi
+fi
+
 text=$(cat -- "$status" 2>/dev/null)
 printf 'status\0%s\0ss\0' "$text"
 ss -H -t -l -n -p "sport = :$port"
-printf '\0'
+printf '\0policy\0%s\0' "$written"
 
 # One pid a line, as pgrep prints them: the listing below splits on newlines.
 pids=''
@@ -39,15 +64,25 @@ uid_of() {
 }
 uid_of "/proc/$$/status"
 printf 'self %s\0' "$u"
-[ -n "$pids" ] && cd /proc || exit 0
 files() { for p in $pids; do for f; do printf '%s/%s\n' "$p" "$f"; done; done; }
-export LC_ALL=C
-IFS='
+if [ -n "$pids" ] && cd /proc; then
+  (
+    export LC_ALL=C
+    IFS='
 '
-# shellcheck disable=SC2046 # one path a line, split on newlines on purpose
-grep -a -z -H "" -- $(files stat) 2>/dev/null
-# shellcheck disable=SC2046
-grep -H "^Uid:" -- $(files status) 2>/dev/null | tr '\n' '\0'
-# shellcheck disable=SC2046
-grep -a -z -H "" -- $(files cmdline stat) 2>/dev/null
+    # shellcheck disable=SC2046 # one path a line, split on newlines on purpose
+    grep -a -z -H "" -- $(files stat) 2>/dev/null
+    # shellcheck disable=SC2046
+    grep -H "^Uid:" -- $(files status) 2>/dev/null | tr '\n' '\0'
+    # shellcheck disable=SC2046
+    grep -a -z -H "" -- $(files cmdline stat) 2>/dev/null
+  )
+fi
+
+woke=-
+if [ "$held" = 1 ] && [ -n "$wake" ]; then
+  sh -c "$wake" sh "$check" "$guard_status" "$python" "$program" HUP - 0 </dev/null >/dev/null 2>&1
+  woke=$?
+fi
+printf 'wake\0%s\0' "$woke"
 exit 0

@@ -3,16 +3,18 @@ import { CommandFailedError } from "../errors";
 import { hostScript } from "../host/host-script";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { writePrivateFile, writePrivateFiles, type PrivateFile } from "../state/private-file";
+import { WRITE_MANY, writeFilesCommand, writePrivateFile, type FileEntry } from "../state/private-file";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { STILL_OURS } from "../state/still-ours";
 import { tagMatches, taggedPathPattern } from "../tag";
 import { readProcessIdentity, stillRunningAs, type ProcessIdentity } from "../state/process-identity";
-import { listProcesses, type ListedProcess } from "../state/process-list";
+import { listProcesses, type ListedProcess, type ListingAge } from "../state/process-list";
 import { buildKeeperArgvFile, buildKeeperSettings, KEEPER_PROGRAM, keeperFileNames, type KeeperSpec } from "./keeper-script";
 
 /** stop-keeper.sh: a keeper's stop, verified and waited for on the host in one command. */
 const STOP_KEEPER = hostScript(join(__dirname, "stop-keeper.sh"));
+/** start-keeper.sh: a keeper's files written, the keeper started and its first start looked at, in one command. */
+const START = hostScript(join(__dirname, "start-keeper.sh"));
 /** How long TERM is given before KILL. */
 const TERM_GRACE_MS = 5000;
 
@@ -66,19 +68,22 @@ function keeperFiles(dir: string, tag: string) {
 
 /**
  * Writes the keeper's program and its settings (and its deadline, when the tunnel expires, and the
- * caller's `alsoWrite`, in the same command) and starts it detached
- * in its own session (so it leads its own process group, and outlives this connection). Throws
- * when it cannot be started at all; whether ssh came up is `awaitFirstStart`'s question.
+ * caller's `alsoWrite`), starts it detached in its own session (so it leads its own process group,
+ * and outlives this connection), and runs `look` (first-start.ts: first-look.sh and its arguments),
+ * all in one command (start-keeper.sh). Returns the look's output ("" when it failed: the caller
+ * then looks again itself). Throws when a file cannot be written or the keeper cannot be started
+ * at all; whether ssh came up is `awaitFirstStart`'s question.
  */
 export async function startKeeper(
   runner: Runner,
   spec: KeeperSpec,
   sshArgv: string[],
   deadline: number | undefined,
-  alsoWrite: readonly PrivateFile[] = [],
-): Promise<void> {
+  alsoWrite: readonly FileEntry[],
+  look: { program: string; args: readonly string[] },
+): Promise<string> {
   const files = keeperFiles(spec.dir, spec.tag);
-  await writePrivateFiles(runner, [
+  const write = await writeFilesCommand(runner, [
     // A start retried after a drop: the last keeper's policy and status go, or they would be read as this one's.
     { path: files.policy, remove: true },
     { path: files.status, remove: true },
@@ -88,18 +93,28 @@ export async function startKeeper(
     { path: files.argv, content: buildKeeperArgvFile(sshArgv) },
     ...(deadline === undefined ? [] : [{ path: files.deadline, content: `${deadline}\n` }]),
   ]);
-  const argv = ["sh", "-c", 'setsid -f sh "$1" </dev/null >/dev/null 2>&1', "sh", files.script];
-  const started = await runner.run(argv, { timeoutMs: 20_000 });
-  if (started.exitCode !== 0) {
+  const argv = ["sh", "-c", START, "sh", WRITE_MANY, files.script, look.program, String(write.args.length), ...write.args, ...look.args];
+  const r = await runner.run(argv, { input: write.input, timeoutMs: 30_000 });
+  if (r.exitCode === 1) {
+    throw new CommandFailedError({
+      what: write.what,
+      where: runner.where,
+      command: quoteArgv(["sh", "-c", WRITE_MANY, "sh", ...write.args]),
+      exitCode: r.exitCode,
+      stderr: r.stderr,
+    });
+  }
+  if (r.exitCode === 9 || r.exitCode === undefined) {
     throw new CommandFailedError({
       what: "start the forward's keeper",
       where: runner.where,
-      command: quoteArgv(argv),
-      exitCode: started.exitCode,
-      stderr: started.stderr,
+      command: quoteArgv(["setsid", "-f", "sh", files.script]),
+      exitCode: r.exitCode,
+      stderr: r.stderr,
       hint: "the tunnel host needs sh, setsid (util-linux), date, pkill (procps) and a writable state directory",
     });
   }
+  return r.exitCode === 0 ? r.stdout : "";
 }
 
 /** Rewrites the ssh argv the keeper's next start uses (the running ssh is untouched). */
@@ -198,7 +213,7 @@ export function parseKeeperList(processes: readonly ListedProcess[], dirs: reado
 }
 
 /** Keepers and timers of one tag ("pst....123") or of every tag under an owner prefix ("pst....name."). */
-async function findKeepers(runner: Runner, tagOrPrefix: string, options: { fresh?: boolean } = {}): Promise<KeeperProcess[]> {
+async function findKeepers(runner: Runner, tagOrPrefix: string, options: ListingAge = {}): Promise<KeeperProcess[]> {
   return parseKeeperList(await listProcesses(runner, "sh", options), (await stateDirs(runner)).searched).filter((k) =>
     tagMatches(k.tag, tagOrPrefix),
   );
@@ -206,11 +221,11 @@ async function findKeepers(runner: Runner, tagOrPrefix: string, options: { fresh
 
 /**
  * Stops every keeper (and orphaned timer) of a tag or owner prefix, whatever the state says: what
- * a killed create or a lost state left. Keepers first, each with its group. `fresh`: from a listing
- * made after the call (a delete that has just stopped the keeper its state names, which a listing
+ * a killed create or a lost state left. Keepers first, each with its group. `options` (ListingAge): a listing
+ * made after the call or a given time (a delete that has just stopped the keeper its state names, which a listing
  * up to a second old would still show).
  */
-export async function stopKeepersOf(runner: Runner, tagOrPrefix: string, options: { fresh?: boolean } = {}): Promise<void> {
+export async function stopKeepersOf(runner: Runner, tagOrPrefix: string, options: ListingAge = {}): Promise<void> {
   const { dir, searched } = await stateDirs(runner);
   const found = await findKeepers(runner, tagOrPrefix, options);
   for (const k of found.filter((x) => x.kind === "keeper")) await stopKeeper(runner, dir, { pid: k.pid, tag: k.tag });

@@ -1,4 +1,5 @@
 import type { Runner } from "../host/runner";
+import { recentlyShared } from "../recently-shared";
 
 const SYSCTL = "net.ipv4.ip_unprivileged_port_start";
 /** Per network namespace: read by a command running in the tunnel host's own, as every command of ours does. */
@@ -6,11 +7,16 @@ const FILE = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
 /** Kernels before 4.11 have no such setting: below 1024 was root's, fixed. */
 const FIXED = 1024;
 
+/** A host's setting, read at most once a minute: it only says whether a warning is due, and 50 creates each read it. */
+const recent = recentlyShared<number>(60_000);
+
 /** The tunnel host's ip_unprivileged_port_start: ports at or above it any local user may bind (IPv4 and IPv6 alike). */
-export async function readUnprivilegedPortStart(runner: Runner): Promise<number> {
-  const r = await runner.run(["cat", FILE]);
-  const value = r.exitCode === 0 ? r.stdout.trim() : "";
-  return /^\d+$/.test(value) ? Number(value) : FIXED;
+export function readUnprivilegedPortStart(runner: Runner): Promise<number> {
+  return recent(runner.where, async () => {
+    const r = await runner.run(["cat", FILE]);
+    const value = r.exitCode === 0 ? r.stdout.trim() : "";
+    return /^\d+$/.test(value) ? Number(value) : FIXED;
+  });
 }
 
 /**

@@ -9,9 +9,10 @@ import { stateDir } from "./state-dir";
  * write-files.sh: files of the state directory, each made new (noclobber, O_EXCL, mode 0600), filled
  * through stdin (never argv), size-checked, given its mode and only then renamed over its path.
  * No existing name is ever opened for writing, so a FIFO, symlink or file someone placed under
- * that name is replaced, not written into. The same for rewrites on update.
+ * that name is replaced, not written into. The same for rewrites on update. Exported for the one
+ * other program that writes a file of ours (first-look.sh, a keeper's restart policy): it runs this one.
  */
-const WRITE_MANY = hostScript(join(__dirname, "write-files.sh"));
+export const WRITE_MANY = hostScript(join(__dirname, "write-files.sh"));
 
 /** One file for writePrivateFiles. `mode`: "600" for data, "700" for a script ssh or sh runs (askpass, watchdog). */
 export interface PrivateFile {
@@ -26,10 +27,22 @@ export function writePrivateFile(runner: Runner, path: string, content: string, 
 }
 
 /** A file of the state directory that goes in the same command, in its place in the list (a keeper's old status before it starts again). */
-export interface RemovedFile {
+interface RemovedFile {
   path: string;
   remove: true;
 }
+
+/**
+ * Every file of the state directory whose name starts with `path`'s (sweptByPrefix makes one), in
+ * its place in the list: a create clears what a killed one left in the command that writes its own.
+ */
+export interface SweptFiles {
+  path: string;
+  sweep: true;
+}
+
+/** What writePrivateFiles takes: files to write, to remove, and prefixes to sweep. */
+export type FileEntry = PrivateFile | RemovedFile | SweptFiles;
 
 /**
  * Writes (or removes) several files of the state directory in one command (write-files.sh), in
@@ -37,17 +50,29 @@ export interface RemovedFile {
  * its pairing together, a guard its four. A failure names the file; the ones before it are done,
  * as separate commands would have left them.
  */
-export async function writePrivateFiles(runner: Runner, files: readonly (PrivateFile | RemovedFile)[]): Promise<void> {
+export async function writePrivateFiles(runner: Runner, files: readonly FileEntry[]): Promise<void> {
   if (files.length === 0) return;
+  const { args, input, what } = await writeFilesCommand(runner, files);
+  await runChecked(runner, ["sh", "-c", WRITE_MANY, "sh", ...args], { what, input });
+}
+
+/**
+ * write-files.sh's arguments (the state directory, then PATH MODE SIZE a file) and stdin for
+ * `files`, each path checked first, and what the write is for its error: for writePrivateFiles,
+ * and a host program that writes files as its first step (keeper/start-keeper.sh).
+ */
+export async function writeFilesCommand(runner: Runner, files: readonly FileEntry[]): Promise<{ args: string[]; input: string; what: string }> {
   const dir = await checkedDir(
     runner,
     files.map((f) => f.path),
   );
-  const content = (f: PrivateFile | RemovedFile) => ("remove" in f ? "" : f.content);
-  const mode = (f: PrivateFile | RemovedFile) => ("remove" in f ? "rm" : (f.mode ?? "600"));
-  const argv = ["sh", "-c", WRITE_MANY, "sh", dir, ...files.flatMap((f) => [f.path, mode(f), String(Buffer.byteLength(content(f)))])];
-  const what = `write ${files.map((f) => f.path).join(", ")}`;
-  await runChecked(runner, argv, { what, input: files.map(content).join("") });
+  const content = (f: FileEntry) => ("content" in f ? f.content : "");
+  const mode = (f: FileEntry) => ("remove" in f ? "rm" : "sweep" in f ? "sweep" : (f.mode ?? "600"));
+  return {
+    args: [dir, ...files.flatMap((f) => [f.path, mode(f), String(Buffer.byteLength(content(f)))])],
+    input: files.map(content).join(""),
+    what: `write ${files.map((f) => f.path).join(", ")}`,
+  };
 }
 
 /** The state directory, once every path is checked to be directly in it. */

@@ -23,18 +23,45 @@ const ALL_NAMES: readonly OurProcessName[] = ["sh", "ssh", "python3"];
  * what reads it: every signal re-reads the pid's identity first (readProcessIdentity), an orphan of
  * a resource predates its create, and the secret sweep spares files younger than its grace period.
  * `fresh` (a caller waiting to see a process it has just started, or making sure one it has just
- * stopped is gone) lists `name` in a run that starts after it asked.
+ * stopped is gone) takes a listing that starts after it asked; `since`, one that started at or
+ * after that time (listedSince).
  */
-export async function listProcesses(runner: Runner, name: OurProcessName, options: { fresh?: boolean } = {}): Promise<ListedProcess[]> {
-  const list = async (via: Runner, names: readonly OurProcessName[]) =>
-    parseProcessList((await via.run(["sh", "-c", LIST, "sh", names.join("|")])).stdout, names);
-  // Fresh: a listing started after the caller asked (shared with others asking then: freshReads).
-  const all = options.fresh ? await list(freshReads(runner), [name]) : await snapshots(runner.where, () => list(runner, ALL_NAMES));
+/** How new a listing must be (listProcesses): `fresh`, or started at or after `since`; neither, a snapshot up to SNAPSHOT_MS old. */
+export interface ListingAge {
+  fresh?: boolean;
+  since?: number;
+}
+
+export async function listProcesses(runner: Runner, name: OurProcessName, options: ListingAge = {}): Promise<ListedProcess[]> {
+  const since = options.since ?? (options.fresh ? Date.now() : undefined);
+  const all = since !== undefined ? await listedSince(runner, since) : await snapshots(runner.where, () => listAll(runner));
   return all.filter((p) => p.name === name).map(({ pid, argv }) => ({ pid, argv }));
 }
 
+type Listing = (ListedProcess & { name: OurProcessName })[];
+const listAll = async (via: Runner): Promise<Listing> => parseProcessList((await via.run(["sh", "-c", LIST, "sh", ALL_NAMES.join("|")])).stdout);
+
 const SNAPSHOT_MS = 1000;
-const snapshots = recentlyShared<(ListedProcess & { name: OurProcessName })[]>(SNAPSHOT_MS);
+const snapshots = recentlyShared<Listing>(SNAPSHOT_MS);
+
+/**
+ * The last fresh listing of each host, with a time it started no earlier than: `since` (a time on
+ * this machine's clock, Date.now()) is met by any listing that started at or after it. A delete
+ * that stops a keeper, then looks for its keepers and its ssh left over, makes one listing for both.
+ */
+const lastFresh = new Map<string, { startedAfter: number; listing: Promise<Listing> }>();
+
+async function listedSince(runner: Runner, since: number): Promise<Listing> {
+  const last = lastFresh.get(runner.where);
+  if (last && last.startedAfter >= since) return last.listing;
+  // freshReads starts a run after this ask (shared with others asking then): it started after `asked`.
+  const asked = Date.now();
+  const listing = listAll(freshReads(runner));
+  lastFresh.set(runner.where, { startedAfter: asked, listing });
+  // A failed listing is not kept for the next caller.
+  listing.catch(() => lastFresh.get(runner.where)?.listing === listing && lastFresh.delete(runner.where));
+  return listing;
+}
 
 /**
  * One command whatever the number of processes (it used to spawn a base64 per process, so N

@@ -9,10 +9,12 @@
 # last file that should hold bytes holding them all proves every one whole. Only then, in order,
 # is each given its MODE and renamed over its PATH, so no existing name is ever opened for
 # writing: a FIFO, symlink or file someone placed under a name is replaced, not written into.
-# MODE "rm" (SIZE 0) removes PATH instead, in its place in the order. A failure stops there with
-# its PATH on stderr and exit status 1: nothing is renamed when the input was short, the files
-# before it are done when a rename fails, and no temporary file is left. Few processes a file
-# (head and mv; chmod for a script): a create writes several, and each process costs the host.
+# MODE "rm" (SIZE 0) removes PATH instead, in its place in the order; MODE "sweep" (SIZE 0) every
+# name in DIR that starts with PATH's (a tag prefix: letters, digits, "._-" only, else it fails).
+# A failure stops there with its PATH on stderr and exit status 1: nothing is renamed when the
+# input was short, the files before it are done when a rename fails, and no temporary file is
+# left. Few processes a file (head and mv; chmod for a script): a create writes several, and each
+# process costs the host.
 umask 077
 set -C
 dir=$1
@@ -36,7 +38,7 @@ for a; do
     1) mode=$a k=2 ;;
     *)
       size=$a k=0 n=$((n + 1))
-      [ "$mode" != rm ] || { [ "$size" = 0 ] && continue; fail "$path"; }
+      case $mode in rm | sweep) [ "$size" = 0 ] && continue; fail "$path" ;; esac
       t="$dir/.new.$$.$n"
       head -c "$size" >"$t" || fail "$path"
       if [ "$size" -gt 0 ]; then last=$t lastsize=$size lastpath=$path; fi
@@ -53,6 +55,13 @@ for a; do
       k=0 n=$((n + 1))
       if [ "$mode" = rm ]; then
         rm -f -- "$path" || fail "$path"
+        continue
+      fi
+      if [ "$mode" = sweep ]; then
+        # Only a plain name directly in DIR: nothing in it can widen the glob.
+        case ${path#"$dir"/} in '' | *[!A-Za-z0-9._-]*) fail "$path" ;; esac
+        [ "${path%/*}" = "$dir" ] || fail "$path"
+        rm -f -- "$path"* || fail "$path"
         continue
       fi
       t="$dir/.new.$$.$n"

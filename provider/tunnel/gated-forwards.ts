@@ -37,14 +37,22 @@ export async function gatedForwardLives(runner: Runner, ruleTag: string, statePr
  * Stops every forward the rule gates, before the rule goes: keepers first (their policy file
  * removed, so none starts ssh again), then any ssh still carrying the tag, and their files. Each
  * pid's identity is read again right before it is signalled (stopKeeper, reapTunnelOrphans).
+ * `filesSweptAfter`: their files are left to the caller's next command (a rule's delete removes
+ * them with its gate record), and the prefixes they are under returned.
  */
-export async function stopGatedForwards(runner: Runner, ruleTag: string, statePrefix?: string): Promise<void> {
+export async function stopGatedForwards(
+  runner: Runner,
+  ruleTag: string,
+  statePrefix?: string,
+  options: { filesSweptAfter?: boolean } = {},
+): Promise<string[]> {
   const gated = await forwardsGatedBy(runner, ruleTag, statePrefix);
   if (gated.length > 0) runner.report?.(`stopping the forwards this rule gates (${gated.join(", ")}) before it goes`);
   for (const g of gated) {
     await stopKeepersOf(runner, g);
-    await reapTunnelOrphans(runner, asPrefix(g));
+    await reapTunnelOrphans(runner, asPrefix(g), options);
   }
+  return options.filesSweptAfter ? gated.map(asPrefix) : [];
 }
 
 /** A tag as the prefix of its own files and log ("<tag>."); an owner prefix as it is. */

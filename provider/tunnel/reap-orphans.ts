@@ -2,7 +2,7 @@ import type { Runner } from "../host/runner";
 import { dirsPattern, stateDirs } from "../state/state-dir";
 import { removeOwnedFilesByPrefix } from "../state/owned-files";
 import { stillRunningAs } from "../state/process-identity";
-import { listProcesses, type ListedProcess } from "../state/process-list";
+import { listProcesses, type ListedProcess, type ListingAge } from "../state/process-list";
 import { stopProcess } from "../state/stop-process";
 import { taggedPathPattern } from "../tag";
 
@@ -11,9 +11,10 @@ import { taggedPathPattern } from "../tag";
  * reached the state (pulumi killed mid-create, a cancelled CI job): they carry the resource's
  * owner prefix, and since create runs only when the state holds no tunnel for it, none of them
  * is one we track. Only ssh processes whose -E log path is ours (in the state directory, or the
- * legacy one an older version used) are touched. `fresh`: from a listing made after the call (see stopKeepersOf).
+ * legacy one an older version used) are touched. `options`: how new the listing must be (ListingAge);
+ * `filesSweptAfter`: the caller's first write sweeps the prefix's files (sweptByPrefix).
  */
-export async function reapTunnelOrphans(runner: Runner, prefix: string, options: { fresh?: boolean } = {}): Promise<number[]> {
+export async function reapTunnelOrphans(runner: Runner, prefix: string, options: ListingAge & { filesSweptAfter?: boolean } = {}): Promise<number[]> {
   const dirs = await stateDirs(runner);
   const markers = dirs.searched.map((d) => `${d}/${prefix}`);
   const pids = await findForwards(runner, prefix, options);
@@ -23,13 +24,15 @@ export async function reapTunnelOrphans(runner: Runner, prefix: string, options:
     if (!identity) continue;
     await stopProcess(runner, { pid, startTicks: identity.startTicks }, { what: "stop the ssh forward" });
   }
-  // Files of this owner's earlier tunnels (the glob is ours: the prefix is [A-Za-z0-9_.-] only).
-  await removeOwnedFilesByPrefix(runner, prefix, [""]);
+  // Files of this owner's earlier tunnels (the glob is ours: the prefix is [A-Za-z0-9_.-] only),
+  // unless the caller's next write removes them (sweptByPrefix), in the state directory: it cannot
+  // in the legacy one, when that is ours too.
+  if (!options.filesSweptAfter || dirs.legacyOurs) await removeOwnedFilesByPrefix(runner, prefix, [""]);
   return pids;
 }
 
 /** Pids of ssh forwards whose -E log path starts with one of our state directories and `prefix` (a tag or an owner prefix). */
-export async function findForwards(runner: Runner, prefix: string, options: { fresh?: boolean } = {}): Promise<number[]> {
+export async function findForwards(runner: Runner, prefix: string, options: ListingAge = {}): Promise<number[]> {
   const markers = (await stateDirs(runner)).searched.map((d) => `${d}/${prefix}`);
   return (await listProcesses(runner, "ssh", options)).filter((p) => markers.some((marker) => logsUnder(p.argv, marker))).map((p) => p.pid);
 }

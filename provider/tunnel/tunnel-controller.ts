@@ -3,7 +3,7 @@ import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
 import { buildListListenersArgv, type Listener } from "../listener/parse-ss";
 import { squatterDrift } from "../listener/port-holders";
-import { awaitFirstStart } from "../keeper/first-start";
+import { awaitFirstStart, FIRST_LOOK_PROGRAM, firstLookArgs } from "../keeper/first-start";
 import { readKeeper, readKeeperStatus, setRestartPolicy, startKeeper, stopKeeper, stopKeepersOf, writeKeeperArgv } from "../keeper/keeper";
 import { retryPreAuthDrops } from "../ssh/classify-ssh-error";
 import { diagnoseThroughHops } from "../ssh/diagnose-hops";
@@ -11,7 +11,8 @@ import { buildForwardArgv, describeTarget, type GatewayEndpoint } from "../ssh/f
 import { makeTag, ownerPrefix, parseTag } from "../tag";
 import { gatePairingFile } from "../state/gate-pairing";
 import { writePrivateFiles } from "../state/private-file";
-import { wakeGuard } from "../guard/guard";
+import { sweptByPrefix } from "../state/owned-files";
+import { guardWakeArgv, wakeGuard } from "../guard/guard";
 import type { TunnelInputs, TunnelOutputs } from "../types";
 import { formatHostPort, sameAddress } from "../validation/net";
 import { readProcessIdentity } from "../state/process-identity";
@@ -39,14 +40,16 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
   try {
     // What an earlier create of this resource left (pulumi killed mid-create): keepers first, or they would restart their ssh.
     await stopKeepersOf(runner, ownerPrefix(inputs));
-    await reapTunnelOrphans(runner, ownerPrefix(inputs));
+    await reapTunnelOrphans(runner, ownerPrefix(inputs), { filesSweptAfter: true });
     await sweepStaleSecretsNowAndThen(runner);
+    // Their files go first in this create's first write (before any file of its own, whose tag has the same prefix).
+    const swept = sweptByPrefix(dir, ownerPrefix(inputs));
     // Paired with its gate before anything can listen (written with the keeper's files, before it
     // starts): an orphan of this create is paired too.
     const pairing = inputs.gateTag !== undefined && parseTag(inputs.gateTag) ? [gatePairingFile(dir, tag, inputs.gateTag)] : [];
     const { gw, files: login } = await planGatewayFiles(runner, inputs, tag);
     // The login files go with the keeper's, in one command, unless the preflight's check needs them first.
-    const unwritten = [...pairing, ...login];
+    const unwritten = [swept, ...pairing, ...login];
     const writeNow = () => writePrivateFiles(runner, unwritten.splice(0));
     if (inputs.preflight !== false) await runPreflight(runner, inputs, gw, tag, { beforeCheck: writeNow });
     const argv = forwardArgv(inputs, gw, files.logFile);
@@ -55,22 +58,28 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     );
     const bound = { address: inputs.bindAddress, port: inputs.bindPort };
     const spec = { dir, tag, files: allTunnelFileNames(tag), secrets: secretTunnelFileNames(tag), listen: bound };
+    // The look at the first start runs in the start's command. Once it sees the port held, it
+    // writes the restart policy and (a gated forward) tells the guard to look again (first-look.sh).
+    const wake = inputs.gateTag !== undefined ? await guardWakeArgv(runner) : undefined;
+    const look = { program: FIRST_LOOK_PROGRAM, args: firstLookArgs(dir, tag, inputs.bindPort, inputs.restart ?? "always", wake) };
     // A start the gateway dropped before authentication is retried (a fresh keeper each time).
     const first = await retryPreAuthDrops(
       async () => {
-        await startKeeper(runner, spec, argv, deadline, unwritten);
-        runner.report?.(`waiting for ${listen} to be held by the ssh the keeper started`);
-        return awaitFirstStart(runner, dir, tag, inputs.bindAddress, inputs.bindPort);
+        runner.report?.(`waiting for ${listen} to be held by the ssh the keeper starts`);
+        const looked = await startKeeper(runner, spec, argv, deadline, unwritten, look);
+        return awaitFirstStart(runner, dir, tag, inputs.bindAddress, inputs.bindPort, { looked });
       },
       async (r) => (r.kind === "exited" ? (await runner.run(["cat", files.logFile])).stdout : ""),
     );
     if (first.kind === "exited") return throwStartFailure(runner, argv, first.status?.lastExit, files.logFile, gw, inputs, listen);
     if (first.kind === "timeout") throw notOurs(runner, listen, inputs.bindPort, first.seen, files.logFile);
-    await setRestartPolicy(runner, dir, tag, inputs.restart ?? "always");
-    // The guard judges this forward's gate now, not at its next look: a gate already open pauses it at once.
-    if (inputs.gateTag !== undefined) await wakeGuard(runner);
+    // Usually written by the look that saw the start, before it saw the keeper alive (first-look.sh).
+    if (!first.policySet) await setRestartPolicy(runner, dir, tag, inputs.restart ?? "always");
+    // The guard judges this forward's gate now, not at its next look: a gate already open pauses it at
+    // once. Usually told by the look that saw the start, after its reads.
+    if (inputs.gateTag !== undefined && !first.guardWoken) await wakeGuard(runner);
     // The keeper reads the policy when ssh exits: one that exited just before it was written has ended for good.
-    if (!(await readKeeper(runner, first.keeper.pid, first.keeper.startTicks, tag)))
+    if (!first.policySet && !(await readKeeper(runner, first.keeper.pid, first.keeper.startTicks, tag)))
       await throwStartFailure(runner, argv, undefined, files.logFile, gw, inputs, listen);
     // The key and passphrase stay (0600, in the private state directory) for the forward's life:
     // every restart needs them again. Destroy, expiry, refresh and reap remove them with it.
@@ -145,9 +154,12 @@ export async function deleteTunnel(runner: Runner, state: TunnelOutputs): Promis
   if (state.keeperPid === undefined) return deleteLegacyForward(runner, state);
   runner.report?.(`stopping the keeper (pid ${state.keeperPid}) and its ssh, and waiting for ${state.listenAddress} to close`);
   await stopKeeper(runner, await stateDir(runner), { pid: state.keeperPid, startTicks: state.keeperStartTicks, tag: state.tag });
-  // Listed after that stop: a listing from before it would show the keeper and its ssh again.
-  await stopKeepersOf(runner, state.tag, { fresh: true });
-  await reapTunnelOrphans(runner, `${state.tag}.`, { fresh: true });
+  // Listed after that stop: a listing from before it would show the keeper and its ssh again. One
+  // listing serves both looks: keepers stopped by the first take their ssh with them (the group),
+  // and every pid the second finds is read again before any signal.
+  const stopped = Date.now();
+  await stopKeepersOf(runner, state.tag, { since: stopped });
+  await reapTunnelOrphans(runner, `${state.tag}.`, { since: stopped });
 }
 
 /**

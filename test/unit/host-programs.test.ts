@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { armWatchdog } from "../../provider/expiry/watchdog";
 import { watchdogFiles } from "../../provider/expiry/watchdog-script";
-import { LAUNCH, PYTHON_LINE, RESULT, UNAVAILABLE } from "../../provider/firewall/ufw-batch";
+import { LAUNCH, LIVE, PYTHON_LINE, RESULT, SAVED, UNAVAILABLE } from "../../provider/firewall/ufw-batch";
 import type { RunOptions, RunResult, Runner } from "../../provider/host/runner";
 import { startKeeper } from "../../provider/keeper/keeper";
 import { keeperFileNames } from "../../provider/keeper/keeper-script";
@@ -27,12 +27,15 @@ function recordingHost() {
     run: async (argv: readonly string[], options: RunOptions = {}): Promise<RunResult> => {
       const ok = (stdout = "", exitCode = 0): RunResult => ({ exitCode, stdout, stderr: "", timedOut: false });
       if (argv[0] === "sh" && argv[2].startsWith("umask 077\nu=$(id -u)")) return ok(STATE_DIR_OK);
-      // writePrivateFiles: sh -c WRITE_MANY sh DIR (PATH MODE SIZE)..., the contents one after another on stdin.
-      if (argv[0] === "sh" && argv[2].includes('mv -fT -- "$t" "$path"')) {
+      // writePrivateFiles: sh -c WRITE_MANY sh DIR (PATH MODE SIZE)..., the contents one after another
+      // on stdin; or start-keeper.sh: sh -c START sh WRITE_MANY SCRIPT LOOK W DIR (PATH MODE SIZE)... LOOK_ARG...
+      const starting = argv[0] === "sh" && argv[2].includes('setsid -f sh "$script"');
+      if (starting || (argv[0] === "sh" && argv[2].includes('mv -fT -- "$t" "$path"'))) {
+        const triples = starting ? argv.slice(9, 8 + Number(argv[7])) : argv.slice(5);
         let input = Buffer.from(String(options.input));
-        for (let i = 5; i + 2 < argv.length; i += 3) {
-          const size = Number(argv[i + 2]);
-          written.set(argv[i], input.subarray(0, size).toString());
+        for (let i = 0; i + 2 < triples.length; i += 3) {
+          const size = Number(triples[i + 2]);
+          written.set(triples[i], input.subarray(0, size).toString());
           input = input.subarray(size);
         }
         expect(input.length).toBe(0);
@@ -51,7 +54,7 @@ const VALUES_ONLY = /^# [^\n]*\n(?:[a-z_]+=(?:'[^']*'|\\')+\n)+$/;
 test("the keeper sent is keeper.sh, byte for byte; its settings are values only", async () => {
   const host = recordingHost();
   const spec = { dir: ROOT_STATE_DIR, tag: TAG, files: [`${TAG}.log`, `${TAG}.key`], secrets: [`${TAG}.key`] };
-  await startKeeper(host.runner, spec, ["ssh", "-N", "gw"], 1795617999);
+  await startKeeper(host.runner, spec, ["ssh", "-N", "gw"], 1795617999, [], { program: "exit 0", args: [] });
   const names = keeperFileNames(TAG);
   expect(host.written.get(`${ROOT_STATE_DIR}/${names.script}`)).toBe(source("keeper/keeper.sh"));
   expect(host.written.get(`${ROOT_STATE_DIR}/${names.settings}`)).toMatch(VALUES_ONLY);
@@ -78,6 +81,8 @@ test("the ufw batch sends ufw-batch.sh and ufw-batch.py as they are, each as one
   expect(launcher).toContain(`exit ${UNAVAILABLE}`);
   expect(source("firewall/ufw-batch.py")).toContain(`sys.exit(${UNAVAILABLE})`);
   expect(source("firewall/ufw-batch.py")).toContain(`"${RESULT}"`);
+  expect(source("firewall/ufw-batch.py")).toContain(`"${LIVE}"`);
+  expect(source("firewall/ufw-batch.py")).toContain(`"${SAVED}"`);
 });
 
 test("npm run lint checks every host program: shellcheck and dash -n on the sh, a compile of the Python", () => {
@@ -86,6 +91,8 @@ test("npm run lint checks every host program: shellcheck and dash -n on the sh, 
   for (const file of [
     "keeper/keeper.sh",
     "keeper/stop-keeper.sh",
+    "keeper/start-keeper.sh",
+    "keeper/first-look.sh",
     "expiry/watchdog.sh",
     "firewall/ufw-batch.sh",
     "guard/guard-wake.sh",

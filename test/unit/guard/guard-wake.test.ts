@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { releaseRecord, wakeGuardAt } from "../../../provider/guard/guard-wake";
 import { LocalRunner } from "../../../provider/host/local-runner";
+import { sweptByPrefix } from "../../../provider/state/owned-files";
 import { readProcessIdentity } from "../../../provider/state/process-identity";
 import { waitFor } from "../../../provider/state/wait-for";
 
@@ -92,4 +93,20 @@ test("releasing a gate: its record goes; the guard is woken while a gate of this
   expect(existsSync(`${dir}/pst.unit.c.gate`)).toBe(true);
   expect((await readProcessIdentity(runner, guard.pid as number))?.state).not.toBe("Z");
   expect(checks()).toBe("2");
+});
+
+test("releasing a gate sweeps the files of the forwards it gated, by prefix, in the same command; a bad prefix removes nothing", async () => {
+  const dir = tempDir("release-sweep");
+  const files = { status: `${dir}/status`, program: path.join(dir, "guard.py") };
+  const mark = '"netns":"111"';
+  writeFileSync(`${dir}/pst.unit.r.gate`, `{"netns":"222"}\n`);
+  for (const f of ["pst.unit.fwd.1.key", "pst.unit.fwd.1.log", "pst.unit.other.1.key"]) writeFileSync(`${dir}/${f}`, "x");
+  expect(await releaseRecord(runner, [`${dir}/pst.unit.r.gate`], dir, mark, files, PYTHON, [sweptByPrefix(dir, "pst.unit.fwd.")])).toBe("none-left");
+  expect(readdirSync(dir).sort()).toEqual(["pst.unit.other.1.key"]);
+  // A prefix that is not plain fails the whole removal (write-files.sh checks it too), the record included.
+  writeFileSync(`${dir}/pst.unit.s.gate`, `{"netns":"222"}\n`);
+  await expect(releaseRecord(runner, [`${dir}/pst.unit.s.gate`], dir, mark, files, PYTHON, [{ path: `${dir}/pst.*`, sweep: true }])).rejects.toThrow(
+    "drop the gate's record",
+  );
+  expect(readdirSync(dir).sort()).toEqual(["pst.unit.other.1.key", "pst.unit.s.gate"]);
 });

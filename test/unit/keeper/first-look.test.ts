@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { awaitFirstStart } from "../../../provider/keeper/first-start";
 import { keeperFileNames } from "../../../provider/keeper/keeper-script";
 import { LocalRunner } from "../../../provider/host/local-runner";
+import { wakeArgv } from "../../../provider/guard/guard-wake";
+import { waitFor } from "../../../provider/state/wait-for";
 import type { Runner } from "../../../provider/host/runner";
 
 /**
@@ -46,7 +48,7 @@ test("the keeper and the ssh its status names, holding the port: listening, deci
   const tag = "pst.unit.first.a.1796000000";
   const pids = await fakeStart(dir, tag, 18561, `${dir}/${keeperFileNames(tag).script}`);
   const runner = counting();
-  const first = await awaitFirstStart(runner, dir, tag, "127.0.0.1", 18561, 5000);
+  const first = await awaitFirstStart(runner, dir, tag, "127.0.0.1", 18561, { timeoutMs: 5000 });
   expect(first.kind).toBe("listening");
   expect(first.kind === "listening" && [first.keeper.pid, first.ssh.pid]).toEqual([pids.keeper, pids.ssh]);
   expect(first.kind === "listening" && first.ssh.startTicks).toMatch(/^\d+$/);
@@ -57,6 +59,63 @@ test("a keeper pid whose argv is not this tag's keeper is not taken for it: no s
   const dir = tempDir();
   const tag = "pst.unit.first.b.1796000000";
   await fakeStart(dir, tag, 18562, `${dir}/other.keeper`);
-  const first = await awaitFirstStart(counting(), dir, tag, "127.0.0.1", 18562, 300);
+  const first = await awaitFirstStart(counting(), dir, tag, "127.0.0.1", 18562, { timeoutMs: 300 });
   expect(first.kind).not.toBe("listening");
+});
+
+test("with a restart policy, the look that sees the port held writes it before it reads the keeper: still one command", async () => {
+  const dir = tempDir();
+  const tag = "pst.unit.first.c.1796000000";
+  await fakeStart(dir, tag, 18563, `${dir}/${keeperFileNames(tag).script}`);
+  const runner = counting();
+  const first = await awaitFirstStart(runner, dir, tag, "127.0.0.1", 18563, { timeoutMs: 5000, policy: "never" });
+  expect(first.kind === "listening" && first.policySet).toBe(true);
+  expect(readFileSync(`${dir}/${keeperFileNames(tag).policy}`, "utf8")).toBe("never\n");
+  expect(statSync(`${dir}/${keeperFileNames(tag).policy}`).mode & 0o777).toBe(0o600);
+  expect(runner.argvs).toHaveLength(1);
+});
+
+test("a look that never sees the port held writes no policy, and says so", async () => {
+  const dir = tempDir();
+  const tag = "pst.unit.first.d.1796000000";
+  // A status naming an ssh, but nothing listens on the port: the look gives up, writing nothing.
+  writeFileSync(`${dir}/${keeperFileNames(tag).status}`, `keeper_pid=${process.pid}\nssh_pid=${process.pid}\nstate=running\n`);
+  const first = await awaitFirstStart(counting(), dir, tag, "127.0.0.1", 18564, { timeoutMs: 200, policy: "always" });
+  expect(first.kind).not.toBe("listening");
+  expect(existsSync(`${dir}/${keeperFileNames(tag).policy}`)).toBe(false);
+});
+
+test("a gated forward's look that sees the port held wakes the guard after its reads, in the same command", async () => {
+  const dir = tempDir();
+  const tag = "pst.unit.first.e.1796000000";
+  await fakeStart(dir, tag, 18565, `${dir}/${keeperFileNames(tag).script}`);
+  // A stand-in guard: rewrites its status, one more check each time, on every SIGHUP.
+  const guardFiles = { status: `${dir}/guard.status`, program: `${dir}/guard.py` };
+  writeFileSync(
+    guardFiles.program,
+    `import os, signal, time\nn = 0\ndef write(*_):\n    global n\n    n += 1\n    open("${guardFiles.status}.new", "w").write("pid=%d\\nchecks=%d\\n" % (os.getpid(), n))\n    os.replace("${guardFiles.status}.new", "${guardFiles.status}")\nsignal.signal(signal.SIGHUP, write)\nwrite()\nwhile True: time.sleep(1)\n`,
+  );
+  const guard = spawn("/usr/bin/python3", ["-I", guardFiles.program], { stdio: "ignore", detached: true });
+  started.push(guard);
+  await waitFor(async () => existsSync(guardFiles.status) || undefined, 5000);
+  const runner = counting();
+  const first = await awaitFirstStart(runner, dir, tag, "127.0.0.1", 18565, {
+    timeoutMs: 5000,
+    policy: "always",
+    wake: wakeArgv(guardFiles, "/usr/bin/python3"),
+  });
+  expect(first.kind === "listening" && [first.policySet, first.guardWoken]).toEqual([true, true]);
+  await waitFor(async () => /^checks=2$/m.test(readFileSync(guardFiles.status, "utf8")) || undefined, 3000);
+  expect(runner.argvs).toHaveLength(1);
+});
+
+test("a look whose wake finds no guard says so, and the caller wakes it itself", async () => {
+  const dir = tempDir();
+  const tag = "pst.unit.first.f.1796000000";
+  await fakeStart(dir, tag, 18566, `${dir}/${keeperFileNames(tag).script}`);
+  const first = await awaitFirstStart(counting(), dir, tag, "127.0.0.1", 18566, {
+    timeoutMs: 5000,
+    wake: wakeArgv({ status: `${dir}/no-guard.status`, program: `${dir}/guard.py` }, "/usr/bin/python3"),
+  });
+  expect(first.kind === "listening" && [first.policySet, first.guardWoken]).toEqual([false, false]);
 });

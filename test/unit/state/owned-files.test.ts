@@ -1,6 +1,6 @@
 import { InternalError } from "../../../provider/errors";
 import type { RunResult, Runner } from "../../../provider/host/runner";
-import { removeOwnedFiles, removeOwnedFilesByPrefix } from "../../../provider/state/owned-files";
+import { removeOwnedFiles, removeOwnedFilesByPrefix, sweptByPrefix } from "../../../provider/state/owned-files";
 import { LEGACY_STATE_DIR, ROOT_STATE_DIR } from "../../../provider/state/state-dir";
 
 /** A host whose legacy directory is ours too (so both directories are cleaned); records what ran. */
@@ -43,6 +43,15 @@ test.each([
   const h = host();
   await expect(removeOwnedFilesByPrefix(h.runner, prefix, suffixes)).rejects.toBeInstanceOf(InternalError);
   expect(h.ran).toEqual([]);
+});
+
+test.each([
+  ["an empty prefix (it would match every file)", ""],
+  ["a prefix with a slash", "pst.a/../x"],
+  ["a prefix that is not a tag", ".."],
+  ["a prefix with a glob", "pst.p*"],
+])("a sweep for a write refuses %s too", (_what, prefix) => {
+  expect(() => sweptByPrefix(ROOT_STATE_DIR, prefix)).toThrow(InternalError);
 });
 
 test("files by name: one rm for both directories", async () => {

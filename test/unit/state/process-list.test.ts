@@ -136,3 +136,44 @@ describe("listProcesses reads argv from /proc, so no argument can forge another 
     }
   });
 });
+
+describe("a listing asked for `since` a time is one that started at or after it", () => {
+  /** A host counting its listing runs; each prints one `sh` process whose argv is the run's number. */
+  function countingHost(where: string) {
+    let runs = 0;
+    const runner: Runner = {
+      where,
+      run: async () => {
+        runs += 1;
+        const p = listed(4242, "sh", 0, [`run ${runs}`]);
+        return { exitCode: 0, stdout: output("self 0", p), stderr: "", timedOut: false };
+      },
+      close: async () => {},
+    };
+    return { runner, runs: () => runs };
+  }
+  const argvOf = async (runner: Runner, options: { since?: number; fresh?: boolean }) =>
+    (await listProcesses(runner, "sh", options)).find((p) => p.pid === 4242)?.argv.join(" ");
+
+  test("two looks after one stop share one listing; a look after a later stop gets a new one", async () => {
+    const host = countingHost("since@host");
+    const stopped = Date.now();
+    expect(await argvOf(host.runner, { since: stopped })).toBe("run 1");
+    expect(await argvOf(host.runner, { since: stopped })).toBe("run 1");
+    expect(host.runs()).toBe(1);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await argvOf(host.runner, { since: Date.now() })).toBe("run 2");
+    // `fresh` is "since now": never the listing made before the ask.
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await argvOf(host.runner, { fresh: true })).toBe("run 3");
+  });
+
+  test("hosts keep their own listings", async () => {
+    const a = countingHost("since@a");
+    const b = countingHost("since@b");
+    const now = Date.now();
+    await argvOf(a.runner, { since: now });
+    await argvOf(b.runner, { since: now });
+    expect([a.runs(), b.runs()]).toEqual([1, 1]);
+  });
+});

@@ -75,3 +75,31 @@ test("temporary files left under this shell's names (a FIFO, a symlink) are remo
   expect(readFileSync(name(dir, "target"), "utf8")).toBe("theirs\n");
   expect(readdirSync(dir).filter((f) => f.startsWith(".new."))).toEqual([]);
 });
+
+describe("a sweep entry removes every file named by its prefix, in its place in the order", () => {
+  const script = hostScript(path.resolve(__dirname, "../../../provider/state/write-files.sh"));
+  const run = (dir: string, ...entries: string[][]) =>
+    runChecked(runner, ["sh", "-c", script, "sh", dir, ...entries.flat()], { what: "write", input: "new\n" });
+
+  test("files under the prefix go, a symlink among them is removed not followed, others stay, and a file written after it is kept", async () => {
+    const dir = privateDir();
+    const outside = privateDir();
+    writeFileSync(`${dir}/pst.o.s.r.1.key`, "old");
+    writeFileSync(`${dir}/pst.o.s.r.2.log`, "old");
+    writeFileSync(`${outside}/theirs`, "theirs");
+    symlinkSync(`${outside}/theirs`, `${dir}/pst.o.s.r.3.link`);
+    writeFileSync(`${dir}/pst.o.s.other.1.key`, "kept");
+    await run(dir, [`${dir}/pst.o.s.r.`, "sweep", "0"], [`${dir}/pst.o.s.r.9.key`, "600", "4"]);
+    expect(readdirSync(dir).sort()).toEqual(["pst.o.s.other.1.key", "pst.o.s.r.9.key"]);
+    expect(readFileSync(`${outside}/theirs`, "utf8")).toBe("theirs");
+    expect(readFileSync(`${dir}/pst.o.s.r.9.key`, "utf8")).toBe("new\n");
+  });
+
+  test("a prefix that could widen the glob, or is not directly in the directory, fails and removes nothing", async () => {
+    const dir = privateDir();
+    writeFileSync(`${dir}/pst.o.s.r.1.key`, "old");
+    for (const bad of [`${dir}/pst.*`, `${dir}/pst.o.s.[r]`, `${dir}/`, `${dir}/../pst.`, `${dir}/sub/pst.`])
+      await expect(run(dir, [bad, "sweep", "0"])).rejects.toThrow(/could not write/);
+    expect(readdirSync(dir)).toEqual(["pst.o.s.r.1.key"]);
+  });
+});
