@@ -1,12 +1,9 @@
-import { CommandFailedError, OwnershipError } from "../errors";
 import { quoteArgv } from "../host/quote";
 import type { Runner } from "../host/runner";
-import { buildListListenersArgv, type Listener } from "../listener/parse-ss";
 import { squatterDrift } from "../listener/port-holders";
 import { awaitFirstStart, FIRST_LOOK_PROGRAM, firstLookArgs } from "../keeper/first-start";
 import { readKeeper, readKeeperStatus, setRestartPolicy, startKeeper, stopKeeper, stopKeepersOf, writeKeeperArgv } from "../keeper/keeper";
 import { retryPreAuthDrops } from "../ssh/classify-ssh-error";
-import { diagnoseThroughHops } from "../ssh/diagnose-hops";
 import { buildForwardArgv, describeTarget, type GatewayEndpoint } from "../ssh/forward-argv";
 import { makeTag, ownerPrefix, parseTag } from "../tag";
 import { gatePairingFile } from "../state/gate-pairing";
@@ -22,6 +19,7 @@ import { stateDir } from "../state/state-dir";
 import { sweepStaleSecretsNowAndThen } from "./sweep-secrets";
 import { allTunnelFileNames, secretTunnelFileNames, tunnelFiles } from "./tunnel-files";
 import { reapTunnelOrphans } from "./reap-orphans";
+import { notOurs, throwStartFailure } from "./start-failures";
 import { deleteLegacyForward, listAllListeners, refreshLegacyForward } from "./legacy-forward";
 
 /** What create adds to the inputs. */
@@ -186,43 +184,4 @@ export async function updateTunnel(
 
 function forwardArgv(inputs: TunnelInputs, gw: GatewayEndpoint, logFile: string): string[] {
   return buildForwardArgv({ ...inputs, target: targetOf(inputs), gateway: gw, keepAliveSeconds: inputs.keepAliveSeconds ?? 15, logFile });
-}
-
-function notOurs(runner: Runner, listen: string, port: number, seen: Listener | undefined, logFile: string): OwnershipError {
-  const found = !seen ? "no listener" : seen.processes.map((p) => `${p.name} pid ${p.pid}`).join(", ") || "a listener with no visible owner";
-  return new OwnershipError(`no listener on ${listen} owned by the ssh the keeper started (found: ${found})`, {
-    what: "verify the forward's listener",
-    where: runner.where,
-    command: quoteArgv(buildListListenersArgv(port)),
-    hint: "another program may have taken the port, or ssh is still connecting; see the log file " + logFile,
-  });
-}
-
-async function throwStartFailure(
-  runner: Runner,
-  argv: string[],
-  exitCode: number | undefined,
-  logFile: string,
-  gw: GatewayEndpoint,
-  inputs: TunnelInputs,
-  listen: string,
-): Promise<never> {
-  // With -E, ssh writes its errors to the log file, not stderr.
-  const log = (await runner.run(["cat", logFile])).stdout;
-  const target = targetOf(inputs);
-  const diagnosis = await diagnoseThroughHops(runner, gw, log, {
-    gateway: formatHostPort(gw.host, gw.port),
-    target: describeTarget(target),
-    listen,
-    socketTarget: "socket" in target,
-  });
-  throw new CommandFailedError({
-    what: "start the ssh forward",
-    where: runner.where,
-    command: quoteArgv(argv),
-    exitCode,
-    stderr: log,
-    reason: diagnosis?.cause,
-    hint: diagnosis?.hint ?? `read ${logFile} on the tunnel host`,
-  });
 }
