@@ -1,6 +1,9 @@
 import { CommandFailedError } from "../errors";
 import { quoteArgv } from "../host/quote";
-import type { Runner } from "../host/runner";
+import { join } from "node:path";
+import { hostScript } from "../host/host-script";
+import { exactStdout, type Runner } from "../host/runner";
+import type { NftTable } from "./nft-rules";
 import { changeQueue, type QueuedChange } from "./change-queue";
 import { buildLockedArgv, ensureLockDir, runLocked, type LockedOptions } from "./host-lock";
 
@@ -20,9 +23,21 @@ const MAX_BATCH = 64;
 
 interface Change extends QueuedChange {
   script: string;
+  /** A table of ours to list right after the change, under the same lock (nft-apply.sh). */
+  listAfter?: NftTable;
+  /** Filled by the batch: that listing, when it was made. */
+  seen: { after?: TableListing };
+}
+
+/** A table's listing as `nft -a -j list table` prints it: text, and the exact bytes (for a digest). */
+export interface TableListing {
+  text: string;
+  bytes: Buffer;
 }
 
 const NFT_FROM_STDIN = ["nft", "-f", "-"];
+/** nft-apply.sh: the change, then listings of the tables the batch's changes asked for, in one command. */
+const APPLY_THEN_LIST = hostScript(join(__dirname, "nft-apply.sh"));
 
 const enqueue = changeQueue<Change>(MAX_BATCH, runBatch);
 
@@ -37,26 +52,79 @@ export async function applyNftScript(
   options: { what: string; hint?: string; unchanged?: LockedOptions["unchanged"] },
 ): Promise<"done" | "changed"> {
   if (options.unchanged) return runLocked(runner, [NFT_FROM_STDIN], { ...options, input: script });
-  await ensureLockDir(runner);
-  await enqueue({ runner, script, what: options.what, hint: options.hint });
+  await applyAndList(runner, script, options);
   return "done";
 }
 
+/**
+ * An unguarded change, in the host's next batch, and with `listAfter` that table's listing made
+ * right after the batch was applied, still under the lock: what a read would print then, without
+ * the read's command. Undefined when it could not be made (the table is gone, say): read it then.
+ */
+export async function applyAndList(
+  runner: Runner,
+  script: string,
+  options: { what: string; hint?: string; listAfter?: NftTable },
+): Promise<TableListing | undefined> {
+  await ensureLockDir(runner);
+  const seen: Change["seen"] = {};
+  await enqueue({ runner, script, what: options.what, hint: options.hint, listAfter: options.listAfter, seen });
+  return seen.after;
+}
+
 async function runBatch(batch: Change[]): Promise<void> {
-  if (batch.length > 1 && (await apply(batch[0].runner, batch.map((c) => c.script).join(""))).exitCode === 0) {
-    for (const c of batch) c.done();
-    return;
+  if (batch.length > 1) {
+    const result = await apply(batch[0].runner, batch.map((c) => c.script).join(""), batch);
+    if (result.exitCode === 0) {
+      for (const c of batch) c.done();
+      return;
+    }
   }
   // One change, or a batch the kernel refused as a whole: each alone (the lock is still ours).
   for (const c of batch) {
-    const result = await apply(c.runner, c.script);
+    const result = await apply(c.runner, c.script, [c]);
     c.done(result.exitCode === 0 ? undefined : failed(c, result.exitCode, result.stderr));
   }
 }
 
-/** Throws only when the command could not be run (the batch's callers all get that error). */
-function apply(runner: Runner, script: string) {
-  return runner.run(buildLockedArgv([NFT_FROM_STDIN]), { input: script });
+/**
+ * Applies `script`, and lists each table `changes` asked for after it (nft-apply.sh), handing each
+ * change its table's listing. Throws only when the command could not be run (the batch's callers
+ * all get that error).
+ */
+async function apply(runner: Runner, script: string, changes: readonly Change[]) {
+  const key = (t: NftTable) => `${t.family} ${t.name}`;
+  const tables = [...new Map(changes.flatMap((c) => (c.listAfter ? [[key(c.listAfter), c.listAfter] as const] : []))).values()];
+  if (tables.length === 0) return runner.run(buildLockedArgv([NFT_FROM_STDIN]), { input: script });
+  const args = tables.flatMap((t) => [t.family, t.name]);
+  const result = await runner.run(buildLockedArgv([["sh", "-c", APPLY_THEN_LIST, "sh", ...args]]), { input: script });
+  if (result.exitCode !== 0) return result;
+  const listings = parseListings(exactStdout(result), tables.length);
+  for (const c of changes) {
+    const listing = c.listAfter && listings[tables.findIndex((t) => key(t) === key(c.listAfter!))];
+    if (listing) c.seen.after = listing;
+  }
+  return result;
+}
+
+/**
+ * nft-apply.sh's output: nft's own (usually nothing), a NUL, then for each table its listing, a
+ * NUL, its exit status, a NUL. A listing whose status is not 0, or output not framed so, is left out.
+ * @internal exported for its unit tests
+ */
+export function parseListings(stdout: Buffer, count: number): (TableListing | undefined)[] {
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let at = stdout.indexOf(0); at >= 0; at = stdout.indexOf(0, from)) {
+    parts.push(stdout.subarray(from, at));
+    from = at + 1;
+  }
+  // parts: nft's own output, then (listing, status) pairs; nothing may follow the last NUL.
+  if (from !== stdout.length || parts.length !== 1 + 2 * count) return Array.from({ length: count }, () => undefined);
+  return Array.from({ length: count }, (_, i) => {
+    const [bytes, status] = [parts[1 + 2 * i], parts[2 + 2 * i].toString("utf8")];
+    return status === "0" ? { text: bytes.toString("utf8"), bytes } : undefined;
+  });
 }
 
 function failed(c: Change, exitCode: number | undefined, stderr: string): CommandFailedError {

@@ -21,7 +21,7 @@ import {
   type NftTable,
 } from "./nft-rules";
 import { gateBackendKind } from "./gate-kind";
-import { applyNftScript } from "./nft-batch";
+import { applyAndList, applyNftScript } from "./nft-batch";
 import { refuseOtherFirewalls } from "./other-firewalls";
 
 /**
@@ -62,6 +62,12 @@ class NftablesBackend implements FirewallBackend {
   remove = (rule: FirewallRule, tag: string): Promise<void> => this.gate.remove(rule, tag);
 }
 
+/** One listing of a table: the gate it shows, and its exact bytes (what a guarded change compares). */
+interface Listed {
+  bytes: Buffer;
+  gate: NftGate;
+}
+
 /** The gate operations on one table of ours. */
 export class NftGateTable {
   private readonly listArgv: string[];
@@ -95,15 +101,21 @@ export class NftGateTable {
   async add(rule: FirewallRule, tag: string): Promise<void> {
     const parsed = parseRule(rule, this.runner.where);
     // "add table" and "add chain" are no-ops when they exist, so this needs no unchanged-listing guard.
-    await this.change("add the nftables rule", (gate) => {
+    const added = await this.change("add the nftables rule", (gate) => {
       const plan = planAdd(gate.entries, parsed, tag, placeDropsOneRule(parsed));
       return plan.accept || plan.drops.length ? { script: renderNftAdd(parsed, tag, plan, this.table), guard: false } : undefined;
     });
-    // A drop behind someone else's rule admits whatever that rule accepts: put the gate back in front.
-    const unmoved = await this.change("move the gate in front of rules that are not ours", (gate) => {
-      const script = renderNftMoveAboveForeign(gate, this.table);
-      return script ? { script, guard: true, json: true } : undefined;
-    });
+    // A drop behind someone else's rule admits whatever that rule accepts: put the gate back in
+    // front. Planned from the listing made right after the add (a move is applied only while the
+    // table is still as listed).
+    const { unchanged: unmoved } = await this.change(
+      "move the gate in front of rules that are not ours",
+      (gate) => {
+        const script = renderNftMoveAboveForeign(gate, this.table);
+        return script ? { script, guard: true, json: true } : undefined;
+      },
+      added.after,
+    );
     // Checked from a listing taken after every change: the one that found nothing to move, or a new one.
     const gate = unmoved ?? (await this.read()).gate;
     const plan = planAdd(gate.entries, parsed, tag, placeDropsOneRule(parsed));
@@ -115,7 +127,7 @@ export class NftGateTable {
 
   async remove(rule: FirewallRule, tag: string): Promise<void> {
     const parsed = parseRule(rule, this.runner.where);
-    await this.change("remove the nftables rule", (gate) => {
+    const removed = await this.change("remove the nftables rule", (gate) => {
       const doomed = planRemove(gate.entries, parsed, tag);
       return doomed.length
         ? {
@@ -128,9 +140,13 @@ export class NftGateTable {
           }
         : undefined;
     });
-    // Only the last resource out can see the table empty (after its own removal); a stale "empty" is guarded.
-    const kept = await this.change("remove the empty nftables table", (gate) =>
-      gate.exists && gate.entries.length === 0 && gate.foreign === 0 ? { script: renderNftRemove([], true, this.table), guard: true } : undefined,
+    // Only the last resource out can see the table empty (after its own removal, in the listing made
+    // right after it); a stale "empty" is guarded.
+    const { unchanged: kept } = await this.change(
+      "remove the empty nftables table",
+      (gate) =>
+        gate.exists && gate.entries.length === 0 && gate.foreign === 0 ? { script: renderNftRemove([], true, this.table), guard: true } : undefined,
+      removed.after,
     );
     const gate = kept ?? (await this.read()).gate;
     // Our drop may rightly stay while other sources of ours still use the port; our accept may not.
@@ -140,7 +156,7 @@ export class NftGateTable {
   }
 
   /** Reads the table; `text` is the exact listing, so a plan made from it can be applied only if it still holds. */
-  private async read(): Promise<{ bytes: Buffer; gate: NftGate }> {
+  private async read(): Promise<Listed> {
     const { text, bytes } = await listNftTable(this.runner, this.listArgv, {
       what: `read the nftables gate ${chainName(this.table)}`,
       hint: "install nftables and run the provider as root (or with sudo)",
@@ -150,24 +166,35 @@ export class NftGateTable {
 
   /**
    * Plans from a listing and applies under the lock (`guard`: only if the table is still as listed).
-   * Returns the listing when it needed no change (a later check can use it instead of reading again).
+   * The first plan is made from `seed` when given (a listing made right after this resource's last
+   * change), later ones from a new read. Returns `unchanged`, the listing when it needed no change
+   * (a later check can use it instead of reading again), and `after`, a listing made after
+   * whatever this did (that one, or the one an unguarded change's command made right after it).
    */
   private async change(
     what: string,
     plan: (gate: NftGate) => { script: string; guard: boolean; json?: boolean } | undefined,
-  ): Promise<NftGate | undefined> {
+    seed?: Listed,
+  ): Promise<{ unchanged?: NftGate; after?: Listed }> {
     let unchanged: NftGate | undefined;
+    let after: Listed | undefined;
+    let next = seed;
     await retryUntilApplied(this.runner, what, async () => {
-      const { bytes, gate } = await this.read();
+      const { bytes, gate } = next ?? (await this.read());
+      next = undefined;
       const planned = plan(gate);
       unchanged = planned ? undefined : gate;
+      after = planned ? undefined : { bytes, gate };
       if (!planned) return "done";
       const unchangedListing = planned.guard ? { read: this.listArgv, digest: hashListing(bytes) } : undefined;
       // JSON goes in argv: `nft -j -f -` opens /dev/stdin, which fails when stdin is a socket.
       if (planned.json) return runLocked(this.runner, [["nft", "-j", planned.script]], { what, hint: this.hint, unchanged: unchangedListing });
-      return applyNftScript(this.runner, planned.script, { what, hint: this.hint, unchanged: unchangedListing });
+      if (unchangedListing) return applyNftScript(this.runner, planned.script, { what, hint: this.hint, unchanged: unchangedListing });
+      const listed = await applyAndList(this.runner, planned.script, { what, hint: this.hint, listAfter: this.table });
+      after = listed && { bytes: listed.bytes, gate: parseNftGate(listed.text, this.table) };
+      return "done";
     });
-    return unchanged;
+    return { unchanged, after };
   }
 
   private fail(rule: FirewallRule, tag: string, message: string): never {
