@@ -1,17 +1,17 @@
 # Run by the provider as `sh -c "<this file>" sh STATUS PORT TRIES WRITE DIR POLICY_FILE POLICY
 # WAKE CHECK GUARD_STATUS PYTHON PROGRAM` (first-start.ts; "" for WRITE or WAKE: not that step):
 # a keeper's first start seen in one round trip. The host itself waits (up to TRIES polls 50 ms
-# apart) until the keeper's status file STATUS names its ssh and something listens on PORT, or
+# apart) until the keeper's status file STATUS names its ssh and that ssh listens on PORT, or
 # says the keeper exited; then prints what create decides by, each part ending with a NUL:
 #   "status", the status file; "ss", the port's listeners (ss -p); "policy", then 1 when POLICY
 #   was written, 0 when writing it failed, - when it was not tried; then the keeper and the ssh
 #   the status names, listed as process-list.ts lists processes ("self <our uid>", then for each
 #   pid its stat, its real uid, each argument of its cmdline and its stat again, every token
 #   "<pid>/<file>:<piece>"), so an argument, which cannot hold a NUL, is one token whatever it says.
-# With WRITE (the text of state/write-files.sh), once the port is held, the keeper's restart POLICY
-# ("always" or "never") is written to POLICY_FILE in the state directory DIR as every file of ours
-# is, before the reads: a keeper those reads show alive has it for its next ssh exit (the keeper
-# reads it only then), so create need not write it and read the keeper again, two more commands.
+# With WRITE (the text of state/write-files.sh), once the status' ssh holds the port, the keeper's
+# restart POLICY ("always" or "never") is written to POLICY_FILE in the state directory DIR as
+# every file of ours is, before the reads: a keeper those reads show alive has it for its next ssh
+# exit (the keeper reads it only then), so create need not write it and read the keeper again.
 # A policy written for a start the provider then refuses is harmless: it stops that keeper.
 # With WAKE (the text of guard/guard-wake.sh, run with CHECK GUARD_STATUS PYTHON PROGRAM as
 # guard-wake.ts runs it), once the port is held and after the reads, the guard is told to look
@@ -24,11 +24,15 @@ wake=$8 check=$9
 shift 9
 guard_status=$1 python=$2 program=$3
 
+# Held: the port's listener is the ssh the status names (ss -p shows its pid). Anything else on
+# the port (a squatter that took it before ssh could) is no start of ours: no policy is written
+# for it, so the keeper's ssh, failing to bind, ends the first start as before.
 i=0 held=0
 while [ "$i" -lt "$tries" ]; do
   if [ -f "$status" ]; then
     grep -q "^state=exited" "$status" && break
-    grep -q "^ssh_pid=[0-9]" "$status" && [ -n "$(ss -H -t -l -n "sport = :$port")" ] && held=1 && break
+    p=$(sed -n 's/^ssh_pid=\([0-9][0-9]*\)$/\1/p' "$status")
+    [ -n "$p" ] && ss -H -t -l -n -p "sport = :$port" | grep -q "pid=$p," && held=1 && break
   fi
   sleep 0.05
   i=$((i + 1))

@@ -119,3 +119,18 @@ test("a look whose wake finds no guard says so, and the caller wakes it itself",
   });
   expect(first.kind === "listening" && [first.policySet, first.guardWoken]).toEqual([false, false]);
 });
+
+test("a port held by another process than the status' ssh writes no policy and wakes no one: its start is not ours", async () => {
+  const dir = tempDir();
+  const tag = "pst.unit.first.g.1796000000";
+  const pids = await fakeStart(dir, tag, 18567, `${dir}/${keeperFileNames(tag).script}`);
+  // The status names another pid as its ssh: the listener on the port is someone else's.
+  writeFileSync(`${dir}/${keeperFileNames(tag).status}`, `keeper_pid=${pids.keeper}\nssh_pid=${process.pid}\nstate=running\n`);
+  const first = await awaitFirstStart(counting(), dir, tag, "127.0.0.1", 18567, {
+    timeoutMs: 300,
+    policy: "always",
+    wake: wakeArgv({ status: `${dir}/no-guard.status`, program: `${dir}/guard.py` }, "/usr/bin/python3"),
+  });
+  expect(first.kind).not.toBe("listening");
+  expect(existsSync(`${dir}/${keeperFileNames(tag).policy}`)).toBe(false);
+});
