@@ -221,9 +221,9 @@ async function findKeepers(runner: Runner, tagOrPrefix: string, options: Listing
 
 /**
  * Stops every keeper (and orphaned timer) of a tag or owner prefix, whatever the state says: what
- * a killed create or a lost state left. Keepers first, each with its group. `options` (ListingAge): a listing
- * made after the call or a given time (a delete that has just stopped the keeper its state names, which a listing
- * up to a second old would still show).
+ * a killed create or a lost state left. Keepers first, each with its group. `options` (ListingAge):
+ * a listing made after the call or a given time (a delete that has just stopped the keeper its
+ * state names, which a listing up to a second old would still show).
  */
 export async function stopKeepersOf(runner: Runner, tagOrPrefix: string, options: ListingAge = {}): Promise<void> {
   const { dir, searched } = await stateDirs(runner);

@@ -13,6 +13,12 @@ export interface ListedProcess {
 export type OurProcessName = "sh" | "ssh" | "python3";
 const ALL_NAMES: readonly OurProcessName[] = ["sh", "ssh", "python3"];
 
+/** How new a listing must be (listProcesses): `fresh`, or started at or after `since`; neither, a snapshot up to SNAPSHOT_MS old. */
+export interface ListingAge {
+  fresh?: boolean;
+  since?: number;
+}
+
 /**
  * Every process named `name` (pgrep -x) that is ours by owner (ownedByUs), with its argv read from
  * /proc/<pid>/cmdline. Not `pgrep -a`: it prints argv joined by spaces, one process per line, so an
@@ -26,12 +32,6 @@ const ALL_NAMES: readonly OurProcessName[] = ["sh", "ssh", "python3"];
  * stopped is gone) takes a listing that starts after it asked; `since`, one that started at or
  * after that time (listedSince).
  */
-/** How new a listing must be (listProcesses): `fresh`, or started at or after `since`; neither, a snapshot up to SNAPSHOT_MS old. */
-export interface ListingAge {
-  fresh?: boolean;
-  since?: number;
-}
-
 export async function listProcesses(runner: Runner, name: OurProcessName, options: ListingAge = {}): Promise<ListedProcess[]> {
   const since = options.since ?? (options.fresh ? Date.now() : undefined);
   const all = since !== undefined ? await listedSince(runner, since) : await snapshots(runner.where, () => listAll(runner));
