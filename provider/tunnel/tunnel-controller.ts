@@ -63,7 +63,7 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     // A start the gateway dropped before authentication is retried (a fresh keeper each time).
     const first = await retryPreAuthDrops(
       async () => {
-        runner.report?.(`waiting for ${listen} to be held by the ssh the keeper starts`);
+        runner.report?.(`waiting for ${listen} to be held by the ssh the keeper started`);
         const looked = await startKeeper(runner, spec, argv, deadline, unwritten, look);
         return awaitFirstStart(runner, dir, tag, inputs.bindAddress, inputs.bindPort, { looked });
       },
