@@ -1,13 +1,16 @@
 import type { Runner } from "../host/runner";
 import { withLocalLock } from "./local-lock";
 
-/** A change waiting for its host's next batch; `done` settles its caller's promise. */
-export interface QueuedChange {
+/**
+ * A change waiting for its host's next batch; `done` settles its caller's promise, with what the
+ * batch saw of this change when it has something to say (`R`: a listing made after it).
+ */
+export interface QueuedChange<R = void> {
   runner: Runner;
   /** What the change does and how to fix a failure, for its error. */
   what: string;
   hint?: string;
-  done: (err?: Error) => void;
+  done: (err?: Error, result?: R) => void;
 }
 
 /**
@@ -17,12 +20,13 @@ export interface QueuedChange {
  * wait in line, each paying its own process start and lock hand-over; changes that arrive while a
  * batch runs go in the next one, so the first change of a run is not delayed at all. `runBatch`
  * settles the changes it is given; when it throws, those it left unsettled get its error.
- * Returns the function that queues a change and resolves when it is applied.
+ * Returns the function that queues a change and resolves when it is applied (with the result
+ * `runBatch` gave it, if any).
  */
-export function changeQueue<C extends QueuedChange>(
+export function changeQueue<R, C extends QueuedChange<R>>(
   maxBatch: number,
   runBatch: (batch: C[]) => Promise<void>,
-): (change: Omit<C, "done">) => Promise<void> {
+): (change: Omit<C, "done">) => Promise<R | undefined> {
   const queues = new Map<string, C[]>();
   const drain = async (host: string): Promise<void> => {
     for (;;) {
@@ -37,8 +41,8 @@ export function changeQueue<C extends QueuedChange>(
     }
   };
   return (fields: Omit<C, "done">) =>
-    new Promise<void>((resolve, reject) => {
-      const change = { ...fields, done: (err?: Error) => (err ? reject(err) : resolve()) } as C;
+    new Promise<R | undefined>((resolve, reject) => {
+      const change = { ...fields, done: (err?: Error, result?: R) => (err ? reject(err) : resolve(result)) } as C;
       const queue = queues.get(change.runner.where);
       if (queue) return void queue.push(change);
       queues.set(change.runner.where, [change]);

@@ -21,12 +21,10 @@ import { buildLockedArgv, ensureLockDir, runLocked, type LockedOptions } from ".
 
 const MAX_BATCH = 64;
 
-interface Change extends QueuedChange {
+interface Change extends QueuedChange<TableListing> {
   script: string;
   /** A table of ours to list right after the change, under the same lock (nft-apply.sh). */
   listAfter?: NftTable;
-  /** Filled by the batch: that listing, when it was made. */
-  seen: { after?: TableListing };
 }
 
 /** A table's listing as `nft -a -j list table` prints it: text, and the exact bytes (for a digest). */
@@ -39,7 +37,7 @@ const NFT_FROM_STDIN = ["nft", "-f", "-"];
 /** nft-apply.sh: the change, then listings of the tables the batch's changes asked for, in one command. */
 const APPLY_THEN_LIST = hostScript(join(__dirname, "nft-apply.sh"));
 
-const enqueue = changeQueue<Change>(MAX_BATCH, runBatch);
+const enqueue = changeQueue<TableListing, Change>(MAX_BATCH, runBatch);
 
 /**
  * Applies `script` with `nft -f -` under the host's firewall lock. With `unchanged`, alone and only
@@ -67,44 +65,38 @@ export async function applyAndList(
   options: { what: string; hint?: string; listAfter?: NftTable },
 ): Promise<TableListing | undefined> {
   await ensureLockDir(runner);
-  const seen: Change["seen"] = {};
-  await enqueue({ runner, script, what: options.what, hint: options.hint, listAfter: options.listAfter, seen });
-  return seen.after;
+  return enqueue({ runner, script, what: options.what, hint: options.hint, listAfter: options.listAfter });
 }
 
 async function runBatch(batch: Change[]): Promise<void> {
   if (batch.length > 1) {
-    const result = await apply(batch[0].runner, batch.map((c) => c.script).join(""), batch);
+    const { result, listingOf } = await apply(batch[0].runner, batch.map((c) => c.script).join(""), batch);
     if (result.exitCode === 0) {
-      for (const c of batch) c.done();
+      for (const c of batch) c.done(undefined, listingOf(c));
       return;
     }
   }
   // One change, or a batch the kernel refused as a whole: each alone (the lock is still ours).
   for (const c of batch) {
-    const result = await apply(c.runner, c.script, [c]);
-    c.done(result.exitCode === 0 ? undefined : failed(c, result.exitCode, result.stderr));
+    const { result, listingOf } = await apply(c.runner, c.script, [c]);
+    c.done(result.exitCode === 0 ? undefined : failed(c, result.exitCode, result.stderr), listingOf(c));
   }
 }
 
 /**
- * Applies `script`, and lists each table `changes` asked for after it (nft-apply.sh), handing each
- * change its table's listing. Throws only when the command could not be run (the batch's callers
- * all get that error).
+ * Applies `script`, and lists each table `changes` asked for after it (nft-apply.sh); `listingOf`
+ * gives a change its table's listing (none when the change failed or the listing did). Throws
+ * only when the command could not be run (the batch's callers all get that error).
  */
 async function apply(runner: Runner, script: string, changes: readonly Change[]) {
   const key = (t: NftTable) => `${t.family} ${t.name}`;
   const tables = [...new Map(changes.flatMap((c) => (c.listAfter ? [[key(c.listAfter), c.listAfter] as const] : []))).values()];
-  if (tables.length === 0) return runner.run(buildLockedArgv([NFT_FROM_STDIN]), { input: script });
+  if (tables.length === 0) return { result: await runner.run(buildLockedArgv([NFT_FROM_STDIN]), { input: script }), listingOf: () => undefined };
   const args = tables.flatMap((t) => [t.family, t.name]);
   const result = await runner.run(buildLockedArgv([["sh", "-c", APPLY_THEN_LIST, "sh", ...args]]), { input: script });
-  if (result.exitCode !== 0) return result;
-  const listings = parseListings(exactStdout(result), tables.length);
-  for (const c of changes) {
-    const listing = c.listAfter && listings[tables.findIndex((t) => key(t) === key(c.listAfter!))];
-    if (listing) c.seen.after = listing;
-  }
-  return result;
+  const listings = result.exitCode === 0 ? parseListings(exactStdout(result), tables.length) : [];
+  const listingOf = (c: Change) => (c.listAfter ? listings[tables.findIndex((t) => key(t) === key(c.listAfter!))] : undefined);
+  return { result, listingOf };
 }
 
 /**

@@ -60,13 +60,11 @@ function oneLine(text: string): string {
   return line;
 }
 
-interface Change extends QueuedChange {
+interface Change extends QueuedChange<AfterBatch> {
   /** The whole command a person would type: ["ufw", "allow", ...]. */
   argv: readonly string[];
   /** A command whose exit status 0 says the change is live (`iptables -C ...`), run by the batch after every change. */
   check?: readonly string[];
-  /** Filled by the batch: what it saw after every change, still under the locks (AfterBatch). */
-  seen: { after?: AfterBatch };
 }
 
 /**
@@ -78,7 +76,7 @@ export interface AfterBatch {
   saved: string;
 }
 
-const enqueue = changeQueue<Change>(MAX_BATCH, runBatch);
+const enqueue = changeQueue<AfterBatch, Change>(MAX_BATCH, runBatch);
 
 /**
  * Applies one ufw change (`argv` starts with "ufw") in the host's next batch; throws
@@ -94,9 +92,7 @@ export async function ufwChange(
   check?: readonly string[],
 ): Promise<AfterBatch | undefined> {
   await ensureLockDir(runner);
-  const seen: Change["seen"] = {};
-  await enqueue({ runner, argv, what, hint, check, seen });
-  return seen.after;
+  return enqueue({ runner, argv, what, hint, check });
 }
 
 /** One locked ufw process for `batch` (on the first change's runner: its caller is waiting, so it is open). */
@@ -116,8 +112,7 @@ async function runBatch(batch: Change[]): Promise<void> {
   batch.forEach((c, i) => {
     const out = parseResult(lines[i]);
     const live = after.live.get(i);
-    if (out?.ok && live !== undefined && after.saved !== undefined) c.seen.after = { live: live === 0, saved: after.saved };
-    if (out?.ok) return c.done();
+    if (out?.ok) return c.done(undefined, live !== undefined && after.saved !== undefined ? { live: live === 0, saved: after.saved } : undefined);
     c.done(failed(c, out ? 1 : result.exitCode, out ? out.message : result.stderr || "ufw stopped before this change"));
   });
 }

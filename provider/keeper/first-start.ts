@@ -96,8 +96,8 @@ interface Look {
 
 /**
  * first-look.sh's arguments. One command: the host waits (up to 2 s, no round trip per look) until
- * the keeper's status names its ssh and something listens on the port, or the status says the
- * keeper exited; then, once the port is held, writes `policy` and (a gated forward) wakes the
+ * the keeper's status names its ssh and that ssh listens on the port, or the status says the
+ * keeper exited; then, once the port is so held, writes `policy` and (a gated forward) wakes the
  * guard with `wake` (guard.ts, guardWakeArgv); and prints the status, the port's listeners and the
  * two processes' identities.
  */
