@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { awaitFirstStart } from "../../../provider/keeper/first-start";
-import { keeperFileNames } from "../../../provider/keeper/keeper-script";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { awaitFirstStart, FIRST_LOOK_PROGRAM, firstLookArgs } from "../../../provider/keeper/first-start";
+import { keeperFileNames, keeperLogName } from "../../../provider/keeper/keeper-script";
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { wakeArgv } from "../../../provider/guard/guard-wake";
 import { waitFor } from "../../../provider/state/wait-for";
@@ -31,16 +31,45 @@ function counting(): Runner & { argvs: string[][] } {
   return { where: "local", argvs, close: async () => {}, run: (argv, o) => (argvs.push([...argv]), local.run(argv, o)) };
 }
 
-async function fakeStart(dir: string, tag: string, port: number, keeperScript: string) {
+/**
+ * A keeper and its "ssh": a listener carrying the tag that, after `delayMs`, logs what ssh logs
+ * once authenticated (unless `quiet`) and then binds the port, as ssh does.
+ */
+async function fakeStart(dir: string, tag: string, port: number, keeperScript: string, options: { delayMs?: number; quiet?: boolean } = {}) {
   writeFileSync(keeperScript, "sleep 60\n");
   const keeper = spawn("sh", [keeperScript], { stdio: "ignore", detached: true });
-  const listen = `import socket,sys,time\ns=socket.socket(); s.bind(("127.0.0.1",${port})); s.listen(); print(1, flush=True); time.sleep(60)`;
-  const ssh = spawn("/usr/bin/python3", ["-I", "-c", listen, `-E${dir}/${tag}.log`], { stdio: ["ignore", "pipe", "ignore"], detached: true });
+  const log = `${dir}/${keeperLogName(tag)}`;
+  const authenticated = options.quiet
+    ? ""
+    : `open(${JSON.stringify(log)}, "a").write("Authenticated to gateway ([192.0.2.1]:22) using \\"publickey\\".\\n")`;
+  const listen = `import socket,sys,time\nprint(1, flush=True); time.sleep(${(options.delayMs ?? 0) / 1000})\n${authenticated}\ns=socket.socket(); s.bind(("127.0.0.1",${port})); s.listen(); time.sleep(60)`;
+  const ssh = spawn("/usr/bin/python3", ["-I", "-c", listen, `-E${log}`], { stdio: ["ignore", "pipe", "ignore"], detached: true });
   started.push(keeper, ssh);
   await new Promise((resolve) => ssh.stdout?.once("data", resolve));
   const status = `keeper_pid=${keeper.pid}\nssh_pid=${ssh.pid}\nstate=running\nrestarts=0\n`;
   writeFileSync(`${dir}/${keeperFileNames(tag).status}`, status);
+  if (!options.delayMs) await waitFor(async () => (await listening(port)) || undefined, 5000);
   return { keeper: keeper.pid as number, ssh: ssh.pid as number };
+}
+
+async function listening(port: number): Promise<boolean> {
+  return (await local.run(["ss", "-H", "-t", "-l", "-n", `sport = :${port}`])).stdout.trim() !== "";
+}
+
+/** Runs first-look.sh (policy "always") with an `ss` on PATH that counts its runs (then runs the real one). */
+async function countedLook(dir: string, tag: string, port: number): Promise<{ looked: string; ssRuns: number }> {
+  const bin = `${dir}/bin`;
+  mkdirSync(bin);
+  writeFileSync(`${bin}/ss`, `#!/bin/sh\necho >>"${dir}/ss-runs"\nexec /usr/bin/ss "$@"\n`);
+  chmodSync(`${bin}/ss`, 0o755);
+  const look = spawn("sh", ["-c", FIRST_LOOK_PROGRAM, "sh", ...firstLookArgs(dir, tag, port, "always")], {
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let looked = "";
+  look.stdout.on("data", (d: Buffer) => (looked += d.toString("latin1")));
+  await new Promise((resolve) => look.once("close", resolve));
+  return { looked, ssRuns: readFileSync(`${dir}/ss-runs`, "utf8").split("\n").length - 1 };
 }
 
 test("the keeper and the ssh its status names, holding the port: listening, decided by one command", async () => {
@@ -53,6 +82,27 @@ test("the keeper and the ssh its status names, holding the port: listening, deci
   expect(first.kind === "listening" && [first.keeper.pid, first.ssh.pid]).toEqual([pids.keeper, pids.ssh]);
   expect(first.kind === "listening" && first.ssh.startTicks).toMatch(/^\d+$/);
   expect(runner.argvs).toHaveLength(1);
+});
+
+test("while ssh connects, the look lists the port's listeners only once its log says it authenticated, or every 8th poll", async () => {
+  for (const [quiet, letter, port] of [
+    [false, "h", 18568],
+    [true, "i", 18569],
+  ] as const) {
+    const dir = tempDir();
+    const tag = `pst.unit.first.${letter}.1796000000`;
+    // Binds 0.6 s after the look begins: twelve of its polls, 50 ms apart.
+    await fakeStart(dir, tag, port, `${dir}/${keeperFileNames(tag).script}`, { delayMs: 600, quiet });
+    const { looked, ssRuns } = await countedLook(dir, tag, port);
+    const runner = counting();
+    const first = await awaitFirstStart(runner, dir, tag, "127.0.0.1", port, { timeoutMs: 1000, looked });
+    // Seen held by that look's own polls (so it wrote the policy), and decided by it alone.
+    expect(first.kind === "listening" && first.policySet).toBe(true);
+    expect(runner.argvs).toHaveLength(0);
+    // The polls that saw it held (one, two when the log is read a moment before the bind; a
+    // quiet log's 8th and 16th), and the listing printed.
+    expect(ssRuns).toBeLessThanOrEqual(3);
+  }
 });
 
 test("a keeper pid whose argv is not this tag's keeper is not taken for it: no start is decided", async () => {
