@@ -33,8 +33,14 @@ export function changeQueue<R, C extends QueuedChange<R>>(
       const queue = queues.get(host) ?? [];
       if (queue.length === 0) return void queues.delete(host);
       let batch: C[] = [];
-      // The batch is taken once the lock is ours: changes that came while we waited join it.
-      await withLocalLock(queue[0].runner, "exclusive", () => runBatch((batch = queue.splice(0, maxBatch)))).catch((err: Error) => {
+      // The batch is taken once the lock is ours: changes that came while we waited join it. And
+      // one turn of the event loop after: the reads let in ahead of it (readers first) have just
+      // ended, and their callers queue the changes they planned from them a few awaits later;
+      // taken at once, the batch left them all for the next (destroy of 50: 19 ufw batches, 13).
+      await withLocalLock(queue[0].runner, "exclusive", async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        await runBatch((batch = queue.splice(0, maxBatch)));
+      }).catch((err: Error) => {
         // Settling one already settled does nothing: only those left waiting get the error.
         for (const c of [...batch, ...queue.splice(0)]) c.done(err);
       });
