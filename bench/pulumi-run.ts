@@ -26,10 +26,14 @@ const shimDir = (() => {
   return dir;
 })();
 
-/** One pulumi command: the whole Automation API call (`ms`) and the CLI command's own time (`cliMs`). */
+/**
+ * One pulumi command: the whole Automation API call (`ms`), the CLI command's own time (`cliMs`),
+ * and the CPU time the whole machine spent during it (`cpuMs`: every core and process, the lab's too).
+ */
 export interface Timed {
   ms: number;
   cliMs: number;
+  cpuMs: number;
 }
 
 /** Runs one pulumi command on a bench stack with its own backend, tracing every host command. */
@@ -69,7 +73,7 @@ export async function pulumi(
     .map((l) => l.split(" "))
     .filter(([c]) => c === command);
   if (own.length === 0) throw new Error(`no time recorded for pulumi ${command}: is ${shimDir}/pulumi first on PATH?`);
-  return { ms, cliMs: Number(own[own.length - 1][1]) };
+  return { ms, cliMs: Number(own[own.length - 1][1]), cpuMs: Number(own[own.length - 1][2]) };
 }
 
 export function benchConfig(lab: Lab, count: number, basePort: number): Record<string, string> {
@@ -88,14 +92,22 @@ export function benchConfig(lab: Lab, count: number, basePort: number): Record<s
   };
 }
 
-/** bench/raw-gated-tunnels.sh on the tunnel host: the raw commands' up and teardown times. */
-export async function raw(lab: Lab, count: number, basePort: number): Promise<{ up: number; down: number }> {
+/** The raw commands' up and teardown: their times, and the machine's CPU time during each. */
+export interface RawRun {
+  up: number;
+  down: number;
+  upCpu: number;
+  downCpu: number;
+}
+
+/** bench/raw-gated-tunnels.sh on the tunnel host: the raw commands' up and teardown. */
+export async function raw(lab: Lab, count: number, basePort: number): Promise<RawRun> {
   const script = path.join(ROOT, "bench/raw-gated-tunnels.sh");
   const args = [String(count), String(basePort), lab.thTrusted, lab.trustedCidr, lab.gwAddr, lab.gwUser, lab.gwKey, `${lab.dir}/known_hosts_gw`];
   const r = await local.run(["ip", "netns", "exec", lab.nsTh, "bash", script, ...args], { timeoutMs: 900_000 });
   if (r.exitCode !== 0) throw new Error(`raw script failed: ${r.stderr}`);
-  const [up, down] = r.stdout.trim().split(" ").map(Number);
-  return { up, down };
+  const [up, down, upCpu, downCpu] = r.stdout.trim().split(" ").map(Number);
+  return { up, down, upCpu, downCpu };
 }
 
 export function traceLines(backend: string): number {

@@ -24,6 +24,22 @@ export interface Row {
   peakRssMb: number;
   /** The machine's 1-minute load average before the first trial and after each. */
   load1m: number[];
+  /**
+   * CPU-seconds the whole machine spent (every core and process: the engine, the provider, the
+   * lab's hosts) during the raw commands, ours, and the engine alone (N >= 10), medians.
+   */
+  cpu: {
+    cores: number;
+    rawUpS: number;
+    upS: number;
+    floorUpS?: number;
+    rawDownS: number;
+    downS: number;
+    floorDownS?: number;
+    /** How busy the cores were during our up and destroy (CPU time / (cores x the command's time)), %. */
+    upBusyPct: number;
+    downBusyPct: number;
+  };
 }
 
 export interface RefreshRow {
@@ -111,15 +127,52 @@ function breakdown(rows: Row[]) {
     }));
 }
 
+/**
+ * Bound by CPU or by waiting, at the largest N: the machine's CPU-seconds during each command,
+ * against what its cores can give in the time the issue's floor allows (cores x floor x raw).
+ */
+function cpuBudget(rows: Row[]) {
+  const n = Math.max(...rows.map((r) => r.n));
+  return rows
+    .filter((r) => r.n === n)
+    .flatMap((r) => {
+      const budget = (floor: number, rawMs: number) => +((r.cpu.cores * floor * rawMs) / 1000).toFixed(1);
+      return [
+        {
+          frontEnd: r.frontEnd,
+          n,
+          command: "up",
+          "raw (CPU-s)": r.cpu.rawUpS,
+          "engine alone (CPU-s)": r.cpu.floorUpS,
+          "ours (CPU-s)": r.cpu.upS,
+          "ours: cores busy": `${r.cpu.upBusyPct}%`,
+          "CPU-s the 0.45x floor's time gives": budget(0.45, r.rawUpMs),
+        },
+        {
+          frontEnd: r.frontEnd,
+          n,
+          command: "destroy",
+          "raw (CPU-s)": r.cpu.rawDownS,
+          "engine alone (CPU-s)": r.cpu.floorDownS,
+          "ours (CPU-s)": r.cpu.downS,
+          "ours: cores busy": `${r.cpu.downBusyPct}%`,
+          "CPU-s the 0.8x floor's time gives": budget(0.8, r.rawDownMs),
+        },
+      ];
+    });
+}
+
 export function report(rows: Row[], refreshes: RefreshRow[], restartRows: Record<string, number | string>[], b: Baselines): void {
   const checks = targets(rows, refreshes, restartRows, b);
   console.log(`\npulumi up / destroy of an empty stack (the engine alone): ${b.emptyUpMs} / ${b.emptyDownMs} ms`);
   console.log(`pulumi up / destroy of one no-op dynamic resource: ${b.noopUpMs} / ${b.noopDownMs} ms, peak RSS ${b.noopPeakRssMb} MB`);
   console.log(`Program load in a fresh Node (a user's language host; added to every up below): ${b.programLoadMs} ms`);
   console.log("up/destroy: the pulumi commands' own time, medians of the trials; raw: the same work typed by hand, same trials.");
-  console.table(rows.map(({ load1m, ...r }) => ({ ...r, load1m: load1m.join(" ") })));
+  console.table(rows.map(({ load1m, cpu: _cpu, ...r }) => ({ ...r, load1m: load1m.join(" ") })));
   console.log("\nWhere the time goes at the largest N (engine alone: the same shape of no-op resources, same harness):");
   console.table(breakdown(rows));
+  console.log("\nCPU at the largest N (the whole machine's, lab included, during each command; the floor's time times the cores):");
+  console.table(cpuBudget(rows));
   console.table(refreshes);
   console.table(checks);
   const results = {
@@ -127,6 +180,7 @@ export function report(rows: Row[], refreshes: RefreshRow[], restartRows: Record
     baselines: b,
     rows,
     breakdown: breakdown(rows),
+    cpu: cpuBudget(rows),
     refreshes,
     restarts: restartRows,
     targets: checks,

@@ -9,7 +9,7 @@
  * this machine: run it on a quiet one. BENCH_ONLY=scale, front-ends or restart run those alone.
  */
 import { mkdtempSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import { readLab, type Lab } from "../test/support/lab";
 import { frontEnds } from "./front-ends";
@@ -25,6 +25,8 @@ import {
   pulumi,
   raw,
   traceLines,
+  type RawRun,
+  type Timed,
   upAndDown,
   type FrontEnd,
   type UpDown,
@@ -52,17 +54,22 @@ async function restarts(): Promise<Record<string, number | string>[]> {
 }
 
 /** The engine alone at N: N no-op pairs whose state is about the size of ours. */
-async function floor(n: number): Promise<{ up: number; down: number }> {
+async function floor(n: number): Promise<{ up: Timed; down: Timed }> {
   const backend = mkdtempSync(path.join(tmpdir(), "pst-bench-floor-"));
   const up = await pulumi("up", `f${n}`, backend, { count: String(n) }, NOOP_MANY);
   const down = await pulumi("destroy", `f${n}`, backend, {}, NOOP_MANY);
-  return { up: up.cliMs, down: down.cliMs };
+  return { up, down };
 }
+
+/** CPU-seconds, one decimal. */
+const cpuS = (ms: number) => +(ms / 1000).toFixed(1);
+/** How busy the machine's cores were during one command, %. */
+const busyPct = (t: Timed) => Math.round((100 * t.cpuMs) / (availableParallelism() * t.cliMs));
 
 /** TRIALS rounds of: the raw commands, each front end, and (N >= 10) the floor; medians of each measure. */
 async function rowsAt(n: number, load: number, b: Baselines): Promise<Row[]> {
-  const raws: { up: number; down: number }[] = [];
-  const floors: { up: number; down: number }[] = [];
+  const raws: RawRun[] = [];
+  const floors: { up: Timed; down: Timed }[] = [];
   const ours = new Map<FrontEnd, UpDown[]>(FRONT_ENDS.map((fe) => [fe, []]));
   const loads: number[] = [loadavg()[0]];
   for (let i = 0; i < TRIALS; i++) {
@@ -87,8 +94,19 @@ async function rowsAt(n: number, load: number, b: Baselines): Promise<Row[]> {
       rawDownMs: rawDown,
       downMs: down,
       downRatio: +(down / rawDown).toFixed(2),
-      floorUpMs: n >= 10 ? median(floors.map((f) => f.up)) + load : b.noopUpMs + load,
-      floorDownMs: n >= 10 ? median(floors.map((f) => f.down)) : b.noopDownMs,
+      floorUpMs: n >= 10 ? median(floors.map((f) => f.up.cliMs)) + load : b.noopUpMs + load,
+      floorDownMs: n >= 10 ? median(floors.map((f) => f.down.cliMs)) : b.noopDownMs,
+      cpu: {
+        cores: availableParallelism(),
+        rawUpS: cpuS(median(raws.map((r) => r.upCpu))),
+        upS: cpuS(median(runs.map((o) => o.up.cpuMs))),
+        floorUpS: n >= 10 ? cpuS(median(floors.map((f) => f.up.cpuMs))) : undefined,
+        rawDownS: cpuS(median(raws.map((r) => r.downCpu))),
+        downS: cpuS(median(runs.map((o) => o.down.cpuMs))),
+        floorDownS: n >= 10 ? cpuS(median(floors.map((f) => f.down.cpuMs))) : undefined,
+        upBusyPct: median(runs.map((o) => busyPct(o.up))),
+        downBusyPct: median(runs.map((o) => busyPct(o.down))),
+      },
       commandsPerTunnel: perTunnel((o) => o.commands),
       upCommandsPerTunnel: perTunnel((o) => o.upCommands),
       downCommandsPerTunnel: perTunnel((o) => o.downCommands),
