@@ -3,8 +3,9 @@
 # a keeper's first start seen in one round trip. The host itself waits (up to TRIES polls 50 ms
 # apart) until the keeper's status file STATUS names its ssh and that ssh listens on PORT, or
 # says the keeper exited; then prints what create decides by, each part ending with a NUL:
-#   "status", the status file; "ss", the port's listeners (ss -p); "policy", then 1 when POLICY
-#   was written, 0 when writing it failed, - when it was not tried; then the keeper and the ssh
+#   "status", the status file; "ss", the port's listeners (ss -p: the listing that showed the port
+#   held, else one taken then); "policy", then 1 when POLICY was written, 0 when writing it
+#   failed, - when it was not tried; then the keeper and the ssh
 #   the status names, listed as process-list.ts lists processes ("self <our uid>", then for each
 #   pid its stat, its real uid, each argument of its cmdline and its stat again, every token
 #   "<pid>/<file>:<piece>"), so an argument, which cannot hold a NUL, is one token whatever it says.
@@ -38,7 +39,8 @@ while [ "$i" -lt "$tries" ]; do
     grep -q "^state=exited" "$status" && break
     p=$(sed -n 's/^ssh_pid=\([0-9][0-9]*\)$/\1/p' "$status")
     if [ -n "$p" ] && { [ $((i % 8)) = 7 ] || authed; }; then
-      ss -H -t -l -n -p "sport = :$port" | grep -q "pid=$p," && held=1 && break
+      listing=$(ss -H -t -l -n -p "sport = :$port")
+      case $listing in *"pid=$p,"*) held=1 && break ;; esac
     fi
   fi
   sleep 0.05
@@ -57,7 +59,8 @@ fi
 
 text=$(cat -- "$status" 2>/dev/null)
 printf 'status\0%s\0ss\0' "$text"
-ss -H -t -l -n -p "sport = :$port"
+# Held: the listing that showed it (ss again would cost as much as the poll did); else as it is now.
+if [ "$held" = 1 ]; then printf '%s\n' "$listing"; else ss -H -t -l -n -p "sport = :$port"; fi
 printf '\0policy\0%s\0' "$written"
 
 # One pid a line, as pgrep prints them: the listing below splits on newlines.

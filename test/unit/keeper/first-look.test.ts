@@ -33,16 +33,24 @@ function counting(): Runner & { argvs: string[][] } {
 
 /**
  * A keeper and its "ssh": a listener carrying the tag that, after `delayMs`, logs what ssh logs
- * once authenticated (unless `quiet`) and then binds the port, as ssh does.
+ * once authenticated and binds the port: in that order, as ssh does ("before"), the other way
+ * round ("after"), or binds without logging it ("never").
  */
-async function fakeStart(dir: string, tag: string, port: number, keeperScript: string, options: { delayMs?: number; quiet?: boolean } = {}) {
+async function fakeStart(
+  dir: string,
+  tag: string,
+  port: number,
+  keeperScript: string,
+  options: { delayMs?: number; logs?: "before" | "after" | "never" } = {},
+) {
   writeFileSync(keeperScript, "sleep 60\n");
   const keeper = spawn("sh", [keeperScript], { stdio: "ignore", detached: true });
   const log = `${dir}/${keeperLogName(tag)}`;
-  const authenticated = options.quiet
-    ? ""
-    : `open(${JSON.stringify(log)}, "a").write("Authenticated to gateway ([192.0.2.1]:22) using \\"publickey\\".\\n")`;
-  const listen = `import socket,sys,time\nprint(1, flush=True); time.sleep(${(options.delayMs ?? 0) / 1000})\n${authenticated}\ns=socket.socket(); s.bind(("127.0.0.1",${port})); s.listen(); time.sleep(60)`;
+  const logs = options.logs ?? "before";
+  const authenticated = `open(${JSON.stringify(log)}, "a").write("Authenticated to gateway ([192.0.2.1]:22) using \\"publickey\\".\\n")`;
+  const bind = `s=socket.socket(); s.bind(("127.0.0.1",${port})); s.listen()`;
+  const steps = logs === "before" ? [authenticated, bind] : logs === "after" ? [bind, authenticated] : [bind];
+  const listen = `import socket,sys,time\nprint(1, flush=True); time.sleep(${(options.delayMs ?? 0) / 1000})\n${steps.join("\n")}\ntime.sleep(60)`;
   const ssh = spawn("/usr/bin/python3", ["-I", "-c", listen, `-E${log}`], { stdio: ["ignore", "pipe", "ignore"], detached: true });
   started.push(keeper, ssh);
   await new Promise((resolve) => ssh.stdout?.once("data", resolve));
@@ -85,24 +93,35 @@ test("the keeper and the ssh its status names, holding the port: listening, deci
 });
 
 test("while ssh connects, the look lists the port's listeners only once its log says it authenticated, or every 8th poll", async () => {
-  for (const [quiet, letter, port] of [
-    [false, "h", 18568],
-    [true, "i", 18569],
+  for (const [logs, letter, port] of [
+    ["before", "h", 18568],
+    ["never", "i", 18569],
   ] as const) {
     const dir = tempDir();
     const tag = `pst.unit.first.${letter}.1796000000`;
     // Binds 0.6 s after the look begins: twelve of its polls, 50 ms apart.
-    await fakeStart(dir, tag, port, `${dir}/${keeperFileNames(tag).script}`, { delayMs: 600, quiet });
+    await fakeStart(dir, tag, port, `${dir}/${keeperFileNames(tag).script}`, { delayMs: 600, logs });
     const { looked, ssRuns } = await countedLook(dir, tag, port);
     const runner = counting();
     const first = await awaitFirstStart(runner, dir, tag, "127.0.0.1", port, { timeoutMs: 1000, looked });
     // Seen held by that look's own polls (so it wrote the policy), and decided by it alone.
     expect(first.kind === "listening" && first.policySet).toBe(true);
     expect(runner.argvs).toHaveLength(0);
-    // The polls that saw it held (one, two when the log is read a moment before the bind; a
-    // quiet log's 8th and 16th), and the listing printed.
-    expect(ssRuns).toBeLessThanOrEqual(3);
+    // The polls that ran ss: one, two when the log is read a moment before the bind; a silent
+    // log's 8th and 16th. (The listing printed is the one that saw the port held.)
+    expect(ssRuns).toBeLessThanOrEqual(2);
   }
+});
+
+test("the look prints the listing that showed the port held: one ss in all", async () => {
+  const dir = tempDir();
+  const tag = "pst.unit.first.j.1796000000";
+  // Logged after the bind: the first poll that reads the log finds the port held.
+  await fakeStart(dir, tag, 18570, `${dir}/${keeperFileNames(tag).script}`, { delayMs: 300, logs: "after" });
+  const { looked, ssRuns } = await countedLook(dir, tag, 18570);
+  const first = await awaitFirstStart(counting(), dir, tag, "127.0.0.1", 18570, { timeoutMs: 1000, looked });
+  expect(first.kind === "listening" && first.policySet).toBe(true);
+  expect(ssRuns).toBe(1);
 });
 
 test("a keeper pid whose argv is not this tag's keeper is not taken for it: no start is decided", async () => {
