@@ -28,10 +28,11 @@ guard_status=$1 python=$2 program=$3 log=${4:-}
 # Held: the port's listener is the ssh the status names (ss -p shows its pid). Anything else on
 # the port (a squatter that took it before ssh could) is no start of ours: no policy is written
 # for it, so the keeper's ssh, failing to bind, ends the first start as before.
-# ss walks the kernel's socket tables (about 10 ms a run on the bench's host, most of it in the
-# kernel; the CPU that 50 forwards starting at once share), so a poll runs it only once ssh's log (LOG, LogLevel VERBOSE) says it authenticated,
-# which it does before it binds its listeners, or on every 8th poll whatever the log says: a
-# start whose log reads otherwise is seen at most 0.4 s late, never missed.
+# ss -p walks both families' socket tables and every process's fds (~19 ms of CPU a run on the
+# bench's 2-core host, which 50 forwards starting at once share), so a poll runs it only once
+# ssh's log (LOG, LogLevel VERBOSE) says it authenticated, which it does before it binds its
+# listeners, or on every 8th poll whatever the log says: a start whose log reads otherwise is
+# seen at most 0.4 s late, never missed. A line forged into LOG only makes the polls earlier.
 authed() { [ -n "$log" ] && grep -q '^Authenticated to ' -- "$log" 2>/dev/null; }
 i=0 held=0
 while [ "$i" -lt "$tries" ]; do
