@@ -38,10 +38,13 @@ i=0 held=0
 while [ "$i" -lt "$tries" ]; do
   if [ -f "$status" ]; then
     grep -q "^state=exited" "$status" && break
-    p=$(sed -n 's/^ssh_pid=\([0-9][0-9]*\)$/\1/p' "$status")
-    if [ -n "$p" ] && { [ $((i % 8)) = 7 ] || authed; }; then
-      listing=$(ss -H -t -l -n -p "sport = :$port")
-      case $listing in *"pid=$p,"*) held=1 && break ;; esac
+    # The ssh's pid is read only for a poll that lists: most polls are the log's look alone.
+    if [ $((i % 8)) = 7 ] || authed; then
+      p=$(sed -n 's/^ssh_pid=\([0-9][0-9]*\)$/\1/p' "$status")
+      if [ -n "$p" ]; then
+        listing=$(ss -H -t -l -n -p "sport = :$port")
+        case $listing in *"pid=$p,"*) held=1 && break ;; esac
+      fi
     fi
   fi
   sleep 0.05
