@@ -7,7 +7,7 @@ import { readProcessIdentity, type ProcessIdentity } from "../state/process-iden
 import { waitFor } from "../state/wait-for";
 import { WRITE_MANY } from "../state/private-file";
 import { sameAddress } from "../validation/net";
-import { keeperFileNames, keeperLogName } from "./keeper-script";
+import { keeperFileNames } from "./keeper-script";
 import { isKeeperArgv, parseKeeperStatus, readKeeper, readKeeperStatus, type KeeperStatus } from "./keeper";
 
 /** first-look.sh: a keeper's first start, waited for and read on the host in one command. */
@@ -43,12 +43,14 @@ export async function awaitFirstStart(
   tag: string,
   address: string,
   port: number,
-  options: { timeoutMs?: number; looked?: string; policy?: "always" | "never"; wake?: readonly string[] } = {},
+  options: { timeoutMs?: number; looked?: string; policy?: "always" | "never"; wake?: readonly string[]; log?: string } = {},
 ): Promise<FirstStart> {
   let seen: Listener | undefined;
   // Usually decided by the first look (first-look.sh: `looked`, its output when the keeper's start
   // ran it, else run here with `policy` and `wake`); the loop below polls only when it was not.
-  const first = parseFirstLook(options.looked ?? (await runFirstLook(runner, firstLookArgs(dir, tag, port, options.policy, options.wake))));
+  const first = parseFirstLook(
+    options.looked ?? (await runFirstLook(runner, firstLookArgs(dir, tag, port, options.log ?? "", options.policy, options.wake))),
+  );
   const judge = (look: Look): FirstStart | undefined => {
     const { status } = look;
     if (status?.state === "exited") return { kind: "exited", status };
@@ -99,14 +101,15 @@ interface Look {
  * the keeper's status names its ssh and that ssh listens on the port, or the status says the
  * keeper exited; then, once the port is so held, writes `policy` and (a gated forward) wakes the
  * guard with `wake` (guard.ts, guardWakeArgv); and prints the status, the port's listeners and the
- * two processes' identities. It lists the listeners only once the ssh's log says it authenticated
- * (or every 8th poll), so fifty starts at once do not spend the host's CPU walking socket tables.
+ * two processes' identities. It lists the listeners only once `log`, the file the ssh's argv names
+ * for -E, says it authenticated (or every 8th poll; "" for no log), so fifty starts at once do not
+ * spend the host's CPU walking socket tables.
  */
-export function firstLookArgs(dir: string, tag: string, port: number, policy?: "always" | "never", wake?: readonly string[]): string[] {
+export function firstLookArgs(dir: string, tag: string, port: number, log: string, policy?: "always" | "never", wake?: readonly string[]): string[] {
   const names = keeperFileNames(tag);
   const write = policy ? [WRITE_MANY, dir, `${dir}/${names.policy}`, policy] : ["", "", "", ""];
   const waking = wake?.length === 5 ? wake : ["", "", "", "", ""];
-  return [`${dir}/${names.status}`, String(port), "40", ...write, ...waking, `${dir}/${keeperLogName(tag)}`];
+  return [`${dir}/${names.status}`, String(port), "40", ...write, ...waking, log];
 }
 
 /** first-look.sh, for startKeeper to run right after the start (firstLookArgs are its arguments). */

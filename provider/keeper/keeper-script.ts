@@ -27,12 +27,6 @@ export function keeperFileNames(tag: string) {
   };
 }
 
-/** The keeper's ssh's log (its -E file, LogLevel VERBOSE): the keeper's reports and the first look read it. */
-export function keeperLogName(tag: string): string {
-  assertTag(tag);
-  return `${tag}.log`;
-}
-
 export interface KeeperSpec {
   /** The private state directory. */
   dir: string;
@@ -82,7 +76,7 @@ export function buildKeeperSettings(spec: KeeperSpec): string {
   const mine = [...spec.files, ...Object.values(names)].map(at);
   const secrets = spec.secrets.map((n) => at(ownFile(spec.tag, n)));
   const values: [string, string][] = [
-    ["log", at(keeperLogName(spec.tag))],
+    ["log", at(`${spec.tag}.log`)],
     ["status", at(names.status)],
     ["policy_file", at(names.policy)],
     ["deadline_file", at(names.deadline)],

@@ -59,7 +59,7 @@ export async function createTunnel(runner: Runner, inputs: TunnelInputs, deadlin
     // The look at the first start runs in the start's command. Once it sees the port held, it
     // writes the restart policy and (a gated forward) tells the guard to look again (first-look.sh).
     const wake = inputs.gateTag !== undefined ? await guardWakeArgv(runner) : undefined;
-    const look = { program: FIRST_LOOK_PROGRAM, args: firstLookArgs(dir, tag, inputs.bindPort, inputs.restart ?? "always", wake) };
+    const look = { program: FIRST_LOOK_PROGRAM, args: firstLookArgs(dir, tag, inputs.bindPort, files.logFile, inputs.restart ?? "always", wake) };
     // A start the gateway dropped before authentication is retried (a fresh keeper each time).
     const first = await retryPreAuthDrops(
       async () => {

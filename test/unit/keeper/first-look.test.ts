@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { awaitFirstStart, FIRST_LOOK_PROGRAM, firstLookArgs } from "../../../provider/keeper/first-start";
-import { keeperFileNames, keeperLogName } from "../../../provider/keeper/keeper-script";
+import { keeperFileNames } from "../../../provider/keeper/keeper-script";
 import { LocalRunner } from "../../../provider/host/local-runner";
 import { wakeArgv } from "../../../provider/guard/guard-wake";
 import { waitFor } from "../../../provider/state/wait-for";
@@ -45,7 +45,7 @@ async function fakeStart(
 ) {
   writeFileSync(keeperScript, "sleep 60\n");
   const keeper = spawn("sh", [keeperScript], { stdio: "ignore", detached: true });
-  const log = `${dir}/${keeperLogName(tag)}`;
+  const log = logOf(dir, tag);
   const logs = options.logs ?? "before";
   const authenticated = `open(${JSON.stringify(log)}, "a").write("Authenticated to gateway ([192.0.2.1]:22) using \\"publickey\\".\\n")`;
   const bind = `s=socket.socket(); s.bind(("127.0.0.1",${port})); s.listen()`;
@@ -65,12 +65,17 @@ async function listening(port: number): Promise<boolean> {
 }
 
 /** Runs first-look.sh (policy "always") with an `ss` on PATH that counts its runs (then runs the real one). */
+/** Where fakeStart's "ssh" logs, as a real one's argv names its -E file. */
+function logOf(dir: string, tag: string): string {
+  return `${dir}/${tag}.log`;
+}
+
 async function countedLook(dir: string, tag: string, port: number): Promise<{ looked: string; ssRuns: number }> {
   const bin = `${dir}/bin`;
   mkdirSync(bin);
   writeFileSync(`${bin}/ss`, `#!/bin/sh\necho >>"${dir}/ss-runs"\nexec /usr/bin/ss "$@"\n`);
   chmodSync(`${bin}/ss`, 0o755);
-  const look = spawn("sh", ["-c", FIRST_LOOK_PROGRAM, "sh", ...firstLookArgs(dir, tag, port, "always")], {
+  const look = spawn("sh", ["-c", FIRST_LOOK_PROGRAM, "sh", ...firstLookArgs(dir, tag, port, logOf(dir, tag), "always")], {
     env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -85,7 +90,7 @@ test("the keeper and the ssh its status names, holding the port: listening, deci
   const tag = "pst.unit.first.a.1796000000";
   const pids = await fakeStart(dir, tag, 18561, `${dir}/${keeperFileNames(tag).script}`);
   const runner = counting();
-  const first = await awaitFirstStart(runner, dir, tag, "127.0.0.1", 18561, { timeoutMs: 5000 });
+  const first = await awaitFirstStart(runner, dir, tag, "127.0.0.1", 18561, { timeoutMs: 5000, log: logOf(dir, tag) });
   expect(first.kind).toBe("listening");
   expect(first.kind === "listening" && [first.keeper.pid, first.ssh.pid]).toEqual([pids.keeper, pids.ssh]);
   expect(first.kind === "listening" && first.ssh.startTicks).toMatch(/^\d+$/);
@@ -137,7 +142,7 @@ test("with a restart policy, the look that sees the port held writes it before i
   const tag = "pst.unit.first.c.1796000000";
   await fakeStart(dir, tag, 18563, `${dir}/${keeperFileNames(tag).script}`);
   const runner = counting();
-  const first = await awaitFirstStart(runner, dir, tag, "127.0.0.1", 18563, { timeoutMs: 5000, policy: "never" });
+  const first = await awaitFirstStart(runner, dir, tag, "127.0.0.1", 18563, { timeoutMs: 5000, policy: "never", log: logOf(dir, tag) });
   expect(first.kind === "listening" && first.policySet).toBe(true);
   expect(readFileSync(`${dir}/${keeperFileNames(tag).policy}`, "utf8")).toBe("never\n");
   expect(statSync(`${dir}/${keeperFileNames(tag).policy}`).mode & 0o777).toBe(0o600);
@@ -172,6 +177,7 @@ test("a gated forward's look that sees the port held wakes the guard after its r
     timeoutMs: 5000,
     policy: "always",
     wake: wakeArgv(guardFiles, "/usr/bin/python3"),
+    log: logOf(dir, tag),
   });
   expect(first.kind === "listening" && [first.policySet, first.guardWoken]).toEqual([true, true]);
   await waitFor(async () => /^checks=2$/m.test(readFileSync(guardFiles.status, "utf8")) || undefined, 3000);
@@ -185,6 +191,7 @@ test("a look whose wake finds no guard says so, and the caller wakes it itself",
   const first = await awaitFirstStart(counting(), dir, tag, "127.0.0.1", 18566, {
     timeoutMs: 5000,
     wake: wakeArgv({ status: `${dir}/no-guard.status`, program: `${dir}/guard.py` }, "/usr/bin/python3"),
+    log: logOf(dir, tag),
   });
   expect(first.kind === "listening" && [first.policySet, first.guardWoken]).toEqual([false, false]);
 });
